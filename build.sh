@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# build.sh — build, package and test mojo-tls.
+#
+#   ./build.sh [all]   install missing tools, build the library, regenerate
+#                      include/mojo_tls.h, assemble dist/, build examples/c,
+#                      run the loopback demo
+#   ./build.sh test    fmt + clippy + cargo test + header freshness, build dist/
+#                      (without regenerating the header), then every test suite
+#   ./build.sh header  regenerate include/mojo_tls.h only
+#   ./build.sh clean   remove build outputs (target/, dist/)
+#
+# Environment: CARGO_TARGET_DIR is honoured. Test suites get MOJO_TLS_DIST
+# (absolute path of dist/) in their environment.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+ROOT=$(pwd -P)
+DIST="$ROOT/dist"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+OS=$(uname -s)
+
+# Test suites, run in this order by `./build.sh test` when the script exists.
+# Each one is a bash script that exits 0 on success. New suite = one line.
+SUITES=(
+  tests/symbols.sh
+  tests/c/run.sh
+  tests/interop/run.sh
+  python/run_tests.sh
+  mojo/run_tests.sh
+  janet/run_tests.sh
+)
+
+step() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Value of a key in the [package] table of the root Cargo.toml.
+cargo_package_field() {
+  awk -v key="$1" -F'"' '
+    /^\[package\][[:space:]]*$/ { in_pkg = 1; next }
+    /^\[/                       { in_pkg = 0 }
+    in_pkg && $1 ~ "^" key "[[:space:]]*=[[:space:]]*$" { print $2; exit }
+  ' Cargo.toml
+}
+
+VERSION=$(cargo_package_field version)
+[[ -n "$VERSION" ]] || die "cannot read the package version from Cargo.toml"
+SOMAJOR=${VERSION%%.*}
+DESCRIPTION=$(cargo_package_field description)
+
+# ---------------------------------------------------------------------------
+# Tools
+# ---------------------------------------------------------------------------
+
+APT_UPDATED=0
+apt_install() {
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    step "apt-get update"
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  step "installing (apt): $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+can_apt() { [[ $(id -u) -eq 0 ]] && have apt-get; }
+
+have_libclang() {
+  local d
+  if [[ -n "${LIBCLANG_PATH:-}" ]] && compgen -G "$LIBCLANG_PATH/libclang*.so*" >/dev/null; then
+    return 0
+  fi
+  if have llvm-config && d=$(llvm-config --libdir 2>/dev/null) &&
+     compgen -G "$d/libclang*.so*" >/dev/null; then
+    return 0
+  fi
+  compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null && return 0
+  compgen -G "/usr/lib64/libclang*.so*" >/dev/null && return 0
+  compgen -G "/usr/lib/*/libclang*.so*" >/dev/null && return 0
+  return 1
+}
+
+# cmake + libclang from PyPI wheels, for machines without root/apt.
+pip_install_cmake_libclang() {
+  local py
+  py=$(command -v python3 || command -v python || true)
+  [[ -n "$py" ]] || die "cmake/libclang missing and neither apt-get (as root) nor python3 is available"
+  step "installing (pip): cmake libclang"
+  "$py" -m pip install -q cmake libclang || "$py" -m pip install -q --user cmake libclang
+  if ! have cmake; then
+    local bin
+    bin=$("$py" -c 'import cmake; print(cmake.CMAKE_BIN_DIR)')
+    export PATH="$bin:$PATH"
+  fi
+  if ! have_libclang; then
+    LIBCLANG_PATH=$("$py" -c 'import clang, os; print(os.path.join(os.path.dirname(clang.__file__), "native"))')
+    export LIBCLANG_PATH
+    note "LIBCLANG_PATH=$LIBCLANG_PATH"
+  fi
+}
+
+# Installs what the build and the tests need; does nothing when all is there.
+# $1 = "test" to also require rustfmt and clippy.
+ensure_tools() {
+  local mode=${1:-build}
+  have cargo || die "cargo not found: install Rust (https://rustup.rs)"
+
+  if [[ $OS == Darwin ]]; then
+    # macOS: clang/libclang come with the Xcode command line tools.
+    have cmake || { if have brew; then step "installing (brew): cmake"; brew install cmake; else pip_install_cmake_libclang; fi; }
+  else
+    local apt_pkgs=()
+    have cmake || apt_pkgs+=(cmake)
+    have_libclang || apt_pkgs+=(libclang-dev clang)
+    { have cc || have gcc; } || apt_pkgs+=(gcc libc6-dev)
+    { have nm && have readelf; } || apt_pkgs+=(binutils)
+    have openssl || apt_pkgs+=(openssl)
+    have valgrind || apt_pkgs+=(valgrind)
+    if [[ ${#apt_pkgs[@]} -gt 0 ]]; then
+      if can_apt; then
+        apt_install "${apt_pkgs[@]}"
+      else
+        if ! have cmake || ! have_libclang; then
+          pip_install_cmake_libclang
+        fi
+        have valgrind || warn "valgrind missing (not root or no apt-get): the memory checks will fail"
+        have openssl || warn "openssl CLI missing (not root or no apt-get): interop tests will fail"
+        { have cc || have gcc; } || warn "no C compiler (cc/gcc) found"
+      fi
+    fi
+  fi
+  have cmake || die "cmake still missing after installation"
+  [[ $OS == Darwin ]] || have_libclang || die "libclang still missing after installation (set LIBCLANG_PATH)"
+
+  if [[ $mode == test ]]; then
+    local comp
+    for comp in rustfmt clippy; do
+      local probe=fmt
+      [[ $comp == clippy ]] && probe=clippy
+      if ! cargo "$probe" --version >/dev/null 2>&1; then
+        have rustup || die "cargo $probe missing and rustup not available"
+        step "installing (rustup): $comp"
+        rustup component add "$comp"
+      fi
+    done
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# Build steps
+# ---------------------------------------------------------------------------
+
+# shellcheck disable=SC2120 # called with --check via run_check
+headergen() {
+  cargo run -q -p mojo-tls-headergen --release -- "$@"
+}
+
+generate_header() {
+  step "generate include/mojo_tls.h (cbindgen)"
+  # shellcheck disable=SC2119
+  headergen
+}
+
+cargo_build() {
+  step "cargo build --release"
+  cargo build --release
+}
+
+# Copies the library, header and pkg-config file into dist/.
+assemble_dist() {
+  step "assemble dist/ (version $VERSION)"
+  [[ -f include/mojo_tls.h ]] || die "include/mojo_tls.h missing: run ./build.sh"
+  rm -rf "$DIST"
+  mkdir -p "$DIST/include" "$DIST/lib/pkgconfig" "$DIST/bin"
+  cp include/mojo_tls.h "$DIST/include/"
+
+  local rel="$TARGET_DIR/release" real soname link
+  if [[ $OS == Darwin ]]; then
+    # --- macOS: lib.<version>.dylib, lib.<major>.dylib, lib.dylib ---
+    real="libmojo_tls.$VERSION.dylib"
+    soname="libmojo_tls.$SOMAJOR.dylib"
+    link="libmojo_tls.dylib"
+    cp "$rel/libmojo_tls.dylib" "$DIST/lib/$real"
+    install_name_tool -id "@rpath/$soname" "$DIST/lib/$real"
+    # --- end macOS ---
+  else
+    real="libmojo_tls.so.$VERSION"
+    soname="libmojo_tls.so.$SOMAJOR"
+    link="libmojo_tls.so"
+    cp "$rel/libmojo_tls.so" "$DIST/lib/$real"
+  fi
+  ln -sf "$real" "$DIST/lib/$soname"
+  ln -sf "$soname" "$DIST/lib/$link"
+  cp "$rel/libmojo_tls.a" "$DIST/lib/"
+
+  cat >"$DIST/lib/pkgconfig/mojo_tls.pc" <<EOF
+prefix=$DIST
+exec_prefix=\${prefix}
+libdir=\${exec_prefix}/lib
+includedir=\${prefix}/include
+
+Name: mojo_tls
+Description: ${DESCRIPTION:-TLS over Mbed TLS with a flat C ABI}
+Version: $VERSION
+Libs: -L\${libdir} -lmojo_tls
+Libs.private: -lpthread -ldl -lm
+Cflags: -I\${includedir}
+EOF
+  note "dist/include/mojo_tls.h"
+  note "dist/lib/$real ($soname, $link)"
+  note "dist/lib/libmojo_tls.a"
+  note "dist/lib/pkgconfig/mojo_tls.pc"
+}
+
+# Builds every examples/c/*.c into dist/bin/<name>, linked against dist/lib.
+build_examples() {
+  # shellcheck disable=SC2016 # $ORIGIN is for the dynamic linker, not the shell
+  local srcs=() src name rpath='$ORIGIN/../lib'
+  [[ $OS == Darwin ]] && rpath='@loader_path/../lib'
+  if [[ -d examples/c ]]; then
+    shopt -s nullglob
+    srcs=(examples/c/*.c)
+    shopt -u nullglob
+  fi
+  [[ ${#srcs[@]} -gt 0 ]] || return 0
+  step "build examples/c -> dist/bin"
+  for src in "${srcs[@]}"; do
+    name=$(basename "$src" .c)
+    cc -O2 -Wall -Wextra -I "$DIST/include" "$src" -o "$DIST/bin/$name" \
+      -L "$DIST/lib" -lmojo_tls -Wl,-rpath,"$rpath"
+    note "dist/bin/$name"
+  done
+}
+
+build_dist() {
+  cargo_build
+  assemble_dist
+  build_examples
+}
+
+run_demo() {
+  [[ -x "$DIST/bin/demo" ]] || return 0
+  step "run loopback demo (dist/bin/demo)"
+  if have timeout; then
+    timeout 120 "$DIST/bin/demo"
+  else
+    "$DIST/bin/demo"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------
+
+cmd_all() {
+  ensure_tools build
+  cargo_build
+  generate_header
+  assemble_dist
+  build_examples
+  run_demo
+  step "done: dist/ ($VERSION)"
+}
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+record() { # name rc [reason]
+  if [[ $2 -eq 0 ]]; then
+    PASSED=$((PASSED + 1))
+    note "PASS: $1"
+  else
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$1")
+    note "FAIL: $1 (${3:-exit $2})"
+  fi
+}
+
+# Runs one check (a shell function or command) in a subshell with errexit on,
+# records the result and never stops the script.
+run_check() { # name cmd...
+  local name=$1 rc
+  shift
+  step "$name"
+  set +e
+  (set -e; "$@")
+  rc=$?
+  set -e
+  record "$name" "$rc"
+}
+
+cmd_test() {
+  ensure_tools test
+  export MOJO_TLS_DIST="$DIST"
+
+  run_check "cargo fmt --check" cargo fmt --all -- --check
+  run_check "cargo clippy" cargo clippy --all-targets -- -D warnings
+  run_check "cargo test --release" cargo test --release
+  run_check "header is fresh (headergen --check)" headergen --check
+
+  step "build dist/ (header not regenerated)"
+  local build_rc=0 suite rc
+  set +e
+  (set -e; build_dist)
+  build_rc=$?
+  set -e
+  [[ $build_rc -eq 0 ]] || record "build dist" "$build_rc"
+
+  for suite in "${SUITES[@]}"; do
+    [[ -f $suite ]] || continue
+    if [[ $build_rc -ne 0 ]]; then
+      step "$suite"
+      record "$suite" 1 "not run: build failed"
+      continue
+    fi
+    step "$suite"
+    set +e
+    bash "$suite"
+    rc=$?
+    set -e
+    record "$suite" "$rc"
+  done
+
+  echo
+  if [[ $FAILED -gt 0 ]]; then
+    printf 'failed:\n'
+    printf '  %s\n' "${FAILED_NAMES[@]}"
+  fi
+  printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+  [[ $FAILED -eq 0 ]]
+}
+
+cmd_header() {
+  ensure_tools build
+  generate_header
+}
+
+cmd_clean() {
+  step "clean"
+  cargo clean
+  rm -rf "$DIST"
+}
+
+usage() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
+}
+
+case "${1:-all}" in
+  all) cmd_all ;;
+  test) cmd_test ;;
+  header) cmd_header ;;
+  clean) cmd_clean ;;
+  -h | --help | help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
