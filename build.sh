@@ -98,6 +98,14 @@ pip_install_cmake_libclang() {
     LIBCLANG_PATH=$("$py" -c 'import clang, os; print(os.path.join(os.path.dirname(clang.__file__), "native"))')
     export LIBCLANG_PATH
     note "LIBCLANG_PATH=$LIBCLANG_PATH"
+    # The wheel has no clang builtin headers (stddef.h, limits.h, ...):
+    # let bindgen use the C compiler's.
+    local inc
+    inc=$(cc -print-file-name=include 2>/dev/null || true)
+    if [[ -z "${BINDGEN_EXTRA_CLANG_ARGS:-}" && -d "$inc" ]]; then
+      export BINDGEN_EXTRA_CLANG_ARGS="-isystem $inc"
+      note "BINDGEN_EXTRA_CLANG_ARGS=$BINDGEN_EXTRA_CLANG_ARGS"
+    fi
   fi
 }
 
