@@ -1,0 +1,64 @@
+//! Process-wide Mbed TLS set-up: entropy, the fork generation counter and the
+//! backend description. Idempotent and thread-safe; every entry point calls
+//! `ensure_init`, so forgetting `mojo_tls_init` never crashes.
+
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use once_cell::sync::Lazy;
+
+use super::sys;
+
+/// Bumped in the child after `fork()`: every DRBG compares it with the value
+/// it was seeded under and reseeds, so parent and child never share output.
+pub(crate) static FORK_GENERATION: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The shared entropy source (Mbed TLS locks it internally; it is only used
+/// to seed and reseed DRBGs).
+pub(crate) struct Entropy(pub(crate) Box<sys::entropy_context>);
+// SAFETY: entropy_context is guarded by its own mutex (MBEDTLS_THREADING_C).
+unsafe impl Send for Entropy {}
+unsafe impl Sync for Entropy {}
+
+pub(crate) static ENTROPY: Lazy<Entropy> = Lazy::new(|| {
+    // SAFETY: a zeroed entropy_context is valid input to entropy_init, which
+    // fully initialises it; the Box keeps its address stable forever.
+    unsafe {
+        let mut ctx: Box<sys::entropy_context> = Box::new(std::mem::zeroed());
+        sys::entropy_init(&mut *ctx);
+        Entropy(ctx)
+    }
+});
+
+static INIT: Lazy<()> = Lazy::new(|| {
+    Lazy::force(&ENTROPY);
+    // SAFETY: registering a plain function with no captured state.
+    unsafe {
+        libc::pthread_atfork(None, None, Some(after_fork_in_child));
+    }
+    Lazy::force(&super::rng::GLOBAL);
+    Lazy::force(&super::suites::TABLE);
+});
+
+pub fn ensure_init() {
+    Lazy::force(&INIT);
+}
+
+static DESCRIPTION: Lazy<String> = Lazy::new(|| {
+    let mut buf = [0 as libc::c_char; 32];
+    // SAFETY: 2.28's version_get_string writes at most 9 bytes + NUL.
+    let v = unsafe {
+        sys::version_get_string(buf.as_mut_ptr());
+        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
+    };
+    format!("Mbed TLS {v} (bundled)\0")
+});
+
+/// e.g. "Mbed TLS 2.28.10 (bundled)", NUL-terminated, static.
+pub fn backend_description() -> &'static str {
+    &DESCRIPTION
+}

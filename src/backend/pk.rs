@@ -1,0 +1,78 @@
+//! Private keys (PEM or DER, optionally password-protected).
+
+use super::errors::{mbed_error, parse_error};
+use super::sys;
+use super::x509::{check_readable, pem_aware_buffer};
+use crate::error::{Code, Error, Result};
+
+pub struct PrivateKey {
+    pk: Box<sys::pk_context>,
+}
+
+// SAFETY: a parsed key is only read (signing in 2.28 does not mutate the
+// context); mutation requires `&mut`.
+unsafe impl Send for PrivateKey {}
+unsafe impl Sync for PrivateKey {}
+
+impl PrivateKey {
+    pub fn parse(data: &[u8], password: Option<&[u8]>) -> Result<PrivateKey> {
+        if data.is_empty() {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_PARSE,
+                "empty private key data",
+            ));
+        }
+        let buf = pem_aware_buffer(data);
+        let (pwd, pwd_len) = match password {
+            Some(p) if !p.is_empty() => (p.as_ptr(), p.len()),
+            _ => (std::ptr::null(), 0),
+        };
+        // SAFETY: zeroed memory is valid input to pk_init; buffers valid for their lengths.
+        unsafe {
+            let mut pk: Box<sys::pk_context> = Box::new(std::mem::zeroed());
+            sys::pk_init(&mut *pk);
+            let ret = sys::pk_parse_key(&mut *pk, buf.as_ptr(), buf.len(), pwd, pwd_len);
+            if ret != 0 {
+                sys::pk_free(&mut *pk);
+                return Err(parse_error(ret, "cannot parse private key"));
+            }
+            Ok(PrivateKey { pk })
+        }
+    }
+
+    pub fn parse_file(path: &str, password: Option<&[u8]>) -> Result<PrivateKey> {
+        check_readable(path, "key file")?;
+        let data = std::fs::read(path).map_err(|e| Error::io(&format!("reading '{path}'"), &e))?;
+        let key = PrivateKey::parse(&data, password)
+            .map_err(|e| e.context(&format!("key file '{path}'")));
+        // Don't leave key material in freed heap memory.
+        let mut data = data;
+        data.iter_mut().for_each(|b| *b = 0);
+        key
+    }
+
+    /// Check that this key belongs to the certificate's public key.
+    pub fn check_matches(&self, crt: &sys::x509_crt) -> Result<()> {
+        // SAFETY: both contexts are initialised.
+        let ret = unsafe { sys::pk_check_pair(&crt.pk, &*self.pk) };
+        if ret != 0 {
+            return Err(mbed_error(
+                ret,
+                Code::MOJO_TLS_ERR_PARSE,
+                "the private key does not match the certificate",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn as_mut_ptr(&self) -> *mut sys::pk_context {
+        &*self.pk as *const sys::pk_context as *mut sys::pk_context
+    }
+}
+
+impl Drop for PrivateKey {
+    fn drop(&mut self) {
+        // SAFETY: initialised; freed once (pk_free zeroizes key material).
+        unsafe { sys::pk_free(&mut *self.pk) };
+    }
+}

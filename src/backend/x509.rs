@@ -1,0 +1,328 @@
+//! X.509 certificate chains (trust stores, own chains, peer certificates) and
+//! the certificate details the C API reports.
+
+use std::ffi::{CStr, CString};
+use std::path::Path;
+
+use super::errors::parse_error;
+use super::sys;
+use crate::error::{Code, Error, Result};
+
+/// Mbed TLS wants PEM input NUL-terminated (and counts the NUL in the length).
+pub(crate) fn pem_aware_buffer(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let is_pem = data.windows(10).any(|w| w == b"-----BEGIN");
+    if is_pem && data.last() != Some(&0) {
+        let mut v = Vec::with_capacity(data.len() + 1);
+        v.extend_from_slice(data);
+        v.push(0);
+        std::borrow::Cow::Owned(v)
+    } else {
+        std::borrow::Cow::Borrowed(data)
+    }
+}
+
+pub(crate) fn path_cstring(path: &str) -> Result<CString> {
+    CString::new(path).map_err(|_| Error::invalid_arg("path contains a NUL byte"))
+}
+
+pub(crate) fn check_readable(path: &str, what: &str) -> Result<()> {
+    match std::fs::metadata(Path::new(path)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::new(
+            Code::MOJO_TLS_ERR_NOT_FOUND,
+            format!("{what} '{path}' does not exist"),
+        )),
+        Err(e) => Err(Error::io(&format!("{what} '{path}'"), &e)),
+    }
+}
+
+/// An owned `mbedtls_x509_crt` list (one or more certificates).
+pub struct CertChain {
+    crt: Box<sys::x509_crt>,
+    count: usize,
+}
+
+// SAFETY: after loading, a chain is only read (verification and queries do
+// not mutate it); mutation requires `&mut`.
+unsafe impl Send for CertChain {}
+unsafe impl Sync for CertChain {}
+
+impl Default for CertChain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CertChain {
+    pub fn new() -> CertChain {
+        // SAFETY: zeroed memory is valid input to x509_crt_init.
+        unsafe {
+            let mut crt: Box<sys::x509_crt> = Box::new(std::mem::zeroed());
+            sys::x509_crt_init(&mut *crt);
+            CertChain { crt, count: 0 }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn recount(&mut self) {
+        self.count = self.iter().count();
+    }
+
+    /// Append certificates from PEM (one or many) or DER. With `lenient`, a
+    /// PEM bundle with some unparsable entries is accepted as long as one
+    /// certificate was loaded (system stores contain odd certificates).
+    pub fn add(&mut self, data: &[u8], lenient: bool) -> Result<usize> {
+        if data.is_empty() {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_PARSE,
+                "empty certificate data",
+            ));
+        }
+        let before = self.count;
+        let buf = pem_aware_buffer(data);
+        // SAFETY: buf is valid for its length; crt is initialised.
+        let ret = unsafe { sys::x509_crt_parse(&mut *self.crt, buf.as_ptr(), buf.len()) };
+        self.recount();
+        let added = self.count - before;
+        if ret < 0 {
+            return Err(parse_error(ret, "cannot parse certificate"));
+        }
+        if added == 0 {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_PARSE,
+                "no certificate found in the data",
+            ));
+        }
+        if ret > 0 && !lenient {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_PARSE,
+                format!("{ret} certificate(s) in the data could not be parsed"),
+            ));
+        }
+        Ok(added)
+    }
+
+    pub fn add_file(&mut self, path: &str, lenient: bool) -> Result<usize> {
+        check_readable(path, "certificate file")?;
+        let data = std::fs::read(path).map_err(|e| Error::io(&format!("reading '{path}'"), &e))?;
+        self.add(&data, lenient)
+            .map_err(|e| e.context(&format!("certificate file '{path}'")))
+    }
+
+    /// Load every certificate file in a directory (unparsable files are skipped).
+    pub fn add_dir(&mut self, path: &str) -> Result<usize> {
+        check_readable(path, "certificate directory")?;
+        let c = path_cstring(path)?;
+        let before = self.count;
+        // SAFETY: c is NUL-terminated; crt initialised.
+        let ret = unsafe { sys::x509_crt_parse_path(&mut *self.crt, c.as_ptr()) };
+        self.recount();
+        if ret < 0 {
+            return Err(parse_error(ret, &format!("certificate directory '{path}'")));
+        }
+        let added = self.count - before;
+        if added == 0 {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_NOT_FOUND,
+                format!("no certificates found in directory '{path}'"),
+            ));
+        }
+        Ok(added)
+    }
+
+    /// A copy (re-parsed from DER) so a chain in use is never mutated.
+    pub fn duplicate(&self) -> Result<CertChain> {
+        let mut c = CertChain::new();
+        for crt in self.iter() {
+            c.add(raw_der(crt), false)?;
+        }
+        Ok(c)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &sys::x509_crt> {
+        let mut cur: *const sys::x509_crt = &*self.crt;
+        std::iter::from_fn(move || {
+            // SAFETY: the list is owned by self and well-formed; an entry with
+            // version 0 is the empty head of an empty chain.
+            unsafe {
+                if cur.is_null() || (*cur).version == 0 {
+                    return None;
+                }
+                let item = &*cur;
+                cur = item.next;
+                Some(item)
+            }
+        })
+    }
+
+    pub fn first(&self) -> Option<&sys::x509_crt> {
+        self.iter().next()
+    }
+
+    pub(crate) fn as_mut_ptr(&self) -> *mut sys::x509_crt {
+        &*self.crt as *const sys::x509_crt as *mut sys::x509_crt
+    }
+}
+
+impl Drop for CertChain {
+    fn drop(&mut self) {
+        // SAFETY: initialised in new(); freed once.
+        unsafe { sys::x509_crt_free(&mut *self.crt) };
+    }
+}
+
+pub fn raw_der(crt: &sys::x509_crt) -> &[u8] {
+    // SAFETY: raw points into the certificate's own buffer of raw.len bytes.
+    unsafe { std::slice::from_raw_parts(crt.raw.p, crt.raw.len) }
+}
+
+/// Subject Alternative Names we understand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum San {
+    Dns(String),
+    Ip(std::net::IpAddr),
+    Other(u8),
+}
+
+impl std::fmt::Display for San {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            San::Dns(d) => write!(f, "DNS:{d}"),
+            San::Ip(ip) => write!(f, "IP:{ip}"),
+            San::Other(t) => write!(f, "OTHER:{t}"),
+        }
+    }
+}
+
+pub fn sans(crt: &sys::x509_crt) -> Vec<San> {
+    let mut out = Vec::new();
+    let mut cur: *const sys::x509_sequence = &crt.subject_alt_names;
+    // SAFETY: walking the certificate's own SAN list.
+    unsafe {
+        while !cur.is_null() {
+            let b = &(*cur).buf;
+            if b.len > 0 && !b.p.is_null() {
+                let bytes = std::slice::from_raw_parts(b.p, b.len);
+                let tag = (b.tag & 0x1f) as u8;
+                out.push(match tag {
+                    2 => San::Dns(String::from_utf8_lossy(bytes).into_owned()),
+                    7 if bytes.len() == 4 => {
+                        San::Ip(std::net::IpAddr::from(<[u8; 4]>::try_from(bytes).unwrap()))
+                    }
+                    7 if bytes.len() == 16 => {
+                        San::Ip(std::net::IpAddr::from(<[u8; 16]>::try_from(bytes).unwrap()))
+                    }
+                    t => San::Other(t),
+                });
+            }
+            cur = (*cur).next;
+        }
+    }
+    out
+}
+
+fn dn_string(name: &sys::x509_name) -> String {
+    let mut buf = vec![0 as libc::c_char; 1024];
+    // SAFETY: dn_gets writes a NUL-terminated string into buf.
+    unsafe {
+        let ret = sys::x509_dn_gets(buf.as_mut_ptr(), buf.len(), name);
+        if ret < 0 {
+            return String::new();
+        }
+        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
+    }
+}
+
+fn unix_time(t: &sys::x509_time) -> i64 {
+    // Days from civil (Howard Hinnant's algorithm); X.509 times are UTC.
+    let (y, m, d) = (t.year as i64, t.mon as i64, t.day as i64);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    days * 86400 + t.hour as i64 * 3600 + t.min as i64 * 60 + t.sec as i64
+}
+
+/// What the C API reports about a certificate.
+#[derive(Debug, Clone)]
+pub struct CertInfo {
+    pub der: Vec<u8>,
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<San>,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+impl CertInfo {
+    pub fn from_crt(crt: &sys::x509_crt) -> CertInfo {
+        CertInfo {
+            der: raw_der(crt).to_vec(),
+            subject: dn_string(&crt.subject),
+            issuer: dn_string(&crt.issuer),
+            sans: sans(crt),
+            not_before: unix_time(&crt.valid_from),
+            not_after: unix_time(&crt.valid_to),
+        }
+    }
+
+    pub fn pem(&self) -> String {
+        der_to_pem("CERTIFICATE", &self.der)
+    }
+}
+
+pub fn der_to_pem(label: &str, der: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+const fn id_flag(id: u32) -> u32 {
+    1 << (id - 1)
+}
+
+/// Certificate profile: SHA-256+ signatures, RSA ≥ 2048 bits, NIST P-256+
+/// curves. Rejects SHA-1 and weak keys.
+pub(crate) static PROFILE: sys::x509_crt_profile = sys::x509_crt_profile {
+    allowed_mds: id_flag(sys::MD_SHA256) | id_flag(sys::MD_SHA384) | id_flag(sys::MD_SHA512),
+    allowed_pks: id_flag(sys::PK_RSA)
+        | id_flag(sys::PK_ECKEY)
+        | id_flag(sys::PK_ECDSA)
+        | id_flag(sys::PK_RSASSA_PSS),
+    allowed_curves: id_flag(sys::ECP_DP_SECP256R1)
+        | id_flag(sys::ECP_DP_SECP384R1)
+        | id_flag(sys::ECP_DP_SECP521R1)
+        | id_flag(sys::ECP_DP_BP256R1)
+        | id_flag(sys::ECP_DP_BP384R1)
+        | id_flag(sys::ECP_DP_BP512R1),
+    rsa_min_bitlen: 2048,
+};

@@ -1,0 +1,292 @@
+//! TLS configuration: what a user sets (versions, trust, own certificates,
+//! ALPN, suites, groups, verification) and the backend `SslConfig` built from
+//! it on first use. Setting anything after connections exist builds a fresh
+//! backend config for later connections; live ones keep theirs.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::backend::pk::PrivateKey;
+use crate::backend::ssl::{ConfigSpec, SslConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
+use crate::backend::suites;
+use crate::backend::x509::CertChain;
+use crate::backend::{self, sys};
+use crate::certs;
+use crate::error::{Code, Error, Result};
+
+pub const TLS1_2: u16 = 0x0303;
+pub const TLS1_3: u16 = 0x0304;
+
+#[derive(Default)]
+struct Settings {
+    server: bool,
+    min_version: u16,
+    max_version: u16,
+    verify_mode: i32,
+    check_hostname: bool,
+    ca: Option<Arc<CertChain>>,
+    own: Vec<(Arc<CertChain>, Arc<PrivateKey>)>,
+    alpn: Vec<String>,
+    suites: Option<Vec<i32>>,
+    groups: Option<Vec<sys::ecp_group_id>>,
+}
+
+struct State {
+    settings: Settings,
+    built: Option<Arc<SslConfig>>,
+}
+
+pub struct Config {
+    state: Mutex<State>,
+}
+
+/// What a connection needs from its configuration.
+pub struct Snapshot {
+    pub ssl: Arc<SslConfig>,
+    pub server: bool,
+    pub check_hostname: bool,
+    pub verify_mode: i32,
+}
+
+impl Config {
+    pub fn new(server: bool) -> Config {
+        Config {
+            state: Mutex::new(State {
+                settings: Settings {
+                    server,
+                    min_version: TLS1_2,
+                    max_version: backend::MAX_SUPPORTED_VERSION,
+                    // Servers do not ask for client certificates unless told to.
+                    verify_mode: if server { VERIFY_NONE } else { VERIFY_REQUIRED },
+                    check_hostname: true,
+                    ..Settings::default()
+                },
+                built: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Change settings; later connections get a freshly built backend config.
+    fn update<T>(&self, f: impl FnOnce(&mut Settings) -> Result<T>) -> Result<T> {
+        let mut st = self.lock();
+        let r = f(&mut st.settings)?;
+        st.built = None;
+        Ok(r)
+    }
+
+    pub fn is_server(&self) -> bool {
+        self.lock().settings.server
+    }
+
+    pub fn set_min_version(&self, v: i32) -> Result<()> {
+        let v = check_version(v)?;
+        if v > backend::MAX_SUPPORTED_VERSION {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_UNSUPPORTED,
+                format!(
+                    "{} requires a backend with TLS 1.3 (this is {})",
+                    version_label(v),
+                    backend_name()
+                ),
+            ));
+        }
+        self.update(|s| {
+            s.min_version = v;
+            Ok(())
+        })
+    }
+
+    /// The maximum is an upper bound: asking for TLS 1.3 on a TLS 1.2 backend
+    /// caps at what the backend has (the minimum still guards against downgrade).
+    pub fn set_max_version(&self, v: i32) -> Result<()> {
+        let v = check_version(v)?.min(backend::MAX_SUPPORTED_VERSION);
+        self.update(|s| {
+            s.max_version = v;
+            Ok(())
+        })
+    }
+
+    fn add_ca(&self, f: impl FnOnce(&mut CertChain) -> Result<usize>) -> Result<()> {
+        self.update(|s| {
+            let mut arc = s.ca.take().unwrap_or_default();
+            // A chain already referenced by a built config is never mutated: copy it.
+            let result = match Arc::get_mut(&mut arc) {
+                Some(chain) => f(chain),
+                None => {
+                    let mut copy = arc.duplicate()?;
+                    let r = f(&mut copy);
+                    if r.is_ok() {
+                        arc = Arc::new(copy);
+                    }
+                    r
+                }
+            };
+            if !arc.is_empty() {
+                s.ca = Some(arc);
+            }
+            result.map(|_| ())
+        })
+    }
+
+    pub fn load_system_ca(&self) -> Result<()> {
+        self.add_ca(certs::load_system_store)
+    }
+
+    pub fn load_ca_file(&self, path: &str) -> Result<()> {
+        self.add_ca(|c| c.add_file(path, true))
+    }
+
+    pub fn load_ca_dir(&self, path: &str) -> Result<()> {
+        self.add_ca(|c| c.add_dir(path))
+    }
+
+    pub fn load_ca_mem(&self, data: &[u8]) -> Result<()> {
+        self.add_ca(|c| c.add(data, false))
+    }
+
+    /// Add a certificate chain + private key (the first pair is the default;
+    /// a server may hold several).
+    pub fn add_cert(&self, chain: CertChain, key: PrivateKey) -> Result<()> {
+        let leaf = chain
+            .first()
+            .ok_or_else(|| Error::new(Code::MOJO_TLS_ERR_PARSE, "empty certificate chain"))?;
+        key.check_matches(leaf)?;
+        self.update(|s| {
+            s.own.push((Arc::new(chain), Arc::new(key)));
+            Ok(())
+        })
+    }
+
+    pub fn set_alpn(&self, protocols: &str) -> Result<()> {
+        let list: Vec<String> = protocols
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if list.is_empty() {
+            return Err(Error::invalid_arg("empty ALPN protocol list"));
+        }
+        if let Some(bad) = list.iter().find(|p| p.len() > 255) {
+            return Err(Error::invalid_arg(format!(
+                "ALPN protocol too long: {} bytes",
+                bad.len()
+            )));
+        }
+        self.update(|s| {
+            s.alpn = list;
+            Ok(())
+        })
+    }
+
+    pub fn set_ciphersuites(&self, names: &str) -> Result<()> {
+        let ids = suites::parse_suites(names)?;
+        self.update(|s| {
+            s.suites = Some(ids);
+            Ok(())
+        })
+    }
+
+    pub fn set_groups(&self, names: &str) -> Result<()> {
+        let ids = suites::parse_groups(names)?;
+        self.update(|s| {
+            s.groups = Some(ids);
+            Ok(())
+        })
+    }
+
+    pub fn insecure_set_verify(&self, mode: i32) -> Result<()> {
+        if ![VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED].contains(&mode) {
+            return Err(Error::invalid_arg(format!("unknown verify mode {mode}")));
+        }
+        self.update(|s| {
+            s.verify_mode = mode;
+            Ok(())
+        })
+    }
+
+    pub fn insecure_skip_hostname_check(&self, skip: bool) -> Result<()> {
+        self.update(|s| {
+            s.check_hostname = !skip;
+            Ok(())
+        })
+    }
+
+    /// The backend config for a new connection (built on first use).
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let mut st = self.lock();
+        let s = &st.settings;
+        if st.built.is_none() {
+            if s.min_version > s.max_version {
+                return Err(Error::invalid_arg(
+                    "minimum protocol version is above the maximum",
+                ));
+            }
+            let mut ca = s.ca.clone();
+            if !s.server && ca.is_none() && s.verify_mode != VERIFY_NONE {
+                // A client with no explicit trust uses the system store, like
+                // ssl.create_default_context().
+                let mut chain = CertChain::new();
+                certs::load_system_store(&mut chain)?;
+                ca = Some(Arc::new(chain));
+            }
+            if s.server && s.own.is_empty() {
+                return Err(Error::bad_state(
+                    "a server configuration needs a certificate and key (add_cert_*)",
+                ));
+            }
+            if s.server && s.verify_mode != VERIFY_NONE && ca.is_none() {
+                return Err(Error::bad_state(
+                    "verifying client certificates needs CA certificates",
+                ));
+            }
+            let ssl = SslConfig::build(ConfigSpec {
+                server: s.server,
+                min_version: s.min_version,
+                max_version: s.max_version,
+                authmode: s.verify_mode,
+                ca,
+                own: s.own.clone(),
+                alpn: s.alpn.clone(),
+                suites: s.suites.clone(),
+                groups: s.groups.clone(),
+            })?;
+            st.built = Some(Arc::new(ssl));
+        }
+        let s = &st.settings;
+        Ok(Snapshot {
+            ssl: st.built.clone().expect("built above"),
+            server: s.server,
+            check_hostname: s.check_hostname && s.verify_mode != VERIFY_NONE,
+            verify_mode: s.verify_mode,
+        })
+    }
+}
+
+fn check_version(v: i32) -> Result<u16> {
+    match v {
+        0x0303 => Ok(TLS1_2),
+        0x0304 => Ok(TLS1_3),
+        0x0300..=0x0302 => Err(Error::new(
+            Code::MOJO_TLS_ERR_UNSUPPORTED,
+            "SSL 3.0, TLS 1.0 and TLS 1.1 are insecure and not supported",
+        )),
+        _ => Err(Error::invalid_arg(format!(
+            "unknown protocol version 0x{v:04x} (use 0x0303 or 0x0304)"
+        ))),
+    }
+}
+
+fn version_label(v: u16) -> &'static str {
+    match v {
+        TLS1_2 => "TLS 1.2",
+        TLS1_3 => "TLS 1.3",
+        _ => "this version",
+    }
+}
+
+fn backend_name() -> &'static str {
+    backend::backend_description().trim_end_matches('\0')
+}

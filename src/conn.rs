@@ -1,0 +1,499 @@
+//! A TLS connection: the state machine over a backend session and its
+//! transport. Calls on one connection are serialised by its mutex, which is
+//! released while waiting for the socket, so a reader blocked in `read`
+//! does not stop a writer. Whole writes are serialised by `write_lock`
+//! (Mbed TLS requires a write interrupted by WANT_WRITE to be retried with
+//! the same data before anything else is written).
+
+use std::os::unix::io::RawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::backend::ssl::{codes, Session};
+use crate::backend::x509::CertInfo;
+use crate::config::Config;
+use crate::error::{Code, Error, Result};
+use crate::net::{self, Deadline};
+use crate::transport::Transport;
+
+enum Step<T> {
+    Done(T),
+    Want { write: bool },
+    Fail(Error),
+}
+
+struct State {
+    session: Session,
+    /// `close()` was called.
+    closed: bool,
+    /// The peer's close_notify arrived.
+    peer_closed: bool,
+    notify_sent: bool,
+    /// A fatal error: every later call reports it again.
+    fatal: Option<Error>,
+    /// Threads waiting on the fd outside the lock (the fd must outlive them).
+    waiters: usize,
+    fd_open: bool,
+    peer_cert: Option<Arc<CertInfo>>,
+}
+
+pub struct Conn {
+    state: Mutex<State>,
+    write_lock: Mutex<()>,
+    timeout_ms: AtomicI32,
+    fd: RawFd,
+    owned: bool,
+    memory: bool,
+}
+
+fn want_error(write: bool) -> Error {
+    if write {
+        Error::new(
+            Code::MOJO_TLS_ERR_WANT_WRITE,
+            "the socket is not writable yet",
+        )
+    } else {
+        Error::new(
+            Code::MOJO_TLS_ERR_WANT_READ,
+            "waiting for data from the peer",
+        )
+    }
+}
+
+impl State {
+    fn check_open(&self) -> Option<Error> {
+        if self.closed {
+            return Some(Error::new(
+                Code::MOJO_TLS_ERR_CLOSED,
+                "the connection was closed",
+            ));
+        }
+        self.fatal.clone()
+    }
+
+    fn fail(&mut self, ret: i32) -> Error {
+        let mut err = self.session.error(ret);
+        if self.session.transport_ref().saw_eof() {
+            err = if self.session.handshake_done() {
+                Error::new(
+                    Code::MOJO_TLS_ERR_TRUNCATED,
+                    "the peer closed the connection without close_notify",
+                )
+            } else {
+                Error::new(
+                    Code::MOJO_TLS_ERR_HANDSHAKE,
+                    "the peer closed the connection during the handshake",
+                )
+            };
+        } else if let Some(os) = self.session.transport_ref().last_os_error() {
+            if err.code == Code::MOJO_TLS_ERR_IO || err.code == Code::MOJO_TLS_ERR_CLOSED {
+                err.message = format!("{} ({os})", err.message);
+            }
+        }
+        self.fatal = Some(err.clone());
+        err
+    }
+
+    /// Advance the handshake; `None` once it is complete.
+    fn handshake_step<T>(&mut self) -> Option<Step<T>> {
+        if self.session.handshake_done() {
+            return None;
+        }
+        Some(match self.session.handshake() {
+            0 => return None,
+            codes::WANT_READ => Step::Want { write: false },
+            codes::WANT_WRITE => Step::Want { write: true },
+            ret => Step::Fail(self.fail(ret)),
+        })
+    }
+}
+
+impl Conn {
+    fn new(
+        config: &Config,
+        transport: Transport,
+        server_name: Option<&str>,
+        timeout_ms: i32,
+    ) -> Result<Conn> {
+        let snap = config.snapshot()?;
+        if !snap.server && snap.check_hostname && server_name.is_none() {
+            return Err(Error::invalid_arg(
+                "a server name is needed to verify the server's certificate \
+                 (or call mojo_tls_config_insecure_skip_hostname_check)",
+            ));
+        }
+        let (fd, owned, memory) = match &transport {
+            Transport::Socket(s) => (s.fd, s.owned, false),
+            Transport::Memory(_) => (-1, false, true),
+        };
+        let session = Session::new(snap.ssl, transport, server_name, snap.check_hostname)?;
+        Ok(Conn {
+            state: Mutex::new(State {
+                session,
+                closed: false,
+                peer_closed: false,
+                notify_sent: false,
+                fatal: None,
+                waiters: 0,
+                fd_open: !memory,
+                peer_cert: None,
+            }),
+            write_lock: Mutex::new(()),
+            timeout_ms: AtomicI32::new(timeout_ms),
+            fd,
+            owned,
+            memory,
+        })
+    }
+
+    /// Over an fd. With `owned`, the fd is closed with the connection, and
+    /// also when this constructor fails.
+    pub fn over_fd(
+        config: &Config,
+        fd: RawFd,
+        owned: bool,
+        server_name: Option<&str>,
+        timeout_ms: i32,
+    ) -> Result<Conn> {
+        let r = Conn::new(
+            config,
+            Transport::socket(fd, owned),
+            server_name,
+            timeout_ms,
+        );
+        if r.is_err() && owned {
+            net::close(fd);
+        }
+        r
+    }
+
+    pub fn in_memory(config: &Config, server_name: Option<&str>) -> Result<Conn> {
+        Conn::new(config, Transport::memory(), server_name, -1)
+    }
+
+    /// Resolve, connect (TCP_NODELAY) and handshake, all within `timeout_ms`.
+    pub fn connect(config: &Config, host: &str, port: u16, timeout_ms: i32) -> Result<Conn> {
+        if config.is_server() {
+            return Err(Error::invalid_arg("connect needs a client configuration"));
+        }
+        // Build the config first: a bad config should not cost a TCP connection.
+        config.snapshot()?;
+        let deadline = Deadline::from_timeout(timeout_ms);
+        let fd = net::connect(host, port, deadline)?;
+        let conn = Conn::over_fd(config, fd, true, Some(host), timeout_ms)?;
+        if !matches!(deadline, Deadline::NonBlocking) {
+            conn.handshake_until(deadline)?;
+        }
+        Ok(conn)
+    }
+
+    /// Accept one client and (optionally) handshake, all within `timeout_ms`.
+    pub fn accept(
+        config: &Config,
+        listen_fd: RawFd,
+        timeout_ms: i32,
+        handshake: bool,
+    ) -> Result<Conn> {
+        if !config.is_server() {
+            return Err(Error::invalid_arg("accept needs a server configuration"));
+        }
+        config.snapshot()?;
+        let _ = net::set_nonblocking(listen_fd);
+        let deadline = Deadline::from_timeout(timeout_ms);
+        let fd = net::accept(listen_fd, deadline)?;
+        let conn = Conn::over_fd(config, fd, true, None, timeout_ms)?;
+        if handshake {
+            conn.handshake_until(deadline)?;
+        }
+        Ok(conn)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_timeout(&self, timeout_ms: i32) {
+        self.timeout_ms.store(timeout_ms, Ordering::Relaxed);
+    }
+
+    fn deadline(&self) -> Deadline {
+        Deadline::from_timeout(self.timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Run `step` until it completes, waiting for the socket between tries
+    /// (without holding the lock) until `deadline`.
+    fn drive<T>(
+        &self,
+        what: &str,
+        deadline: Deadline,
+        mut step: impl FnMut(&mut State) -> Step<T>,
+    ) -> Result<T> {
+        loop {
+            let mut st = self.lock();
+            match step(&mut st) {
+                Step::Done(v) => return Ok(v),
+                Step::Fail(e) => return Err(e),
+                Step::Want { write } => {
+                    if self.memory || matches!(deadline, Deadline::NonBlocking) {
+                        return Err(want_error(write));
+                    }
+                    st.waiters += 1;
+                    drop(st);
+                    let waited = net::wait(self.fd, write, deadline, what);
+                    let mut st = self.lock();
+                    st.waiters -= 1;
+                    self.close_fd_if_idle(&mut st);
+                    waited?;
+                }
+            }
+        }
+    }
+
+    fn close_fd_if_idle(&self, st: &mut State) {
+        if st.closed && st.waiters == 0 && st.fd_open && self.owned {
+            net::close(self.fd);
+            st.fd_open = false;
+        }
+    }
+
+    fn handshake_until(&self, deadline: Deadline) -> Result<()> {
+        self.drive("handshake", deadline, |st| {
+            if let Some(e) = st.check_open() {
+                return Step::Fail(e);
+            }
+            st.handshake_step().unwrap_or(Step::Done(()))
+        })
+    }
+
+    pub fn handshake(&self) -> Result<()> {
+        self.handshake_until(self.deadline())
+    }
+
+    /// Bytes > 0, or 0 once the peer sent close_notify.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Err(Error::invalid_arg(
+                "read needs a buffer of at least one byte",
+            ));
+        }
+        self.drive("read", self.deadline(), |st| {
+            if st.peer_closed {
+                return Step::Done(0);
+            }
+            if let Some(e) = st.check_open() {
+                return Step::Fail(e);
+            }
+            if let Some(s) = st.handshake_step() {
+                return s;
+            }
+            match st.session.read(buf) {
+                n if n > 0 => Step::Done(n as usize),
+                codes::PEER_CLOSE_NOTIFY => {
+                    st.peer_closed = true;
+                    Step::Done(0)
+                }
+                codes::WANT_READ => Step::Want { write: false },
+                codes::WANT_WRITE => Step::Want { write: true },
+                // 2.28 reports transport EOF as a 0-byte read.
+                0 => Step::Fail(st.fail(codes::CONN_EOF)),
+                ret => Step::Fail(st.fail(ret)),
+            }
+        })
+    }
+
+    fn write_locked(&self, buf: &[u8]) -> Result<usize> {
+        self.drive("write", self.deadline(), |st| {
+            if let Some(e) = st.check_open() {
+                return Step::Fail(e);
+            }
+            if st.notify_sent || st.peer_closed {
+                return Step::Fail(Error::new(
+                    Code::MOJO_TLS_ERR_CLOSED,
+                    "the TLS session was shut down",
+                ));
+            }
+            if let Some(s) = st.handshake_step() {
+                return s;
+            }
+            match st.session.write(buf) {
+                n if n > 0 => Step::Done(n as usize),
+                codes::WANT_READ => Step::Want { write: false },
+                codes::WANT_WRITE => Step::Want { write: true },
+                ret => Step::Fail(st.fail(ret)),
+            }
+        })
+    }
+
+    /// Write some of `buf` (at most one record); returns the bytes written.
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let _w = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_locked(buf)
+    }
+
+    /// Write all of `buf`. Concurrent `write_all` calls do not interleave.
+    pub fn write_all(&self, buf: &[u8]) -> Result<usize> {
+        let _w = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut done = 0;
+        while done < buf.len() {
+            done += self.write_locked(&buf[done..])?;
+        }
+        Ok(done)
+    }
+
+    pub fn pending(&self) -> usize {
+        self.lock().session.bytes_avail()
+    }
+
+    pub fn close_notify(&self) -> Result<()> {
+        let _w = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.drive("close_notify", self.deadline(), |st| {
+            if let Some(e) = st.check_open() {
+                return Step::Fail(e);
+            }
+            if st.notify_sent {
+                return Step::Done(());
+            }
+            if !st.session.handshake_done() {
+                return Step::Fail(Error::bad_state("the handshake has not completed"));
+            }
+            match st.session.close_notify() {
+                0 => {
+                    st.notify_sent = true;
+                    Step::Done(())
+                }
+                codes::WANT_READ => Step::Want { write: false },
+                codes::WANT_WRITE => Step::Want { write: true },
+                ret => Step::Fail(st.fail(ret)),
+            }
+        })
+    }
+
+    /// Idempotent: a best-effort close_notify, then the owned fd is closed
+    /// (once no other thread is waiting on it). Later calls report CLOSED.
+    pub fn close(&self) {
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        if st.fatal.is_none() && !st.notify_sent && st.session.handshake_done() {
+            // Non-blocking: never let close() hang on a stuck peer.
+            if st.session.close_notify() == 0 {
+                st.notify_sent = true;
+            }
+        }
+        st.closed = true;
+        if self.owned && st.fd_open && st.waiters > 0 {
+            // Wake threads blocked on this fd; the last one closes it.
+            net::shutdown(self.fd);
+        }
+        self.close_fd_if_idle(&mut st);
+    }
+
+    pub fn fd(&self) -> Result<RawFd> {
+        if self.memory {
+            return Err(Error::not_available(
+                "a memory-mode connection has no file descriptor",
+            ));
+        }
+        let st = self.lock();
+        if !st.fd_open {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_CLOSED,
+                "the connection's socket is closed",
+            ));
+        }
+        Ok(self.fd)
+    }
+
+    fn with_memory<T>(&self, f: impl FnOnce(&mut crate::transport::MemoryIo) -> T) -> Result<T> {
+        let mut st = self.lock();
+        match st.session.transport() {
+            Transport::Memory(m) => Ok(f(m)),
+            Transport::Socket(_) => Err(Error::bad_state("not a memory-mode connection")),
+        }
+    }
+
+    pub fn feed(&self, data: &[u8]) -> Result<usize> {
+        self.with_memory(|m| {
+            if m.eof {
+                return Err(Error::bad_state("feed after feed_eof"));
+            }
+            m.feed(data);
+            Ok(data.len())
+        })?
+    }
+
+    pub fn feed_eof(&self) -> Result<()> {
+        self.with_memory(|m| m.eof = true)
+    }
+
+    pub fn drain(&self, out: &mut [u8]) -> Result<usize> {
+        self.with_memory(|m| m.drain(out))
+    }
+
+    pub fn pending_output(&self) -> Result<usize> {
+        self.with_memory(|m| m.pending_output())
+    }
+
+    fn established(&self) -> Result<MutexGuard<'_, State>> {
+        let st = self.lock();
+        if !st.session.handshake_done() {
+            return Err(Error::not_available("the handshake has not completed"));
+        }
+        Ok(st)
+    }
+
+    pub fn version(&self) -> Result<u16> {
+        Ok(self.established()?.session.version())
+    }
+
+    pub fn version_name(&self) -> Result<&'static std::ffi::CStr> {
+        self.established()?
+            .session
+            .version_name()
+            .ok_or_else(|| Error::not_available("no protocol version"))
+    }
+
+    pub fn cipher(&self) -> Result<&'static std::ffi::CStr> {
+        self.established()?
+            .session
+            .cipher_name()
+            .ok_or_else(|| Error::not_available("no cipher suite"))
+    }
+
+    pub fn alpn(&self) -> Result<Option<String>> {
+        Ok(self.established()?.session.alpn())
+    }
+
+    pub fn peer_cert(&self) -> Result<Arc<CertInfo>> {
+        let mut st = self.established()?;
+        if st.peer_cert.is_none() {
+            st.peer_cert = st.session.peer_cert().map(Arc::new);
+        }
+        st.peer_cert
+            .clone()
+            .ok_or_else(|| Error::not_available("the peer presented no certificate"))
+    }
+
+    pub fn verify_flags(&self) -> Result<u32> {
+        let st = self.lock();
+        if !st.session.handshake_done() && st.fatal.is_none() {
+            return Err(Error::not_available("the handshake has not completed"));
+        }
+        let f = st.session.verify_flags();
+        Ok(if f == u32::MAX { 0 } else { f })
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        if self.owned && st.fd_open {
+            net::close(self.fd);
+            st.fd_open = false;
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! C entry points for `mojo_tls_config`.
+
+use libc::c_char;
+
+use super::{bytes_arg, guard_handle, guard_int, handle, opt_str_arg, release, str_arg};
+use crate::backend::pk::PrivateKey;
+use crate::backend::x509::CertChain;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Opaque handle to a TLS configuration (client or server). Created by
+/// mojo_tls_config_new, released by mojo_tls_config_free. A configuration
+/// may be shared by many connections and threads; changing it affects only
+/// connections created afterwards.
+#[allow(non_camel_case_types)]
+pub struct mojo_tls_config {
+    _private: [u8; 0],
+}
+
+/// Role of a configuration: client.
+pub const MOJO_TLS_ROLE_CLIENT: i32 = 0;
+/// Role of a configuration: server.
+pub const MOJO_TLS_ROLE_SERVER: i32 = 1;
+/// Protocol version number of TLS 1.2.
+pub const MOJO_TLS_VERSION_TLS1_2: i32 = 0x0303;
+/// Protocol version number of TLS 1.3.
+pub const MOJO_TLS_VERSION_TLS1_3: i32 = 0x0304;
+/// Verify mode: no verification (insecure).
+pub const MOJO_TLS_VERIFY_NONE: i32 = 0;
+/// Verify mode: verify, but continue on failure and report it (insecure for clients).
+pub const MOJO_TLS_VERIFY_OPTIONAL: i32 = 1;
+/// Verify mode: verification must succeed (the client default).
+pub const MOJO_TLS_VERIFY_REQUIRED: i32 = 2;
+
+fn cfg(h: *const mojo_tls_config) -> Result<std::sync::Arc<Config>> {
+    handle::<Config, _>(h, "config")
+}
+
+/// Create a configuration for `role` (MOJO_TLS_ROLE_CLIENT or
+/// MOJO_TLS_ROLE_SERVER) with secure defaults: TLS 1.2 minimum, the
+/// backend's highest version as maximum, forward-secret AEAD suites, groups
+/// x25519 + secp256r1 (+ secp384r1), and for clients verification required
+/// with host name checking. A client with no CA loaded trusts the system
+/// store. Returns NULL on error (INVALID_ARGUMENT for an unknown role).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_new(role: i32) -> *mut mojo_tls_config {
+    guard_handle(|| match role {
+        MOJO_TLS_ROLE_CLIENT => Ok(Config::new(false)),
+        MOJO_TLS_ROLE_SERVER => Ok(Config::new(true)),
+        _ => Err(Error::invalid_arg(format!("unknown role {role}"))),
+    })
+}
+
+/// Release a configuration. Connections created from it keep working.
+/// NULL → 0; an already freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_free(cfg: *mut mojo_tls_config) -> i32 {
+    guard_int(|| release::<Config, _>(cfg, "config").map(|_| 0))
+}
+
+/// Lowest protocol version to accept: MOJO_TLS_VERSION_TLS1_2 (default) or
+/// MOJO_TLS_VERSION_TLS1_3. TLS 1.3 on a backend without it →
+/// MOJO_TLS_ERR_UNSUPPORTED; older versions → MOJO_TLS_ERR_UNSUPPORTED.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_min_version(cfg: *mut mojo_tls_config, version: i32) -> i32 {
+    guard_int(|| self::cfg(cfg)?.set_min_version(version).map(|_| 0))
+}
+
+/// Highest protocol version to offer (an upper bound: on a backend without
+/// TLS 1.3, MOJO_TLS_VERSION_TLS1_3 means TLS 1.2).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_max_version(cfg: *mut mojo_tls_config, version: i32) -> i32 {
+    guard_int(|| self::cfg(cfg)?.set_max_version(version).map(|_| 0))
+}
+
+/// Add the system's CA certificates to the trust store (Debian/Ubuntu,
+/// Fedora/RHEL, openSUSE, Alpine, macOS Homebrew locations; SSL_CERT_FILE and
+/// SSL_CERT_DIR override them). MOJO_TLS_ERR_NOT_FOUND if there is none.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_load_system_ca(cfg: *mut mojo_tls_config) -> i32 {
+    guard_int(|| self::cfg(cfg)?.load_system_ca().map(|_| 0))
+}
+
+/// Add CA certificates from a PEM file (one or many) or a DER file.
+/// MOJO_TLS_ERR_NOT_FOUND, MOJO_TLS_ERR_PARSE on failure.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_load_ca_file(
+    cfg: *mut mojo_tls_config,
+    path: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let path = str_arg(path, "path")?;
+        self::cfg(cfg)?.load_ca_file(path).map(|_| 0)
+    })
+}
+
+/// Add every CA certificate file found in a directory.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_load_ca_dir(
+    cfg: *mut mojo_tls_config,
+    path: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let path = str_arg(path, "path")?;
+        self::cfg(cfg)?.load_ca_dir(path).map(|_| 0)
+    })
+}
+
+/// Add CA certificates from memory: PEM (one or many) or DER. The data is
+/// copied. MOJO_TLS_ERR_PARSE for garbage or truncated input.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_load_ca_mem(
+    cfg: *mut mojo_tls_config,
+    data: *const u8,
+    len: usize,
+) -> i32 {
+    guard_int(|| {
+        let data = bytes_arg(data, len, "data")?;
+        self::cfg(cfg)?.load_ca_mem(data).map(|_| 0)
+    })
+}
+
+fn password(p: *const c_char) -> Result<Option<&'static [u8]>> {
+    Ok(opt_str_arg(p, "password")?.map(str::as_bytes))
+}
+
+/// Add the own certificate chain (leaf first, PEM or DER file) and its
+/// private key (PEM or DER file, optionally encrypted with `password`, which
+/// may be NULL). The key must match the leaf. A server may add several pairs.
+/// Errors: MOJO_TLS_ERR_NOT_FOUND, MOJO_TLS_ERR_PARSE,
+/// MOJO_TLS_ERR_BAD_PASSWORD (missing or wrong password).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_add_cert_file(
+    cfg: *mut mojo_tls_config,
+    cert_path: *const c_char,
+    key_path: *const c_char,
+    password: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let c = self::cfg(cfg)?;
+        let cert_path = str_arg(cert_path, "cert_path")?;
+        let key_path = str_arg(key_path, "key_path")?;
+        let mut chain = CertChain::new();
+        chain.add_file(cert_path, false)?;
+        let key = PrivateKey::parse_file(key_path, self::password(password)?)?;
+        c.add_cert(chain, key).map(|_| 0)
+    })
+}
+
+/// As mojo_tls_config_add_cert_file, from memory (PEM or DER; copied).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_add_cert_mem(
+    cfg: *mut mojo_tls_config,
+    cert: *const u8,
+    cert_len: usize,
+    key: *const u8,
+    key_len: usize,
+    password: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let c = self::cfg(cfg)?;
+        let cert = bytes_arg(cert, cert_len, "cert")?;
+        let key = bytes_arg(key, key_len, "key")?;
+        let mut chain = CertChain::new();
+        chain.add(cert, false)?;
+        let key = PrivateKey::parse(key, self::password(password)?)?;
+        c.add_cert(chain, key).map(|_| 0)
+    })
+}
+
+/// ALPN protocols to offer (client) or accept (server), most preferred
+/// first, comma-separated: "h2,http/1.1". The negotiated protocol is
+/// reported by mojo_tls_conn_alpn.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_alpn(
+    cfg: *mut mojo_tls_config,
+    protocols: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let p = str_arg(protocols, "protocols")?;
+        self::cfg(cfg)?.set_alpn(p).map(|_| 0)
+    })
+}
+
+/// Cipher suites by IANA name, most preferred first, separated by ':' or ','
+/// (e.g. "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"). Unknown, weak or
+/// non-forward-secret suites → MOJO_TLS_ERR_INVALID_ARGUMENT naming the suite.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_ciphersuites(
+    cfg: *mut mojo_tls_config,
+    names: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let n = str_arg(names, "names")?;
+        self::cfg(cfg)?.set_ciphersuites(n).map(|_| 0)
+    })
+}
+
+/// Key-exchange groups, most preferred first, separated by ':' or ','
+/// ("x25519", "secp256r1"/"P-256", "secp384r1"/"P-384", "secp521r1", "x448").
+/// Default: "x25519,secp256r1,secp384r1".
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_groups(
+    cfg: *mut mojo_tls_config,
+    names: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let n = str_arg(names, "names")?;
+        self::cfg(cfg)?.set_groups(n).map(|_| 0)
+    })
+}
+
+/// INSECURE for clients: weaken peer verification. MOJO_TLS_VERIFY_NONE skips
+/// it, MOJO_TLS_VERIFY_OPTIONAL records failures (see
+/// mojo_tls_conn_verify_flags) without failing the handshake;
+/// MOJO_TLS_VERIFY_REQUIRED restores the default. On a server config this
+/// sets whether client certificates are requested (default NONE).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_insecure_set_verify(cfg: *mut mojo_tls_config, mode: i32) -> i32 {
+    guard_int(|| self::cfg(cfg)?.insecure_set_verify(mode).map(|_| 0))
+}
+
+/// INSECURE: with `skip` != 0, accept a valid certificate issued for another
+/// host name. 0 restores host name checking (the default).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_insecure_skip_hostname_check(
+    cfg: *mut mojo_tls_config,
+    skip: i32,
+) -> i32 {
+    guard_int(|| {
+        self::cfg(cfg)?
+            .insecure_skip_hostname_check(skip != 0)
+            .map(|_| 0)
+    })
+}

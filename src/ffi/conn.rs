@@ -1,0 +1,468 @@
+//! C entry points for `mojo_tls_conn`, listening sockets and connection queries.
+
+use libc::c_char;
+
+use super::config::mojo_tls_config;
+use super::{
+    bytes_arg, bytes_out, copy_out, copy_out_str, guard, guard_handle, guard_int, guard_len,
+    handle, opt_str_arg, release, str_arg,
+};
+use crate::config::Config;
+use crate::conn::Conn;
+use crate::error::{Code, Error, Result};
+use crate::net;
+
+/// Opaque handle to a TLS connection. Created by mojo_tls_connect,
+/// mojo_tls_accept, mojo_tls_accept_no_handshake, mojo_tls_conn_new_fd or
+/// mojo_tls_conn_new_memory; released by mojo_tls_conn_free. Calls on one
+/// connection from several threads are serialised; distinct connections run
+/// in parallel.
+#[allow(non_camel_case_types)]
+pub struct mojo_tls_conn {
+    _private: [u8; 0],
+}
+
+fn conn(h: *const mojo_tls_conn) -> Result<std::sync::Arc<Conn>> {
+    handle::<Conn, _>(h, "connection")
+}
+
+fn cfg(h: *const mojo_tls_config) -> Result<std::sync::Arc<Config>> {
+    handle::<Config, _>(h, "config")
+}
+
+/// Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
+/// and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
+/// name verified in the server's certificate and sent as SNI (an IP literal
+/// is checked against the certificate's IP SANs and not sent). `timeout_ms`
+/// becomes the connection's timeout for later calls. With `timeout_ms` 0 the
+/// TCP connect is only started and the connection is non-blocking: drive the
+/// handshake with mojo_tls_conn_handshake. Returns NULL on failure
+/// (MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,
+/// MOJO_TLS_ERR_HANDSHAKE, ...).
+#[no_mangle]
+pub extern "C" fn mojo_tls_connect(
+    cfg: *const mojo_tls_config,
+    host: *const c_char,
+    port: u16,
+    timeout_ms: i32,
+) -> *mut mojo_tls_conn {
+    guard_handle(|| {
+        let c = self::cfg(cfg)?;
+        let host = str_arg(host, "host")?;
+        if port == 0 {
+            return Err(Error::invalid_arg("port 0"));
+        }
+        Conn::connect(&c, host, port, timeout_ms)
+    })
+}
+
+/// A connection over an fd the caller already has (STARTTLS), as client or
+/// server according to the configuration's role; no handshake yet (it runs
+/// on the first handshake/read/write). With `take_ownership` != 0 the
+/// library closes `fd` when the connection is closed, and also if this call
+/// fails; with 0 the caller keeps ownership and must keep the fd open while
+/// the connection is used. The fd's flags are not changed. `server_name`
+/// (clients; may be NULL only when host name checking is off) is verified
+/// and sent as SNI. The timeout starts as -1 (blocking). NULL on failure.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_new_fd(
+    cfg: *const mojo_tls_config,
+    fd: i32,
+    take_ownership: i32,
+    server_name: *const c_char,
+) -> *mut mojo_tls_conn {
+    guard_handle(|| {
+        let owned = take_ownership != 0;
+        let r = (|| {
+            let c = self::cfg(cfg)?;
+            let name = opt_str_arg(server_name, "server_name")?;
+            if fd < 0 || !net::is_socket(fd) {
+                return Err(Error::invalid_arg(format!("fd {fd} is not a socket")));
+            }
+            Ok((c, name))
+        })();
+        match r {
+            Ok((c, name)) => Conn::over_fd(&c, fd, owned, name, -1),
+            Err(e) => {
+                if owned && fd >= 0 {
+                    net::close(fd);
+                }
+                Err(e)
+            }
+        }
+    })
+}
+
+/// A memory-mode connection: no socket. Give it the ciphertext received
+/// from the peer with mojo_tls_conn_feed (and mojo_tls_conn_feed_eof at
+/// the transport's end), send what mojo_tls_conn_drain returns. Operations
+/// return MOJO_TLS_ERR_WANT_READ when they need more input. `server_name`
+/// as for mojo_tls_conn_new_fd. NULL on failure.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_new_memory(
+    cfg: *const mojo_tls_config,
+    server_name: *const c_char,
+) -> *mut mojo_tls_conn {
+    guard_handle(|| {
+        let c = self::cfg(cfg)?;
+        let name = opt_str_arg(server_name, "server_name")?;
+        Conn::in_memory(&c, name)
+    })
+}
+
+/// Open a listening TCP socket on `host`:`port` (port 0 = any free port;
+/// SO_REUSEADDR; non-blocking; close-on-exec). Returns the fd (>= 0) or a
+/// negative error. Close it with mojo_tls_close_fd.
+#[no_mangle]
+pub extern "C" fn mojo_tls_listen(host: *const c_char, port: u16, backlog: i32) -> i32 {
+    guard_int(|| {
+        let host = str_arg(host, "host")?;
+        net::listen(host, port, backlog)
+    })
+}
+
+/// The local port a socket is bound to (>= 0), or a negative error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_listen_port(listen_fd: i32) -> i32 {
+    guard_int(|| net::local_port(listen_fd).map(i32::from))
+}
+
+/// Close a file descriptor returned by mojo_tls_listen. Returns 0.
+#[no_mangle]
+pub extern "C" fn mojo_tls_close_fd(fd: i32) -> i32 {
+    guard_int(|| {
+        if fd < 0 {
+            return Err(Error::invalid_arg("negative fd"));
+        }
+        net::close(fd);
+        Ok(0)
+    })
+}
+
+/// Server: accept one client on `listen_fd` and handshake, both within
+/// `timeout_ms` (< 0 blocks); the accepted socket is closed on failure.
+/// `timeout_ms` becomes the connection's timeout. Returns NULL on failure
+/// (MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with
+/// timeout 0 and no pending client, handshake errors).
+#[no_mangle]
+pub extern "C" fn mojo_tls_accept(
+    cfg: *const mojo_tls_config,
+    listen_fd: i32,
+    timeout_ms: i32,
+) -> *mut mojo_tls_conn {
+    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, true))
+}
+
+/// Server: accept one client within `timeout_ms` without handshaking, so a
+/// slow client cannot stall an accept loop; run mojo_tls_conn_handshake
+/// later (another thread, or non-blocking). NULL on failure.
+#[no_mangle]
+pub extern "C" fn mojo_tls_accept_no_handshake(
+    cfg: *const mojo_tls_config,
+    listen_fd: i32,
+    timeout_ms: i32,
+) -> *mut mojo_tls_conn {
+    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, false))
+}
+
+/// Complete the handshake (optional: read and write do it implicitly).
+/// Returns 0 or an error (MOJO_TLS_ERR_WANT_READ/WANT_WRITE when
+/// non-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED with the
+/// reason in mojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_handshake(c: *mut mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.handshake().map(|_| 0))
+}
+
+/// Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the
+/// peer has sent close_notify (clean EOF), or an error:
+/// MOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,
+/// MOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,
+/// MOJO_TLS_ERR_CLOSED after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_read(c: *mut mojo_tls_conn, buf: *mut u8, len: usize) -> isize {
+    guard_len(|| {
+        let c = conn(c)?;
+        let out = bytes_out(buf, len, "buf")?;
+        c.read(out)
+    })
+}
+
+/// Write up to `len` bytes (at most one TLS record, 16 KiB); returns the
+/// count written (> 0), 0 when `len` is 0, or an error. After
+/// MOJO_TLS_ERR_WANT_WRITE, call again with the same data.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_write(c: *mut mojo_tls_conn, buf: *const u8, len: usize) -> isize {
+    guard_len(|| {
+        let c = conn(c)?;
+        let data = bytes_arg(buf, len, "buf")?;
+        c.write(data)
+    })
+}
+
+/// Write all `len` bytes; returns `len` or an error (after an error an
+/// unknown prefix may have been sent). Concurrent write_all calls on one
+/// connection do not interleave their data. In non-blocking mode use
+/// mojo_tls_conn_write instead.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_write_all(
+    c: *mut mojo_tls_conn,
+    buf: *const u8,
+    len: usize,
+) -> isize {
+    guard_len(|| {
+        let c = conn(c)?;
+        let data = bytes_arg(buf, len, "buf")?;
+        c.write_all(data)
+    })
+}
+
+/// Decrypted bytes that mojo_tls_conn_read can return without I/O (>= 0).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_pending(c: *mut mojo_tls_conn) -> isize {
+    guard_len(|| Ok(conn(c)?.pending()))
+}
+
+/// Send close_notify (the TLS-level end of the stream). The peer's reads
+/// then return 0. Later writes return MOJO_TLS_ERR_CLOSED.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_close_notify(c: *mut mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.close_notify().map(|_| 0))
+}
+
+/// Close the connection: a best-effort, non-blocking close_notify, then the
+/// fd is closed if the connection owns it. Idempotent; later operations
+/// return MOJO_TLS_ERR_CLOSED. The handle stays valid until
+/// mojo_tls_conn_free. Returns 0.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_close(c: *mut mojo_tls_conn) -> i32 {
+    guard_int(|| {
+        conn(c)?.close();
+        Ok(0)
+    })
+}
+
+/// Close (as mojo_tls_conn_close) and release the handle. NULL → 0; an
+/// already freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_free(c: *mut mojo_tls_conn) -> i32 {
+    guard_int(|| {
+        if let Some(conn) = release::<Conn, _>(c, "connection")? {
+            conn.close();
+        }
+        Ok(0)
+    })
+}
+
+/// Timeout for later handshake, read, write and close_notify calls:
+/// 0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from
+/// mojo_tls_conn_get_fd), > 0 = wait up to that many ms
+/// (MOJO_TLS_ERR_TIMEOUT), < 0 = block. Returns 0.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_set_timeout(c: *mut mojo_tls_conn, timeout_ms: i32) -> i32 {
+    guard_int(|| {
+        conn(c)?.set_timeout(timeout_ms);
+        Ok(0)
+    })
+}
+
+/// The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,
+/// MOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_get_fd(c: *const mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.fd())
+}
+
+/// Memory mode: hand over `len` bytes of ciphertext received from the peer
+/// (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_feed(c: *mut mojo_tls_conn, data: *const u8, len: usize) -> isize {
+    guard_len(|| {
+        let c = conn(c)?;
+        let data = bytes_arg(data, len, "data")?;
+        c.feed(data)
+    })
+}
+
+/// Memory mode: the transport has ended. Reads then return 0 if the peer's
+/// close_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_feed_eof(c: *mut mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.feed_eof().map(|_| 0))
+}
+
+/// Memory mode: move up to `cap` bytes of ciphertext to send to the peer
+/// into `buf`. Returns the count copied (0 = nothing to send).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_drain(c: *mut mojo_tls_conn, buf: *mut u8, cap: usize) -> isize {
+    guard_len(|| {
+        let c = conn(c)?;
+        let out = bytes_out(buf, cap, "buf")?;
+        c.drain(out)
+    })
+}
+
+/// Memory mode: bytes of ciphertext waiting to be drained (>= 0).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_pending_output(c: *const mojo_tls_conn) -> isize {
+    guard_len(|| conn(c)?.pending_output())
+}
+
+/// The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or
+/// MOJO_TLS_ERR_NOT_AVAILABLE before the handshake completes.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_version(c: *const mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.version().map(i32::from))
+}
+
+/// The negotiated protocol version's name ("TLSv1.2"), static; NULL before
+/// the handshake or on error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_version_name(c: *const mojo_tls_conn) -> *const c_char {
+    guard(std::ptr::null(), || Ok(conn(c)?.version_name()?.as_ptr()))
+}
+
+/// The negotiated cipher suite's IANA name
+/// ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), static; NULL before the
+/// handshake or on error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_cipher(c: *const mojo_tls_conn) -> *const c_char {
+    guard(std::ptr::null(), || Ok(conn(c)?.cipher()?.as_ptr()))
+}
+
+/// The negotiated ALPN protocol into `buf` (snprintf style). Returns its
+/// length, 0 when none was negotiated, or an error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_alpn(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out_str(&conn(c)?.alpn()?.unwrap_or_default(), buf, cap))
+}
+
+/// The peer's certificate in DER into `buf` (copies what fits; `buf` may be
+/// NULL with `cap` 0). Returns the full length, or
+/// MOJO_TLS_ERR_NOT_AVAILABLE when there is none.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_der(
+    c: *const mojo_tls_conn,
+    buf: *mut u8,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out(&conn(c)?.peer_cert()?.der, buf, cap))
+}
+
+/// The peer's certificate in PEM (snprintf style). Returns the full length.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_pem(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.pem(), buf, cap))
+}
+
+/// The peer certificate's subject, e.g. "CN=example.com, O=Example"
+/// (snprintf style). Returns the full length.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_subject(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.subject, buf, cap))
+}
+
+/// The peer certificate's issuer (snprintf style). Returns the full length.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_issuer(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.issuer, buf, cap))
+}
+
+/// The peer certificate's subject alternative names, one per line:
+/// "DNS:example.com\nIP:127.0.0.1" (snprintf style). Returns the full length.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_sans(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| {
+        let info = conn(c)?.peer_cert()?;
+        let text: Vec<String> = info.sans.iter().map(|s| s.to_string()).collect();
+        copy_out_str(&text.join("\n"), buf, cap)
+    })
+}
+
+/// The peer certificate's validity as Unix times (seconds, UTC). Either
+/// pointer may be NULL. Returns 0 or an error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_validity(
+    c: *const mojo_tls_conn,
+    not_before: *mut i64,
+    not_after: *mut i64,
+) -> i32 {
+    guard_int(|| {
+        let info = conn(c)?.peer_cert()?;
+        // SAFETY: non-NULL pointers are the caller's writable int64_t.
+        unsafe {
+            if !not_before.is_null() {
+                *not_before = info.not_before;
+            }
+            if !not_after.is_null() {
+                *not_after = info.not_after;
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.
+/// Returns 32, or an error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_sha256(
+    c: *const mojo_tls_conn,
+    buf: *mut u8,
+    cap: usize,
+) -> isize {
+    guard_len(|| {
+        let info = conn(c)?.peer_cert()?;
+        copy_out(&crate::backend::rng::sha256(&info.der), buf, cap)
+    })
+}
+
+/// X.509 verification flags of the peer's certificate (Mbed TLS
+/// MBEDTLS_X509_BADCERT_* bits; 0 = verified), >= 0, or an error
+/// (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_verify_flags(c: *const mojo_tls_conn) -> i64 {
+    guard(Code::MOJO_TLS_ERR_INTERNAL as i64, || {
+        match conn(c).and_then(|c| c.verify_flags()) {
+            Ok(f) => Ok(f as i64),
+            Err(e) => {
+                let code = e.code as i64;
+                crate::error::set_last_error(e);
+                Ok(code)
+            }
+        }
+    })
+}
+
+/// Human-readable reason for the verification flags ("" when verified),
+/// snprintf style. Returns the full length or an error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_verify_reason(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| {
+        let flags = conn(c)?.verify_flags()?;
+        copy_out_str(&crate::backend::errors::verify_reason(flags), buf, cap)
+    })
+}

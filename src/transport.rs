@@ -1,0 +1,164 @@
+//! What a connection's ciphertext flows over: a socket (ours or the caller's)
+//! or memory buffers the caller feeds and drains. Never blocks: waiting is
+//! done by the connection, outside its lock.
+
+use std::io;
+use std::os::unix::io::RawFd;
+
+use crate::net;
+
+/// Outcome of one non-blocking transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoStatus {
+    Done(usize),
+    WouldBlock,
+    /// The peer closed its end (TCP FIN, or `feed_eof` in memory mode).
+    Eof,
+    /// Connection reset / broken pipe.
+    Reset,
+    Failed,
+}
+
+pub struct SocketIo {
+    pub fd: RawFd,
+    /// Close the fd when the connection is closed.
+    pub owned: bool,
+    pub eof: bool,
+    pub last_error: Option<io::Error>,
+}
+
+#[derive(Default)]
+pub struct MemoryIo {
+    incoming: Vec<u8>,
+    in_pos: usize,
+    outgoing: Vec<u8>,
+    out_pos: usize,
+    pub eof: bool,
+}
+
+pub enum Transport {
+    Socket(SocketIo),
+    Memory(MemoryIo),
+}
+
+impl Transport {
+    pub fn socket(fd: RawFd, owned: bool) -> Transport {
+        Transport::Socket(SocketIo {
+            fd,
+            owned,
+            eof: false,
+            last_error: None,
+        })
+    }
+
+    pub fn memory() -> Transport {
+        Transport::Memory(MemoryIo::default())
+    }
+
+    pub fn saw_eof(&self) -> bool {
+        match self {
+            Transport::Socket(s) => s.eof,
+            Transport::Memory(m) => m.eof && m.in_pos >= m.incoming.len(),
+        }
+    }
+
+    pub fn last_os_error(&self) -> Option<&io::Error> {
+        match self {
+            Transport::Socket(s) => s.last_error.as_ref(),
+            Transport::Memory(_) => None,
+        }
+    }
+
+    pub fn send(&mut self, buf: &[u8]) -> IoStatus {
+        match self {
+            Transport::Socket(s) => {
+                let st = net::send_nonblocking(s.fd, buf);
+                if let Err(e) = &st {
+                    s.last_error =
+                        Some(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)));
+                }
+                classify(st)
+            }
+            Transport::Memory(m) => {
+                m.outgoing.extend_from_slice(buf);
+                IoStatus::Done(buf.len())
+            }
+        }
+    }
+
+    pub fn recv(&mut self, buf: &mut [u8]) -> IoStatus {
+        match self {
+            Transport::Socket(s) => {
+                let st = net::recv_nonblocking(s.fd, buf);
+                match &st {
+                    Ok(0) if !buf.is_empty() => {
+                        s.eof = true;
+                        return IoStatus::Eof;
+                    }
+                    Err(e) => {
+                        s.last_error =
+                            Some(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)))
+                    }
+                    _ => {}
+                }
+                classify(st)
+            }
+            Transport::Memory(m) => {
+                let avail = m.incoming.len() - m.in_pos;
+                if avail == 0 {
+                    return if m.eof {
+                        IoStatus::Eof
+                    } else {
+                        IoStatus::WouldBlock
+                    };
+                }
+                let n = avail.min(buf.len());
+                buf[..n].copy_from_slice(&m.incoming[m.in_pos..m.in_pos + n]);
+                m.in_pos += n;
+                if m.in_pos == m.incoming.len() {
+                    m.incoming.clear();
+                    m.in_pos = 0;
+                }
+                IoStatus::Done(n)
+            }
+        }
+    }
+}
+
+fn classify(r: io::Result<usize>) -> IoStatus {
+    match r {
+        Ok(n) => IoStatus::Done(n),
+        Err(e) => match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => IoStatus::WouldBlock,
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted => IoStatus::Reset,
+            _ => IoStatus::Failed,
+        },
+    }
+}
+
+impl MemoryIo {
+    pub fn feed(&mut self, data: &[u8]) {
+        if self.in_pos > 0 && self.in_pos == self.incoming.len() {
+            self.incoming.clear();
+            self.in_pos = 0;
+        }
+        self.incoming.extend_from_slice(data);
+    }
+
+    pub fn pending_output(&self) -> usize {
+        self.outgoing.len() - self.out_pos
+    }
+
+    pub fn drain(&mut self, out: &mut [u8]) -> usize {
+        let n = self.pending_output().min(out.len());
+        out[..n].copy_from_slice(&self.outgoing[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        if self.out_pos == self.outgoing.len() {
+            self.outgoing.clear();
+            self.out_pos = 0;
+        }
+        n
+    }
+}
