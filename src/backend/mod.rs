@@ -9,6 +9,7 @@ pub(crate) use mbedtls_sys as sys;
 compile_error!("no backend selected: enable the `bundled` feature");
 
 pub mod bio;
+pub mod compat;
 pub mod errors;
 pub mod init;
 pub mod pk;

@@ -11,6 +11,7 @@ use crate::error::{set_last_error, Code, Error, Result};
 use crate::registry;
 
 pub mod certgen;
+pub mod compat;
 pub mod config;
 pub mod conn;
 pub mod library;

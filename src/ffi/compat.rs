@@ -1,0 +1,1 @@
+//! Compat layer C entry points (see docs/compat.md).
