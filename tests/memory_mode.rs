@@ -1,0 +1,143 @@
+//! Memory-mode connections driven entirely in-process: handshake, data both
+//! ways, clean EOF and truncation, through the crate's Rust API.
+
+use mojo_tls::backend::pk::PrivateKey;
+use mojo_tls::backend::x509::CertChain;
+use mojo_tls::certgen;
+use mojo_tls::config::Config;
+use mojo_tls::conn::Conn;
+use mojo_tls::Code;
+
+fn configs() -> (Config, Config) {
+    let ca = certgen::ca("Test CA", 10, certgen::KEY_ECDSA_P256).unwrap();
+    let leaf = certgen::leaf(Some(&ca), "localhost", "localhost,127.0.0.1", 0, 10, certgen::USAGE_SERVER, 0).unwrap();
+    let server = Config::new(true);
+    let mut chain = CertChain::new();
+    chain.add(leaf.cert_pem.as_bytes(), false).unwrap();
+    server.add_cert(chain, PrivateKey::parse(leaf.key_pem.as_bytes(), None).unwrap()).unwrap();
+    let client = Config::new(false);
+    client.load_ca_mem(ca.cert_pem.as_bytes()).unwrap();
+    (client, server)
+}
+
+/// Move ciphertext both ways; true if anything moved.
+fn pump(a: &Conn, b: &Conn) -> bool {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut moved = false;
+    for (from, to) in [(a, b), (b, a)] {
+        loop {
+            let n = from.drain(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            to.feed(&buf[..n]).unwrap();
+            moved = true;
+        }
+    }
+    moved
+}
+
+fn handshake(c: &Conn, s: &Conn) {
+    for _ in 0..50 {
+        let rc = c.handshake();
+        let rs = s.handshake();
+        if rc.is_ok() && rs.is_ok() {
+            return;
+        }
+        for r in [rc, rs] {
+            if let Err(e) = r {
+                assert_eq!(e.code, Code::MOJO_TLS_ERR_WANT_READ, "{e}");
+            }
+        }
+        assert!(pump(c, s), "handshake stalled");
+    }
+    panic!("handshake did not finish");
+}
+
+fn read_exact(r: &Conn, w: &Conn, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 32 * 1024];
+    while out.len() < len {
+        match r.read(&mut buf) {
+            Ok(n) => {
+                assert!(n > 0, "unexpected EOF");
+                out.extend_from_slice(&buf[..n]);
+            }
+            Err(e) if e.code == Code::MOJO_TLS_ERR_WANT_READ => assert!(pump(r, w), "stalled"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn handshake_data_and_clean_eof() {
+    let (ccfg, scfg) = configs();
+    let c = Conn::in_memory(&ccfg, Some("localhost")).unwrap();
+    let s = Conn::in_memory(&scfg, None).unwrap();
+    handshake(&c, &s);
+    assert_eq!(c.version().unwrap(), 0x0303);
+    assert_eq!(c.version_name().unwrap().to_str().unwrap(), "TLSv1.2");
+    assert!(c.cipher().unwrap().to_str().unwrap().starts_with("TLS_ECDHE_ECDSA_WITH_"));
+    assert_eq!(c.verify_flags().unwrap(), 0);
+
+    let data: Vec<u8> = (0..1_100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    assert_eq!(c.write_all(&data).unwrap(), data.len());
+    assert_eq!(read_exact(&s, &c, data.len()), data);
+    s.write_all(&data[..300_000]).unwrap();
+    assert_eq!(read_exact(&c, &s, 300_000), &data[..300_000]);
+
+    c.close_notify().unwrap();
+    pump(&c, &s);
+    let mut buf = [0u8; 16];
+    assert_eq!(s.read(&mut buf).unwrap(), 0, "close_notify is a clean EOF");
+    assert_eq!(s.read(&mut buf).unwrap(), 0, "EOF is sticky");
+    assert_eq!(c.write(b"x").unwrap_err().code, Code::MOJO_TLS_ERR_CLOSED);
+}
+
+#[test]
+fn eof_without_close_notify_is_truncation() {
+    let (ccfg, scfg) = configs();
+    let c = Conn::in_memory(&ccfg, Some("localhost")).unwrap();
+    let s = Conn::in_memory(&scfg, None).unwrap();
+    handshake(&c, &s);
+    s.write_all(b"partial").unwrap();
+    pump(&c, &s);
+    c.feed_eof().unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(c.read(&mut buf).unwrap(), 7);
+    assert_eq!(c.read(&mut buf).unwrap_err().code, Code::MOJO_TLS_ERR_TRUNCATED);
+    // Fatal errors are sticky.
+    assert_eq!(c.read(&mut buf).unwrap_err().code, Code::MOJO_TLS_ERR_TRUNCATED);
+}
+
+#[test]
+fn wrong_host_name_fails_verification() {
+    let (ccfg, scfg) = configs();
+    let c = Conn::in_memory(&ccfg, Some("other.example")).unwrap();
+    let s = Conn::in_memory(&scfg, None).unwrap();
+    let mut err = None;
+    for _ in 0..20 {
+        match c.handshake() {
+            Ok(()) => panic!("handshake must fail"),
+            Err(e) if e.code == Code::MOJO_TLS_ERR_WANT_READ => {}
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+        let _ = s.handshake();
+        pump(&c, &s);
+    }
+    let e = err.expect("no verification error");
+    assert_eq!(e.code, Code::MOJO_TLS_ERR_VERIFY_FAILED);
+    assert!(e.message.contains("CN") || e.message.to_lowercase().contains("name"), "{}", e.message);
+}
+
+#[test]
+fn socket_only_calls_are_rejected_in_memory_mode() {
+    let (ccfg, _) = configs();
+    let c = Conn::in_memory(&ccfg, Some("localhost")).unwrap();
+    assert_eq!(c.fd().unwrap_err().code, Code::MOJO_TLS_ERR_NOT_AVAILABLE);
+    assert_eq!(c.version().unwrap_err().code, Code::MOJO_TLS_ERR_NOT_AVAILABLE);
+}
