@@ -139,7 +139,7 @@ if [ $use_valgrind = 1 ]; then
         for name in "${built[@]}"; do
             # MOJO_TLS_TEST_SLOW scales watchdogs and upper time bounds only.
             run_one "valgrind $name" "$name" "$t_vg" "$out/$name.valgrind.log" \
-                env MOJO_TLS_TEST_SLOW=10 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 -q \
+                env MOJO_TLS_TEST_SLOW=10 valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=99 -q \
                 --suppressions="$here/valgrind.supp" "$out/$name"
         done
     fi
