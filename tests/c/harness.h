@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -215,6 +216,30 @@ static void h_watchdog_fire(int sig) {
     _exit(3);
 }
 
+/* Open descriptors of this process (Linux /proc), -1 if unknown. Compared
+ * between h_start and h_finish: a socket the library should have closed
+ * (owned fd on free, accepted fd on a failed accept) shows up as a leak. */
+static int h_count_fds(int print) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int n = 0, self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == self) continue;
+        n++;
+        if (print) {
+            char path[300], target[256];
+            snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+            ssize_t l = readlink(path, target, sizeof target - 1);
+            target[l > 0 ? l : 0] = '\0';
+            fprintf(stderr, "    open fd %s -> %s\n", e->d_name, target);
+        }
+    }
+    closedir(d);
+    return n;
+}
+static int h_fds_at_start = -1;
+
 /* Start a test program: name for messages, hard limit in seconds. */
 static H_UNUSED void h_start(const char *name, unsigned seconds) {
     h_test_name = name;
@@ -222,10 +247,17 @@ static H_UNUSED void h_start(const char *name, unsigned seconds) {
     signal(SIGALRM, h_watchdog_fire);
     alarm(seconds * (unsigned)h_slow());
     mojo_tls_init();
+    h_fds_at_start = h_count_fds(0);
 }
 
 static H_UNUSED int h_finish(void) {
     alarm(0);
+    int fds = h_count_fds(0);
+    if (h_fds_at_start >= 0 && fds > h_fds_at_start) {
+        h_fail(__FILE__, __LINE__, "%d file descriptor(s) leaked (%d open at start, %d now)", fds - h_fds_at_start,
+               h_fds_at_start, fds);
+        h_count_fds(1);
+    }
     int f = __atomic_load_n(&h_failures, __ATOMIC_SEQ_CST);
     if (f) printf("%s: %d check(s) FAILED\n", h_test_name, f);
     else printf("%s: all checks passed\n", h_test_name);

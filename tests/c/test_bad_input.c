@@ -406,6 +406,16 @@ static void test_bad_arguments(void) {
     /* "server_name ... required for clients when hostname checking is on" */
     CHECK_NULL_CODE(mojo_tls_conn_new_fd(ccfg, g_pair[0], 0, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK(!h_fd_is_closed(g_pair[0])); /* take_ownership=0: not closed on failure */
+    {
+        /* take_ownership=1: "the library closes fd ... on failure of this call" */
+        int sv[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        CHECK_NULL_CODE(mojo_tls_conn_new_fd(ccfg, sv[0], 1, "\xff"), MOJO_TLS_ERR_INVALID_ARGUMENT);
+        int closed = h_fd_is_closed(sv[0]);
+        CHECK_MSG(closed, "conn_new_fd(take_ownership=1) failed but left the fd open");
+        if (!closed) close(sv[0]);
+        close(sv[1]);
+    }
 
     /* connection buffers, on a handshaken memory pair */
     {
