@@ -9,10 +9,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{Code, Error, Result};
 
-pub const KEY_ECDSA_P256: i32 = 0;
-pub const KEY_ECDSA_P384: i32 = 1;
-pub const USAGE_SERVER: i32 = 1;
-pub const USAGE_CLIENT: i32 = 2;
+pub(crate) const KEY_ECDSA_P256: i32 = 0;
+pub(crate) const KEY_ECDSA_P384: i32 = 1;
+pub(crate) const USAGE_SERVER: i32 = 1;
+pub(crate) const USAGE_CLIENT: i32 = 2;
 
 pub struct GenCert {
     params: CertificateParams,

@@ -13,8 +13,8 @@ use crate::backend::{self, sys};
 use crate::certs;
 use crate::error::{Code, Error, Result};
 
-pub const TLS1_2: u16 = 0x0303;
-pub const TLS1_3: u16 = 0x0304;
+pub(crate) const TLS1_2: u16 = 0x0303;
+pub(crate) const TLS1_3: u16 = 0x0304;
 
 #[derive(Default)]
 struct Settings {

@@ -9,8 +9,8 @@ use mojo_tls::conn::Conn;
 use mojo_tls::Code;
 
 fn configs() -> (Config, Config) {
-    let ca = certgen::ca("Test CA", 10, certgen::KEY_ECDSA_P256).unwrap();
-    let leaf = certgen::leaf(Some(&ca), "localhost", "localhost,127.0.0.1", 0, 10, certgen::USAGE_SERVER, 0).unwrap();
+    let ca = certgen::ca("Test CA", 10, 0).unwrap();
+    let leaf = certgen::leaf(Some(&ca), "localhost", "localhost,127.0.0.1", 0, 10, 1, 0).unwrap();
     let server = Config::new(true);
     let mut chain = CertChain::new();
     chain.add(leaf.cert_pem.as_bytes(), false).unwrap();

@@ -21,4 +21,4 @@ pub mod x509;
 pub use init::{backend_description, ensure_init};
 
 /// Highest protocol version this backend implements (TLS 1.2 on 2.28).
-pub const MAX_SUPPORTED_VERSION: u16 = 0x0303;
+pub(crate) const MAX_SUPPORTED_VERSION: u16 = 0x0303;

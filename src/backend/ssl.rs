@@ -15,9 +15,9 @@ use crate::error::{Code, Error, Result};
 use crate::transport::Transport;
 
 /// Verify modes (same values as Mbed TLS and the C API).
-pub const VERIFY_NONE: i32 = sys::SSL_VERIFY_NONE;
-pub const VERIFY_OPTIONAL: i32 = sys::SSL_VERIFY_OPTIONAL;
-pub const VERIFY_REQUIRED: i32 = sys::SSL_VERIFY_REQUIRED;
+pub(crate) const VERIFY_NONE: i32 = sys::SSL_VERIFY_NONE;
+pub(crate) const VERIFY_OPTIONAL: i32 = sys::SSL_VERIFY_OPTIONAL;
+pub(crate) const VERIFY_REQUIRED: i32 = sys::SSL_VERIFY_REQUIRED;
 
 /// What the core asks of a configuration; the backend turns it into an
 /// `ssl_config`.
@@ -384,8 +384,8 @@ impl Drop for Session {
 /// Raw Mbed TLS codes the core needs to recognise.
 pub mod codes {
     use super::sys;
-    pub const WANT_READ: i32 = sys::ERR_SSL_WANT_READ;
-    pub const WANT_WRITE: i32 = sys::ERR_SSL_WANT_WRITE;
-    pub const PEER_CLOSE_NOTIFY: i32 = sys::ERR_SSL_PEER_CLOSE_NOTIFY;
-    pub const CONN_EOF: i32 = sys::ERR_SSL_CONN_EOF;
+    pub(crate) const WANT_READ: i32 = sys::ERR_SSL_WANT_READ;
+    pub(crate) const WANT_WRITE: i32 = sys::ERR_SSL_WANT_WRITE;
+    pub(crate) const PEER_CLOSE_NOTIFY: i32 = sys::ERR_SSL_PEER_CLOSE_NOTIFY;
+    pub(crate) const CONN_EOF: i32 = sys::ERR_SSL_CONN_EOF;
 }
