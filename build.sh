@@ -234,18 +234,21 @@ build_examples() {
   fi
   [[ ${#srcs[@]} -gt 0 ]] || return 0
   step "build examples/c -> dist/bin"
+  local broken=()
   for src in "${srcs[@]}"; do
     name=$(basename "$src" .c)
-    cc -O2 -Wall -Wextra -I "$DIST/include" "$src" -o "$DIST/bin/$name" \
-      -L "$DIST/lib" -lmojo_tls -Wl,-rpath,"$rpath"
-    note "dist/bin/$name"
+    if cc -O2 -Wall -Wextra -I "$DIST/include" "$src" -o "$DIST/bin/$name" \
+      -L "$DIST/lib" -lmojo_tls -Wl,-rpath,"$rpath"; then
+      note "dist/bin/$name"
+    else
+      broken+=("$src")
+    fi
   done
-}
-
-build_dist() {
-  cargo_build
-  assemble_dist
-  build_examples
+  # Build every example before failing, so one broken file does not hide the rest.
+  if [[ ${#broken[@]} -gt 0 ]]; then
+    printf 'error: failed to compile: %s\n' "${broken[*]}" >&2
+    return 1
+  fi
 }
 
 run_demo() {
@@ -290,9 +293,14 @@ record() { # name rc [reason]
 # Runs one check (a shell function or command) in a subshell with errexit on,
 # records the result and never stops the script.
 run_check() { # name cmd...
+  step "$1"
+  run_recorded "$@"
+}
+
+# Same without the step line (for commands that print their own).
+run_recorded() { # name cmd...
   local name=$1 rc
   shift
-  step "$name"
   set +e
   (set -e; "$@")
   rc=$?
@@ -312,10 +320,15 @@ cmd_test() {
   step "build dist/ (header not regenerated)"
   local build_rc=0 suite rc
   set +e
-  (set -e; build_dist)
+  (set -e; cargo_build; assemble_dist)
   build_rc=$?
   set -e
-  [[ $build_rc -eq 0 ]] || record "build dist" "$build_rc"
+  if [[ $build_rc -ne 0 ]]; then
+    record "build dist" "$build_rc"
+  elif [[ -d examples/c ]]; then
+    # Counted on its own so a broken example does not hide the suites' results.
+    run_recorded "build examples/c" build_examples
+  fi
 
   for suite in "${SUITES[@]}"; do
     [[ -f $suite ]] || continue
