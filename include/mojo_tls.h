@@ -24,13 +24,6 @@
 
 
 
-/**
- * `ssl_get_verify_result` value when no result is available (as Mbed TLS).
- */
-#define VERIFY_RESULT_UNAVAILABLE UINT32_MAX
-
-
-
 
 
 
@@ -116,6 +109,31 @@
  * Verify mode: verification must succeed (the client default).
  */
 #define MOJO_TLS_VERIFY_REQUIRED 2
+
+/**
+ * Client-auth mode: no client certificate requested (the default).
+ */
+#define MOJO_TLS_CLIENT_AUTH_NONE 0
+
+/**
+ * Client-auth mode: a certificate is requested and verified if sent; none is fine.
+ */
+#define MOJO_TLS_CLIENT_AUTH_OPTIONAL 1
+
+/**
+ * Client-auth mode: the client must present a certificate that verifies.
+ */
+#define MOJO_TLS_CLIENT_AUTH_REQUIRED 2
+
+/**
+ * Pin kind: SHA-256 of the certificate's DER.
+ */
+#define MOJO_TLS_PIN_CERT 0
+
+/**
+ * Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
+ */
+#define MOJO_TLS_PIN_SPKI 1
 
 /**
  * The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
@@ -278,6 +296,19 @@ ptrdiff_t mojo_tls_gencert_key_pem(const struct mojo_tls_gencert *g, char *buf, 
 int32_t mojo_tls_gencert_free(struct mojo_tls_gencert *g);
 
 /**
+ * The certificate in DER (copies what fits). Returns the full length.
+ */
+ptrdiff_t mojo_tls_gencert_cert_der(const struct mojo_tls_gencert *g, uint8_t *buf, size_t cap);
+
+/**
+ * A CRL signed by the CA `ca` revoking the `n` generated certificates in
+ * `revoked` (valid for 30 days), in PEM (snprintf style). Returns the full
+ * length. Each call signs a new CRL: size it with one call, fill with a
+ * second, or pass a generous buffer.
+ */
+ptrdiff_t mojo_tls_gencert_crl_pem(const struct mojo_tls_gencert *ca, const struct mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap);
+
+/**
  * Compat: size in bytes of an Mbed TLS ssl_context (for mojo_tls_alloc).
  */
 size_t mojo_tls_sizeof_ssl_context(void);
@@ -334,7 +365,7 @@ void mojo_tls_free(void *ptr);
  * Compat: lowest protocol version, MOJO_TLS_VERSION_TLS1_2 (0x0303) or
  * MOJO_TLS_VERSION_TLS1_3 (0x0304). On a backend without TLS 1.3 (Mbed TLS
  * 2.28) a TLS 1.3 minimum makes every handshake on this config fail with
- * MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION (-0x7080), never a silent
+ * MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION (-0x6E80), never a silent
  * downgrade. Other values leave the config unchanged and set the thread's
  * last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL `conf` is ignored.
  */
@@ -732,6 +763,66 @@ int32_t mojo_tls_config_insecure_set_verify(struct mojo_tls_config *cfg, int32_t
 int32_t mojo_tls_config_insecure_skip_hostname_check(struct mojo_tls_config *cfg, int32_t skip);
 
 /**
+ * Server: mutual TLS. `mode` is MOJO_TLS_CLIENT_AUTH_NONE (default),
+ * _OPTIONAL (verified if sent) or _REQUIRED (the handshake fails without a
+ * valid client certificate). Client certificates are verified against this
+ * configuration's CA store (mojo_tls_config_load_ca_*). The server reads
+ * the result with mojo_tls_conn_peer_cert_* and mojo_tls_conn_verify_flags.
+ * MOJO_TLS_ERR_BAD_STATE on a client configuration.
+ */
+int32_t mojo_tls_config_set_client_auth(struct mojo_tls_config *cfg, int32_t mode);
+
+/**
+ * Add certificate revocation lists (PEM, one or many, or DER) from a file
+ * to the trust store: a revoked certificate then fails verification with
+ * MOJO_TLS_ERR_VERIFY_FAILED and a reason naming revocation.
+ */
+int32_t mojo_tls_config_load_crl_file(struct mojo_tls_config *cfg, const char *path);
+
+/**
+ * As mojo_tls_config_load_crl_file, from memory (copied).
+ */
+int32_t mojo_tls_config_load_crl_mem(struct mojo_tls_config *cfg, const uint8_t *data, size_t len);
+
+/**
+ * Pin the peer: `sha256` (32 bytes) is the SHA-256 of a certificate's DER
+ * (MOJO_TLS_PIN_CERT) or of its SubjectPublicKeyInfo (MOJO_TLS_PIN_SPKI).
+ * With pins set, the handshake fails with MOJO_TLS_ERR_VERIFY_FAILED ("no
+ * certificate pin matched") unless a certificate of the peer's chain matches
+ * one, even when the chain verifies. May be called several times.
+ */
+int32_t mojo_tls_config_add_pin(struct mojo_tls_config *cfg, int32_t kind, const uint8_t *sha256, size_t len);
+
+/**
+ * With `on` != 0, trust is the pins alone: no CA store is needed and the
+ * host name is not checked (for self-signed peers); a pin must still match.
+ * Needs at least one pin (MOJO_TLS_ERR_BAD_STATE at connect otherwise).
+ */
+int32_t mojo_tls_config_set_pin_only(struct mojo_tls_config *cfg, int32_t on);
+
+/**
+ * Debugging aid (opt-in): append NSS key-log lines (CLIENT_RANDOM …) for
+ * connections of this configuration to `path`, so Wireshark can decrypt
+ * them. NULL turns it off. Without it, the file named by the SSLKEYLOGFILE
+ * environment variable (read when the configuration is first used) is used.
+ * Anyone with this file can decrypt the traffic.
+ */
+int32_t mojo_tls_config_set_keylog_file(struct mojo_tls_config *cfg, const char *path);
+
+/**
+ * Server: issue session tickets (RFC 5077) so clients can resume. Ticket
+ * keys are random, held in memory and rotated every `lifetime_s` seconds
+ * (<= 0: 86400). Clients use tickets automatically.
+ */
+int32_t mojo_tls_config_enable_session_tickets(struct mojo_tls_config *cfg, int32_t lifetime_s);
+
+/**
+ * Server: keep a session-id cache of up to `max_entries` sessions, each
+ * resumable for `timeout_s` seconds. `max_entries` 0 turns it off (the default).
+ */
+int32_t mojo_tls_config_set_session_cache(struct mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s);
+
+/**
  * Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
  * and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
  * name verified in the server's certificate and sent as SNI (an IP literal
@@ -970,6 +1061,40 @@ int64_t mojo_tls_conn_verify_flags(const struct mojo_tls_conn *c);
  * snprintf style. Returns the full length or an error.
  */
 ptrdiff_t mojo_tls_conn_verify_reason(const struct mojo_tls_conn *c, char *buf, size_t cap);
+
+/**
+ * Server: the server name the client asked for (SNI); client: the name it
+ * sent. snprintf style; returns the length, 0 when there is none.
+ */
+ptrdiff_t mojo_tls_conn_server_name(const struct mojo_tls_conn *c, char *buf, size_t cap);
+
+/**
+ * Client, after the handshake: the session as an opaque blob (copies what
+ * fits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it
+ * (it holds the session's secret) and give it to
+ * mojo_tls_conn_session_import on a later connection to resume.
+ */
+ptrdiff_t mojo_tls_conn_session_export(const struct mojo_tls_conn *c, uint8_t *buf, size_t cap);
+
+/**
+ * Client, before the handshake: offer a session saved by
+ * mojo_tls_conn_session_export. A corrupted or foreign blob →
+ * MOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a
+ * session the server no longer accepts also gives a full handshake.
+ */
+int32_t mojo_tls_conn_session_import(struct mojo_tls_conn *c, const uint8_t *blob, size_t len);
+
+/**
+ * 1 if the handshake resumed a session (ticket or cache), 0 for a full
+ * handshake, or an error (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
+ */
+int32_t mojo_tls_conn_session_resumed(const struct mojo_tls_conn *c);
+
+/**
+ * SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the
+ * value for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error.
+ */
+ptrdiff_t mojo_tls_conn_peer_cert_spki_sha256(const struct mojo_tls_conn *c, uint8_t *buf, size_t cap);
 
 /**
  * Initialise the library. Optional: every entry point does it implicitly.

@@ -2,8 +2,9 @@
 //! leaves. ECDSA P-256 by default, P-384 on request.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
+    RevokedCertParams, SerialNumber, SignatureAlgorithm,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -53,7 +54,21 @@ fn validity(params: &mut CertificateParams, not_before_days: i32, valid_days: i3
     Ok(())
 }
 
-fn finish(params: CertificateParams, key: KeyPair, issuer: Option<&GenCert>) -> Result<GenCert> {
+/// A random positive 16-byte serial (CRLs name certificates by serial).
+fn random_serial() -> Result<SerialNumber> {
+    let mut b = [0u8; 16];
+    crate::backend::rng::random(&mut b)?;
+    b[0] &= 0x7f;
+    b[0] |= 0x01;
+    Ok(SerialNumber::from_slice(&b))
+}
+
+fn finish(
+    mut params: CertificateParams,
+    key: KeyPair,
+    issuer: Option<&GenCert>,
+) -> Result<GenCert> {
+    params.serial_number = Some(random_serial()?);
     let cert = match issuer {
         Some(i) => params.signed_by(&key, &Issuer::from_params(&i.params, &i.key)),
         None => params.self_signed(&key),
@@ -128,4 +143,41 @@ pub fn leaf(
     }
     validity(&mut params, not_before_days, valid_days)?;
     finish(params, key, issuer)
+}
+
+/// A CRL signed by `ca` revoking `revoked` (valid from now for 30 days), PEM.
+pub fn crl_pem(ca: &GenCert, revoked: &[&GenCert]) -> Result<String> {
+    if !matches!(ca.params.is_ca, IsCa::Ca(_)) {
+        return Err(Error::invalid_arg(
+            "a CRL must be signed by a CA certificate",
+        ));
+    }
+    let now = OffsetDateTime::now_utc() - Duration::minutes(1);
+    let mut entries = Vec::new();
+    for r in revoked {
+        let serial = r
+            .params
+            .serial_number
+            .clone()
+            .ok_or_else(|| Error::invalid_arg("certificate without serial"))?;
+        entries.push(RevokedCertParams {
+            serial_number: serial,
+            revocation_time: now,
+            reason_code: Some(RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        });
+    }
+    let params = CertificateRevocationListParams {
+        this_update: now,
+        next_update: now + Duration::days(30),
+        crl_number: random_serial()?,
+        issuing_distribution_point: None,
+        revoked_certs: entries,
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    params
+        .signed_by(&Issuer::from_params(&ca.params, &ca.key))
+        .map_err(gen_error)?
+        .pem()
+        .map_err(gen_error)
 }

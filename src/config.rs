@@ -5,10 +5,13 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::backend::keylog::KeyLog;
 use crate::backend::pk::PrivateKey;
-use crate::backend::ssl::{ConfigSpec, SslConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
+use crate::backend::ssl::{
+    ConfigSpec, Pin, SslConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED,
+};
 use crate::backend::suites;
-use crate::backend::x509::CertChain;
+use crate::backend::x509::{CertChain, Crl};
 use crate::backend::{self, sys};
 use crate::certs;
 use crate::error::{Code, Error, Result};
@@ -28,6 +31,12 @@ struct Settings {
     alpn: Vec<String>,
     suites: Option<Vec<i32>>,
     groups: Option<Vec<sys::ecp_group_id>>,
+    crl: Option<Arc<Crl>>,
+    pins: Vec<Pin>,
+    pin_only: bool,
+    keylog: Option<Arc<KeyLog>>,
+    tickets: Option<u32>,
+    cache: Option<(i32, i32)>,
 }
 
 struct State {
@@ -214,6 +223,107 @@ impl Config {
         })
     }
 
+    /// Server: ask clients for a certificate (mutual TLS), verified against
+    /// this configuration's CA store.
+    pub fn set_client_auth(&self, mode: i32) -> Result<()> {
+        if ![VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED].contains(&mode) {
+            return Err(Error::invalid_arg(format!(
+                "unknown client-auth mode {mode}"
+            )));
+        }
+        self.update(|s| {
+            if !s.server {
+                return Err(Error::bad_state(
+                    "client authentication is a server setting",
+                ));
+            }
+            s.verify_mode = mode;
+            Ok(())
+        })
+    }
+
+    fn add_crl(&self, f: impl FnOnce(&mut Crl) -> Result<()>) -> Result<()> {
+        self.update(|s| {
+            let mut crl = match s.crl.take() {
+                Some(arc) => Arc::try_unwrap(arc).or_else(|arc| arc.duplicate())?,
+                None => Crl::new(),
+            };
+            let r = f(&mut crl);
+            if !crl.is_empty() {
+                s.crl = Some(Arc::new(crl));
+            }
+            r
+        })
+    }
+
+    pub fn load_crl_file(&self, path: &str) -> Result<()> {
+        self.add_crl(|c| c.add_file(path))
+    }
+
+    pub fn load_crl_mem(&self, data: &[u8]) -> Result<()> {
+        self.add_crl(|c| c.add(data))
+    }
+
+    pub fn add_pin(&self, spki: bool, hash: &[u8]) -> Result<()> {
+        let hash: [u8; 32] = hash.try_into().map_err(|_| {
+            Error::invalid_arg(format!("a SHA-256 pin is 32 bytes, not {}", hash.len()))
+        })?;
+        self.update(|s| {
+            let pin = Pin { spki, hash };
+            if !s.pins.contains(&pin) {
+                s.pins.push(pin);
+            }
+            Ok(())
+        })
+    }
+
+    pub fn set_pin_only(&self, on: bool) -> Result<()> {
+        self.update(|s| {
+            s.pin_only = on;
+            Ok(())
+        })
+    }
+
+    pub fn set_keylog_file(&self, path: Option<&str>) -> Result<()> {
+        let log = path.map(KeyLog::open).transpose()?.map(Arc::new);
+        self.update(|s| {
+            s.keylog = log;
+            Ok(())
+        })
+    }
+
+    pub fn enable_session_tickets(&self, lifetime_s: i32) -> Result<()> {
+        let lifetime = if lifetime_s <= 0 {
+            86_400
+        } else {
+            lifetime_s as u32
+        };
+        self.update(|s| {
+            if !s.server {
+                return Err(Error::bad_state(
+                    "session tickets are issued by servers (clients use them automatically)",
+                ));
+            }
+            s.tickets = Some(lifetime);
+            Ok(())
+        })
+    }
+
+    pub fn set_session_cache(&self, max_entries: i32, timeout_s: i32) -> Result<()> {
+        if max_entries < 0 || timeout_s < 0 {
+            return Err(Error::invalid_arg(
+                "cache size and timeout must not be negative",
+            ));
+        }
+        self.update(|s| {
+            if !s.server {
+                return Err(Error::bad_state("the session cache is a server setting"));
+            }
+            s.cache = (max_entries > 0).then_some((max_entries, timeout_s.max(1)));
+            Ok(())
+        })
+    }
+
     /// The backend config for a new connection (built on first use).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let mut st = self.lock();
@@ -225,7 +335,12 @@ impl Config {
                 ));
             }
             let mut ca = s.ca.clone();
-            if !s.server && ca.is_none() && s.verify_mode != VERIFY_NONE {
+            if s.pin_only && s.pins.is_empty() {
+                return Err(Error::bad_state(
+                    "pin-only verification needs at least one pin",
+                ));
+            }
+            if !s.server && ca.is_none() && s.verify_mode != VERIFY_NONE && !s.pin_only {
                 // A client with no explicit trust uses the system store, like
                 // ssl.create_default_context().
                 let mut chain = CertChain::new();
@@ -237,7 +352,7 @@ impl Config {
                     "a server configuration needs a certificate and key (add_cert_*)",
                 ));
             }
-            if s.server && s.verify_mode != VERIFY_NONE && ca.is_none() {
+            if s.server && s.verify_mode != VERIFY_NONE && ca.is_none() && !s.pin_only {
                 return Err(Error::bad_state(
                     "verifying client certificates needs CA certificates",
                 ));
@@ -252,6 +367,12 @@ impl Config {
                 alpn: s.alpn.clone(),
                 suites: s.suites.clone(),
                 groups: s.groups.clone(),
+                crl: s.crl.clone(),
+                pins: s.pins.clone(),
+                pin_only: s.pin_only,
+                keylog: s.keylog.clone().or_else(env_keylog),
+                tickets: s.tickets,
+                cache: s.cache,
             })?;
             st.built = Some(Arc::new(ssl));
         }
@@ -263,6 +384,15 @@ impl Config {
             verify_mode: s.verify_mode,
         })
     }
+}
+
+/// SSLKEYLOGFILE, honoured like OpenSSL-based tools do (opt-in by the
+/// environment; a file that cannot be opened is ignored).
+fn env_keylog() -> Option<Arc<KeyLog>> {
+    let path = std::env::var("SSLKEYLOGFILE")
+        .ok()
+        .filter(|p| !p.is_empty())?;
+    KeyLog::open(&path).ok().map(Arc::new)
 }
 
 fn check_version(v: i32) -> Result<u16> {

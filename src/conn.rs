@@ -478,6 +478,22 @@ impl Conn {
             .ok_or_else(|| Error::not_available("the peer presented no certificate"))
     }
 
+    pub fn resumed(&self) -> Result<bool> {
+        Ok(self.established()?.session.resumed())
+    }
+
+    pub fn export_session(&self) -> Result<Vec<u8>> {
+        self.established()?.session.export_session()
+    }
+
+    pub fn import_session(&self, blob: &[u8]) -> Result<()> {
+        self.lock().session.import_session(blob)
+    }
+
+    pub fn server_name(&self) -> Result<Option<String>> {
+        Ok(self.lock().session.server_name())
+    }
+
     pub fn verify_flags(&self) -> Result<u32> {
         let st = self.lock();
         if !st.session.handshake_done() && st.fatal.is_none() {

@@ -14,7 +14,12 @@ fn configs() -> (Config, Config) {
     let server = Config::new(true);
     let mut chain = CertChain::new();
     chain.add(leaf.cert_pem.as_bytes(), false).unwrap();
-    server.add_cert(chain, PrivateKey::parse(leaf.key_pem.as_bytes(), None).unwrap()).unwrap();
+    server
+        .add_cert(
+            chain,
+            PrivateKey::parse(leaf.key_pem.as_bytes(), None).unwrap(),
+        )
+        .unwrap();
     let client = Config::new(false);
     client.load_ca_mem(ca.cert_pem.as_bytes()).unwrap();
     (client, server)
@@ -78,7 +83,12 @@ fn handshake_data_and_clean_eof() {
     handshake(&c, &s);
     assert_eq!(c.version().unwrap(), 0x0303);
     assert_eq!(c.version_name().unwrap().to_str().unwrap(), "TLSv1.2");
-    assert!(c.cipher().unwrap().to_str().unwrap().starts_with("TLS_ECDHE_ECDSA_WITH_"));
+    assert!(c
+        .cipher()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("TLS_ECDHE_ECDSA_WITH_"));
     assert_eq!(c.verify_flags().unwrap(), 0);
 
     let data: Vec<u8> = (0..1_100_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -106,9 +116,15 @@ fn eof_without_close_notify_is_truncation() {
     c.feed_eof().unwrap();
     let mut buf = [0u8; 64];
     assert_eq!(c.read(&mut buf).unwrap(), 7);
-    assert_eq!(c.read(&mut buf).unwrap_err().code, Code::MOJO_TLS_ERR_TRUNCATED);
+    assert_eq!(
+        c.read(&mut buf).unwrap_err().code,
+        Code::MOJO_TLS_ERR_TRUNCATED
+    );
     // Fatal errors are sticky.
-    assert_eq!(c.read(&mut buf).unwrap_err().code, Code::MOJO_TLS_ERR_TRUNCATED);
+    assert_eq!(
+        c.read(&mut buf).unwrap_err().code,
+        Code::MOJO_TLS_ERR_TRUNCATED
+    );
 }
 
 #[test]
@@ -131,7 +147,11 @@ fn wrong_host_name_fails_verification() {
     }
     let e = err.expect("no verification error");
     assert_eq!(e.code, Code::MOJO_TLS_ERR_VERIFY_FAILED);
-    assert!(e.message.contains("CN") || e.message.to_lowercase().contains("name"), "{}", e.message);
+    assert!(
+        e.message.contains("CN") || e.message.to_lowercase().contains("name"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -139,5 +159,8 @@ fn socket_only_calls_are_rejected_in_memory_mode() {
     let (ccfg, _) = configs();
     let c = Conn::in_memory(&ccfg, Some("localhost")).unwrap();
     assert_eq!(c.fd().unwrap_err().code, Code::MOJO_TLS_ERR_NOT_AVAILABLE);
-    assert_eq!(c.version().unwrap_err().code, Code::MOJO_TLS_ERR_NOT_AVAILABLE);
+    assert_eq!(
+        c.version().unwrap_err().code,
+        Code::MOJO_TLS_ERR_NOT_AVAILABLE
+    );
 }

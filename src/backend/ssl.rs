@@ -1,16 +1,19 @@
 //! TLS configurations and sessions: the Mbed TLS `ssl_config` and
 //! `ssl_context` with everything they point to kept alive beside them.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, CString};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::errors::{mbed_error, ssl_error};
+use super::keylog::KeyLog;
 use super::pk::PrivateKey;
-use super::rng::Drbg;
+use super::resumption::{SavedSession, SessionCache, TicketKeys};
+use super::rng::{sha256, Drbg};
 use super::suites;
 use super::sys;
-use super::x509::{self, CertChain, CertInfo, San};
+use super::x509::{self, CertChain, CertInfo, Crl, San};
 use crate::error::{Code, Error, Result};
 use crate::transport::Transport;
 
@@ -31,6 +34,27 @@ pub struct ConfigSpec {
     pub alpn: Vec<String>,
     pub suites: Option<Vec<i32>>,
     pub groups: Option<Vec<sys::ecp_group_id>>,
+    pub crl: Option<Arc<Crl>>,
+    pub pins: Vec<Pin>,
+    /// Trust is the pins alone: no CA chain, no host name check.
+    pub pin_only: bool,
+    pub keylog: Option<Arc<KeyLog>>,
+    /// Server: issue session tickets with this key lifetime (seconds).
+    pub tickets: Option<u32>,
+    /// Server: session-id cache (max entries, timeout seconds).
+    pub cache: Option<(i32, i32)>,
+}
+
+/// A certificate pin: SHA-256 of the certificate DER or of its SPKI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub spki: bool,
+    pub hash: [u8; 32],
+}
+
+/// Server certificates by name, for the SNI callback.
+struct SniTable {
+    entries: Vec<(Vec<String>, *mut sys::x509_crt, *mut sys::pk_context)>,
 }
 
 /// A ready `ssl_config`. Immutable once built; shared by connections.
@@ -43,6 +67,15 @@ pub struct SslConfig {
     _alpn_ptrs: Vec<*const libc::c_char>,
     _suites: Vec<i32>,
     _groups: Vec<sys::ecp_group_id>,
+    _crl: Option<Arc<Crl>>,
+    _keylog: Option<Arc<KeyLog>>,
+    _tickets: Option<TicketKeys>,
+    _cache: Option<SessionCache>,
+    _sni: Box<SniTable>,
+    /// Pin-only configs verify against an empty (but present) CA chain.
+    _empty_ca: Option<CertChain>,
+    pins: Arc<Vec<Pin>>,
+    pin_only: bool,
     pub server: bool,
     pub authmode: i32,
 }
@@ -70,6 +103,19 @@ impl SslConfig {
         alpn_ptrs.push(std::ptr::null());
         let suites = spec.suites.clone().unwrap_or_else(suites::default_suites);
         let groups = spec.groups.clone().unwrap_or_else(suites::default_groups);
+        let tickets = spec.tickets.map(TicketKeys::new).transpose()?;
+        let cache = spec.cache.map(|(n, t)| SessionCache::new(n, t));
+        let sni = Box::new(SniTable {
+            entries: spec
+                .own
+                .iter()
+                .filter_map(|(chain, key)| {
+                    chain
+                        .first()
+                        .map(|leaf| (x509::dns_names(leaf), chain.as_mut_ptr(), key.as_mut_ptr()))
+                })
+                .collect(),
+        });
 
         // SAFETY: the config is initialised before use; every pointer handed to
         // it (DRBG, chains, keys, ALPN, suites, groups) is owned by the returned
@@ -86,6 +132,14 @@ impl SslConfig {
                 _alpn_ptrs: alpn_ptrs,
                 _suites: suites,
                 _groups: groups,
+                _crl: spec.crl.clone(),
+                _keylog: spec.keylog.clone(),
+                _tickets: tickets,
+                _cache: cache,
+                _sni: sni,
+                _empty_ca: spec.pin_only.then(CertChain::new),
+                pins: Arc::new(spec.pins.clone()),
+                pin_only: spec.pin_only,
                 server: spec.server,
                 authmode: spec.authmode,
             };
@@ -116,9 +170,35 @@ impl SslConfig {
             sys::ssl_conf_sig_hashes(c, suites::SIG_HASHES.as_ptr());
             sys::ssl_conf_ciphersuites(c, cfg._suites.as_ptr());
             sys::ssl_conf_curves(c, cfg._groups.as_ptr());
-            sys::ssl_conf_renegotiation(c, sys::SSL_RENEGOTIATION_DISABLED as i32);
-            if let Some(ca) = &cfg._ca {
-                sys::ssl_conf_ca_chain(c, ca.as_mut_ptr(), std::ptr::null_mut());
+            sys::ssl_conf_renegotiation(c, sys::SSL_RENEGOTIATION_DISABLED);
+            let crl = cfg
+                ._crl
+                .as_ref()
+                .map_or(std::ptr::null_mut(), |c| c.as_mut_ptr());
+            if let Some(empty) = &cfg._empty_ca {
+                sys::ssl_conf_ca_chain(c, empty.as_mut_ptr(), std::ptr::null_mut());
+            } else if let Some(ca) = &cfg._ca {
+                sys::ssl_conf_ca_chain(c, ca.as_mut_ptr(), crl);
+            }
+            if spec.server && !cfg._sni.entries.is_empty() {
+                sys::ssl_conf_sni(
+                    c,
+                    Some(sni_cb),
+                    &*cfg._sni as *const SniTable as *mut libc::c_void,
+                );
+            }
+            if let Some(t) = &cfg._tickets {
+                t.install(c);
+            }
+            if let Some(cache) = &cfg._cache {
+                cache.install(c);
+            }
+            if let Some(log) = &cfg._keylog {
+                sys::ssl_conf_export_keys_ext_cb(
+                    c,
+                    Some(KeyLog::export_cb),
+                    Arc::as_ptr(log) as *mut libc::c_void,
+                );
             }
             for (chain, key) in &cfg._own {
                 let ret = sys::ssl_conf_own_cert(c, chain.as_mut_ptr(), key.as_mut_ptr());
@@ -156,32 +236,93 @@ impl Drop for SslConfig {
     }
 }
 
-/// Per-session inputs to our certificate-verify callback.
-struct VerifyHook {
+/// Per-session state reached from Mbed TLS callbacks (through `p_vrfy`).
+struct SessionHook {
     /// Connecting to an IP literal: Mbed TLS 2.28 only matches DNS names, so
     /// the IP SAN check is ours (and no SNI is sent, per RFC 6066).
     expect_ip: Option<IpAddr>,
     check_hostname: bool,
+    pins: Arc<Vec<Pin>>,
+    pin_only: bool,
+    pin_matched: Cell<bool>,
+    pin_failed: Cell<bool>,
+    /// Server: the name the client asked for (SNI). Client: the name sent.
+    server_name: RefCell<Option<String>>,
 }
 
+const TRUST_FLAGS: u32 = (sys::X509_BADCERT_NOT_TRUSTED | sys::X509_BADCERT_CN_MISMATCH) as u32;
+
+/// Called for every certificate of the chain, root first, leaf (depth 0) last.
 unsafe extern "C" fn verify_cb(
     p: *mut libc::c_void,
     crt: *mut sys::x509_crt,
     depth: i32,
     flags: *mut u32,
 ) -> i32 {
-    if p.is_null() || crt.is_null() || flags.is_null() || depth != 0 {
+    if p.is_null() || crt.is_null() || flags.is_null() {
         return 0;
     }
-    let hook = &*(p as *const VerifyHook);
-    if !hook.check_hostname {
-        *flags &= !(sys::X509_BADCERT_CN_MISMATCH as u32);
-    } else if let Some(ip) = hook.expect_ip {
-        let ok = x509::sans(&*crt)
+    let hook = &*(p as *const SessionHook);
+    let crt = &*crt;
+    if !hook.pins.is_empty() {
+        let der_hash = sha256(x509::raw_der(crt));
+        let spki_hash = sha256(x509::spki_der(crt));
+        if hook
+            .pins
             .iter()
-            .any(|s| matches!(s, San::Ip(a) if *a == ip));
-        if !ok {
-            *flags |= sys::X509_BADCERT_CN_MISMATCH as u32;
+            .any(|pin| pin.hash == if pin.spki { spki_hash } else { der_hash })
+        {
+            hook.pin_matched.set(true);
+        }
+    }
+    if hook.pin_only {
+        *flags &= !TRUST_FLAGS;
+    }
+    if depth != 0 {
+        return 0;
+    }
+    if !hook.pin_only {
+        if !hook.check_hostname {
+            *flags &= !(sys::X509_BADCERT_CN_MISMATCH as u32);
+        } else if let Some(ip) = hook.expect_ip {
+            let ok = x509::sans(crt)
+                .iter()
+                .any(|s| matches!(s, San::Ip(a) if *a == ip));
+            if !ok {
+                *flags |= sys::X509_BADCERT_CN_MISMATCH as u32;
+            }
+        }
+    }
+    if !hook.pins.is_empty() && !hook.pin_matched.get() {
+        *flags |= sys::X509_BADCERT_OTHER as u32;
+        hook.pin_failed.set(true);
+    }
+    0
+}
+
+/// Server: pick the certificate for the client's server name (fallback: the
+/// first configured) and remember the name.
+unsafe extern "C" fn sni_cb(
+    p: *mut libc::c_void,
+    ssl: *mut sys::ssl_context,
+    name: *const u8,
+    len: usize,
+) -> i32 {
+    if p.is_null() || ssl.is_null() || name.is_null() {
+        return 0;
+    }
+    let table = &*(p as *const SniTable);
+    let name = String::from_utf8_lossy(std::slice::from_raw_parts(name, len)).into_owned();
+    let hook = (*ssl).p_vrfy as *const SessionHook;
+    if !hook.is_null() {
+        *(*hook).server_name.borrow_mut() = Some(name.clone());
+    }
+    for (names, chain, key) in &table.entries {
+        if names
+            .iter()
+            .any(|pattern| x509::name_matches(pattern, &name))
+        {
+            return sys::ssl_set_hs_own_cert(ssl, *chain, *key);
         }
     }
     0
@@ -191,8 +332,11 @@ unsafe extern "C" fn verify_cb(
 pub struct Session {
     ctx: Box<sys::ssl_context>,
     transport: *mut Transport,
-    _hook: Box<VerifyHook>,
+    hook: Box<SessionHook>,
     config: Arc<SslConfig>,
+    resumed: bool,
+    /// Kept alive while Mbed TLS may still refer to it (2.28 copies, but be safe).
+    _offered: Option<SavedSession>,
 }
 
 // SAFETY: a session is used by one thread at a time (the connection mutex).
@@ -211,9 +355,14 @@ impl Session {
                 .parse::<IpAddr>()
                 .ok()
         });
-        let hook = Box::new(VerifyHook {
+        let hook = Box::new(SessionHook {
             expect_ip,
-            check_hostname,
+            check_hostname: check_hostname && !config.pin_only,
+            pins: config.pins.clone(),
+            pin_only: config.pin_only,
+            pin_matched: Cell::new(false),
+            pin_failed: Cell::new(false),
+            server_name: RefCell::new(None),
         });
         let transport = Box::into_raw(Box::new(transport));
         // SAFETY: ctx is initialised before use; the transport, hook and config
@@ -224,8 +373,10 @@ impl Session {
             let mut s = Session {
                 ctx,
                 transport,
-                _hook: hook,
+                hook,
                 config,
+                resumed: false,
+                _offered: None,
             };
             let ret = sys::ssl_setup(&mut *s.ctx, s.config.as_ptr());
             if ret != 0 {
@@ -241,10 +392,11 @@ impl Session {
             sys::ssl_set_verify(
                 &mut *s.ctx,
                 Some(verify_cb),
-                &*s._hook as *const VerifyHook as *mut libc::c_void,
+                &*s.hook as *const SessionHook as *mut libc::c_void,
             );
             if !s.config.server {
-                if let Some(name) = server_name.filter(|_| s._hook.expect_ip.is_none()) {
+                *s.hook.server_name.borrow_mut() = server_name.map(str::to_string);
+                if let Some(name) = server_name.filter(|_| s.hook.expect_ip.is_none()) {
                     let c = CString::new(name)
                         .map_err(|_| Error::invalid_arg("server name contains NUL"))?;
                     let ret = sys::ssl_set_hostname(&mut *s.ctx, c.as_ptr());
@@ -279,10 +431,103 @@ impl Session {
         self.ctx.state == sys::SSL_HANDSHAKE_OVER as i32
     }
 
-    /// One step: 0 when done, else a raw Mbed TLS code (WANT_* included).
+    /// Run the handshake as far as it goes: 0 when done, else a raw Mbed TLS
+    /// code (WANT_* included). Steps one at a time to notice resumption,
+    /// which 2.28 only records in the transient handshake state.
     pub fn handshake(&mut self) -> i32 {
-        // SAFETY: initialised session; exclusive access.
-        unsafe { sys::ssl_handshake(&mut *self.ctx) }
+        // SAFETY: initialised session; exclusive access; the handshake
+        // pointer is checked before use.
+        unsafe {
+            while self.ctx.state != sys::SSL_HANDSHAKE_OVER as i32 {
+                let ret = sys::ssl_handshake_step(&mut *self.ctx);
+                // A client sets `resume` when it offers a session and clears
+                // it if the ServerHello declines; the last value seen counts.
+                if !self.ctx.handshake.is_null() {
+                    self.resumed = (*self.ctx.handshake).resume != 0;
+                }
+                if ret != 0 {
+                    self.alert_on_silent_failure(ret);
+                    return ret;
+                }
+            }
+            0
+        }
+    }
+
+    /// Mbed TLS 2.28 fails some handshakes without telling the peer (a
+    /// missing client certificate): send handshake_failure so the peer gets
+    /// a reason instead of waiting.
+    fn alert_on_silent_failure(&mut self, ret: i32) {
+        if ret == sys::ERR_SSL_NO_CLIENT_CERTIFICATE {
+            // SAFETY: exclusive access; best effort (the result is ignored).
+            unsafe {
+                sys::ssl_send_alert_message(
+                    &mut *self.ctx,
+                    sys::SSL_ALERT_LEVEL_FATAL as u8,
+                    sys::SSL_ALERT_MSG_HANDSHAKE_FAILURE as u8,
+                );
+            }
+        }
+    }
+
+    pub fn resumed(&self) -> bool {
+        self.resumed && self.handshake_done()
+    }
+
+    /// Client: the session as an opaque blob, for a later connection.
+    pub fn export_session(&self) -> Result<Vec<u8>> {
+        if self.config.server {
+            return Err(Error::bad_state("only a client can export its session"));
+        }
+        let saved = SavedSession::new();
+        // SAFETY: copies the current session into saved.
+        let ret = unsafe { sys::ssl_get_session(&*self.ctx, &*saved.s as *const _ as *mut _) };
+        if ret != 0 {
+            return Err(mbed_error(
+                ret,
+                Code::MOJO_TLS_ERR_NOT_AVAILABLE,
+                "no session to export",
+            ));
+        }
+        saved.to_bytes()
+    }
+
+    /// Client, before the handshake: offer a saved session for resumption.
+    pub fn import_session(&mut self, blob: &[u8]) -> Result<()> {
+        if self.config.server {
+            return Err(Error::bad_state("only a client can resume a session"));
+        }
+        if self.ctx.state != sys::SSL_HELLO_REQUEST as i32 {
+            return Err(Error::bad_state(
+                "a session can only be set before the handshake starts",
+            ));
+        }
+        let saved = SavedSession::from_bytes(blob)?;
+        // SAFETY: saved is a valid, loaded session; ssl_set_session copies it.
+        let ret = unsafe { sys::ssl_set_session(&mut *self.ctx, &*saved.s) };
+        if ret != 0 {
+            return Err(mbed_error(
+                ret,
+                Code::MOJO_TLS_ERR_PARSE,
+                "the session cannot be used",
+            ));
+        }
+        self._offered = Some(saved);
+        Ok(())
+    }
+
+    /// Server: the name the client asked for; client: the name it sent.
+    pub fn server_name(&self) -> Option<String> {
+        self.hook.server_name.borrow().clone()
+    }
+
+    /// The description byte of a fatal alert just received, if any.
+    fn received_alert(&self, ret: i32) -> Option<u8> {
+        if ret != sys::ERR_SSL_FATAL_ALERT_MESSAGE || self.ctx.in_msg.is_null() {
+            return None;
+        }
+        // SAFETY: after FATAL_ALERT_MESSAGE, in_msg holds the 2-byte alert.
+        Some(unsafe { *self.ctx.in_msg.add(1) })
     }
 
     pub fn read(&mut self, buf: &mut [u8]) -> i32 {
@@ -362,11 +607,21 @@ impl Session {
     /// Turn a raw failure into an `Error`.
     pub fn error(&self, ret: i32) -> Error {
         let flags = self.verify_flags();
-        ssl_error(
-            ret,
-            !self.handshake_done(),
-            if flags == u32::MAX { 0 } else { flags },
-        )
+        let flags = if flags == u32::MAX { 0 } else { flags };
+        let mut e = ssl_error(ret, !self.handshake_done(), flags);
+        if let Some(alert) = self.received_alert(ret) {
+            e.message = format!("{} ({})", e.message, super::errors::alert_name(alert));
+            if alert == 120 {
+                e.message.push_str(": no ALPN protocol in common");
+            }
+        }
+        if self.hook.pin_failed.get() {
+            e.message = format!(
+                "no certificate pin matched the peer's certificate; {}",
+                e.message
+            );
+        }
+        e
     }
 }
 

@@ -257,6 +257,8 @@ fn unix_time(t: &sys::x509_time) -> i64 {
 #[derive(Debug, Clone)]
 pub struct CertInfo {
     pub der: Vec<u8>,
+    /// SubjectPublicKeyInfo DER.
+    pub spki: Vec<u8>,
     pub subject: String,
     pub issuer: String,
     pub sans: Vec<San>,
@@ -268,6 +270,7 @@ impl CertInfo {
     pub fn from_crt(crt: &sys::x509_crt) -> CertInfo {
         CertInfo {
             der: raw_der(crt).to_vec(),
+            spki: spki_der(crt).to_vec(),
             subject: dn_string(&crt.subject),
             issuer: dn_string(&crt.issuer),
             sans: sans(crt),
@@ -326,3 +329,122 @@ pub(crate) static PROFILE: sys::x509_crt_profile = sys::x509_crt_profile {
         | id_flag(sys::ECP_DP_BP512R1),
     rsa_min_bitlen: 2048,
 };
+
+/// SubjectPublicKeyInfo DER of a certificate (for SPKI pins).
+pub fn spki_der(crt: &sys::x509_crt) -> &[u8] {
+    // SAFETY: pk_raw points into the certificate's own buffer.
+    unsafe { std::slice::from_raw_parts(crt.pk_raw.p, crt.pk_raw.len) }
+}
+
+/// DNS names a certificate is valid for: its DNS SANs, else its CN.
+pub fn dns_names(crt: &sys::x509_crt) -> Vec<String> {
+    let names: Vec<String> = sans(crt)
+        .into_iter()
+        .filter_map(|s| match s {
+            San::Dns(d) => Some(d.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    if !names.is_empty() {
+        return names;
+    }
+    dn_string(&crt.subject)
+        .split(", ")
+        .filter_map(|part| part.strip_prefix("CN="))
+        .map(|cn| cn.to_ascii_lowercase())
+        .collect()
+}
+
+/// RFC 6125 matching with a single left-most wildcard label.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(rest) = pattern.strip_prefix("*.") {
+        return name
+            .split_once('.')
+            .is_some_and(|(first, tail)| !first.is_empty() && tail == rest);
+    }
+    pattern == name
+}
+
+/// Certificate revocation lists.
+pub struct Crl {
+    crl: Box<sys::x509_crl>,
+}
+
+// SAFETY: read-only after loading, as CertChain.
+unsafe impl Send for Crl {}
+unsafe impl Sync for Crl {}
+
+impl Default for Crl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Crl {
+    pub fn new() -> Crl {
+        // SAFETY: zeroed memory is valid input to x509_crl_init.
+        unsafe {
+            let mut crl: Box<sys::x509_crl> = Box::new(std::mem::zeroed());
+            sys::x509_crl_init(&mut *crl);
+            Crl { crl }
+        }
+    }
+
+    fn raw_list(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut cur: *const sys::x509_crl = &*self.crl;
+        // SAFETY: walking our own list; version 0 marks an empty head.
+        unsafe {
+            while !cur.is_null() && (*cur).version != 0 {
+                out.push(std::slice::from_raw_parts((*cur).raw.p, (*cur).raw.len).to_vec());
+                cur = (*cur).next;
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.crl.version == 0
+    }
+
+    /// Append CRLs from PEM (one or many) or DER.
+    pub fn add(&mut self, data: &[u8]) -> Result<()> {
+        if data.is_empty() {
+            return Err(Error::new(Code::MOJO_TLS_ERR_PARSE, "empty CRL data"));
+        }
+        let buf = pem_aware_buffer(data);
+        // SAFETY: buf valid for its length; crl initialised.
+        let ret = unsafe { sys::x509_crl_parse(&mut *self.crl, buf.as_ptr(), buf.len()) };
+        if ret != 0 {
+            return Err(parse_error(ret, "cannot parse CRL"));
+        }
+        Ok(())
+    }
+
+    pub fn add_file(&mut self, path: &str) -> Result<()> {
+        check_readable(path, "CRL file")?;
+        let data = std::fs::read(path).map_err(|e| Error::io(&format!("reading '{path}'"), &e))?;
+        self.add(&data)
+            .map_err(|e| e.context(&format!("CRL file '{path}'")))
+    }
+
+    pub fn duplicate(&self) -> Result<Crl> {
+        let mut c = Crl::new();
+        for der in self.raw_list() {
+            c.add(&der)?;
+        }
+        Ok(c)
+    }
+
+    pub(crate) fn as_mut_ptr(&self) -> *mut sys::x509_crl {
+        &*self.crl as *const sys::x509_crl as *mut sys::x509_crl
+    }
+}
+
+impl Drop for Crl {
+    fn drop(&mut self) {
+        // SAFETY: initialised in new(); freed once.
+        unsafe { sys::x509_crl_free(&mut *self.crl) };
+    }
+}

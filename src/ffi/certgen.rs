@@ -2,7 +2,7 @@
 
 use libc::c_char;
 
-use super::{copy_out_str, guard_handle, guard_int, guard_len, handle, release, str_arg};
+use super::{copy_out, copy_out_str, guard_handle, guard_int, guard_len, handle, release, str_arg};
 use crate::certgen::{self, GenCert};
 use crate::error::Result;
 
@@ -102,4 +102,46 @@ pub extern "C" fn mojo_tls_gencert_key_pem(
 #[no_mangle]
 pub extern "C" fn mojo_tls_gencert_free(g: *mut mojo_tls_gencert) -> i32 {
     guard_int(|| release::<GenCert, _>(g, "generated certificate").map(|_| 0))
+}
+
+/// The certificate in DER (copies what fits). Returns the full length.
+#[no_mangle]
+pub extern "C" fn mojo_tls_gencert_cert_der(
+    g: *const mojo_tls_gencert,
+    buf: *mut u8,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out(&gen(g)?.cert_der, buf, cap))
+}
+
+/// A CRL signed by the CA `ca` revoking the `n` generated certificates in
+/// `revoked` (valid for 30 days), in PEM (snprintf style). Returns the full
+/// length. Each call signs a new CRL: size it with one call, fill with a
+/// second, or pass a generous buffer.
+#[no_mangle]
+pub extern "C" fn mojo_tls_gencert_crl_pem(
+    ca: *const mojo_tls_gencert,
+    revoked: *const *const mojo_tls_gencert,
+    n: usize,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| {
+        let ca = gen(ca)?;
+        if n > 0 && revoked.is_null() {
+            return Err(crate::error::Error::invalid_arg(
+                "revoked is NULL but n > 0",
+            ));
+        }
+        if n > 100_000 {
+            return Err(crate::error::Error::invalid_arg("too many certificates"));
+        }
+        let mut list = Vec::with_capacity(n);
+        for i in 0..n {
+            // SAFETY: the caller passes an array of n handles.
+            list.push(gen(unsafe { *revoked.add(i) })?);
+        }
+        let refs: Vec<&GenCert> = list.iter().map(|a| &**a).collect();
+        copy_out_str(&certgen::crl_pem(&ca, &refs)?, buf, cap)
+    })
 }

@@ -233,3 +233,129 @@ pub extern "C" fn mojo_tls_config_insecure_skip_hostname_check(
             .map(|_| 0)
     })
 }
+
+/// Client-auth mode: no client certificate requested (the default).
+pub const MOJO_TLS_CLIENT_AUTH_NONE: i32 = 0;
+/// Client-auth mode: a certificate is requested and verified if sent; none is fine.
+pub const MOJO_TLS_CLIENT_AUTH_OPTIONAL: i32 = 1;
+/// Client-auth mode: the client must present a certificate that verifies.
+pub const MOJO_TLS_CLIENT_AUTH_REQUIRED: i32 = 2;
+/// Pin kind: SHA-256 of the certificate's DER.
+pub const MOJO_TLS_PIN_CERT: i32 = 0;
+/// Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
+pub const MOJO_TLS_PIN_SPKI: i32 = 1;
+
+/// Server: mutual TLS. `mode` is MOJO_TLS_CLIENT_AUTH_NONE (default),
+/// _OPTIONAL (verified if sent) or _REQUIRED (the handshake fails without a
+/// valid client certificate). Client certificates are verified against this
+/// configuration's CA store (mojo_tls_config_load_ca_*). The server reads
+/// the result with mojo_tls_conn_peer_cert_* and mojo_tls_conn_verify_flags.
+/// MOJO_TLS_ERR_BAD_STATE on a client configuration.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_client_auth(cfg: *mut mojo_tls_config, mode: i32) -> i32 {
+    guard_int(|| self::cfg(cfg)?.set_client_auth(mode).map(|_| 0))
+}
+
+/// Add certificate revocation lists (PEM, one or many, or DER) from a file
+/// to the trust store: a revoked certificate then fails verification with
+/// MOJO_TLS_ERR_VERIFY_FAILED and a reason naming revocation.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_load_crl_file(
+    cfg: *mut mojo_tls_config,
+    path: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let path = str_arg(path, "path")?;
+        self::cfg(cfg)?.load_crl_file(path).map(|_| 0)
+    })
+}
+
+/// As mojo_tls_config_load_crl_file, from memory (copied).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_load_crl_mem(
+    cfg: *mut mojo_tls_config,
+    data: *const u8,
+    len: usize,
+) -> i32 {
+    guard_int(|| {
+        let data = bytes_arg(data, len, "data")?;
+        self::cfg(cfg)?.load_crl_mem(data).map(|_| 0)
+    })
+}
+
+/// Pin the peer: `sha256` (32 bytes) is the SHA-256 of a certificate's DER
+/// (MOJO_TLS_PIN_CERT) or of its SubjectPublicKeyInfo (MOJO_TLS_PIN_SPKI).
+/// With pins set, the handshake fails with MOJO_TLS_ERR_VERIFY_FAILED ("no
+/// certificate pin matched") unless a certificate of the peer's chain matches
+/// one, even when the chain verifies. May be called several times.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_add_pin(
+    cfg: *mut mojo_tls_config,
+    kind: i32,
+    sha256: *const u8,
+    len: usize,
+) -> i32 {
+    guard_int(|| {
+        let spki = match kind {
+            MOJO_TLS_PIN_CERT => false,
+            MOJO_TLS_PIN_SPKI => true,
+            _ => return Err(Error::invalid_arg(format!("unknown pin kind {kind}"))),
+        };
+        let hash = bytes_arg(sha256, len, "sha256")?;
+        self::cfg(cfg)?.add_pin(spki, hash).map(|_| 0)
+    })
+}
+
+/// With `on` != 0, trust is the pins alone: no CA store is needed and the
+/// host name is not checked (for self-signed peers); a pin must still match.
+/// Needs at least one pin (MOJO_TLS_ERR_BAD_STATE at connect otherwise).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_pin_only(cfg: *mut mojo_tls_config, on: i32) -> i32 {
+    guard_int(|| self::cfg(cfg)?.set_pin_only(on != 0).map(|_| 0))
+}
+
+/// Debugging aid (opt-in): append NSS key-log lines (CLIENT_RANDOM …) for
+/// connections of this configuration to `path`, so Wireshark can decrypt
+/// them. NULL turns it off. Without it, the file named by the SSLKEYLOGFILE
+/// environment variable (read when the configuration is first used) is used.
+/// Anyone with this file can decrypt the traffic.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_keylog_file(
+    cfg: *mut mojo_tls_config,
+    path: *const c_char,
+) -> i32 {
+    guard_int(|| {
+        let path = opt_str_arg(path, "path")?;
+        self::cfg(cfg)?.set_keylog_file(path).map(|_| 0)
+    })
+}
+
+/// Server: issue session tickets (RFC 5077) so clients can resume. Ticket
+/// keys are random, held in memory and rotated every `lifetime_s` seconds
+/// (<= 0: 86400). Clients use tickets automatically.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_enable_session_tickets(
+    cfg: *mut mojo_tls_config,
+    lifetime_s: i32,
+) -> i32 {
+    guard_int(|| {
+        self::cfg(cfg)?
+            .enable_session_tickets(lifetime_s)
+            .map(|_| 0)
+    })
+}
+
+/// Server: keep a session-id cache of up to `max_entries` sessions, each
+/// resumable for `timeout_s` seconds. `max_entries` 0 turns it off (the default).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_session_cache(
+    cfg: *mut mojo_tls_config,
+    max_entries: i32,
+    timeout_s: i32,
+) -> i32 {
+    guard_int(|| {
+        self::cfg(cfg)?
+            .set_session_cache(max_entries, timeout_s)
+            .map(|_| 0)
+    })
+}

@@ -466,3 +466,65 @@ pub extern "C" fn mojo_tls_conn_verify_reason(
         copy_out_str(&crate::backend::errors::verify_reason(flags), buf, cap)
     })
 }
+
+/// Server: the server name the client asked for (SNI); client: the name it
+/// sent. snprintf style; returns the length, 0 when there is none.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_server_name(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out_str(&conn(c)?.server_name()?.unwrap_or_default(), buf, cap))
+}
+
+/// Client, after the handshake: the session as an opaque blob (copies what
+/// fits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it
+/// (it holds the session's secret) and give it to
+/// mojo_tls_conn_session_import on a later connection to resume.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_session_export(
+    c: *const mojo_tls_conn,
+    buf: *mut u8,
+    cap: usize,
+) -> isize {
+    guard_len(|| copy_out(&conn(c)?.export_session()?, buf, cap))
+}
+
+/// Client, before the handshake: offer a session saved by
+/// mojo_tls_conn_session_export. A corrupted or foreign blob →
+/// MOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a
+/// session the server no longer accepts also gives a full handshake.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_session_import(
+    c: *mut mojo_tls_conn,
+    blob: *const u8,
+    len: usize,
+) -> i32 {
+    guard_int(|| {
+        let c = conn(c)?;
+        let blob = bytes_arg(blob, len, "blob")?;
+        c.import_session(blob).map(|_| 0)
+    })
+}
+
+/// 1 if the handshake resumed a session (ticket or cache), 0 for a full
+/// handshake, or an error (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_session_resumed(c: *const mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.resumed().map(i32::from))
+}
+
+/// SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the
+/// value for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_peer_cert_spki_sha256(
+    c: *const mojo_tls_conn,
+    buf: *mut u8,
+    cap: usize,
+) -> isize {
+    guard_len(|| {
+        let info = conn(c)?.peer_cert()?;
+        copy_out(&crate::backend::rng::sha256(&info.spki), buf, cap)
+    })
+}

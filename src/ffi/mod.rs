@@ -1,6 +1,10 @@
 //! `extern "C"` glue: argument checks, the panic boundary and error mapping.
 //! No TLS logic lives here.
 
+// C entry points take raw pointers by contract (documented in the header);
+// marking them `unsafe fn` would change nothing for C callers.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
