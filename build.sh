@@ -25,6 +25,7 @@ SUITES=(
   tests/symbols.sh
   tests/c/run.sh
   tests/interop/run.sh
+  bindings/run_tests.sh
   python/run_tests.sh
   mojo/run_tests.sh
   janet/run_tests.sh
@@ -269,7 +270,9 @@ cmd_all() {
   ensure_tools build
   cargo_build
   generate_header
+  step "generate bindings (bindings/generate.py)"; python3 bindings/generate.py
   assemble_dist
+  step "python package: library + wheel -> dist/python"; bash python/build_wheel.sh "$DIST"
   build_examples
   run_demo
   step "done: dist/ ($VERSION)"

@@ -1,0 +1,296 @@
+"""Behaviour shared by TLSSocket and TLSObject: the native connection handle
+and what it can tell about the negotiated session and the peer."""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import threading
+import time
+from typing import Any, Dict, Optional, Tuple, Union
+
+from . import _ffi
+from ._core import as_bytes, lib, make_error, out_bytes, out_string
+from .errors import CertificateVerifyError, TLSClosedError, TLSError, TLSNotAvailableError
+
+Err = _ffi.mojo_tls_err
+
+__all__ = ["TLSSession"]
+
+# Mbed TLS short attribute names -> the long names the stdlib's getpeercert() uses.
+_DN_NAMES = {
+    "CN": "commonName", "C": "countryName", "O": "organizationName",
+    "OU": "organizationalUnitName", "ST": "stateOrProvinceName", "L": "localityName",
+    "emailAddress": "emailAddress", "serialNumber": "serialNumber", "DC": "domainComponent",
+    "title": "title", "SN": "surname", "GN": "givenName", "initials": "initials",
+    "pseudonym": "pseudonym", "generationQualifier": "generationQualifier",
+    "dnQualifier": "dnQualifier", "postalAddress": "postalAddress", "postalCode": "postalCode",
+    "uniqueIdentifier": "x500UniqueIdentifier", "street": "streetAddress", "R": "role",
+}
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def parse_dn(text: str) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
+    """'CN=example.com, O=Example' -> ((('commonName', 'example.com'),), (('organizationName', 'Example'),))"""
+    if not text:
+        return ()
+    rdns = []
+    for part in re.split(r", (?=[A-Za-z][A-Za-z0-9.]*=)", text):
+        avas = []
+        for ava in re.split(r" \+ (?=[A-Za-z][A-Za-z0-9.]*=)", part):
+            key, _, value = ava.partition("=")
+            avas.append((_DN_NAMES.get(key, key), value))
+        rdns.append(tuple(avas))
+    return tuple(rdns)
+
+
+def cert_time(t: int) -> str:
+    """Unix time -> 'Jan  5 09:34:43 2018 GMT' (the format of the stdlib's getpeercert)."""
+    tm = time.gmtime(t)
+    return (f"{_MONTHS[tm.tm_mon - 1]} {tm.tm_mday:2d} {tm.tm_hour:02d}:{tm.tm_min:02d}:"
+            f"{tm.tm_sec:02d} {tm.tm_year} GMT")
+
+
+def _cipher_bits(name: str) -> int:
+    if "CHACHA20" in name or "AES_256" in name or "CAMELLIA_256" in name or "ARIA_256" in name:
+        return 256
+    if "AES_128" in name or "CAMELLIA_128" in name or "ARIA_128" in name:
+        return 128
+    return 0
+
+
+class TLSSession:
+    """A resumable client session (opaque; holds the session secret: keep it
+    private). Pass it as ``session=`` to a later connection to the same server."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        self.data: bytes = as_bytes(data, "session data")
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TLSSession) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+    def __repr__(self) -> str:
+        return f"<TLSSession {len(self.data)} bytes>"
+
+
+class _ConnBase:
+    """A native connection handle plus the stdlib-style introspection methods."""
+
+    _conn: Optional[_ffi.ConnHandle] = None
+    _closed_what = "TLS connection"
+
+    def _init_base(self, context: Any, server_side: bool, server_hostname: Optional[str]) -> None:
+        self._conn = None
+        self._handle_lock = threading.Lock()
+        self.context = context
+        self.server_side = server_side
+        self.server_hostname = server_hostname
+        self._handshake_done = False
+
+    # -- handle -----------------------------------------------------------------
+    def _h(self) -> _ffi.ConnHandle:
+        c = self._conn
+        if c is None:
+            raise TLSClosedError(f"I/O operation on a closed {self._closed_what}",
+                                 int(Err.MOJO_TLS_ERR_CLOSED))
+        return c
+
+    @property
+    def closed(self) -> bool:
+        """True once the object was closed (its native handle released)."""
+        return self._conn is None
+
+    def _free(self) -> None:
+        with self._handle_lock:
+            c, self._conn = self._conn, None
+        if c is not None:
+            lib().mojo_tls_conn_free(c)
+
+    def _error(self, rc: int, what: str) -> TLSError:
+        """The exception for a failed call on this connection."""
+        exc = make_error(rc, what)
+        if isinstance(exc, CertificateVerifyError) and self._conn is not None:
+            L = lib()
+            try:
+                reason = out_string(L.mojo_tls_conn_verify_reason, self._conn)
+                if reason:
+                    exc.verify_reason = reason
+                flags = L.mojo_tls_conn_verify_flags(self._conn)
+                if flags >= 0:
+                    exc.verify_flags = flags
+            except TLSError:
+                pass
+        return exc
+
+    def _check(self, rc: int, what: str) -> int:
+        if rc < 0:
+            raise self._error(rc, what)
+        return rc
+
+    # -- session info -------------------------------------------------------------
+    def version(self) -> Optional[str]:
+        """The negotiated protocol ('TLSv1.2'), or None before the handshake."""
+        v = lib().mojo_tls_conn_version_name(self._h())
+        return v.decode("ascii") if v else None
+
+    def cipher(self) -> Optional[Tuple[str, str, int]]:
+        """(IANA cipher suite name, protocol version, secret bits), or None
+        before the handshake."""
+        name = lib().mojo_tls_conn_cipher(self._h())
+        if not name:
+            return None
+        n = name.decode("ascii")
+        return (n, self.version() or "", _cipher_bits(n))
+
+    def shared_ciphers(self) -> Optional[list]:
+        """The negotiated suite as a one-element list (the library does not
+        report the client's whole list)."""
+        c = self.cipher()
+        return [c] if c else None
+
+    def compression(self) -> None:
+        """Always None: TLS compression is not used."""
+        return None
+
+    def selected_alpn_protocol(self) -> Optional[str]:
+        """The negotiated ALPN protocol, or None."""
+        try:
+            s = out_string(lib().mojo_tls_conn_alpn, self._h(), initial=64)
+        except TLSNotAvailableError:
+            return None
+        return s or None
+
+    def server_name_indication(self) -> Optional[str]:
+        """Server: the name the client asked for (SNI); client: the name sent."""
+        L = lib()
+        try:
+            s = out_string(L.mojo_tls_conn_server_name, self._h(), initial=256)
+        except TLSNotAvailableError:
+            return None
+        return s or None
+
+    def getpeercert(self, binary_form: bool = False) -> Union[None, Dict[str, Any], bytes]:
+        """The peer's certificate: a dict like the stdlib's (subject, issuer,
+        subjectAltName, notBefore, notAfter) or, with ``binary_form=True``, its
+        DER bytes. None when the peer sent no certificate. Raises ValueError
+        before the handshake (as the stdlib)."""
+        c = self._h()
+        L = lib()
+        if not self._handshake_done and L.mojo_tls_conn_version(c) < 0:
+            raise ValueError("handshake not done yet")
+        try:
+            der = out_bytes(L.mojo_tls_conn_peer_cert_der, c, initial=4096)
+        except TLSNotAvailableError:
+            return None
+        if binary_form:
+            return der
+        info: Dict[str, Any] = {
+            "subject": parse_dn(out_string(L.mojo_tls_conn_peer_cert_subject, c)),
+            "issuer": parse_dn(out_string(L.mojo_tls_conn_peer_cert_issuer, c)),
+            "version": 3,
+        }
+        nb = ctypes.c_int64()
+        na = ctypes.c_int64()
+        if L.mojo_tls_conn_peer_cert_validity(c, ctypes.byref(nb), ctypes.byref(na)) >= 0:
+            info["notBefore"] = cert_time(nb.value)
+            info["notAfter"] = cert_time(na.value)
+        sans = out_string(L.mojo_tls_conn_peer_cert_sans, c)
+        alt = []
+        for line in sans.splitlines():
+            kind, _, value = line.partition(":")
+            if kind == "IP":
+                alt.append(("IP Address", value))
+            elif kind:
+                alt.append((kind, value))
+        if alt:
+            info["subjectAltName"] = tuple(alt)
+        return info
+
+    def getpeercert_pem(self) -> Optional[str]:
+        """The peer's certificate in PEM, or None."""
+        try:
+            return out_string(lib().mojo_tls_conn_peer_cert_pem, self._h(), initial=4096)
+        except TLSNotAvailableError:
+            return None
+
+    def peer_fingerprint(self, kind: str = "cert") -> Optional[bytes]:
+        """SHA-256 of the peer certificate's DER (``kind='cert'``) or of its
+        public key info (``kind='spki'``): the values for TLSContext.add_pin."""
+        L = lib()
+        fn = L.mojo_tls_conn_peer_cert_sha256 if kind == "cert" else (
+            L.mojo_tls_conn_peer_cert_spki_sha256 if kind == "spki" else None)
+        if fn is None:
+            raise ValueError("kind must be 'cert' or 'spki'")
+        buf = ctypes.create_string_buffer(32)
+        rc = fn(self._h(), buf, 32)
+        if rc == Err.MOJO_TLS_ERR_NOT_AVAILABLE:
+            return None
+        self._check(rc, "peer_fingerprint")
+        return buf.raw[:32]
+
+    def verify_result(self) -> Tuple[int, str]:
+        """(Mbed TLS verification flags, reason) of the peer's certificate;
+        (0, '') when it verified. Useful with CERT_OPTIONAL."""
+        L = lib()
+        flags = self._check(L.mojo_tls_conn_verify_flags(self._h()), "verify_result")
+        return flags, out_string(L.mojo_tls_conn_verify_reason, self._h())
+
+    @property
+    def session(self) -> Optional[TLSSession]:
+        """Client: the session to resume later (None before the handshake or
+        when the server offers no resumption)."""
+        if self.server_side:
+            return None
+        try:
+            data = out_bytes(lib().mojo_tls_conn_session_export, self._h(), initial=4096)
+        except (TLSNotAvailableError, TLSError) as exc:
+            if isinstance(exc, TLSClosedError):
+                raise
+            return None
+        return TLSSession(data) if data else None
+
+    @property
+    def session_reused(self) -> bool:
+        """True if the handshake resumed a session."""
+        rc = lib().mojo_tls_conn_session_resumed(self._h())
+        return rc == 1
+
+    def _import_session(self, session: Any) -> None:
+        if session is None:
+            return
+        if self.server_side:
+            raise ValueError("session is only for client connections")
+        data = session.data if isinstance(session, TLSSession) else as_bytes(session, "session")
+        rc = lib().mojo_tls_conn_session_import(self._h(), data, len(data))
+        # A corrupt or foreign session only means a full handshake.
+        if rc < 0 and rc != Err.MOJO_TLS_ERR_PARSE:
+            raise self._error(rc, "session")
+
+
+def check_server_hostname(context: Any, server_side: bool, server_hostname: Optional[str]) -> Optional[bytes]:
+    """Validate `server_hostname` for a new connection and encode it."""
+    from ._core import c_str
+
+    if server_side:
+        if server_hostname is not None:
+            raise ValueError("server_hostname can only be specified in client mode")
+        return None
+    if server_hostname is None:
+        if context.check_hostname and not context.pin_only:
+            raise ValueError("check_hostname requires server_hostname")
+        return None
+    if not isinstance(server_hostname, str):
+        raise TypeError(f"server_hostname must be str, not {type(server_hostname).__name__}")
+    if not server_hostname or server_hostname.startswith("."):
+        raise ValueError(f"invalid server_hostname {server_hostname!r}")
+    return c_str(server_hostname.encode("idna") if not server_hostname.isascii() else server_hostname,
+                 "server_hostname")

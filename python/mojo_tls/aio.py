@@ -1,0 +1,381 @@
+"""asyncio support: TLS streams driven by memory mode.
+
+:func:`open_connection` and :func:`start_server` mirror
+``asyncio.open_connection`` / ``asyncio.start_server``: they give
+``(reader, writer)`` pairs where the reader is a plain
+:class:`asyncio.StreamReader` and the writer a :class:`TLSStreamWriter` with
+the :class:`asyncio.StreamWriter` methods. The TCP side is asyncio's own
+transport; the library only sees bytes (:class:`~mojo_tls.TLSObject`), so the
+event loop never blocks on network I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Optional, Tuple, Union
+
+from .context import TLSContext
+from .errors import TLSClosedError, TLSError, TLSWantReadError, TLSWantWriteError
+from .memory import TLSObject
+
+__all__ = ["open_connection", "start_server", "TLSStreamWriter"]
+
+log = logging.getLogger("mojo_tls.aio")
+
+_READ = 65536
+
+
+class _TLSProtocol(asyncio.Protocol):
+    """Moves ciphertext between an asyncio transport and a TLSObject."""
+
+    def __init__(self, tls: TLSObject, reader: asyncio.StreamReader,
+                 loop: asyncio.AbstractEventLoop,
+                 on_handshake: Optional[Callable[["_TLSProtocol"], None]] = None) -> None:
+        self._tls = tls
+        self._reader = reader
+        self._loop = loop
+        self._on_handshake = on_handshake
+        self._transport: Optional[asyncio.Transport] = None
+        self.handshake_waiter: asyncio.Future = loop.create_future()
+        self._handshaken = False
+        self._eof = False
+        self._closed = False
+        self._paused = False
+        self._drain_waiters: list = []
+        self._conn_lost_exc: Optional[BaseException] = None
+        self._lost = False
+
+    # -- asyncio.Protocol ---------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._reader.set_transport(transport)  # type: ignore[arg-type]
+        self._pump()
+
+    def data_received(self, data: bytes) -> None:
+        if self._tls.closed:
+            return
+        try:
+            self._tls.feed(data)
+        except TLSError as exc:
+            self._fatal(exc)
+            return
+        self._pump()
+
+    def eof_received(self) -> bool:
+        if not self._tls.closed:
+            try:
+                self._tls.feed_eof()
+            except TLSError:
+                pass
+            self._pump()
+        if not self._handshaken and not self.handshake_waiter.done():
+            self.handshake_waiter.set_exception(
+                ConnectionResetError("the peer closed the connection during the TLS handshake"))
+        if not self._eof:
+            self._eof = True
+            self._reader.feed_eof()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self._lost = True
+        self._conn_lost_exc = exc
+        if not self.handshake_waiter.done():
+            self.handshake_waiter.set_exception(
+                exc or ConnectionResetError("connection lost during the TLS handshake"))
+        if not self._eof:
+            self._eof = True
+            if exc is None:
+                self._reader.feed_eof()
+            else:
+                self._reader.set_exception(exc)
+        for w in self._drain_waiters:
+            if not w.done():
+                if exc is None:
+                    w.set_result(None)
+                else:
+                    w.set_exception(exc)
+        self._drain_waiters.clear()
+        self._tls.close()
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        for w in self._drain_waiters:
+            if not w.done():
+                w.set_result(None)
+        self._drain_waiters.clear()
+
+    # -- TLS pump -----------------------------------------------------------------------
+    def _pump(self) -> None:
+        """Advance the handshake, deliver plaintext, send pending ciphertext."""
+        tls = self._tls
+        if tls.closed:
+            return
+        try:
+            if not self._handshaken:
+                try:
+                    tls.do_handshake()
+                except TLSWantReadError:
+                    pass
+                else:
+                    self._handshaken = True
+                    if not self.handshake_waiter.done():
+                        self.handshake_waiter.set_result(None)
+                    if self._on_handshake is not None:
+                        self._on_handshake(self)
+            if self._handshaken and not self._eof:
+                while True:
+                    try:
+                        data = tls.read(_READ)
+                    except TLSWantReadError:
+                        break
+                    if not data:
+                        self._eof = True
+                        self._reader.feed_eof()
+                        break
+                    self._reader.feed_data(data)
+        except TLSError as exc:
+            self._flush()
+            self._fatal(exc)
+            return
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._tls.closed or self._transport is None or self._transport.is_closing():
+            return
+        try:
+            out = self._tls.drain()
+        except TLSError:
+            return
+        if out:
+            self._transport.write(out)
+
+    def _fatal(self, exc: BaseException) -> None:
+        if not self.handshake_waiter.done():
+            self.handshake_waiter.set_exception(exc)
+        elif not self._eof:
+            self._eof = True
+            self._reader.set_exception(exc)
+        if self._transport is not None:
+            self._transport.close()
+
+    # -- used by the writer ------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if self._lost or self._tls.closed:
+            raise TLSClosedError("the TLS stream is closed")
+        view = memoryview(data)
+        while view:
+            try:
+                n = self._tls.write(view[:_READ])
+            except TLSWantWriteError:
+                self._flush()
+                continue
+            view = view[n:]
+            self._flush()
+
+    def write_eof(self) -> None:
+        if not self._tls.closed:
+            try:
+                self._tls.unwrap()
+            except TLSError:
+                pass
+            self._flush()
+
+    async def drain(self) -> None:
+        if self._lost:
+            if self._conn_lost_exc is not None:
+                raise self._conn_lost_exc
+            raise ConnectionResetError("Connection lost")
+        if not self._paused:
+            return
+        w = self._loop.create_future()
+        self._drain_waiters.append(w)
+        await w
+
+
+class TLSStreamWriter:
+    """The writing half of a TLS stream (the asyncio.StreamWriter API)."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _TLSProtocol,
+                 reader: asyncio.StreamReader, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._reader = reader
+        self._loop = loop
+        self._closed_fut: asyncio.Future = loop.create_future()
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        """The underlying TCP transport (it carries ciphertext)."""
+        return self._transport
+
+    @property
+    def ssl_object(self) -> TLSObject:
+        """The TLSObject (version(), cipher(), getpeercert(), session, ...)."""
+        return self._protocol._tls
+
+    def write(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """Encrypt and send `data` (buffered: await drain() for flow control)."""
+        if isinstance(data, str):
+            raise TypeError("data must be bytes-like, not str")
+        self._protocol.write(bytes(data))
+
+    def writelines(self, data: Any) -> None:
+        """write() each item."""
+        for d in data:
+            self.write(d)
+
+    def can_write_eof(self) -> bool:
+        """True: write_eof sends close_notify."""
+        return True
+
+    def write_eof(self) -> None:
+        """Send close_notify (the peer's reads then end)."""
+        self._protocol.write_eof()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """'ssl_object', 'peercert', 'cipher', 'sslcontext', 'version',
+        'alpn_protocol', else the transport's info (peername, socket, ...)."""
+        tls = self._protocol._tls
+        if name == "ssl_object":
+            return tls
+        if name in ("peercert", "cipher", "version", "alpn_protocol") and tls.closed:
+            return default
+        if name == "peercert":
+            return tls.getpeercert()
+        if name == "cipher":
+            return tls.cipher()
+        if name == "version":
+            return tls.version()
+        if name == "alpn_protocol":
+            return tls.selected_alpn_protocol()
+        if name == "sslcontext":
+            return tls.context
+        return self._transport.get_extra_info(name, default)
+
+    def is_closing(self) -> bool:
+        """True once close() was called or the connection is lost."""
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        """Send close_notify (best effort) and close the transport."""
+        if not self._transport.is_closing():
+            self._protocol.write_eof()
+            self._transport.close()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed."""
+        while not self._protocol._lost:
+            await asyncio.sleep(0.005)
+
+    async def drain(self) -> None:
+        """Wait until the transport's write buffer has room."""
+        if self._reader.exception() is not None:
+            raise self._reader.exception()  # type: ignore[misc]
+        await self._protocol.drain()
+
+    async def __aenter__(self) -> "TLSStreamWriter":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.close()
+        await self.wait_closed()
+
+    def __repr__(self) -> str:
+        return f"<TLSStreamWriter transport={self._transport!r}>"
+
+
+def _client_context(context: Optional[TLSContext]) -> TLSContext:
+    if context is None:
+        return TLSContext()
+    if not isinstance(context, TLSContext):
+        raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    if context.server_side:
+        raise ValueError("open_connection needs a client context")
+    return context
+
+
+async def open_connection(host: str, port: int, *, context: Optional[TLSContext] = None,
+                          server_hostname: Optional[str] = None, limit: int = 2**16,
+                          handshake_timeout: Optional[float] = 60.0, session: Any = None,
+                          **kwargs: Any) -> Tuple[asyncio.StreamReader, TLSStreamWriter]:
+    """Connect over TLS; returns (StreamReader, TLSStreamWriter) once the
+    handshake completed. `server_hostname` defaults to `host`. Extra keyword
+    arguments go to ``loop.create_connection`` (family, local_addr, ...).
+    Raises CertificateVerifyError & co. like :func:`mojo_tls.connect`."""
+    ctx = _client_context(context)
+    loop = asyncio.get_running_loop()
+    name = host if server_hostname is None else server_hostname
+    tls = TLSObject(ctx, server_hostname=name, session=session)
+    reader = asyncio.StreamReader(limit=limit)
+    proto = _TLSProtocol(tls, reader, loop)
+    try:
+        transport, _ = await loop.create_connection(lambda: proto, host, port, **kwargs)
+    except BaseException:
+        tls.close()
+        raise
+    try:
+        await asyncio.wait_for(asyncio.shield(proto.handshake_waiter), handshake_timeout)
+    except BaseException:
+        transport.close()
+        tls.close()
+        raise
+    return reader, TLSStreamWriter(transport, proto, reader, loop)
+
+
+async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSStreamWriter],
+                                                     Optional[Awaitable[None]]],
+                       host: Optional[str] = None, port: Optional[int] = None, *,
+                       context: TLSContext, limit: int = 2**16,
+                       handshake_timeout: Optional[float] = 60.0,
+                       **kwargs: Any) -> asyncio.AbstractServer:
+    """Start a TLS server; `client_connected_cb(reader, writer)` (a function
+    or coroutine function) is called for each client after its handshake.
+    Failed handshakes are logged (logger 'mojo_tls.aio') and closed. Extra
+    keyword arguments go to ``loop.create_server`` (backlog, reuse_port, ...).
+    Returns the asyncio Server."""
+    if not isinstance(context, TLSContext):
+        raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    if not context.server_side:
+        raise ValueError("start_server needs a server context (TLSContext(server_side=True))")
+    loop = asyncio.get_running_loop()
+    tasks: set = set()
+
+    def on_handshake(proto: _TLSProtocol) -> None:
+        transport = proto._transport
+        assert transport is not None
+        writer = TLSStreamWriter(transport, proto, proto._reader, loop)
+        res = client_connected_cb(proto._reader, writer)
+        if asyncio.iscoroutine(res):
+            task = loop.create_task(res)
+            tasks.add(task)
+
+            def done(t: asyncio.Task) -> None:
+                tasks.discard(t)
+                if not t.cancelled() and t.exception() is not None:
+                    log.error("client callback failed", exc_info=t.exception())
+                    transport.close()
+
+            task.add_done_callback(done)
+
+    def factory() -> _TLSProtocol:
+        tls = TLSObject(context)
+        reader = asyncio.StreamReader(limit=limit)
+        proto = _TLSProtocol(tls, reader, loop, on_handshake)
+        if handshake_timeout is not None:
+            def expire() -> None:
+                if not proto.handshake_waiter.done():
+                    proto._fatal(TimeoutError("TLS handshake timed out"))
+            loop.call_later(handshake_timeout, expire)
+
+        def hs_done(f: asyncio.Future) -> None:
+            if not f.cancelled() and f.exception() is not None:
+                log.debug("TLS handshake failed: %s", f.exception())
+
+        proto.handshake_waiter.add_done_callback(hs_done)
+        return proto
+
+    return await loop.create_server(factory, host, port, **kwargs)

@@ -1,0 +1,187 @@
+"""TLSObject: TLS without a socket (memory mode), like ``ssl.SSLObject``.
+
+The caller moves the ciphertext: :meth:`TLSObject.feed` what arrives from the
+peer, send what :meth:`TLSObject.drain` returns. Operations that need more
+input raise :class:`~mojo_tls.TLSWantReadError`. This is what the asyncio
+helpers are built on, and what lets any event loop drive TLS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Optional
+
+from . import _ffi
+from ._conn import _ConnBase, check_server_hostname
+from ._core import as_bytes, check_handle, lib
+from .context import TLSContext
+from .errors import TLSWantWriteError
+
+Err = _ffi.mojo_tls_err
+
+__all__ = ["TLSObject"]
+
+_RECORD = 16384
+
+
+class TLSObject(_ConnBase):
+    """A memory-mode TLS connection.
+
+    Example (client)::
+
+        tls = TLSObject(ctx, server_hostname="example.com")
+        try:
+            tls.do_handshake()
+        except TLSWantReadError:
+            pass
+        sock.sendall(tls.drain())          # ClientHello
+        tls.feed(sock.recv(65536))         # ServerHello ...
+    """
+
+    _closed_what = "TLSObject"
+
+    def __init__(self, context: TLSContext, *, server_side: Optional[bool] = None,
+                 server_hostname: Optional[str] = None, session: Any = None) -> None:
+        self._init_base(context, False, None)
+        if not isinstance(context, TLSContext):
+            raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+        context._check_side(server_side)
+        side = context.server_side
+        name = check_server_hostname(context, side, server_hostname)
+        self.server_side = side
+        self.server_hostname = server_hostname
+        self._conn = check_handle(lib().mojo_tls_conn_new_memory(context._h(), name), "TLSObject")
+        try:
+            self._import_session(session)
+        except BaseException:
+            self._free()
+            raise
+
+    # -- ciphertext in/out ----------------------------------------------------------
+    def feed(self, data: Any) -> int:
+        """Hand over ciphertext received from the peer; returns its length."""
+        b = as_bytes(data)
+        c = self._h()
+        if not b:
+            return 0
+        return self._check(lib().mojo_tls_conn_feed(c, b, len(b)), "feed")
+
+    def feed_eof(self) -> None:
+        """The transport has ended (reads then give b'' after a close_notify,
+        else raise TLSTruncatedError)."""
+        self._check(lib().mojo_tls_conn_feed_eof(self._h()), "feed_eof")
+
+    @property
+    def pending_output(self) -> int:
+        """Bytes of ciphertext waiting to be drained."""
+        return self._check(lib().mojo_tls_conn_pending_output(self._h()), "pending_output")
+
+    def drain(self, max_bytes: int = -1) -> bytes:
+        """Take the ciphertext to send to the peer (all of it by default)."""
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+            raise TypeError("max_bytes must be an int")
+        c = self._h()
+        L = lib()
+        out = []
+        total = 0
+        while max_bytes < 0 or total < max_bytes:
+            want = self._check(L.mojo_tls_conn_pending_output(c), "drain")
+            if want == 0:
+                break
+            if max_bytes >= 0:
+                want = min(want, max_bytes - total)
+            buf = ctypes.create_string_buffer(want)
+            n = self._check(L.mojo_tls_conn_drain(c, buf, want), "drain")
+            if n == 0:
+                break
+            out.append(buf.raw[:n])
+            total += n
+        return b"".join(out)
+
+    # -- TLS operations ------------------------------------------------------------------
+    def do_handshake(self) -> None:
+        """Advance the handshake; raises TLSWantReadError until it completes
+        (feed more input, send what drain() gives, call again)."""
+        self._check(lib().mojo_tls_conn_handshake(self._h()), "handshake")
+        self._handshake_done = True
+
+    @property
+    def handshake_done(self) -> bool:
+        """True once the handshake completed."""
+        if not self._handshake_done and self._conn is not None:
+            self._handshake_done = lib().mojo_tls_conn_version(self._conn) > 0
+        return self._handshake_done
+
+    def read(self, n: int = 65536, buffer: Any = None) -> Any:
+        """Decrypted bytes (up to `n`), b'' after the peer's close_notify; with
+        `buffer`, read into it and return the count. Raises TLSWantReadError
+        when more input is needed."""
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError("n must be an int")
+        if n < 0:
+            raise ValueError("negative read size")
+        c = self._h()
+        if buffer is not None:
+            mv = memoryview(buffer)
+            if mv.readonly:
+                raise TypeError("read() needs a writable buffer")
+            mv = mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+            n = min(n, len(mv)) if n else len(mv)
+            if n == 0:
+                return 0
+            cbuf = (ctypes.c_char * n).from_buffer(mv)
+            return self._check(lib().mojo_tls_conn_read(c, cbuf, n), "read")
+        if n == 0:
+            return b""
+        buf = ctypes.create_string_buffer(n)
+        r = self._check(lib().mojo_tls_conn_read(c, buf, n), "read")
+        return buf.raw[:r]
+
+    def pending(self) -> int:
+        """Decrypted bytes readable without more input."""
+        return self._check(lib().mojo_tls_conn_pending(self._h()), "pending")
+
+    def write(self, data: Any) -> int:
+        """Encrypt `data` (all of it; call drain() to get the records).
+        Returns the count of bytes consumed."""
+        b = as_bytes(data)
+        c = self._h()
+        L = lib()
+        off = 0
+        while off < len(b):
+            chunk = b[off:off + _RECORD]
+            n = L.mojo_tls_conn_write(c, chunk, len(chunk))
+            if n == Err.MOJO_TLS_ERR_WANT_WRITE and off > 0:
+                break
+            if n < 0:
+                raise self._error(n, "write")
+            off += n
+        if off == 0 and b:
+            raise TLSWantWriteError("drain the output first", int(Err.MOJO_TLS_ERR_WANT_WRITE))
+        return off
+
+    def unwrap(self) -> None:
+        """Send close_notify (drain() then gives the alert to send)."""
+        rc = lib().mojo_tls_conn_close_notify(self._h())
+        if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
+            raise self._error(rc, "unwrap")
+
+    def close(self) -> None:
+        """Release the native connection (idempotent)."""
+        self._free()
+
+    def __enter__(self) -> "TLSObject":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        side = "server" if self.server_side else "client"
+        return f"<TLSObject {side}{' closed' if self.closed else ''}>"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# python/run_tests.sh — build the wheel from dist/, install it into a venv under
+# target/ (with pytest + pytest-timeout from PyPI) and run python/tests there.
+# Extra arguments go to pytest (e.g. -k asyncio -x).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+PY_DIR=$(pwd -P)
+ROOT=$(cd .. && pwd -P)
+DIST=${MOJO_TLS_DIST:-$ROOT/dist}
+VENV=${MOJO_TLS_PY_VENV:-$ROOT/target/python-venv}
+
+[[ -e $DIST/lib/libmojo_tls.so.0 || -e $DIST/lib/libmojo_tls.0.dylib ]] ||
+  { echo "error: $DIST/lib has no libmojo_tls: run ./build.sh first" >&2; exit 1; }
+
+echo "==> python: wheel"
+bash "$PY_DIR/build_wheel.sh" "$DIST"
+whl=$(ls "$DIST"/python/mojo_tls-*.whl)
+
+echo "==> python: venv $(basename "$VENV") + pytest"
+if ! "$VENV/bin/python" -c 'import pytest, pytest_timeout' 2>/dev/null; then
+  "$VENV/bin/python" -m pip install -q 'pytest>=7' 'pytest-timeout>=2'
+fi
+"$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$whl"
+
+echo "==> python: pytest"
+# Run from a temporary directory with the installed package only (not the
+# source tree), and without MOJO_TLS_LIBRARY, so the bundled library is tested.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+env -u MOJO_TLS_LIBRARY "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=60 \
+  --rootdir "$PY_DIR/tests" -c /dev/null -q "$PY_DIR/tests" "$@"

@@ -1,0 +1,118 @@
+"""Shared fixtures: a test PKI generated with mojo_tls itself, and small
+loopback servers (stdlib ssl and mojo_tls) run in threads with time limits."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import pytest
+
+import mojo_tls
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class PKI:
+    ca: mojo_tls.GeneratedCert
+    server: mojo_tls.GeneratedCert
+    client: mojo_tls.GeneratedCert
+    ca_file: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    dir: Path
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    d = tmp_path_factory.mktemp("pki")
+    ca = mojo_tls.generate_ca("mojo-tls pytest CA")
+    server = mojo_tls.generate_cert(ca, "localhost", sans=["localhost", "127.0.0.1"])
+    client = mojo_tls.generate_cert(ca, "pytest client", sans=None, server=False, client=True)
+    (d / "ca.pem").write_text(ca.cert_pem)
+    server.write(d / "server.crt", d / "server.key")
+    client.write(d / "client.crt", d / "client.key")
+    return PKI(ca, server, client, d / "ca.pem", d / "server.crt", d / "server.key",
+               d / "client.crt", d / "client.key", d)
+
+
+@pytest.fixture
+def server_ctx(pki: PKI) -> mojo_tls.TLSContext:
+    ctx = mojo_tls.TLSContext(server_side=True)
+    ctx.load_cert_chain(pki.server_cert, pki.server_key)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def client_ctx(pki: PKI) -> mojo_tls.TLSContext:
+    ctx = mojo_tls.TLSContext()
+    ctx.load_verify_locations(pki.ca_file)
+    yield ctx
+    ctx.close()
+
+
+class ThreadServer:
+    """Runs `handler(conn)` for up to `count` connections accepted by `accept`
+    in a thread; exceptions are collected and re-raised by `join()`."""
+
+    def __init__(self, accept: Callable[[], object], handler: Callable[[object], None],
+                 count: int = 1) -> None:
+        self.errors: List[BaseException] = []
+        self.results: List[object] = []
+        self._accept = accept
+        self._handler = handler
+        self._count = count
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for _ in range(self._count):
+            try:
+                conn = self._accept()
+            except BaseException as exc:  # noqa: BLE001 - reported by join()
+                self.errors.append(exc)
+                return
+            try:
+                self.results.append(self._handler(conn))
+            except BaseException as exc:  # noqa: BLE001
+                self.errors.append(exc)
+
+    def join(self, timeout: float = 20) -> None:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "server thread did not finish in time"
+        if self.errors:
+            raise self.errors[0]
+
+
+def stdlib_server_context(pki: PKI, *, require_client: bool = False,
+                          alpn: Optional[List[str]] = None) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(pki.server_cert), str(pki.server_key))
+    if require_client:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(str(pki.ca_file))
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    return ctx
+
+
+def stdlib_client_context(pki: PKI) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(pki.ca_file))
+    return ctx
+
+
+def plain_listener() -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((HOST, 0))
+    s.listen(16)
+    s.settimeout(15)
+    return s
