@@ -42,7 +42,7 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_stdout(const char *p, size_t n) {
+static int write_stdout(const unsigned char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(1, p, n);
         if (w < 0 && errno == EINTR) continue;
@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
 
     /* out: bytes waiting to be encrypted; a WANT_WRITE retry must pass the
      * same bytes again, so they stay put until fully accepted */
-    static char out[16384], in[16384];
+    static unsigned char out[16384], in[16384];
     size_t out_len = 0, out_off = 0;
     int input_done = 0, closing = 0, close_sent = 0, rc = 0;
     if (send_text) {

@@ -35,7 +35,7 @@ static void die(const char *what) {
 
 /* Echo until the peer closes; returns 0 on a clean close_notify. */
 static int echo(mojo_tls_conn *c) {
-    char buf[16384];
+    unsigned char buf[16384];
     unsigned long long total = 0;
     int rc = 0;
     fprintf(stderr, "server: accepted %s %s\n", mojo_tls_conn_version_name(c), mojo_tls_conn_cipher(c));

@@ -64,8 +64,6 @@ static const char KEY_P8_AES[] =
     "7Z6AnjrmAmA/zkxIXZQrHdficbK0p0i05Tp1ziX7i+3gTfqTWh5tISnf/TXNfhc=\n"
     "-----END ENCRYPTED PRIVATE KEY-----\n";
 
-#define U8(s) ((const uint8_t *)(s))
-
 static int is_228(void) { return strstr(mojo_tls_backend(), "2.28") != NULL; }
 
 /* ------------------------------------------------------------------ */
@@ -98,18 +96,19 @@ static int g_lfd = -1, g_pair[2] = {-1, -1};
 
 static void bad_conn(mojo_tls_conn *c, const char *what, int is_null) {
     char buf[64];
+    uint8_t bin[64];
     int64_t a = 0, b = 0;
     BAD(mojo_tls_conn_handshake(c));
-    BAD(mojo_tls_conn_read(c, buf, sizeof buf));
-    BAD(mojo_tls_conn_write(c, "x", 1));
-    BAD(mojo_tls_conn_write_all(c, "x", 1));
+    BAD(mojo_tls_conn_read(c, bin, sizeof bin));
+    BAD(mojo_tls_conn_write(c, U8("x"), 1));
+    BAD(mojo_tls_conn_write_all(c, U8("x"), 1));
     BAD(mojo_tls_conn_pending(c));
     BAD(mojo_tls_conn_close_notify(c));
     BAD(mojo_tls_conn_set_timeout(c, 10));
     BAD(mojo_tls_conn_get_fd(c));
-    BAD(mojo_tls_conn_feed(c, "x", 1));
+    BAD(mojo_tls_conn_feed(c, U8("x"), 1));
     BAD(mojo_tls_conn_feed_eof(c));
-    BAD(mojo_tls_conn_drain(c, buf, sizeof buf));
+    BAD(mojo_tls_conn_drain(c, bin, sizeof bin));
     BAD(mojo_tls_conn_pending_output(c));
     BAD(mojo_tls_conn_version(c));
     BAD_NULLRET(mojo_tls_conn_version_name(c));
@@ -283,7 +282,7 @@ static void test_bad_arguments(void) {
     mojo_tls_config *cfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     REQUIRE_NONNULL(cfg);
     char buf[256];
-    uint8_t out[32];
+    uint8_t out[32], bin[256];
 
     /* config values */
     CHECK_NULL_CODE(mojo_tls_config_new(7), MOJO_TLS_ERR_INVALID_ARGUMENT);
@@ -428,17 +427,17 @@ static void test_bad_arguments(void) {
         CHECK_RC(mojo_tls_conn_peer_cert_subject(c, buf, sizeof buf), MOJO_TLS_ERR_NOT_AVAILABLE);
         memory_pair_handshake(c, s);
         CHECK_RC(mojo_tls_conn_read(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
-        CHECK_RC(mojo_tls_conn_read(c, buf, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
+        CHECK_RC(mojo_tls_conn_read(c, bin, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK_RC(mojo_tls_conn_write(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
-        CHECK_RC(mojo_tls_conn_write(c, "abc", SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
+        CHECK_RC(mojo_tls_conn_write(c, U8("abc"), SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK_RC(mojo_tls_conn_write_all(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
-        CHECK_RC(mojo_tls_conn_write_all(c, "abc", SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
+        CHECK_RC(mojo_tls_conn_write_all(c, U8("abc"), SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK_RC(mojo_tls_conn_write(c, NULL, 0), 0);
-        CHECK_RC(mojo_tls_conn_write_all(c, "abc", 0), 0);
+        CHECK_RC(mojo_tls_conn_write_all(c, U8("abc"), 0), 0);
         CHECK_RC(mojo_tls_conn_feed(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
-        CHECK_RC(mojo_tls_conn_feed(c, "abc", SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
+        CHECK_RC(mojo_tls_conn_feed(c, U8("abc"), SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK_RC(mojo_tls_conn_drain(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
-        CHECK_RC(mojo_tls_conn_drain(c, buf, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
+        CHECK_RC(mojo_tls_conn_drain(c, bin, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK_RC(mojo_tls_conn_peer_cert_der(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK_RC(mojo_tls_conn_peer_cert_pem(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK_RC(mojo_tls_conn_peer_cert_subject(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
@@ -449,15 +448,15 @@ static void test_bad_arguments(void) {
         CHECK_RC(mojo_tls_conn_verify_reason(c, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
         /* a read of length 0 must not be confused with EOF by a crash; the
          * spec leaves 0 vs INVALID_ARGUMENT open */
-        intptr_t r0 = mojo_tls_conn_read(c, buf, 0);
+        intptr_t r0 = mojo_tls_conn_read(c, bin, 0);
         CHECK_MSG(r0 == 0 || r0 == MOJO_TLS_ERR_INVALID_ARGUMENT || r0 == MOJO_TLS_ERR_WANT_READ,
                   "read(len 0) = %jd", (intmax_t)r0);
         /* the pair still works after all the rejected calls */
-        CHECK_RC(mojo_tls_conn_write(c, "ok", 2), 2);
-        intptr_t n = mojo_tls_conn_drain(c, buf, sizeof buf);
+        CHECK_RC(mojo_tls_conn_write(c, U8("ok"), 2), 2);
+        intptr_t n = mojo_tls_conn_drain(c, bin, sizeof bin);
         CHECK(n > 0);
-        if (n > 0) CHECK_RC(mojo_tls_conn_feed(s, buf, (size_t)n), n);
-        CHECK_RC(mojo_tls_conn_read(s, buf, sizeof buf), 2);
+        if (n > 0) CHECK_RC(mojo_tls_conn_feed(s, bin, (size_t)n), n);
+        CHECK_RC(mojo_tls_conn_read(s, bin, sizeof bin), 2);
         CHECK_RC(mojo_tls_conn_free(c), 0);
         CHECK_RC(mojo_tls_conn_free(s), 0);
     }

@@ -8,17 +8,17 @@ static mojo_tls_config *g_scfg, *g_ccfg;
 /* --- A: server sends data + close_notify, client sees 0 ------------------ */
 static void send_bye(h_server_slot *slot, mojo_tls_conn *c, void *arg) {
     (void)arg;
-    CHECK_RC(mojo_tls_conn_write_all(c, "bye", 3), 3);
+    CHECK_RC(mojo_tls_conn_write_all(c, U8("bye"), 3), 3);
     CHECK_RC(mojo_tls_conn_close_notify(c), 0);
     /* wait for the client's close_notify so the order is deterministic */
-    char b[16];
+    unsigned char b[16];
     slot->last_rc = mojo_tls_conn_read(c, b, sizeof b);
 }
 
 /* --- B: server reads until error; records how the stream ended ----------- */
 static void read_to_end(h_server_slot *slot, mojo_tls_conn *c, void *arg) {
     (void)arg;
-    char b[256];
+    unsigned char b[256];
     size_t total = 0;
     for (;;) {
         intptr_t n = mojo_tls_conn_read(c, b, sizeof b);
@@ -59,7 +59,7 @@ static void *raw_server_thread(void *p) {
     }
     CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
     CHECK_RC(mojo_tls_conn_handshake(c), 0);
-    CHECK_RC(mojo_tls_conn_write_all(c, "hi", 2), 2);
+    CHECK_RC(mojo_tls_conn_write_all(c, U8("hi"), 2), 2);
     /* abrupt: TCP FIN with no close_notify */
     CHECK(close(rs->fd) == 0);
     /* keep the handle alive until the client has looked; freeing it must not
@@ -87,10 +87,10 @@ static void *pair_server_thread(void *p) {
     }
     CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
     CHECK_RC(mojo_tls_conn_handshake(c), 0);
-    char b[64];
+    unsigned char b[64];
     CHECK_RC(h_read_exact(c, b, 5), 5);
     CHECK(memcmp(b, "ping!", 5) == 0);
-    CHECK_RC(mojo_tls_conn_write_all(c, "pong!", 5), 5);
+    CHECK_RC(mojo_tls_conn_write_all(c, U8("pong!"), 5), 5);
     CHECK(close(ps->fd) == 0);
     double t0 = h_now_ms();
     while (!__atomic_load_n(&ps->client_done, __ATOMIC_SEQ_CST) && h_now_ms() - t0 < h_io_timeout_ms())
@@ -105,7 +105,7 @@ int main(void) {
     h_pki_make(&pki);
     g_scfg = h_server_config(&pki);
     g_ccfg = h_client_config(pki.ca_pem, pki.ca_pem_len);
-    char b[64];
+    unsigned char b[64];
 
     /* A: clean close by the server */
     {
@@ -130,7 +130,7 @@ int main(void) {
         REQUIRE_NONNULL(c);
         CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
         REQUIRE_RC(mojo_tls_conn_handshake(c), 0);
-        CHECK_RC(mojo_tls_conn_write_all(c, "hello", 5), 5);
+        CHECK_RC(mojo_tls_conn_write_all(c, U8("hello"), 5), 5);
         CHECK(close(fd) == 0);
         h_server_join(&srv);
         CHECK_EQ(srv.slots[0].rx_bytes, 5);
@@ -185,7 +185,7 @@ int main(void) {
         REQUIRE_NONNULL(c);
         CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
         CHECK_RC(mojo_tls_conn_handshake(c), 0);
-        CHECK_RC(mojo_tls_conn_write_all(c, "ping!", 5), 5);
+        CHECK_RC(mojo_tls_conn_write_all(c, U8("ping!"), 5), 5);
         CHECK_RC(h_read_exact(c, b, 5), 5);
         CHECK(memcmp(b, "pong!", 5) == 0);
         CHECK_RC(mojo_tls_conn_read(c, b, sizeof b), MOJO_TLS_ERR_TRUNCATED);

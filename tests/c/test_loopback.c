@@ -48,8 +48,8 @@ static void checking_echo(h_server_slot *slot, mojo_tls_conn *c, void *arg) {
     /* no client certificate was requested */
     CHECK_RC(mojo_tls_conn_peer_cert_der(c, NULL, 0), MOJO_TLS_ERR_NOT_AVAILABLE);
     /* memory-mode calls on a socket conn are a state error */
-    CHECK_RC(mojo_tls_conn_feed(c, "x", 1), MOJO_TLS_ERR_BAD_STATE);
-    char tmp[8];
+    CHECK_RC(mojo_tls_conn_feed(c, U8("x"), 1), MOJO_TLS_ERR_BAD_STATE);
+    unsigned char tmp[8];
     CHECK_RC(mojo_tls_conn_drain(c, tmp, sizeof tmp), MOJO_TLS_ERR_BAD_STATE);
     h_echo_handler(slot, c, NULL);
 }
@@ -159,11 +159,11 @@ static void transfer(mojo_tls_conn *c, uint64_t seed, uint64_t *sent_sum) {
 static void finish_clean(mojo_tls_conn *c) {
     CHECK_RC(mojo_tls_conn_close_notify(c), 0);
     /* after close_notify we may not write any more */
-    CHECK_RC(mojo_tls_conn_write(c, "late", 4), MOJO_TLS_ERR_CLOSED);
+    CHECK_RC(mojo_tls_conn_write(c, U8("late"), 4), MOJO_TLS_ERR_CLOSED);
     /* the echo server answers with its own close_notify: a read now sees
      * that as EOF, or CLOSED if the library stops reads after our alert
      * (both allowed by TLS); never truncation, data or a hang */
-    char b[64];
+    unsigned char b[64];
     intptr_t r = mojo_tls_conn_read(c, b, sizeof b);
     CHECK_MSG(r == 0 || r == MOJO_TLS_ERR_CLOSED, "read after close_notify: %jd (%s)", (intmax_t)r, h_code_name(r));
 }
@@ -221,9 +221,9 @@ int main(void) {
         /* close is idempotent; afterwards every I/O call reports CLOSED */
         CHECK_RC(mojo_tls_conn_close(c), 0);
         CHECK_RC(mojo_tls_conn_close(c), 0);
-        char b[4];
+        unsigned char b[4];
         CHECK_RC(mojo_tls_conn_read(c, b, sizeof b), MOJO_TLS_ERR_CLOSED);
-        CHECK_RC(mojo_tls_conn_write(c, "x", 1), MOJO_TLS_ERR_CLOSED);
+        CHECK_RC(mojo_tls_conn_write(c, U8("x"), 1), MOJO_TLS_ERR_CLOSED);
         CHECK_RC(mojo_tls_conn_free(c), 0);
         h_server_join(&srv);
         CHECK_EQ(srv.slots[0].last_rc, 0);

@@ -135,7 +135,7 @@ int main(void) {
         CHECK_RC(mojo_tls_conn_handshake(srv), MOJO_TLS_ERR_WANT_READ);
         CHECK_EQ(mojo_tls_conn_pending_output(srv), 0);
         /* reading before any input is WANT_READ, not an error or EOF */
-        char b[16];
+        unsigned char b[16];
         CHECK_RC(mojo_tls_conn_read(srv, b, sizeof b), MOJO_TLS_ERR_WANT_READ);
         handshake_pair(cli, srv, 7); /* 7-byte pieces: records split everywhere */
 
@@ -190,7 +190,7 @@ int main(void) {
         handshake_pair(cli, srv, 16384);
         exchange(cli, srv, 5000, 16384, 4);
         CHECK_RC(mojo_tls_conn_feed_eof(srv), 0);
-        char b[16];
+        unsigned char b[16];
         CHECK_RC(mojo_tls_conn_read(srv, b, sizeof b), MOJO_TLS_ERR_TRUNCATED);
         /* and the client side the same way */
         CHECK_RC(mojo_tls_conn_feed_eof(cli), 0);
@@ -204,10 +204,10 @@ int main(void) {
         mojo_tls_conn *cli, *srv;
         new_pair(ccfg, scfg, &cli, &srv);
         handshake_pair(cli, srv, 16384);
-        CHECK_RC(mojo_tls_conn_write(cli, "tail", 4), 4);
+        CHECK_RC(mojo_tls_conn_write(cli, U8("tail"), 4), 4);
         pump(cli, srv, 16384);
         CHECK_RC(mojo_tls_conn_feed_eof(srv), 0);
-        char b[16];
+        unsigned char b[16];
         CHECK_RC(mojo_tls_conn_read(srv, b, sizeof b), 4);
         CHECK(memcmp(b, "tail", 4) == 0);
         CHECK_RC(mojo_tls_conn_read(srv, b, sizeof b), MOJO_TLS_ERR_TRUNCATED);

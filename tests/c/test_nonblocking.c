@@ -16,7 +16,7 @@ static void server_fn(h_server_slot *slot, mojo_tls_conn *c, void *arg) {
     shared_state *st = arg;
     /* phase 1: stay silent for a while, then send one message */
     h_sleep_ms(300 * h_slow());
-    CHECK_RC(mojo_tls_conn_write_all(c, "delayed", 7), 7);
+    CHECK_RC(mojo_tls_conn_write_all(c, U8("delayed"), 7), 7);
     /* phase 2: do not read until the client has hit WANT_WRITE */
     double t0 = h_now_ms();
     while (!__atomic_load_n(&st->start_reading, __ATOMIC_SEQ_CST)) {
@@ -26,7 +26,7 @@ static void server_fn(h_server_slot *slot, mojo_tls_conn *c, void *arg) {
         }
         h_sleep_ms(5);
     }
-    char *buf = h_xmalloc(65536);
+    unsigned char *buf = h_xmalloc(65536);
     st->rx_sum = H_FNV_INIT;
     for (;;) {
         intptr_t n = mojo_tls_conn_read(c, buf, 65536);
@@ -88,7 +88,7 @@ int main(void) {
     CHECK(mojo_tls_conn_cipher(c) != NULL);
 
     /* the server is still sleeping: nothing to read yet */
-    char b[64];
+    unsigned char b[64];
     t0 = h_now_ms();
     CHECK_RC(mojo_tls_conn_read(c, b, sizeof b), MOJO_TLS_ERR_WANT_READ);
     CHECK_MSG(h_now_ms() - t0 < 100.0 * h_slow(), "non-blocking read took %.0f ms", h_now_ms() - t0);

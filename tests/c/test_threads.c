@@ -51,7 +51,7 @@ static void *client_thread(void *p) {
         CHECK_EQ(h_fnv1a(H_FNV_INIT, in, PER_CONN), j->sent_sum);
         CHECK_MSG(memcmp(in, out, PER_CONN) == 0, "client %d: echoed data differs", j->idx);
         CHECK_RC(mojo_tls_conn_close_notify(c), 0);
-        char b[8];
+        unsigned char b[8];
         intptr_t r = mojo_tls_conn_read(c, b, sizeof b);
         CHECK_MSG(r == 0 || r == MOJO_TLS_ERR_CLOSED, "read after close_notify: %jd", (intmax_t)r);
         j->ok = 1;

@@ -26,7 +26,7 @@ static void idle_server(h_server_slot *slot, mojo_tls_conn *c, void *p) {
     idle_arg *a = p;
     if (a->delay_ms > 0) {
         h_sleep_ms(a->delay_ms);
-        CHECK_RC(mojo_tls_conn_write_all(c, "late", 4), 4);
+        CHECK_RC(mojo_tls_conn_write_all(c, U8("late"), 4), 4);
     }
     double t0 = h_now_ms();
     while (!__atomic_load_n(&a->release, __ATOMIC_SEQ_CST) && h_now_ms() - t0 < 4.0 * h_io_timeout_ms())
@@ -74,7 +74,7 @@ int main(void) {
         for (int i = 0; i < 16 && !eof; i++) {
             struct pollfd p = {cfd, POLLIN, 0};
             if (poll(&p, 1, 2000 * h_slow()) != 1) break;
-            char b[64];
+            unsigned char b[64];
             ssize_t r = recv(cfd, b, sizeof b, 0);
             if (r <= 0) eof = 1;
         }
@@ -101,7 +101,7 @@ int main(void) {
         h_server_start(&srv, scfg, 1, idle_server, &a);
         mojo_tls_conn *c = mojo_tls_connect(ccfg, "localhost", (uint16_t)srv.port, T_MS * h_slow() * 5);
         REQUIRE_NONNULL(c);
-        char b[16];
+        unsigned char b[16];
         t0 = h_now_ms();
         CHECK_RC(mojo_tls_conn_read(c, b, sizeof b), MOJO_TLS_ERR_TIMEOUT);
         check_elapsed("read, timeout from connect", t0, T_MS * h_slow() * 5);
@@ -142,7 +142,7 @@ int main(void) {
         h_server_start(&srv, scfg, 1, idle_server, &a);
         mojo_tls_conn *c = h_connect(ccfg, srv.port);
         CHECK_RC(mojo_tls_conn_set_timeout(c, -1), 0);
-        char b[16];
+        unsigned char b[16];
         t0 = h_now_ms();
         intptr_t n = h_read_exact(c, b, 4);
         double el = h_now_ms() - t0;

@@ -20,7 +20,7 @@ static void *srv_thread(void *p) {
     s->code = s->conn ? 0 : mojo_tls_last_error_code();
     if (s->conn) {
         /* echo one message so positive controls can check data flow */
-        char b[16];
+        unsigned char b[16];
         intptr_t n = mojo_tls_conn_read(s->conn, b, sizeof b);
         if (n > 0) mojo_tls_conn_write_all(s->conn, b, (size_t)n);
         mojo_tls_conn_free(s->conn);
@@ -82,7 +82,7 @@ static void expect_verify_fail_fd(const char *label, mojo_tls_config *ccfg, cons
     CHECK_MSG(h_contains_ci(reason, n1) || (n2 && h_contains_ci(reason, n2)),
               "%s: verify_reason \"%s\" mentions neither \"%s\" nor \"%s\"", label, reason, n1, n2 ? n2 : "");
     /* no application data on a failed connection */
-    CHECK(mojo_tls_conn_write(c, "x", 1) < 0);
+    CHECK(mojo_tls_conn_write(c, U8("x"), 1) < 0);
     CHECK_RC(mojo_tls_conn_free(c), 0);
     server_join();
 }
@@ -95,8 +95,8 @@ static mojo_tls_conn *expect_ok(const char *label, mojo_tls_config *ccfg, const 
         server_join();
         return NULL;
     }
-    char b[8];
-    CHECK_RC(mojo_tls_conn_write_all(c, "ping", 4), 4);
+    unsigned char b[8];
+    CHECK_RC(mojo_tls_conn_write_all(c, U8("ping"), 4), 4);
     CHECK_RC(h_read_exact(c, b, 4), 4);
     return c;
 }
