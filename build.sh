@@ -25,6 +25,7 @@ SUITES=(
   tests/symbols.sh
   tests/c/run.sh
   tests/interop/run.sh
+  tests/compat/run.sh
   bindings/run_tests.sh
   python/run_tests.sh
   mojo/run_tests.sh

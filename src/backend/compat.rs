@@ -1,1 +1,664 @@
 //! Compat layer (see docs/compat.md): Mbed TLS calls behind the original shim API.
+//!
+//! These functions work on Mbed TLS structures living in memory the caller
+//! allocated (sized by the `sizeof_*` functions) and return Mbed TLS codes.
+//! They check for NULL pointers (returning the module's BAD_INPUT code, or
+//! doing nothing) and otherwise trust the caller exactly as Mbed TLS does.
+//!
+//! # Safety (all `unsafe fn` here)
+//! Every non-NULL pointer must point to memory of at least the size reported
+//! by the matching `sizeof_*` function, initialised by the matching `*_init`
+//! (and not yet freed), and not used concurrently from another thread; string
+//! pointers must be NUL-terminated; buffers must hold `len` bytes.
+
+use std::mem::size_of;
+
+use libc::{c_char, c_int, c_uchar, c_uint, c_void};
+use once_cell::sync::Lazy;
+
+use super::rng::{Drbg, GLOBAL};
+use super::{suites, sys, x509};
+use crate::error::{Error, Result};
+
+/// Returned by int functions when a panic was caught (Mbed TLS's own
+/// "internal error" code, so compat callers see only Mbed TLS codes).
+pub(crate) const INTERNAL_ERROR: c_int = sys::ERR_SSL_INTERNAL_ERROR;
+/// `ssl_get_verify_result` value when no result is available (as Mbed TLS).
+pub(crate) const VERIFY_RESULT_UNAVAILABLE: c_uint = u32::MAX;
+
+const SSL_BAD_INPUT: c_int = sys::ERR_SSL_BAD_INPUT_DATA;
+const X509_BAD_INPUT: c_int = sys::ERR_X509_BAD_INPUT_DATA;
+const PK_BAD_INPUT: c_int = sys::ERR_PK_BAD_INPUT_DATA;
+const NET_BAD_INPUT: c_int = sys::ERR_NET_BAD_INPUT_DATA;
+
+/// Groups set by `ssl_config_defaults` (the default preset): x25519,
+/// secp256r1, secp384r1, ECP_DP_NONE-terminated. Mbed TLS keeps the pointer,
+/// so the list lives for the whole process.
+static GROUPS: Lazy<Vec<sys::ecp_group_id>> = Lazy::new(suites::default_groups);
+
+/// Cipher suites set by `ssl_config_defaults` (the default preset): the safe
+/// API's forward-secret AEAD list, 0-terminated, kept for the process.
+static SUITES: Lazy<Vec<c_int>> = Lazy::new(suites::default_suites);
+
+// ---------------------------------------------------------------------------
+// Sizes
+// ---------------------------------------------------------------------------
+
+pub fn sizeof_ssl_context() -> usize {
+    size_of::<sys::ssl_context>()
+}
+pub fn sizeof_ssl_config() -> usize {
+    size_of::<sys::ssl_config>()
+}
+pub fn sizeof_ssl_session() -> usize {
+    size_of::<sys::ssl_session>()
+}
+pub fn sizeof_entropy_context() -> usize {
+    size_of::<sys::entropy_context>()
+}
+pub fn sizeof_ctr_drbg_context() -> usize {
+    size_of::<sys::ctr_drbg_context>()
+}
+pub fn sizeof_x509_crt() -> usize {
+    size_of::<sys::x509_crt>()
+}
+pub fn sizeof_pk_context() -> usize {
+    size_of::<sys::pk_context>()
+}
+pub fn sizeof_net_context() -> usize {
+    size_of::<sys::net_context>()
+}
+
+// ---------------------------------------------------------------------------
+// Heap
+// ---------------------------------------------------------------------------
+
+/// Zeroed heap memory (calloc); NULL when out of memory. `size` 0 gives a
+/// unique 1-byte allocation so the result can always be passed to `free`.
+pub fn alloc(size: usize) -> *mut c_void {
+    // SAFETY: calloc has no preconditions.
+    unsafe { libc::calloc(1, size.max(1)) }
+}
+
+/// # Safety: `p` is NULL or came from `alloc` and was not freed yet.
+pub(crate) unsafe fn free(p: *mut c_void) {
+    if !p.is_null() {
+        libc::free(p);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+fn conf_ptr(conf: *mut c_void) -> *mut sys::ssl_config {
+    conf as *mut sys::ssl_config
+}
+
+/// `version` (0x0303 / 0x0304) → the Mbed TLS 2.28 minor version.
+fn minor_of(version: c_int) -> Result<c_int> {
+    match version {
+        0x0303 => Ok(sys::SSL_MINOR_VERSION_3),
+        0x0304 => Ok(sys::SSL_MINOR_VERSION_4),
+        _ => Err(Error::invalid_arg(format!(
+            "unsupported protocol version 0x{version:04x} (use 0x0303 or 0x0304); config unchanged"
+        ))),
+    }
+}
+
+/// Lowest version. 0x0304 is stored as 3.4: this backend has no TLS 1.3, so
+/// every handshake on the config then fails cleanly with
+/// `ERR_SSL_BAD_HS_PROTOCOL_VERSION` (never a silent downgrade to TLS 1.2;
+/// see `tls13_floor_unreachable`). Other values leave the config unchanged
+/// and return an error for the thread's last error.
+pub(crate) unsafe fn conf_min_version(conf: *mut c_void, version: c_int) -> Result<()> {
+    if conf.is_null() {
+        return Ok(());
+    }
+    let minor = minor_of(version)?;
+    sys::ssl_conf_min_version(conf_ptr(conf), sys::SSL_MAJOR_VERSION_3, minor);
+    Ok(())
+}
+
+/// Highest version. 0x0304 is clamped to TLS 1.2, the highest this backend has.
+pub(crate) unsafe fn conf_max_version(conf: *mut c_void, version: c_int) -> Result<()> {
+    if conf.is_null() {
+        return Ok(());
+    }
+    let minor = minor_of(version)?.min(sys::SSL_MINOR_VERSION_3);
+    sys::ssl_conf_max_version(conf_ptr(conf), sys::SSL_MAJOR_VERSION_3, minor);
+    Ok(())
+}
+
+pub(crate) unsafe fn ssl_config_init(conf: *mut c_void) {
+    if !conf.is_null() {
+        sys::ssl_config_init(conf_ptr(conf));
+    }
+}
+
+pub(crate) unsafe fn ssl_config_free(conf: *mut c_void) {
+    if !conf.is_null() {
+        sys::ssl_config_free(conf_ptr(conf));
+    }
+}
+
+/// `mbedtls_ssl_config_defaults`, then what the original shim got for free
+/// from Mbed TLS 4: the RNG (our global CTR_DRBG), TLS 1.2 as the floor and,
+/// for the default preset, forward-secret AEAD cipher suites, groups
+/// x25519/secp256r1/secp384r1, SHA-1-free signature hashes and a SHA-1-free
+/// certificate profile (RSA >= 2048).
+pub(crate) unsafe fn ssl_config_defaults(
+    conf: *mut c_void,
+    endpoint: c_int,
+    transport: c_int,
+    preset: c_int,
+) -> c_int {
+    if conf.is_null() {
+        return SSL_BAD_INPUT;
+    }
+    let c = conf_ptr(conf);
+    let ret = sys::ssl_config_defaults(c, endpoint, transport, preset);
+    if ret != 0 {
+        return ret;
+    }
+    sys::ssl_conf_rng(c, Some(Drbg::callback), GLOBAL.as_ptr());
+    sys::ssl_conf_min_version(c, sys::SSL_MAJOR_VERSION_3, sys::SSL_MINOR_VERSION_3);
+    sys::ssl_conf_max_version(c, sys::SSL_MAJOR_VERSION_3, sys::SSL_MINOR_VERSION_3);
+    if preset != sys::SSL_PRESET_SUITEB {
+        // Suite B keeps Mbed TLS's own (P-256/P-384, SHA-256/384) settings.
+        if SUITES.len() > 1 {
+            sys::ssl_conf_ciphersuites(c, SUITES.as_ptr());
+        }
+        sys::ssl_conf_curves(c, GROUPS.as_ptr());
+        sys::ssl_conf_sig_hashes(c, suites::SIG_HASHES.as_ptr());
+        sys::ssl_conf_cert_profile(c, &x509::PROFILE);
+    }
+    0
+}
+
+pub(crate) unsafe fn ssl_conf_authmode(conf: *mut c_void, authmode: c_int) {
+    if !conf.is_null() {
+        sys::ssl_conf_authmode(conf_ptr(conf), authmode);
+    }
+}
+
+/// NULL `ca_chain` clears the trust store, as in Mbed TLS.
+pub(crate) unsafe fn ssl_conf_ca_chain(
+    conf: *mut c_void,
+    ca_chain: *mut c_void,
+    ca_crl: *mut c_void,
+) {
+    if !conf.is_null() {
+        sys::ssl_conf_ca_chain(
+            conf_ptr(conf),
+            ca_chain as *mut sys::x509_crt,
+            ca_crl as *mut sys::x509_crl,
+        );
+    }
+}
+
+pub(crate) unsafe fn ssl_conf_own_cert(
+    conf: *mut c_void,
+    own_cert: *mut c_void,
+    pk: *mut c_void,
+) -> c_int {
+    if conf.is_null() || own_cert.is_null() || pk.is_null() {
+        return SSL_BAD_INPUT;
+    }
+    sys::ssl_conf_own_cert(
+        conf_ptr(conf),
+        own_cert as *mut sys::x509_crt,
+        pk as *mut sys::pk_context,
+    )
+}
+
+// ---------------------------------------------------------------------------
+// SSL context
+// ---------------------------------------------------------------------------
+
+fn ssl_ptr(ssl: *mut c_void) -> *mut sys::ssl_context {
+    ssl as *mut sys::ssl_context
+}
+
+pub(crate) unsafe fn ssl_init(ssl: *mut c_void) {
+    if !ssl.is_null() {
+        sys::ssl_init(ssl_ptr(ssl));
+    }
+}
+
+pub(crate) unsafe fn ssl_free(ssl: *mut c_void) {
+    if !ssl.is_null() {
+        sys::ssl_free(ssl_ptr(ssl));
+    }
+}
+
+pub(crate) unsafe fn ssl_setup(ssl: *mut c_void, conf: *const c_void) -> c_int {
+    if ssl.is_null() || conf.is_null() {
+        return SSL_BAD_INPUT;
+    }
+    sys::ssl_setup(ssl_ptr(ssl), conf as *const sys::ssl_config)
+}
+
+/// NULL `hostname` clears it, as in Mbed TLS.
+pub(crate) unsafe fn ssl_set_hostname(ssl: *mut c_void, hostname: *const c_char) -> c_int {
+    if ssl.is_null() {
+        return SSL_BAD_INPUT;
+    }
+    sys::ssl_set_hostname(ssl_ptr(ssl), hostname)
+}
+
+/// The callbacks arrive as `void *` (NULL → none).
+pub(crate) unsafe fn ssl_set_bio(
+    ssl: *mut c_void,
+    p_bio: *mut c_void,
+    f_send: *mut c_void,
+    f_recv: *mut c_void,
+    f_recv_timeout: *mut c_void,
+) {
+    if ssl.is_null() {
+        return;
+    }
+    // SAFETY: Option<extern "C" fn> has the layout of a nullable function
+    // pointer; the caller passes functions with the Mbed TLS signatures.
+    let send = std::mem::transmute::<*mut c_void, sys::ssl_send_t>(f_send);
+    let recv = std::mem::transmute::<*mut c_void, sys::ssl_recv_t>(f_recv);
+    let recv_timeout = std::mem::transmute::<*mut c_void, sys::ssl_recv_timeout_t>(f_recv_timeout);
+    sys::ssl_set_bio(ssl_ptr(ssl), p_bio, send, recv, recv_timeout);
+}
+
+/// True when the context still has to handshake under a config whose
+/// minimum version is above what this backend implements (a TLS 1.3 minimum
+/// on 2.28). Mbed TLS 2.28 must not run that handshake: its client indexes
+/// per-version tables with the minimum minor version (4 is out of bounds).
+/// The handshake entry points then fail with
+/// `ERR_SSL_BAD_HS_PROTOCOL_VERSION` before anything is sent.
+unsafe fn tls13_floor_unreachable(ssl: *const sys::ssl_context) -> bool {
+    let conf = (*ssl).conf;
+    !conf.is_null()
+        && c_int::from((*conf).min_minor_ver) > sys::SSL_MINOR_VERSION_3
+        && (*ssl).state != sys::SSL_HANDSHAKE_OVER as c_int
+}
+
+pub(crate) unsafe fn ssl_handshake(ssl: *mut c_void) -> c_int {
+    if ssl.is_null() {
+        return SSL_BAD_INPUT;
+    }
+    if tls13_floor_unreachable(ssl_ptr(ssl)) {
+        return sys::ERR_SSL_BAD_HS_PROTOCOL_VERSION;
+    }
+    sys::ssl_handshake(ssl_ptr(ssl))
+}
+
+pub(crate) unsafe fn ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: usize) -> c_int {
+    if ssl.is_null() || (buf.is_null() && len > 0) {
+        return SSL_BAD_INPUT;
+    }
+    if tls13_floor_unreachable(ssl_ptr(ssl)) {
+        return sys::ERR_SSL_BAD_HS_PROTOCOL_VERSION;
+    }
+    sys::ssl_read(ssl_ptr(ssl), buf, len)
+}
+
+pub(crate) unsafe fn ssl_write(ssl: *mut c_void, buf: *const c_uchar, len: usize) -> c_int {
+    if ssl.is_null() || (buf.is_null() && len > 0) {
+        return SSL_BAD_INPUT;
+    }
+    if tls13_floor_unreachable(ssl_ptr(ssl)) {
+        return sys::ERR_SSL_BAD_HS_PROTOCOL_VERSION;
+    }
+    sys::ssl_write(ssl_ptr(ssl), buf, len)
+}
+
+pub(crate) unsafe fn ssl_close_notify(ssl: *mut c_void) -> c_int {
+    if ssl.is_null() {
+        return SSL_BAD_INPUT;
+    }
+    sys::ssl_close_notify(ssl_ptr(ssl))
+}
+
+pub(crate) unsafe fn ssl_get_version(ssl: *const c_void) -> *const c_char {
+    if ssl.is_null() {
+        return std::ptr::null();
+    }
+    sys::ssl_get_version(ssl as *const sys::ssl_context)
+}
+
+pub(crate) unsafe fn ssl_get_ciphersuite(ssl: *const c_void) -> *const c_char {
+    if ssl.is_null() {
+        return std::ptr::null();
+    }
+    sys::ssl_get_ciphersuite(ssl as *const sys::ssl_context)
+}
+
+pub(crate) unsafe fn ssl_get_verify_result(ssl: *const c_void) -> c_uint {
+    if ssl.is_null() {
+        return VERIFY_RESULT_UNAVAILABLE;
+    }
+    sys::ssl_get_verify_result(ssl as *const sys::ssl_context)
+}
+
+pub(crate) unsafe fn ssl_get_peer_cert(ssl: *const c_void) -> *const c_void {
+    if ssl.is_null() {
+        return std::ptr::null();
+    }
+    sys::ssl_get_peer_cert(ssl as *const sys::ssl_context) as *const c_void
+}
+
+// ---------------------------------------------------------------------------
+// X.509 certificates and keys
+// ---------------------------------------------------------------------------
+
+fn crt_ptr(crt: *mut c_void) -> *mut sys::x509_crt {
+    crt as *mut sys::x509_crt
+}
+
+pub(crate) unsafe fn x509_crt_init(crt: *mut c_void) {
+    if !crt.is_null() {
+        sys::x509_crt_init(crt_ptr(crt));
+    }
+}
+
+pub(crate) unsafe fn x509_crt_free(crt: *mut c_void) {
+    if !crt.is_null() {
+        sys::x509_crt_free(crt_ptr(crt));
+    }
+}
+
+/// PEM input must include the terminating NUL in `buflen` (as in Mbed TLS).
+pub(crate) unsafe fn x509_crt_parse(
+    chain: *mut c_void,
+    buf: *const c_uchar,
+    buflen: usize,
+) -> c_int {
+    if chain.is_null() || buf.is_null() {
+        return X509_BAD_INPUT;
+    }
+    sys::x509_crt_parse(crt_ptr(chain), buf, buflen)
+}
+
+pub(crate) unsafe fn x509_crt_parse_file(chain: *mut c_void, path: *const c_char) -> c_int {
+    if chain.is_null() || path.is_null() {
+        return X509_BAD_INPUT;
+    }
+    sys::x509_crt_parse_file(crt_ptr(chain), path)
+}
+
+/// The DER of the first certificate in `crt` (borrowed from it).
+pub(crate) unsafe fn x509_crt_get_raw_data(crt: *const c_void) -> *const c_uchar {
+    if crt.is_null() {
+        return std::ptr::null();
+    }
+    (*(crt as *const sys::x509_crt)).raw.p
+}
+
+pub(crate) unsafe fn x509_crt_get_raw_len(crt: *const c_void) -> usize {
+    if crt.is_null() {
+        return 0;
+    }
+    (*(crt as *const sys::x509_crt)).raw.len
+}
+
+fn pk_ptr(pk: *mut c_void) -> *mut sys::pk_context {
+    pk as *mut sys::pk_context
+}
+
+pub(crate) unsafe fn pk_init(pk: *mut c_void) {
+    if !pk.is_null() {
+        sys::pk_init(pk_ptr(pk));
+    }
+}
+
+pub(crate) unsafe fn pk_free(pk: *mut c_void) {
+    if !pk.is_null() {
+        sys::pk_free(pk_ptr(pk));
+    }
+}
+
+/// PEM input must include the terminating NUL in `keylen`. `pwd` may be NULL
+/// (no password).
+pub(crate) unsafe fn pk_parse_key(
+    pk: *mut c_void,
+    key: *const c_uchar,
+    keylen: usize,
+    pwd: *const c_uchar,
+    pwdlen: usize,
+) -> c_int {
+    if pk.is_null() || key.is_null() {
+        return PK_BAD_INPUT;
+    }
+    let (pwd, pwdlen) = if pwd.is_null() {
+        (std::ptr::null(), 0)
+    } else {
+        (pwd, pwdlen)
+    };
+    sys::pk_parse_key(pk_ptr(pk), key, keylen, pwd, pwdlen)
+}
+
+pub(crate) unsafe fn pk_parse_keyfile(
+    pk: *mut c_void,
+    path: *const c_char,
+    password: *const c_char,
+) -> c_int {
+    if pk.is_null() || path.is_null() {
+        return PK_BAD_INPUT;
+    }
+    sys::pk_parse_keyfile(pk_ptr(pk), path, password)
+}
+
+// ---------------------------------------------------------------------------
+// Sockets
+// ---------------------------------------------------------------------------
+
+fn net_ptr(ctx: *mut c_void) -> *mut sys::net_context {
+    ctx as *mut sys::net_context
+}
+
+pub(crate) unsafe fn net_init(ctx: *mut c_void) {
+    if !ctx.is_null() {
+        sys::net_init(net_ptr(ctx));
+    }
+}
+
+pub(crate) unsafe fn net_free(ctx: *mut c_void) {
+    if !ctx.is_null() {
+        sys::net_free(net_ptr(ctx));
+    }
+}
+
+pub(crate) unsafe fn net_connect(
+    ctx: *mut c_void,
+    host: *const c_char,
+    port: *const c_char,
+    proto: c_int,
+) -> c_int {
+    if ctx.is_null() || host.is_null() || port.is_null() {
+        return NET_BAD_INPUT;
+    }
+    sys::net_connect(net_ptr(ctx), host, port, proto)
+}
+
+/// NULL `bind_ip` binds every local address, as in Mbed TLS.
+pub(crate) unsafe fn net_bind(
+    ctx: *mut c_void,
+    bind_ip: *const c_char,
+    port: *const c_char,
+    proto: c_int,
+) -> c_int {
+    if ctx.is_null() || port.is_null() {
+        return NET_BAD_INPUT;
+    }
+    sys::net_bind(net_ptr(ctx), bind_ip, port, proto)
+}
+
+/// `mbedtls_net_bind` with SO_REUSEPORT as well as SO_REUSEADDR, so several
+/// processes or threads can listen on one port. Same resolution order,
+/// backlog (10) and return codes as `mbedtls_net_bind`.
+pub(crate) unsafe fn net_bind_reuseport(
+    ctx: *mut c_void,
+    bind_ip: *const c_char,
+    port: *const c_char,
+    proto: c_int,
+) -> c_int {
+    if ctx.is_null() || port.is_null() {
+        return NET_BAD_INPUT;
+    }
+    let ctx = net_ptr(ctx);
+    // As net_bind (net_prepare): a write to a closed socket must not kill us.
+    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+
+    let udp = proto == sys::NET_PROTO_UDP;
+    let mut hints: libc::addrinfo = std::mem::zeroed();
+    hints.ai_family = libc::AF_UNSPEC;
+    hints.ai_socktype = if udp {
+        libc::SOCK_DGRAM
+    } else {
+        libc::SOCK_STREAM
+    };
+    hints.ai_protocol = if udp {
+        libc::IPPROTO_UDP
+    } else {
+        libc::IPPROTO_TCP
+    };
+    if bind_ip.is_null() {
+        hints.ai_flags = libc::AI_PASSIVE;
+    }
+    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
+    if libc::getaddrinfo(bind_ip, port, &hints, &mut list) != 0 {
+        return sys::ERR_NET_UNKNOWN_HOST;
+    }
+
+    let one: c_int = 1;
+    let one_ptr = &one as *const c_int as *const c_void;
+    let one_len = size_of::<c_int>() as libc::socklen_t;
+    let mut ret = sys::ERR_NET_UNKNOWN_HOST;
+    let mut cur = list;
+    while !cur.is_null() {
+        let ai = &*cur;
+        cur = ai.ai_next;
+        let fd = libc::socket(ai.ai_family, ai.ai_socktype, ai.ai_protocol);
+        if fd < 0 {
+            ret = sys::ERR_NET_SOCKET_FAILED;
+            continue;
+        }
+        if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, one_ptr, one_len) != 0
+            || libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, one_ptr, one_len) != 0
+        {
+            libc::close(fd);
+            ret = sys::ERR_NET_SOCKET_FAILED;
+            continue;
+        }
+        if libc::bind(fd, ai.ai_addr, ai.ai_addrlen) != 0 {
+            libc::close(fd);
+            ret = sys::ERR_NET_BIND_FAILED;
+            continue;
+        }
+        if !udp && libc::listen(fd, 10) != 0 {
+            libc::close(fd);
+            ret = sys::ERR_NET_LISTEN_FAILED;
+            continue;
+        }
+        (*ctx).fd = fd;
+        ret = 0;
+        break;
+    }
+    libc::freeaddrinfo(list);
+    ret
+}
+
+/// `client_ip` may be NULL (then `cip_len` is not written).
+pub(crate) unsafe fn net_accept(
+    bind_ctx: *mut c_void,
+    client_ctx: *mut c_void,
+    client_ip: *mut c_void,
+    buf_size: usize,
+    cip_len: *mut usize,
+) -> c_int {
+    if bind_ctx.is_null() || client_ctx.is_null() || (!client_ip.is_null() && cip_len.is_null()) {
+        return NET_BAD_INPUT;
+    }
+    sys::net_accept(
+        net_ptr(bind_ctx),
+        net_ptr(client_ctx),
+        client_ip,
+        buf_size,
+        cip_len,
+    )
+}
+
+/// Accept into a fresh heap net_context (from `alloc`). On failure the
+/// context is freed, the code stored in `*ret_code` (if non-NULL) and NULL
+/// returned; on success `*ret_code` is 0.
+pub(crate) unsafe fn net_accept_alloc(
+    bind_ctx: *mut c_void,
+    client_ip: *mut c_void,
+    buf_size: usize,
+    cip_len: *mut usize,
+    ret_code: *mut c_int,
+) -> *mut c_void {
+    let report = |ret: c_int| {
+        if !ret_code.is_null() {
+            *ret_code = ret;
+        }
+    };
+    if bind_ctx.is_null() || (!client_ip.is_null() && cip_len.is_null()) {
+        report(NET_BAD_INPUT);
+        return std::ptr::null_mut();
+    }
+    let ctx = alloc(sizeof_net_context());
+    if ctx.is_null() {
+        report(sys::ERR_NET_ACCEPT_FAILED);
+        return std::ptr::null_mut();
+    }
+    sys::net_init(net_ptr(ctx));
+    let ret = sys::net_accept(
+        net_ptr(bind_ctx),
+        net_ptr(ctx),
+        client_ip,
+        buf_size,
+        cip_len,
+    );
+    report(ret);
+    if ret != 0 {
+        sys::net_free(net_ptr(ctx));
+        free(ctx);
+        return std::ptr::null_mut();
+    }
+    ctx
+}
+
+/// `net_free` + `free` of a context from `net_accept_alloc` (or `alloc`).
+pub(crate) unsafe fn net_free_context(ctx: *mut c_void) {
+    if !ctx.is_null() {
+        sys::net_free(net_ptr(ctx));
+        free(ctx);
+    }
+}
+
+pub(crate) unsafe fn net_set_block(ctx: *mut c_void) -> c_int {
+    if ctx.is_null() {
+        return NET_BAD_INPUT;
+    }
+    sys::net_set_block(net_ptr(ctx))
+}
+
+pub(crate) unsafe fn net_set_nonblock(ctx: *mut c_void) -> c_int {
+    if ctx.is_null() {
+        return NET_BAD_INPUT;
+    }
+    sys::net_set_nonblock(net_ptr(ctx))
+}
+
+/// `mbedtls_net_send`, to pass as `f_send` to `ssl_set_bio`.
+pub fn net_send_ptr() -> *mut c_void {
+    sys::net_send as *const () as *mut c_void
+}
+
+/// `mbedtls_net_recv`, to pass as `f_recv` to `ssl_set_bio`.
+pub fn net_recv_ptr() -> *mut c_void {
+    sys::net_recv as *const () as *mut c_void
+}
+
+/// `mbedtls_net_recv_timeout`, to pass as `f_recv_timeout` to `ssl_set_bio`.
+pub fn net_recv_timeout_ptr() -> *mut c_void {
+    sys::net_recv_timeout as *const () as *mut c_void
+}
