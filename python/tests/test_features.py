@@ -1,0 +1,166 @@
+"""Session resumption, SNI certificate selection, key log, client auth."""
+
+import os
+
+import pytest
+from conftest import HOST, ThreadServer
+
+import mojo_tls
+
+
+def _server(ctx: mojo_tls.TLSContext, count: int, handler=None):
+    lst = ctx.listen(HOST, 0)
+
+    def accept():
+        try:
+            return lst.accept(timeout=10)[0]
+        except mojo_tls.TLSError as exc:
+            return exc
+
+    def default(conn):
+        if isinstance(conn, Exception):
+            return conn
+        with conn:
+            info = {"reused": conn.session_reused, "sni": conn.server_name_indication(),
+                    "peer": conn.getpeercert()}
+            conn.sendall(b"ok")
+            conn.recv(10)
+            return info
+
+    return ThreadServer(accept, handler or default, count), lst
+
+
+@pytest.mark.parametrize("mechanism", ["tickets", "cache"])
+def test_session_resumption(server_ctx, client_ctx, mechanism) -> None:
+    if mechanism == "tickets":
+        server_ctx.enable_session_tickets(3600)
+    else:
+        server_ctx.set_session_cache(100, 300)
+    srv, lst = _server(server_ctx, 3)
+    with lst:
+        with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10) as s:
+            assert s.recv(2) == b"ok"
+            assert not s.session_reused
+            session = s.session
+        assert isinstance(session, mojo_tls.TLSSession) and len(bytes(session)) > 0
+        with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10,
+                              session=session) as s:
+            assert s.recv(2) == b"ok"
+            assert s.session_reused
+        # a corrupted session only means a full handshake
+        with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10,
+                              session=b"garbage") as s:
+            assert s.recv(2) == b"ok"
+            assert not s.session_reused
+        srv.join()
+    assert [r["reused"] for r in srv.results] == [False, True, False]
+
+
+def test_session_in_memory_mode(server_ctx, client_ctx) -> None:
+    from test_memory import _handshake
+
+    server_ctx.enable_session_tickets()
+    c = client_ctx.wrap_memory(server_hostname="localhost")
+    s = server_ctx.wrap_memory()
+    _handshake(c, s)
+    sess = c.session
+    assert sess is not None and not c.session_reused
+    c2 = client_ctx.wrap_memory(server_hostname="localhost", session=sess)
+    s2 = server_ctx.wrap_memory()
+    _handshake(c2, s2)
+    assert c2.session_reused and s2.session_reused
+    for x in (c, s, c2, s2):
+        x.close()
+
+
+def test_sni_selects_certificate(pki) -> None:
+    a = mojo_tls.generate_cert(pki.ca, "a.test", sans=["a.test"])
+    b = mojo_tls.generate_cert(pki.ca, "b.test", sans=["b.test", "*.b.test"])
+    ctx = mojo_tls.TLSContext(server_side=True)
+    ctx.load_cert_chain_data(*a)
+    ctx.load_cert_chain_data(*b)
+    srv, lst = _server(ctx, 3)
+    with lst:
+        names = []
+        for want in ("a.test", "b.test", "x.b.test"):
+            cctx = mojo_tls.TLSContext()
+            cctx.load_verify_locations(cadata=pki.ca.cert_pem)
+            # connect to 127.0.0.1 but verify/send the test name
+            import socket
+            raw = socket.create_connection((HOST, lst.port), timeout=10)
+            with cctx.wrap_socket(raw, server_hostname=want) as s:
+                assert s.recv(2) == b"ok"
+                names.append(dict(x[0] for x in s.getpeercert()["subject"])["commonName"])
+                assert s.server_name_indication() == want
+        srv.join()
+    assert names == ["a.test", "b.test", "b.test"]
+    assert [r["sni"] for r in srv.results] == ["a.test", "b.test", "x.b.test"]
+
+
+def test_keylog_file(server_ctx, client_ctx, tmp_path) -> None:
+    path = tmp_path / "keys.log"
+    client_ctx.keylog_filename = path
+    assert client_ctx.keylog_filename == str(path)
+    srv, lst = _server(server_ctx, 1)
+    with lst:
+        with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10) as s:
+            assert s.recv(2) == b"ok"
+        srv.join()
+    lines = path.read_text().splitlines()
+    assert lines and all(line.startswith("CLIENT_RANDOM ") for line in lines)
+    assert len(lines[0].split()) == 3
+    client_ctx.keylog_filename = None
+
+
+def test_client_auth_our_both_sides(pki, server_ctx) -> None:
+    server_ctx.load_verify_locations(pki.ca_file)
+    server_ctx.verify_mode = mojo_tls.CERT_REQUIRED
+    srv, lst = _server(server_ctx, 2)
+    with lst:
+        with_cert = mojo_tls.TLSContext()
+        with_cert.load_verify_locations(pki.ca_file)
+        with_cert.load_cert_chain(pki.client_cert, pki.client_key)
+        with mojo_tls.connect("localhost", lst.port, context=with_cert, timeout=10) as s:
+            assert s.recv(2) == b"ok"
+        without = mojo_tls.TLSContext()
+        without.load_verify_locations(pki.ca_file)
+        with pytest.raises(mojo_tls.TLSError):
+            with mojo_tls.connect("localhost", lst.port, context=without, timeout=10) as s:
+                s.recv(2)  # TLS 1.2: may fail at the handshake or at the first read
+        srv.join()
+    assert srv.results[0]["peer"]["subject"] == ((("commonName", "pytest client"),),)
+    assert isinstance(srv.results[1], mojo_tls.TLSError)
+
+
+def test_client_auth_optional(pki, server_ctx, client_ctx) -> None:
+    server_ctx.load_verify_locations(pki.ca_file)
+    server_ctx.verify_mode = mojo_tls.CERT_OPTIONAL
+    srv, lst = _server(server_ctx, 1)
+    with lst:
+        with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10) as s:
+            assert s.recv(2) == b"ok"
+        srv.join()
+    assert srv.results[0]["peer"] is None
+
+
+def test_encrypted_key(pki, tmp_path) -> None:
+    # An encrypted PKCS#8 key made by the openssl CLI, when available. Mbed TLS
+    # 2.28 decrypts PBES2 with DES-EDE3-CBC only (AES-CBC keys give
+    # TLSParseError "encryption or digest alg not available").
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not available")
+    enc = tmp_path / "enc.key"
+    subprocess.run(["openssl", "pkcs8", "-topk8", "-in", str(pki.server_key), "-out", str(enc),
+                    "-passout", "pass:s3cret", "-v2", "des3", "-v2prf", "hmacWithSHA1"], check=True,
+                   capture_output=True, timeout=30)
+    ctx = mojo_tls.TLSContext(server_side=True)
+    with pytest.raises(mojo_tls.TLSBadPasswordError):
+        ctx.load_cert_chain(pki.server_cert, enc)
+    with pytest.raises(mojo_tls.TLSBadPasswordError):
+        ctx.load_cert_chain(pki.server_cert, enc, password="wrong")
+    ctx.load_cert_chain(pki.server_cert, enc, password=b"s3cret")
+    ctx.load_cert_chain(pki.server_cert, enc, password=lambda: "s3cret")
+    ctx.close()
