@@ -24,9 +24,15 @@ fi
 if ! "$VENV/bin/python" -c 'import setuptools, wheel, sys; sys.exit(int(setuptools.__version__.split(".")[0]) < 77)' 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q --upgrade pip 'setuptools>=77' wheel
 fi
+# Build in a private directory, then move the wheel into place.
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+rm -rf build mojo_tls.egg-info
+"$VENV/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$out" . >/dev/null
+rm -rf build mojo_tls.egg-info
+whl=$(cd "$out" && ls mojo_tls-*.whl)
+[[ -d $DIST/python ]] || rm -f "$DIST/python"
 mkdir -p "$DIST/python"
 rm -f "$DIST"/python/mojo_tls-*.whl
-rm -rf build mojo_tls.egg-info
-"$VENV/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$DIST/python" . >/dev/null
-rm -rf build mojo_tls.egg-info
-echo "    $(basename "$DIST")/python/$(cd "$DIST/python" && ls mojo_tls-*.whl)"
+mv "$out/$whl" "$DIST/python/$whl"
+echo "    $(basename "$DIST")/python/$whl"
