@@ -403,8 +403,9 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
         context: a client TLSContext (default: a new one with secure defaults).
         timeout: seconds for the connect + handshake and later operations
             (None = block).
-        server_hostname: accepted for symmetry with wrap_socket; it must equal
-            `host` (the library verifies and sends `host` itself).
+        server_hostname: the name to verify and send as SNI when it differs
+            from `host` (e.g. connecting to an IP address); the TCP
+            connection is then opened by Python and wrapped.
         session: a TLSSession from an earlier connection to resume.
     """
     if context is None:
@@ -415,10 +416,15 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
         raise ValueError("connect() needs a client context")
     if not isinstance(host, str):
         raise TypeError(f"host must be str, not {type(host).__name__}")
-    if server_hostname is not None and server_hostname != host:
-        raise ValueError("connect(): server_hostname must equal host (use wrap_socket to verify "
-                         "another name)")
     _check_port(port)
+    if server_hostname is not None and server_hostname != host:
+        sock = _socket.create_connection((host, port), timeout=timeout)
+        try:
+            return context.wrap_socket(sock, server_hostname=server_hostname, session=session,
+                                       suppress_ragged_eofs=suppress_ragged_eofs)
+        except BaseException:
+            sock.close()
+            raise
     h = c_str(host.encode("idna") if not host.isascii() else host, "host")
     ms = timeout_ms(timeout)
     L = lib()

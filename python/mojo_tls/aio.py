@@ -45,6 +45,7 @@ class _TLSProtocol(asyncio.Protocol):
         self._drain_waiters: list = []
         self._conn_lost_exc: Optional[BaseException] = None
         self._lost = False
+        self.closed_future: asyncio.Future = loop.create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -97,6 +98,8 @@ class _TLSProtocol(asyncio.Protocol):
                     w.set_exception(exc)
         self._drain_waiters.clear()
         self._tls.close()
+        if not self.closed_future.done():
+            self.closed_future.set_result(None)
 
     def pause_writing(self) -> None:
         self._paused = True
@@ -268,8 +271,7 @@ class TLSStreamWriter:
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed."""
-        while not self._protocol._lost:
-            await asyncio.sleep(0.005)
+        await asyncio.shield(self._protocol.closed_future)
 
     async def drain(self) -> None:
         """Wait until the transport's write buffer has room."""

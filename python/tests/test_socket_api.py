@@ -151,3 +151,12 @@ def test_accept_without_handshake(server_ctx, client_ctx) -> None:
             conn.sendall(b"late hs")
         t.join(10)
     assert box["data"] == b"late hs"
+
+
+def test_connect_ip_with_server_hostname(echo, client_ctx) -> None:
+    # Connect to an address, verify another name (the Python-socket path).
+    with mojo_tls.connect(HOST, echo, context=client_ctx, timeout=10,
+                          server_hostname="localhost") as s:
+        assert s.server_hostname == "localhost"
+        s.sendall(b"via ip")
+        assert s.recv(10) == b"via ip"
