@@ -775,6 +775,7 @@ def emit_mojo(h: Header) -> str:
     w("")
     w(MOJO_HELPERS)
     w("")
+    w("")
     w("struct MojoTlsFFI(Copyable, Movable):")
     w('    """The loaded libmojo_tls with one typed method per C function."""')
     w("")
@@ -826,7 +827,7 @@ def string_from_c(addr: Int) -> Optional[String]:
     while p[i] != 0:
         bytes.append(p[i])
         i += 1
-    return String(unsafe_from_utf8=bytes)'''
+    return String(unsafe_from_utf8=bytes^)'''
 
 
 def _emit_mojo_fn(fn: Function) -> List[str]:

@@ -178,7 +178,8 @@ def string_from_c(addr: Int) -> Optional[String]:
     while p[i] != 0:
         bytes.append(p[i])
         i += 1
-    return String(unsafe_from_utf8=bytes)
+    return String(unsafe_from_utf8=bytes^)
+
 
 struct MojoTlsFFI(Copyable, Movable):
     """The loaded libmojo_tls with one typed method per C function."""
