@@ -581,7 +581,7 @@ static void test_encrypted_keys(void) {
     /* the file variant, in a private temp directory */
     const char *tmp = getenv("TMPDIR");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/mojo-tls-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(dir, sizeof dir, "%s/mojo-tls-test-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     REQUIRE(mkdtemp(dir) != NULL);
     char cp[600], kp[600];
     snprintf(cp, sizeof cp, "%s/cert.pem", dir);
