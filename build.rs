@@ -2,7 +2,8 @@
 //! version so incompatible releases can live side by side.
 
 fn main() {
-    let abi_major = 0;
+    // The ABI major is the package's major version (0 while at 0.x).
+    let abi_major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     match target_os.as_str() {
         "macos" | "ios" => {

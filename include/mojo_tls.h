@@ -22,13 +22,25 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+/**
+ * Key algorithm for generated certificates: ECDSA P-256 (default).
+ */
+#define MOJO_TLS_KEY_ECDSA_P256 0
 
+/**
+ * Key algorithm for generated certificates: ECDSA P-384.
+ */
+#define MOJO_TLS_KEY_ECDSA_P384 1
 
+/**
+ * Generated certificate usage bit: TLS server (serverAuth).
+ */
+#define MOJO_TLS_USAGE_SERVER 1
 
-
-
-
-
+/**
+ * Generated certificate usage bit: TLS client (clientAuth).
+ */
+#define MOJO_TLS_USAGE_CLIENT 2
 
 /**
  * Compat: protocol version not known / not negotiated.
@@ -395,8 +407,10 @@ void mojo_tls_ssl_config_free(void *conf);
  * transport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the
  * original shim's backend did implicitly: the library's CTR_DRBG as RNG
  * (reseeded after fork), TLS 1.2 as minimum and maximum available version,
- * and for the default preset groups x25519/secp256r1/secp384r1, SHA-1-free
- * signature hashes and a SHA-1-free certificate profile (RSA >= 2048).
+ * and for the default preset forward-secret AEAD cipher suites (ECDHE with
+ * AES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,
+ * SHA-1-free signature hashes and a SHA-1-free certificate profile
+ * (RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.
  * Returns 0 or an Mbed TLS error; NULL `conf` →
  * MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100).
  */
@@ -904,14 +918,14 @@ int32_t mojo_tls_conn_handshake(struct mojo_tls_conn *c);
  * MOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,
  * MOJO_TLS_ERR_CLOSED after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
  */
-ptrdiff_t mojo_tls_conn_read(struct mojo_tls_conn *c, uint8_t *buf, size_t len);
+ptrdiff_t mojo_tls_conn_read(struct mojo_tls_conn *c, void *buf, size_t len);
 
 /**
  * Write up to `len` bytes (at most one TLS record, 16 KiB); returns the
  * count written (> 0), 0 when `len` is 0, or an error. After
  * MOJO_TLS_ERR_WANT_WRITE, call again with the same data.
  */
-ptrdiff_t mojo_tls_conn_write(struct mojo_tls_conn *c, const uint8_t *buf, size_t len);
+ptrdiff_t mojo_tls_conn_write(struct mojo_tls_conn *c, const void *buf, size_t len);
 
 /**
  * Write all `len` bytes; returns `len` or an error (after an error an
@@ -919,7 +933,7 @@ ptrdiff_t mojo_tls_conn_write(struct mojo_tls_conn *c, const uint8_t *buf, size_
  * connection do not interleave their data. In non-blocking mode use
  * mojo_tls_conn_write instead.
  */
-ptrdiff_t mojo_tls_conn_write_all(struct mojo_tls_conn *c, const uint8_t *buf, size_t len);
+ptrdiff_t mojo_tls_conn_write_all(struct mojo_tls_conn *c, const void *buf, size_t len);
 
 /**
  * Decrypted bytes that mojo_tls_conn_read can return without I/O (>= 0).
@@ -964,7 +978,7 @@ int32_t mojo_tls_conn_get_fd(const struct mojo_tls_conn *c);
  * Memory mode: hand over `len` bytes of ciphertext received from the peer
  * (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
  */
-ptrdiff_t mojo_tls_conn_feed(struct mojo_tls_conn *c, const uint8_t *data, size_t len);
+ptrdiff_t mojo_tls_conn_feed(struct mojo_tls_conn *c, const void *data, size_t len);
 
 /**
  * Memory mode: the transport has ended. Reads then return 0 if the peer's
@@ -976,7 +990,7 @@ int32_t mojo_tls_conn_feed_eof(struct mojo_tls_conn *c);
  * Memory mode: move up to `cap` bytes of ciphertext to send to the peer
  * into `buf`. Returns the count copied (0 = nothing to send).
  */
-ptrdiff_t mojo_tls_conn_drain(struct mojo_tls_conn *c, uint8_t *buf, size_t cap);
+ptrdiff_t mojo_tls_conn_drain(struct mojo_tls_conn *c, void *buf, size_t cap);
 
 /**
  * Memory mode: bytes of ciphertext waiting to be drained (>= 0).

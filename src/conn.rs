@@ -277,6 +277,13 @@ impl Conn {
             ));
         }
         self.drive("read", self.deadline(), |st| {
+            // A local close wins over an earlier EOF: the handle is done.
+            if st.closed {
+                return Step::Fail(Error::new(
+                    Code::MOJO_TLS_ERR_CLOSED,
+                    "the connection was closed",
+                ));
+            }
             if st.peer_closed {
                 return Step::Done(0);
             }

@@ -21,6 +21,14 @@
 (ffi/context mojo-tls-library-path :lazy true)
 
 # ---- constants ------------------------------------------------------------
+# Key algorithm for generated certificates: ECDSA P-256 (default).
+(def MOJO_TLS_KEY_ECDSA_P256 0)
+# Key algorithm for generated certificates: ECDSA P-384.
+(def MOJO_TLS_KEY_ECDSA_P384 1)
+# Generated certificate usage bit: TLS server (serverAuth).
+(def MOJO_TLS_USAGE_SERVER 1)
+# Generated certificate usage bit: TLS client (clientAuth).
+(def MOJO_TLS_USAGE_CLIENT 2)
 # Compat: protocol version not known / not negotiated.
 (def MOJO_TLS_VERSION_UNKNOWN 0)
 # Compat: endpoint for mojo_tls_ssl_config_defaults — client.
@@ -223,7 +231,7 @@
 
 # int mojo_tls_ssl_config_defaults(void *conf, int endpoint, int transport, int preset)
 (ffi/defbind mojo-tls-ssl-config-defaults :int
-  "Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,\ntransport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the\noriginal shim's backend did implicitly: the library's CTR_DRBG as RNG\n(reseeded after fork), TLS 1.2 as minimum and maximum available version,\nand for the default preset groups x25519/secp256r1/secp384r1, SHA-1-free\nsignature hashes and a SHA-1-free certificate profile (RSA >= 2048).\nReturns 0 or an Mbed TLS error; NULL `conf` →\nMBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100)."
+  "Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,\ntransport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the\noriginal shim's backend did implicitly: the library's CTR_DRBG as RNG\n(reseeded after fork), TLS 1.2 as minimum and maximum available version,\nand for the default preset forward-secret AEAD cipher suites (ECDHE with\nAES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,\nSHA-1-free signature hashes and a SHA-1-free certificate profile\n(RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.\nReturns 0 or an Mbed TLS error; NULL `conf` →\nMBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100)."
   [conf :ptr endpoint :int transport :int preset :int])
 
 # void mojo_tls_ssl_conf_authmode(void *conf, int authmode)
@@ -581,17 +589,17 @@
   "Complete the handshake (optional: read and write do it implicitly).\nReturns 0 or an error (MOJO_TLS_ERR_WANT_READ/WANT_WRITE when\nnon-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED with the\nreason in mojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE)."
   [c :ptr])
 
-# ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, uint8_t *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+# ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-read :ssize
   "Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the\npeer has sent close_notify (clean EOF), or an error:\nMOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,\nMOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,\nMOJO_TLS_ERR_CLOSED after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT."
   [c :ptr buf :ptr len :size])
 
-# ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const uint8_t *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+# ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-write :ssize
   "Write up to `len` bytes (at most one TLS record, 16 KiB); returns the\ncount written (> 0), 0 when `len` is 0, or an error. After\nMOJO_TLS_ERR_WANT_WRITE, call again with the same data."
   [c :ptr buf :ptr len :size])
 
-# ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const uint8_t *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+# ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-write-all :ssize
   "Write all `len` bytes; returns `len` or an error (after an error an\nunknown prefix may have been sent). Concurrent write_all calls on one\nconnection do not interleave their data. In non-blocking mode use\nmojo_tls_conn_write instead."
   [c :ptr buf :ptr len :size])
@@ -626,7 +634,7 @@
   "The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,\nMOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly."
   [c :ptr])
 
-# ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const uint8_t *data, size_t len)  [returns 64-bit: boxed, use int/to-number]
+# ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-feed :ssize
   "Memory mode: hand over `len` bytes of ciphertext received from the peer\n(copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection."
   [c :ptr data :ptr len :size])
@@ -636,7 +644,7 @@
   "Memory mode: the transport has ended. Reads then return 0 if the peer's\nclose_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0."
   [c :ptr])
 
-# ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+# ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-drain :ssize
   "Memory mode: move up to `cap` bytes of ciphertext to send to the peer\ninto `buf`. Returns the count copied (0 = nothing to send)."
   [c :ptr buf :ptr cap :size])

@@ -16,6 +16,18 @@ from std.os import getenv
 
 # ---- constants ------------------------------------------------------------
 
+# Key algorithm for generated certificates: ECDSA P-256 (default).
+comptime MOJO_TLS_KEY_ECDSA_P256: Int = 0
+
+# Key algorithm for generated certificates: ECDSA P-384.
+comptime MOJO_TLS_KEY_ECDSA_P384: Int = 1
+
+# Generated certificate usage bit: TLS server (serverAuth).
+comptime MOJO_TLS_USAGE_SERVER: Int = 1
+
+# Generated certificate usage bit: TLS client (clientAuth).
+comptime MOJO_TLS_USAGE_CLIENT: Int = 2
+
 # Compat: protocol version not known / not negotiated.
 comptime MOJO_TLS_VERSION_UNKNOWN: Int = 0
 
@@ -459,8 +471,10 @@ struct MojoTlsFFI(Copyable, Movable):
         transport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the
         original shim's backend did implicitly: the library's CTR_DRBG as RNG
         (reseeded after fork), TLS 1.2 as minimum and maximum available version,
-        and for the default preset groups x25519/secp256r1/secp384r1, SHA-1-free
-        signature hashes and a SHA-1-free certificate profile (RSA >= 2048).
+        and for the default preset forward-secret AEAD cipher suites (ECDHE with
+        AES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,
+        SHA-1-free signature hashes and a SHA-1-free certificate profile
+        (RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.
         Returns 0 or an Mbed TLS error; NULL `conf` →
         MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100).
         """
@@ -1430,7 +1444,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return Int(r)
 
     def conn_read(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, uint8_t *buf, size_t len)`
+        """`ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)`
 
         Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the
         peer has sent close_notify (clean EOF), or an error:
@@ -1445,7 +1459,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return Int(r)
 
     def conn_write(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const uint8_t *buf, size_t len)`
+        """`ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)`
 
         Write up to `len` bytes (at most one TLS record, 16 KiB); returns the
         count written (> 0), 0 when `len` is 0, or an error. After
@@ -1458,7 +1472,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return Int(r)
 
     def conn_write_all(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const uint8_t *buf, size_t len)`
+        """`ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)`
 
         Write all `len` bytes; returns `len` or an error (after an error an
         unknown prefix may have been sent). Concurrent write_all calls on one
@@ -1547,7 +1561,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return Int(r)
 
     def conn_feed(self, c: mojo_tls_conn_ptr, data: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const uint8_t *data, size_t len)`
+        """`ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)`
 
         Memory mode: hand over `len` bytes of ciphertext received from the peer
         (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
@@ -1571,7 +1585,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return Int(r)
 
     def conn_drain(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, uint8_t *buf, size_t cap)`
+        """`ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)`
 
         Memory mode: move up to `cap` bytes of ciphertext to send to the peer
         into `buf`. Returns the count copied (0 = nothing to send).

@@ -22,6 +22,18 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 # ---- constants ------------------------------------------------------------
 
+# Key algorithm for generated certificates: ECDSA P-256 (default).
+MOJO_TLS_KEY_ECDSA_P256 = 0
+
+# Key algorithm for generated certificates: ECDSA P-384.
+MOJO_TLS_KEY_ECDSA_P384 = 1
+
+# Generated certificate usage bit: TLS server (serverAuth).
+MOJO_TLS_USAGE_SERVER = 1
+
+# Generated certificate usage bit: TLS client (clientAuth).
+MOJO_TLS_USAGE_CLIENT = 2
+
 # Compat: protocol version not known / not negotiated.
 MOJO_TLS_VERSION_UNKNOWN = 0
 
@@ -375,12 +387,12 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_accept_no_handshake": (ConnHandle, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
     # int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)
     "mojo_tls_conn_handshake": (ctypes.c_int32, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, uint8_t *buf, size_t len)
-    "mojo_tls_conn_read": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const uint8_t *buf, size_t len)
-    "mojo_tls_conn_write": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_char_p, ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const uint8_t *buf, size_t len)
-    "mojo_tls_conn_write_all": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_char_p, ctypes.c_size_t]),
+    # ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)
+    "mojo_tls_conn_read": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)
+    "mojo_tls_conn_write": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)
+    "mojo_tls_conn_write_all": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
     # ptrdiff_t mojo_tls_conn_pending(mojo_tls_conn *c)
     "mojo_tls_conn_pending": (ctypes.c_ssize_t, [ConnHandle]),
     # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
@@ -393,12 +405,12 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_conn_set_timeout": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
     # int32_t mojo_tls_conn_get_fd(const mojo_tls_conn *c)
     "mojo_tls_conn_get_fd": (ctypes.c_int32, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const uint8_t *data, size_t len)
-    "mojo_tls_conn_feed": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_char_p, ctypes.c_size_t]),
+    # ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)
+    "mojo_tls_conn_feed": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
     # int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)
     "mojo_tls_conn_feed_eof": (ctypes.c_int32, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, uint8_t *buf, size_t cap)
-    "mojo_tls_conn_drain": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)
+    "mojo_tls_conn_drain": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
     # ptrdiff_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)
     "mojo_tls_conn_pending_output": (ctypes.c_ssize_t, [ConnHandle]),
     # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)

@@ -17,10 +17,25 @@ unsafe impl Sync for PrivateKey {}
 impl PrivateKey {
     pub fn parse(data: &[u8], password: Option<&[u8]>) -> Result<PrivateKey> {
         if data.is_empty() {
-            return Err(Error::new(
-                Code::MOJO_TLS_ERR_PARSE,
-                "empty private key data",
-            ));
+            return Err(Error::invalid_arg("empty private key data"));
+        }
+        if let Some(plain) = decrypt_pkcs8(data, password)? {
+            return PrivateKey::parse_plain(&plain, None).map_err(|e| {
+                Error::new(
+                    Code::MOJO_TLS_ERR_BAD_PASSWORD,
+                    format!(
+                        "wrong password for the encrypted private key ({})",
+                        e.message
+                    ),
+                )
+            });
+        }
+        PrivateKey::parse_plain(data, password)
+    }
+
+    fn parse_plain(data: &[u8], password: Option<&[u8]>) -> Result<PrivateKey> {
+        if data.is_empty() {
+            return Err(Error::invalid_arg("empty private key data"));
         }
         let buf = pem_aware_buffer(data);
         let (pwd, pwd_len) = match password {
@@ -74,5 +89,56 @@ impl Drop for PrivateKey {
     fn drop(&mut self) {
         // SAFETY: initialised; freed once (pk_free zeroizes key material).
         unsafe { sys::pk_free(&mut *self.pk) };
+    }
+}
+
+/// PKCS#8 `EncryptedPrivateKeyInfo` (PEM "ENCRYPTED PRIVATE KEY" or DER):
+/// decrypt with the pkcs8 crate, since Mbed TLS 2.28 only knows the DES
+/// schemes and OpenSSL writes PBES2 with AES. `None` when `data` is not one.
+fn decrypt_pkcs8(
+    data: &[u8],
+    password: Option<&[u8]>,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    use pkcs8::der::pem::PemLabel;
+    use pkcs8::EncryptedPrivateKeyInfo;
+
+    let pem_der;
+    let der: &[u8] = if data.windows(10).any(|w| w == b"-----BEGIN") {
+        let text = std::str::from_utf8(data)
+            .map_err(|_| Error::new(Code::MOJO_TLS_ERR_PARSE, "PEM is not text"))?;
+        let start = text.find("-----BEGIN").unwrap_or(0);
+        match pkcs8::der::pem::decode_vec(&text.as_bytes()[start..]) {
+            Ok((label, bytes)) if label == EncryptedPrivateKeyInfo::PEM_LABEL => {
+                pem_der = bytes;
+                &pem_der
+            }
+            _ => return Ok(None),
+        }
+    } else {
+        data
+    };
+    let Ok(info) = EncryptedPrivateKeyInfo::try_from(der) else {
+        return Ok(None);
+    };
+    let Some(password) = password.filter(|p| !p.is_empty()) else {
+        return Err(Error::new(
+            Code::MOJO_TLS_ERR_BAD_PASSWORD,
+            "the private key is encrypted: a password is needed",
+        ));
+    };
+    match info.decrypt(password) {
+        Ok(doc) => Ok(Some(zeroize::Zeroizing::new(doc.as_bytes().to_vec()))),
+        // pkcs5 reports a bad CBC padding (the sign of a wrong password) as
+        // EncryptFailed in some versions, DecryptFailed in others.
+        Err(pkcs8::Error::EncryptedPrivateKey(
+            pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
+        )) => Err(Error::new(
+            Code::MOJO_TLS_ERR_BAD_PASSWORD,
+            "wrong password for the encrypted private key",
+        )),
+        Err(e) => Err(Error::new(
+            Code::MOJO_TLS_ERR_UNSUPPORTED,
+            format!("cannot decrypt the private key: {e}"),
+        )),
     }
 }

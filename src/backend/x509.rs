@@ -411,7 +411,7 @@ impl Crl {
     /// Append CRLs from PEM (one or many) or DER.
     pub fn add(&mut self, data: &[u8]) -> Result<()> {
         if data.is_empty() {
-            return Err(Error::new(Code::MOJO_TLS_ERR_PARSE, "empty CRL data"));
+            return Err(Error::invalid_arg("empty CRL data"));
         }
         let buf = pem_aware_buffer(data);
         // SAFETY: buf valid for its length; crl initialised.

@@ -1,6 +1,6 @@
 //! C entry points for certificate generation.
 
-use libc::c_char;
+use libc::{c_char, intptr_t};
 
 use super::{copy_out, copy_out_str, guard_handle, guard_int, guard_len, handle, release, str_arg};
 use crate::certgen::{self, GenCert};
@@ -14,13 +14,13 @@ pub struct mojo_tls_gencert {
 }
 
 /// Key algorithm for generated certificates: ECDSA P-256 (default).
-pub const MOJO_TLS_KEY_ECDSA_P256: i32 = certgen::KEY_ECDSA_P256;
+pub const MOJO_TLS_KEY_ECDSA_P256: i32 = 0;
 /// Key algorithm for generated certificates: ECDSA P-384.
-pub const MOJO_TLS_KEY_ECDSA_P384: i32 = certgen::KEY_ECDSA_P384;
+pub const MOJO_TLS_KEY_ECDSA_P384: i32 = 1;
 /// Generated certificate usage bit: TLS server (serverAuth).
-pub const MOJO_TLS_USAGE_SERVER: i32 = certgen::USAGE_SERVER;
+pub const MOJO_TLS_USAGE_SERVER: i32 = 1;
 /// Generated certificate usage bit: TLS client (clientAuth).
-pub const MOJO_TLS_USAGE_CLIENT: i32 = certgen::USAGE_CLIENT;
+pub const MOJO_TLS_USAGE_CLIENT: i32 = 2;
 
 fn gen(h: *const mojo_tls_gencert) -> Result<std::sync::Arc<GenCert>> {
     handle::<GenCert, _>(h, "generated certificate")
@@ -83,7 +83,7 @@ pub extern "C" fn mojo_tls_gencert_cert_pem(
     g: *const mojo_tls_gencert,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out_str(&gen(g)?.cert_pem, buf, cap))
 }
 
@@ -94,7 +94,7 @@ pub extern "C" fn mojo_tls_gencert_key_pem(
     g: *const mojo_tls_gencert,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out_str(&gen(g)?.key_pem, buf, cap))
 }
 
@@ -110,7 +110,7 @@ pub extern "C" fn mojo_tls_gencert_cert_der(
     g: *const mojo_tls_gencert,
     buf: *mut u8,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out(&gen(g)?.cert_der, buf, cap))
 }
 
@@ -125,7 +125,7 @@ pub extern "C" fn mojo_tls_gencert_crl_pem(
     n: usize,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| {
         let ca = gen(ca)?;
         if n > 0 && revoked.is_null() {

@@ -1,6 +1,6 @@
 //! C entry points for `mojo_tls_conn`, listening sockets and connection queries.
 
-use libc::c_char;
+use libc::{c_char, c_void, intptr_t};
 
 use super::config::mojo_tls_config;
 use super::{
@@ -180,10 +180,14 @@ pub extern "C" fn mojo_tls_conn_handshake(c: *mut mojo_tls_conn) -> i32 {
 /// MOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,
 /// MOJO_TLS_ERR_CLOSED after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
 #[no_mangle]
-pub extern "C" fn mojo_tls_conn_read(c: *mut mojo_tls_conn, buf: *mut u8, len: usize) -> isize {
+pub extern "C" fn mojo_tls_conn_read(
+    c: *mut mojo_tls_conn,
+    buf: *mut c_void,
+    len: usize,
+) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
-        let out = bytes_out(buf, len, "buf")?;
+        let out = bytes_out(buf as *mut u8, len, "buf")?;
         c.read(out)
     })
 }
@@ -192,10 +196,14 @@ pub extern "C" fn mojo_tls_conn_read(c: *mut mojo_tls_conn, buf: *mut u8, len: u
 /// count written (> 0), 0 when `len` is 0, or an error. After
 /// MOJO_TLS_ERR_WANT_WRITE, call again with the same data.
 #[no_mangle]
-pub extern "C" fn mojo_tls_conn_write(c: *mut mojo_tls_conn, buf: *const u8, len: usize) -> isize {
+pub extern "C" fn mojo_tls_conn_write(
+    c: *mut mojo_tls_conn,
+    buf: *const c_void,
+    len: usize,
+) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
-        let data = bytes_arg(buf, len, "buf")?;
+        let data = bytes_arg(buf as *const u8, len, "buf")?;
         c.write(data)
     })
 }
@@ -207,19 +215,19 @@ pub extern "C" fn mojo_tls_conn_write(c: *mut mojo_tls_conn, buf: *const u8, len
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_write_all(
     c: *mut mojo_tls_conn,
-    buf: *const u8,
+    buf: *const c_void,
     len: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
-        let data = bytes_arg(buf, len, "buf")?;
+        let data = bytes_arg(buf as *const u8, len, "buf")?;
         c.write_all(data)
     })
 }
 
 /// Decrypted bytes that mojo_tls_conn_read can return without I/O (>= 0).
 #[no_mangle]
-pub extern "C" fn mojo_tls_conn_pending(c: *mut mojo_tls_conn) -> isize {
+pub extern "C" fn mojo_tls_conn_pending(c: *mut mojo_tls_conn) -> intptr_t {
     guard_len(|| Ok(conn(c)?.pending()))
 }
 
@@ -276,10 +284,14 @@ pub extern "C" fn mojo_tls_conn_get_fd(c: *const mojo_tls_conn) -> i32 {
 /// Memory mode: hand over `len` bytes of ciphertext received from the peer
 /// (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
 #[no_mangle]
-pub extern "C" fn mojo_tls_conn_feed(c: *mut mojo_tls_conn, data: *const u8, len: usize) -> isize {
+pub extern "C" fn mojo_tls_conn_feed(
+    c: *mut mojo_tls_conn,
+    data: *const c_void,
+    len: usize,
+) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
-        let data = bytes_arg(data, len, "data")?;
+        let data = bytes_arg(data as *const u8, len, "data")?;
         c.feed(data)
     })
 }
@@ -294,17 +306,21 @@ pub extern "C" fn mojo_tls_conn_feed_eof(c: *mut mojo_tls_conn) -> i32 {
 /// Memory mode: move up to `cap` bytes of ciphertext to send to the peer
 /// into `buf`. Returns the count copied (0 = nothing to send).
 #[no_mangle]
-pub extern "C" fn mojo_tls_conn_drain(c: *mut mojo_tls_conn, buf: *mut u8, cap: usize) -> isize {
+pub extern "C" fn mojo_tls_conn_drain(
+    c: *mut mojo_tls_conn,
+    buf: *mut c_void,
+    cap: usize,
+) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
-        let out = bytes_out(buf, cap, "buf")?;
+        let out = bytes_out(buf as *mut u8, cap, "buf")?;
         c.drain(out)
     })
 }
 
 /// Memory mode: bytes of ciphertext waiting to be drained (>= 0).
 #[no_mangle]
-pub extern "C" fn mojo_tls_conn_pending_output(c: *const mojo_tls_conn) -> isize {
+pub extern "C" fn mojo_tls_conn_pending_output(c: *const mojo_tls_conn) -> intptr_t {
     guard_len(|| conn(c)?.pending_output())
 }
 
@@ -337,7 +353,7 @@ pub extern "C" fn mojo_tls_conn_alpn(
     c: *const mojo_tls_conn,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out_str(&conn(c)?.alpn()?.unwrap_or_default(), buf, cap))
 }
 
@@ -349,7 +365,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_der(
     c: *const mojo_tls_conn,
     buf: *mut u8,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out(&conn(c)?.peer_cert()?.der, buf, cap))
 }
 
@@ -359,7 +375,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_pem(
     c: *const mojo_tls_conn,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.pem(), buf, cap))
 }
 
@@ -370,7 +386,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_subject(
     c: *const mojo_tls_conn,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.subject, buf, cap))
 }
 
@@ -380,7 +396,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_issuer(
     c: *const mojo_tls_conn,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.issuer, buf, cap))
 }
 
@@ -391,7 +407,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_sans(
     c: *const mojo_tls_conn,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| {
         let info = conn(c)?.peer_cert()?;
         let text: Vec<String> = info.sans.iter().map(|s| s.to_string()).collect();
@@ -429,7 +445,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_sha256(
     c: *const mojo_tls_conn,
     buf: *mut u8,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| {
         let info = conn(c)?.peer_cert()?;
         copy_out(&crate::backend::rng::sha256(&info.der), buf, cap)
@@ -460,7 +476,7 @@ pub extern "C" fn mojo_tls_conn_verify_reason(
     c: *const mojo_tls_conn,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| {
         let flags = conn(c)?.verify_flags()?;
         copy_out_str(&crate::backend::errors::verify_reason(flags), buf, cap)
@@ -474,7 +490,7 @@ pub extern "C" fn mojo_tls_conn_server_name(
     c: *const mojo_tls_conn,
     buf: *mut c_char,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out_str(&conn(c)?.server_name()?.unwrap_or_default(), buf, cap))
 }
 
@@ -487,7 +503,7 @@ pub extern "C" fn mojo_tls_conn_session_export(
     c: *const mojo_tls_conn,
     buf: *mut u8,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| copy_out(&conn(c)?.export_session()?, buf, cap))
 }
 
@@ -522,7 +538,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_spki_sha256(
     c: *const mojo_tls_conn,
     buf: *mut u8,
     cap: usize,
-) -> isize {
+) -> intptr_t {
     guard_len(|| {
         let info = conn(c)?.peer_cert()?;
         copy_out(&crate::backend::rng::sha256(&info.spki), buf, cap)
