@@ -59,3 +59,21 @@ def test_error_enum_matches_header() -> None:
     assert _ffi.MOJO_TLS_ERR_VERIFY_FAILED == -8
     for code in mojo_tls.Err:
         assert mojo_tls._lib().mojo_tls_strerror(int(code))
+
+
+def test_load_default_certs() -> None:
+    ctx = mojo_tls.TLSContext()
+    try:
+        ctx.load_default_certs()
+    except mojo_tls.TLSFileNotFoundError:
+        pass  # a machine without a system CA store
+    ctx.close()
+
+
+def test_tls_version_accepts_stdlib_values() -> None:
+    import ssl
+
+    ctx = mojo_tls.TLSContext()
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    assert ctx.maximum_version is mojo_tls.TLSVersion.TLSv1_2
+    ctx.close()

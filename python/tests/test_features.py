@@ -143,10 +143,15 @@ def test_client_auth_optional(pki, server_ctx, client_ctx) -> None:
     assert srv.results[0]["peer"] is None
 
 
-def test_encrypted_key(pki, tmp_path) -> None:
-    # An encrypted PKCS#8 key made by the openssl CLI, when available. Mbed TLS
-    # 2.28 decrypts PBES2 with DES-EDE3-CBC only (AES-CBC keys give
-    # TLSParseError "encryption or digest alg not available").
+@pytest.mark.parametrize("scheme", [
+    pytest.param([], id="openssl-default-aes256-sha256"),
+    pytest.param(["-v2", "des3"], id="des3-sha256"),
+    pytest.param(["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA1"], id="aes256-sha1",
+                 marks=pytest.mark.xfail(reason="library: PBES2 with the hmacWithSHA1 PRF "
+                                                "(1.2.840.113549.2.7) is reported unsupported")),
+])
+def test_encrypted_key(pki, tmp_path, scheme) -> None:
+    # Encrypted PKCS#8 keys made by the openssl CLI, when available.
     import shutil
     import subprocess
 
@@ -154,8 +159,7 @@ def test_encrypted_key(pki, tmp_path) -> None:
         pytest.skip("openssl CLI not available")
     enc = tmp_path / "enc.key"
     subprocess.run(["openssl", "pkcs8", "-topk8", "-in", str(pki.server_key), "-out", str(enc),
-                    "-passout", "pass:s3cret", "-v2", "des3", "-v2prf", "hmacWithSHA1"], check=True,
-                   capture_output=True, timeout=30)
+                    "-passout", "pass:s3cret", *scheme], check=True, capture_output=True, timeout=30)
     ctx = mojo_tls.TLSContext(server_side=True)
     with pytest.raises(mojo_tls.TLSBadPasswordError):
         ctx.load_cert_chain(pki.server_cert, enc)
