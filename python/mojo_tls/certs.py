@@ -22,14 +22,11 @@ from .errors import TLSClosedError
 __all__ = ["GeneratedCert", "generate_ca", "generate_cert", "generate_crl",
            "KEY_ECDSA_P256", "KEY_ECDSA_P384"]
 
-# Key algorithms and usage bits. The header documents MOJO_TLS_KEY_* and
-# MOJO_TLS_USAGE_* but does not define them (cbindgen drops constants whose
-# value is a path expression); these fallbacks use the documented values and
-# give way to the header's own constants once they appear there.
-KEY_ECDSA_P256: int = getattr(_ffi, "MOJO_TLS_KEY_ECDSA_P256", 0)
-KEY_ECDSA_P384: int = getattr(_ffi, "MOJO_TLS_KEY_ECDSA_P384", 1)
-USAGE_SERVER: int = getattr(_ffi, "MOJO_TLS_USAGE_SERVER", 1)
-USAGE_CLIENT: int = getattr(_ffi, "MOJO_TLS_USAGE_CLIENT", 2)
+# Key algorithms and usage bits (MOJO_TLS_KEY_* / MOJO_TLS_USAGE_*).
+KEY_ECDSA_P256: int = _ffi.MOJO_TLS_KEY_ECDSA_P256
+KEY_ECDSA_P384: int = _ffi.MOJO_TLS_KEY_ECDSA_P384
+USAGE_SERVER: int = _ffi.MOJO_TLS_USAGE_SERVER
+USAGE_CLIENT: int = _ffi.MOJO_TLS_USAGE_CLIENT
 
 _KEYS = {"ec-p256": KEY_ECDSA_P256, "p256": KEY_ECDSA_P256, "ecdsa-p256": KEY_ECDSA_P256,
          "ec-p384": KEY_ECDSA_P384, "p384": KEY_ECDSA_P384, "ecdsa-p384": KEY_ECDSA_P384}
@@ -73,12 +70,7 @@ class GeneratedCert:
         self.common_name = common_name
         self.cert_pem = out_string(L.mojo_tls_gencert_cert_pem, handle, initial=2048)
         self.key_pem = out_string(L.mojo_tls_gencert_key_pem, handle, initial=1024)
-        if L.has("mojo_tls_gencert_cert_der"):
-            self.cert_der = out_bytes(L.mojo_tls_gencert_cert_der, handle, initial=2048)
-        else:  # older library: decode the PEM
-            import ssl
-
-            self.cert_der = ssl.PEM_cert_to_DER_cert(self.cert_pem)
+        self.cert_der = out_bytes(L.mojo_tls_gencert_cert_der, handle, initial=2048)
 
     # -- tuple-like -----------------------------------------------------------
     def __iter__(self) -> Iterator[str]:

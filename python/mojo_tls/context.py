@@ -67,8 +67,7 @@ def _purpose_is_server(purpose: Any) -> bool:
     raise ValueError(f"unknown purpose {purpose!r} (use Purpose.SERVER_AUTH or Purpose.CLIENT_AUTH)")
 
 
-_PIN_KINDS = {"cert": getattr(_ffi, "MOJO_TLS_PIN_CERT", 0),
-              "spki": getattr(_ffi, "MOJO_TLS_PIN_SPKI", 1)}
+_PIN_KINDS = {"cert": _ffi.MOJO_TLS_PIN_CERT, "spki": _ffi.MOJO_TLS_PIN_SPKI}
 
 
 class TLSContext:
@@ -210,10 +209,8 @@ class TLSContext:
         L = lib()
         with self._lock:
             if self._server_side:
-                if L.has("mojo_tls_config_set_client_auth"):
-                    check(L.mojo_tls_config_set_client_auth(self._h(), int(mode)), "verify_mode")
-                else:
-                    check(L.mojo_tls_config_insecure_set_verify(self._h(), int(mode)), "verify_mode")
+                # CERT_* and MOJO_TLS_CLIENT_AUTH_* share their values (none/optional/required).
+                check(L.mojo_tls_config_set_client_auth(self._h(), int(mode)), "verify_mode")
             else:
                 if mode == CERT_NONE and self._check_hostname:
                     raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname "
