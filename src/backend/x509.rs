@@ -80,10 +80,7 @@ impl CertChain {
     /// certificate was loaded (system stores contain odd certificates).
     pub fn add(&mut self, data: &[u8], lenient: bool) -> Result<usize> {
         if data.is_empty() {
-            return Err(Error::new(
-                Code::MOJO_TLS_ERR_PARSE,
-                "empty certificate data",
-            ));
+            return Err(Error::invalid_arg("empty certificate data"));
         }
         let before = self.count;
         let buf = pem_aware_buffer(data);
