@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -579,9 +578,8 @@ def emit_python(h: Header) -> str:
     w("import ctypes")
     w("import enum")
     w("import os")
-    w("import sys")
     w("from pathlib import Path")
-    w("from typing import Dict, List, Optional, Sequence, Tuple")
+    w("from typing import Dict, List, Optional, Tuple")
     w("")
     w("# ---- constants " + "-" * 60)
     for c in h.constants:

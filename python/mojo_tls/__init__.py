@@ -18,7 +18,7 @@ Event loops: :class:`TLSObject` (memory mode) and :mod:`mojo_tls.aio`
 
 from __future__ import annotations
 
-from . import _ffi
+from . import _ffi  # noqa: F401 - the generated low-level layer, mojo_tls._ffi
 from ._conn import TLSSession
 from ._core import lib as _lib
 from .aio import TLSStreamWriter, open_connection, start_server

@@ -16,9 +16,8 @@ from __future__ import annotations
 import ctypes
 import enum
 import os
-import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 # ---- constants ------------------------------------------------------------
 

@@ -11,10 +11,10 @@ import time
 from typing import Any, Optional, Tuple, Union
 
 from . import _ffi
-from ._conn import TLSSession, _ConnBase, check_server_hostname
+from ._conn import _ConnBase, check_server_hostname
 from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeout_ms
 from .context import TLSContext
-from .errors import TLSClosedError, TLSError, TLSTruncatedError, TLSWantReadError
+from .errors import TLSClosedError, TLSWantReadError
 
 Err = _ffi.mojo_tls_err
 

@@ -1,6 +1,5 @@
 """The programs in examples/python run against each other."""
 
-import os
 import re
 import subprocess
 import sys

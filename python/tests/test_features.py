@@ -1,7 +1,5 @@
 """Session resumption, SNI certificate selection, key log, client auth."""
 
-import os
-
 import pytest
 from conftest import HOST, ThreadServer
 

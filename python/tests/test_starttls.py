@@ -2,7 +2,6 @@
 connection (wrap_socket), then back to plain text (unwrap)."""
 
 import socket
-import ssl
 
 from conftest import HOST, ThreadServer, plain_listener, stdlib_client_context
 
