@@ -34,7 +34,22 @@ fn encrypted_keys_need_the_right_password() {
     let traditional = openssl(&["ec", "-aes256", "-passout", "pass:secret"], &key);
     assert!(traditional.contains("Proc-Type: 4,ENCRYPTED"));
 
-    for pem in [&pkcs8_aes, &traditional] {
+    // PBES2 with 3DES and the SHA-1 PRF (OpenSSL leaves the PRF out): the
+    // pkcs8 crate declines, Mbed TLS decrypts it.
+    let pkcs8_des3_sha1 = openssl(
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "des3",
+            "-v2prf",
+            "hmacWithSHA1",
+            "-passout",
+            "pass:secret",
+        ],
+        &key,
+    );
+    for pem in [&pkcs8_aes, &traditional, &pkcs8_des3_sha1] {
         PrivateKey::parse(pem.as_bytes(), Some(b"secret")).unwrap();
         let wrong = PrivateKey::parse(pem.as_bytes(), Some(b"guess"))
             .err()
