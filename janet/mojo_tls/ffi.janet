@@ -5,18 +5,33 @@
 # mojo-tls-conn-read). Types: handles, buffers and `const char *` are :ptr
 # (a Janet string is NUL-terminated; nil is NULL; a buffer is NOT
 # NUL-terminated: add a 0 byte first). Nullable `char *` results are :ptr
-# (read them with ffi/read :string after a nil check). Results marked
-# `64-bit` come back boxed: use int/to-number. A buffer passed as :ptr does
-# not get its count updated: set it from the returned length.
+# (nil for NULL; read the C string at p with
+# (ffi/read :string (ffi/write :ptr p)), never (ffi/read :string p)).
+# Results marked `64-bit` come back boxed: use int/to-number. A buffer
+# passed as :ptr does not get its count updated: set it from the returned
+# length.
 #
 # The library path: (dyn :mojo-tls-library), else $MOJO_TLS_LIBRARY, else
-# libmojo_tls.so.0 from the system's search path. It is opened lazily,
-# at the first call.
+# libmojo_tls.so.0 (macOS: libmojo_tls.0.dylib) in this file's
+# directory (where the Janet bundle installs it), else that name from the
+# system's search path. It is opened lazily, at the first call.
+
+(def- mojo-tls-library-name
+  (if (= (os/which) :macos) "libmojo_tls.0.dylib" "libmojo_tls.so.0"))
+
+(defn- mojo-tls-library-beside-module []
+  (def here (dyn :current-file))
+  (when here
+    (def slash (last (string/find-all "/" here)))
+    (def dir (if slash (string/slice here 0 slash) "."))
+    (def path (string dir "/" mojo-tls-library-name))
+    (when (os/stat path :mode) (os/realpath path))))
 
 (def- mojo-tls-library-path
   (or (dyn :mojo-tls-library)
       (os/getenv "MOJO_TLS_LIBRARY")
-      "libmojo_tls.so.0"))
+      (mojo-tls-library-beside-module)
+      mojo-tls-library-name))
 
 (ffi/context mojo-tls-library-path :lazy true)
 
