@@ -50,7 +50,9 @@ PREFIX = "mojo_tls_"
 # Fields:
 #   py        ctypes type expression (HANDLE -> the handle's ctypes class)
 #   py_ret    ctypes restype when different from py (None = same)
-#   mojo      type in the C function signature given to get_function[]
+#   mojo      Mojo spelling of the C type: each argument is converted to it
+#             (Mojo 1.2's get_function infers the C signature from the
+#             values passed) and it is the return type given to get_function[]
 #   mojo_arg  kind of the Mojo wrapper argument:
 #               "int"   wrapper takes Int and converts with mojo(...)
 #               "bool"  wrapper takes Bool
@@ -738,17 +740,20 @@ def emit_mojo(h: Header) -> str:
     w("#")
     w("# Low-level FFI of libmojo_tls: one typed wrapper per C function of")
     w("# include/mojo_tls.h. Every argument is converted explicitly to its C type")
-    w("# (get_function does not check anything). Pointers, buffers and handles are")
-    w("# passed as addresses (Int, 0 = NULL); `const char *` arguments take an")
-    w("# Optional[String] (None = NULL) and are passed as NUL-terminated copies that")
-    w("# live until the call returns; returned strings come back as")
+    w("# (get_function[R] takes only the return type and infers the C argument")
+    w("# types from the values passed, checking nothing). Pointers, buffers and")
+    w("# handles are passed as addresses (Int, 0 = NULL); `const char *` arguments")
+    w("# take an Optional[String] (None = NULL) and are passed as NUL-terminated")
+    w("# copies that live until the call returns; returned strings come back as")
     w("# Optional[String] (None for NULL). Integer results are returned as Int.")
+    w("# Loading checks that every function below is exported (raises otherwise),")
+    w("# so the wrappers themselves do not raise.")
     w("# The library handle is shared (ArcPointer) by every copy of MojoTlsFFI, so")
     w("# keep a MojoTlsFFI in every object that calls the library.")
     w("")
     w("from std.ffi import OwnedDLHandle, c_int, c_uint, c_size_t, c_ssize_t")
-    w("from std.memory import ArcPointer, UnsafePointer")
-    w("from std.os import getenv")
+    w("from std.memory import ArcPointer, Pointer")
+    w("from std.os import abort, getenv")
     w("")
     w("# ---- constants " + "-" * 60)
     for c in h.constants:
@@ -771,6 +776,12 @@ def emit_mojo(h: Header) -> str:
     w(f"comptime ABI_VERSION: Int = {abi}")
     w(f'comptime LIBRARY_NAME = "libmojo_tls.so.{abi}"')
     w("")
+    w("# Every C function wrapped below, checked when the library is loaded.")
+    w("comptime FUNCTION_NAMES: List[String] = [")
+    for fn in h.functions:
+        w(f'    "{fn.name}",')
+    w("]")
+    w("")
     w(MOJO_HELPERS)
     w("")
     w("")
@@ -780,8 +791,23 @@ def emit_mojo(h: Header) -> str:
     w("    var _lib: ArcPointer[OwnedDLHandle]")
     w("")
     w("    def __init__(out self, path: String) raises:")
-    w('        """Load the library at `path` (raises if it cannot be loaded)."""')
+    w('        """Load the library at `path`; raises if it cannot be loaded or lacks')
+    w('        a function of the header."""')
     w("        self._lib = ArcPointer(OwnedDLHandle(path))")
+    w("        var missing = self.missing_symbols()")
+    w("        if len(missing) > 0:")
+    w('            var names = String(", ").join(missing)')
+    w("            raise Error(")
+    w('                path, " is not a matching libmojo_tls: missing ", names')
+    w("            )")
+    w("")
+    w("    def missing_symbols(self) -> List[String]:")
+    w('        """The functions of the header that the loaded library lacks."""')
+    w("        var out = List[String]()")
+    w("        for name in materialize[FUNCTION_NAMES]():")
+    w("            if not self._lib[].check_symbol(name):")
+    w("                out.append(name)")
+    w("        return out^")
     w("")
     w("    @staticmethod")
     w("    def load() raises -> MojoTlsFFI:")
@@ -819,21 +845,27 @@ def string_from_c(addr: Int) -> Optional[String]:
     """Copy the NUL-terminated string at `addr`; None for NULL."""
     if addr == 0:
         return None
-    var p = UnsafePointer[UInt8, MutAnyOrigin](unsafe_from_address=addr)
+    var p = Pointer[UInt8, ImmutAnyOrigin](unsafe_from_address=addr)
     var bytes = List[UInt8]()
     var i = 0
-    while p[i] != 0:
-        bytes.append(p[i])
+    while p[unsafe_offset=i] != 0:
+        bytes.append(p[unsafe_offset=i])
         i += 1
-    return String(unsafe_from_utf8=bytes^)'''
+    return String(unsafe_from_utf8=bytes)
+
+
+def _missing(name: StaticString) -> Never:
+    # Unreachable after a successful load (MojoTlsFFI checks every symbol).
+    abort(String("mojo_tls: ", name, " is missing from the loaded libmojo_tls"))'''
 
 
 def _emit_mojo_fn(fn: Function) -> List[str]:
     o: List[str] = []
     rt = TYPE_MAP[fn.ret]
-    sig_args = ", ".join(TYPE_MAP[p.ctype].mojo for p in fn.params)
-    sig_ret = "None" if rt.mojo_ret == "void" else rt.mojo
-    fn_type = f'def({sig_args}) thin abi("C") -> {sig_ret}'
+    # Mojo 1.2: get_function[R](name) takes the C *return* type and gives a
+    # callable whose C argument types are those of the values passed, so each
+    # argument below is converted to its exact C type first.
+    sig_ret = "NoneType" if rt.mojo_ret == "void" else rt.mojo
     params: List[str] = []
     pre: List[str] = []
     call: List[str] = []
@@ -877,28 +909,27 @@ def _emit_mojo_fn(fn: Function) -> List[str]:
     for line in doc_lines[1:]:
         o.append(("        " + line.replace('"""', "'''")).rstrip())
     o.append('        """')
-    o.append(f"        var f = self._lib[].get_function[{fn_type}](")
-    o.append(f'            "{fn.name}"')
-    o.append("        )")
     o.extend(pre)
+    # get_function raises only for a missing symbol, which loading excludes.
+    o.append("        try:")
+    o.append(f"            var f = self._lib[].get_function[{sig_ret}](")
+    o.append(f'                "{fn.name}"')
+    o.append("            )")
     args = ", ".join(call)
     if rt.mojo_ret == "void":
-        o.append(f"        f({args})")
-        res = None
+        o.append(f"            f({args})")
     else:
-        o.append(f"        var r = f({args})")
-        res = "r"
+        o.append(f"            var r = f({args})")
     for k in keep:
-        o.append(f"        _ = len({k})  # keep the C string alive until here")
-    if res is not None:
-        if rt.mojo_ret == "int":
-            o.append("        return Int(r)")
-        elif rt.mojo_ret == "bool":
-            o.append("        return r")
-        elif rt.mojo_ret == "addr":
-            o.append("        return r")
-        elif rt.mojo_ret == "cstr":
-            o.append("        return string_from_c(r)")
+        o.append(f"            _ = len({k})  # keep the C string alive until here")
+    if rt.mojo_ret == "int":
+        o.append("            return Int(r)")
+    elif rt.mojo_ret in ("bool", "addr"):
+        o.append("            return r")
+    elif rt.mojo_ret == "cstr":
+        o.append("            return string_from_c(r)")
+    o.append("        except:")
+    o.append(f'            _missing("{fn.name}")')
     return o
 
 

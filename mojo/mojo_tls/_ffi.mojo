@@ -2,17 +2,20 @@
 #
 # Low-level FFI of libmojo_tls: one typed wrapper per C function of
 # include/mojo_tls.h. Every argument is converted explicitly to its C type
-# (get_function does not check anything). Pointers, buffers and handles are
-# passed as addresses (Int, 0 = NULL); `const char *` arguments take an
-# Optional[String] (None = NULL) and are passed as NUL-terminated copies that
-# live until the call returns; returned strings come back as
+# (get_function[R] takes only the return type and infers the C argument
+# types from the values passed, checking nothing). Pointers, buffers and
+# handles are passed as addresses (Int, 0 = NULL); `const char *` arguments
+# take an Optional[String] (None = NULL) and are passed as NUL-terminated
+# copies that live until the call returns; returned strings come back as
 # Optional[String] (None for NULL). Integer results are returned as Int.
+# Loading checks that every function below is exported (raises otherwise),
+# so the wrappers themselves do not raise.
 # The library handle is shared (ArcPointer) by every copy of MojoTlsFFI, so
 # keep a MojoTlsFFI in every object that calls the library.
 
 from std.ffi import OwnedDLHandle, c_int, c_uint, c_size_t, c_ssize_t
-from std.memory import ArcPointer, UnsafePointer
-from std.os import getenv
+from std.memory import ArcPointer, Pointer
+from std.os import abort, getenv
 
 # ---- constants ------------------------------------------------------------
 
@@ -162,6 +165,144 @@ comptime mojo_tls_gencert_ptr = Int
 comptime ABI_VERSION: Int = 0
 comptime LIBRARY_NAME = "libmojo_tls.so.0"
 
+# Every C function wrapped below, checked when the library is loaded.
+comptime FUNCTION_NAMES: List[String] = [
+    "mojo_tls_gencert_ca",
+    "mojo_tls_gencert_leaf",
+    "mojo_tls_gencert_cert_pem",
+    "mojo_tls_gencert_key_pem",
+    "mojo_tls_gencert_free",
+    "mojo_tls_gencert_cert_der",
+    "mojo_tls_gencert_crl_pem",
+    "mojo_tls_sizeof_ssl_context",
+    "mojo_tls_sizeof_ssl_config",
+    "mojo_tls_sizeof_ssl_session",
+    "mojo_tls_sizeof_entropy_context",
+    "mojo_tls_sizeof_ctr_drbg_context",
+    "mojo_tls_sizeof_x509_crt",
+    "mojo_tls_sizeof_pk_context",
+    "mojo_tls_sizeof_net_context",
+    "mojo_tls_alloc",
+    "mojo_tls_free",
+    "mojo_tls_conf_min_version",
+    "mojo_tls_conf_max_version",
+    "mojo_tls_ssl_config_init",
+    "mojo_tls_ssl_config_free",
+    "mojo_tls_ssl_config_defaults",
+    "mojo_tls_ssl_conf_authmode",
+    "mojo_tls_ssl_conf_ca_chain",
+    "mojo_tls_ssl_conf_own_cert",
+    "mojo_tls_ssl_init",
+    "mojo_tls_ssl_free",
+    "mojo_tls_ssl_setup",
+    "mojo_tls_ssl_set_hostname",
+    "mojo_tls_ssl_set_bio",
+    "mojo_tls_ssl_handshake",
+    "mojo_tls_ssl_read",
+    "mojo_tls_ssl_write",
+    "mojo_tls_ssl_close_notify",
+    "mojo_tls_ssl_get_version",
+    "mojo_tls_ssl_get_ciphersuite",
+    "mojo_tls_ssl_get_verify_result",
+    "mojo_tls_ssl_get_peer_cert",
+    "mojo_tls_x509_crt_get_raw_data",
+    "mojo_tls_x509_crt_get_raw_len",
+    "mojo_tls_x509_crt_init",
+    "mojo_tls_x509_crt_free",
+    "mojo_tls_x509_crt_parse",
+    "mojo_tls_x509_crt_parse_file",
+    "mojo_tls_pk_init",
+    "mojo_tls_pk_free",
+    "mojo_tls_pk_parse_key",
+    "mojo_tls_pk_parse_keyfile",
+    "mojo_tls_net_init",
+    "mojo_tls_net_free",
+    "mojo_tls_net_connect",
+    "mojo_tls_net_bind",
+    "mojo_tls_net_bind_reuseport",
+    "mojo_tls_net_accept",
+    "mojo_tls_net_accept_alloc",
+    "mojo_tls_net_free_context",
+    "mojo_tls_net_set_block",
+    "mojo_tls_net_set_nonblock",
+    "mojo_tls_get_net_send_ptr",
+    "mojo_tls_get_net_recv_ptr",
+    "mojo_tls_get_net_recv_timeout_ptr",
+    "mojo_tls_config_new",
+    "mojo_tls_config_free",
+    "mojo_tls_config_set_min_version",
+    "mojo_tls_config_set_max_version",
+    "mojo_tls_config_load_system_ca",
+    "mojo_tls_config_load_ca_file",
+    "mojo_tls_config_load_ca_dir",
+    "mojo_tls_config_load_ca_mem",
+    "mojo_tls_config_add_cert_file",
+    "mojo_tls_config_add_cert_mem",
+    "mojo_tls_config_set_alpn",
+    "mojo_tls_config_set_ciphersuites",
+    "mojo_tls_config_set_groups",
+    "mojo_tls_config_insecure_set_verify",
+    "mojo_tls_config_insecure_skip_hostname_check",
+    "mojo_tls_config_set_client_auth",
+    "mojo_tls_config_load_crl_file",
+    "mojo_tls_config_load_crl_mem",
+    "mojo_tls_config_add_pin",
+    "mojo_tls_config_set_pin_only",
+    "mojo_tls_config_set_keylog_file",
+    "mojo_tls_config_enable_session_tickets",
+    "mojo_tls_config_set_session_cache",
+    "mojo_tls_connect",
+    "mojo_tls_conn_new_fd",
+    "mojo_tls_conn_new_memory",
+    "mojo_tls_listen",
+    "mojo_tls_listen_port",
+    "mojo_tls_close_fd",
+    "mojo_tls_accept",
+    "mojo_tls_accept_no_handshake",
+    "mojo_tls_conn_handshake",
+    "mojo_tls_conn_read",
+    "mojo_tls_conn_write",
+    "mojo_tls_conn_write_all",
+    "mojo_tls_conn_pending",
+    "mojo_tls_conn_close_notify",
+    "mojo_tls_conn_close",
+    "mojo_tls_conn_free",
+    "mojo_tls_conn_set_timeout",
+    "mojo_tls_conn_get_fd",
+    "mojo_tls_conn_feed",
+    "mojo_tls_conn_feed_eof",
+    "mojo_tls_conn_drain",
+    "mojo_tls_conn_pending_output",
+    "mojo_tls_conn_version",
+    "mojo_tls_conn_version_name",
+    "mojo_tls_conn_cipher",
+    "mojo_tls_conn_alpn",
+    "mojo_tls_conn_peer_cert_der",
+    "mojo_tls_conn_peer_cert_pem",
+    "mojo_tls_conn_peer_cert_subject",
+    "mojo_tls_conn_peer_cert_issuer",
+    "mojo_tls_conn_peer_cert_sans",
+    "mojo_tls_conn_peer_cert_validity",
+    "mojo_tls_conn_peer_cert_sha256",
+    "mojo_tls_conn_verify_flags",
+    "mojo_tls_conn_verify_reason",
+    "mojo_tls_conn_server_name",
+    "mojo_tls_conn_session_export",
+    "mojo_tls_conn_session_import",
+    "mojo_tls_conn_session_resumed",
+    "mojo_tls_conn_peer_cert_spki_sha256",
+    "mojo_tls_init",
+    "mojo_tls_version",
+    "mojo_tls_backend",
+    "mojo_tls_abi_version",
+    "mojo_tls_last_error_code",
+    "mojo_tls_last_error",
+    "mojo_tls_clear_error",
+    "mojo_tls_strerror",
+    "mojo_tls_random",
+    "mojo_tls_sha256",
+]
+
 def _c_string(s: Optional[String]) -> List[UInt8]:
     """A NUL-terminated copy of `s`; an empty list for None (NULL)."""
     var out = List[UInt8]()
@@ -184,13 +325,18 @@ def string_from_c(addr: Int) -> Optional[String]:
     """Copy the NUL-terminated string at `addr`; None for NULL."""
     if addr == 0:
         return None
-    var p = UnsafePointer[UInt8, MutAnyOrigin](unsafe_from_address=addr)
+    var p = Pointer[UInt8, ImmutAnyOrigin](unsafe_from_address=addr)
     var bytes = List[UInt8]()
     var i = 0
-    while p[i] != 0:
-        bytes.append(p[i])
+    while p[unsafe_offset=i] != 0:
+        bytes.append(p[unsafe_offset=i])
         i += 1
-    return String(unsafe_from_utf8=bytes^)
+    return String(unsafe_from_utf8=bytes)
+
+
+def _missing(name: StaticString) -> Never:
+    # Unreachable after a successful load (MojoTlsFFI checks every symbol).
+    abort(String("mojo_tls: ", name, " is missing from the loaded libmojo_tls"))
 
 
 struct MojoTlsFFI(Copyable, Movable):
@@ -199,8 +345,23 @@ struct MojoTlsFFI(Copyable, Movable):
     var _lib: ArcPointer[OwnedDLHandle]
 
     def __init__(out self, path: String) raises:
-        """Load the library at `path` (raises if it cannot be loaded)."""
+        """Load the library at `path`; raises if it cannot be loaded or lacks
+        a function of the header."""
         self._lib = ArcPointer(OwnedDLHandle(path))
+        var missing = self.missing_symbols()
+        if len(missing) > 0:
+            var names = String(", ").join(missing)
+            raise Error(
+                path, " is not a matching libmojo_tls: missing ", names
+            )
+
+    def missing_symbols(self) -> List[String]:
+        """The functions of the header that the loaded library lacks."""
+        var out = List[String]()
+        for name in materialize[FUNCTION_NAMES]():
+            if not self._lib[].check_symbol(name):
+                out.append(name)
+        return out^
 
     @staticmethod
     def load() raises -> MojoTlsFFI:
@@ -216,13 +377,16 @@ struct MojoTlsFFI(Copyable, Movable):
         Generate a self-signed CA certificate named `common_name`, valid from now
         for `valid_days` days, with a fresh key (MOJO_TLS_KEY_*). NULL on error.
         """
-        var f = self._lib[].get_function[def(Int, Int32, Int32) thin abi("C") -> Int](
-            "mojo_tls_gencert_ca"
-        )
         var _common_name_c = _c_string(common_name)
-        var r = f(_c_string_addr(_common_name_c), Int32(valid_days), Int32(key_alg))
-        _ = len(_common_name_c)  # keep the C string alive until here
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_gencert_ca"
+            )
+            var r = f(_c_string_addr(_common_name_c), Int32(valid_days), Int32(key_alg))
+            _ = len(_common_name_c)  # keep the C string alive until here
+            return r
+        except:
+            _missing("mojo_tls_gencert_ca")
 
     def gencert_leaf(self, issuer: mojo_tls_gencert_ptr, common_name: Optional[String], sans: Optional[String], not_before_days: Int, valid_days: Int, usage: Int, key_alg: Int) -> Int:
         """`mojo_tls_gencert *mojo_tls_gencert_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)`
@@ -234,26 +398,32 @@ struct MojoTlsFFI(Copyable, Movable):
         lasts `valid_days` (so -30, 10 gives an expired certificate). `usage` is
         MOJO_TLS_USAGE_SERVER and/or MOJO_TLS_USAGE_CLIENT. NULL on error.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int, Int32, Int32, Int32, Int32) thin abi("C") -> Int](
-            "mojo_tls_gencert_leaf"
-        )
         var _common_name_c = _c_string(common_name)
         var _sans_c = _c_string(sans)
-        var r = f(Int(issuer), _c_string_addr(_common_name_c), _c_string_addr(_sans_c), Int32(not_before_days), Int32(valid_days), Int32(usage), Int32(key_alg))
-        _ = len(_common_name_c)  # keep the C string alive until here
-        _ = len(_sans_c)  # keep the C string alive until here
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_gencert_leaf"
+            )
+            var r = f(Int(issuer), _c_string_addr(_common_name_c), _c_string_addr(_sans_c), Int32(not_before_days), Int32(valid_days), Int32(usage), Int32(key_alg))
+            _ = len(_common_name_c)  # keep the C string alive until here
+            _ = len(_sans_c)  # keep the C string alive until here
+            return r
+        except:
+            _missing("mojo_tls_gencert_leaf")
 
     def gencert_cert_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
 
         The certificate in PEM (snprintf style). Returns the full length.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_gencert_cert_pem"
-        )
-        var r = f(Int(g), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_gencert_cert_pem"
+            )
+            var r = f(Int(g), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_gencert_cert_pem")
 
     def gencert_key_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
@@ -261,33 +431,42 @@ struct MojoTlsFFI(Copyable, Movable):
         The private key in PEM (PKCS#8, unencrypted; snprintf style). Returns the
         full length.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_gencert_key_pem"
-        )
-        var r = f(Int(g), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_gencert_key_pem"
+            )
+            var r = f(Int(g), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_gencert_key_pem")
 
     def gencert_free(self, g: mojo_tls_gencert_ptr) -> Int:
         """`int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)`
 
         Release a generated certificate. NULL → 0; stale → MOJO_TLS_ERR_INVALID_HANDLE.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_gencert_free"
-        )
-        var r = f(Int(g))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_gencert_free"
+            )
+            var r = f(Int(g))
+            return Int(r)
+        except:
+            _missing("mojo_tls_gencert_free")
 
     def gencert_cert_der(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)`
 
         The certificate in DER (copies what fits). Returns the full length.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_gencert_cert_der"
-        )
-        var r = f(Int(g), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_gencert_cert_der"
+            )
+            var r = f(Int(g), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_gencert_cert_der")
 
     def gencert_crl_pem(self, ca: mojo_tls_gencert_ptr, revoked: Int, n: Int, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)`
@@ -297,88 +476,112 @@ struct MojoTlsFFI(Copyable, Movable):
         length. Each call signs a new CRL: size it with one call, fill with a
         second, or pass a generous buffer.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_gencert_crl_pem"
-        )
-        var r = f(Int(ca), Int(revoked), c_size_t(n), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_gencert_crl_pem"
+            )
+            var r = f(Int(ca), Int(revoked), c_size_t(n), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_gencert_crl_pem")
 
     def sizeof_ssl_context(self) -> Int:
         """`size_t mojo_tls_sizeof_ssl_context(void)`
 
         Compat: size in bytes of an Mbed TLS ssl_context (for mojo_tls_alloc).
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_ssl_context"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_ssl_context"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_ssl_context")
 
     def sizeof_ssl_config(self) -> Int:
         """`size_t mojo_tls_sizeof_ssl_config(void)`
 
         Compat: size in bytes of an Mbed TLS ssl_config.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_ssl_config"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_ssl_config"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_ssl_config")
 
     def sizeof_ssl_session(self) -> Int:
         """`size_t mojo_tls_sizeof_ssl_session(void)`
 
         Compat: size in bytes of an Mbed TLS ssl_session.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_ssl_session"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_ssl_session"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_ssl_session")
 
     def sizeof_entropy_context(self) -> Int:
         """`size_t mojo_tls_sizeof_entropy_context(void)`
 
         Compat: size in bytes of an Mbed TLS entropy_context.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_entropy_context"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_entropy_context"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_entropy_context")
 
     def sizeof_ctr_drbg_context(self) -> Int:
         """`size_t mojo_tls_sizeof_ctr_drbg_context(void)`
 
         Compat: size in bytes of an Mbed TLS ctr_drbg_context.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_ctr_drbg_context"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_ctr_drbg_context"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_ctr_drbg_context")
 
     def sizeof_x509_crt(self) -> Int:
         """`size_t mojo_tls_sizeof_x509_crt(void)`
 
         Compat: size in bytes of an Mbed TLS x509_crt (certificate chain).
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_x509_crt"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_x509_crt"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_x509_crt")
 
     def sizeof_pk_context(self) -> Int:
         """`size_t mojo_tls_sizeof_pk_context(void)`
 
         Compat: size in bytes of an Mbed TLS pk_context (private key).
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_pk_context"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_pk_context"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_pk_context")
 
     def sizeof_net_context(self) -> Int:
         """`size_t mojo_tls_sizeof_net_context(void)`
@@ -386,11 +589,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: size in bytes of an Mbed TLS net_context (its first field is the
         socket, `int fd`).
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> c_size_t](
-            "mojo_tls_sizeof_net_context"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_sizeof_net_context"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_sizeof_net_context")
 
     def alloc(self, size: Int) -> Int:
         """`void *mojo_tls_alloc(size_t size)`
@@ -398,11 +604,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: `size` bytes of zeroed heap memory (calloc), for contexts of the
         sizes above; release with mojo_tls_free. NULL when out of memory.
         """
-        var f = self._lib[].get_function[def(c_size_t) thin abi("C") -> Int](
-            "mojo_tls_alloc"
-        )
-        var r = f(c_size_t(size))
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_alloc"
+            )
+            var r = f(c_size_t(size))
+            return r
+        except:
+            _missing("mojo_tls_alloc")
 
     def free(self, ptr: Int):
         """`void mojo_tls_free(void *ptr)`
@@ -410,10 +619,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: release memory from mojo_tls_alloc (free the context inside it
         first with its *_free function). NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_free"
-        )
-        f(Int(ptr))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_free"
+            )
+            f(Int(ptr))
+        except:
+            _missing("mojo_tls_free")
 
     def conf_min_version(self, conf: Int, version: Int):
         """`void mojo_tls_conf_min_version(void *conf, int version)`
@@ -425,10 +637,13 @@ struct MojoTlsFFI(Copyable, Movable):
         downgrade. Other values leave the config unchanged and set the thread's
         last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL `conf` is ignored.
         """
-        var f = self._lib[].get_function[def(Int, c_int) thin abi("C") -> None](
-            "mojo_tls_conf_min_version"
-        )
-        f(Int(conf), c_int(version))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_conf_min_version"
+            )
+            f(Int(conf), c_int(version))
+        except:
+            _missing("mojo_tls_conf_min_version")
 
     def conf_max_version(self, conf: Int, version: Int):
         """`void mojo_tls_conf_max_version(void *conf, int version)`
@@ -437,10 +652,13 @@ struct MojoTlsFFI(Copyable, Movable):
         TLS 1.3, 0x0304 means TLS 1.2. Other values leave the config unchanged and
         set the thread's last error. NULL `conf` is ignored.
         """
-        var f = self._lib[].get_function[def(Int, c_int) thin abi("C") -> None](
-            "mojo_tls_conf_max_version"
-        )
-        f(Int(conf), c_int(version))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_conf_max_version"
+            )
+            f(Int(conf), c_int(version))
+        except:
+            _missing("mojo_tls_conf_max_version")
 
     def ssl_config_init(self, conf: Int):
         """`void mojo_tls_ssl_config_init(void *conf)`
@@ -448,10 +666,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_ssl_config_init on caller memory of
         mojo_tls_sizeof_ssl_config() bytes. NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_ssl_config_init"
-        )
-        f(Int(conf))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_ssl_config_init"
+            )
+            f(Int(conf))
+        except:
+            _missing("mojo_tls_ssl_config_init")
 
     def ssl_config_free(self, conf: Int):
         """`void mojo_tls_ssl_config_free(void *conf)`
@@ -459,10 +680,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_ssl_config_free (the memory itself stays the caller's).
         NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_ssl_config_free"
-        )
-        f(Int(conf))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_ssl_config_free"
+            )
+            f(Int(conf))
+        except:
+            _missing("mojo_tls_ssl_config_free")
 
     def ssl_config_defaults(self, conf: Int, endpoint: Int, transport: Int, preset: Int) -> Int:
         """`int mojo_tls_ssl_config_defaults(void *conf, int endpoint, int transport, int preset)`
@@ -478,11 +702,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Returns 0 or an Mbed TLS error; NULL `conf` →
         MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100).
         """
-        var f = self._lib[].get_function[def(Int, c_int, c_int, c_int) thin abi("C") -> c_int](
-            "mojo_tls_ssl_config_defaults"
-        )
-        var r = f(Int(conf), c_int(endpoint), c_int(transport), c_int(preset))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_config_defaults"
+            )
+            var r = f(Int(conf), c_int(endpoint), c_int(transport), c_int(preset))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_config_defaults")
 
     def ssl_conf_authmode(self, conf: Int, authmode: Int):
         """`void mojo_tls_ssl_conf_authmode(void *conf, int authmode)`
@@ -490,10 +717,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_ssl_conf_authmode (MOJO_TLS_VERIFY_NONE / OPTIONAL /
         REQUIRED). NULL `conf` is ignored.
         """
-        var f = self._lib[].get_function[def(Int, c_int) thin abi("C") -> None](
-            "mojo_tls_ssl_conf_authmode"
-        )
-        f(Int(conf), c_int(authmode))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_ssl_conf_authmode"
+            )
+            f(Int(conf), c_int(authmode))
+        except:
+            _missing("mojo_tls_ssl_conf_authmode")
 
     def ssl_conf_ca_chain(self, conf: Int, ca_chain: Int, ca_crl: Int):
         """`void mojo_tls_ssl_conf_ca_chain(void *conf, void *ca_chain, void *ca_crl)`
@@ -502,10 +732,13 @@ struct MojoTlsFFI(Copyable, Movable):
         chain (x509_crt) and CRL (may be NULL) must outlive it. NULL `conf` is
         ignored.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int) thin abi("C") -> None](
-            "mojo_tls_ssl_conf_ca_chain"
-        )
-        f(Int(conf), Int(ca_chain), Int(ca_crl))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_ssl_conf_ca_chain"
+            )
+            f(Int(conf), Int(ca_chain), Int(ca_crl))
+        except:
+            _missing("mojo_tls_ssl_conf_ca_chain")
 
     def ssl_conf_own_cert(self, conf: Int, own_cert: Int, pk_ctx: Int) -> Int:
         """`int mojo_tls_ssl_conf_own_cert(void *conf, void *own_cert, void *pk_ctx)`
@@ -514,11 +747,14 @@ struct MojoTlsFFI(Copyable, Movable):
         chain and key must outlive it. Returns 0 or an Mbed TLS error; a NULL
         argument → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int) thin abi("C") -> c_int](
-            "mojo_tls_ssl_conf_own_cert"
-        )
-        var r = f(Int(conf), Int(own_cert), Int(pk_ctx))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_conf_own_cert"
+            )
+            var r = f(Int(conf), Int(own_cert), Int(pk_ctx))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_conf_own_cert")
 
     def ssl_init(self, ssl: Int):
         """`void mojo_tls_ssl_init(void *ssl)`
@@ -526,20 +762,26 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_ssl_init on caller memory of mojo_tls_sizeof_ssl_context()
         bytes. NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_ssl_init"
-        )
-        f(Int(ssl))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_ssl_init"
+            )
+            f(Int(ssl))
+        except:
+            _missing("mojo_tls_ssl_init")
 
     def ssl_free(self, ssl: Int):
         """`void mojo_tls_ssl_free(void *ssl)`
 
         Compat: mbedtls_ssl_free (the memory stays the caller's). NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_ssl_free"
-        )
-        f(Int(ssl))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_ssl_free"
+            )
+            f(Int(ssl))
+        except:
+            _missing("mojo_tls_ssl_free")
 
     def ssl_setup(self, ssl: Int, conf: Int) -> Int:
         """`int mojo_tls_ssl_setup(void *ssl, const void *conf)`
@@ -547,11 +789,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_ssl_setup. The config must outlive the context. Returns
         0 or an Mbed TLS error; NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> c_int](
-            "mojo_tls_ssl_setup"
-        )
-        var r = f(Int(ssl), Int(conf))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_setup"
+            )
+            var r = f(Int(ssl), Int(conf))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_setup")
 
     def ssl_set_hostname(self, ssl: Int, hostname: Optional[String]) -> Int:
         """`int mojo_tls_ssl_set_hostname(void *ssl, const char *hostname)`
@@ -560,13 +805,16 @@ struct MojoTlsFFI(Copyable, Movable):
         certificate and sent as SNI (copied). NULL `hostname` clears it.
         Returns 0 or an Mbed TLS error; NULL `ssl` → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> c_int](
-            "mojo_tls_ssl_set_hostname"
-        )
         var _hostname_c = _c_string(hostname)
-        var r = f(Int(ssl), _c_string_addr(_hostname_c))
-        _ = len(_hostname_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_set_hostname"
+            )
+            var r = f(Int(ssl), _c_string_addr(_hostname_c))
+            _ = len(_hostname_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_set_hostname")
 
     def ssl_set_bio(self, ssl: Int, p_bio: Int, f_send: Int, f_recv: Int, f_recv_timeout: Int):
         """`void mojo_tls_ssl_set_bio(void *ssl, void *p_bio, void *f_send, void *f_recv, void *f_recv_timeout)`
@@ -576,10 +824,13 @@ struct MojoTlsFFI(Copyable, Movable):
         mojo_tls_get_net_send_ptr() with a net_context as `p_bio`. NULL `ssl` is
         ignored.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int, Int, Int) thin abi("C") -> None](
-            "mojo_tls_ssl_set_bio"
-        )
-        f(Int(ssl), Int(p_bio), Int(f_send), Int(f_recv), Int(f_recv_timeout))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_ssl_set_bio"
+            )
+            f(Int(ssl), Int(p_bio), Int(f_send), Int(f_recv), Int(f_recv_timeout))
+        except:
+            _missing("mojo_tls_ssl_set_bio")
 
     def ssl_handshake(self, ssl: Int) -> Int:
         """`int mojo_tls_ssl_handshake(void *ssl)`
@@ -589,11 +840,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MBEDTLS_ERR_X509_CERT_VERIFY_FAILED, see mojo_tls_ssl_get_verify_result);
         NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_int](
-            "mojo_tls_ssl_handshake"
-        )
-        var r = f(Int(ssl))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_handshake"
+            )
+            var r = f(Int(ssl))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_handshake")
 
     def ssl_read(self, ssl: Int, buf: Int, len_: Int) -> Int:
         """`int mojo_tls_ssl_read(void *ssl, unsigned char *buf, size_t len)`
@@ -603,11 +857,14 @@ struct MojoTlsFFI(Copyable, Movable):
         TLS error; NULL `ssl` (or NULL `buf` with `len` > 0) →
         MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_int](
-            "mojo_tls_ssl_read"
-        )
-        var r = f(Int(ssl), Int(buf), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_read"
+            )
+            var r = f(Int(ssl), Int(buf), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_read")
 
     def ssl_write(self, ssl: Int, buf: Int, len_: Int) -> Int:
         """`int mojo_tls_ssl_write(void *ssl, const unsigned char *buf, size_t len)`
@@ -615,11 +872,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_ssl_write (may write fewer than `len` bytes). Returns the
         byte count or an Mbed TLS error; NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_int](
-            "mojo_tls_ssl_write"
-        )
-        var r = f(Int(ssl), Int(buf), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_write"
+            )
+            var r = f(Int(ssl), Int(buf), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_write")
 
     def ssl_close_notify(self, ssl: Int) -> Int:
         """`int mojo_tls_ssl_close_notify(void *ssl)`
@@ -627,11 +887,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_ssl_close_notify. Returns 0 or an Mbed TLS error; NULL →
         MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_int](
-            "mojo_tls_ssl_close_notify"
-        )
-        var r = f(Int(ssl))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_ssl_close_notify"
+            )
+            var r = f(Int(ssl))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_close_notify")
 
     def ssl_get_version(self, ssl: Int) -> Optional[String]:
         """`const char *mojo_tls_ssl_get_version(const void *ssl)`
@@ -639,11 +902,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: the negotiated protocol version's name ("TLSv1.2"), static;
         NULL for a NULL `ssl`.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int](
-            "mojo_tls_ssl_get_version"
-        )
-        var r = f(Int(ssl))
-        return string_from_c(r)
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_ssl_get_version"
+            )
+            var r = f(Int(ssl))
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_ssl_get_version")
 
     def ssl_get_ciphersuite(self, ssl: Int) -> Optional[String]:
         """`const char *mojo_tls_ssl_get_ciphersuite(const void *ssl)`
@@ -651,11 +917,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: the negotiated cipher suite's Mbed TLS name
         ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"), static; NULL for a NULL `ssl`.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int](
-            "mojo_tls_ssl_get_ciphersuite"
-        )
-        var r = f(Int(ssl))
-        return string_from_c(r)
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_ssl_get_ciphersuite"
+            )
+            var r = f(Int(ssl))
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_ssl_get_ciphersuite")
 
     def ssl_get_verify_result(self, ssl: Int) -> Int:
         """`unsigned int mojo_tls_ssl_get_verify_result(const void *ssl)`
@@ -664,11 +933,14 @@ struct MojoTlsFFI(Copyable, Movable):
         verified, else MBEDTLS_X509_BADCERT_* flags; 0xFFFFFFFF when no result is
         available (also for a NULL `ssl`).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_uint](
-            "mojo_tls_ssl_get_verify_result"
-        )
-        var r = f(Int(ssl))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_uint](
+                "mojo_tls_ssl_get_verify_result"
+            )
+            var r = f(Int(ssl))
+            return Int(r)
+        except:
+            _missing("mojo_tls_ssl_get_verify_result")
 
     def ssl_get_peer_cert(self, ssl: Int) -> Int:
         """`const void *mojo_tls_ssl_get_peer_cert(const void *ssl)`
@@ -676,11 +948,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: the peer's certificate (an x509_crt owned by the ssl context,
         valid until it is freed or reset); NULL if none or for a NULL `ssl`.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int](
-            "mojo_tls_ssl_get_peer_cert"
-        )
-        var r = f(Int(ssl))
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_ssl_get_peer_cert"
+            )
+            var r = f(Int(ssl))
+            return r
+        except:
+            _missing("mojo_tls_ssl_get_peer_cert")
 
     def x509_crt_get_raw_data(self, crt: Int) -> Int:
         """`const unsigned char *mojo_tls_x509_crt_get_raw_data(const void *crt)`
@@ -688,22 +963,28 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: the DER bytes of a certificate (borrowed from `crt`; the first
         one of a chain); NULL for a NULL `crt`.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int](
-            "mojo_tls_x509_crt_get_raw_data"
-        )
-        var r = f(Int(crt))
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_x509_crt_get_raw_data"
+            )
+            var r = f(Int(crt))
+            return r
+        except:
+            _missing("mojo_tls_x509_crt_get_raw_data")
 
     def x509_crt_get_raw_len(self, crt: Int) -> Int:
         """`size_t mojo_tls_x509_crt_get_raw_len(const void *crt)`
 
         Compat: the length of mojo_tls_x509_crt_get_raw_data; 0 for a NULL `crt`.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_size_t](
-            "mojo_tls_x509_crt_get_raw_len"
-        )
-        var r = f(Int(crt))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_x509_crt_get_raw_len"
+            )
+            var r = f(Int(crt))
+            return Int(r)
+        except:
+            _missing("mojo_tls_x509_crt_get_raw_len")
 
     def x509_crt_init(self, crt: Int):
         """`void mojo_tls_x509_crt_init(void *crt)`
@@ -711,10 +992,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_x509_crt_init on caller memory of
         mojo_tls_sizeof_x509_crt() bytes. NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_x509_crt_init"
-        )
-        f(Int(crt))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_x509_crt_init"
+            )
+            f(Int(crt))
+        except:
+            _missing("mojo_tls_x509_crt_init")
 
     def x509_crt_free(self, crt: Int):
         """`void mojo_tls_x509_crt_free(void *crt)`
@@ -722,10 +1006,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_x509_crt_free (the whole chain; the memory stays the
         caller's). NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_x509_crt_free"
-        )
-        f(Int(crt))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_x509_crt_free"
+            )
+            f(Int(crt))
+        except:
+            _missing("mojo_tls_x509_crt_free")
 
     def x509_crt_parse(self, chain: Int, buf: Int, buflen: Int) -> Int:
         """`int mojo_tls_x509_crt_parse(void *chain, const unsigned char *buf, size_t buflen)`
@@ -735,11 +1022,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Returns 0, the number of certificates that failed to parse (> 0), or an
         Mbed TLS error; NULL → MBEDTLS_ERR_X509_BAD_INPUT_DATA (-0x2800).
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_int](
-            "mojo_tls_x509_crt_parse"
-        )
-        var r = f(Int(chain), Int(buf), c_size_t(buflen))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_x509_crt_parse"
+            )
+            var r = f(Int(chain), Int(buf), c_size_t(buflen))
+            return Int(r)
+        except:
+            _missing("mojo_tls_x509_crt_parse")
 
     def x509_crt_parse_file(self, chain: Int, path: Optional[String]) -> Int:
         """`int mojo_tls_x509_crt_parse_file(void *chain, const char *path)`
@@ -747,13 +1037,16 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_x509_crt_parse_file (DER or PEM file). Returns as
         mojo_tls_x509_crt_parse; NULL → MBEDTLS_ERR_X509_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> c_int](
-            "mojo_tls_x509_crt_parse_file"
-        )
         var _path_c = _c_string(path)
-        var r = f(Int(chain), _c_string_addr(_path_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_x509_crt_parse_file"
+            )
+            var r = f(Int(chain), _c_string_addr(_path_c))
+            _ = len(_path_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_x509_crt_parse_file")
 
     def pk_init(self, pk: Int):
         """`void mojo_tls_pk_init(void *pk)`
@@ -761,20 +1054,26 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_pk_init on caller memory of mojo_tls_sizeof_pk_context()
         bytes. NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_pk_init"
-        )
-        f(Int(pk))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_pk_init"
+            )
+            f(Int(pk))
+        except:
+            _missing("mojo_tls_pk_init")
 
     def pk_free(self, pk: Int):
         """`void mojo_tls_pk_free(void *pk)`
 
         Compat: mbedtls_pk_free (the memory stays the caller's). NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_pk_free"
-        )
-        f(Int(pk))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_pk_free"
+            )
+            f(Int(pk))
+        except:
+            _missing("mojo_tls_pk_free")
 
     def pk_parse_key(self, pk: Int, key: Int, keylen: Int, pwd: Int, pwdlen: Int) -> Int:
         """`int mojo_tls_pk_parse_key(void *pk, const unsigned char *key, size_t keylen, const unsigned char *pwd, size_t pwdlen)`
@@ -785,11 +1084,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →
         MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80).
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_int](
-            "mojo_tls_pk_parse_key"
-        )
-        var r = f(Int(pk), Int(key), c_size_t(keylen), Int(pwd), c_size_t(pwdlen))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_pk_parse_key"
+            )
+            var r = f(Int(pk), Int(key), c_size_t(keylen), Int(pwd), c_size_t(pwdlen))
+            return Int(r)
+        except:
+            _missing("mojo_tls_pk_parse_key")
 
     def pk_parse_keyfile(self, pk: Int, path: Optional[String], password: Optional[String]) -> Int:
         """`int mojo_tls_pk_parse_keyfile(void *pk, const char *path, const char *password)`
@@ -797,15 +1099,18 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_pk_parse_keyfile (`password` may be NULL). Returns 0 or
         an Mbed TLS error; NULL `pk`/`path` → MBEDTLS_ERR_PK_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int) thin abi("C") -> c_int](
-            "mojo_tls_pk_parse_keyfile"
-        )
         var _path_c = _c_string(path)
         var _password_c = _c_string(password)
-        var r = f(Int(pk), _c_string_addr(_path_c), _c_string_addr(_password_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        _ = len(_password_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_pk_parse_keyfile"
+            )
+            var r = f(Int(pk), _c_string_addr(_path_c), _c_string_addr(_password_c))
+            _ = len(_path_c)  # keep the C string alive until here
+            _ = len(_password_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_pk_parse_keyfile")
 
     def net_init(self, ctx: Int):
         """`void mojo_tls_net_init(void *ctx)`
@@ -813,10 +1118,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_net_init on caller memory of
         mojo_tls_sizeof_net_context() bytes. NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_net_init"
-        )
-        f(Int(ctx))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_net_init"
+            )
+            f(Int(ctx))
+        except:
+            _missing("mojo_tls_net_init")
 
     def net_free(self, ctx: Int):
         """`void mojo_tls_net_free(void *ctx)`
@@ -824,10 +1132,13 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_net_free: closes the socket (the memory stays the
         caller's). NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_net_free"
-        )
-        f(Int(ctx))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_net_free"
+            )
+            f(Int(ctx))
+        except:
+            _missing("mojo_tls_net_free")
 
     def net_connect(self, ctx: Int, host: Optional[String], port: Optional[String], proto: Int) -> Int:
         """`int mojo_tls_net_connect(void *ctx, const char *host, const char *port, int proto)`
@@ -837,15 +1148,18 @@ struct MojoTlsFFI(Copyable, Movable):
         MBEDTLS_ERR_NET_UNKNOWN_HOST / SOCKET_FAILED / CONNECT_FAILED; NULL →
         MBEDTLS_ERR_NET_BAD_INPUT_DATA (-0x0049).
         """
-        var f = self._lib[].get_function[def(Int, Int, Int, c_int) thin abi("C") -> c_int](
-            "mojo_tls_net_connect"
-        )
         var _host_c = _c_string(host)
         var _port_c = _c_string(port)
-        var r = f(Int(ctx), _c_string_addr(_host_c), _c_string_addr(_port_c), c_int(proto))
-        _ = len(_host_c)  # keep the C string alive until here
-        _ = len(_port_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_net_connect"
+            )
+            var r = f(Int(ctx), _c_string_addr(_host_c), _c_string_addr(_port_c), c_int(proto))
+            _ = len(_host_c)  # keep the C string alive until here
+            _ = len(_port_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_net_connect")
 
     def net_bind(self, ctx: Int, bind_ip: Optional[String], port: Optional[String], proto: Int) -> Int:
         """`int mojo_tls_net_bind(void *ctx, const char *bind_ip, const char *port, int proto)`
@@ -856,15 +1170,18 @@ struct MojoTlsFFI(Copyable, Movable):
         MBEDTLS_ERR_NET_UNKNOWN_HOST / SOCKET_FAILED / BIND_FAILED /
         LISTEN_FAILED; NULL `ctx`/`port` → MBEDTLS_ERR_NET_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int, c_int) thin abi("C") -> c_int](
-            "mojo_tls_net_bind"
-        )
         var _bind_ip_c = _c_string(bind_ip)
         var _port_c = _c_string(port)
-        var r = f(Int(ctx), _c_string_addr(_bind_ip_c), _c_string_addr(_port_c), c_int(proto))
-        _ = len(_bind_ip_c)  # keep the C string alive until here
-        _ = len(_port_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_net_bind"
+            )
+            var r = f(Int(ctx), _c_string_addr(_bind_ip_c), _c_string_addr(_port_c), c_int(proto))
+            _ = len(_bind_ip_c)  # keep the C string alive until here
+            _ = len(_port_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_net_bind")
 
     def net_bind_reuseport(self, ctx: Int, bind_ip: Optional[String], port: Optional[String], proto: Int) -> Int:
         """`int mojo_tls_net_bind_reuseport(void *ctx, const char *bind_ip, const char *port, int proto)`
@@ -872,15 +1189,18 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: as mojo_tls_net_bind, with SO_REUSEPORT set as well, so several
         processes or threads can each listen on the same port.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int, c_int) thin abi("C") -> c_int](
-            "mojo_tls_net_bind_reuseport"
-        )
         var _bind_ip_c = _c_string(bind_ip)
         var _port_c = _c_string(port)
-        var r = f(Int(ctx), _c_string_addr(_bind_ip_c), _c_string_addr(_port_c), c_int(proto))
-        _ = len(_bind_ip_c)  # keep the C string alive until here
-        _ = len(_port_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_net_bind_reuseport"
+            )
+            var r = f(Int(ctx), _c_string_addr(_bind_ip_c), _c_string_addr(_port_c), c_int(proto))
+            _ = len(_bind_ip_c)  # keep the C string alive until here
+            _ = len(_port_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_net_bind_reuseport")
 
     def net_accept(self, bind_ctx: Int, client_ctx: Int, client_ip: Int, buf_size: Int, cip_len: Int) -> Int:
         """`int mojo_tls_net_accept(void *bind_ctx, void *client_ctx, void *client_ip, size_t buf_size, size_t *cip_len)`
@@ -891,11 +1211,14 @@ struct MojoTlsFFI(Copyable, Movable):
         to `buf_size`) and its length to `*cip_len`. Returns 0 or an Mbed TLS
         error; NULL contexts → MBEDTLS_ERR_NET_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int, c_size_t, Int) thin abi("C") -> c_int](
-            "mojo_tls_net_accept"
-        )
-        var r = f(Int(bind_ctx), Int(client_ctx), Int(client_ip), c_size_t(buf_size), Int(cip_len))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_net_accept"
+            )
+            var r = f(Int(bind_ctx), Int(client_ctx), Int(client_ip), c_size_t(buf_size), Int(cip_len))
+            return Int(r)
+        except:
+            _missing("mojo_tls_net_accept")
 
     def net_accept_alloc(self, bind_ctx: Int, client_ip: Int, buf_size: Int, cip_len: Int, ret_code: Int) -> Int:
         """`void *mojo_tls_net_accept_alloc(void *bind_ctx, void *client_ip, size_t buf_size, size_t *cip_len, int *ret_code)`
@@ -905,11 +1228,14 @@ struct MojoTlsFFI(Copyable, Movable):
         mojo_tls_net_free_context — or NULL on failure. `*ret_code` (if
         `ret_code` is not NULL) receives 0 or the Mbed TLS error.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t, Int, Int) thin abi("C") -> Int](
-            "mojo_tls_net_accept_alloc"
-        )
-        var r = f(Int(bind_ctx), Int(client_ip), c_size_t(buf_size), Int(cip_len), Int(ret_code))
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_net_accept_alloc"
+            )
+            var r = f(Int(bind_ctx), Int(client_ip), c_size_t(buf_size), Int(cip_len), Int(ret_code))
+            return r
+        except:
+            _missing("mojo_tls_net_accept_alloc")
 
     def net_free_context(self, ctx: Int):
         """`void mojo_tls_net_free_context(void *ctx)`
@@ -918,10 +1244,13 @@ struct MojoTlsFFI(Copyable, Movable):
         (or one in mojo_tls_alloc memory): mbedtls_net_free + mojo_tls_free.
         NULL is ignored.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> None](
-            "mojo_tls_net_free_context"
-        )
-        f(Int(ctx))
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_net_free_context"
+            )
+            f(Int(ctx))
+        except:
+            _missing("mojo_tls_net_free_context")
 
     def net_set_block(self, ctx: Int) -> Int:
         """`int mojo_tls_net_set_block(void *ctx)`
@@ -929,11 +1258,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_net_set_block. Returns 0 or an Mbed TLS error; NULL →
         MBEDTLS_ERR_NET_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_int](
-            "mojo_tls_net_set_block"
-        )
-        var r = f(Int(ctx))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_net_set_block"
+            )
+            var r = f(Int(ctx))
+            return Int(r)
+        except:
+            _missing("mojo_tls_net_set_block")
 
     def net_set_nonblock(self, ctx: Int) -> Int:
         """`int mojo_tls_net_set_nonblock(void *ctx)`
@@ -942,11 +1274,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MBEDTLS_ERR_SSL_WANT_READ / WANT_WRITE). Returns 0 or an Mbed TLS error;
         NULL → MBEDTLS_ERR_NET_BAD_INPUT_DATA.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_int](
-            "mojo_tls_net_set_nonblock"
-        )
-        var r = f(Int(ctx))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_int](
+                "mojo_tls_net_set_nonblock"
+            )
+            var r = f(Int(ctx))
+            return Int(r)
+        except:
+            _missing("mojo_tls_net_set_nonblock")
 
     def get_net_send_ptr(self) -> Int:
         """`void *mojo_tls_get_net_send_ptr(void)`
@@ -954,22 +1289,28 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_net_send, as a function pointer for the `f_send`
         argument of mojo_tls_ssl_set_bio (with a net_context as `p_bio`).
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int](
-            "mojo_tls_get_net_send_ptr"
-        )
-        var r = f()
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_get_net_send_ptr"
+            )
+            var r = f()
+            return r
+        except:
+            _missing("mojo_tls_get_net_send_ptr")
 
     def get_net_recv_ptr(self) -> Int:
         """`void *mojo_tls_get_net_recv_ptr(void)`
 
         Compat: mbedtls_net_recv, for the `f_recv` argument of mojo_tls_ssl_set_bio.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int](
-            "mojo_tls_get_net_recv_ptr"
-        )
-        var r = f()
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_get_net_recv_ptr"
+            )
+            var r = f()
+            return r
+        except:
+            _missing("mojo_tls_get_net_recv_ptr")
 
     def get_net_recv_timeout_ptr(self) -> Int:
         """`void *mojo_tls_get_net_recv_timeout_ptr(void)`
@@ -977,11 +1318,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Compat: mbedtls_net_recv_timeout, for the `f_recv_timeout` argument of
         mojo_tls_ssl_set_bio (used when a read timeout is configured).
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int](
-            "mojo_tls_get_net_recv_timeout_ptr"
-        )
-        var r = f()
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_get_net_recv_timeout_ptr"
+            )
+            var r = f()
+            return r
+        except:
+            _missing("mojo_tls_get_net_recv_timeout_ptr")
 
     def config_new(self, role: Int) -> Int:
         """`mojo_tls_config *mojo_tls_config_new(int32_t role)`
@@ -993,11 +1337,14 @@ struct MojoTlsFFI(Copyable, Movable):
         with host name checking. A client with no CA loaded trusts the system
         store. Returns NULL on error (INVALID_ARGUMENT for an unknown role).
         """
-        var f = self._lib[].get_function[def(Int32) thin abi("C") -> Int](
-            "mojo_tls_config_new"
-        )
-        var r = f(Int32(role))
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_config_new"
+            )
+            var r = f(Int32(role))
+            return r
+        except:
+            _missing("mojo_tls_config_new")
 
     def config_free(self, cfg: mojo_tls_config_ptr) -> Int:
         """`int32_t mojo_tls_config_free(mojo_tls_config *cfg)`
@@ -1005,11 +1352,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Release a configuration. Connections created from it keep working.
         NULL → 0; an already freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_config_free"
-        )
-        var r = f(Int(cfg))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_free"
+            )
+            var r = f(Int(cfg))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_free")
 
     def config_set_min_version(self, cfg: mojo_tls_config_ptr, version: Int) -> Int:
         """`int32_t mojo_tls_config_set_min_version(mojo_tls_config *cfg, int32_t version)`
@@ -1018,11 +1368,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MOJO_TLS_VERSION_TLS1_3. TLS 1.3 on a backend without it →
         MOJO_TLS_ERR_UNSUPPORTED; older versions → MOJO_TLS_ERR_UNSUPPORTED.
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_set_min_version"
-        )
-        var r = f(Int(cfg), Int32(version))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_min_version"
+            )
+            var r = f(Int(cfg), Int32(version))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_min_version")
 
     def config_set_max_version(self, cfg: mojo_tls_config_ptr, version: Int) -> Int:
         """`int32_t mojo_tls_config_set_max_version(mojo_tls_config *cfg, int32_t version)`
@@ -1030,11 +1383,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Highest protocol version to offer (an upper bound: on a backend without
         TLS 1.3, MOJO_TLS_VERSION_TLS1_3 means TLS 1.2).
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_set_max_version"
-        )
-        var r = f(Int(cfg), Int32(version))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_max_version"
+            )
+            var r = f(Int(cfg), Int32(version))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_max_version")
 
     def config_load_system_ca(self, cfg: mojo_tls_config_ptr) -> Int:
         """`int32_t mojo_tls_config_load_system_ca(mojo_tls_config *cfg)`
@@ -1043,11 +1399,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Fedora/RHEL, openSUSE, Alpine, macOS Homebrew locations; SSL_CERT_FILE and
         SSL_CERT_DIR override them). MOJO_TLS_ERR_NOT_FOUND if there is none.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_config_load_system_ca"
-        )
-        var r = f(Int(cfg))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_load_system_ca"
+            )
+            var r = f(Int(cfg))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_load_system_ca")
 
     def config_load_ca_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_load_ca_file(mojo_tls_config *cfg, const char *path)`
@@ -1055,26 +1414,32 @@ struct MojoTlsFFI(Copyable, Movable):
         Add CA certificates from a PEM file (one or many) or a DER file.
         MOJO_TLS_ERR_NOT_FOUND, MOJO_TLS_ERR_PARSE on failure.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_load_ca_file"
-        )
         var _path_c = _c_string(path)
-        var r = f(Int(cfg), _c_string_addr(_path_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_load_ca_file"
+            )
+            var r = f(Int(cfg), _c_string_addr(_path_c))
+            _ = len(_path_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_load_ca_file")
 
     def config_load_ca_dir(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_load_ca_dir(mojo_tls_config *cfg, const char *path)`
 
         Add every CA certificate file found in a directory.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_load_ca_dir"
-        )
         var _path_c = _c_string(path)
-        var r = f(Int(cfg), _c_string_addr(_path_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_load_ca_dir"
+            )
+            var r = f(Int(cfg), _c_string_addr(_path_c))
+            _ = len(_path_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_load_ca_dir")
 
     def config_load_ca_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_config_load_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
@@ -1082,11 +1447,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Add CA certificates from memory: PEM (one or many) or DER. The data is
         copied. MOJO_TLS_ERR_PARSE for garbage or truncated input.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
-            "mojo_tls_config_load_ca_mem"
-        )
-        var r = f(Int(cfg), Int(data), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_load_ca_mem"
+            )
+            var r = f(Int(cfg), Int(data), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_load_ca_mem")
 
     def config_add_cert_file(self, cfg: mojo_tls_config_ptr, cert_path: Optional[String], key_path: Optional[String], password: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_add_cert_file(mojo_tls_config *cfg, const char *cert_path, const char *key_path, const char *password)`
@@ -1097,30 +1465,36 @@ struct MojoTlsFFI(Copyable, Movable):
         Errors: MOJO_TLS_ERR_NOT_FOUND, MOJO_TLS_ERR_PARSE,
         MOJO_TLS_ERR_BAD_PASSWORD (missing or wrong password).
         """
-        var f = self._lib[].get_function[def(Int, Int, Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_add_cert_file"
-        )
         var _cert_path_c = _c_string(cert_path)
         var _key_path_c = _c_string(key_path)
         var _password_c = _c_string(password)
-        var r = f(Int(cfg), _c_string_addr(_cert_path_c), _c_string_addr(_key_path_c), _c_string_addr(_password_c))
-        _ = len(_cert_path_c)  # keep the C string alive until here
-        _ = len(_key_path_c)  # keep the C string alive until here
-        _ = len(_password_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_add_cert_file"
+            )
+            var r = f(Int(cfg), _c_string_addr(_cert_path_c), _c_string_addr(_key_path_c), _c_string_addr(_password_c))
+            _ = len(_cert_path_c)  # keep the C string alive until here
+            _ = len(_key_path_c)  # keep the C string alive until here
+            _ = len(_password_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_add_cert_file")
 
     def config_add_cert_mem(self, cfg: mojo_tls_config_ptr, cert: Int, cert_len: Int, key: Int, key_len: Int, password: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_add_cert_mem(mojo_tls_config *cfg, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len, const char *password)`
 
         As mojo_tls_config_add_cert_file, from memory (PEM or DER; copied).
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t, Int, c_size_t, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_add_cert_mem"
-        )
         var _password_c = _c_string(password)
-        var r = f(Int(cfg), Int(cert), c_size_t(cert_len), Int(key), c_size_t(key_len), _c_string_addr(_password_c))
-        _ = len(_password_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_add_cert_mem"
+            )
+            var r = f(Int(cfg), Int(cert), c_size_t(cert_len), Int(key), c_size_t(key_len), _c_string_addr(_password_c))
+            _ = len(_password_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_add_cert_mem")
 
     def config_set_alpn(self, cfg: mojo_tls_config_ptr, protocols: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_alpn(mojo_tls_config *cfg, const char *protocols)`
@@ -1129,13 +1503,16 @@ struct MojoTlsFFI(Copyable, Movable):
         first, comma-separated: "h2,http/1.1". The negotiated protocol is
         reported by mojo_tls_conn_alpn.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_set_alpn"
-        )
         var _protocols_c = _c_string(protocols)
-        var r = f(Int(cfg), _c_string_addr(_protocols_c))
-        _ = len(_protocols_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_alpn"
+            )
+            var r = f(Int(cfg), _c_string_addr(_protocols_c))
+            _ = len(_protocols_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_alpn")
 
     def config_set_ciphersuites(self, cfg: mojo_tls_config_ptr, names: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_ciphersuites(mojo_tls_config *cfg, const char *names)`
@@ -1144,13 +1521,16 @@ struct MojoTlsFFI(Copyable, Movable):
         (e.g. "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"). Unknown, weak or
         non-forward-secret suites → MOJO_TLS_ERR_INVALID_ARGUMENT naming the suite.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_set_ciphersuites"
-        )
         var _names_c = _c_string(names)
-        var r = f(Int(cfg), _c_string_addr(_names_c))
-        _ = len(_names_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_ciphersuites"
+            )
+            var r = f(Int(cfg), _c_string_addr(_names_c))
+            _ = len(_names_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_ciphersuites")
 
     def config_set_groups(self, cfg: mojo_tls_config_ptr, names: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_groups(mojo_tls_config *cfg, const char *names)`
@@ -1159,13 +1539,16 @@ struct MojoTlsFFI(Copyable, Movable):
         ("x25519", "secp256r1"/"P-256", "secp384r1"/"P-384", "secp521r1", "x448").
         Default: "x25519,secp256r1,secp384r1".
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_set_groups"
-        )
         var _names_c = _c_string(names)
-        var r = f(Int(cfg), _c_string_addr(_names_c))
-        _ = len(_names_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_groups"
+            )
+            var r = f(Int(cfg), _c_string_addr(_names_c))
+            _ = len(_names_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_groups")
 
     def config_insecure_set_verify(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
         """`int32_t mojo_tls_config_insecure_set_verify(mojo_tls_config *cfg, int32_t mode)`
@@ -1176,11 +1559,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MOJO_TLS_VERIFY_REQUIRED restores the default. On a server config this
         sets whether client certificates are requested (default NONE).
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_insecure_set_verify"
-        )
-        var r = f(Int(cfg), Int32(mode))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_insecure_set_verify"
+            )
+            var r = f(Int(cfg), Int32(mode))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_insecure_set_verify")
 
     def config_insecure_skip_hostname_check(self, cfg: mojo_tls_config_ptr, skip: Int) -> Int:
         """`int32_t mojo_tls_config_insecure_skip_hostname_check(mojo_tls_config *cfg, int32_t skip)`
@@ -1188,11 +1574,14 @@ struct MojoTlsFFI(Copyable, Movable):
         INSECURE: with `skip` != 0, accept a valid certificate issued for another
         host name. 0 restores host name checking (the default).
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_insecure_skip_hostname_check"
-        )
-        var r = f(Int(cfg), Int32(skip))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_insecure_skip_hostname_check"
+            )
+            var r = f(Int(cfg), Int32(skip))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_insecure_skip_hostname_check")
 
     def config_set_client_auth(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
         """`int32_t mojo_tls_config_set_client_auth(mojo_tls_config *cfg, int32_t mode)`
@@ -1204,11 +1593,14 @@ struct MojoTlsFFI(Copyable, Movable):
         the result with mojo_tls_conn_peer_cert_* and mojo_tls_conn_verify_flags.
         MOJO_TLS_ERR_BAD_STATE on a client configuration.
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_set_client_auth"
-        )
-        var r = f(Int(cfg), Int32(mode))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_client_auth"
+            )
+            var r = f(Int(cfg), Int32(mode))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_client_auth")
 
     def config_load_crl_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_load_crl_file(mojo_tls_config *cfg, const char *path)`
@@ -1217,24 +1609,30 @@ struct MojoTlsFFI(Copyable, Movable):
         to the trust store: a revoked certificate then fails verification with
         MOJO_TLS_ERR_VERIFY_FAILED and a reason naming revocation.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_load_crl_file"
-        )
         var _path_c = _c_string(path)
-        var r = f(Int(cfg), _c_string_addr(_path_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_load_crl_file"
+            )
+            var r = f(Int(cfg), _c_string_addr(_path_c))
+            _ = len(_path_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_load_crl_file")
 
     def config_load_crl_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_config_load_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
 
         As mojo_tls_config_load_crl_file, from memory (copied).
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
-            "mojo_tls_config_load_crl_mem"
-        )
-        var r = f(Int(cfg), Int(data), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_load_crl_mem"
+            )
+            var r = f(Int(cfg), Int(data), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_load_crl_mem")
 
     def config_add_pin(self, cfg: mojo_tls_config_ptr, kind: Int, sha256: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_config_add_pin(mojo_tls_config *cfg, int32_t kind, const uint8_t *sha256, size_t len)`
@@ -1245,11 +1643,14 @@ struct MojoTlsFFI(Copyable, Movable):
         certificate pin matched") unless a certificate of the peer's chain matches
         one, even when the chain verifies. May be called several times.
         """
-        var f = self._lib[].get_function[def(Int, Int32, Int, c_size_t) thin abi("C") -> Int32](
-            "mojo_tls_config_add_pin"
-        )
-        var r = f(Int(cfg), Int32(kind), Int(sha256), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_add_pin"
+            )
+            var r = f(Int(cfg), Int32(kind), Int(sha256), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_add_pin")
 
     def config_set_pin_only(self, cfg: mojo_tls_config_ptr, on: Int) -> Int:
         """`int32_t mojo_tls_config_set_pin_only(mojo_tls_config *cfg, int32_t on)`
@@ -1258,11 +1659,14 @@ struct MojoTlsFFI(Copyable, Movable):
         host name is not checked (for self-signed peers); a pin must still match.
         Needs at least one pin (MOJO_TLS_ERR_BAD_STATE at connect otherwise).
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_set_pin_only"
-        )
-        var r = f(Int(cfg), Int32(on))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_pin_only"
+            )
+            var r = f(Int(cfg), Int32(on))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_pin_only")
 
     def config_set_keylog_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_keylog_file(mojo_tls_config *cfg, const char *path)`
@@ -1273,13 +1677,16 @@ struct MojoTlsFFI(Copyable, Movable):
         environment variable (read when the configuration is first used) is used.
         Anyone with this file can decrypt the traffic.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_config_set_keylog_file"
-        )
         var _path_c = _c_string(path)
-        var r = f(Int(cfg), _c_string_addr(_path_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_keylog_file"
+            )
+            var r = f(Int(cfg), _c_string_addr(_path_c))
+            _ = len(_path_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_keylog_file")
 
     def config_enable_session_tickets(self, cfg: mojo_tls_config_ptr, lifetime_s: Int) -> Int:
         """`int32_t mojo_tls_config_enable_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)`
@@ -1288,11 +1695,14 @@ struct MojoTlsFFI(Copyable, Movable):
         keys are random, held in memory and rotated every `lifetime_s` seconds
         (<= 0: 86400). Clients use tickets automatically.
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_enable_session_tickets"
-        )
-        var r = f(Int(cfg), Int32(lifetime_s))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_enable_session_tickets"
+            )
+            var r = f(Int(cfg), Int32(lifetime_s))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_enable_session_tickets")
 
     def config_set_session_cache(self, cfg: mojo_tls_config_ptr, max_entries: Int, timeout_s: Int) -> Int:
         """`int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)`
@@ -1300,11 +1710,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Server: keep a session-id cache of up to `max_entries` sessions, each
         resumable for `timeout_s` seconds. `max_entries` 0 turns it off (the default).
         """
-        var f = self._lib[].get_function[def(Int, Int32, Int32) thin abi("C") -> Int32](
-            "mojo_tls_config_set_session_cache"
-        )
-        var r = f(Int(cfg), Int32(max_entries), Int32(timeout_s))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_session_cache"
+            )
+            var r = f(Int(cfg), Int32(max_entries), Int32(timeout_s))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_session_cache")
 
     def connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
         """`mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
@@ -1319,13 +1732,16 @@ struct MojoTlsFFI(Copyable, Movable):
         (MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,
         MOJO_TLS_ERR_HANDSHAKE, ...).
         """
-        var f = self._lib[].get_function[def(Int, Int, UInt16, Int32) thin abi("C") -> Int](
-            "mojo_tls_connect"
-        )
         var _host_c = _c_string(host)
-        var r = f(Int(cfg), _c_string_addr(_host_c), UInt16(port), Int32(timeout_ms))
-        _ = len(_host_c)  # keep the C string alive until here
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_connect"
+            )
+            var r = f(Int(cfg), _c_string_addr(_host_c), UInt16(port), Int32(timeout_ms))
+            _ = len(_host_c)  # keep the C string alive until here
+            return r
+        except:
+            _missing("mojo_tls_connect")
 
     def conn_new_fd(self, cfg: mojo_tls_config_ptr, fd: Int, take_ownership: Int, server_name: Optional[String]) -> Int:
         """`mojo_tls_conn *mojo_tls_conn_new_fd(const mojo_tls_config *cfg, int32_t fd, int32_t take_ownership, const char *server_name)`
@@ -1339,13 +1755,16 @@ struct MojoTlsFFI(Copyable, Movable):
         (clients; may be NULL only when host name checking is off) is verified
         and sent as SNI. The timeout starts as -1 (blocking). NULL on failure.
         """
-        var f = self._lib[].get_function[def(Int, Int32, Int32, Int) thin abi("C") -> Int](
-            "mojo_tls_conn_new_fd"
-        )
         var _server_name_c = _c_string(server_name)
-        var r = f(Int(cfg), Int32(fd), Int32(take_ownership), _c_string_addr(_server_name_c))
-        _ = len(_server_name_c)  # keep the C string alive until here
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_conn_new_fd"
+            )
+            var r = f(Int(cfg), Int32(fd), Int32(take_ownership), _c_string_addr(_server_name_c))
+            _ = len(_server_name_c)  # keep the C string alive until here
+            return r
+        except:
+            _missing("mojo_tls_conn_new_fd")
 
     def conn_new_memory(self, cfg: mojo_tls_config_ptr, server_name: Optional[String]) -> Int:
         """`mojo_tls_conn *mojo_tls_conn_new_memory(const mojo_tls_config *cfg, const char *server_name)`
@@ -1356,13 +1775,16 @@ struct MojoTlsFFI(Copyable, Movable):
         return MOJO_TLS_ERR_WANT_READ when they need more input. `server_name`
         as for mojo_tls_conn_new_fd. NULL on failure.
         """
-        var f = self._lib[].get_function[def(Int, Int) thin abi("C") -> Int](
-            "mojo_tls_conn_new_memory"
-        )
         var _server_name_c = _c_string(server_name)
-        var r = f(Int(cfg), _c_string_addr(_server_name_c))
-        _ = len(_server_name_c)  # keep the C string alive until here
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_conn_new_memory"
+            )
+            var r = f(Int(cfg), _c_string_addr(_server_name_c))
+            _ = len(_server_name_c)  # keep the C string alive until here
+            return r
+        except:
+            _missing("mojo_tls_conn_new_memory")
 
     def listen(self, host: Optional[String], port: Int, backlog: Int) -> Int:
         """`int32_t mojo_tls_listen(const char *host, uint16_t port, int32_t backlog)`
@@ -1371,35 +1793,44 @@ struct MojoTlsFFI(Copyable, Movable):
         SO_REUSEADDR; non-blocking; close-on-exec). Returns the fd (>= 0) or a
         negative error. Close it with mojo_tls_close_fd.
         """
-        var f = self._lib[].get_function[def(Int, UInt16, Int32) thin abi("C") -> Int32](
-            "mojo_tls_listen"
-        )
         var _host_c = _c_string(host)
-        var r = f(_c_string_addr(_host_c), UInt16(port), Int32(backlog))
-        _ = len(_host_c)  # keep the C string alive until here
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_listen"
+            )
+            var r = f(_c_string_addr(_host_c), UInt16(port), Int32(backlog))
+            _ = len(_host_c)  # keep the C string alive until here
+            return Int(r)
+        except:
+            _missing("mojo_tls_listen")
 
     def listen_port(self, listen_fd: Int) -> Int:
         """`int32_t mojo_tls_listen_port(int32_t listen_fd)`
 
         The local port a socket is bound to (>= 0), or a negative error.
         """
-        var f = self._lib[].get_function[def(Int32) thin abi("C") -> Int32](
-            "mojo_tls_listen_port"
-        )
-        var r = f(Int32(listen_fd))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_listen_port"
+            )
+            var r = f(Int32(listen_fd))
+            return Int(r)
+        except:
+            _missing("mojo_tls_listen_port")
 
     def close_fd(self, fd: Int) -> Int:
         """`int32_t mojo_tls_close_fd(int32_t fd)`
 
         Close a file descriptor returned by mojo_tls_listen. Returns 0.
         """
-        var f = self._lib[].get_function[def(Int32) thin abi("C") -> Int32](
-            "mojo_tls_close_fd"
-        )
-        var r = f(Int32(fd))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_close_fd"
+            )
+            var r = f(Int32(fd))
+            return Int(r)
+        except:
+            _missing("mojo_tls_close_fd")
 
     def accept(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
         """`mojo_tls_conn *mojo_tls_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
@@ -1410,11 +1841,14 @@ struct MojoTlsFFI(Copyable, Movable):
         (MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with
         timeout 0 and no pending client, handshake errors).
         """
-        var f = self._lib[].get_function[def(Int, Int32, Int32) thin abi("C") -> Int](
-            "mojo_tls_accept"
-        )
-        var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_accept"
+            )
+            var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
+            return r
+        except:
+            _missing("mojo_tls_accept")
 
     def accept_no_handshake(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
         """`mojo_tls_conn *mojo_tls_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
@@ -1423,11 +1857,14 @@ struct MojoTlsFFI(Copyable, Movable):
         slow client cannot stall an accept loop; run mojo_tls_conn_handshake
         later (another thread, or non-blocking). NULL on failure.
         """
-        var f = self._lib[].get_function[def(Int, Int32, Int32) thin abi("C") -> Int](
-            "mojo_tls_accept_no_handshake"
-        )
-        var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
-        return r
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_accept_no_handshake"
+            )
+            var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
+            return r
+        except:
+            _missing("mojo_tls_accept_no_handshake")
 
     def conn_handshake(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)`
@@ -1437,11 +1874,14 @@ struct MojoTlsFFI(Copyable, Movable):
         non-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED with the
         reason in mojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_handshake"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_handshake"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_handshake")
 
     def conn_read(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)`
@@ -1452,11 +1892,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,
         MOJO_TLS_ERR_CLOSED after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_read"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_read"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_read")
 
     def conn_write(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)`
@@ -1465,11 +1908,14 @@ struct MojoTlsFFI(Copyable, Movable):
         count written (> 0), 0 when `len` is 0, or an error. After
         MOJO_TLS_ERR_WANT_WRITE, call again with the same data.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_write"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_write"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_write")
 
     def conn_write_all(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)`
@@ -1479,22 +1925,28 @@ struct MojoTlsFFI(Copyable, Movable):
         connection do not interleave their data. In non-blocking mode use
         mojo_tls_conn_write instead.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_write_all"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_write_all"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_write_all")
 
     def conn_pending(self, c: mojo_tls_conn_ptr) -> Int:
         """`ptrdiff_t mojo_tls_conn_pending(mojo_tls_conn *c)`
 
         Decrypted bytes that mojo_tls_conn_read can return without I/O (>= 0).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_pending"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_pending"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_pending")
 
     def conn_close_notify(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)`
@@ -1502,11 +1954,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Send close_notify (the TLS-level end of the stream). The peer's reads
         then return 0. Later writes return MOJO_TLS_ERR_CLOSED.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_close_notify"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_close_notify"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_close_notify")
 
     def conn_close(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_close(mojo_tls_conn *c)`
@@ -1516,11 +1971,14 @@ struct MojoTlsFFI(Copyable, Movable):
         return MOJO_TLS_ERR_CLOSED. The handle stays valid until
         mojo_tls_conn_free. Returns 0.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_close"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_close"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_close")
 
     def conn_free(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_free(mojo_tls_conn *c)`
@@ -1528,11 +1986,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Close (as mojo_tls_conn_close) and release the handle. NULL → 0; an
         already freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_free"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_free"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_free")
 
     def conn_set_timeout(self, c: mojo_tls_conn_ptr, timeout_ms: Int) -> Int:
         """`int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)`
@@ -1542,11 +2003,14 @@ struct MojoTlsFFI(Copyable, Movable):
         mojo_tls_conn_get_fd), > 0 = wait up to that many ms
         (MOJO_TLS_ERR_TIMEOUT), < 0 = block. Returns 0.
         """
-        var f = self._lib[].get_function[def(Int, Int32) thin abi("C") -> Int32](
-            "mojo_tls_conn_set_timeout"
-        )
-        var r = f(Int(c), Int32(timeout_ms))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_set_timeout"
+            )
+            var r = f(Int(c), Int32(timeout_ms))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_set_timeout")
 
     def conn_get_fd(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_get_fd(const mojo_tls_conn *c)`
@@ -1554,11 +2018,14 @@ struct MojoTlsFFI(Copyable, Movable):
         The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,
         MOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_get_fd"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_get_fd"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_get_fd")
 
     def conn_feed(self, c: mojo_tls_conn_ptr, data: Int, len_: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)`
@@ -1566,11 +2033,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Memory mode: hand over `len` bytes of ciphertext received from the peer
         (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_feed"
-        )
-        var r = f(Int(c), Int(data), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_feed"
+            )
+            var r = f(Int(c), Int(data), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_feed")
 
     def conn_feed_eof(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)`
@@ -1578,11 +2048,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Memory mode: the transport has ended. Reads then return 0 if the peer's
         close_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_feed_eof"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_feed_eof"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_feed_eof")
 
     def conn_drain(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)`
@@ -1590,22 +2063,28 @@ struct MojoTlsFFI(Copyable, Movable):
         Memory mode: move up to `cap` bytes of ciphertext to send to the peer
         into `buf`. Returns the count copied (0 = nothing to send).
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_drain"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_drain"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_drain")
 
     def conn_pending_output(self, c: mojo_tls_conn_ptr) -> Int:
         """`ptrdiff_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)`
 
         Memory mode: bytes of ciphertext waiting to be drained (>= 0).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_pending_output"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_pending_output"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_pending_output")
 
     def conn_version(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_version(const mojo_tls_conn *c)`
@@ -1613,11 +2092,14 @@ struct MojoTlsFFI(Copyable, Movable):
         The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or
         MOJO_TLS_ERR_NOT_AVAILABLE before the handshake completes.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_version"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_version"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_version")
 
     def conn_version_name(self, c: mojo_tls_conn_ptr) -> Optional[String]:
         """`const char *mojo_tls_conn_version_name(const mojo_tls_conn *c)`
@@ -1625,11 +2107,14 @@ struct MojoTlsFFI(Copyable, Movable):
         The negotiated protocol version's name ("TLSv1.2"), static; NULL before
         the handshake or on error.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int](
-            "mojo_tls_conn_version_name"
-        )
-        var r = f(Int(c))
-        return string_from_c(r)
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_conn_version_name"
+            )
+            var r = f(Int(c))
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_conn_version_name")
 
     def conn_cipher(self, c: mojo_tls_conn_ptr) -> Optional[String]:
         """`const char *mojo_tls_conn_cipher(const mojo_tls_conn *c)`
@@ -1638,11 +2123,14 @@ struct MojoTlsFFI(Copyable, Movable):
         ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), static; NULL before the
         handshake or on error.
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int](
-            "mojo_tls_conn_cipher"
-        )
-        var r = f(Int(c))
-        return string_from_c(r)
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_conn_cipher"
+            )
+            var r = f(Int(c))
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_conn_cipher")
 
     def conn_alpn(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)`
@@ -1650,11 +2138,14 @@ struct MojoTlsFFI(Copyable, Movable):
         The negotiated ALPN protocol into `buf` (snprintf style). Returns its
         length, 0 when none was negotiated, or an error.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_alpn"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_alpn"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_alpn")
 
     def conn_peer_cert_der(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
@@ -1663,22 +2154,28 @@ struct MojoTlsFFI(Copyable, Movable):
         NULL with `cap` 0). Returns the full length, or
         MOJO_TLS_ERR_NOT_AVAILABLE when there is none.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_peer_cert_der"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_peer_cert_der"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_der")
 
     def conn_peer_cert_pem(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The peer's certificate in PEM (snprintf style). Returns the full length.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_peer_cert_pem"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_peer_cert_pem"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_pem")
 
     def conn_peer_cert_subject(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)`
@@ -1686,22 +2183,28 @@ struct MojoTlsFFI(Copyable, Movable):
         The peer certificate's subject, e.g. "CN=example.com, O=Example"
         (snprintf style). Returns the full length.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_peer_cert_subject"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_peer_cert_subject"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_subject")
 
     def conn_peer_cert_issuer(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The peer certificate's issuer (snprintf style). Returns the full length.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_peer_cert_issuer"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_peer_cert_issuer"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_issuer")
 
     def conn_peer_cert_sans(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)`
@@ -1709,11 +2212,14 @@ struct MojoTlsFFI(Copyable, Movable):
         The peer certificate's subject alternative names, one per line:
         "DNS:example.com\nIP:127.0.0.1" (snprintf style). Returns the full length.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_peer_cert_sans"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_peer_cert_sans"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_sans")
 
     def conn_peer_cert_validity(self, c: mojo_tls_conn_ptr, not_before: Int, not_after: Int) -> Int:
         """`int32_t mojo_tls_conn_peer_cert_validity(const mojo_tls_conn *c, int64_t *not_before, int64_t *not_after)`
@@ -1721,11 +2227,14 @@ struct MojoTlsFFI(Copyable, Movable):
         The peer certificate's validity as Unix times (seconds, UTC). Either
         pointer may be NULL. Returns 0 or an error.
         """
-        var f = self._lib[].get_function[def(Int, Int, Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_peer_cert_validity"
-        )
-        var r = f(Int(c), Int(not_before), Int(not_after))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_peer_cert_validity"
+            )
+            var r = f(Int(c), Int(not_before), Int(not_after))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_validity")
 
     def conn_peer_cert_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
@@ -1733,11 +2242,14 @@ struct MojoTlsFFI(Copyable, Movable):
         SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.
         Returns 32, or an error.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_peer_cert_sha256"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_peer_cert_sha256"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_sha256")
 
     def conn_verify_flags(self, c: mojo_tls_conn_ptr) -> Int:
         """`int64_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)`
@@ -1746,11 +2258,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MBEDTLS_X509_BADCERT_* bits; 0 = verified), >= 0, or an error
         (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int64](
-            "mojo_tls_conn_verify_flags"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int64](
+                "mojo_tls_conn_verify_flags"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_verify_flags")
 
     def conn_verify_reason(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)`
@@ -1758,11 +2273,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Human-readable reason for the verification flags ("" when verified),
         snprintf style. Returns the full length or an error.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_verify_reason"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_verify_reason"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_verify_reason")
 
     def conn_server_name(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)`
@@ -1770,11 +2288,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Server: the server name the client asked for (SNI); client: the name it
         sent. snprintf style; returns the length, 0 when there is none.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_server_name"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_server_name"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_server_name")
 
     def conn_session_export(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
@@ -1784,11 +2305,14 @@ struct MojoTlsFFI(Copyable, Movable):
         (it holds the session's secret) and give it to
         mojo_tls_conn_session_import on a later connection to resume.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_session_export"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_session_export"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_session_export")
 
     def conn_session_import(self, c: mojo_tls_conn_ptr, blob: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)`
@@ -1798,11 +2322,14 @@ struct MojoTlsFFI(Copyable, Movable):
         MOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a
         session the server no longer accepts also gives a full handshake.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
-            "mojo_tls_conn_session_import"
-        )
-        var r = f(Int(c), Int(blob), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_session_import"
+            )
+            var r = f(Int(c), Int(blob), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_session_import")
 
     def conn_session_resumed(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_session_resumed(const mojo_tls_conn *c)`
@@ -1810,11 +2337,14 @@ struct MojoTlsFFI(Copyable, Movable):
         1 if the handshake resumed a session (ticket or cache), 0 for a full
         handshake, or an error (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
         """
-        var f = self._lib[].get_function[def(Int) thin abi("C") -> Int32](
-            "mojo_tls_conn_session_resumed"
-        )
-        var r = f(Int(c))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_session_resumed"
+            )
+            var r = f(Int(c))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_session_resumed")
 
     def conn_peer_cert_spki_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
@@ -1822,11 +2352,14 @@ struct MojoTlsFFI(Copyable, Movable):
         SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the
         value for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error.
         """
-        var f = self._lib[].get_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            "mojo_tls_conn_peer_cert_spki_sha256"
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_peer_cert_spki_sha256"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_peer_cert_spki_sha256")
 
     def init(self) -> Int:
         """`int32_t mojo_tls_init(void)`
@@ -1834,33 +2367,42 @@ struct MojoTlsFFI(Copyable, Movable):
         Initialise the library. Optional: every entry point does it implicitly.
         Idempotent and thread-safe. Returns 0.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int32](
-            "mojo_tls_init"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_init"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_init")
 
     def version(self) -> Optional[String]:
         """`const char *mojo_tls_version(void)`
 
         The library version, e.g. "0.1.0". Static string.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int](
-            "mojo_tls_version"
-        )
-        var r = f()
-        return string_from_c(r)
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_version"
+            )
+            var r = f()
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_version")
 
     def backend(self) -> Optional[String]:
         """`const char *mojo_tls_backend(void)`
 
         The backend, e.g. "Mbed TLS 2.28.10 (bundled)". Static string.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int](
-            "mojo_tls_backend"
-        )
-        var r = f()
-        return string_from_c(r)
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_backend"
+            )
+            var r = f()
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_backend")
 
     def abi_version(self) -> Int:
         """`int32_t mojo_tls_abi_version(void)`
@@ -1868,22 +2410,28 @@ struct MojoTlsFFI(Copyable, Movable):
         The ABI major version of the loaded library (MOJO_TLS_ABI_VERSION of the
         header it was built with).
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int32](
-            "mojo_tls_abi_version"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_abi_version"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_abi_version")
 
     def last_error_code(self) -> Int:
         """`int32_t mojo_tls_last_error_code(void)`
 
         The code (a mojo_tls_err value) of the last failure on this thread, 0 if none.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> Int32](
-            "mojo_tls_last_error_code"
-        )
-        var r = f()
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_last_error_code"
+            )
+            var r = f()
+            return Int(r)
+        except:
+            _missing("mojo_tls_last_error_code")
 
     def last_error(self, buf: Int, cap: Int) -> Int:
         """`size_t mojo_tls_last_error(char *buf, size_t cap)`
@@ -1894,21 +2442,27 @@ struct MojoTlsFFI(Copyable, Movable):
         without the NUL (snprintf style); `buf` may be NULL when `cap` is 0.
         Returns 0 and writes "" when there was no failure.
         """
-        var f = self._lib[].get_function[def(Int, c_size_t) thin abi("C") -> c_size_t](
-            "mojo_tls_last_error"
-        )
-        var r = f(Int(buf), c_size_t(cap))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[c_size_t](
+                "mojo_tls_last_error"
+            )
+            var r = f(Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_last_error")
 
     def clear_error(self):
         """`void mojo_tls_clear_error(void)`
 
         Forget the last error of this thread.
         """
-        var f = self._lib[].get_function[def() thin abi("C") -> None](
-            "mojo_tls_clear_error"
-        )
-        f()
+        try:
+            var f = self._lib[].get_function[NoneType](
+                "mojo_tls_clear_error"
+            )
+            f()
+        except:
+            _missing("mojo_tls_clear_error")
 
     def strerror(self, code: Int) -> Optional[String]:
         """`const char *mojo_tls_strerror(int32_t code)`
@@ -1916,11 +2470,14 @@ struct MojoTlsFFI(Copyable, Movable):
         A static description of an error code; never NULL ("unknown error code"
         for values outside mojo_tls_err).
         """
-        var f = self._lib[].get_function[def(Int32) thin abi("C") -> Int](
-            "mojo_tls_strerror"
-        )
-        var r = f(Int32(code))
-        return string_from_c(r)
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_strerror"
+            )
+            var r = f(Int32(code))
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_strerror")
 
     def random(self, buf: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_random(uint8_t *buf, size_t len)`
@@ -1928,11 +2485,14 @@ struct MojoTlsFFI(Copyable, Movable):
         Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG,
         reseeded after fork). Returns 0 or a negative error.
         """
-        var f = self._lib[].get_function[def(Int, c_size_t) thin abi("C") -> Int32](
-            "mojo_tls_random"
-        )
-        var r = f(Int(buf), c_size_t(len_))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_random"
+            )
+            var r = f(Int(buf), c_size_t(len_))
+            return Int(r)
+        except:
+            _missing("mojo_tls_random")
 
     def sha256(self, input: Int, input_len: Int, output: Int) -> Int:
         """`int32_t mojo_tls_sha256(const uint8_t *input, size_t input_len, uint8_t *output)`
@@ -1940,8 +2500,11 @@ struct MojoTlsFFI(Copyable, Movable):
         SHA-256 of `input_len` bytes at `input` into the 32 bytes at `output`.
         Returns 0 or a negative error.
         """
-        var f = self._lib[].get_function[def(Int, c_size_t, Int) thin abi("C") -> Int32](
-            "mojo_tls_sha256"
-        )
-        var r = f(Int(input), c_size_t(input_len), Int(output))
-        return Int(r)
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_sha256"
+            )
+            var r = f(Int(input), c_size_t(input_len), Int(output))
+            return Int(r)
+        except:
+            _missing("mojo_tls_sha256")
