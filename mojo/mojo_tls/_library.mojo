@@ -1,0 +1,334 @@
+# Loading libmojo_tls, the TLSError type and buffer helpers shared by the
+# idiomatic layer (hand-written; the generated FFI is in _ffi.mojo).
+
+from std.os import getenv
+from std.os.path import dirname, exists, realpath
+from std.reflection import source_location
+
+from ._ffi import (
+    ABI_VERSION,
+    MojoTlsFFI,
+    MOJO_TLS_OK,
+    MOJO_TLS_ERR_WANT_READ,
+    MOJO_TLS_ERR_WANT_WRITE,
+    MOJO_TLS_ERR_TIMEOUT,
+    MOJO_TLS_ERR_CLOSED,
+    MOJO_TLS_ERR_TRUNCATED,
+    MOJO_TLS_ERR_INVALID_ARGUMENT,
+    MOJO_TLS_ERR_INVALID_HANDLE,
+    MOJO_TLS_ERR_VERIFY_FAILED,
+    MOJO_TLS_ERR_HANDSHAKE,
+    MOJO_TLS_ERR_IO,
+    MOJO_TLS_ERR_UNSUPPORTED,
+    MOJO_TLS_ERR_PARSE,
+    MOJO_TLS_ERR_BAD_PASSWORD,
+    MOJO_TLS_ERR_NOT_FOUND,
+    MOJO_TLS_ERR_CONNECT,
+    MOJO_TLS_ERR_PROTOCOL,
+    MOJO_TLS_ERR_BAD_STATE,
+    MOJO_TLS_ERR_NO_MEMORY,
+    MOJO_TLS_ERR_NOT_AVAILABLE,
+    MOJO_TLS_ERR_INTERNAL,
+)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+def error_name(code: Int) -> String:
+    """The `MOJO_TLS_ERR_*` name of an error code ("MOJO_TLS_OK" for 0)."""
+    if code == MOJO_TLS_OK:
+        return "MOJO_TLS_OK"
+    elif code == MOJO_TLS_ERR_WANT_READ:
+        return "MOJO_TLS_ERR_WANT_READ"
+    elif code == MOJO_TLS_ERR_WANT_WRITE:
+        return "MOJO_TLS_ERR_WANT_WRITE"
+    elif code == MOJO_TLS_ERR_TIMEOUT:
+        return "MOJO_TLS_ERR_TIMEOUT"
+    elif code == MOJO_TLS_ERR_CLOSED:
+        return "MOJO_TLS_ERR_CLOSED"
+    elif code == MOJO_TLS_ERR_TRUNCATED:
+        return "MOJO_TLS_ERR_TRUNCATED"
+    elif code == MOJO_TLS_ERR_INVALID_ARGUMENT:
+        return "MOJO_TLS_ERR_INVALID_ARGUMENT"
+    elif code == MOJO_TLS_ERR_INVALID_HANDLE:
+        return "MOJO_TLS_ERR_INVALID_HANDLE"
+    elif code == MOJO_TLS_ERR_VERIFY_FAILED:
+        return "MOJO_TLS_ERR_VERIFY_FAILED"
+    elif code == MOJO_TLS_ERR_HANDSHAKE:
+        return "MOJO_TLS_ERR_HANDSHAKE"
+    elif code == MOJO_TLS_ERR_IO:
+        return "MOJO_TLS_ERR_IO"
+    elif code == MOJO_TLS_ERR_UNSUPPORTED:
+        return "MOJO_TLS_ERR_UNSUPPORTED"
+    elif code == MOJO_TLS_ERR_PARSE:
+        return "MOJO_TLS_ERR_PARSE"
+    elif code == MOJO_TLS_ERR_BAD_PASSWORD:
+        return "MOJO_TLS_ERR_BAD_PASSWORD"
+    elif code == MOJO_TLS_ERR_NOT_FOUND:
+        return "MOJO_TLS_ERR_NOT_FOUND"
+    elif code == MOJO_TLS_ERR_CONNECT:
+        return "MOJO_TLS_ERR_CONNECT"
+    elif code == MOJO_TLS_ERR_PROTOCOL:
+        return "MOJO_TLS_ERR_PROTOCOL"
+    elif code == MOJO_TLS_ERR_BAD_STATE:
+        return "MOJO_TLS_ERR_BAD_STATE"
+    elif code == MOJO_TLS_ERR_NO_MEMORY:
+        return "MOJO_TLS_ERR_NO_MEMORY"
+    elif code == MOJO_TLS_ERR_NOT_AVAILABLE:
+        return "MOJO_TLS_ERR_NOT_AVAILABLE"
+    elif code == MOJO_TLS_ERR_INTERNAL:
+        return "MOJO_TLS_ERR_INTERNAL"
+    return String("error ", code)
+
+
+@fieldwise_init
+struct TLSError(Copyable, Movable, Writable):
+    """An error of libmojo_tls: `code` is a `MOJO_TLS_ERR_*` value (negative),
+    `message` the library's explanation (mojo_tls_last_error: what failed,
+    with the Mbed TLS code and text and, for certificates, the reason).
+
+    Every method of this package that can fail raises it:
+
+    ```mojo
+    try:
+        var s = TLSStream.connect("expired.example", 443)
+    except e:
+        if e.code == MOJO_TLS_ERR_VERIFY_FAILED:
+            print("bad certificate:", e.message)
+    ```
+
+    In a function declared plain `raises`, it becomes an `Error` whose text is
+    "TLSError(MOJO_TLS_ERR_..., code): message".
+    """
+
+    var code: Int
+    var message: String
+
+    def name(self) -> String:
+        """The code's name, e.g. "MOJO_TLS_ERR_VERIFY_FAILED"."""
+        return error_name(self.code)
+
+    def is_want_read(self) -> Bool:
+        """More input is needed (memory mode or non-blocking)."""
+        return self.code == MOJO_TLS_ERR_WANT_READ
+
+    def is_timeout(self) -> Bool:
+        """A timeout elapsed."""
+        return self.code == MOJO_TLS_ERR_TIMEOUT
+
+    def is_verify_failed(self) -> Bool:
+        """The peer's certificate (or pin) did not verify."""
+        return self.code == MOJO_TLS_ERR_VERIFY_FAILED
+
+    def is_closed(self) -> Bool:
+        """The connection (or listener) was closed."""
+        return self.code == MOJO_TLS_ERR_CLOSED
+
+    def write_to(self, mut writer: Some[Writer]):
+        writer.write(
+            "TLSError(", error_name(self.code), ", ", self.code, "): ", self.message
+        )
+
+
+def last_error_message(ffi: MojoTlsFFI) -> String:
+    """The calling thread's last library error message ("" if none)."""
+    var cap = 512
+    while True:
+        var buf = List[UInt8](length=cap, fill=0)
+        var n = ffi.last_error(Int(buf.unsafe_ptr()), cap)
+        if n < cap:
+            return String(from_utf8_lossy=Span(buf)[0:n])
+        cap = n + 1
+
+
+def make_error(ffi: MojoTlsFFI, code: Int, context: String) -> TLSError:
+    """The TLSError for a failed call that returned `code`; the message comes
+    from mojo_tls_last_error when it is about that failure."""
+    var c = code
+    if c >= 0:
+        c = MOJO_TLS_ERR_INTERNAL
+    var msg = last_error_message(ffi)
+    if msg.byte_length() == 0 or ffi.last_error_code() != c:
+        var s = ffi.strerror(c)
+        msg = s.value() if s else String("error ", c)
+    if context.byte_length() > 0:
+        msg = String(context, ": ", msg)
+    return TLSError(c, msg^)
+
+
+def null_error(ffi: MojoTlsFFI, context: String) -> TLSError:
+    """The TLSError after a constructor returned NULL."""
+    var code = ffi.last_error_code()
+    if code >= 0:
+        code = MOJO_TLS_ERR_INTERNAL
+    return make_error(ffi, code, context)
+
+
+def closed_error(what: String) -> TLSError:
+    """The error for an operation on a closed object."""
+    return TLSError(MOJO_TLS_ERR_CLOSED, String(what, " is closed"))
+
+
+# ---------------------------------------------------------------------------
+# Finding and loading the library
+# ---------------------------------------------------------------------------
+
+
+def library_file_names() -> List[String]:
+    """File names the library may have, most specific first."""
+    var abi = String(ABI_VERSION)
+    var out = List[String]()
+    out.append(String("libmojo_tls.so.", abi))
+    out.append("libmojo_tls.so")
+    out.append(String("libmojo_tls.", abi, ".dylib"))
+    out.append("libmojo_tls.dylib")
+    return out^
+
+
+def _add_dir(mut out: List[String], dir: String):
+    for name in library_file_names():
+        var p = String(dir, "/", name)
+        if p not in out:
+            out.append(p)
+
+
+def _add_ancestors(mut out: List[String], start: String, sub: String):
+    """`<d>/<sub>` for `start` and each of its parent directories."""
+    var d = start
+    for _ in range(64):
+        _add_dir(out, String(d, "/", sub))
+        var parent = dirname(d)
+        if parent == d or parent.byte_length() == 0:
+            break
+        d = parent
+
+
+def library_candidates() -> List[String]:
+    """Where `load_library` looks, in order (after MOJO_TLS_LIBRARY):
+    `$MOJO_TLS_DIST/lib`; the `dist/lib` of the source tree this package was
+    compiled from; `dist/lib` in the working directory or a parent of it;
+    `lib` and `dist/lib` beside the running executable or a parent of it
+    (e.g. a program in dist/bin). The system's search path comes last."""
+    var out = List[String]()
+    var dist = getenv("MOJO_TLS_DIST")
+    if dist.byte_length() > 0:
+        _add_dir(out, String(dist, "/lib"))
+    # <repo>/mojo/mojo_tls/_library.mojo -> <repo>/dist/lib. The path is the
+    # one the compiler was given (absolute, or relative to where it ran).
+    var here = String(source_location().file_name())
+    if here.byte_length() > 0:
+        try:
+            var pkg_dir = dirname(realpath(here))
+            _add_dir(out, String(dirname(dirname(pkg_dir)), "/dist/lib"))
+        except:
+            pass
+    try:
+        _add_ancestors(out, realpath("."), "dist/lib")
+    except:
+        pass
+    try:
+        var exe_dir = dirname(realpath("/proc/self/exe"))
+        _add_ancestors(out, exe_dir, "lib")
+        _add_ancestors(out, exe_dir, "dist/lib")
+    except:
+        pass
+    return out^
+
+
+def load_library() raises TLSError -> MojoTlsFFI:
+    """Load libmojo_tls: `$MOJO_TLS_LIBRARY` when set (and only it), else the
+    first of `library_candidates()` that exists, else by name from the
+    system's library search path."""
+    var env = getenv("MOJO_TLS_LIBRARY")
+    if env.byte_length() > 0:
+        try:
+            return MojoTlsFFI(env)
+        except e:
+            raise TLSError(
+                MOJO_TLS_ERR_NOT_FOUND,
+                String("cannot load MOJO_TLS_LIBRARY=", env, ": ", e),
+            )
+    var tried = List[String]()
+    for path in library_candidates():
+        if exists(path):
+            try:
+                return MojoTlsFFI(path)
+            except e:
+                tried.append(String(path, " (", e, ")"))
+    for name in library_file_names():
+        try:
+            return MojoTlsFFI(name)
+        except:
+            tried.append(String(name, " (system search path)"))
+    raise TLSError(
+        MOJO_TLS_ERR_NOT_FOUND,
+        String(
+            "cannot load libmojo_tls (set MOJO_TLS_LIBRARY to its path);"
+            " tried: ",
+            String(", ").join(tried),
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Buffers
+# ---------------------------------------------------------------------------
+
+
+def bytes_of(text: StringSlice) -> List[UInt8]:
+    """The UTF-8 bytes of `text`."""
+    return List[UInt8](text.as_bytes())
+
+
+def addr_of(data: Span[UInt8, _]) -> Int:
+    """The address of a byte span (for the FFI; 0 when empty)."""
+    if len(data) == 0:
+        return 0
+    return Int(data.unsafe_ptr())
+
+
+def to_hex(data: Span[UInt8, _], sep: String = "") -> String:
+    """Lowercase hex of `data`, bytes separated by `sep` (e.g. ":")."""
+    comptime digits = "0123456789abcdef"
+    var out = String()
+    for i in range(len(data)):
+        if i > 0 and sep.byte_length() > 0:
+            out += sep
+        var b = Int(data[i])
+        out += String(digits[byte = b >> 4])
+        out += String(digits[byte = b & 15])
+    return out^
+
+
+def from_hex(text: String) raises TLSError -> List[UInt8]:
+    """Bytes from hex text; ':' and spaces between bytes are ignored."""
+    var out = List[UInt8]()
+    var hi = -1
+    for b in text.as_bytes():
+        var v: Int
+        var c = Int(b)
+        if c >= 48 and c <= 57:
+            v = c - 48
+        elif c >= 97 and c <= 102:
+            v = c - 87
+        elif c >= 65 and c <= 70:
+            v = c - 55
+        elif c == 58 or c == 32:
+            continue
+        else:
+            raise TLSError(
+                MOJO_TLS_ERR_INVALID_ARGUMENT, String("not hex: ", text)
+            )
+        if hi < 0:
+            hi = v
+        else:
+            out.append(UInt8(hi * 16 + v))
+            hi = -1
+    if hi >= 0:
+        raise TLSError(
+            MOJO_TLS_ERR_INVALID_ARGUMENT, String("odd number of hex digits: ", text)
+        )
+    return out^

@@ -1,0 +1,309 @@
+# TLSConfig: the settings shared by connections (client or server).
+
+from std.memory import ArcPointer
+
+from ._ffi import (
+    MojoTlsFFI,
+    mojo_tls_config_ptr,
+    MOJO_TLS_ROLE_CLIENT,
+    MOJO_TLS_ROLE_SERVER,
+    MOJO_TLS_PIN_CERT,
+    MOJO_TLS_ERR_INVALID_ARGUMENT,
+)
+from ._library import (
+    TLSError,
+    addr_of,
+    bytes_of,
+    from_hex,
+    load_library,
+    make_error,
+    null_error,
+)
+
+
+struct _ConfigBox(Movable):
+    """Owns one mojo_tls_config handle; frees it when the last TLSConfig copy
+    goes away."""
+
+    var ffi: MojoTlsFFI
+    var handle: mojo_tls_config_ptr
+    var role: Int
+
+    def __init__(out self, var ffi: MojoTlsFFI, handle: mojo_tls_config_ptr, role: Int):
+        self.ffi = ffi^
+        self.handle = handle
+        self.role = role
+
+    def __deinit__(deinit self):
+        _ = self.ffi.config_free(self.handle)
+
+
+struct TLSConfig(Copyable, Movable):
+    """TLS settings for clients or servers.
+
+    A client configuration verifies the server's certificate and host name
+    against the system's CA store unless CAs are loaded. A server
+    configuration needs its certificate and key (`add_cert_file` /
+    `add_cert_pem`). Copies share one underlying configuration (a change made
+    through any copy is seen by all); it is freed with the last copy.
+    Changes affect connections created afterwards.
+
+    ```mojo
+    var config = TLSConfig.client()
+    config.load_ca_file("ca.pem")
+    config.set_alpn("h2,http/1.1")
+    var stream = TLSStream.connect(config, "example.com", 443)
+    ```
+    """
+
+    var _box: ArcPointer[_ConfigBox]
+
+    def __init__(out self, role: Int = MOJO_TLS_ROLE_CLIENT) raises TLSError:
+        """A configuration for `role` (MOJO_TLS_ROLE_CLIENT or
+        MOJO_TLS_ROLE_SERVER) with secure defaults."""
+        var ffi = load_library()
+        var h = ffi.config_new(role)
+        if h == 0:
+            raise null_error(ffi, "TLSConfig")
+        self._box = ArcPointer(_ConfigBox(ffi^, h, role))
+
+    @staticmethod
+    def client() raises TLSError -> TLSConfig:
+        """A client configuration: verification required, host names checked,
+        the system's CA store unless CAs are loaded."""
+        return TLSConfig(MOJO_TLS_ROLE_CLIENT)
+
+    @staticmethod
+    def server() raises TLSError -> TLSConfig:
+        """A server configuration; add its certificate and key next."""
+        return TLSConfig(MOJO_TLS_ROLE_SERVER)
+
+    @staticmethod
+    def server(
+        cert_file: String, key_file: String, password: Optional[String] = None
+    ) raises TLSError -> TLSConfig:
+        """A server configuration with its certificate chain and key (files)."""
+        var c = TLSConfig(MOJO_TLS_ROLE_SERVER)
+        c.add_cert_file(cert_file, key_file, password)
+        return c^
+
+    # ---- internals -----------------------------------------------------------
+
+    def ffi(self) -> MojoTlsFFI:
+        """The loaded library (shared)."""
+        return self._box[].ffi.copy()
+
+    def handle(self) -> mojo_tls_config_ptr:
+        """The C handle (valid while this configuration lives)."""
+        return self._box[].handle
+
+    def is_server(self) -> Bool:
+        """True for a server configuration."""
+        return self._box[].role == MOJO_TLS_ROLE_SERVER
+
+    def _check(self, rc: Int, what: String) raises TLSError:
+        if rc < 0:
+            raise make_error(self._box[].ffi, rc, what)
+
+    # ---- trust ---------------------------------------------------------------
+
+    def load_system_ca(self) raises TLSError:
+        """Trust the system's CA certificates (SSL_CERT_FILE / SSL_CERT_DIR
+        override the locations)."""
+        self._check(
+            self._box[].ffi.config_load_system_ca(self.handle()), "load_system_ca"
+        )
+
+    def load_ca_file(self, path: String) raises TLSError:
+        """Trust the CA certificates of a PEM (one or many) or DER file."""
+        self._check(
+            self._box[].ffi.config_load_ca_file(self.handle(), path),
+            String("load_ca_file(", path, ")"),
+        )
+
+    def load_ca_dir(self, path: String) raises TLSError:
+        """Trust every CA certificate file of a directory."""
+        self._check(
+            self._box[].ffi.config_load_ca_dir(self.handle(), path),
+            String("load_ca_dir(", path, ")"),
+        )
+
+    def load_ca_mem(self, data: Span[UInt8, _]) raises TLSError:
+        """Trust CA certificates from memory (PEM or DER bytes)."""
+        self._check(
+            self._box[].ffi.config_load_ca_mem(
+                self.handle(), addr_of(data), len(data)
+            ),
+            "load_ca_mem",
+        )
+
+    def load_ca_pem(self, pem: String) raises TLSError:
+        """Trust the CA certificates of a PEM text."""
+        self.load_ca_mem(pem.as_bytes())
+
+    def load_crl_file(self, path: String) raises TLSError:
+        """Add certificate revocation lists (PEM or DER file)."""
+        self._check(
+            self._box[].ffi.config_load_crl_file(self.handle(), path),
+            String("load_crl_file(", path, ")"),
+        )
+
+    def load_crl_pem(self, pem: String) raises TLSError:
+        """Add certificate revocation lists from a PEM text."""
+        var b = pem.as_bytes()
+        self._check(
+            self._box[].ffi.config_load_crl_mem(self.handle(), addr_of(b), len(b)),
+            "load_crl_pem",
+        )
+
+    def set_verify(self, mode: Int) raises TLSError:
+        """MOJO_TLS_VERIFY_REQUIRED (client default), _OPTIONAL (record
+        failures, see TLSStream.verify_flags) or _NONE (INSECURE). On a server
+        it sets whether client certificates are requested."""
+        self._check(
+            self._box[].ffi.config_insecure_set_verify(self.handle(), mode),
+            "set_verify",
+        )
+
+    def skip_hostname_check(self, skip: Bool = True) raises TLSError:
+        """INSECURE: accept a valid certificate issued for another name."""
+        self._check(
+            self._box[].ffi.config_insecure_skip_hostname_check(
+                self.handle(), 1 if skip else 0
+            ),
+            "skip_hostname_check",
+        )
+
+    def set_client_auth(self, mode: Int) raises TLSError:
+        """Server: mutual TLS, MOJO_TLS_CLIENT_AUTH_NONE / _OPTIONAL /
+        _REQUIRED; client certificates are checked against the loaded CAs."""
+        self._check(
+            self._box[].ffi.config_set_client_auth(self.handle(), mode),
+            "set_client_auth",
+        )
+
+    def add_pin(
+        self, sha256: Span[UInt8, _], kind: Int = MOJO_TLS_PIN_CERT
+    ) raises TLSError:
+        """Pin the peer: the 32-byte SHA-256 of a certificate's DER
+        (MOJO_TLS_PIN_CERT) or of its public key (MOJO_TLS_PIN_SPKI). With
+        pins, a handshake fails unless a certificate of the chain matches."""
+        self._check(
+            self._box[].ffi.config_add_pin(
+                self.handle(), kind, addr_of(sha256), len(sha256)
+            ),
+            "add_pin",
+        )
+
+    def add_pin(self, sha256_hex: String, kind: Int = MOJO_TLS_PIN_CERT) raises TLSError:
+        """As add_pin, from hex text ("ab:cd:…" or "abcd…")."""
+        var raw = from_hex(sha256_hex)
+        self.add_pin(Span(raw), kind)
+
+    def set_pin_only(self, on: Bool = True) raises TLSError:
+        """Trust the pins alone (no CA store, no host name check)."""
+        self._check(
+            self._box[].ffi.config_set_pin_only(self.handle(), 1 if on else 0),
+            "set_pin_only",
+        )
+
+    # ---- own certificate -----------------------------------------------------
+
+    def add_cert_file(
+        self, cert_file: String, key_file: String, password: Optional[String] = None
+    ) raises TLSError:
+        """Add the own certificate chain (leaf first) and its private key,
+        PEM or DER files; `password` for an encrypted key."""
+        self._check(
+            self._box[].ffi.config_add_cert_file(
+                self.handle(), cert_file, key_file, password
+            ),
+            String("add_cert_file(", cert_file, ", ", key_file, ")"),
+        )
+
+    def add_cert_pem(
+        self, cert_pem: String, key_pem: String, password: Optional[String] = None
+    ) raises TLSError:
+        """As add_cert_file, from PEM texts."""
+        var c = cert_pem.as_bytes()
+        var k = key_pem.as_bytes()
+        self._check(
+            self._box[].ffi.config_add_cert_mem(
+                self.handle(), addr_of(c), len(c), addr_of(k), len(k), password
+            ),
+            "add_cert_pem",
+        )
+
+    # ---- protocol ------------------------------------------------------------
+
+    def set_min_version(self, version: Int) raises TLSError:
+        """Lowest version: MOJO_TLS_VERSION_TLS1_2 (default) or _TLS1_3."""
+        self._check(
+            self._box[].ffi.config_set_min_version(self.handle(), version),
+            "set_min_version",
+        )
+
+    def set_max_version(self, version: Int) raises TLSError:
+        """Highest version offered (TLS 1.3 means 1.2 on a backend without it)."""
+        self._check(
+            self._box[].ffi.config_set_max_version(self.handle(), version),
+            "set_max_version",
+        )
+
+    def set_alpn(self, protocols: String) raises TLSError:
+        """ALPN protocols, most preferred first, comma-separated ("h2,http/1.1")."""
+        self._check(
+            self._box[].ffi.config_set_alpn(self.handle(), protocols),
+            "set_alpn",
+        )
+
+    def set_alpn(self, protocols: List[String]) raises TLSError:
+        """ALPN protocols, most preferred first."""
+        for p in protocols:
+            if p.find(",") >= 0:
+                raise TLSError(
+                    MOJO_TLS_ERR_INVALID_ARGUMENT,
+                    String("ALPN protocol contains a comma: ", p),
+                )
+        self.set_alpn(String(",").join(protocols))
+
+    def set_ciphersuites(self, names: String) raises TLSError:
+        """Cipher suites by IANA name, ':' or ',' separated."""
+        self._check(
+            self._box[].ffi.config_set_ciphersuites(self.handle(), names),
+            "set_ciphersuites",
+        )
+
+    def set_groups(self, names: String) raises TLSError:
+        """Key-exchange groups ("x25519,secp256r1")."""
+        self._check(
+            self._box[].ffi.config_set_groups(self.handle(), names),
+            "set_groups",
+        )
+
+    def set_keylog_file(self, path: Optional[String]) raises TLSError:
+        """Debugging: append NSS key-log lines to `path` (None: off)."""
+        self._check(
+            self._box[].ffi.config_set_keylog_file(self.handle(), path),
+            "set_keylog_file",
+        )
+
+    # ---- sessions (server) ---------------------------------------------------
+
+    def enable_session_tickets(self, lifetime_s: Int = 86400) raises TLSError:
+        """Server: issue session tickets (keys rotated every `lifetime_s`)."""
+        self._check(
+            self._box[].ffi.config_enable_session_tickets(self.handle(), lifetime_s),
+            "enable_session_tickets",
+        )
+
+    def set_session_cache(
+        self, max_entries: Int = 1000, timeout_s: Int = 300
+    ) raises TLSError:
+        """Server: a session-id cache (`max_entries` 0 turns it off)."""
+        self._check(
+            self._box[].ffi.config_set_session_cache(
+                self.handle(), max_entries, timeout_s
+            ),
+            "set_session_cache",
+        )

@@ -1,0 +1,166 @@
+# TLSMemoryStream: TLS without a socket, for custom transports and event loops.
+
+from ._ffi import MOJO_TLS_ERR_WANT_READ
+from ._library import TLSError, addr_of, null_error
+from .config import TLSConfig
+from .stream import (
+    _Conn,
+    _S_ALPN,
+    _B_SHA256,
+    _B_SESSION,
+    _READ_CHUNK,
+)
+from ._library import to_hex
+
+
+struct TLSMemoryStream(Movable):
+    """A TLS connection in memory mode: the caller moves the ciphertext.
+
+    `feed` what arrives from the peer, send what `drain` returns. Nothing
+    blocks: `handshake()` returns False and `read` raises a TLSError with
+    `is_want_read()` while more input is needed.
+
+    ```mojo
+    var tls = TLSMemoryStream(client_config, "example.com")
+    while not tls.handshake():
+        transport.send(tls.drain())
+        tls.feed(transport.receive())
+    transport.send(tls.drain())
+    ```
+    """
+
+    var _c: _Conn
+
+    def __init__(
+        out self, config: TLSConfig, server_name: Optional[String] = None
+    ) raises TLSError:
+        """A memory-mode connection with `config` (client or server).
+        Clients verify `server_name` (required unless host name checking is
+        off) and send it as SNI."""
+        var ffi = config.ffi()
+        var h = ffi.conn_new_memory(config.handle(), server_name)
+        if h == 0:
+            raise null_error(ffi, "TLSMemoryStream")
+        self._c = _Conn(ffi^, h, "TLSMemoryStream")
+
+    # ---- ciphertext in / out -------------------------------------------------------
+
+    def feed(self, data: Span[UInt8, _]) raises TLSError:
+        """Hand over ciphertext received from the peer (copied)."""
+        if len(data) == 0:
+            return
+        _ = self._c.check(
+            self._c.ffi.conn_feed(self._c.h(), addr_of(data), len(data)), "feed"
+        )
+
+    def feed_eof(self) raises TLSError:
+        """The transport has ended (reads then give 0 after close_notify,
+        else raise MOJO_TLS_ERR_TRUNCATED)."""
+        _ = self._c.check(self._c.ffi.conn_feed_eof(self._c.h()), "feed_eof")
+
+    def pending_output(self) raises TLSError -> Int:
+        """Bytes of ciphertext waiting to be drained."""
+        return self._c.check(
+            self._c.ffi.conn_pending_output(self._c.h()), "pending_output"
+        )
+
+    def drain(self) raises TLSError -> List[UInt8]:
+        """Take all the ciphertext to send to the peer (empty: nothing)."""
+        var out = List[UInt8]()
+        while True:
+            var want = self.pending_output()
+            if want == 0:
+                return out^
+            var start = len(out)
+            out.resize(start + want, 0)
+            var n = self._c.check(
+                self._c.ffi.conn_drain(
+                    self._c.h(), Int(out.unsafe_ptr()) + start, want
+                ),
+                "drain",
+            )
+            out.resize(start + n, 0)
+            if n == 0:
+                return out^
+
+    # ---- TLS -------------------------------------------------------------------------
+
+    def handshake(self) raises TLSError -> Bool:
+        """Advance the handshake: True once complete, False while it needs
+        more input (send what `drain` gives, `feed` the answer, call again)."""
+        var rc = self._c.ffi.conn_handshake(self._c.h())
+        if rc == MOJO_TLS_ERR_WANT_READ:
+            return False
+        _ = self._c.check(rc, "handshake")
+        return True
+
+    def read(self, buf: Span[mut=True, UInt8, _]) raises TLSError -> Int:
+        """Decrypted bytes into `buf`: the count, 0 after the peer's
+        close_notify; raises (is_want_read()) when more input is needed."""
+        return self._c.read(buf)
+
+    def read(self, max_bytes: Int = _READ_CHUNK) raises TLSError -> List[UInt8]:
+        """Up to `max_bytes` decrypted bytes (empty after close_notify)."""
+        return self._c.read_bytes(max_bytes)
+
+    def write(self, data: Span[UInt8, _]) raises TLSError -> Int:
+        """Encrypt up to one record of `data` (then `drain`); returns the count."""
+        return self._c.write(data)
+
+    def write_all(self, data: Span[UInt8, _]) raises TLSError:
+        """Encrypt all of `data` (then `drain`)."""
+        var off = 0
+        while off < len(data):
+            off += self._c.write(data[off:])
+
+    def write_all(self, text: StringSlice) raises TLSError:
+        """Encrypt all of `text` (UTF-8)."""
+        self.write_all(text.as_bytes())
+
+    def pending(self) raises TLSError -> Int:
+        """Decrypted bytes readable without more input."""
+        return self._c.pending()
+
+    def close_notify(self) raises TLSError:
+        """Queue close_notify (then `drain` it)."""
+        self._c.close_notify()
+
+    def close(self):
+        """Close the connection; later operations raise MOJO_TLS_ERR_CLOSED."""
+        self._c.close()
+
+    def get_version(self) raises TLSError -> String:
+        """The protocol version, e.g. "TLSv1.2"."""
+        return self._c.version_name()
+
+    def get_cipher(self) raises TLSError -> String:
+        """The cipher suite's IANA name."""
+        return self._c.cipher()
+
+    def get_alpn(self) raises TLSError -> Optional[String]:
+        """The negotiated ALPN protocol, None when there is none."""
+        var s = self._c.get_string(_S_ALPN, "get_alpn")
+        if s.byte_length() == 0:
+            return None
+        return s^
+
+    def peer_cert_sha256(self) raises TLSError -> List[UInt8]:
+        """SHA-256 of the peer certificate's DER (32 bytes)."""
+        return self._c.get_bytes(_B_SHA256, "peer_cert_sha256")
+
+    def peer_cert_fingerprint(self, sep: String = ":") raises TLSError -> String:
+        """The peer certificate's SHA-256 fingerprint as hex."""
+        var d = self._c.get_bytes(_B_SHA256, "peer_cert_fingerprint")
+        return to_hex(Span(d), sep)
+
+    def export_session(self) raises TLSError -> List[UInt8]:
+        """Client: the session blob (secret) to resume later."""
+        return self._c.get_bytes(_B_SESSION, "export_session")
+
+    def import_session(self, blob: Span[UInt8, _]) raises TLSError:
+        """Client, before the handshake: offer a saved session."""
+        self._c.session_import(blob)
+
+    def session_resumed(self) raises TLSError -> Bool:
+        """True when the handshake resumed a session."""
+        return self._c.session_resumed()

@@ -1,0 +1,524 @@
+# TLSStream (a TLS connection over a socket), TLSListener, connect().
+
+from ._ffi import (
+    MojoTlsFFI,
+    mojo_tls_conn_ptr,
+    string_from_c,
+    MOJO_TLS_ERR_CLOSED,
+    MOJO_TLS_ERR_INVALID_ARGUMENT,
+    MOJO_TLS_ERR_NOT_AVAILABLE,
+    MOJO_TLS_ERR_TRUNCATED,
+)
+from ._library import (
+    TLSError,
+    addr_of,
+    closed_error,
+    make_error,
+    null_error,
+    to_hex,
+)
+from .config import TLSConfig
+
+comptime _READ_CHUNK = 16384
+
+# Selectors of the snprintf-style string getters of a connection.
+comptime _S_ALPN = 0
+comptime _S_PEM = 1
+comptime _S_SUBJECT = 2
+comptime _S_ISSUER = 3
+comptime _S_SANS = 4
+comptime _S_VERIFY_REASON = 5
+comptime _S_SERVER_NAME = 6
+# ... and of the byte getters.
+comptime _B_DER = 0
+comptime _B_SHA256 = 1
+comptime _B_SPKI_SHA256 = 2
+comptime _B_SESSION = 3
+
+
+def _check_port(port: Int) raises TLSError:
+    if port < 0 or port > 65535:
+        raise TLSError(
+            MOJO_TLS_ERR_INVALID_ARGUMENT, String("port out of range: ", port)
+        )
+
+
+struct _Conn(Movable):
+    """Owns one mojo_tls_conn handle (freed by __deinit__) and implements what
+    socket and memory connections share."""
+
+    var ffi: MojoTlsFFI
+    var handle: mojo_tls_conn_ptr
+    var what: String
+
+    def __init__(out self, var ffi: MojoTlsFFI, handle: mojo_tls_conn_ptr, what: String):
+        self.ffi = ffi^
+        self.handle = handle
+        self.what = what
+
+    def __deinit__(deinit self):
+        if self.handle != 0:
+            _ = self.ffi.conn_free(self.handle)
+
+    def check(self, rc: Int, op: String) raises TLSError -> Int:
+        if rc < 0:
+            raise make_error(self.ffi, rc, String(self.what, ".", op))
+        return rc
+
+    def h(self) raises TLSError -> mojo_tls_conn_ptr:
+        if self.handle == 0:
+            raise closed_error(self.what)
+        return self.handle
+
+    def handshake(self) raises TLSError:
+        _ = self.check(self.ffi.conn_handshake(self.h()), "handshake")
+
+    def read(self, buf: Span[mut=True, UInt8, _]) raises TLSError -> Int:
+        if len(buf) == 0:
+            return 0
+        return self.check(
+            self.ffi.conn_read(self.h(), Int(buf.unsafe_ptr()), len(buf)), "read"
+        )
+
+    def read_bytes(self, max_bytes: Int) raises TLSError -> List[UInt8]:
+        if max_bytes <= 0:
+            raise TLSError(
+                MOJO_TLS_ERR_INVALID_ARGUMENT,
+                String("read: max_bytes must be > 0, not ", max_bytes),
+            )
+        var buf = List[UInt8](length=max_bytes, fill=0)
+        var n = self.read(Span(buf))
+        buf.resize(n, 0)
+        return buf^
+
+    def write(self, data: Span[UInt8, _]) raises TLSError -> Int:
+        if len(data) == 0:
+            _ = self.h()
+            return 0
+        return self.check(
+            self.ffi.conn_write(self.h(), addr_of(data), len(data)), "write"
+        )
+
+    def write_all(self, data: Span[UInt8, _]) raises TLSError:
+        if len(data) == 0:
+            _ = self.h()
+            return
+        _ = self.check(
+            self.ffi.conn_write_all(self.h(), addr_of(data), len(data)),
+            "write_all",
+        )
+
+    def pending(self) raises TLSError -> Int:
+        return self.check(self.ffi.conn_pending(self.h()), "pending")
+
+    def close_notify(self) raises TLSError:
+        _ = self.check(self.ffi.conn_close_notify(self.h()), "close_notify")
+
+    def close(self):
+        if self.handle != 0:
+            _ = self.ffi.conn_close(self.handle)
+
+    def version(self) raises TLSError -> Int:
+        return self.check(self.ffi.conn_version(self.h()), "version")
+
+    def version_name(self) raises TLSError -> String:
+        var s = self.ffi.conn_version_name(self.h())
+        if not s:
+            raise make_error(self.ffi, self._not_available(), String(self.what, ".get_version"))
+        return s.value()
+
+    def cipher(self) raises TLSError -> String:
+        var s = self.ffi.conn_cipher(self.h())
+        if not s:
+            raise make_error(self.ffi, self._not_available(), String(self.what, ".get_cipher"))
+        return s.value()
+
+    def _not_available(self) -> Int:
+        var code = self.ffi.last_error_code()
+        return code if code < 0 else MOJO_TLS_ERR_NOT_AVAILABLE
+
+    def _call_string(self, which: Int, buf: Int, cap: Int) raises TLSError -> Int:
+        var c = self.h()
+        if which == _S_ALPN:
+            return self.ffi.conn_alpn(c, buf, cap)
+        elif which == _S_PEM:
+            return self.ffi.conn_peer_cert_pem(c, buf, cap)
+        elif which == _S_SUBJECT:
+            return self.ffi.conn_peer_cert_subject(c, buf, cap)
+        elif which == _S_ISSUER:
+            return self.ffi.conn_peer_cert_issuer(c, buf, cap)
+        elif which == _S_SANS:
+            return self.ffi.conn_peer_cert_sans(c, buf, cap)
+        elif which == _S_VERIFY_REASON:
+            return self.ffi.conn_verify_reason(c, buf, cap)
+        return self.ffi.conn_server_name(c, buf, cap)
+
+    def get_string(self, which: Int, op: String) raises TLSError -> String:
+        """A snprintf-style string getter, retried with the full size."""
+        var cap = 256
+        while True:
+            var buf = List[UInt8](length=cap, fill=0)
+            var n = self.check(self._call_string(which, Int(buf.unsafe_ptr()), cap), op)
+            if n < cap:
+                return String(from_utf8_lossy=Span(buf)[0:n])
+            cap = n + 1
+
+    def _call_bytes(self, which: Int, buf: Int, cap: Int) raises TLSError -> Int:
+        var c = self.h()
+        if which == _B_DER:
+            return self.ffi.conn_peer_cert_der(c, buf, cap)
+        elif which == _B_SHA256:
+            return self.ffi.conn_peer_cert_sha256(c, buf, cap)
+        elif which == _B_SPKI_SHA256:
+            return self.ffi.conn_peer_cert_spki_sha256(c, buf, cap)
+        return self.ffi.conn_session_export(c, buf, cap)
+
+    def get_bytes(self, which: Int, op: String) raises TLSError -> List[UInt8]:
+        """A byte getter returning the full length, retried with it."""
+        var cap = 64
+        while True:
+            var buf = List[UInt8](length=cap, fill=0)
+            var n = self.check(self._call_bytes(which, Int(buf.unsafe_ptr()), cap), op)
+            if n <= cap:
+                buf.resize(n, 0)
+                return buf^
+            cap = n
+
+    def session_import(self, blob: Span[UInt8, _]) raises TLSError:
+        _ = self.check(
+            self.ffi.conn_session_import(self.h(), addr_of(blob), len(blob)),
+            "session_import",
+        )
+
+    def session_resumed(self) raises TLSError -> Bool:
+        return self.check(self.ffi.conn_session_resumed(self.h()), "session_resumed") == 1
+
+    def verify_flags(self) raises TLSError -> Int:
+        return self.check(self.ffi.conn_verify_flags(self.h()), "verify_flags")
+
+
+struct TLSStream(Movable):
+    """A TLS connection over a TCP socket: `TLSStream.connect` (client) or
+    `TLSListener.accept` (server).
+
+    Reads and writes block up to the connection's timeout (the one given to
+    connect/accept; `set_timeout` changes it). Errors raise `TLSError`.
+    `close()` sends close_notify and closes the socket; afterwards every
+    operation raises (MOJO_TLS_ERR_CLOSED). The handle is freed when the
+    stream is destroyed.
+
+    ```mojo
+    var s = TLSStream.connect("example.com", 443)
+    s.write_all("GET / HTTP/1.0\\r\\nHost: example.com\\r\\n\\r\\n")
+    print(s.read_string())
+    s.close()
+    ```
+    """
+
+    var _c: _Conn
+
+    def __init__(out self, var ffi: MojoTlsFFI, handle: mojo_tls_conn_ptr):
+        """Take ownership of a connection handle (used by connect/accept)."""
+        self._c = _Conn(ffi^, handle, "TLSStream")
+
+    # ---- opening ---------------------------------------------------------------
+
+    @staticmethod
+    def connect(host: String, port: Int, timeout_ms: Int = -1) raises TLSError -> TLSStream:
+        """Connect to `host`:`port` with a default client configuration
+        (system CAs, certificate and host name verified). `timeout_ms` bounds
+        the TCP connect + handshake and becomes the stream's timeout
+        (< 0 blocks)."""
+        var config = TLSConfig.client()
+        return TLSStream.connect(config, host, port, timeout_ms)
+
+    @staticmethod
+    def connect(
+        config: TLSConfig, host: String, port: Int, timeout_ms: Int = -1
+    ) raises TLSError -> TLSStream:
+        """Connect to `host`:`port` and handshake with `config` (a client
+        configuration). `host` is the name verified and sent as SNI."""
+        _check_port(port)
+        var ffi = config.ffi()
+        var h = ffi.connect(config.handle(), host, port, timeout_ms)
+        if h == 0:
+            raise null_error(ffi, String("connect(", host, ":", port, ")"))
+        return TLSStream(ffi^, h)
+
+    @staticmethod
+    def from_fd(
+        config: TLSConfig,
+        fd: Int,
+        server_name: Optional[String] = None,
+        take_ownership: Bool = False,
+    ) raises TLSError -> TLSStream:
+        """TLS over a socket the caller already has (STARTTLS). With
+        `take_ownership` the stream closes `fd`; otherwise keep it open while
+        the stream is used. The handshake runs on `handshake()` or the first
+        read/write."""
+        var ffi = config.ffi()
+        var h = ffi.conn_new_fd(
+            config.handle(), fd, 1 if take_ownership else 0, server_name
+        )
+        if h == 0:
+            raise null_error(ffi, "TLSStream.from_fd")
+        return TLSStream(ffi^, h)
+
+    # ---- data --------------------------------------------------------------------
+
+    def handshake(self) raises TLSError:
+        """Complete the handshake now (read and write do it implicitly)."""
+        self._c.handshake()
+
+    def read(self, buf: Span[mut=True, UInt8, _]) raises TLSError -> Int:
+        """Read decrypted bytes into `buf`; returns the count, 0 once the peer
+        closed cleanly (close_notify). An abrupt end raises
+        MOJO_TLS_ERR_TRUNCATED."""
+        return self._c.read(buf)
+
+    def read(self, max_bytes: Int = _READ_CHUNK) raises TLSError -> List[UInt8]:
+        """Read up to `max_bytes` decrypted bytes; empty at the clean end."""
+        return self._c.read_bytes(max_bytes)
+
+    def read_string(self, max_bytes: Int = _READ_CHUNK) raises TLSError -> String:
+        """As read, decoded as UTF-8 (invalid sequences replaced)."""
+        var b = self._c.read_bytes(max_bytes)
+        return String(from_utf8_lossy=Span(b))
+
+    def read_all(self) raises TLSError -> List[UInt8]:
+        """Read until the peer closes the stream (close_notify)."""
+        var out = List[UInt8]()
+        var buf = List[UInt8](length=_READ_CHUNK, fill=0)
+        while True:
+            var n = self._c.read(Span(buf))
+            if n == 0:
+                return out^
+            out.extend(Span(buf)[0:n])
+
+    def read_exactly(self, n: Int) raises TLSError -> List[UInt8]:
+        """Read exactly `n` bytes; raises MOJO_TLS_ERR_TRUNCATED if the
+        stream ends first."""
+        var out = List[UInt8](length=n, fill=0)
+        var got = 0
+        while got < n:
+            var k = self._c.read(Span(out)[got:n])
+            if k == 0:
+                raise TLSError(
+                    MOJO_TLS_ERR_TRUNCATED,
+                    String("TLSStream.read_exactly: stream ended after ", got, " of ", n, " bytes"),
+                )
+            got += k
+        return out^
+
+    def write(self, data: Span[UInt8, _]) raises TLSError -> Int:
+        """Write up to one record of `data`; returns the count written."""
+        return self._c.write(data)
+
+    def write(self, text: StringSlice) raises TLSError -> Int:
+        """Write up to one record of `text` (UTF-8)."""
+        return self._c.write(text.as_bytes())
+
+    def write_all(self, data: Span[UInt8, _]) raises TLSError:
+        """Write all of `data`."""
+        self._c.write_all(data)
+
+    def write_all(self, text: StringSlice) raises TLSError:
+        """Write all of `text` (UTF-8)."""
+        self._c.write_all(text.as_bytes())
+
+    def pending(self) raises TLSError -> Int:
+        """Decrypted bytes readable without I/O."""
+        return self._c.pending()
+
+    def set_timeout(self, timeout_ms: Int) raises TLSError:
+        """Timeout of later operations: < 0 blocks, 0 = non-blocking
+        (raises MOJO_TLS_ERR_WANT_READ / WANT_WRITE), > 0 = milliseconds
+        (raises MOJO_TLS_ERR_TIMEOUT)."""
+        _ = self._c.check(
+            self._c.ffi.conn_set_timeout(self._c.h(), timeout_ms), "set_timeout"
+        )
+
+    def fileno(self) raises TLSError -> Int:
+        """The socket's fd, to poll (do not read or write it directly)."""
+        return self._c.check(self._c.ffi.conn_get_fd(self._c.h()), "fileno")
+
+    def close_notify(self) raises TLSError:
+        """Send close_notify (the peer then reads EOF); reading stays possible."""
+        self._c.close_notify()
+
+    def close(self):
+        """Send close_notify (best effort) and close the socket. Idempotent;
+        later operations raise MOJO_TLS_ERR_CLOSED."""
+        self._c.close()
+
+    # ---- what was negotiated -----------------------------------------------------
+
+    def get_version(self) raises TLSError -> String:
+        """The protocol version, e.g. "TLSv1.2"."""
+        return self._c.version_name()
+
+    def version_number(self) raises TLSError -> Int:
+        """The protocol version number (MOJO_TLS_VERSION_TLS1_2, ...)."""
+        return self._c.version()
+
+    def get_cipher(self) raises TLSError -> String:
+        """The cipher suite's IANA name."""
+        return self._c.cipher()
+
+    def get_alpn(self) raises TLSError -> Optional[String]:
+        """The negotiated ALPN protocol, None when there is none."""
+        var s = self._c.get_string(_S_ALPN, "get_alpn")
+        if s.byte_length() == 0:
+            return None
+        return s^
+
+    def server_name(self) raises TLSError -> String:
+        """Server: the name the client asked for (SNI); client: the name sent."""
+        return self._c.get_string(_S_SERVER_NAME, "server_name")
+
+    def session_resumed(self) raises TLSError -> Bool:
+        """True when the handshake resumed a session."""
+        return self._c.session_resumed()
+
+    def export_session(self) raises TLSError -> List[UInt8]:
+        """Client: the session as an opaque blob (secret) for import_session."""
+        return self._c.get_bytes(_B_SESSION, "export_session")
+
+    def import_session(self, blob: Span[UInt8, _]) raises TLSError:
+        """Client, before the handshake (from_fd): offer a saved session."""
+        self._c.session_import(blob)
+
+    # ---- the peer's certificate ----------------------------------------------------
+
+    def peer_cert_sha256(self) raises TLSError -> List[UInt8]:
+        """SHA-256 of the peer certificate's DER (32 bytes)."""
+        return self._c.get_bytes(_B_SHA256, "peer_cert_sha256")
+
+    def peer_cert_fingerprint(self, sep: String = ":") raises TLSError -> String:
+        """The peer certificate's SHA-256 fingerprint as hex ("ab:cd:…")."""
+        var d = self._c.get_bytes(_B_SHA256, "peer_cert_fingerprint")
+        return to_hex(Span(d), sep)
+
+    def peer_cert_spki_sha256(self) raises TLSError -> List[UInt8]:
+        """SHA-256 of the peer's public key (the value for MOJO_TLS_PIN_SPKI)."""
+        return self._c.get_bytes(_B_SPKI_SHA256, "peer_cert_spki_sha256")
+
+    def peer_cert_der(self) raises TLSError -> List[UInt8]:
+        """The peer certificate in DER."""
+        return self._c.get_bytes(_B_DER, "peer_cert_der")
+
+    def peer_cert_pem(self) raises TLSError -> String:
+        """The peer certificate in PEM."""
+        return self._c.get_string(_S_PEM, "peer_cert_pem")
+
+    def peer_cert_subject(self) raises TLSError -> String:
+        """The peer certificate's subject ("CN=…, O=…")."""
+        return self._c.get_string(_S_SUBJECT, "peer_cert_subject")
+
+    def peer_cert_issuer(self) raises TLSError -> String:
+        """The peer certificate's issuer."""
+        return self._c.get_string(_S_ISSUER, "peer_cert_issuer")
+
+    def peer_cert_sans(self) raises TLSError -> List[String]:
+        """The subject alternative names ("DNS:example.com", "IP:127.0.0.1")."""
+        var text = self._c.get_string(_S_SANS, "peer_cert_sans")
+        var out = List[String]()
+        for line in text.split("\n"):
+            if line.byte_length() > 0:
+                out.append(String(line))
+        return out^
+
+    def verify_flags(self) raises TLSError -> Int:
+        """X.509 verification flags of the peer (0 = verified)."""
+        return self._c.verify_flags()
+
+    def verify_reason(self) raises TLSError -> String:
+        """Why verification failed ("" when it succeeded)."""
+        return self._c.get_string(_S_VERIFY_REASON, "verify_reason")
+
+
+def connect(
+    config: TLSConfig, host: String, port: Int, timeout_ms: Int = -1
+) raises TLSError -> TLSStream:
+    """`TLSStream.connect(config, host, port, timeout_ms)`."""
+    return TLSStream.connect(config, host, port, timeout_ms)
+
+
+def connect(host: String, port: Int, timeout_ms: Int = -1) raises TLSError -> TLSStream:
+    """`TLSStream.connect(host, port, timeout_ms)` (default client config)."""
+    return TLSStream.connect(host, port, timeout_ms)
+
+
+struct TLSListener(Movable):
+    """A listening TCP socket that accepts TLS connections with a server
+    configuration.
+
+    ```mojo
+    var listener = TLSListener.bind("127.0.0.1", 8443, config)
+    while True:
+        var s = listener.accept()
+        s.write_all(s.read())
+    ```
+    """
+
+    var _config: TLSConfig
+    var _ffi: MojoTlsFFI
+    var _fd: Int
+
+    def __init__(out self, config: TLSConfig, fd: Int):
+        """Take ownership of a listening fd (used by bind)."""
+        self._config = config.copy()
+        self._ffi = config.ffi()
+        self._fd = fd
+
+    def __deinit__(deinit self):
+        if self._fd >= 0:
+            _ = self._ffi.close_fd(self._fd)
+
+    @staticmethod
+    def bind(
+        host: String, port: Int, config: TLSConfig, backlog: Int = 128
+    ) raises TLSError -> TLSListener:
+        """Listen on `host`:`port` (port 0 = any free port; see `port()`)."""
+        _check_port(port)
+        if not config.is_server():
+            raise TLSError(
+                MOJO_TLS_ERR_INVALID_ARGUMENT,
+                "TLSListener.bind needs a server configuration (TLSConfig.server())",
+            )
+        var ffi = config.ffi()
+        var fd = ffi.listen(host, port, backlog)
+        if fd < 0:
+            raise make_error(ffi, fd, String("TLSListener.bind(", host, ":", port, ")"))
+        return TLSListener(config, fd)
+
+    def _get_fd(self) raises TLSError -> Int:
+        if self._fd < 0:
+            raise closed_error("TLSListener")
+        return self._fd
+
+    def port(self) raises TLSError -> Int:
+        """The local port (useful after binding port 0)."""
+        var p = self._ffi.listen_port(self._get_fd())
+        if p < 0:
+            raise make_error(self._ffi, p, "TLSListener.port")
+        return p
+
+    def fileno(self) raises TLSError -> Int:
+        """The listening socket's fd."""
+        return self._get_fd()
+
+    def accept(self, timeout_ms: Int = -1) raises TLSError -> TLSStream:
+        """Accept one client and complete the handshake within `timeout_ms`
+        (< 0 blocks; MOJO_TLS_ERR_TIMEOUT when no client came). The timeout
+        becomes the stream's timeout."""
+        var h = self._ffi.accept(self._config.handle(), self._get_fd(), timeout_ms)
+        if h == 0:
+            raise null_error(self._ffi, "TLSListener.accept")
+        return TLSStream(self._ffi.copy(), h)
+
+    def close(mut self):
+        """Stop listening. Idempotent."""
+        if self._fd >= 0:
+            _ = self._ffi.close_fd(self._fd)
+            self._fd = -1
