@@ -1,0 +1,377 @@
+# In-process tests of the Mojo package: memory mode, verification failures,
+# errors, closed objects, listener timeouts. No peer processes.
+# Run: mojo run -I mojo mojo/tests/test_local.mojo (after ./build.sh)
+
+from std.testing import (
+    TestSuite,
+    assert_equal,
+    assert_false,
+    assert_not_equal,
+    assert_raises,
+    assert_true,
+)
+
+from mojo_tls import *
+
+
+# ---- helpers ------------------------------------------------------------------------
+
+
+struct Pki(Movable):
+    """A CA, a server certificate for localhost / 127.0.0.1, a second CA."""
+
+    var ca: GeneratedCert
+    var leaf: GeneratedCert
+    var other_ca: GeneratedCert
+
+    def __init__(out self) raises:
+        self.ca = generate_ca("mojo test CA")
+        self.leaf = generate_cert(self.ca, "localhost", "localhost,127.0.0.1")
+        self.other_ca = generate_ca("some other CA")
+
+    def server_config(self) raises -> TLSConfig:
+        var c = TLSConfig.server()
+        c.add_cert_pem(self.leaf.cert_pem(), self.leaf.key_pem())
+        return c^
+
+    def client_config(self) raises -> TLSConfig:
+        var c = TLSConfig.client()
+        c.load_ca_pem(self.ca.cert_pem())
+        return c^
+
+
+def handshake_pair(client: TLSMemoryStream, server: TLSMemoryStream) raises:
+    """Move ciphertext between two memory streams until both handshakes end
+    (raises what either side raises)."""
+    var cdone = False
+    var sdone = False
+    for _ in range(50):
+        if not cdone:
+            cdone = client.handshake()
+        server.feed(client.drain())
+        if not sdone:
+            sdone = server.handshake()
+        client.feed(server.drain())
+        if cdone and sdone:
+            return
+    raise Error("handshake did not finish")
+
+
+def client_handshake_error(
+    client: TLSMemoryStream, server: TLSMemoryStream
+) -> Optional[TLSError]:
+    """Run a handshake expected to fail on the client side; its error (None
+    if the client completed). Server-side errors are ignored."""
+    try:
+        for _ in range(20):
+            if client.handshake():
+                return None
+            server.feed(client.drain())
+            try:
+                _ = server.handshake()
+            except:
+                pass
+            client.feed(server.drain())
+    except e:
+        return e^
+    return None
+
+
+def bytes_eq(a: Span[UInt8, _], b: Span[UInt8, _]) -> Bool:
+    if len(a) != len(b):
+        return False
+    for i in range(len(a)):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+def expect_code(e: TLSError, code: Int, what: String) raises:
+    assert_equal(e.name(), error_name(code), String(what, ": ", e))
+    assert_true(e.message.byte_length() > 0, String(what, ": empty message"))
+
+
+# ---- tests ---------------------------------------------------------------------------
+
+
+def test_library_info() raises:
+    assert_true(library_version().byte_length() > 0)
+    assert_true(backend().find("Mbed TLS") >= 0, backend())
+    var d = sha256("abc".as_bytes())
+    assert_equal(
+        to_hex(d),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    )
+    assert_equal(len(random_bytes(17)), 17)
+    assert_equal(to_hex(from_hex("0A:ff:10")), "0aff10")
+
+
+def test_memory_round_trip() raises:
+    var pki = Pki()
+    var scfg = pki.server_config()
+    scfg.set_alpn("h2,http/1.1")
+    var ccfg = pki.client_config()
+    var protos: List[String] = ["http/1.1"]
+    ccfg.set_alpn(protos)
+    var client = TLSMemoryStream(ccfg, String("localhost"))
+    var server = TLSMemoryStream(scfg)
+    handshake_pair(client, server)
+
+    assert_equal(client.get_version(), "TLSv1.2")
+    assert_equal(server.get_version(), "TLSv1.2")
+    assert_equal(client.get_cipher(), server.get_cipher())
+    assert_equal(client.get_alpn().value(), "http/1.1")
+    assert_equal(server.get_alpn().value(), "http/1.1")
+    assert_equal(client.peer_cert_fingerprint(), to_hex(pki.leaf.sha256(), ":"))
+    assert_true(bytes_eq(client.peer_cert_sha256(), pki.leaf.sha256()))
+
+    # client -> server, a small message
+    client.write_all("hello from the client")
+    server.feed(client.drain())
+    assert_equal(String(from_utf8_lossy=server.read()), "hello from the client")
+    # nothing more yet: WANT_READ raises, it is not EOF
+    var err = Optional[TLSError]()
+    try:
+        _ = server.read()
+    except e:
+        err = e^
+    assert_true(Bool(err), "read without input did not raise")
+    assert_true(err.value().is_want_read(), String(err.value()))
+
+    # server -> client, 200 KB in several records, read into a caller buffer
+    var big = random_bytes(200_000)
+    server.write_all(big)
+    client.feed(server.drain())
+    var got = List[UInt8]()
+    var buf = List[UInt8](length=7000, fill=0)
+    while len(got) < len(big):
+        var n = client.read(buf)
+        assert_true(n > 0)
+        got.extend(Span(buf)[0:n])
+    assert_true(bytes_eq(got, big), "200 KB came back changed")
+
+    # close_notify: the peer reads a clean EOF (0 / empty)
+    client.close_notify()
+    server.feed(client.drain())
+    assert_equal(server.read(buf), 0)
+    assert_equal(len(server.read()), 0)
+
+
+def test_memory_verify_wrong_ca() raises:
+    var pki = Pki()
+    var ccfg = TLSConfig.client()
+    ccfg.load_ca_pem(pki.other_ca.cert_pem())
+    var client = TLSMemoryStream(ccfg, String("localhost"))
+    var server = TLSMemoryStream(pki.server_config())
+    var failed = False
+    try:
+        handshake_pair(client, server)
+    except:
+        failed = True
+    assert_true(failed, "handshake with an untrusted CA succeeded")
+    # The client side raises VERIFY_FAILED with the reason in the message.
+    var err = Optional[TLSError]()
+    try:
+        _ = client.handshake()
+    except e:
+        err = e^
+    assert_true(Bool(err), "handshake did not keep failing")
+    expect_code(err.value(), MOJO_TLS_ERR_VERIFY_FAILED, "untrusted CA")
+
+
+def test_memory_verify_errors_raise() raises:
+    var pki = Pki()
+    # Wrong host name.
+    var c1 = TLSMemoryStream(pki.client_config(), String("not-localhost.example"))
+    var s1 = TLSMemoryStream(pki.server_config())
+    var err = client_handshake_error(c1, s1)
+    assert_true(Bool(err), "wrong host name accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_VERIFY_FAILED, "host name")
+
+    # A pin that does not match, even with a trusted chain.
+    var ccfg = pki.client_config()
+    ccfg.add_pin(sha256("not the certificate".as_bytes()))
+    var c2 = TLSMemoryStream(ccfg, String("localhost"))
+    var s2 = TLSMemoryStream(pki.server_config())
+    err = client_handshake_error(c2, s2)
+    assert_true(Bool(err), "mismatching pin accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_VERIFY_FAILED, "pin")
+    assert_true(err.value().message.find("pin") >= 0, err.value().message)
+
+    # Pin-only trust: no CA, the right pin (hex form) is enough.
+    var pcfg = TLSConfig.client()
+    pcfg.add_pin(to_hex(pki.leaf.sha256(), ":"))
+    pcfg.set_pin_only()
+    var c3 = TLSMemoryStream(pcfg, String("localhost"))
+    var s3 = TLSMemoryStream(pki.server_config())
+    handshake_pair(c3, s3)
+    assert_equal(c3.get_version(), "TLSv1.2")
+
+
+def test_memory_truncation_and_sessions() raises:
+    var pki = Pki()
+    var scfg = pki.server_config()
+    scfg.enable_session_tickets()
+    var ccfg = pki.client_config()
+    var c = TLSMemoryStream(ccfg, String("localhost"))
+    var s = TLSMemoryStream(scfg)
+    handshake_pair(c, s)
+    c.write_all("partial")
+    s.feed(c.drain())
+    _ = s.read()
+    s.feed_eof()  # transport ended without close_notify
+    var err = Optional[TLSError]()
+    try:
+        _ = s.read()
+    except e:
+        err = e^
+    assert_true(Bool(err), "truncation not reported")
+    expect_code(err.value(), MOJO_TLS_ERR_TRUNCATED, "truncated")
+    assert_false(c.session_resumed())
+
+    # Resume with the exported session (ticket).
+    var blob = c.export_session()
+    assert_true(len(blob) > 0)
+    var c2 = TLSMemoryStream(ccfg, String("localhost"))
+    c2.import_session(blob)
+    var s2 = TLSMemoryStream(scfg)
+    handshake_pair(c2, s2)
+    assert_true(c2.session_resumed(), "session not resumed")
+
+
+def test_closed_objects_raise() raises:
+    var pki = Pki()
+    var c = TLSMemoryStream(pki.client_config(), String("localhost"))
+    var s = TLSMemoryStream(pki.server_config())
+    handshake_pair(c, s)
+    c.close()
+    c.close()  # idempotent
+    var buf = List[UInt8](length=16, fill=0)
+    var err = Optional[TLSError]()
+    try:
+        _ = c.read(buf)
+    except e:
+        err = e^
+    assert_true(Bool(err), "read after close did not raise")
+    assert_true(err.value().is_closed(), String(err.value()))
+    err = None
+    try:
+        c.write_all("x")
+    except e:
+        err = e^
+    assert_true(Bool(err), "write after close did not raise")
+    assert_true(err.value().is_closed(), String(err.value()))
+    err = None
+    try:
+        _ = c.handshake()
+    except e:
+        err = e^
+    assert_true(Bool(err), "handshake after close did not raise")
+    assert_true(err.value().is_closed(), String(err.value()))
+
+    var listener = TLSListener.bind("127.0.0.1", 0, pki.server_config())
+    listener.close()
+    listener.close()
+    err = None
+    try:
+        _ = listener.accept(100)
+    except e:
+        err = e^
+    assert_true(Bool(err), "accept after close did not raise")
+    assert_true(err.value().is_closed(), String(err.value()))
+
+
+def test_config_errors() raises:
+    var c = TLSConfig.client()
+    var err = Optional[TLSError]()
+    try:
+        c.load_ca_file("/nonexistent/mojo-tls/ca.pem")
+    except e:
+        err = e^
+    assert_true(Bool(err), "missing file accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_NOT_FOUND, "missing CA file")
+    assert_true(err.value().message.find("ca.pem") >= 0, err.value().message)
+    err = None
+    try:
+        c.load_ca_pem("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n")
+    except e:
+        err = e^
+    assert_true(Bool(err), "garbage PEM accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_PARSE, "garbage PEM")
+    err = None
+    try:
+        c.set_min_version(0x0301)
+    except e:
+        err = e^
+    assert_true(Bool(err), "TLS 1.0 accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_UNSUPPORTED, "TLS 1.0")
+    err = None
+    try:
+        c.add_pin(List[UInt8](length=5, fill=1))
+    except e:
+        err = e^
+    assert_true(Bool(err), "5-byte pin accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_INVALID_ARGUMENT, "short pin")
+    err = None
+    try:
+        c.add_pin("xyz")
+    except e:
+        err = e^
+    assert_true(Bool(err), "bad hex accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_INVALID_ARGUMENT, "bad hex")
+    var pki = Pki()
+    var s = TLSConfig.server()
+    var other = generate_cert(pki.ca, "other")
+    err = None
+    try:
+        s.add_cert_pem(pki.leaf.cert_pem(), other.key_pem())
+    except e:
+        err = e^
+    assert_true(Bool(err), "mismatched key accepted")
+    assert_true(err.value().code < 0, String(err.value()))
+    err = None
+    var client_config = TLSConfig.client()
+    try:
+        _ = TLSListener.bind("127.0.0.1", 0, client_config)
+    except e:
+        err = e^
+    assert_true(Bool(err), "listener with a client config")
+    expect_code(err.value(), MOJO_TLS_ERR_INVALID_ARGUMENT, "client config listener")
+    # Errors keep their text when they cross a plain `raises` function.
+    with assert_raises(contains="MOJO_TLS_ERR_NOT_FOUND"):
+        c.load_ca_file("/nonexistent/mojo-tls/ca.pem")
+
+
+def test_tcp_timeouts_and_refusal() raises:
+    var pki = Pki()
+    var listener = TLSListener.bind("127.0.0.1", 0, pki.server_config())
+    var port = listener.port()
+    assert_true(port > 0)
+    var err = Optional[TLSError]()
+    try:
+        _ = listener.accept(200)
+    except e:
+        err = e^
+    assert_true(Bool(err), "accept without a client returned")
+    assert_true(err.value().is_timeout(), String(err.value()))
+    listener.close()
+    # Nobody listens there any more.
+    err = None
+    var ccfg = pki.client_config()
+    try:
+        _ = TLSStream.connect(ccfg, "127.0.0.1", port, 2000)
+    except e:
+        err = e^
+    assert_true(Bool(err), "connect to a closed port succeeded")
+    expect_code(err.value(), MOJO_TLS_ERR_CONNECT, "refused")
+    err = None
+    try:
+        _ = TLSStream.connect("127.0.0.1", 70000, 1000)
+    except e:
+        err = e^
+    assert_true(Bool(err), "port 70000 accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_INVALID_ARGUMENT, "bad port")
+
+
+def main() raises:
+    TestSuite.discover_tests[__functions_in_module()]().run()
