@@ -1,0 +1,310 @@
+# TLS streams between Janet clients and servers: the stream methods, info,
+# close semantics, timeouts, full duplex, mutual TLS, ALPN, SNI, resumption.
+
+(use ./harness)
+(import mojo_tls/tls)
+(import mojo_tls/cert)
+
+(deftest "library version"
+  (def v (tls/version))
+  (check (string? (v :version)))
+  (check (string/find "Mbed TLS" (v :backend)) "backend %v" (v :backend))
+  (check (= 0 (v :abi))))
+
+(deftest "connect, accept, echo, info"
+  (def l (tls/listen "127.0.0.1" 0 (server-opts {:alpn ["h2" "http/1.1"]})))
+  (defer (:close l)
+    (def port (:port l))
+    (check (pos? port))
+    (def server-done (ev/chan 1))
+    (ev/spawn
+      (def s (tls/accept l))
+      (defer (:close s)
+        (ev/give server-done {:alpn (:alpn s) :sni (:server-name s) :server? (:server? s)
+                              :peer (:peer-cert s)})
+        (while (def d (:read s 1000)) (:write s d))))
+    (with [c (tls/connect "localhost" port (client-opts {:alpn ["http/1.1"]}))]
+      (def info (ev/take server-done))
+      (check (= "http/1.1" (info :alpn)) "server alpn %v" (info :alpn))
+      (check (= "localhost" (info :sni)) "server sni %v" (info :sni))
+      (check (info :server?))
+      (check (nil? (info :peer)) "no client certificate")
+      (check (= "http/1.1" (:alpn c)))
+      (check (= "TLSv1.2" (:version c)) "version %v" (:version c))
+      (check (= 771 (:version-number c)))
+      (check (string/has-prefix? "TLS_" (:cipher c)))
+      (check (not (:server? c)))
+      (def pc (:peer-cert c))
+      (check (= "CN=localhost" (pc :subject)) "subject %v" (pc :subject))
+      (check (string/find "mojo-tls janet test CA" (pc :issuer)))
+      (check (deep= @["DNS:localhost" "IP:127.0.0.1"] (pc :sans)) "sans %q" (pc :sans))
+      (check (= (pc :der) (server-cert :cert-der)))
+      (check (= (pc :sha256) (server-cert :sha256)))
+      (check (= 32 (length (pc :spki-sha256))))
+      (check (< (pc :not-before) (os/time) (pc :not-after)))
+      (check (= 0 (:verify-flags c)))
+      (check (= "" (:verify-reason c)))
+      (check (= "127.0.0.1" ((:peername c) 0)))
+      (:write c "hello")
+      (check (= "hello" (string (:chunk c 5))))
+      (def buf @"prefix:")
+      (:write c "world")
+      (check (= buf (:chunk c 5 buf)))
+      (check (= "prefix:world" (string buf))))))
+
+(deftest "read :all until EOF, chunk at EOF, read after EOF"
+  (def l (tls/server "127.0.0.1" 0
+                     (fn [s]
+                       (:write s (string/repeat "abc" 10000))
+                       (:close s))
+                     (server-opts)))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts))]
+      (def all (:read c :all))
+      (check (= 30000 (length all)) "got %d bytes" (length all))
+      (check (= (string/repeat "abc" 10000) (string all)))
+      (check (nil? (:read c 10)) "read after EOF")
+      (check (nil? (:chunk c 10)) "chunk after EOF")
+      (check (nil? (:read c :all)) "read :all after EOF"))))
+
+(deftest "chunk returns the partial data at EOF"
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s "12345")) (server-opts)))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts))]
+      (check (= "12345" (string (:chunk c 100)))))))
+
+(deftest "large transfers are checksummed both ways"
+  (def l (echo-server))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts))]
+      (def data (pattern (* 3 1024 1024) 7))
+      (def got @"")
+      (def reader (ev/spawn
+                    (while (< (length got) (length data))
+                      (unless (:read c 100000 got) (break)))))
+      (:write c data)
+      (ev/sleep 0)
+      (while (< (length got) (length data)) (ev/sleep 0.01))
+      (check (= (cert/sha256 data) (cert/sha256 got)) "checksum mismatch (%d bytes)" (length got)))))
+
+(deftest "full duplex: one fiber reads while another writes"
+  (def l (echo-server))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts))]
+      (def n 200)
+      (def done (ev/chan 2))
+      (ev/spawn
+        (for i 0 n (:write c (string/format "%05d|" i)))
+        (ev/give done :written))
+      (ev/spawn
+        (def buf @"")
+        (while (< (length buf) (* 6 n)) (:read c 4096 buf))
+        (ev/give done buf))
+      (def results [(ev/take done) (ev/take done)])
+      (def buf (find buffer? results))
+      (def expect (string/join (seq [i :range [0 n]] (string/format "%05d|" i))))
+      (check (= expect (string buf))))))
+
+(deftest "read timeout raises :timeout and the stream stays usable"
+  (def go (ev/chan 1))
+  (def l (tls/server "127.0.0.1" 0
+                     (fn [s]
+                       (ev/take go)
+                       (:write s "late")
+                       (:read s 10))
+                     (server-opts)))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts))]
+      (def t0 (os/clock :monotonic))
+      (def e (expect-error :timeout (:read c 10 nil 0.2)))
+      (def dt (- (os/clock :monotonic) t0))
+      (check (and (>= dt 0.15) (< dt 5)) "waited %.2f s" dt)
+      (check (= ":read" (e :context)))
+      (ev/give go true)
+      (check (= "late" (string (:read c 10 nil 5)))))))
+
+(deftest "stream default timeout applies to reads"
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (ev/sleep 3)) (server-opts)))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts {:timeout 0.3}))]
+      (expect-error :timeout (:read c 10)))))
+
+(deftest "use after close raises :closed; close is idempotent"
+  (def l (echo-server))
+  (defer (:close l)
+    (def c (tls/connect "127.0.0.1" (:port l) (client-opts)))
+    (check (not (:closed? c)))
+    (:close c)
+    (:close c)
+    (check (:closed? c))
+    (expect-error :closed (:read c 10))
+    (expect-error :closed (:write c "x"))
+    (expect-error :closed (:chunk c 10))
+    (expect-error :closed (:version c))
+    (expect-error :closed (:peer-cert c))
+    (expect-error :closed (:handshake c))
+    (expect-error :closed (:shutdown c))))
+
+(deftest "close from another fiber wakes a blocked reader"
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (ev/sleep 5)) (server-opts)))
+  (defer (:close l)
+    (def c (tls/connect "127.0.0.1" (:port l) (client-opts)))
+    (def result (ev/chan 1))
+    (ev/spawn (ev/give result (protect (:read c 10 nil 10))))
+    (ev/sleep 0.1)
+    (def t0 (os/clock :monotonic))
+    (:close c)
+    (def [ok e] (ev/take result))
+    (check (< (- (os/clock :monotonic) t0) 2) "reader woke late")
+    (check (not ok) "read should fail")
+    (check (= :closed (tls/error-name e)) "got %q" e)))
+
+(deftest "peer's close_notify is EOF; :shutdown sends it"
+  (def got (ev/chan 1))
+  (def l (tls/server "127.0.0.1" 0
+                     (fn [s]
+                       (def d (:read s :all))
+                       (ev/give got d))
+                     (server-opts)))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts))]
+      (:write c "part1 ")
+      (:write c "part2")
+      (:shutdown c)
+      (expect-error :closed (:write c "more"))
+      (check (= "part1 part2" (string (ev/take got)))))))
+
+(deftest "TCP close without close_notify is :truncated"
+  (def l (net/server "127.0.0.1" 0))
+  (defer (:close l)
+    (def port ((net/localname l) 1))
+    (def plain (ev/chan 1))
+    (ev/spawn
+      (def tr (net/accept l))
+      (def s (tls/upgrade tr nil (server-opts {:server true})))
+      (:write s "data")
+      (ev/sleep 0.1)
+      # Drop the TCP connection under TLS: no close_notify.
+      (:close (:transport s))
+      (ev/give plain true))
+    (with [c (tls/connect "127.0.0.1" port (client-opts))]
+      (check (= "data" (string (:read c 10))))
+      (ev/take plain)
+      (expect-error :truncated (:read c 10)))))
+
+(deftest "tls/server handler: many sequential connections, handshake failures reported"
+  (def errors @[])
+  (def l (tls/server "127.0.0.1" 0
+                     (fn [s] (:write s (string "hi " (:server-name s))))
+                     (server-opts {:on-error (fn [e s] (array/push errors e))})))
+  (defer (:close l)
+    (for i 0 5
+      (with [c (tls/connect "localhost" (:port l) (client-opts))]
+        (check (= "hi localhost" (string (:read c 100))))))
+    # A client that does not trust the server: both sides fail.
+    (expect-error :verify-failed (tls/connect "localhost" (:port l) {:timeout 10 :ca (cert/ca "other")}))
+    (var waited 0)
+    (while (and (empty? errors) (< waited 100)) (ev/sleep 0.02) (++ waited))
+    (check (= 1 (length errors)) "server errors: %q" errors)
+    (check (tls/error-code (errors 0)))))
+
+(deftest "mutual TLS: client certificate required"
+  (def seen (ev/chan 4))
+  (def l (tls/server "127.0.0.1" 0
+                     (fn [s] (ev/give seen ((:peer-cert s) :subject)) (:write s "ok"))
+                     (server-opts {:client-auth :required :ca ca})))
+  (defer (:close l)
+    (with [c (tls/connect "localhost" (:port l) (client-opts {:cert client-cert}))]
+      (check (= "ok" (string (:read c 10))))
+      (check (= "CN=test client" (ev/take seen))))
+    # Without a certificate the handshake fails (on the client: alert, or EOF).
+    (def e (expect-error [:handshake :verify-failed :closed :truncated :protocol :io]
+                         (with [c (tls/connect "localhost" (:port l) (client-opts))]
+                           (:read c 10))))
+    (check (tls/error-code e))))
+
+(deftest "SNI selects the server certificate"
+  (def other (cert/leaf ca "other.test" {:sans ["other.test"]}))
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s (or (:server-name s) "-")))
+                     (server-opts {:certs [other]})))
+  (defer (:close l)
+    (each name ["localhost" "other.test"]
+      (with [c (tls/connect "127.0.0.1" (:port l) (client-opts {:sni name}))]
+        (check (= (string "CN=" name) ((:peer-cert c) :subject)))
+        (check (= name (string (:read c 100))))))))
+
+(deftest "session resumption with tickets"
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))
+                     (server-opts {:session-tickets true})))
+  (defer (:close l)
+    (def c1 (tls/connect "localhost" (:port l) (client-opts)))
+    (check (= "full" (string (:read c1 100))))
+    (def blob (:session c1))
+    (check (and blob (pos? (length blob))))
+    (check (not (:resumed? c1)))
+    (:close c1)
+    (with [c2 (tls/connect "localhost" (:port l) (client-opts {:session blob}))]
+      (check (:resumed? c2) "second connection not resumed")
+      (check (= "resumed" (string (:read c2 100)))))))
+
+(deftest "a shared client configuration"
+  (def cfg (tls/config (client-opts)))
+  (def l (echo-server))
+  (defer (do (:close l) (:close cfg))
+    (for i 0 3
+      (with [c (tls/connect "localhost" (:port l) {:config cfg :timeout 10})]
+        (:write c "x")
+        (check (= "x" (string (:read c 10))))))
+    (:close cfg)
+    (expect-error :closed (tls/connect "localhost" (:port l) {:config cfg}))))
+
+(deftest "pins: certificate and SPKI pins, pin-only for self-signed"
+  (def self (cert/self-signed "selfie" {:sans ["127.0.0.1"]}))
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s "pinned")) {:cert self :timeout 10}))
+  (defer (:close l)
+    (def port (:port l))
+    # The real fingerprint as raw bytes, and as hex.
+    (with [c (tls/connect "127.0.0.1" port {:pins [(self :sha256)] :pin-only true :timeout 10})]
+      (check (= "pinned" (string (:read c 10)))))
+    (with [c (tls/connect "127.0.0.1" port {:pins [(cert/hex (self :sha256))] :pin-only true :timeout 10})]
+      (def spki ((:peer-cert c) :spki-sha256))
+      (with [c2 (tls/connect "127.0.0.1" port {:pins [[:spki spki]] :pin-only true :timeout 10})]
+        (check (= "pinned" (string (:read c2 10))))))
+    (def e (expect-error :verify-failed
+                         (tls/connect "127.0.0.1" port {:pins [(string/repeat "\0" 32)] :pin-only true :timeout 10})))
+    (check (string/find "pin" (e :message)) "message %v" (e :message))
+    # Without pins a self-signed server does not verify.
+    (expect-error :verify-failed (tls/connect "127.0.0.1" port {:timeout 10}))))
+
+(deftest "verify false and :optional connect to an untrusted server"
+  (def self (cert/self-signed "untrusted"))
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s "ok")) {:cert self :timeout 10}))
+  (defer (:close l)
+    (with [c (tls/connect "localhost" (:port l) {:verify false :timeout 10})]
+      (check (= "ok" (string (:read c 10)))))
+    (with [c (tls/connect "localhost" (:port l) {:verify :optional :timeout 10})]
+      (check (pos? (:verify-flags c)))
+      (check (not (empty? (:verify-reason c))))
+      (check (= "ok" (string (:read c 10)))))))
+
+(deftest "keylog writes NSS key-log lines"
+  (def path (string (temp-dir) "/keys.log"))
+  (def l (echo-server))
+  (defer (:close l)
+    (with [c (tls/connect "localhost" (:port l) (client-opts {:keylog path}))]
+      (:write c "x")
+      (:read c 10))
+    (def text (slurp path))
+    (check (string/find "CLIENT_RANDOM " text) "keylog: %q" text)))
+
+(deftest "handshake on first use with :handshake false"
+  (def l (echo-server))
+  (defer (:close l)
+    (def tr (net/connect "127.0.0.1" (:port l)))
+    (with [c (tls/upgrade tr "localhost" (client-opts {:handshake false}))]
+      (check (nil? (:version c)) "no version before the handshake")
+      (:write c "lazy")
+      (check (= "lazy" (string (:read c 10))))
+      (check (= "TLSv1.2" (:version c))))))
+
+(run-tests)
