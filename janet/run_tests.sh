@@ -8,6 +8,7 @@
 # Each file prints "ok name" / "FAIL name" per test and "RESULT p f".
 # Last line: "N passed, N failed"; the exit status is non-zero on failure.
 set -euo pipefail
+ORIG_PWD=$(pwd)
 cd "$(dirname "${BASH_SOURCE[0]}")"
 JDIR=$(pwd -P)
 ROOT=$(cd .. && pwd -P)
@@ -35,7 +36,11 @@ ls "$TREE"/mojo_tls/libmojo_tls* >/dev/null 2>&1 ||
   { echo "error: the bundle did not install libmojo_tls" >&2; exit 1; }
 
 if [[ $# -gt 0 ]]; then
-  files=("$@")
+  files=()
+  for f in "$@"; do
+    [[ $f == /* ]] || f="$ORIG_PWD/$f"
+    files+=("$f")
+  done
 else
   files=("$JDIR"/test/*.janet)
 fi

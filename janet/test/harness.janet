@@ -139,7 +139,9 @@
       (print "FAIL " name ": " (if (tls/error-code e)
                                    (string/format "%v %s (%s)" (e :name) (e :message) (e :context))
                                    (string/format "%s" (if (bytes? e) e (string/format "%q" e)))))
+      (flush)
       (debug/stacktrace fb e "    ")
+      (eflush)
       false)))
 
 (defn run-tests
