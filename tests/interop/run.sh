@@ -3,10 +3,12 @@
 # command line (s_server / s_client), TLS 1.2, loopback only.
 #
 # usage: tests/interop/run.sh
-# env:   MOJO_TLS_DIST (default <repo>/dist), MOJO_TLS_INTEROP_TIMEOUT (per case, s)
+# env:   MOJO_TLS_DIST (default <repo>/dist), MOJO_TLS_INTEROP_TIMEOUT (per case, s),
+#        MOJO_TLS_INTEROP_TOTAL_TIMEOUT (per driver, s), CC (for features.py's peer)
 #
-# Prints one line per case, then exactly "N passed, N failed"; exits non-zero
-# on any failure. The whole run is bounded by `timeout`.
+# Prints one line per case (and each driver's own count), then finally
+# exactly "N passed, N failed" for all drivers; exits non-zero on any
+# failure. Each driver's run is bounded by `timeout`.
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.." || exit 2
@@ -15,5 +17,29 @@ if ! command -v python3 >/dev/null 2>&1; then
     echo "0 passed, 1 failed"
     exit 2
 fi
-# -k: if the driver itself wedges, it is killed; its children die with their pipes
-exec timeout -k 10 "${MOJO_TLS_INTEROP_TOTAL_TIMEOUT:-600}" python3 "$here/interop.py" "$@"
+# Drivers, in order: interop.py (data paths, ciphers) and features.py (mTLS,
+# SNI, ALPN, resumption, pinning, key log, CRL, certgen, suites/groups; it
+# compiles tests/interop/peer.c against dist/). Each prints one line per case
+# and "N passed, N failed"; this script adds those up.
+total_pass=0
+total_fail=0
+status=0
+for driver in interop.py features.py; do
+    [ -f "$here/$driver" ] || continue
+    log="$(mktemp)"
+    # -k: if the driver itself wedges, it is killed; its children die with their pipes
+    timeout -k 10 "${MOJO_TLS_INTEROP_TOTAL_TIMEOUT:-600}" python3 "$here/$driver" "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    counts="$(tail -n 1 "$log")"
+    rm -f "$log"
+    if [[ "$counts" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        total_pass=$((total_pass + BASH_REMATCH[1]))
+        total_fail=$((total_fail + BASH_REMATCH[2]))
+    else
+        echo "$driver ended without a summary (exit $rc)"
+        total_fail=$((total_fail + 1))
+    fi
+    [ "$rc" -eq 0 ] || status=1
+done
+echo "$total_pass passed, $total_fail failed"
+[ $status -eq 0 ] && [ $total_fail -eq 0 ]
