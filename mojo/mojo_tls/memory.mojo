@@ -125,8 +125,9 @@ struct TLSMemoryStream(Movable):
         """Queue close_notify (then `drain` it)."""
         self._c.close_notify()
 
-    def close(self):
-        """Close the connection; later operations raise MOJO_TLS_ERR_CLOSED."""
+    def close(mut self):
+        """Free the connection (call close_notify and drain first for a clean
+        end); later operations raise MOJO_TLS_ERR_CLOSED. Idempotent."""
         self._c.close()
 
     def get_version(self) raises TLSError -> String:

@@ -114,9 +114,12 @@ struct _Conn(Movable):
     def close_notify(self) raises TLSError:
         _ = self.check(self.ffi.conn_close_notify(self.h()), "close_notify")
 
-    def close(self):
+    def close(mut self):
+        """Close (best-effort close_notify, fd closed) and free the handle;
+        later operations raise MOJO_TLS_ERR_CLOSED."""
         if self.handle != 0:
-            _ = self.ffi.conn_close(self.handle)
+            _ = self.ffi.conn_free(self.handle)
+            self.handle = 0
 
     def version(self) raises TLSError -> Int:
         return self.check(self.ffi.conn_version(self.h()), "version")
@@ -346,9 +349,9 @@ struct TLSStream(Movable):
         """Send close_notify (the peer then reads EOF); reading stays possible."""
         self._c.close_notify()
 
-    def close(self):
-        """Send close_notify (best effort) and close the socket. Idempotent;
-        later operations raise MOJO_TLS_ERR_CLOSED."""
+    def close(mut self):
+        """Send close_notify (best effort), close the socket and free the
+        connection. Idempotent; later operations raise MOJO_TLS_ERR_CLOSED."""
         self._c.close()
 
     # ---- what was negotiated -----------------------------------------------------

@@ -12,6 +12,7 @@ import atexit
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -154,7 +155,9 @@ def openssl_client(port: int, ca: str, servername: str, data: bytes, *extra: str
 
 def python_echo_server(cert: str, key: str, alpn: str = "") -> Peer:
     """A Python `ssl` echo server (this file as a script), one connection."""
-    argv = [sys.executable, os.path.abspath(__file__), "echo-server", cert, key, alpn]
+    # Embedded in Mojo, sys.executable may not be a Python interpreter.
+    python = os.environ.get("MOJO_TLS_PYTHON") or shutil.which("python3") or sys.executable
+    argv = [python, os.path.abspath(__file__), "echo-server", cert, key, alpn]
     return Peer(argv, r"PORT (\d+)")
 
 
@@ -177,13 +180,11 @@ def write_file(path: str, text: str) -> None:
 
 
 def make_temp_dir() -> str:
+    """A new temporary directory, removed when the process exits."""
     import tempfile
-    return tempfile.mkdtemp(prefix="mojo-tls-test-")
-
-
-def remove_tree(path: str) -> None:
-    import shutil
-    shutil.rmtree(path, ignore_errors=True)
+    d = tempfile.mkdtemp(prefix="mojo-tls-test-")
+    atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 def free_port() -> int:

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# mojo/run_tests.sh — the Mojo package's tests (part of ./build.sh test).
+#
+# Installs Mojo 1.2 from PyPI into a cached venv (target/mojo-venv, about
+# 700 MB, reused when present; MOJO=/path/to/mojo uses another compiler),
+# compiles examples/mojo, then runs every mojo/tests/test_*.mojo with
+# `mojo run -I mojo` (files using std.testing). Needs dist/ (./build.sh),
+# python3 and the openssl CLI. Prints "N passed, N failed" last and exits
+# non-zero on any failure.
+#
+# Environment: MOJO_TLS_DIST (dist/ to test; default <repo>/dist),
+# MOJO_TLS_MOJO_VENV (venv location), MOJO (compiler to use).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+MOJO_DIR=$(pwd -P)
+ROOT=$(cd .. && pwd -P)
+DIST=${MOJO_TLS_DIST:-$ROOT/dist}
+VENV=${MOJO_TLS_MOJO_VENV:-$ROOT/target/mojo-venv}
+MOJO_SPEC='mojo==1.2.*'
+TEST_TIMEOUT=${MOJO_TLS_TEST_TIMEOUT:-900}
+
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+[[ -e $DIST/lib/libmojo_tls.so.0 || -e $DIST/lib/libmojo_tls.0.dylib ]] ||
+  die "$DIST/lib has no libmojo_tls: run ./build.sh first"
+command -v openssl >/dev/null || die "the openssl CLI is needed (interop peers)"
+
+# --- Mojo -------------------------------------------------------------------------
+if [[ -n ${MOJO:-} ]]; then
+  [[ -x $MOJO ]] || die "MOJO=$MOJO is not executable"
+else
+  MOJO=$VENV/bin/mojo
+  if [[ ! -x $MOJO ]]; then
+    py=$(command -v python3 || true)
+    [[ -n $py ]] || die "python3 is needed to install Mojo (pip install $MOJO_SPEC)"
+    echo "==> mojo: installing $MOJO_SPEC into $VENV (about 700 MB, once)"
+    "$py" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+    "$VENV/bin/python" -m pip install -q "$MOJO_SPEC"
+  fi
+  # The venv's python first: Mojo's Python interop (used by the tests to
+  # start peer processes) and peers.py's echo server use it.
+  export PATH="$VENV/bin:$PATH"
+fi
+echo "==> mojo: $("$MOJO" --version)"
+
+export MOJO_TLS_DIST="$DIST"
+export MOJO_TLS_PYTHON
+MOJO_TLS_PYTHON=$(command -v python3)
+
+# Private temporary directory: test certificates, built examples.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export TMPDIR="$tmp"
+mkdir -p "$tmp/bin"
+export MOJO_TLS_EXAMPLES_BIN="$tmp/bin"
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+run_limited() { # seconds cmd...
+  if command -v timeout >/dev/null; then timeout "$@"; else shift; "$@"; fi
+}
+
+# --- examples (the interop tests run them) ----------------------------------------
+echo "==> mojo: build examples/mojo"
+for src in "$ROOT"/examples/mojo/*.mojo; do
+  name=$(basename "$src" .mojo)
+  if run_limited 600 "$MOJO" build -I "$MOJO_DIR" "$src" -o "$tmp/bin/$name"; then
+    echo "    PASS: build examples/mojo/$name.mojo"
+    PASSED=$((PASSED + 1))
+  else
+    echo "    FAIL: build examples/mojo/$name.mojo"
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("build examples/mojo/$name.mojo")
+  fi
+done
+
+# --- test files -------------------------------------------------------------------
+for t in "$MOJO_DIR"/tests/test_*.mojo; do
+  rel=${t#"$ROOT"/}
+  echo "==> mojo: $rel"
+  log="$tmp/$(basename "$t").log"
+  set +e
+  (cd "$ROOT" && run_limited "$TEST_TIMEOUT" "$MOJO" run -I "$MOJO_DIR" "$t") 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  # TestSuite's summary: "N tests run: P passed , F failed , S skipped".
+  summary=$(grep -Eo '[0-9]+ passed , [0-9]+ failed' "$log" | tail -1 || true)
+  if [[ -n $summary ]]; then
+    p=$(echo "$summary" | awk '{print $1}')
+    f=$(echo "$summary" | awk '{print $4}')
+  else
+    p=0
+    f=1  # did not compile, crashed or timed out before the summary
+  fi
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then
+    f=1
+  fi
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  [[ $f -eq 0 ]] || FAILED_NAMES+=("$rel (exit $rc)")
+done
+
+echo
+if [[ $FAILED -gt 0 ]]; then
+  printf 'failed:\n'
+  printf '  %s\n' "${FAILED_NAMES[@]}"
+fi
+printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+[[ $FAILED -eq 0 ]]
