@@ -253,6 +253,33 @@ build_examples() {
   fi
 }
 
+# Compiles examples/mojo/*.mojo into dist/bin/mojo_<name> (mojo build) when
+# Mojo is installed: `mojo` on PATH, or the venv mojo/run_tests.sh installs.
+# Skipped with a note otherwise, so the build stays fast without it.
+build_mojo_examples() {
+  local mojo="" src name pids=() outs=() i rc=0
+  if [[ -x "$ROOT/target/mojo-venv/bin/mojo" ]]; then
+    mojo="$ROOT/target/mojo-venv/bin/mojo"
+  elif have mojo; then
+    mojo=$(command -v mojo)
+  fi
+  if [[ -z $mojo ]]; then
+    step "build examples/mojo: skipped (Mojo not installed; bash mojo/run_tests.sh installs it)"
+    return 0
+  fi
+  step "build examples/mojo -> dist/bin (mojo build)"
+  for src in examples/mojo/*.mojo; do
+    name="mojo_$(basename "$src" .mojo)"
+    PATH="$(dirname "$mojo"):$PATH" "$mojo" build -I "$ROOT/mojo" "$src" -o "$DIST/bin/$name" &
+    pids+=($!)
+    outs+=("$name")
+  done
+  for i in "${!pids[@]}"; do
+    if wait "${pids[$i]}"; then note "dist/bin/${outs[$i]}"; else rc=1; fi
+  done
+  [[ $rc -eq 0 ]] || die "mojo build failed for examples/mojo"
+}
+
 run_demo() {
   [[ -x "$DIST/bin/demo" ]] || return 0
   step "run loopback demo (dist/bin/demo)"
@@ -275,6 +302,7 @@ cmd_all() {
   assemble_dist
   step "python package: library + wheel -> dist/python"; bash python/build_wheel.sh "$DIST"
   build_examples
+  build_mojo_examples
   run_demo
   step "done: dist/ ($VERSION)"
 }
