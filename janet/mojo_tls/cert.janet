@@ -29,8 +29,8 @@
   (cond
     (nil? k) f/MOJO_TLS_KEY_ECDSA_P256
     (int? k) k
-    (get key-algs (keyword k))
-    (n/invalid "unknown key algorithm %v (use :p256 or :p384)" k)))
+    (or (and (bytes? k) (get key-algs (keyword k)))
+        (n/invalid "unknown key algorithm %v (use :p256 or :p384)" k))))
 
 (defn- usage-bits [u]
   (cond
@@ -62,11 +62,11 @@
   h)
 
 (defn- write-file [path text mode]
-  (def fh (file/open path :wb))
-  (unless fh (n/fail f/MOJO_TLS_ERR_IO (string "cannot open " path " for writing") "write"))
-  (defer (file/close fh)
-    (file/write fh text))
-  (when mode (os/chmod path mode)))
+  # Created with `mode` (e.g. 0600 for keys) before anything is written.
+  (def fh (try (os/open path :wct mode)
+            ([e] (n/fail f/MOJO_TLS_ERR_IO (string "cannot open " path " for writing: " e) "write"))))
+  (defer (:close fh)
+    (:write fh text)))
 
 (def- Cert
   @{:type :mojo-tls/cert
@@ -79,7 +79,7 @@
     :write (fn write [c cert-path &opt key-path]
              ``Write the certificate (PEM) to `cert-path` and, when given, the
              private key to `key-path` (mode 0600).``
-             (write-file cert-path (c :cert-pem) nil)
+             (write-file cert-path (c :cert-pem) 8r644)
              (when key-path (write-file key-path (c :key-pem) 8r600))
              c)
     :closed? (fn closed? [c] (nil? (get c :handle)))})

@@ -35,6 +35,12 @@
     (error (if fmt (string/format fmt ;args) "check failed")))
   ok)
 
+(defn short
+  "A printable description of `x`, at most 200 characters."
+  [x]
+  (def text (string/format "%q" x))
+  (if (> (length text) 200) (string (string/slice text 0 200) "...") text))
+
 (defmacro expect-error
   ``Evaluate body, which must raise a mojo_tls error named `name` (a keyword
   such as :verify-failed, or a tuple of acceptable names). Returns the error.``
@@ -43,10 +49,10 @@
     ~(let [,r (protect ,;body)
            ,names (if (,indexed? ,name) ,name [,name])]
        (when (,r 0)
-         (,error (,string/format "expected error %v, got result %.40q" ,name (,r 1))))
+         (,error (,string/format "expected error %v, got result %s" ,name (,short (,r 1)))))
        (def ,e (,r 1))
        (unless (,tls/error-code ,e)
-         (,error (,string/format "expected a mojo_tls error %v, got %q" ,name ,e)))
+         (,error (,string/format "expected a mojo_tls error %v, got %s" ,name (,short ,e))))
        (unless (,index-of (,e :name) ,names)
          (,error (,string/format "expected error %v, got %v: %s" ,name (,e :name) (,e :message))))
        ,e)))
