@@ -301,6 +301,7 @@ cmd_all() {
   step "generate bindings (bindings/generate.py)"; python3 bindings/generate.py
   assemble_dist
   step "python package: library + wheel -> dist/python"; bash python/build_wheel.sh "$DIST"
+  step "janet interpreter (janet/tools/build_janet.sh)"; bash janet/tools/build_janet.sh >/dev/null
   build_examples
   build_mojo_examples
   run_demo
