@@ -4,6 +4,9 @@
 (use ./harness)
 (import mojo_tls/tls)
 (import mojo_tls/cert)
+(import mojo_tls/ffi :as f)
+
+(defn- n-int [x] (if (number? x) x (int/to-number x)))
 
 (deftest "library version"
   (def v (tls/version))
@@ -144,6 +147,29 @@
     (expect-error :closed (:peer-cert c))
     (expect-error :closed (:handshake c))
     (expect-error :closed (:shutdown c))))
+
+(deftest ":close frees the native connection and owned configurations"
+  (def server-handles (ev/chan 1))
+  (def l (tls/listen "127.0.0.1" 0 (server-opts)))
+  (def listener-cfg ((l :config) :handle))
+  (ev/spawn
+    (def s (tls/accept l))
+    (def h (s :conn))
+    (:read s 10)
+    (:close s)
+    (ev/give server-handles h))
+  (def c (tls/connect "localhost" (:port l) (client-opts)))
+  (def conn (c :conn))
+  (def cfg ((c :owned-config) :handle))
+  (check (>= (f/mojo-tls-conn-pending conn) 0) "live connection handle")
+  (:close c)
+  (check (= f/MOJO_TLS_ERR_INVALID_HANDLE (n-int (f/mojo-tls-conn-pending conn))) "connection not freed")
+  (check (= f/MOJO_TLS_ERR_INVALID_HANDLE (f/mojo-tls-config-free cfg)) "client config not freed")
+  (def sh (ev/take server-handles))
+  (check (= f/MOJO_TLS_ERR_INVALID_HANDLE (n-int (f/mojo-tls-conn-pending sh))) "server connection not freed")
+  (check (>= (f/mojo-tls-config-set-session-cache listener-cfg 0 0) 0) "listener config alive")
+  (:close l)
+  (check (= f/MOJO_TLS_ERR_INVALID_HANDLE (f/mojo-tls-config-free listener-cfg)) "listener config not freed"))
 
 (deftest "close from another fiber wakes a blocked reader"
   (def l (tls/server "127.0.0.1" 0 (fn [s] (ev/sleep 5)) (server-opts)))
