@@ -12,7 +12,14 @@
 
 from std.sys import argv
 
-from mojo_tls import TLSConfig, TLSListener, TLSError, generate_ca, generate_cert, to_hex
+from mojo_tls import (
+    TLSConfig,
+    TLSListener,
+    TLSError,
+    generate_ca,
+    generate_cert,
+    to_hex,
+)
 
 
 def usage() raises:
@@ -78,8 +85,17 @@ def main() raises:
                 stream.write_all(Span(buf)[0:n])
                 total += n
             print(
-                "connection ", served, ": ", stream.get_version(), " ",
-                stream.get_cipher(), ", echoed ", total, " bytes", sep="", flush=True,
+                "connection ",
+                served,
+                ": ",
+                stream.get_version(),
+                " ",
+                stream.get_cipher(),
+                ", echoed ",
+                total,
+                " bytes",
+                sep="",
+                flush=True,
             )
             stream.close()
         except e:

@@ -129,7 +129,12 @@ struct TLSError(Copyable, Movable, Writable):
 
     def write_to(self, mut writer: Some[Writer]):
         writer.write(
-            "TLSError(", error_name(self.code), ", ", self.code, "): ", self.message
+            "TLSError(",
+            error_name(self.code),
+            ", ",
+            self.code,
+            "): ",
+            self.message,
         )
 
 
@@ -266,8 +271,10 @@ def load_library() raises TLSError -> MojoTlsFFI:
     raise TLSError(
         MOJO_TLS_ERR_NOT_FOUND,
         String(
-            "cannot load libmojo_tls (set MOJO_TLS_LIBRARY to its path);"
-            " tried: ",
+            (
+                "cannot load libmojo_tls (set MOJO_TLS_LIBRARY to its path);"
+                " tried: "
+            ),
             String(", ").join(tried),
         ),
     )
@@ -298,8 +305,8 @@ def to_hex(data: Span[UInt8, _], sep: String = "") -> String:
         if i > 0 and sep.byte_length() > 0:
             out += sep
         var b = Int(data[i])
-        out += String(digits[byte = b >> 4])
-        out += String(digits[byte = b & 15])
+        out += String(digits[byte=b >> 4])
+        out += String(digits[byte=b & 15])
     return out^
 
 
@@ -329,6 +336,7 @@ def from_hex(text: String) raises TLSError -> List[UInt8]:
             hi = -1
     if hi >= 0:
         raise TLSError(
-            MOJO_TLS_ERR_INVALID_ARGUMENT, String("odd number of hex digits: ", text)
+            MOJO_TLS_ERR_INVALID_ARGUMENT,
+            String("odd number of hex digits: ", text),
         )
     return out^

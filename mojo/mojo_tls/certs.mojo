@@ -8,7 +8,14 @@ from ._ffi import (
     MOJO_TLS_USAGE_CLIENT,
     MOJO_TLS_ERR_INVALID_ARGUMENT,
 )
-from ._library import TLSError, addr_of, load_library, make_error, null_error, to_hex
+from ._library import (
+    TLSError,
+    addr_of,
+    load_library,
+    make_error,
+    null_error,
+    to_hex,
+)
 
 
 struct GeneratedCert(Movable):
@@ -34,9 +41,13 @@ struct GeneratedCert(Movable):
             var buf = List[UInt8](length=cap, fill=0)
             var n: Int
             if key:
-                n = self._ffi.gencert_key_pem(self._h, Int(buf.unsafe_ptr()), cap)
+                n = self._ffi.gencert_key_pem(
+                    self._h, Int(buf.unsafe_ptr()), cap
+                )
             else:
-                n = self._ffi.gencert_cert_pem(self._h, Int(buf.unsafe_ptr()), cap)
+                n = self._ffi.gencert_cert_pem(
+                    self._h, Int(buf.unsafe_ptr()), cap
+                )
             if n < 0:
                 raise make_error(self._ffi, n, "GeneratedCert")
             if n < cap:
@@ -56,7 +67,9 @@ struct GeneratedCert(Movable):
         var cap = 1024
         while True:
             var buf = List[UInt8](length=cap, fill=0)
-            var n = self._ffi.gencert_cert_der(self._h, Int(buf.unsafe_ptr()), cap)
+            var n = self._ffi.gencert_cert_der(
+                self._h, Int(buf.unsafe_ptr()), cap
+            )
             if n < 0:
                 raise make_error(self._ffi, n, "GeneratedCert.cert_der")
             if n <= cap:
@@ -65,12 +78,14 @@ struct GeneratedCert(Movable):
             cap = n
 
     def sha256(self) raises TLSError -> List[UInt8]:
-        """SHA-256 of the certificate's DER (the value for MOJO_TLS_PIN_CERT)."""
+        """SHA-256 of the certificate's DER (the value for MOJO_TLS_PIN_CERT).
+        """
         var der = self.cert_der()
         return sha256(Span(der))
 
     def crl_pem(self, revoked: List[Int]) raises TLSError -> String:
-        """As a CA: a CRL revoking the certificates whose `handle()`s are given."""
+        """As a CA: a CRL revoking the certificates whose `handle()`s are given.
+        """
         var cap = 4096
         while True:
             var buf = List[UInt8](length=cap, fill=0)

@@ -29,7 +29,9 @@ struct _ConfigBox(Movable):
     var handle: mojo_tls_config_ptr
     var role: Int
 
-    def __init__(out self, var ffi: MojoTlsFFI, handle: mojo_tls_config_ptr, role: Int):
+    def __init__(
+        out self, var ffi: MojoTlsFFI, handle: mojo_tls_config_ptr, role: Int
+    ):
         self.ffi = ffi^
         self.handle = handle
         self.role = role
@@ -111,7 +113,8 @@ struct TLSConfig(Copyable, Movable):
         """Trust the system's CA certificates (SSL_CERT_FILE / SSL_CERT_DIR
         override the locations)."""
         self._check(
-            self._box[].ffi.config_load_system_ca(self.handle()), "load_system_ca"
+            self._box[].ffi.config_load_system_ca(self.handle()),
+            "load_system_ca",
         )
 
     def load_ca_file(self, path: String) raises TLSError:
@@ -152,7 +155,9 @@ struct TLSConfig(Copyable, Movable):
         """Add certificate revocation lists from a PEM text."""
         var b = pem.as_bytes()
         self._check(
-            self._box[].ffi.config_load_crl_mem(self.handle(), addr_of(b), len(b)),
+            self._box[].ffi.config_load_crl_mem(
+                self.handle(), addr_of(b), len(b)
+            ),
             "load_crl_pem",
         )
 
@@ -195,7 +200,9 @@ struct TLSConfig(Copyable, Movable):
             "add_pin",
         )
 
-    def add_pin(self, sha256_hex: String, kind: Int = MOJO_TLS_PIN_CERT) raises TLSError:
+    def add_pin(
+        self, sha256_hex: String, kind: Int = MOJO_TLS_PIN_CERT
+    ) raises TLSError:
         """As add_pin, from hex text ("ab:cd:…" or "abcd…")."""
         var raw = from_hex(sha256_hex)
         self.add_pin(Span(raw), kind)
@@ -210,7 +217,10 @@ struct TLSConfig(Copyable, Movable):
     # ---- own certificate -----------------------------------------------------
 
     def add_cert_file(
-        self, cert_file: String, key_file: String, password: Optional[String] = None
+        self,
+        cert_file: String,
+        key_file: String,
+        password: Optional[String] = None,
     ) raises TLSError:
         """Add the own certificate chain (leaf first) and its private key,
         PEM or DER files; `password` for an encrypted key."""
@@ -222,7 +232,10 @@ struct TLSConfig(Copyable, Movable):
         )
 
     def add_cert_pem(
-        self, cert_pem: String, key_pem: String, password: Optional[String] = None
+        self,
+        cert_pem: String,
+        key_pem: String,
+        password: Optional[String] = None,
     ) raises TLSError:
         """As add_cert_file, from PEM texts."""
         var c = cert_pem.as_bytes()
@@ -244,14 +257,16 @@ struct TLSConfig(Copyable, Movable):
         )
 
     def set_max_version(self, version: Int) raises TLSError:
-        """Highest version offered (TLS 1.3 means 1.2 on a backend without it)."""
+        """Highest version offered (TLS 1.3 means 1.2 on a backend without it).
+        """
         self._check(
             self._box[].ffi.config_set_max_version(self.handle(), version),
             "set_max_version",
         )
 
     def set_alpn(self, protocols: String) raises TLSError:
-        """ALPN protocols, most preferred first, comma-separated ("h2,http/1.1")."""
+        """ALPN protocols, most preferred first, comma-separated ("h2,http/1.1").
+        """
         self._check(
             self._box[].ffi.config_set_alpn(self.handle(), protocols),
             "set_alpn",
@@ -293,7 +308,9 @@ struct TLSConfig(Copyable, Movable):
     def enable_session_tickets(self, lifetime_s: Int = 86400) raises TLSError:
         """Server: issue session tickets (keys rotated every `lifetime_s`)."""
         self._check(
-            self._box[].ffi.config_enable_session_tickets(self.handle(), lifetime_s),
+            self._box[].ffi.config_enable_session_tickets(
+                self.handle(), lifetime_s
+            ),
             "enable_session_tickets",
         )
 

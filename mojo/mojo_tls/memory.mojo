@@ -104,7 +104,8 @@ struct TLSMemoryStream(Movable):
         return self._c.read_bytes(max_bytes)
 
     def write(self, data: Span[UInt8, _]) raises TLSError -> Int:
-        """Encrypt up to one record of `data` (then `drain`); returns the count."""
+        """Encrypt up to one record of `data` (then `drain`); returns the count.
+        """
         return self._c.write(data)
 
     def write_all(self, data: Span[UInt8, _]) raises TLSError:
@@ -149,7 +150,9 @@ struct TLSMemoryStream(Movable):
         """SHA-256 of the peer certificate's DER (32 bytes)."""
         return self._c.get_bytes(_B_SHA256, "peer_cert_sha256")
 
-    def peer_cert_fingerprint(self, sep: String = ":") raises TLSError -> String:
+    def peer_cert_fingerprint(
+        self, sep: String = ":"
+    ) raises TLSError -> String:
         """The peer certificate's SHA-256 fingerprint as hex."""
         var d = self._c.get_bytes(_B_SHA256, "peer_cert_fingerprint")
         return to_hex(Span(d), sep)

@@ -51,7 +51,9 @@ struct _Conn(Movable):
     var handle: mojo_tls_conn_ptr
     var what: String
 
-    def __init__(out self, var ffi: MojoTlsFFI, handle: mojo_tls_conn_ptr, what: String):
+    def __init__(
+        out self, var ffi: MojoTlsFFI, handle: mojo_tls_conn_ptr, what: String
+    ):
         self.ffi = ffi^
         self.handle = handle
         self.what = what
@@ -77,7 +79,8 @@ struct _Conn(Movable):
         if len(buf) == 0:
             return 0
         return self.check(
-            self.ffi.conn_read(self.h(), Int(buf.unsafe_ptr()), len(buf)), "read"
+            self.ffi.conn_read(self.h(), Int(buf.unsafe_ptr()), len(buf)),
+            "read",
         )
 
     def read_bytes(self, max_bytes: Int) raises TLSError -> List[UInt8]:
@@ -127,20 +130,30 @@ struct _Conn(Movable):
     def version_name(self) raises TLSError -> String:
         var s = self.ffi.conn_version_name(self.h())
         if not s:
-            raise make_error(self.ffi, self._not_available(), String(self.what, ".get_version"))
+            raise make_error(
+                self.ffi,
+                self._not_available(),
+                String(self.what, ".get_version"),
+            )
         return s.value()
 
     def cipher(self) raises TLSError -> String:
         var s = self.ffi.conn_cipher(self.h())
         if not s:
-            raise make_error(self.ffi, self._not_available(), String(self.what, ".get_cipher"))
+            raise make_error(
+                self.ffi,
+                self._not_available(),
+                String(self.what, ".get_cipher"),
+            )
         return s.value()
 
     def _not_available(self) -> Int:
         var code = self.ffi.last_error_code()
         return code if code < 0 else MOJO_TLS_ERR_NOT_AVAILABLE
 
-    def _call_string(self, which: Int, buf: Int, cap: Int) raises TLSError -> Int:
+    def _call_string(
+        self, which: Int, buf: Int, cap: Int
+    ) raises TLSError -> Int:
         var c = self.h()
         if which == _S_ALPN:
             return self.ffi.conn_alpn(c, buf, cap)
@@ -161,12 +174,16 @@ struct _Conn(Movable):
         var cap = 256
         while True:
             var buf = List[UInt8](length=cap, fill=0)
-            var n = self.check(self._call_string(which, Int(buf.unsafe_ptr()), cap), op)
+            var n = self.check(
+                self._call_string(which, Int(buf.unsafe_ptr()), cap), op
+            )
             if n < cap:
                 return String(from_utf8_lossy=Span(buf)[0:n])
             cap = n + 1
 
-    def _call_bytes(self, which: Int, buf: Int, cap: Int) raises TLSError -> Int:
+    def _call_bytes(
+        self, which: Int, buf: Int, cap: Int
+    ) raises TLSError -> Int:
         var c = self.h()
         if which == _B_DER:
             return self.ffi.conn_peer_cert_der(c, buf, cap)
@@ -181,7 +198,9 @@ struct _Conn(Movable):
         var cap = 64
         while True:
             var buf = List[UInt8](length=cap, fill=0)
-            var n = self.check(self._call_bytes(which, Int(buf.unsafe_ptr()), cap), op)
+            var n = self.check(
+                self._call_bytes(which, Int(buf.unsafe_ptr()), cap), op
+            )
             if n <= cap:
                 buf.resize(n, 0)
                 return buf^
@@ -194,7 +213,12 @@ struct _Conn(Movable):
         )
 
     def session_resumed(self) raises TLSError -> Bool:
-        return self.check(self.ffi.conn_session_resumed(self.h()), "session_resumed") == 1
+        return (
+            self.check(
+                self.ffi.conn_session_resumed(self.h()), "session_resumed"
+            )
+            == 1
+        )
 
     def verify_flags(self) raises TLSError -> Int:
         return self.check(self.ffi.conn_verify_flags(self.h()), "verify_flags")
@@ -227,7 +251,9 @@ struct TLSStream(Movable):
     # ---- opening ---------------------------------------------------------------
 
     @staticmethod
-    def connect(host: String, port: Int, timeout_ms: Int = -1) raises TLSError -> TLSStream:
+    def connect(
+        host: String, port: Int, timeout_ms: Int = -1
+    ) raises TLSError -> TLSStream:
         """Connect to `host`:`port` with a default client configuration
         (system CAs, certificate and host name verified). `timeout_ms` bounds
         the TCP connect + handshake and becomes the stream's timeout
@@ -283,7 +309,9 @@ struct TLSStream(Movable):
         """Read up to `max_bytes` decrypted bytes; empty at the clean end."""
         return self._c.read_bytes(max_bytes)
 
-    def read_string(self, max_bytes: Int = _READ_CHUNK) raises TLSError -> String:
+    def read_string(
+        self, max_bytes: Int = _READ_CHUNK
+    ) raises TLSError -> String:
         """As read, decoded as UTF-8 (invalid sequences replaced)."""
         var b = self._c.read_bytes(max_bytes)
         return String(from_utf8_lossy=Span(b))
@@ -308,7 +336,13 @@ struct TLSStream(Movable):
             if k == 0:
                 raise TLSError(
                     MOJO_TLS_ERR_TRUNCATED,
-                    String("TLSStream.read_exactly: stream ended after ", got, " of ", n, " bytes"),
+                    String(
+                        "TLSStream.read_exactly: stream ended after ",
+                        got,
+                        " of ",
+                        n,
+                        " bytes",
+                    ),
                 )
             got += k
         return out^
@@ -346,7 +380,8 @@ struct TLSStream(Movable):
         return self._c.check(self._c.ffi.conn_get_fd(self._c.h()), "fileno")
 
     def close_notify(self) raises TLSError:
-        """Send close_notify (the peer then reads EOF); reading stays possible."""
+        """Send close_notify (the peer then reads EOF); reading stays possible.
+        """
         self._c.close_notify()
 
     def close(mut self):
@@ -376,7 +411,8 @@ struct TLSStream(Movable):
         return s^
 
     def server_name(self) raises TLSError -> String:
-        """Server: the name the client asked for (SNI); client: the name sent."""
+        """Server: the name the client asked for (SNI); client: the name sent.
+        """
         return self._c.get_string(_S_SERVER_NAME, "server_name")
 
     def session_resumed(self) raises TLSError -> Bool:
@@ -397,13 +433,16 @@ struct TLSStream(Movable):
         """SHA-256 of the peer certificate's DER (32 bytes)."""
         return self._c.get_bytes(_B_SHA256, "peer_cert_sha256")
 
-    def peer_cert_fingerprint(self, sep: String = ":") raises TLSError -> String:
+    def peer_cert_fingerprint(
+        self, sep: String = ":"
+    ) raises TLSError -> String:
         """The peer certificate's SHA-256 fingerprint as hex ("ab:cd:…")."""
         var d = self._c.get_bytes(_B_SHA256, "peer_cert_fingerprint")
         return to_hex(Span(d), sep)
 
     def peer_cert_spki_sha256(self) raises TLSError -> List[UInt8]:
-        """SHA-256 of the peer's public key (the value for MOJO_TLS_PIN_SPKI)."""
+        """SHA-256 of the peer's public key (the value for MOJO_TLS_PIN_SPKI).
+        """
         return self._c.get_bytes(_B_SPKI_SHA256, "peer_cert_spki_sha256")
 
     def peer_cert_der(self) raises TLSError -> List[UInt8]:
@@ -447,7 +486,9 @@ def connect(
     return TLSStream.connect(config, host, port, timeout_ms)
 
 
-def connect(host: String, port: Int, timeout_ms: Int = -1) raises TLSError -> TLSStream:
+def connect(
+    host: String, port: Int, timeout_ms: Int = -1
+) raises TLSError -> TLSStream:
     """`TLSStream.connect(host, port, timeout_ms)` (default client config)."""
     return TLSStream.connect(host, port, timeout_ms)
 
@@ -487,12 +528,17 @@ struct TLSListener(Movable):
         if not config.is_server():
             raise TLSError(
                 MOJO_TLS_ERR_INVALID_ARGUMENT,
-                "TLSListener.bind needs a server configuration (TLSConfig.server())",
+                (
+                    "TLSListener.bind needs a server configuration"
+                    " (TLSConfig.server())"
+                ),
             )
         var ffi = config.ffi()
         var fd = ffi.listen(host, port, backlog)
         if fd < 0:
-            raise make_error(ffi, fd, String("TLSListener.bind(", host, ":", port, ")"))
+            raise make_error(
+                ffi, fd, String("TLSListener.bind(", host, ":", port, ")")
+            )
         return TLSListener(config, fd)
 
     def _get_fd(self) raises TLSError -> Int:
@@ -515,7 +561,9 @@ struct TLSListener(Movable):
         """Accept one client and complete the handshake within `timeout_ms`
         (< 0 blocks; MOJO_TLS_ERR_TIMEOUT when no client came). The timeout
         becomes the stream's timeout."""
-        var h = self._ffi.accept(self._config.handle(), self._get_fd(), timeout_ms)
+        var h = self._ffi.accept(
+            self._config.handle(), self._get_fd(), timeout_ms
+        )
         if h == 0:
             raise null_error(self._ffi, "TLSListener.accept")
         return TLSStream(self._ffi.copy(), h)

@@ -99,7 +99,9 @@ def test_client_vs_openssl_server() raises:
     var pki = Pki()
     var srv = peers().openssl_server(pki.cert_file(), pki.key_file(), "-rev")
     var port = Int(py=srv.port)
-    var stream = TLSStream.connect(pki.client_config(), "localhost", port, TIMEOUT_MS)
+    var stream = TLSStream.connect(
+        pki.client_config(), "localhost", port, TIMEOUT_MS
+    )
     assert_equal(stream.get_version(), "TLSv1.2")
     assert_true(stream.get_cipher().find("TLS_") == 0, stream.get_cipher())
     assert_equal(stream.peer_cert_fingerprint(), to_hex(pki.leaf.sha256(), ":"))
@@ -118,10 +120,14 @@ def test_client_vs_openssl_server() raises:
 
 def test_client_vs_python_ssl_server() raises:
     var pki = Pki()
-    var srv = peers().python_echo_server(pki.cert_file(), pki.key_file(), "h2,http/1.1")
+    var srv = peers().python_echo_server(
+        pki.cert_file(), pki.key_file(), "h2,http/1.1"
+    )
     var config = pki.client_config()
     config.set_alpn("http/1.1")
-    var stream = TLSStream.connect(config, "127.0.0.1", Int(py=srv.port), TIMEOUT_MS)
+    var stream = TLSStream.connect(
+        config, "127.0.0.1", Int(py=srv.port), TIMEOUT_MS
+    )
     assert_equal(stream.get_alpn().value(), "http/1.1")
     # 300 KB of random bytes there and back; the server echoes until our
     # close_notify, then closes cleanly.
@@ -147,7 +153,10 @@ def test_server_vs_openssl_client() raises:
     var listener = TLSListener.bind("127.0.0.1", 0, pki.server_config())
     var port = listener.port()
     var cli = peers().openssl_client(
-        port, pki.ca_file(), "localhost", PythonObject("ping from s_client\n").encode()
+        port,
+        pki.ca_file(),
+        "localhost",
+        PythonObject("ping from s_client\n").encode(),
     )
     var stream = listener.accept(TIMEOUT_MS)
     assert_equal(stream.get_version(), "TLSv1.2")
@@ -167,14 +176,25 @@ def test_mojo_client_vs_mojo_server() raises:
     var p = peers()
     var argv = Python.list(
         examples_bin("echo_server"),
-        "--host", "127.0.0.1", "--port", "0",
-        "--cert", pki.cert_file(), "--key", pki.key_file(),
-        "--count", "2", "--timeout-ms", String(TIMEOUT_MS),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--cert",
+        pki.cert_file(),
+        "--key",
+        pki.key_file(),
+        "--count",
+        "2",
+        "--timeout-ms",
+        String(TIMEOUT_MS),
     )
     var srv = p.spawn(argv)
     var port = Int(py=srv.port)
 
-    var stream = TLSStream.connect(pki.client_config(), "localhost", port, TIMEOUT_MS)
+    var stream = TLSStream.connect(
+        pki.client_config(), "localhost", port, TIMEOUT_MS
+    )
     var msg = String("mojo to mojo, ")
     for i in range(2000):
         msg += String(i)
@@ -186,8 +206,13 @@ def test_mojo_client_vs_mojo_server() raises:
 
     var cli = p.run(
         Python.list(
-            examples_bin("client"), "localhost", String(port),
-            "--ca", pki.ca_file(), "--message", "hello from the client example",
+            examples_bin("client"),
+            "localhost",
+            String(port),
+            "--ca",
+            pki.ca_file(),
+            "--message",
+            "hello from the client example",
         ),
         60,
     )
@@ -216,7 +241,9 @@ def test_verification_failures_raise() raises:
         err = e^
     srv.stop()
     assert_true(Bool(err), "untrusted server accepted")
-    assert_equal(err.value().code, MOJO_TLS_ERR_VERIFY_FAILED, String(err.value()))
+    assert_equal(
+        err.value().code, MOJO_TLS_ERR_VERIFY_FAILED, String(err.value())
+    )
     assert_true(err.value().message.find("verif") >= 0, err.value().message)
 
     # A certificate from the trusted CA, for another name.
@@ -235,7 +262,9 @@ def test_verification_failures_raise() raises:
         err = e^
     srv2.stop()
     assert_true(Bool(err), "certificate for another name accepted")
-    assert_equal(err.value().code, MOJO_TLS_ERR_VERIFY_FAILED, String(err.value()))
+    assert_equal(
+        err.value().code, MOJO_TLS_ERR_VERIFY_FAILED, String(err.value())
+    )
 
     # A Mojo server requiring client certificates; s_client has none.
     var scfg = pki.server_config()
@@ -243,7 +272,10 @@ def test_verification_failures_raise() raises:
     scfg.set_client_auth(MOJO_TLS_CLIENT_AUTH_REQUIRED)
     var listener = TLSListener.bind("127.0.0.1", 0, scfg)
     var cli = p.openssl_client(
-        listener.port(), pki.ca_file(), "localhost", PythonObject("x\n").encode()
+        listener.port(),
+        pki.ca_file(),
+        "localhost",
+        PythonObject("x\n").encode(),
     )
     err = None
     try:

@@ -182,7 +182,9 @@ def test_memory_verify_wrong_ca() raises:
 def test_memory_verify_errors_raise() raises:
     var pki = Pki()
     # Wrong host name.
-    var c1 = TLSMemoryStream(pki.client_config(), String("not-localhost.example"))
+    var c1 = TLSMemoryStream(
+        pki.client_config(), String("not-localhost.example")
+    )
     var s1 = TLSMemoryStream(pki.server_config())
     var err = client_handshake_error(c1, s1)
     assert_true(Bool(err), "wrong host name accepted")
@@ -293,7 +295,9 @@ def test_config_errors() raises:
     assert_true(err.value().message.find("ca.pem") >= 0, err.value().message)
     err = None
     try:
-        c.load_ca_pem("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n")
+        c.load_ca_pem(
+            "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n"
+        )
     except e:
         err = e^
     assert_true(Bool(err), "garbage PEM accepted")
@@ -336,7 +340,9 @@ def test_config_errors() raises:
     except e:
         err = e^
     assert_true(Bool(err), "listener with a client config")
-    expect_code(err.value(), MOJO_TLS_ERR_INVALID_ARGUMENT, "client config listener")
+    expect_code(
+        err.value(), MOJO_TLS_ERR_INVALID_ARGUMENT, "client config listener"
+    )
     # Errors keep their text when they cross a plain `raises` function.
     with assert_raises(contains="MOJO_TLS_ERR_NOT_FOUND"):
         c.load_ca_file("/nonexistent/mojo-tls/ca.pem")
