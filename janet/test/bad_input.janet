@@ -4,6 +4,7 @@
 (use ./harness)
 (import mojo_tls/tls)
 (import mojo_tls/cert)
+(import mojo_tls/ffi :as f)
 
 (deftest "unknown and ill-typed options"
   (expect-error :invalid-argument (tls/config {:verfy false}))
@@ -185,5 +186,30 @@
   (check (= "" (cert/random-bytes 0)))
   (expect-error :invalid-argument (cert/random-bytes -1))
   (expect-error :invalid-argument (cert/sha256 42)))
+
+(deftest "every generated FFI binding resolves in the loaded library"
+  (def env (require "mojo_tls/ffi"))
+  (def path (get-in env ['mojo-tls-library-path :value]))
+  (check (string/has-suffix? "mojo_tls/libmojo_tls.so.0" path) "library %v (not the bundled one)" path)
+  (def native (ffi/native path))
+  (def names (seq [[k v] :pairs env
+                   :when (and (symbol? k) (string/has-prefix? "mojo-tls-" k)
+                              (function? (get v :value)) (not (get v :private)))]
+               (string/replace-all "-" "_" k)))
+  (check (>= (length names) 100) "only %d bindings" (length names))
+  (def missing (filter |(nil? (ffi/lookup native $)) names))
+  (check (empty? missing) "missing symbols: %q" missing))
+
+(deftest "forged and stale handles are rejected, not crashes"
+  (def fake (buffer/new-filled 64 0x41))
+  (each [name r] [["conn-read" (f/mojo-tls-conn-read fake (buffer/new-filled 8) 8)]
+                  ["conn-handshake" (f/mojo-tls-conn-handshake fake)]
+                  ["conn-free" (f/mojo-tls-conn-free fake)]
+                  ["config-free" (f/mojo-tls-config-free fake)]
+                  ["gencert-free" (f/mojo-tls-gencert-free fake)]
+                  ["conn-pending" (f/mojo-tls-conn-pending nil)]]
+    (def r (if (number? r) r (int/to-number r)))
+    (check (= f/MOJO_TLS_ERR_INVALID_HANDLE r) "%s returned %v" name r))
+  (check (nil? (f/mojo-tls-conn-new-memory fake nil)) "a conn from a forged config"))
 
 (run-tests)
