@@ -126,6 +126,20 @@
       (ev/give go true)
       (check (= "late" (string (:read c 10 nil 5)))))))
 
+(deftest "a second reader waiting behind the first one times out on its own"
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (ev/sleep 3)) (server-opts)))
+  (defer (:close l)
+    (with [c (tls/connect "127.0.0.1" (:port l) (client-opts {:timeout nil}))]
+      (def first-result (ev/chan 1))
+      (ev/spawn (ev/give first-result (protect (:read c 10 nil 2))))
+      (ev/sleep 0.05)
+      (def t0 (os/clock :monotonic))
+      (expect-error :timeout (:read c 10 nil 0.2))
+      (def dt (- (os/clock :monotonic) t0))
+      (check (< dt 1.5) "the second reader waited %.2f s" dt)
+      (def [ok e] (ev/take first-result))
+      (check (= :timeout (tls/error-name e)) "first reader: %q" e))))
+
 (deftest "stream default timeout applies to reads"
   (def l (tls/server "127.0.0.1" 0 (fn [s] (ev/sleep 3)) (server-opts)))
   (defer (:close l)
