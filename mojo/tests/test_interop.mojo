@@ -118,6 +118,25 @@ def test_client_vs_openssl_server() raises:
     _ = srv.finish(10)
 
 
+def test_from_fd_over_a_python_socket() raises:
+    """TLS over a socket someone else opened (STARTTLS style)."""
+    var pki = Pki()
+    var srv = peers().openssl_server(pki.cert_file(), pki.key_file(), "-rev")
+    var socket = Python.import_module("socket")
+    var sock = socket.create_connection(Python.tuple("127.0.0.1", srv.port), 10)
+    var fd = Int(py=sock.fileno())
+    var config = pki.client_config()
+    var stream = TLSStream.from_fd(config, fd, String("localhost"))
+    stream.set_timeout(TIMEOUT_MS)
+    stream.handshake()
+    assert_equal(stream.get_version(), "TLSv1.2")
+    stream.write_all("over a borrowed fd\n")
+    assert_equal(read_line(stream), "df deworrob a revo\n")
+    stream.close()
+    _ = sock.close()  # the fd stayed ours (take_ownership=False)
+    _ = srv.finish(10)
+
+
 def test_client_vs_python_ssl_server() raises:
     var pki = Pki()
     var srv = peers().python_echo_server(

@@ -11,6 +11,9 @@ from std.testing import (
     assert_true,
 )
 
+from std.os import getenv, setenv, unsetenv
+from std.os.path import exists
+
 from mojo_tls import *
 
 
@@ -346,6 +349,33 @@ def test_config_errors() raises:
     # Errors keep their text when they cross a plain `raises` function.
     with assert_raises(contains="MOJO_TLS_ERR_NOT_FOUND"):
         c.load_ca_file("/nonexistent/mojo-tls/ca.pem")
+
+
+def test_library_lookup() raises:
+    # Candidates include the dist/ this test runs against.
+    var found = False
+    for path in library_candidates():
+        if exists(path):
+            found = True
+    assert_true(found, "no candidate library path exists")
+    # MOJO_TLS_LIBRARY, when set, is the only place tried.
+    var saved = getenv("MOJO_TLS_LIBRARY")
+    _ = setenv("MOJO_TLS_LIBRARY", "/nonexistent/libmojo_tls.so.0")
+    var err = Optional[TLSError]()
+    try:
+        _ = TLSConfig.client()
+    except e:
+        err = e^
+    if saved.byte_length() > 0:
+        _ = setenv("MOJO_TLS_LIBRARY", saved)
+    else:
+        _ = unsetenv("MOJO_TLS_LIBRARY")
+    assert_true(Bool(err), "a missing MOJO_TLS_LIBRARY was accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_NOT_FOUND, "MOJO_TLS_LIBRARY")
+    assert_true(
+        err.value().message.find("/nonexistent/") >= 0, err.value().message
+    )
+    _ = TLSConfig.client()  # and it loads again
 
 
 def test_tcp_timeouts_and_refusal() raises:
