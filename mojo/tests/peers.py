@@ -32,7 +32,7 @@ class Peer:
                  timeout: float = 20.0, stdin_data: Optional[bytes] = None) -> None:
         self.argv = [str(a) for a in argv]
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         _started.append(self)
         self.pid = self.proc.pid
         self.out = b""
@@ -128,10 +128,28 @@ class Peer:
             _started.remove(self)
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the test process ends (Linux), so a
+    test that fails midway, or is killed, leaves no peer behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_temp_dirs: List[str] = []
+
+
 @atexit.register
-def _stop_all() -> None:
+def cleanup() -> None:
+    """Stop every process started here and remove the temporary directories.
+    Called by the tests' main (Python's atexit does not run when Python is
+    embedded in a Mojo program)."""
     for p in list(_started):
         p.stop()
+    for d in _temp_dirs:
+        shutil.rmtree(d, ignore_errors=True)
+    _temp_dirs.clear()
 
 
 # --- peers ------------------------------------------------------------------------
@@ -180,10 +198,10 @@ def write_file(path: str, text: str) -> None:
 
 
 def make_temp_dir() -> str:
-    """A new temporary directory, removed when the process exits."""
+    """A new temporary directory, removed by cleanup()."""
     import tempfile
     d = tempfile.mkdtemp(prefix="mojo-tls-test-")
-    atexit.register(shutil.rmtree, d, True)
+    _temp_dirs.append(d)
     return d
 
 
