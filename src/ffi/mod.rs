@@ -18,6 +18,9 @@ pub mod certgen;
 pub mod compat;
 pub mod config;
 pub mod conn;
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub mod debug;
 pub mod library;
 
 /// Run `f` inside the panic boundary: a panic becomes MOJO_TLS_ERR_INTERNAL,
