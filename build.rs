@@ -1,5 +1,10 @@
-//! Linker settings for the shared library: the SONAME carries the ABI major
-//! version so incompatible releases can live side by side.
+//! Build script.
+//! - Linker settings for the shared library: the SONAME carries the ABI major
+//!   version so incompatible releases can live side by side.
+//! - With the `system` feature: find Mbed TLS 3.6 / 4.x (MBEDTLS_DIR or
+//!   pkg-config), read its version from the headers, generate bindings for
+//!   that very install (never checked in: 4.0 and 4.1 differ in ABI) and set
+//!   the `mbedtls_3` / `mbedtls_4` cfgs the backend module uses.
 
 fn main() {
     // The ABI major is the package's major version (0 while at 0.x).
@@ -15,4 +20,240 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(mbedtls_3)");
+    println!("cargo::rustc-check-cfg=cfg(mbedtls_4)");
+    #[cfg(feature = "system")]
+    system::configure();
+}
+
+#[cfg(feature = "system")]
+mod system {
+    use std::env;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    struct Install {
+        include: PathBuf,
+        lib: Option<PathBuf>,
+    }
+
+    fn first_existing(cands: impl IntoIterator<Item = PathBuf>, probe: &str) -> Option<PathBuf> {
+        cands.into_iter().find(|d| d.join(probe).exists())
+    }
+
+    fn from_dir(dir: &Path) -> Install {
+        let include = first_existing(
+            [dir.join("include"), dir.join("usr/include")],
+            "mbedtls/build_info.h",
+        )
+        .unwrap_or_else(|| {
+            panic!(
+                "MBEDTLS_DIR={}: no include/mbedtls/build_info.h (Mbed TLS 3.x/4.x headers)",
+                dir.display()
+            )
+        });
+        let mut libs = vec![dir.join("lib"), dir.join("lib64")];
+        for base in [dir.join("usr/lib"), dir.join("lib")] {
+            if let Ok(rd) = std::fs::read_dir(&base) {
+                libs.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+            }
+            libs.push(base);
+        }
+        let lib = libs.into_iter().find(|d| {
+            std::fs::read_dir(d)
+                .map(|rd| {
+                    rd.flatten()
+                        .any(|e| e.file_name().to_string_lossy().starts_with("libmbedtls."))
+                })
+                .unwrap_or(false)
+        });
+        Install { include, lib }
+    }
+
+    fn from_pkg_config() -> Install {
+        let out = Command::new("pkg-config")
+            .args(["--cflags-only-I", "--libs-only-L", "mbedtls"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        let mut include = PathBuf::from("/usr/include");
+        let mut lib = None;
+        if let Some(flags) = out {
+            for f in flags.split_whitespace() {
+                if let Some(i) = f.strip_prefix("-I") {
+                    include = PathBuf::from(i);
+                } else if let Some(l) = f.strip_prefix("-L") {
+                    lib = Some(PathBuf::from(l));
+                }
+            }
+        }
+        if !include.join("mbedtls/build_info.h").exists() {
+            panic!(
+                "the `system` backend needs Mbed TLS 3.6 or 4.x: set MBEDTLS_DIR=<prefix> \
+                 or install it where pkg-config finds it (tools/fetch-mbedtls-3.6.sh fetches 3.6)"
+            );
+        }
+        Install { include, lib }
+    }
+
+    /// MBEDTLS_VERSION_NUMBER from build_info.h, e.g. 0x03060600.
+    fn version(include: &Path) -> (u32, String) {
+        let text = std::fs::read_to_string(include.join("mbedtls/build_info.h"))
+            .expect("read build_info.h");
+        let mut number = None;
+        let mut string = String::new();
+        for line in text.lines() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            if parts.len() >= 3 && parts[0] == "#define" {
+                match parts[1] {
+                    "MBEDTLS_VERSION_NUMBER" => {
+                        number = u32::from_str_radix(parts[2].trim_start_matches("0x"), 16).ok();
+                    }
+                    "MBEDTLS_VERSION_STRING" => string = parts[2].trim_matches('"').to_string(),
+                    _ => {}
+                }
+            }
+        }
+        (
+            number.expect("MBEDTLS_VERSION_NUMBER not found in build_info.h"),
+            string,
+        )
+    }
+
+    #[derive(Debug)]
+    struct StripPrefix;
+
+    impl bindgen::callbacks::ParseCallbacks for StripPrefix {
+        // Same names as mbedtls-sys-auto (`sys::ssl_init`, `sys::ERR_SSL_WANT_READ`)
+        // so the backend reads alike on every generation.
+        fn item_name(&self, info: bindgen::callbacks::ItemInfo) -> Option<String> {
+            strip(info.name)
+        }
+        fn enum_variant_name(
+            &self,
+            _enum_name: Option<&str>,
+            name: &str,
+            _value: bindgen::callbacks::EnumVariantValue,
+        ) -> Option<String> {
+            strip(name)
+        }
+    }
+
+    fn strip(name: &str) -> Option<String> {
+        name.strip_prefix("mbedtls_")
+            .or_else(|| name.strip_prefix("MBEDTLS_"))
+            // mbedtls_psa_* would collide with PSA's own psa_* names.
+            .filter(|rest| !rest.is_empty() && !rest.starts_with(|c: char| c.is_ascii_digit()))
+            .filter(|rest| !rest.to_ascii_lowercase().starts_with("psa_"))
+            // mbedtls_time_t would shadow the C library's time_t.
+            .filter(|rest| *rest != "time_t")
+            .map(str::to_string)
+    }
+
+    pub fn configure() {
+        println!("cargo:rerun-if-env-changed=MBEDTLS_DIR");
+        println!("cargo:rerun-if-env-changed=MBEDTLS_LINK");
+        let install = match env::var_os("MBEDTLS_DIR").filter(|v| !v.is_empty()) {
+            Some(d) => from_dir(Path::new(&d)),
+            None => from_pkg_config(),
+        };
+        let (number, string) = version(&install.include);
+        let major = number >> 24;
+        match major {
+            3 => {
+                if number < 0x0306_0000 {
+                    panic!("Mbed TLS {string} is too old: the system backend needs 3.6 LTS or 4.x");
+                }
+                println!("cargo:rustc-cfg=mbedtls_3");
+            }
+            4 => println!("cargo:rustc-cfg=mbedtls_4"),
+            _ => panic!("Mbed TLS {string}: the system backend supports 3.6 and 4.x (use the bundled backend for 2.28)"),
+        }
+        println!("cargo:rustc-env=MOJO_TLS_MBEDTLS_VERSION={string}");
+
+        // Link. Static archives make a self-contained .so; otherwise the
+        // shared libraries, found at run time through an rpath when the
+        // install is a private prefix.
+        let crypto = if major >= 4 {
+            "tfpsacrypto"
+        } else {
+            "mbedcrypto"
+        };
+        let kind = match (env::var("MBEDTLS_LINK").ok().as_deref(), &install.lib) {
+            (Some("static"), _) => "static",
+            (Some("dylib"), _) => "dylib",
+            (_, Some(dir))
+                if dir.join("libmbedtls.a").exists()
+                    && dir.join(format!("lib{crypto}.a")).exists() =>
+            {
+                "static"
+            }
+            _ => "dylib",
+        };
+        if let Some(dir) = &install.lib {
+            println!("cargo:rustc-link-search=native={}", dir.display());
+            if kind == "dylib" && env::var_os("MBEDTLS_DIR").is_some() {
+                println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
+            }
+        }
+        for lib in ["mbedtls", "mbedx509", crypto] {
+            println!("cargo:rustc-link-lib={kind}={lib}");
+        }
+
+        // Bindings for this install, plus C wrappers for its static inline
+        // functions (mbedtls_ssl_conf_min_tls_version & co.).
+        let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+        let wrapper = out.join("mojo_tls_mbedtls.h");
+        std::fs::write(
+            &wrapper,
+            "#include <mbedtls/build_info.h>\n\
+             #include <mbedtls/ssl.h>\n\
+             #include <mbedtls/ssl_ticket.h>\n\
+             #include <mbedtls/ssl_cache.h>\n\
+             #include <mbedtls/net_sockets.h>\n\
+             #include <mbedtls/x509_crt.h>\n\
+             #include <mbedtls/x509_crl.h>\n\
+             #include <mbedtls/pk.h>\n\
+             #include <mbedtls/error.h>\n\
+             #include <mbedtls/version.h>\n\
+             #include <psa/crypto.h>\n\
+             #if MBEDTLS_VERSION_MAJOR < 4\n\
+             #include <mbedtls/ctr_drbg.h>\n\
+             #include <mbedtls/entropy.h>\n\
+             #include <mbedtls/sha256.h>\n\
+             #include <mbedtls/ecp.h>\n\
+             #endif\n",
+        )
+        .unwrap();
+        let statics = out.join("mojo_tls_static_fns");
+        let bindings = bindgen::Builder::default()
+            .header(wrapper.to_string_lossy())
+            .clang_arg(format!("-I{}", install.include.display()))
+            .allowlist_function("(mbedtls|psa)_.*")
+            .allowlist_type("(mbedtls|psa)_.*")
+            .allowlist_var("(MBEDTLS|PSA)_.*")
+            .default_enum_style(bindgen::EnumVariation::Consts)
+            .prepend_enum_name(false)
+            .derive_default(false)
+            .layout_tests(false)
+            .generate_comments(false)
+            .wrap_static_fns(true)
+            .wrap_static_fns_path(&statics)
+            .parse_callbacks(Box::new(StripPrefix))
+            .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+            .generate()
+            .expect("bindgen failed on the Mbed TLS headers");
+        bindings
+            .write_to_file(out.join("mbedtls_bindings.rs"))
+            .unwrap();
+        println!("cargo:rerun-if-changed=src/backend/static_inline.c");
+        cc::Build::new()
+            .file(statics.with_extension("c"))
+            .file("src/backend/static_inline.c")
+            .include(&install.include)
+            .include(&out)
+            .warnings(false)
+            .compile("mojo_tls_mbedtls_static_fns");
+    }
 }

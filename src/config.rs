@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::backend;
 use crate::backend::keylog::KeyLog;
 use crate::backend::pk::PrivateKey;
 use crate::backend::ssl::{
@@ -12,7 +13,6 @@ use crate::backend::ssl::{
 };
 use crate::backend::suites;
 use crate::backend::x509::{CertChain, Crl};
-use crate::backend::{self, sys};
 use crate::certs;
 use crate::error::{Code, Error, Result};
 
@@ -30,7 +30,7 @@ struct Settings {
     own: Vec<(Arc<CertChain>, Arc<PrivateKey>)>,
     alpn: Vec<String>,
     suites: Option<Vec<i32>>,
-    groups: Option<Vec<sys::ecp_group_id>>,
+    groups: Option<Vec<crate::backend::generation::GroupId>>,
     crl: Option<Arc<Crl>>,
     pins: Vec<Pin>,
     pin_only: bool,

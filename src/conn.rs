@@ -203,7 +203,10 @@ impl Conn {
         let fd = net::accept(listen_fd, deadline)?;
         let conn = Conn::over_fd(config, fd, true, None, timeout_ms)?;
         if handshake {
-            conn.handshake_until(deadline)?;
+            if let Err(e) = conn.handshake_until(deadline) {
+                conn.close();
+                return Err(e);
+            }
         }
         Ok(conn)
     }
@@ -392,6 +395,19 @@ impl Conn {
             }
         }
         st.closed = true;
+        if self.owned
+            && st.fd_open
+            && st.waiters == 0
+            && st.fatal.is_some()
+            && !st.session.handshake_done()
+        {
+            // The handshake failed and we may have sent an alert: closing now
+            // with the peer's last flight unread would reset the connection
+            // and the peer would never read the alert. Linger briefly.
+            net::linger_close(self.fd);
+            st.fd_open = false;
+            return;
+        }
         if self.owned && st.fd_open && st.waiters > 0 {
             // Wake threads blocked on this fd; the last one closes it.
             net::shutdown(self.fd);
@@ -447,6 +463,12 @@ impl Conn {
 
     fn established(&self) -> Result<MutexGuard<'_, State>> {
         let st = self.lock();
+        if st.closed {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_CLOSED,
+                "the connection was closed",
+            ));
+        }
         if !st.session.handshake_done() {
             return Err(Error::not_available("the handshake has not completed"));
         }

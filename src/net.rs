@@ -176,6 +176,31 @@ pub fn shutdown(fd: RawFd) {
     }
 }
 
+/// Close after a failed handshake: send FIN (after the alert already
+/// queued), then read and discard what the peer still sends for a short,
+/// bounded time so the close does not turn into a reset that would destroy
+/// the alert before the peer reads it.
+pub fn linger_close(fd: RawFd) {
+    // SAFETY: plain socket calls on an fd we own.
+    unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+    let deadline = Deadline::from_timeout(200);
+    let mut buf = [0u8; 4096];
+    while wait(fd, false, deadline, "linger").is_ok() {
+        match recv_nonblocking(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                continue
+            }
+            Err(_) => break,
+        }
+    }
+    close(fd);
+}
+
 pub fn is_socket(fd: RawFd) -> bool {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstat into a local struct.

@@ -17,7 +17,7 @@ use libc::{c_char, c_int, c_uchar, c_uint, c_void};
 use once_cell::sync::Lazy;
 
 use super::rng::{Drbg, GLOBAL};
-use super::{suites, sys, x509};
+use super::{generation, suites, sys, x509};
 use crate::error::{Error, Result};
 
 /// Returned by int functions when a panic was caught (Mbed TLS's own
@@ -34,7 +34,7 @@ const NET_BAD_INPUT: c_int = sys::ERR_NET_BAD_INPUT_DATA;
 /// Groups set by `ssl_config_defaults` (the default preset): x25519,
 /// secp256r1, secp384r1, ECP_DP_NONE-terminated. Mbed TLS keeps the pointer,
 /// so the list lives for the whole process.
-static GROUPS: Lazy<Vec<sys::ecp_group_id>> = Lazy::new(suites::default_groups);
+static GROUPS: Lazy<Vec<generation::GroupId>> = Lazy::new(suites::default_groups);
 
 /// Cipher suites set by `ssl_config_defaults` (the default preset): the safe
 /// API's forward-secret AEAD list, 0-terminated, kept for the process.
@@ -95,38 +95,37 @@ fn conf_ptr(conf: *mut c_void) -> *mut sys::ssl_config {
     conf as *mut sys::ssl_config
 }
 
-/// `version` (0x0303 / 0x0304) → the Mbed TLS 2.28 minor version.
-fn minor_of(version: c_int) -> Result<c_int> {
+fn check_version(version: c_int) -> Result<u16> {
     match version {
-        0x0303 => Ok(sys::SSL_MINOR_VERSION_3),
-        0x0304 => Ok(sys::SSL_MINOR_VERSION_4),
+        0x0303 | 0x0304 => Ok(version as u16),
         _ => Err(Error::invalid_arg(format!(
             "unsupported protocol version 0x{version:04x} (use 0x0303 or 0x0304); config unchanged"
         ))),
     }
 }
 
-/// Lowest version. 0x0304 is stored as 3.4: this backend has no TLS 1.3, so
-/// every handshake on the config then fails cleanly with
-/// `ERR_SSL_BAD_HS_PROTOCOL_VERSION` (never a silent downgrade to TLS 1.2;
-/// see `tls13_floor_unreachable`). Other values leave the config unchanged
-/// and return an error for the thread's last error.
+/// Lowest version. On a backend without TLS 1.3, 0x0304 makes every
+/// handshake on the config fail cleanly with a protocol-version error
+/// (never a silent downgrade to TLS 1.2; see `generation::compat_set_min`).
+/// Other values leave the config unchanged and return an error for the
+/// thread's last error.
 pub(crate) unsafe fn conf_min_version(conf: *mut c_void, version: c_int) -> Result<()> {
     if conf.is_null() {
         return Ok(());
     }
-    let minor = minor_of(version)?;
-    sys::ssl_conf_min_version(conf_ptr(conf), sys::SSL_MAJOR_VERSION_3, minor);
+    generation::compat_set_min(conf_ptr(conf), check_version(version)?);
     Ok(())
 }
 
-/// Highest version. 0x0304 is clamped to TLS 1.2, the highest this backend has.
+/// Highest version; 0x0304 is clamped to what the backend has.
 pub(crate) unsafe fn conf_max_version(conf: *mut c_void, version: c_int) -> Result<()> {
     if conf.is_null() {
         return Ok(());
     }
-    let minor = minor_of(version)?.min(sys::SSL_MINOR_VERSION_3);
-    sys::ssl_conf_max_version(conf_ptr(conf), sys::SSL_MAJOR_VERSION_3, minor);
+    generation::compat_set_max(
+        conf_ptr(conf),
+        check_version(version)?.min(generation::MAX_VERSION),
+    );
     Ok(())
 }
 
@@ -161,17 +160,18 @@ pub(crate) unsafe fn ssl_config_defaults(
     if ret != 0 {
         return ret;
     }
-    sys::ssl_conf_rng(c, Some(Drbg::callback), GLOBAL.as_ptr());
-    sys::ssl_conf_min_version(c, sys::SSL_MAJOR_VERSION_3, sys::SSL_MINOR_VERSION_3);
-    sys::ssl_conf_max_version(c, sys::SSL_MAJOR_VERSION_3, sys::SSL_MINOR_VERSION_3);
-    if preset != sys::SSL_PRESET_SUITEB {
+    generation::conf_rng(c, Some(Drbg::callback), GLOBAL.as_ptr());
+    generation::conf_versions(c, 0x0303, generation::MAX_VERSION);
+    if preset != sys::SSL_PRESET_SUITEB as c_int {
         // Suite B keeps Mbed TLS's own (P-256/P-384, SHA-256/384) settings.
         if SUITES.len() > 1 {
             sys::ssl_conf_ciphersuites(c, SUITES.as_ptr());
         }
-        sys::ssl_conf_curves(c, GROUPS.as_ptr());
-        sys::ssl_conf_sig_hashes(c, suites::SIG_HASHES.as_ptr());
-        sys::ssl_conf_cert_profile(c, &x509::PROFILE);
+        generation::conf_groups(c, GROUPS.as_ptr());
+        generation::conf_extra(c, endpoint == sys::SSL_IS_CLIENT as c_int);
+        if let Some(profile) = x509::profile() {
+            sys::ssl_conf_cert_profile(c, profile);
+        }
     }
     0
 }
@@ -266,25 +266,12 @@ pub(crate) unsafe fn ssl_set_bio(
     sys::ssl_set_bio(ssl_ptr(ssl), p_bio, send, recv, recv_timeout);
 }
 
-/// True when the context still has to handshake under a config whose
-/// minimum version is above what this backend implements (a TLS 1.3 minimum
-/// on 2.28). Mbed TLS 2.28 must not run that handshake: its client indexes
-/// per-version tables with the minimum minor version (4 is out of bounds).
-/// The handshake entry points then fail with
-/// `ERR_SSL_BAD_HS_PROTOCOL_VERSION` before anything is sent.
-unsafe fn tls13_floor_unreachable(ssl: *const sys::ssl_context) -> bool {
-    let conf = (*ssl).conf;
-    !conf.is_null()
-        && c_int::from((*conf).min_minor_ver) > sys::SSL_MINOR_VERSION_3
-        && (*ssl).state != sys::SSL_HANDSHAKE_OVER as c_int
-}
-
 pub(crate) unsafe fn ssl_handshake(ssl: *mut c_void) -> c_int {
     if ssl.is_null() {
         return SSL_BAD_INPUT;
     }
-    if tls13_floor_unreachable(ssl_ptr(ssl)) {
-        return sys::ERR_SSL_BAD_HS_PROTOCOL_VERSION;
+    if generation::compat_min_unreachable(ssl_ptr(ssl)) {
+        return generation::ERR_BAD_PROTOCOL_VERSION;
     }
     sys::ssl_handshake(ssl_ptr(ssl))
 }
@@ -293,8 +280,8 @@ pub(crate) unsafe fn ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: usize) -
     if ssl.is_null() || (buf.is_null() && len > 0) {
         return SSL_BAD_INPUT;
     }
-    if tls13_floor_unreachable(ssl_ptr(ssl)) {
-        return sys::ERR_SSL_BAD_HS_PROTOCOL_VERSION;
+    if generation::compat_min_unreachable(ssl_ptr(ssl)) {
+        return generation::ERR_BAD_PROTOCOL_VERSION;
     }
     sys::ssl_read(ssl_ptr(ssl), buf, len)
 }
@@ -303,8 +290,8 @@ pub(crate) unsafe fn ssl_write(ssl: *mut c_void, buf: *const c_uchar, len: usize
     if ssl.is_null() || (buf.is_null() && len > 0) {
         return SSL_BAD_INPUT;
     }
-    if tls13_floor_unreachable(ssl_ptr(ssl)) {
-        return sys::ERR_SSL_BAD_HS_PROTOCOL_VERSION;
+    if generation::compat_min_unreachable(ssl_ptr(ssl)) {
+        return generation::ERR_BAD_PROTOCOL_VERSION;
     }
     sys::ssl_write(ssl_ptr(ssl), buf, len)
 }
@@ -431,7 +418,12 @@ pub(crate) unsafe fn pk_parse_key(
     } else {
         (pwd, pwdlen)
     };
-    sys::pk_parse_key(pk_ptr(pk), key, keylen, pwd, pwdlen)
+    let key = if keylen == 0 {
+        &[][..]
+    } else {
+        std::slice::from_raw_parts(key, keylen)
+    };
+    generation::pk_parse_key(pk_ptr(pk), key, pwd, pwdlen)
 }
 
 pub(crate) unsafe fn pk_parse_keyfile(
@@ -442,7 +434,7 @@ pub(crate) unsafe fn pk_parse_keyfile(
     if pk.is_null() || path.is_null() {
         return PK_BAD_INPUT;
     }
-    sys::pk_parse_keyfile(pk_ptr(pk), path, password)
+    generation::pk_parse_keyfile(pk_ptr(pk), path, password)
 }
 
 // ---------------------------------------------------------------------------
@@ -506,7 +498,7 @@ pub(crate) unsafe fn net_bind_reuseport(
     // As net_bind (net_prepare): a write to a closed socket must not kill us.
     libc::signal(libc::SIGPIPE, libc::SIG_IGN);
 
-    let udp = proto == sys::NET_PROTO_UDP;
+    let udp = proto == sys::NET_PROTO_UDP as c_int;
     let mut hints: libc::addrinfo = std::mem::zeroed();
     hints.ai_family = libc::AF_UNSPEC;
     hints.ai_socktype = if udp {

@@ -68,7 +68,14 @@ pub fn verify_reason(flags: u32) -> String {
 /// A failed handshake, read or write, classified. `verify_flags` is the
 /// peer-verification result when known.
 pub fn ssl_error(ret: i32, during_handshake: bool, verify_flags: u32) -> Error {
-    if ret == sys::ERR_X509_CERT_VERIFY_FAILED {
+    // A certificate failure Mbed TLS reports as a handshake error (wrong key
+    // usage, for one) still leaves its reason in the verify flags.
+    // "No certificate" and "not verified" are not verification failures.
+    let not_failures = (sys::X509_BADCERT_MISSING | sys::X509_BADCERT_SKIP_VERIFY) as u32;
+    let cert_failure = during_handshake
+        && verify_flags & !not_failures != 0
+        && ret != sys::ERR_SSL_FATAL_ALERT_MESSAGE;
+    if ret == sys::ERR_X509_CERT_VERIFY_FAILED || cert_failure {
         let mut e = Error::new(
             Code::MOJO_TLS_ERR_VERIFY_FAILED,
             format!(
@@ -94,6 +101,7 @@ pub fn ssl_error(ret: i32, during_handshake: bool, verify_flags: u32) -> Error {
             Code::MOJO_TLS_ERR_HANDSHAKE,
             "the client sent no certificate",
         ),
+        #[cfg(not(any(mbedtls_3, mbedtls_4)))]
         sys::ERR_SSL_PEER_VERIFY_FAILED => {
             (Code::MOJO_TLS_ERR_VERIFY_FAILED, "peer verification failed")
         }

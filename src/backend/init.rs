@@ -2,7 +2,6 @@
 //! backend description. Idempotent and thread-safe; every entry point calls
 //! `ensure_init`, so forgetting `mojo_tls_init` never crashes.
 
-use std::ffi::CStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use once_cell::sync::Lazy;
@@ -19,11 +18,15 @@ extern "C" fn after_fork_in_child() {
 
 /// The shared entropy source (Mbed TLS locks it internally; it is only used
 /// to seed and reseed DRBGs).
+#[cfg(not(mbedtls_4))]
 pub(crate) struct Entropy(pub(crate) Box<sys::entropy_context>);
 // SAFETY: entropy_context is guarded by its own mutex (MBEDTLS_THREADING_C).
+#[cfg(not(mbedtls_4))]
 unsafe impl Send for Entropy {}
+#[cfg(not(mbedtls_4))]
 unsafe impl Sync for Entropy {}
 
+#[cfg(not(mbedtls_4))]
 pub(crate) static ENTROPY: Lazy<Entropy> = Lazy::new(|| {
     // SAFETY: a zeroed entropy_context is valid input to entropy_init, which
     // fully initialises it; the Box keeps its address stable forever.
@@ -35,6 +38,10 @@ pub(crate) static ENTROPY: Lazy<Entropy> = Lazy::new(|| {
 });
 
 static INIT: Lazy<()> = Lazy::new(|| {
+    // PSA first (3.6 / 4.x): TLS 1.3, X.509 and 4.x's RNG depend on it. A
+    // failure here is reported by the first call that needs crypto.
+    let _ = super::generation::psa_init();
+    #[cfg(not(mbedtls_4))]
     Lazy::force(&ENTROPY);
     // SAFETY: registering a plain function with no captured state.
     unsafe {
@@ -49,13 +56,11 @@ pub fn ensure_init() {
 }
 
 static DESCRIPTION: Lazy<String> = Lazy::new(|| {
-    let mut buf = [0 as libc::c_char; 32];
-    // SAFETY: 2.28's version_get_string writes at most 9 bytes + NUL.
-    let v = unsafe {
-        sys::version_get_string(buf.as_mut_ptr());
-        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
-    };
-    format!("Mbed TLS {v} (bundled)\0")
+    format!(
+        "Mbed TLS {} ({})\0",
+        super::generation::version_string(),
+        super::generation::GENERATION
+    )
 });
 
 /// e.g. "Mbed TLS 2.28.10 (bundled)", NUL-terminated, static.

@@ -46,7 +46,7 @@ impl PrivateKey {
         unsafe {
             let mut pk: Box<sys::pk_context> = Box::new(std::mem::zeroed());
             sys::pk_init(&mut *pk);
-            let ret = sys::pk_parse_key(&mut *pk, buf.as_ptr(), buf.len(), pwd, pwd_len);
+            let ret = super::generation::pk_parse_key(&mut *pk, &buf, pwd, pwd_len);
             if ret != 0 {
                 sys::pk_free(&mut *pk);
                 return Err(parse_error(ret, "cannot parse private key"));
@@ -69,7 +69,7 @@ impl PrivateKey {
     /// Check that this key belongs to the certificate's public key.
     pub fn check_matches(&self, crt: &sys::x509_crt) -> Result<()> {
         // SAFETY: both contexts are initialised.
-        let ret = unsafe { sys::pk_check_pair(&crt.pk, &*self.pk) };
+        let ret = unsafe { super::generation::pk_check_pair(&crt.pk, &*self.pk) };
         if ret != 0 {
             return Err(mbed_error(
                 ret,

@@ -24,11 +24,10 @@ impl TicketKeys {
         unsafe {
             let mut ctx: Box<sys::ssl_ticket_context> = Box::new(std::mem::zeroed());
             sys::ssl_ticket_init(&mut *ctx);
-            let ret = sys::ssl_ticket_setup(
+            let ret = super::generation::ticket_setup(
                 &mut *ctx,
                 Some(Drbg::callback),
                 drbg.as_ptr(),
-                sys::CIPHER_AES_256_GCM,
                 lifetime_s,
             );
             if ret != 0 {
@@ -49,7 +48,7 @@ impl TicketKeys {
             sys::ssl_conf_session_tickets_cb(
                 conf,
                 Some(sys::ssl_ticket_write),
-                Some(sys::ssl_ticket_parse),
+                Some(ticket_parse),
                 &*self.ctx as *const _ as *mut libc::c_void,
             );
         }
@@ -90,7 +89,7 @@ impl SessionCache {
             sys::ssl_conf_session_cache(
                 conf,
                 &*self.ctx as *const _ as *mut libc::c_void,
-                Some(sys::ssl_cache_get),
+                Some(cache_get),
                 Some(sys::ssl_cache_set),
             );
         }
@@ -170,4 +169,50 @@ impl Drop for SavedSession {
         // SAFETY: initialised; freed once (zeroizes the master secret).
         unsafe { sys::ssl_session_free(&mut *self.s) };
     }
+}
+
+// Which server handshake resumed: Mbed TLS 3.6 / 4.x keep the handshake
+// state opaque, so the ticket and cache look-ups mark the thread that runs
+// the handshake step (our Session::handshake), which reads the mark.
+thread_local! {
+    static SERVER_RESUMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+pub(crate) fn clear_server_resumption_mark() {
+    SERVER_RESUMED.with(|m| m.set(false));
+}
+
+pub(crate) fn server_resumption_marked() -> bool {
+    SERVER_RESUMED.with(|m| m.get())
+}
+
+fn mark_if_ok(ret: i32) -> i32 {
+    if ret == 0 {
+        SERVER_RESUMED.with(|m| m.set(true));
+    }
+    ret
+}
+
+unsafe extern "C" fn ticket_parse(
+    p: *mut libc::c_void,
+    session: *mut sys::ssl_session,
+    buf: *mut u8,
+    len: usize,
+) -> i32 {
+    mark_if_ok(sys::ssl_ticket_parse(p, session, buf, len))
+}
+
+#[cfg(not(any(mbedtls_3, mbedtls_4)))]
+unsafe extern "C" fn cache_get(data: *mut libc::c_void, session: *mut sys::ssl_session) -> i32 {
+    mark_if_ok(sys::ssl_cache_get(data, session))
+}
+
+#[cfg(any(mbedtls_3, mbedtls_4))]
+unsafe extern "C" fn cache_get(
+    data: *mut libc::c_void,
+    id: *const u8,
+    id_len: usize,
+    session: *mut sys::ssl_session,
+) -> i32 {
+    mark_if_ok(sys::ssl_cache_get(data, id, id_len, session))
 }

@@ -8,25 +8,48 @@ use std::sync::Mutex;
 use once_cell::sync::Lazy;
 
 use super::errors::mbed_error;
+#[cfg(not(mbedtls_4))]
 use super::init::{ENTROPY, FORK_GENERATION};
 use super::sys;
 use crate::error::{Code, Result};
 
+#[cfg(not(mbedtls_4))]
 struct DrbgState {
     ctx: Box<sys::ctr_drbg_context>,
     seeded_generation: usize,
 }
 
+#[cfg(not(mbedtls_4))]
 pub struct Drbg {
     state: Mutex<DrbgState>,
+}
+
+/// Mbed TLS 4.x: PSA's own DRBG is the only RNG.
+#[cfg(mbedtls_4)]
+pub struct Drbg {
+    _unit: (),
 }
 
 // SAFETY: the context is only touched under the mutex.
 unsafe impl Send for Drbg {}
 unsafe impl Sync for Drbg {}
 
+#[cfg(not(mbedtls_4))]
 const PERSONALIZATION: &[u8] = b"mojo-tls";
 
+#[cfg(mbedtls_4)]
+impl Drbg {
+    pub fn new() -> Result<Drbg> {
+        Ok(Drbg { _unit: () })
+    }
+
+    pub fn fill(&self, out: &mut [u8]) -> i32 {
+        // SAFETY: out is valid for its length.
+        unsafe { sys::psa_generate_random(out.as_mut_ptr(), out.len()) }
+    }
+}
+
+#[cfg(not(mbedtls_4))]
 impl Drbg {
     pub fn new() -> Result<Drbg> {
         // SAFETY: zeroed memory is valid input to ctr_drbg_init; the entropy
@@ -86,7 +109,9 @@ impl Drbg {
         }
         0
     }
+}
 
+impl Drbg {
     /// The `f_rng` callback handed to Mbed TLS, with `self` as `p_rng`.
     pub(crate) unsafe extern "C" fn callback(
         p: *mut libc::c_void,
@@ -106,8 +131,19 @@ impl Drbg {
     pub(crate) fn as_ptr(&self) -> *mut libc::c_void {
         self as *const Drbg as *mut libc::c_void
     }
+
+    /// An `f_rng` for calls that need one but no particular context.
+    #[allow(dead_code)] // used by the 3.6 backend
+    pub(crate) unsafe extern "C" fn global_callback(
+        _p: *mut libc::c_void,
+        out: *mut u8,
+        len: usize,
+    ) -> i32 {
+        Drbg::callback(GLOBAL.as_ptr(), out, len)
+    }
 }
 
+#[cfg(not(mbedtls_4))]
 impl Drop for Drbg {
     fn drop(&mut self) {
         let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
@@ -134,9 +170,6 @@ pub fn random(out: &mut [u8]) -> Result<()> {
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
-    // SAFETY: valid input slice and a 32-byte output buffer.
-    unsafe {
-        sys::sha256_ret(data.as_ptr(), data.len(), out.as_mut_ptr(), 0);
-    }
+    super::generation::sha256(data, &mut out);
     out
 }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::errors::{mbed_error, ssl_error};
+use super::generation::{self, GroupId};
 use super::keylog::KeyLog;
 use super::pk::PrivateKey;
 use super::resumption::{SavedSession, SessionCache, TicketKeys};
@@ -18,9 +19,9 @@ use crate::error::{Code, Error, Result};
 use crate::transport::Transport;
 
 /// Verify modes (same values as Mbed TLS and the C API).
-pub(crate) const VERIFY_NONE: i32 = sys::SSL_VERIFY_NONE;
-pub(crate) const VERIFY_OPTIONAL: i32 = sys::SSL_VERIFY_OPTIONAL;
-pub(crate) const VERIFY_REQUIRED: i32 = sys::SSL_VERIFY_REQUIRED;
+pub(crate) const VERIFY_NONE: i32 = sys::SSL_VERIFY_NONE as i32;
+pub(crate) const VERIFY_OPTIONAL: i32 = sys::SSL_VERIFY_OPTIONAL as i32;
+pub(crate) const VERIFY_REQUIRED: i32 = sys::SSL_VERIFY_REQUIRED as i32;
 
 /// What the core asks of a configuration; the backend turns it into an
 /// `ssl_config`.
@@ -33,7 +34,7 @@ pub struct ConfigSpec {
     pub own: Vec<(Arc<CertChain>, Arc<PrivateKey>)>,
     pub alpn: Vec<String>,
     pub suites: Option<Vec<i32>>,
-    pub groups: Option<Vec<sys::ecp_group_id>>,
+    pub groups: Option<Vec<GroupId>>,
     pub crl: Option<Arc<Crl>>,
     pub pins: Vec<Pin>,
     /// Trust is the pins alone: no CA chain, no host name check.
@@ -66,7 +67,7 @@ pub struct SslConfig {
     _alpn: Vec<CString>,
     _alpn_ptrs: Vec<*const libc::c_char>,
     _suites: Vec<i32>,
-    _groups: Vec<sys::ecp_group_id>,
+    _groups: Vec<GroupId>,
     _crl: Option<Arc<Crl>>,
     _keylog: Option<Arc<KeyLog>>,
     _tickets: Option<TicketKeys>,
@@ -84,10 +85,6 @@ pub struct SslConfig {
 // from sessions, and its RNG (the DRBG) locks internally.
 unsafe impl Send for SslConfig {}
 unsafe impl Sync for SslConfig {}
-
-fn minor(version: u16) -> i32 {
-    (version & 0xff) as i32
-}
 
 impl SslConfig {
     pub fn build(spec: ConfigSpec) -> Result<SslConfig> {
@@ -151,9 +148,9 @@ impl SslConfig {
             };
             let ret = sys::ssl_config_defaults(
                 c,
-                endpoint,
-                sys::SSL_TRANSPORT_STREAM,
-                sys::SSL_PRESET_DEFAULT,
+                endpoint as i32,
+                sys::SSL_TRANSPORT_STREAM as i32,
+                sys::SSL_PRESET_DEFAULT as i32,
             );
             if ret != 0 {
                 return Err(mbed_error(
@@ -162,15 +159,16 @@ impl SslConfig {
                     "ssl_config_defaults",
                 ));
             }
-            sys::ssl_conf_rng(c, Some(Drbg::callback), cfg._drbg.as_ptr());
-            sys::ssl_conf_min_version(c, sys::SSL_MAJOR_VERSION_3, minor(spec.min_version));
-            sys::ssl_conf_max_version(c, sys::SSL_MAJOR_VERSION_3, minor(spec.max_version));
+            generation::conf_rng(c, Some(Drbg::callback), cfg._drbg.as_ptr());
+            generation::conf_versions(c, spec.min_version, spec.max_version);
+            generation::conf_extra(c, !spec.server);
             sys::ssl_conf_authmode(c, spec.authmode);
-            sys::ssl_conf_cert_profile(c, &x509::PROFILE);
-            sys::ssl_conf_sig_hashes(c, suites::SIG_HASHES.as_ptr());
+            if let Some(profile) = x509::profile() {
+                sys::ssl_conf_cert_profile(c, profile);
+            }
             sys::ssl_conf_ciphersuites(c, cfg._suites.as_ptr());
-            sys::ssl_conf_curves(c, cfg._groups.as_ptr());
-            sys::ssl_conf_renegotiation(c, sys::SSL_RENEGOTIATION_DISABLED);
+            generation::conf_groups(c, cfg._groups.as_ptr());
+            sys::ssl_conf_renegotiation(c, sys::SSL_RENEGOTIATION_DISABLED as i32);
             let crl = cfg
                 ._crl
                 .as_ref()
@@ -193,12 +191,8 @@ impl SslConfig {
             if let Some(cache) = &cfg._cache {
                 cache.install(c);
             }
-            if let Some(log) = &cfg._keylog {
-                sys::ssl_conf_export_keys_ext_cb(
-                    c,
-                    Some(KeyLog::export_cb),
-                    Arc::as_ptr(log) as *mut libc::c_void,
-                );
+            if let (Some(log), true) = (&cfg._keylog, generation::keylog_per_config()) {
+                KeyLog::install_on_config(c, log);
             }
             for (chain, key) in &cfg._own {
                 let ret = sys::ssl_conf_own_cert(c, chain.as_mut_ptr(), key.as_mut_ptr());
@@ -236,7 +230,8 @@ impl Drop for SslConfig {
     }
 }
 
-/// Per-session state reached from Mbed TLS callbacks (through `p_vrfy`).
+/// Per-session state reached from Mbed TLS callbacks (the verify context,
+/// and the session user pointer for SNI).
 struct SessionHook {
     /// Connecting to an IP literal: Mbed TLS 2.28 only matches DNS names, so
     /// the IP SAN check is ours (and no SNI is sent, per RFC 6066).
@@ -248,6 +243,10 @@ struct SessionHook {
     pin_failed: Cell<bool>,
     /// Server: the name the client asked for (SNI). Client: the name sent.
     server_name: RefCell<Option<String>>,
+    /// A certificate was verified in this handshake (not on resumption).
+    verify_called: Cell<bool>,
+    /// The client offered a saved session.
+    offered: Cell<bool>,
 }
 
 const TRUST_FLAGS: u32 = (sys::X509_BADCERT_NOT_TRUSTED | sys::X509_BADCERT_CN_MISMATCH) as u32;
@@ -263,6 +262,7 @@ unsafe extern "C" fn verify_cb(
         return 0;
     }
     let hook = &*(p as *const SessionHook);
+    hook.verify_called.set(true);
     let crt = &*crt;
     if !hook.pins.is_empty() {
         let der_hash = sha256(x509::raw_der(crt));
@@ -313,7 +313,7 @@ unsafe extern "C" fn sni_cb(
     }
     let table = &*(p as *const SniTable);
     let name = String::from_utf8_lossy(std::slice::from_raw_parts(name, len)).into_owned();
-    let hook = (*ssl).p_vrfy as *const SessionHook;
+    let hook = generation::session_user_ptr(ssl) as *const SessionHook;
     if !hook.is_null() {
         *(*hook).server_name.borrow_mut() = Some(name.clone());
     }
@@ -363,6 +363,8 @@ impl Session {
             pin_matched: Cell::new(false),
             pin_failed: Cell::new(false),
             server_name: RefCell::new(None),
+            verify_called: Cell::new(false),
+            offered: Cell::new(false),
         });
         let transport = Box::into_raw(Box::new(transport));
         // SAFETY: ctx is initialised before use; the transport, hook and config
@@ -389,13 +391,20 @@ impl Session {
                 Some(super::bio::recv),
                 None,
             );
-            sys::ssl_set_verify(
-                &mut *s.ctx,
-                Some(verify_cb),
-                &*s.hook as *const SessionHook as *mut libc::c_void,
-            );
+            let hook_ptr = &*s.hook as *const SessionHook as *mut libc::c_void;
+            sys::ssl_set_verify(&mut *s.ctx, Some(verify_cb), hook_ptr);
+            generation::set_session_user_ptr(&mut *s.ctx, hook_ptr);
+            if let (Some(log), false) = (&s.config._keylog, generation::keylog_per_config()) {
+                KeyLog::install_on_session(&mut *s.ctx, log);
+            }
+            if !s.config.server && s.hook.expect_ip.is_some() {
+                generation::set_hostname_none(&mut *s.ctx);
+            }
             if !s.config.server {
-                *s.hook.server_name.borrow_mut() = server_name.map(str::to_string);
+                // An IP literal is not sent as SNI, so it is not reported.
+                if s.hook.expect_ip.is_none() {
+                    *s.hook.server_name.borrow_mut() = server_name.map(str::to_string);
+                }
                 if let Some(name) = server_name.filter(|_| s.hook.expect_ip.is_none()) {
                     let c = CString::new(name)
                         .map_err(|_| Error::invalid_arg("server name contains NUL"))?;
@@ -428,7 +437,7 @@ impl Session {
     }
 
     pub fn handshake_done(&self) -> bool {
-        self.ctx.state == sys::SSL_HANDSHAKE_OVER as i32
+        generation::handshake_over(&self.ctx)
     }
 
     /// Run the handshake as far as it goes: 0 when done, else a raw Mbed TLS
@@ -438,19 +447,39 @@ impl Session {
         // SAFETY: initialised session; exclusive access; the handshake
         // pointer is checked before use.
         unsafe {
-            while self.ctx.state != sys::SSL_HANDSHAKE_OVER as i32 {
+            while !generation::handshake_over(&self.ctx) {
+                super::resumption::clear_server_resumption_mark();
                 let ret = sys::ssl_handshake_step(&mut *self.ctx);
-                // A client sets `resume` when it offers a session and clears
-                // it if the ServerHello declines; the last value seen counts.
-                if !self.ctx.handshake.is_null() {
-                    self.resumed = (*self.ctx.handshake).resume != 0;
+                // A 2.28 client sets `resume` when it offers a session and
+                // clears it if the ServerHello declines; the last value counts.
+                if let Some(flag) = generation::handshake_resume_flag(&self.ctx) {
+                    self.resumed = flag;
+                } else if super::resumption::server_resumption_marked() {
+                    // 3.6 / 4.x server: a ticket or cached session was accepted.
+                    self.resumed = true;
+                }
+                if Some(ret) == generation::NEW_SESSION_TICKET {
+                    continue;
                 }
                 if ret != 0 {
                     self.alert_on_silent_failure(ret);
                     return ret;
                 }
             }
+            self.infer_client_resumption();
             0
+        }
+    }
+
+    /// 3.6 / 4.x keep the handshake state opaque. A client that offered a
+    /// session and verified no certificate (the server sent none) resumed.
+    fn infer_client_resumption(&mut self) {
+        if generation::handshake_resume_flag(&self.ctx).is_none()
+            && !self.config.server
+            && self.hook.offered.get()
+            && self.config.authmode != VERIFY_NONE
+        {
+            self.resumed = !self.hook.verify_called.get();
         }
     }
 
@@ -497,7 +526,7 @@ impl Session {
         if self.config.server {
             return Err(Error::bad_state("only a client can resume a session"));
         }
-        if self.ctx.state != sys::SSL_HELLO_REQUEST as i32 {
+        if !generation::before_handshake(&self.ctx) {
             return Err(Error::bad_state(
                 "a session can only be set before the handshake starts",
             ));
@@ -513,6 +542,7 @@ impl Session {
             ));
         }
         self._offered = Some(saved);
+        self.hook.offered.set(true);
         Ok(())
     }
 
@@ -523,21 +553,34 @@ impl Session {
 
     /// The description byte of a fatal alert just received, if any.
     fn received_alert(&self, ret: i32) -> Option<u8> {
-        if ret != sys::ERR_SSL_FATAL_ALERT_MESSAGE || self.ctx.in_msg.is_null() {
+        let msg = generation::in_msg(&self.ctx);
+        if ret != sys::ERR_SSL_FATAL_ALERT_MESSAGE || msg.is_null() {
             return None;
         }
         // SAFETY: after FATAL_ALERT_MESSAGE, in_msg holds the 2-byte alert.
-        Some(unsafe { *self.ctx.in_msg.add(1) })
+        Some(unsafe { *msg.add(1) })
     }
 
+    /// A TLS 1.3 NewSessionTicket (3.6 / 4.x) is taken in and the call
+    /// repeated: the session is then ready for export.
     pub fn read(&mut self, buf: &mut [u8]) -> i32 {
-        // SAFETY: buf valid for its length.
-        unsafe { sys::ssl_read(&mut *self.ctx, buf.as_mut_ptr(), buf.len()) }
+        loop {
+            // SAFETY: buf valid for its length.
+            let ret = unsafe { sys::ssl_read(&mut *self.ctx, buf.as_mut_ptr(), buf.len()) };
+            if Some(ret) != generation::NEW_SESSION_TICKET {
+                return ret;
+            }
+        }
     }
 
     pub fn write(&mut self, buf: &[u8]) -> i32 {
-        // SAFETY: buf valid for its length.
-        unsafe { sys::ssl_write(&mut *self.ctx, buf.as_ptr(), buf.len()) }
+        loop {
+            // SAFETY: buf valid for its length.
+            let ret = unsafe { sys::ssl_write(&mut *self.ctx, buf.as_ptr(), buf.len()) };
+            if Some(ret) != generation::NEW_SESSION_TICKET {
+                return ret;
+            }
+        }
     }
 
     pub fn close_notify(&mut self) -> i32 {
@@ -554,7 +597,7 @@ impl Session {
         if !self.handshake_done() {
             return 0;
         }
-        ((self.ctx.major_ver as u16) << 8) | self.ctx.minor_ver as u16
+        generation::version_number(&self.ctx)
     }
 
     pub fn version_name(&self) -> Option<&'static CStr> {
@@ -599,15 +642,17 @@ impl Session {
     }
 
     /// X.509 verification flags of the peer's certificate (0 = verified).
+    /// Verification flags, with "no result yet" and "skipped on
+    /// resumption" reported as 0.
     pub fn verify_flags(&self) -> u32 {
         // SAFETY: read-only query.
-        unsafe { sys::ssl_get_verify_result(&*self.ctx) }
+        let raw = unsafe { sys::ssl_get_verify_result(&*self.ctx) };
+        generation::normalize_verify_flags(raw, self.resumed)
     }
 
     /// Turn a raw failure into an `Error`.
     pub fn error(&self, ret: i32) -> Error {
         let flags = self.verify_flags();
-        let flags = if flags == u32::MAX { 0 } else { flags };
         let mut e = ssl_error(ret, !self.handshake_done(), flags);
         if let Some(alert) = self.received_alert(ret) {
             e.message = format!("{} ({})", e.message, super::errors::alert_name(alert));

@@ -5,6 +5,7 @@ use std::ffi::{CStr, CString};
 
 use once_cell::sync::Lazy;
 
+use super::generation::{self, GroupId};
 use super::sys;
 use crate::error::{Error, Result};
 
@@ -108,7 +109,7 @@ pub fn parse_suites(names: &str) -> Result<Vec<i32>> {
 /// makes handshakes with OpenSSL slow.
 const DEFAULT_GROUPS: &[&str] = &["x25519", "secp256r1", "secp384r1"];
 
-fn group_id(name: &str) -> Option<sys::ecp_group_id> {
+fn group_id(name: &str) -> Option<GroupId> {
     let canonical = match name.to_ascii_lowercase().as_str() {
         "x25519" => "x25519",
         "x448" => "x448",
@@ -120,20 +121,11 @@ fn group_id(name: &str) -> Option<sys::ecp_group_id> {
         "brainpoolp512r1" => "brainpoolP512r1",
         _ => return None,
     };
-    let c = CString::new(canonical).ok()?;
-    // SAFETY: c is NUL-terminated; the returned info is static.
-    unsafe {
-        let info = sys::ecp_curve_info_from_name(c.as_ptr());
-        if info.is_null() {
-            None
-        } else {
-            Some((*info).grp_id)
-        }
-    }
+    generation::group_id(canonical)
 }
 
-/// A list terminated by ECP_DP_NONE, as `ssl_conf_curves` wants.
-pub fn parse_groups(names: &str) -> Result<Vec<sys::ecp_group_id>> {
+/// A list terminated by the "none" group, as Mbed TLS wants.
+pub fn parse_groups(names: &str) -> Result<Vec<GroupId>> {
     let mut out = Vec::new();
     for raw in names.split([':', ',', ' ']).filter(|s| !s.is_empty()) {
         let id = group_id(raw.trim())
@@ -145,15 +137,17 @@ pub fn parse_groups(names: &str) -> Result<Vec<sys::ecp_group_id>> {
     if out.is_empty() {
         return Err(Error::invalid_arg("empty group list"));
     }
-    out.push(sys::ECP_DP_NONE);
+    out.push(generation::GROUP_NONE);
     Ok(out)
 }
 
-pub fn default_groups() -> Vec<sys::ecp_group_id> {
-    parse_groups(&DEFAULT_GROUPS.join(",")).unwrap_or_else(|_| vec![sys::ECP_DP_NONE])
+pub fn default_groups() -> Vec<GroupId> {
+    parse_groups(&DEFAULT_GROUPS.join(",")).unwrap_or_else(|_| vec![generation::GROUP_NONE])
 }
 
-/// Signature hashes allowed in the handshake: no SHA-1.
+/// Signature hashes allowed in the handshake: no SHA-1 (2.28; later
+/// generations exclude SHA-1 by default).
+#[cfg(not(any(mbedtls_3, mbedtls_4)))]
 pub static SIG_HASHES: [i32; 4] = [
     sys::MD_SHA512 as i32,
     sys::MD_SHA384 as i32,

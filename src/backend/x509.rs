@@ -306,12 +306,23 @@ pub fn der_to_pem(label: &str, der: &[u8]) -> String {
     out
 }
 
+#[cfg(not(mbedtls_4))]
 const fn id_flag(id: u32) -> u32 {
     1 << (id - 1)
 }
 
+/// The certificate profile configs use (4.x: its own default, which already
+/// excludes SHA-1; its curve identifiers are PSA's).
+pub(crate) fn profile() -> Option<&'static sys::x509_crt_profile> {
+    #[cfg(not(mbedtls_4))]
+    return Some(&PROFILE);
+    #[cfg(mbedtls_4)]
+    return None;
+}
+
 /// Certificate profile: SHA-256+ signatures, RSA ≥ 2048 bits, NIST P-256+
 /// curves. Rejects SHA-1 and weak keys.
+#[cfg(not(mbedtls_4))]
 pub(crate) static PROFILE: sys::x509_crt_profile = sys::x509_crt_profile {
     allowed_mds: id_flag(sys::MD_SHA256) | id_flag(sys::MD_SHA384) | id_flag(sys::MD_SHA512),
     allowed_pks: id_flag(sys::PK_RSA)

@@ -1,0 +1,397 @@
+//! What differs between Mbed TLS generations — 2.28 (bundled), 3.6 LTS and
+//! 4.x (system) — behind one set of functions. The backend's version cfgs
+//! live here (and in a few `cfg` lines of ssl.rs / resumption.rs that pick
+//! between these helpers).
+
+#![allow(clippy::missing_safety_doc)]
+
+use super::sys;
+
+#[cfg(not(any(mbedtls_3, mbedtls_4)))]
+mod imp {
+    use super::sys;
+
+    pub(crate) const MAX_VERSION: u16 = 0x0303;
+    pub(crate) const GENERATION: &str = "bundled";
+    pub(crate) type GroupId = sys::ecp_group_id;
+    pub(crate) const GROUP_NONE: GroupId = sys::ECP_DP_NONE;
+    /// 2.28 has no "new session ticket" signal (the same value means
+    /// BAD_HS_SERVER_KEY_EXCHANGE there).
+    pub(crate) const NEW_SESSION_TICKET: Option<i32> = None;
+    pub(crate) const ERR_BAD_PROTOCOL_VERSION: i32 = sys::ERR_SSL_BAD_HS_PROTOCOL_VERSION;
+
+    pub(crate) fn version_string() -> String {
+        let mut buf = [0 as libc::c_char; 32];
+        // SAFETY: 2.28's version_get_string writes at most 9 bytes + NUL.
+        unsafe {
+            sys::version_get_string(buf.as_mut_ptr());
+            std::ffi::CStr::from_ptr(buf.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        }
+    }
+
+    pub(crate) fn group_id(name: &str) -> Option<GroupId> {
+        let c = std::ffi::CString::new(name).ok()?;
+        // SAFETY: c is NUL-terminated; the returned info is static.
+        unsafe {
+            let info = sys::ecp_curve_info_from_name(c.as_ptr());
+            (!info.is_null()).then(|| (*info).grp_id)
+        }
+    }
+
+    pub(crate) fn handshake_over(ctx: &sys::ssl_context) -> bool {
+        ctx.state == sys::SSL_HANDSHAKE_OVER as i32
+    }
+    pub(crate) fn before_handshake(ctx: &sys::ssl_context) -> bool {
+        ctx.state == sys::SSL_HELLO_REQUEST as i32
+    }
+    pub(crate) fn version_number(ctx: &sys::ssl_context) -> u16 {
+        ((ctx.major_ver as u16) << 8) | ctx.minor_ver as u16
+    }
+    pub(crate) fn in_msg(ctx: &sys::ssl_context) -> *const u8 {
+        ctx.in_msg
+    }
+    /// 2.28 only records resumption in its transient handshake state.
+    pub(crate) fn handshake_resume_flag(ctx: &sys::ssl_context) -> Option<bool> {
+        // SAFETY: the pointer is checked; the struct is Mbed TLS's own.
+        unsafe { (!ctx.handshake.is_null()).then(|| (*ctx.handshake).resume != 0) }
+    }
+    /// Per-session user pointer: 2.28 has none, so the verify context is used.
+    pub(crate) unsafe fn session_user_ptr(ssl: *mut sys::ssl_context) -> *mut libc::c_void {
+        (*ssl).p_vrfy
+    }
+    pub(crate) unsafe fn set_session_user_ptr(_ssl: *mut sys::ssl_context, _p: *mut libc::c_void) {}
+
+    pub(crate) unsafe fn conf_versions(conf: *mut sys::ssl_config, min: u16, max: u16) {
+        sys::ssl_conf_min_version(conf, sys::SSL_MAJOR_VERSION_3, (min & 0xff) as i32);
+        sys::ssl_conf_max_version(conf, sys::SSL_MAJOR_VERSION_3, (max & 0xff) as i32);
+    }
+    pub(crate) unsafe fn conf_groups(conf: *mut sys::ssl_config, groups: *const GroupId) {
+        sys::ssl_conf_curves(conf, groups);
+    }
+    /// Generation-specific hardening and behaviour on a fresh config.
+    pub(crate) unsafe fn conf_extra(conf: *mut sys::ssl_config, _client: bool) {
+        sys::ssl_conf_sig_hashes(conf, super::super::suites::SIG_HASHES.as_ptr());
+    }
+    pub(crate) unsafe fn conf_rng(
+        conf: *mut sys::ssl_config,
+        f: super::RngFn,
+        p: *mut libc::c_void,
+    ) {
+        sys::ssl_conf_rng(conf, f, p);
+    }
+    pub(crate) unsafe fn set_hostname_none(_ssl: *mut sys::ssl_context) {}
+
+    pub(crate) unsafe fn pk_parse_key(
+        pk: *mut sys::pk_context,
+        key: &[u8],
+        pwd: *const u8,
+        pwd_len: usize,
+    ) -> i32 {
+        sys::pk_parse_key(pk, key.as_ptr(), key.len(), pwd, pwd_len)
+    }
+    pub(crate) unsafe fn pk_check_pair(
+        public: *const sys::pk_context,
+        private: *const sys::pk_context,
+    ) -> i32 {
+        sys::pk_check_pair(public, private)
+    }
+    pub(crate) fn sha256(data: &[u8], out: &mut [u8; 32]) {
+        // SAFETY: valid input slice and 32-byte output.
+        unsafe { sys::sha256_ret(data.as_ptr(), data.len(), out.as_mut_ptr(), 0) };
+    }
+    pub(crate) fn psa_init() -> i32 {
+        0
+    }
+    pub(crate) fn keylog_per_config() -> bool {
+        true
+    }
+    pub(crate) unsafe fn ticket_setup(
+        ctx: *mut sys::ssl_ticket_context,
+        f: super::RngFn,
+        p: *mut libc::c_void,
+        lifetime: u32,
+    ) -> i32 {
+        sys::ssl_ticket_setup(ctx, f, p, sys::CIPHER_AES_256_GCM, lifetime)
+    }
+    pub(crate) unsafe fn pk_parse_keyfile(
+        pk: *mut sys::pk_context,
+        path: *const libc::c_char,
+        pwd: *const libc::c_char,
+    ) -> i32 {
+        sys::pk_parse_keyfile(pk, path, pwd)
+    }
+
+    /// Compat: 0x0304 as a minimum is stored as minor 4, which
+    /// `compat_min_unreachable` turns into a clean protocol-version error.
+    pub(crate) unsafe fn compat_set_min(conf: *mut sys::ssl_config, v: u16) {
+        sys::ssl_conf_min_version(conf, sys::SSL_MAJOR_VERSION_3, (v & 0xff) as i32);
+    }
+    pub(crate) unsafe fn compat_set_max(conf: *mut sys::ssl_config, v: u16) {
+        sys::ssl_conf_max_version(conf, sys::SSL_MAJOR_VERSION_3, (v & 0xff) as i32);
+    }
+    /// A TLS 1.3 minimum on 2.28: its client indexes per-version tables with
+    /// the minimum minor version (4 is out of bounds), so the handshake must
+    /// not run at all.
+    pub(crate) unsafe fn compat_min_unreachable(ssl: *const sys::ssl_context) -> bool {
+        let conf = (*ssl).conf;
+        !conf.is_null()
+            && i32::from((*conf).min_minor_ver) > sys::SSL_MINOR_VERSION_3
+            && !handshake_over(&*ssl)
+    }
+}
+
+#[cfg(any(mbedtls_3, mbedtls_4))]
+mod imp {
+    use super::sys;
+
+    // src/backend/static_inline.c: out-of-line copies of static inline functions.
+    extern "C" {
+        fn mojotls_sys_ssl_is_handshake_over(ssl: *mut sys::ssl_context) -> i32;
+        fn mojotls_sys_ssl_get_version_number(ssl: *const sys::ssl_context) -> i32;
+        fn mojotls_sys_ssl_conf_min_tls_version(conf: *mut sys::ssl_config, version: i32);
+        fn mojotls_sys_ssl_conf_max_tls_version(conf: *mut sys::ssl_config, version: i32);
+        fn mojotls_sys_ssl_set_user_data_p(ssl: *mut sys::ssl_context, p: *mut libc::c_void);
+        fn mojotls_sys_ssl_get_user_data_p(ssl: *mut sys::ssl_context) -> *mut libc::c_void;
+    }
+
+    pub(crate) const MAX_VERSION: u16 = 0x0304;
+    pub(crate) const GENERATION: &str = "system";
+    /// TLS 1.3 NamedGroup values (conf_groups).
+    pub(crate) type GroupId = u16;
+    pub(crate) const GROUP_NONE: GroupId = 0;
+    pub(crate) const NEW_SESSION_TICKET: Option<i32> =
+        Some(sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
+    pub(crate) const ERR_BAD_PROTOCOL_VERSION: i32 = sys::ERR_SSL_BAD_PROTOCOL_VERSION;
+
+    pub(crate) fn version_string() -> String {
+        String::from_utf8_lossy(
+            sys::VERSION_STRING
+                .strip_suffix(b"\0")
+                .unwrap_or(sys::VERSION_STRING),
+        )
+        .into_owned()
+    }
+
+    pub(crate) fn group_id(name: &str) -> Option<GroupId> {
+        Some(match name {
+            "secp256r1" => 23,
+            "secp384r1" => 24,
+            "secp521r1" => 25,
+            "x25519" => 29,
+            "x448" => 30,
+            "brainpoolP256r1" => 31,
+            "brainpoolP384r1" => 32,
+            "brainpoolP512r1" => 33,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn handshake_over(ctx: &sys::ssl_context) -> bool {
+        // SAFETY: a read-only query (static inline in the header).
+        unsafe { mojotls_sys_ssl_is_handshake_over(ctx as *const _ as *mut _) != 0 }
+    }
+    pub(crate) fn before_handshake(ctx: &sys::ssl_context) -> bool {
+        ctx.private_state == sys::SSL_HELLO_REQUEST as i32
+    }
+    pub(crate) fn version_number(ctx: &sys::ssl_context) -> u16 {
+        // SAFETY: a read-only query.
+        unsafe { mojotls_sys_ssl_get_version_number(ctx) as u16 }
+    }
+    pub(crate) fn in_msg(ctx: &sys::ssl_context) -> *const u8 {
+        ctx.private_in_msg
+    }
+    /// The handshake state is opaque here; resumption is inferred instead.
+    pub(crate) fn handshake_resume_flag(_ctx: &sys::ssl_context) -> Option<bool> {
+        None
+    }
+    pub(crate) unsafe fn session_user_ptr(ssl: *mut sys::ssl_context) -> *mut libc::c_void {
+        mojotls_sys_ssl_get_user_data_p(ssl)
+    }
+    pub(crate) unsafe fn set_session_user_ptr(ssl: *mut sys::ssl_context, p: *mut libc::c_void) {
+        mojotls_sys_ssl_set_user_data_p(ssl, p);
+    }
+
+    pub(crate) unsafe fn conf_versions(conf: *mut sys::ssl_config, min: u16, max: u16) {
+        mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(min));
+        mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(max));
+    }
+    pub(crate) unsafe fn conf_groups(conf: *mut sys::ssl_config, groups: *const GroupId) {
+        sys::ssl_conf_groups(conf, groups);
+    }
+    pub(crate) unsafe fn conf_extra(conf: *mut sys::ssl_config, client: bool) {
+        // 3.6.1+ drops TLS 1.3 tickets unless told to hand them over (4.x
+        // always does).
+        #[cfg(mbedtls_3)]
+        if client {
+            sys::ssl_conf_tls13_enable_signal_new_session_tickets(
+                conf,
+                sys::SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED as i32,
+            );
+        }
+        let _ = (conf, client);
+    }
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn conf_rng(
+        conf: *mut sys::ssl_config,
+        f: super::RngFn,
+        p: *mut libc::c_void,
+    ) {
+        sys::ssl_conf_rng(conf, f, p);
+    }
+    /// 4.x: PSA is the only RNG; there is no conf_rng.
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn conf_rng(
+        _conf: *mut sys::ssl_config,
+        _f: super::RngFn,
+        _p: *mut libc::c_void,
+    ) {
+    }
+
+    /// 3.6.3+ and 4.x refuse to verify without a host name unless told NULL.
+    pub(crate) unsafe fn set_hostname_none(ssl: *mut sys::ssl_context) {
+        sys::ssl_set_hostname(ssl, std::ptr::null());
+    }
+
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn pk_parse_key(
+        pk: *mut sys::pk_context,
+        key: &[u8],
+        pwd: *const u8,
+        pwd_len: usize,
+    ) -> i32 {
+        sys::pk_parse_key(
+            pk,
+            key.as_ptr(),
+            key.len(),
+            pwd,
+            pwd_len,
+            Some(super::super::rng::Drbg::global_callback),
+            std::ptr::null_mut(),
+        )
+    }
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn pk_parse_key(
+        pk: *mut sys::pk_context,
+        key: &[u8],
+        pwd: *const u8,
+        pwd_len: usize,
+    ) -> i32 {
+        sys::pk_parse_key(pk, key.as_ptr(), key.len(), pwd, pwd_len)
+    }
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn pk_check_pair(
+        public: *const sys::pk_context,
+        private: *const sys::pk_context,
+    ) -> i32 {
+        sys::pk_check_pair(
+            public,
+            private,
+            Some(super::super::rng::Drbg::global_callback),
+            std::ptr::null_mut(),
+        )
+    }
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn pk_check_pair(
+        public: *const sys::pk_context,
+        private: *const sys::pk_context,
+    ) -> i32 {
+        sys::pk_check_pair(public, private)
+    }
+    #[cfg(mbedtls_3)]
+    pub(crate) fn sha256(data: &[u8], out: &mut [u8; 32]) {
+        // SAFETY: valid input slice and 32-byte output.
+        unsafe { sys::sha256(data.as_ptr(), data.len(), out.as_mut_ptr(), 0) };
+    }
+    #[cfg(mbedtls_4)]
+    pub(crate) fn sha256(data: &[u8], out: &mut [u8; 32]) {
+        const PSA_ALG_SHA_256: sys::psa_algorithm_t = 0x0200_0009;
+        let mut len = 0usize;
+        // SAFETY: valid buffers; PSA is initialised by ensure_init.
+        unsafe {
+            sys::psa_hash_compute(
+                PSA_ALG_SHA_256,
+                data.as_ptr(),
+                data.len(),
+                out.as_mut_ptr(),
+                32,
+                &mut len,
+            )
+        };
+    }
+    pub(crate) fn psa_init() -> i32 {
+        // SAFETY: idempotent, thread-safe initialisation.
+        unsafe { sys::psa_crypto_init() }
+    }
+    pub(crate) fn keylog_per_config() -> bool {
+        false
+    }
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn ticket_setup(
+        ctx: *mut sys::ssl_ticket_context,
+        f: super::RngFn,
+        p: *mut libc::c_void,
+        lifetime: u32,
+    ) -> i32 {
+        sys::ssl_ticket_setup(ctx, f, p, sys::CIPHER_AES_256_GCM, lifetime)
+    }
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn ticket_setup(
+        ctx: *mut sys::ssl_ticket_context,
+        _f: super::RngFn,
+        _p: *mut libc::c_void,
+        lifetime: u32,
+    ) -> i32 {
+        const PSA_ALG_GCM: sys::psa_algorithm_t = 0x0550_0200;
+        const PSA_KEY_TYPE_AES: sys::psa_key_type_t = 0x2400;
+        sys::ssl_ticket_setup(ctx, PSA_ALG_GCM, PSA_KEY_TYPE_AES, 256, lifetime)
+    }
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn pk_parse_keyfile(
+        pk: *mut sys::pk_context,
+        path: *const libc::c_char,
+        pwd: *const libc::c_char,
+    ) -> i32 {
+        sys::pk_parse_keyfile(
+            pk,
+            path,
+            pwd,
+            Some(super::super::rng::Drbg::global_callback),
+            std::ptr::null_mut(),
+        )
+    }
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn pk_parse_keyfile(
+        pk: *mut sys::pk_context,
+        path: *const libc::c_char,
+        pwd: *const libc::c_char,
+    ) -> i32 {
+        sys::pk_parse_keyfile(pk, path, pwd)
+    }
+    pub(crate) unsafe fn compat_set_min(conf: *mut sys::ssl_config, v: u16) {
+        mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(v));
+    }
+    pub(crate) unsafe fn compat_set_max(conf: *mut sys::ssl_config, v: u16) {
+        mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(v));
+    }
+    pub(crate) unsafe fn compat_min_unreachable(_ssl: *const sys::ssl_context) -> bool {
+        false
+    }
+}
+
+pub(crate) use imp::*;
+
+pub(crate) type RngFn = Option<unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize) -> i32>;
+
+/// `ssl_get_verify_result` quirks: -1 before a result exists, and (4.1)
+/// SKIP_VERIFY after a TLS 1.3 ticket resumption; neither is a failure.
+pub(crate) fn normalize_verify_flags(flags: u32, resumed: bool) -> u32 {
+    if flags == u32::MAX {
+        return 0;
+    }
+    if resumed {
+        return flags & !(sys::X509_BADCERT_SKIP_VERIFY as u32);
+    }
+    flags
+}
