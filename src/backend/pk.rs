@@ -30,7 +30,23 @@ impl PrivateKey {
                 )
             });
         }
-        PrivateKey::parse_plain(data, password)
+        // A wrong password sometimes decrypts to bytes with valid padding;
+        // Mbed TLS then reports a format error. For an encrypted key that
+        // is still a password problem.
+        let encrypted = data.windows(9).any(|w| w == b"ENCRYPTED");
+        PrivateKey::parse_plain(data, password).map_err(|e| {
+            if encrypted && e.code == Code::MOJO_TLS_ERR_PARSE {
+                Error::new(
+                    Code::MOJO_TLS_ERR_BAD_PASSWORD,
+                    format!(
+                        "wrong password for the encrypted private key, or a corrupted key ({})",
+                        e.message
+                    ),
+                )
+            } else {
+                e
+            }
+        })
     }
 
     fn parse_plain(data: &[u8], password: Option<&[u8]>) -> Result<PrivateKey> {
