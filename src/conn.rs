@@ -46,17 +46,12 @@ pub struct Conn {
     memory: bool,
 }
 
+/// The code's own text says it all (no repeated message).
 fn want_error(write: bool) -> Error {
     if write {
-        Error::new(
-            Code::MOJO_TLS_ERR_WANT_WRITE,
-            "the socket is not writable yet",
-        )
+        Error::new(Code::MOJO_TLS_ERR_WANT_WRITE, "")
     } else {
-        Error::new(
-            Code::MOJO_TLS_ERR_WANT_READ,
-            "waiting for data from the peer",
-        )
+        Error::new(Code::MOJO_TLS_ERR_WANT_READ, "")
     }
 }
 

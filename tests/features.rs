@@ -112,8 +112,9 @@ fn alpn_negotiation_and_no_overlap() {
 }
 
 fn resume_with(server: &Config, client: &Config) {
-    let (c, _s) = connect(client, server, "localhost").unwrap();
+    let (c, s) = connect(client, server, "localhost").unwrap();
     assert!(!c.resumed().unwrap());
+    settle(&c, &s);
     let blob = c.export_session().unwrap();
     let c2 = Conn::in_memory(client, Some("localhost")).unwrap();
     let s2 = Conn::in_memory(server, None).unwrap();
@@ -147,14 +148,18 @@ fn resumption_with_tickets_and_with_the_cache() {
     tickets.enable_session_tickets(3600).unwrap();
     resume_with(&tickets, &client_config(&ca));
 
+    // The session-id cache is TLS 1.2's mechanism (TLS 1.3 resumes with
+    // tickets only), so this server speaks TLS 1.2.
     let cache = server_config(&cert);
     cache.set_session_cache(100, 300).unwrap();
+    cache.set_max_version(0x0303).unwrap();
     resume_with(&cache, &client_config(&ca));
 
     // Neither: no resumption.
     let plain = server_config(&cert);
     let client = client_config(&ca);
-    let (c, _s) = connect(&client, &plain, "localhost").unwrap();
+    let (c, s) = connect(&client, &plain, "localhost").unwrap();
+    settle(&c, &s);
     let blob = c.export_session().unwrap();
     let c2 = Conn::in_memory(&client, Some("localhost")).unwrap();
     let s2 = Conn::in_memory(&plain, None).unwrap();
@@ -248,12 +253,30 @@ fn key_log_writes_client_random_lines() {
     client
         .set_keylog_file(Some(path.to_str().unwrap()))
         .unwrap();
-    connect(&client, &server, "localhost").unwrap();
+    let (c, _s) = connect(&client, &server, "localhost").unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    let line = text.lines().next().expect("one key-log line");
-    let parts: Vec<&str> = line.split(' ').collect();
-    assert_eq!(parts[0], "CLIENT_RANDOM");
-    assert_eq!(parts[1].len(), 64);
-    assert_eq!(parts[2].len(), 96);
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(' ').collect()).collect();
+    let labels: Vec<&str> = lines.iter().map(|p| p[0]).collect();
+    if tls13(&c) {
+        for want in [
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "CLIENT_TRAFFIC_SECRET_0",
+            "SERVER_TRAFFIC_SECRET_0",
+        ] {
+            assert!(labels.contains(&want), "{want} missing in {labels:?}");
+        }
+    } else {
+        assert_eq!(labels, ["CLIENT_RANDOM"]);
+    }
+    for parts in &lines {
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[1].len(), 64, "client random");
+        assert!(parts[2].len() == 64 || parts[2].len() == 96, "secret");
+        assert!(
+            lines.iter().all(|p| p[1] == parts[1]),
+            "one connection, one client random"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -563,13 +563,27 @@ impl Session {
 
     /// A TLS 1.3 NewSessionTicket (3.6 / 4.x) is taken in and the call
     /// repeated: the session is then ready for export.
+    ///
+    /// After a post-handshake message Mbed TLS may answer WANT_READ while
+    /// records are still buffered inside it; waiting on the socket then
+    /// would hang, so it is asked again (bounded) while data is pending.
     pub fn read(&mut self, buf: &mut [u8]) -> i32 {
+        let mut spins = 0;
         loop {
             // SAFETY: buf valid for its length.
             let ret = unsafe { sys::ssl_read(&mut *self.ctx, buf.as_mut_ptr(), buf.len()) };
-            if Some(ret) != generation::NEW_SESSION_TICKET {
-                return ret;
+            if Some(ret) == generation::NEW_SESSION_TICKET {
+                continue;
             }
+            // SAFETY: read-only query.
+            if ret == sys::ERR_SSL_WANT_READ
+                && spins < 64
+                && unsafe { sys::ssl_check_pending(&*self.ctx) } != 0
+            {
+                spins += 1;
+                continue;
+            }
+            return ret;
         }
     }
 
