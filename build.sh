@@ -7,6 +7,8 @@
 #   ./build.sh test    fmt + clippy + cargo test + header freshness, build dist/
 #                      (without regenerating the header), then every test suite
 #   ./build.sh header  regenerate include/mojo_tls.h only
+#   ./build.sh fuzz [SECONDS] [target ...]
+#                      run the fuzz targets (fuzz/run.sh; default 60 s each)
 #   ./build.sh clean   remove build outputs (target/, dist/)
 #
 # Environment: CARGO_TARGET_DIR is honoured. Test suites get MOJO_TLS_DIST
@@ -407,6 +409,7 @@ case "${1:-all}" in
   test) cmd_test ;;
   header) cmd_header ;;
   clean) cmd_clean ;;
+  fuzz) shift; bash fuzz/run.sh "$@" ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
