@@ -129,43 +129,70 @@ fuzz_target!(|ops: Vec<Op>| {
                 if let Some(c) = pick(&st.cfgs, i) {
                     let s: Vec<u8> = s.into_iter().filter(|&b| b != 0).take(600).collect();
                     let s = CString::new(s).unwrap();
-                    check(mojo_tls_config_set_alpn(cfg(c), s.as_ptr()) as i64, "set_alpn");
+                    check(
+                        mojo_tls_config_set_alpn(cfg(c), s.as_ptr()) as i64,
+                        "set_alpn",
+                    );
                 }
             }
             Op::SetVerify(i, m) => {
                 if let Some(c) = pick(&st.cfgs, i) {
-                    check(mojo_tls_config_insecure_set_verify(cfg(c), m as i32) as i64, "set_verify");
+                    check(
+                        mojo_tls_config_insecure_set_verify(cfg(c), m as i32) as i64,
+                        "set_verify",
+                    );
                 }
             }
             Op::SetClientAuth(i, m) => {
                 if let Some(c) = pick(&st.cfgs, i) {
-                    check(mojo_tls_config_set_client_auth(cfg(c), m as i32) as i64, "client_auth");
+                    check(
+                        mojo_tls_config_set_client_auth(cfg(c), m as i32) as i64,
+                        "client_auth",
+                    );
                 }
             }
             Op::SetPin(i, spki, h) => {
                 if let Some(c) = pick(&st.cfgs, i) {
-                    check(mojo_tls_config_add_pin(cfg(c), spki as i32, h.as_ptr(), 32) as i64, "add_pin");
+                    check(
+                        mojo_tls_config_add_pin(cfg(c), spki as i32, h.as_ptr(), 32) as i64,
+                        "add_pin",
+                    );
                 }
             }
             Op::PinOnly(i, on) => {
                 if let Some(c) = pick(&st.cfgs, i) {
-                    check(mojo_tls_config_set_pin_only(cfg(c), on as i32) as i64, "pin_only");
+                    check(
+                        mojo_tls_config_set_pin_only(cfg(c), on as i32) as i64,
+                        "pin_only",
+                    );
                 }
             }
             Op::Tickets(i, s) => {
                 if let Some(c) = pick(&st.cfgs, i) {
-                    check(mojo_tls_config_enable_session_tickets(cfg(c), s) as i64, "tickets");
+                    check(
+                        mojo_tls_config_enable_session_tickets(cfg(c), s) as i64,
+                        "tickets",
+                    );
                 }
             }
             Op::Cache(i, n, t) => {
                 if let Some(c) = pick(&st.cfgs, i) {
-                    check(mojo_tls_config_set_session_cache(cfg(c), n as i32, t as i32) as i64, "cache");
+                    check(
+                        mojo_tls_config_set_session_cache(cfg(c), n as i32, t as i32) as i64,
+                        "cache",
+                    );
                 }
             }
             Op::NewConn { cfg: i, name } => {
                 if let Some(c) = pick(&st.cfgs, i) {
                     let name = name.map(|n| {
-                        CString::new(n.into_iter().filter(|&b| b != 0).take(300).collect::<Vec<u8>>()).unwrap()
+                        CString::new(
+                            n.into_iter()
+                                .filter(|&b| b != 0)
+                                .take(300)
+                                .collect::<Vec<u8>>(),
+                        )
+                        .unwrap()
                     });
                     let k = mojo_tls_conn_new_memory(
                         cfg(c),
@@ -179,19 +206,39 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
             }
             Op::NewPair { mtls } => {
-                let (cc, sc) = if mtls { (p.ccfg_mtls, p.scfg_mtls) } else { (p.ccfg, p.scfg) };
-                let a = check_ptr(mojo_tls_conn_new_memory(cfg(cc), c"localhost".as_ptr()), "pair client");
-                let b = check_ptr(mojo_tls_conn_new_memory(cfg(sc), std::ptr::null()), "pair server");
+                let (cc, sc) = if mtls {
+                    (p.ccfg_mtls, p.scfg_mtls)
+                } else {
+                    (p.ccfg, p.scfg)
+                };
+                let a = check_ptr(
+                    mojo_tls_conn_new_memory(cfg(cc), c"localhost".as_ptr()),
+                    "pair client",
+                );
+                let b = check_ptr(
+                    mojo_tls_conn_new_memory(cfg(sc), std::ptr::null()),
+                    "pair server",
+                );
                 pump(a as usize, b as usize);
                 // an established pair must carry data intact
                 let msg = b"integrity check across a fresh pair";
                 if mojo_tls_conn_version(a) > 0 && mojo_tls_conn_version(b) > 0 {
                     let n = mojo_tls_conn_write(a, msg.as_ptr() as *const c_void, msg.len());
-                    assert_eq!(n, msg.len() as isize, "write on an established pair: {}", last_error());
+                    assert_eq!(
+                        n,
+                        msg.len() as isize,
+                        "write on an established pair: {}",
+                        last_error()
+                    );
                     let ct = drain_all(a);
                     mojo_tls_conn_feed(b, ct.as_ptr() as *const c_void, ct.len());
                     let n = mojo_tls_conn_read(b, buf.as_mut_ptr() as *mut c_void, buf.len());
-                    assert_eq!(n, msg.len() as isize, "read on an established pair: {}", last_error());
+                    assert_eq!(
+                        n,
+                        msg.len() as isize,
+                        "read on an established pair: {}",
+                        last_error()
+                    );
                     assert_eq!(&buf[..msg.len()], msg, "data corrupted");
                 } else {
                     panic!("a fresh pair did not handshake: {}", last_error());
@@ -213,18 +260,27 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Write(i, d) => {
                 if let Some(k) = pick(&st.conns, i) {
-                    check(mojo_tls_conn_write(conn(k), d.as_ptr() as *const c_void, d.len()) as i64, "write");
+                    check(
+                        mojo_tls_conn_write(conn(k), d.as_ptr() as *const c_void, d.len()) as i64,
+                        "write",
+                    );
                 }
             }
             Op::Read(i, n) => {
                 if let Some(k) = pick(&st.conns, i) {
                     let n = (n as usize).min(buf.len());
-                    check(mojo_tls_conn_read(conn(k), buf.as_mut_ptr() as *mut c_void, n) as i64, "read");
+                    check(
+                        mojo_tls_conn_read(conn(k), buf.as_mut_ptr() as *mut c_void, n) as i64,
+                        "read",
+                    );
                 }
             }
             Op::Feed(i, d) => {
                 if let Some(k) = pick(&st.conns, i) {
-                    check(mojo_tls_conn_feed(conn(k), d.as_ptr() as *const c_void, d.len()) as i64, "feed");
+                    check(
+                        mojo_tls_conn_feed(conn(k), d.as_ptr() as *const c_void, d.len()) as i64,
+                        "feed",
+                    );
                 }
             }
             Op::FeedEof(i) => {
@@ -235,7 +291,10 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Drain(i, n) => {
                 if let Some(k) = pick(&st.conns, i) {
                     let n = (n as usize).min(buf.len());
-                    check(mojo_tls_conn_drain(conn(k), buf.as_mut_ptr() as *mut c_void, n) as i64, "drain");
+                    check(
+                        mojo_tls_conn_drain(conn(k), buf.as_mut_ptr() as *mut c_void, n) as i64,
+                        "drain",
+                    );
                 }
             }
             Op::CloseNotify(i) => {
@@ -288,7 +347,10 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Import(i, d) => {
                 if let Some(k) = pick(&st.conns, i) {
                     let blob = st.sessions.last().cloned().unwrap_or(d);
-                    check(mojo_tls_conn_session_import(conn(k), blob.as_ptr(), blob.len()) as i64, "import");
+                    check(
+                        mojo_tls_conn_session_import(conn(k), blob.as_ptr(), blob.len()) as i64,
+                        "import",
+                    );
                 }
             }
             Op::SetTimeout(i, t) => {
@@ -308,7 +370,10 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::WrongType(i) => {
                 // stale and wrong-type handles
                 if let Some(&k) = st.freed_conns.get(i as usize % st.freed_conns.len().max(1)) {
-                    assert_eq!(mojo_tls_conn_read(conn(k), buf.as_mut_ptr() as *mut c_void, 16) as i64, INVALID_HANDLE);
+                    assert_eq!(
+                        mojo_tls_conn_read(conn(k), buf.as_mut_ptr() as *mut c_void, 16) as i64,
+                        INVALID_HANDLE
+                    );
                     assert_eq!(mojo_tls_conn_free(conn(k)) as i64, INVALID_HANDLE);
                 }
                 if let Some(&c) = st.freed_cfgs.get(i as usize % st.freed_cfgs.len().max(1)) {

@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let p = pki();
     let (sel, rest) = data.split_first().unwrap_or((&0, &[]));
     let (sizes, body) = rest.split_at((*sel as usize >> 2).min(rest.len()));
-    let cfgh = if sel & 1 == 1 { p.ccfg_noverify } else { p.ccfg };
+    let cfgh = if sel & 1 == 1 {
+        p.ccfg_noverify
+    } else {
+        p.ccfg
+    };
     let c = check_ptr(
         mojo_tls_conn_new_memory(cfg(cfgh), c"localhost".as_ptr()),
         "conn_new_memory",

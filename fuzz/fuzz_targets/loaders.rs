@@ -65,7 +65,10 @@ fuzz_target!(|input: &[u8]| {
         }
         5 => {
             let c = mojo_tls_conn_new_memory(cfg(p.ccfg), c"localhost".as_ptr());
-            check(mojo_tls_conn_session_import(c, data.as_ptr(), data.len()) as i64, "session_import");
+            check(
+                mojo_tls_conn_session_import(c, data.as_ptr(), data.len()) as i64,
+                "session_import",
+            );
             check(mojo_tls_conn_handshake(c) as i64, "handshake after import");
             mojo_tls_conn_free(c);
         }
@@ -107,11 +110,17 @@ fuzz_target!(|input: &[u8]| {
                 // the setting must also survive being used for a connection
                 let k = mojo_tls_conn_new_memory(c, c"localhost".as_ptr());
                 if !k.is_null() {
-                    check(mojo_tls_conn_handshake(k) as i64, "handshake with fuzzed settings");
+                    check(
+                        mojo_tls_conn_handshake(k) as i64,
+                        "handshake with fuzzed settings",
+                    );
                     drain_all(k);
                     mojo_tls_conn_free(k);
                 } else {
-                    check(mojo_tls_last_error_code() as i64, "conn with fuzzed settings");
+                    check(
+                        mojo_tls_last_error_code() as i64,
+                        "conn with fuzzed settings",
+                    );
                 }
             }
             mojo_tls_config_free(c);
@@ -137,7 +146,10 @@ fuzz_target!(|input: &[u8]| {
             let mut pin = [0u8; 32];
             pin[..data.len().min(32)].copy_from_slice(&data[..data.len().min(32)]);
             let c = mojo_tls_config_new(0);
-            check(mojo_tls_config_add_pin(c, nb & 1, pin.as_ptr(), 32) as i64, "add_pin");
+            check(
+                mojo_tls_config_add_pin(c, nb & 1, pin.as_ptr(), 32) as i64,
+                "add_pin",
+            );
             mojo_tls_config_free(c);
             mojo_tls_gencert_free(leaf);
             mojo_tls_gencert_free(ca);

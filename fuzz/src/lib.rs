@@ -19,7 +19,10 @@ pub const INTERNAL: i64 = -20;
 /// A caught panic inside the library is a bug: make the fuzzer report it.
 pub fn check(rc: i64, what: &str) {
     if rc == INTERNAL || mojo_tls_last_error_code() as i64 == INTERNAL {
-        panic!("{what}: MOJO_TLS_ERR_INTERNAL (a panic inside mojo-tls): {}", last_error());
+        panic!(
+            "{what}: MOJO_TLS_ERR_INTERNAL (a panic inside mojo-tls): {}",
+            last_error()
+        );
     }
 }
 
@@ -80,7 +83,13 @@ pub fn pki() -> &'static Pki {
         assert!(!leaf.is_null() && !client.is_null());
         let revoked = [client as *const mojo_tls_gencert];
         let mut crl = vec![0u8; 8192];
-        let n = mojo_tls_gencert_crl_pem(ca, revoked.as_ptr(), 1, crl.as_mut_ptr() as *mut c_char, crl.len());
+        let n = mojo_tls_gencert_crl_pem(
+            ca,
+            revoked.as_ptr(),
+            1,
+            crl.as_mut_ptr() as *mut c_char,
+            crl.len(),
+        );
         assert!(n > 0 && (n as usize) < crl.len());
         crl.truncate(n as usize);
         let p = Pki {
@@ -98,7 +107,10 @@ pub fn pki() -> &'static Pki {
         };
         let client_cfg = |verify: i32, with_cert: bool| {
             let c = mojo_tls_config_new(0);
-            assert_eq!(mojo_tls_config_load_ca_mem(c, p.ca_pem.as_ptr(), p.ca_pem.len()), 0);
+            assert_eq!(
+                mojo_tls_config_load_ca_mem(c, p.ca_pem.as_ptr(), p.ca_pem.len()),
+                0
+            );
             assert_eq!(mojo_tls_config_insecure_set_verify(c, verify), 0);
             if with_cert {
                 assert_eq!(
@@ -129,7 +141,10 @@ pub fn pki() -> &'static Pki {
                 0
             );
             if mtls {
-                assert_eq!(mojo_tls_config_load_ca_mem(s, p.ca_pem.as_ptr(), p.ca_pem.len()), 0);
+                assert_eq!(
+                    mojo_tls_config_load_ca_mem(s, p.ca_pem.as_ptr(), p.ca_pem.len()),
+                    0
+                );
                 assert_eq!(mojo_tls_config_set_client_auth(s, 2), 0);
             }
             assert_eq!(mojo_tls_config_enable_session_tickets(s, 3600), 0);
