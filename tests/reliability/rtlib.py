@@ -451,7 +451,14 @@ def open_fds() -> List[str]:
     return out
 
 
-def rss_kib() -> int:
+def rss_kib(trim: bool = True) -> int:
+    """Resident set size in KiB; with `trim`, free heap memory is returned to
+    the OS first (glibc malloc_trim) so the figure reflects live allocations."""
+    if trim:
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
     try:
         with open("/proc/self/status") as f:
             for line in f:
