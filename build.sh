@@ -17,9 +17,20 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 ROOT=$(pwd -P)
-DIST="$ROOT/dist"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+DIST="${MOJO_TLS_DIST_DIR:-$ROOT/dist}"
 OS=$(uname -s)
+
+# Backend: bundled Mbed TLS 2.28 by default; MBEDTLS_DIR=<prefix> selects the
+# system backend (Mbed TLS 3.6 / 4.x at that prefix), built in its own
+# target directory so both builds stay warm.
+CARGO_FEATURES=()
+if [[ -n ${MBEDTLS_DIR:-} ]]; then
+  MBEDTLS_DIR=$(cd "$MBEDTLS_DIR" && pwd -P)
+  export MBEDTLS_DIR
+  CARGO_FEATURES=(--no-default-features --features system)
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/system}"
+fi
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 # Test suites, run in this order by `./build.sh test` when the script exists.
 # Each one is a bash script that exits 0 on success. New suite = one line.
@@ -176,8 +187,8 @@ generate_header() {
 }
 
 cargo_build() {
-  step "cargo build --release"
-  cargo build --release
+  step "cargo build --release ${CARGO_FEATURES[*]:-}"
+  cargo build --release "${CARGO_FEATURES[@]}"
 }
 
 # Copies the library, header and pkg-config file into dist/.
@@ -348,8 +359,8 @@ cmd_test() {
   export MOJO_TLS_DIST="$DIST"
 
   run_check "cargo fmt --check" cargo fmt --all -- --check
-  run_check "cargo clippy" cargo clippy --all-targets -- -D warnings
-  run_check "cargo test --release" cargo test --release
+  run_check "cargo clippy" cargo clippy --release --all-targets "${CARGO_FEATURES[@]}" -- -D warnings
+  run_check "cargo test --release" cargo test --release "${CARGO_FEATURES[@]}"
   run_check "header is fresh (headergen --check)" headergen --check
 
   step "build dist/ (header not regenerated)"
@@ -380,11 +391,56 @@ cmd_test() {
     record "$suite" "$rc"
   done
 
+  if [[ -z ${MBEDTLS_DIR:-} && -z ${MOJO_TLS_SKIP_SYSTEM:-} ]]; then
+    # The same Rust + C suites against Mbed TLS 3.6 LTS (TLS 1.3), from
+    # Debian's binary packages unpacked under target/.
+    local prefix
+    step "system backend: Mbed TLS 3.6 (tools/fetch-mbedtls-3.6.sh)"
+    if prefix=$(tools/fetch-mbedtls-3.6.sh); then
+      set +e
+      MBEDTLS_DIR=$prefix MOJO_TLS_DIST_DIR="$ROOT/target/dist-mbedtls-3.6" ./build.sh test-backend
+      rc=$?
+      set -e
+      record "system backend (Mbed TLS 3.6) suites" "$rc"
+    else
+      record "system backend (Mbed TLS 3.6) suites" 1 "could not fetch Mbed TLS 3.6"
+    fi
+    note "Mbed TLS 4.x: skipped (no 4.x install given; run MBEDTLS_DIR=<4.x prefix> ./build.sh test)"
+  fi
+
   echo
   if [[ $FAILED -gt 0 ]]; then
     printf 'failed:\n'
     printf '  %s\n' "${FAILED_NAMES[@]}"
   fi
+  printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+  [[ $FAILED -eq 0 ]]
+}
+
+# The backend-dependent suites only, for the backend MBEDTLS_DIR selects
+# (called by `./build.sh test` for the system backend).
+cmd_test_backend() {
+  ensure_tools test
+  export MOJO_TLS_DIST="$DIST"
+  step "backend: $(grep -h 'define MBEDTLS_VERSION_STRING ' "$MBEDTLS_DIR"/{,usr/}include/mbedtls/build_info.h 2>/dev/null | awk '{print $3}')"
+  run_check "cargo clippy (system)" cargo clippy --release --all-targets "${CARGO_FEATURES[@]}" -- -D warnings
+  run_check "cargo test --release (system)" cargo test --release "${CARGO_FEATURES[@]}"
+  local build_rc=0 suite rc
+  step "build $DIST"
+  set +e
+  (set -e; cargo_build; assemble_dist; build_examples)
+  build_rc=$?
+  set -e
+  record "build dist (system)" "$build_rc"
+  for suite in tests/symbols.sh tests/c/run.sh tests/interop/run.sh tests/compat/run.sh; do
+    [[ -f $suite && $build_rc -eq 0 ]] || continue
+    step "$suite (system)"
+    set +e
+    bash "$suite"
+    rc=$?
+    set -e
+    record "$suite (system)" "$rc"
+  done
   printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
   [[ $FAILED -eq 0 ]]
 }
@@ -407,6 +463,7 @@ usage() {
 case "${1:-all}" in
   all) cmd_all ;;
   test) cmd_test ;;
+  test-backend) cmd_test_backend ;;
   header) cmd_header ;;
   clean) cmd_clean ;;
   fuzz) shift; bash fuzz/run.sh "$@" ;;

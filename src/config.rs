@@ -198,6 +198,28 @@ impl Config {
         })
     }
 
+    /// The versions a config will negotiate: the configured range narrowed to
+    /// what a custom suite list can serve (only TLS 1.2 suites: no TLS 1.3,
+    /// only TLS 1.3 suites: no TLS 1.2), as OpenSSL does with its two lists.
+    fn effective_versions(s: &Settings) -> Result<(u16, u16)> {
+        let (mut min, mut max) = (s.min_version, s.max_version);
+        if let Some(ids) = &s.suites {
+            let (has12, has13) = suites::versions_served(ids);
+            if !has13 {
+                max = max.min(TLS1_2);
+            }
+            if !has12 {
+                min = min.max(TLS1_3);
+            }
+        }
+        if min > max {
+            return Err(Error::invalid_arg(
+                "no protocol version left: the cipher suites and the minimum/maximum versions exclude each other",
+            ));
+        }
+        Ok((min, max))
+    }
+
     pub fn set_groups(&self, names: &str) -> Result<()> {
         let ids = suites::parse_groups(names)?;
         self.update(|s| {
@@ -334,6 +356,8 @@ impl Config {
                     "minimum protocol version is above the maximum",
                 ));
             }
+            let (min_version, max_version) = Self::effective_versions(s)?;
+
             let mut ca = s.ca.clone();
             if s.pin_only && s.pins.is_empty() {
                 return Err(Error::bad_state(
@@ -359,8 +383,8 @@ impl Config {
             }
             let ssl = SslConfig::build(ConfigSpec {
                 server: s.server,
-                min_version: s.min_version,
-                max_version: s.max_version,
+                min_version,
+                max_version,
                 authmode: s.verify_mode,
                 ca,
                 own: s.own.clone(),

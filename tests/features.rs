@@ -280,3 +280,31 @@ fn key_log_writes_client_random_lines() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_suite_list_narrows_the_versions() {
+    let ca = ca("Suites CA");
+    let server = server_config(&leaf(&ca, "localhost", "localhost", SERVER));
+    server
+        .set_ciphersuites("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256")
+        .unwrap();
+    let (c, _s) = connect(&client_config(&ca), &server, "localhost").unwrap();
+    assert_eq!(c.version().unwrap(), 0x0303, "only TLS 1.2 suites: TLS 1.2");
+    assert_eq!(
+        c.cipher().unwrap().to_str().unwrap(),
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+    );
+    match server.set_ciphersuites("TLS_CHACHA20_POLY1305_SHA256") {
+        // A TLS 1.3 backend: only TLS 1.3 suites means TLS 1.3.
+        Ok(()) => {
+            let (c, _s) = connect(&client_config(&ca), &server, "localhost").unwrap();
+            assert_eq!(c.version().unwrap(), 0x0304);
+            assert_eq!(
+                c.cipher().unwrap().to_str().unwrap(),
+                "TLS_CHACHA20_POLY1305_SHA256"
+            );
+        }
+        // 2.28 knows no TLS 1.3 suite names.
+        Err(e) => assert_eq!(e.code, Code::MOJO_TLS_ERR_INVALID_ARGUMENT),
+    }
+}

@@ -266,6 +266,18 @@ pub(crate) unsafe fn ssl_set_bio(
     sys::ssl_set_bio(ssl_ptr(ssl), p_bio, send, recv, recv_timeout);
 }
 
+/// 3.6 / 4.x return NEW_SESSION_TICKET ("a TLS 1.3 ticket arrived, call
+/// again") where 2.28 callers never saw it: the compat layer simply calls
+/// again (the ticket stays available to mojo_tls_ssl_get_session users).
+fn skip_ticket_signal(mut call: impl FnMut() -> c_int) -> c_int {
+    loop {
+        let ret = call();
+        if Some(ret) != generation::NEW_SESSION_TICKET {
+            return ret;
+        }
+    }
+}
+
 pub(crate) unsafe fn ssl_handshake(ssl: *mut c_void) -> c_int {
     if ssl.is_null() {
         return SSL_BAD_INPUT;
@@ -273,7 +285,7 @@ pub(crate) unsafe fn ssl_handshake(ssl: *mut c_void) -> c_int {
     if generation::compat_min_unreachable(ssl_ptr(ssl)) {
         return generation::ERR_BAD_PROTOCOL_VERSION;
     }
-    sys::ssl_handshake(ssl_ptr(ssl))
+    skip_ticket_signal(|| sys::ssl_handshake(ssl_ptr(ssl)))
 }
 
 pub(crate) unsafe fn ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: usize) -> c_int {
@@ -283,7 +295,7 @@ pub(crate) unsafe fn ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: usize) -
     if generation::compat_min_unreachable(ssl_ptr(ssl)) {
         return generation::ERR_BAD_PROTOCOL_VERSION;
     }
-    sys::ssl_read(ssl_ptr(ssl), buf, len)
+    skip_ticket_signal(|| sys::ssl_read(ssl_ptr(ssl), buf, len))
 }
 
 pub(crate) unsafe fn ssl_write(ssl: *mut c_void, buf: *const c_uchar, len: usize) -> c_int {
@@ -293,7 +305,7 @@ pub(crate) unsafe fn ssl_write(ssl: *mut c_void, buf: *const c_uchar, len: usize
     if generation::compat_min_unreachable(ssl_ptr(ssl)) {
         return generation::ERR_BAD_PROTOCOL_VERSION;
     }
-    sys::ssl_write(ssl_ptr(ssl), buf, len)
+    skip_ticket_signal(|| sys::ssl_write(ssl_ptr(ssl), buf, len))
 }
 
 pub(crate) unsafe fn ssl_close_notify(ssl: *mut c_void) -> c_int {

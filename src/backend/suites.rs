@@ -68,6 +68,21 @@ pub fn iana_name_of(id: i32) -> Option<&'static CStr> {
     TABLE.by_id.get(&id).map(|c| c.as_c_str())
 }
 
+/// Which protocol versions a (zero-terminated) suite list can serve: (TLS 1.2, TLS 1.3).
+pub fn versions_served(ids: &[i32]) -> (bool, bool) {
+    let mut has12 = false;
+    let mut has13 = false;
+    for id in ids.iter().take_while(|id| **id != 0) {
+        match iana_name_of(*id).and_then(|c| c.to_str().ok()) {
+            // TLS 1.3 suite names carry no key exchange ("TLS_AES_…").
+            Some(n) if !n.contains("_WITH_") => has13 = true,
+            Some(_) => has12 = true,
+            None => {}
+        }
+    }
+    (has12, has13)
+}
+
 /// Zero-terminated list of default suite ids.
 pub fn default_suites() -> Vec<i32> {
     let mut v: Vec<i32> = DEFAULT_SUITES
