@@ -43,6 +43,7 @@ SUITES=(
   python/run_tests.sh
   mojo/run_tests.sh
   janet/run_tests.sh
+  tests/reliability/run.sh
 )
 
 step() { printf '==> %s\n' "$*"; }
