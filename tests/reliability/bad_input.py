@@ -137,7 +137,7 @@ class Fx:
         self.scfg = R.server_config(self.cert_pem, self.key_pem).value
         self.conn = L.mojo_tls_conn_new_memory(self.ccfg, b"localhost").value
         self.hs_client, self.hs_server = self._handshake_pair()
-        self.session = self._export(self.hs_client)
+        self._session = self._export(self.hs_client)
         # freed handles of each type
         c = L.mojo_tls_config_new(0)
         L.mojo_tls_config_free(c)
@@ -192,6 +192,12 @@ class Fx:
         self.pipe_r, self.pipe_w = os.pipe()
         self.keep: List[Any] = []
 
+    @property
+    def session(self) -> bytes:
+        if not self._session:
+            raise R.Skip("the fixture connection exported no session")
+        return self._session
+
     def _file(self, name: str, data: bytes) -> str:
         p = self.tmp.path / name
         p.write_bytes(data)
@@ -224,6 +230,14 @@ class Fx:
             if rc == 0 and rs == 0:
                 break
         assert rc == 0 and rs == 0, f"fixture handshake: client {rc} server {rs} {R.last_error()}"
+        # one byte each way, so post-handshake messages (TLS 1.3 tickets) are processed
+        for a, b in ((s, c), (c, s)):
+            L.mojo_tls_conn_write(a, b"x", 1)
+            while (n := L.mojo_tls_conn_drain(a, buf, 65536)) > 0:
+                L.mojo_tls_conn_feed(b, buf, n)
+            L.mojo_tls_conn_read(b, buf, 16)
+            while (n := L.mojo_tls_conn_drain(b, buf, 65536)) > 0:
+                L.mojo_tls_conn_feed(a, buf, n)
         return c.value, s.value
 
     def _export(self, c: int) -> bytes:
