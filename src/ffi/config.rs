@@ -88,10 +88,7 @@ pub extern "C" fn mojo_tls_config_load_ca_file(
     cfg: *mut mojo_tls_config,
     path: *const c_char,
 ) -> i32 {
-    guard_int(|| {
-        let path = str_arg(path, "path")?;
-        self::cfg(cfg)?.load_ca_file(path).map(|_| 0)
-    })
+    set_str(cfg, path, "path", Config::load_ca_file)
 }
 
 /// Add every CA certificate file found in a directory.
@@ -100,10 +97,7 @@ pub extern "C" fn mojo_tls_config_load_ca_dir(
     cfg: *mut mojo_tls_config,
     path: *const c_char,
 ) -> i32 {
-    guard_int(|| {
-        let path = str_arg(path, "path")?;
-        self::cfg(cfg)?.load_ca_dir(path).map(|_| 0)
-    })
+    set_str(cfg, path, "path", Config::load_ca_dir)
 }
 
 /// Add CA certificates from memory: PEM (one or many) or DER. The data is
@@ -117,6 +111,19 @@ pub extern "C" fn mojo_tls_config_load_ca_mem(
     guard_int(|| {
         let data = bytes_arg(data, len, "data")?;
         self::cfg(cfg)?.load_ca_mem(data).map(|_| 0)
+    })
+}
+
+/// The shape of every setter taking one string: check it, then the handle.
+fn set_str(
+    cfg: *mut mojo_tls_config,
+    arg: *const c_char,
+    what: &str,
+    set: impl FnOnce(&Config, &str) -> Result<()>,
+) -> i32 {
+    guard_int(|| {
+        let value = str_arg(arg, what)?;
+        set(&*self::cfg(cfg)?, value).map(|_| 0)
     })
 }
 
@@ -176,10 +183,7 @@ pub extern "C" fn mojo_tls_config_set_alpn(
     cfg: *mut mojo_tls_config,
     protocols: *const c_char,
 ) -> i32 {
-    guard_int(|| {
-        let p = str_arg(protocols, "protocols")?;
-        self::cfg(cfg)?.set_alpn(p).map(|_| 0)
-    })
+    set_str(cfg, protocols, "protocols", Config::set_alpn)
 }
 
 /// Cipher suites by IANA name, most preferred first, separated by ':' or ','
@@ -190,10 +194,7 @@ pub extern "C" fn mojo_tls_config_set_ciphersuites(
     cfg: *mut mojo_tls_config,
     names: *const c_char,
 ) -> i32 {
-    guard_int(|| {
-        let n = str_arg(names, "names")?;
-        self::cfg(cfg)?.set_ciphersuites(n).map(|_| 0)
-    })
+    set_str(cfg, names, "names", Config::set_ciphersuites)
 }
 
 /// Key-exchange groups, most preferred first, separated by ':' or ','
@@ -204,10 +205,7 @@ pub extern "C" fn mojo_tls_config_set_groups(
     cfg: *mut mojo_tls_config,
     names: *const c_char,
 ) -> i32 {
-    guard_int(|| {
-        let n = str_arg(names, "names")?;
-        self::cfg(cfg)?.set_groups(n).map(|_| 0)
-    })
+    set_str(cfg, names, "names", Config::set_groups)
 }
 
 /// INSECURE for clients: weaken peer verification. MOJO_TLS_VERIFY_NONE skips
@@ -264,10 +262,7 @@ pub extern "C" fn mojo_tls_config_load_crl_file(
     cfg: *mut mojo_tls_config,
     path: *const c_char,
 ) -> i32 {
-    guard_int(|| {
-        let path = str_arg(path, "path")?;
-        self::cfg(cfg)?.load_crl_file(path).map(|_| 0)
-    })
+    set_str(cfg, path, "path", Config::load_crl_file)
 }
 
 /// As mojo_tls_config_load_crl_file, from memory (copied).
