@@ -57,33 +57,88 @@ static void expect_accepted(const char *label, int mode, const f_cert *cert, con
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
 }
 
-/* the server must reject: its code and reason, and the client's */
+/* Backend has TLS 1.3 ("(system)": Mbed TLS 3.6 / 4.x): the default
+ * handshake negotiates it. */
+static int tls13;
+
+/* The server must reject: its code and reason, and the client's.
+ * TLS 1.2: the client's handshake fails with the server's alert
+ * (client_needle12). TLS 1.3: the client finishes its handshake before
+ * the server has checked its certificate; the rejection reaches it as an
+ * error on its first read, naming the alert (alert13). */
 static void expect_rejected(const char *label, mojo_tls_config *scfg, const f_cert *cert, int server_code,
-                            const char *server_needle, const char *server_needle2, const char *client_needle) {
+                            const char *server_needle, const char *server_needle2, const char *client_needle12,
+                            const char *alert13) {
     mojo_tls_config *ccfg = client_with(cert);
     f_srv s;
-    f_cli cli;
-    mojo_tls_conn *c = f_run(&s, scfg, ccfg, "localhost", NULL, 0, &cli);
-    CHECK_MSG(c == NULL, "%s: client handshake succeeded", label);
-    f_end(&s, c);
-    printf("  %-44s server %s: %s\n  %-44s client %s: %s\n", label, h_code_name(s.code), s.msg, "",
-           h_code_name(cli.code), cli.msg);
+    f_srv_start(&s, scfg);
+    int fd = h_tcp_connect(s.port);
+    mojo_tls_conn *c = mojo_tls_conn_new_fd(ccfg, fd, 1, "localhost");
+    REQUIRE_NONNULL(c);
+    CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
+    mojo_tls_clear_error();
+    int hs = mojo_tls_conn_handshake(c);
+    int version = hs == 0 ? mojo_tls_conn_version(c) : 0;
+    int code = 0;
+    intptr_t rd = 0;
+    char msg[1024] = "";
+    if (hs != 0) {
+        code = mojo_tls_last_error_code();
+        mojo_tls_last_error(msg, sizeof msg);
+    } else {
+        /* the first read after the handshake carries the server's verdict */
+        unsigned char b[16];
+        mojo_tls_clear_error();
+        rd = mojo_tls_conn_read(c, b, sizeof b);
+        code = mojo_tls_last_error_code();
+        mojo_tls_last_error(msg, sizeof msg);
+    }
+    CHECK_RC(mojo_tls_conn_free(c), 0);
+    f_end(&s, NULL);
+    printf("  %-44s server %s: %s\n  %-44s client %s %s: %s\n", label, h_code_name(s.code), s.msg, "",
+           hs ? "handshake" : "first read", h_code_name(code), msg);
     CHECK_MSG(!s.ok, "%s: server handshake succeeded", label);
     CHECK_MSG(s.code == server_code, "%s: server code %s, expected %s", label, h_code_name(s.code),
               h_code_name(server_code));
     CHECK_MSG(h_contains_ci(s.msg, server_needle) || (server_needle2 && h_contains_ci(s.msg, server_needle2)),
               "%s: server reason \"%s\" mentions neither \"%s\" nor \"%s\"", label, s.msg, server_needle,
               server_needle2 ? server_needle2 : "");
-    /* the client learns it from the server's alert */
-    CHECK_MSG(cli.code == MOJO_TLS_ERR_HANDSHAKE, "%s: client code %s, expected HANDSHAKE", label,
-              h_code_name(cli.code));
-    CHECK_MSG(h_contains_ci(cli.msg, client_needle), "%s: client reason \"%s\" lacks \"%s\"", label, cli.msg,
-              client_needle);
+    if (!tls13) {
+        /* TLS 1.2: the client's handshake fails with the server's alert */
+        CHECK_MSG(hs == MOJO_TLS_ERR_HANDSHAKE, "%s: client handshake %d (%s), expected HANDSHAKE", label, hs,
+                  h_code_name(hs));
+        CHECK_MSG(code == MOJO_TLS_ERR_HANDSHAKE, "%s: client code %s, expected HANDSHAKE", label, h_code_name(code));
+        CHECK_MSG(h_contains_ci(msg, client_needle12), "%s: client reason \"%s\" lacks \"%s\"", label, msg,
+                  client_needle12);
+    } else {
+        /* TLS 1.3: handshake done, the first read fails with the alert */
+        CHECK_MSG(hs == 0, "%s: TLS 1.3 client handshake failed (%s: %s); expected it to complete", label,
+                  h_code_name(code), msg);
+        CHECK_MSG(hs != 0 || version == MOJO_TLS_VERSION_TLS1_3, "%s: version %d, expected TLS 1.3", label,
+                  version);
+        CHECK_MSG(hs != 0 || (rd < 0 && (rd == MOJO_TLS_ERR_PROTOCOL || rd == MOJO_TLS_ERR_HANDSHAKE)),
+                  "%s: first read returned %jd (%s), expected PROTOCOL or HANDSHAKE", label, (intmax_t)rd,
+                  h_code_name(rd));
+        CHECK_MSG(rd >= 0 || code == rd, "%s: read returned %jd but last_error_code is %d", label, (intmax_t)rd, code);
+        /* Mbed TLS 3.6's TLS 1.3 server sends this alert still under its
+         * handshake keys (Mbed-TLS/mbedtls#10877, "Server post-Finished records
+         * remain on handshake keys"), so a client that already switched to the
+         * application keys can only report a bad record MAC (-0x7180). Our
+         * client's alert reporting is checked against openssl s_server -Verify
+         * in tests/interop/features.py. */
+        int upstream_mac_bug = rd == MOJO_TLS_ERR_PROTOCOL && h_contains_ci(msg, "MAC failed") &&
+                               h_contains_ci(msg, "-0x7180");
+        if (upstream_mac_bug)
+            printf("  %-44s NOTE: alert %s arrived under the wrong keys (Mbed-TLS/mbedtls#10877)\n", "", alert13);
+        CHECK_MSG(h_contains_ci(msg, alert13) || upstream_mac_bug, "%s: client reason \"%s\" lacks the alert \"%s\"",
+                  label, msg, alert13);
+    }
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
 }
 
 int main(void) {
     h_start("test_features_mtls", 240);
+    tls13 = strstr(mojo_tls_backend(), "(system)") != NULL;
     ca1 = f_ca("mTLS CA one", MOJO_TLS_KEY_ECDSA_P256);
     ca2 = f_ca("mTLS CA two", MOJO_TLS_KEY_ECDSA_P256);
     server = f_leaf(&ca1, "localhost", "localhost,127.0.0.1", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
@@ -97,13 +152,13 @@ int main(void) {
     /* no client certificate: server HANDSHAKE "the client sent no certificate",
      * handshake_failure alert, client HANDSHAKE naming it */
     expect_rejected("required, no client cert", req, NULL, MOJO_TLS_ERR_HANDSHAKE, "the client sent no certificate",
-                    NULL, "handshake_failure");
+                    NULL, "handshake_failure", "certificate_required");
     /* a certificate from another CA: server VERIFY_FAILED with the reason */
     expect_rejected("required, cert from another CA", req, &mallory, MOJO_TLS_ERR_VERIFY_FAILED,
-                    "not correctly signed by the trusted CA", NULL, "alert");
+                    "not correctly signed by the trusted CA", NULL, "alert", "unknown_ca");
     /* a certificate without clientAuth extended key usage */
     expect_rejected("required, serverAuth-only cert", req, &serveronly, MOJO_TLS_ERR_VERIFY_FAILED, "usage", NULL,
-                    "alert");
+                    "alert", "bad_certificate");
     expect_accepted("required, alice", MOJO_TLS_CLIENT_AUTH_REQUIRED, &alice, "CN=alice");
 
     /* a CRL on the server revokes a client certificate */
@@ -115,7 +170,7 @@ int main(void) {
         mojo_tls_config *scfg = mtls_server(MOJO_TLS_CLIENT_AUTH_REQUIRED);
         CHECK_RC(mojo_tls_config_load_crl_mem(scfg, U8(crl), (size_t)n), 0);
         expect_rejected("required + CRL, revoked client cert", scfg, &revoked, MOJO_TLS_ERR_VERIFY_FAILED, "revoked",
-                        NULL, "alert");
+                        NULL, "alert", "certificate_revoked");
         /* control: the same client certificate without the CRL */
         expect_accepted("required, no CRL, same cert (control)", MOJO_TLS_CLIENT_AUTH_REQUIRED, &revoked,
                         "CN=revoked");
@@ -167,7 +222,8 @@ int main(void) {
         mojo_tls_config *scfg = mtls_server(MOJO_TLS_CLIENT_AUTH_OPTIONAL);
         CHECK_RC(mojo_tls_config_set_client_auth(scfg, MOJO_TLS_CLIENT_AUTH_REQUIRED), 0);
         expect_rejected("optional then required, no client cert", scfg, NULL, MOJO_TLS_ERR_HANDSHAKE,
-                        "the client sent no certificate", NULL, "handshake_failure");
+                        "the client sent no certificate", NULL, "handshake_failure",
+                        "certificate_required");
         CHECK_RC(mojo_tls_config_free(scfg), 0);
     }
 

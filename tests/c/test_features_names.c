@@ -165,13 +165,29 @@ static void test_alpn(void) {
 
 /* ---------------------------------------------------------------- suites and groups */
 
-/* expect `want` as the negotiated suite on both sides, or failure when NULL */
+/* Backend has TLS 1.3 (Mbed TLS 3.6 / 4.x, "(system)"): the default
+ * handshake then negotiates TLS 1.3 and its suites. */
+static int tls13;
+
+/* TLS 1.3 suites have no key exchange / signature in their name */
+static int is_tls13_suite(const char *name) {
+    return !strncmp(name, "TLS_AES_", 8) || !strncmp(name, "TLS_CHACHA20_", 13);
+}
+
+/* expect `want` as the negotiated suite on both sides (and the version it
+ * implies), or failure when NULL. max_version: 0 = the default, else set on
+ * both configurations. */
 static void suite_case(const f_cert *cert, const char *s_suites, const char *c_suites, const char *s_groups,
-                       const char *c_groups, const char *want) {
+                       const char *c_groups, int max_version, const char *want) {
     char label[400];
-    snprintf(label, sizeof label, "suites s[%s] c[%s] groups s[%s] c[%s]", s_suites ? s_suites : "-",
-             c_suites ? c_suites : "-", s_groups ? s_groups : "-", c_groups ? c_groups : "-");
+    snprintf(label, sizeof label, "suites s[%s] c[%s] groups s[%s] c[%s]%s", s_suites ? s_suites : "-",
+             c_suites ? c_suites : "-", s_groups ? s_groups : "-", c_groups ? c_groups : "-",
+             max_version == MOJO_TLS_VERSION_TLS1_2 ? " max 1.2" : "");
     mojo_tls_config *scfg = f_server_cfg(cert), *ccfg = f_client_cfg(&ca);
+    if (max_version) {
+        CHECK_RC(mojo_tls_config_set_max_version(scfg, max_version), 0);
+        CHECK_RC(mojo_tls_config_set_max_version(ccfg, max_version), 0);
+    }
     if (s_suites) CHECK_RC(mojo_tls_config_set_ciphersuites(scfg, s_suites), 0);
     if (c_suites) CHECK_RC(mojo_tls_config_set_ciphersuites(ccfg, c_suites), 0);
     if (s_groups) CHECK_RC(mojo_tls_config_set_groups(scfg, s_groups), 0);
@@ -180,15 +196,20 @@ static void suite_case(const f_cert *cert, const char *s_suites, const char *c_s
     f_cli cli;
     mojo_tls_conn *c = f_run(&s, scfg, ccfg, "localhost", NULL, 0, &cli);
     if (want) {
+        int want_version = is_tls13_suite(want) ? MOJO_TLS_VERSION_TLS1_3 : MOJO_TLS_VERSION_TLS1_2;
         F_EXPECT_OK(label, c, s, cli);
         if (c) {
             const char *got = mojo_tls_conn_cipher(c);
             CHECK_MSG(got && strcmp(got, want) == 0, "%s: client cipher %s, expected %s", label, got ? got : "(null)",
                       want);
+            CHECK_MSG(mojo_tls_conn_version(c) == want_version, "%s: client version %d, expected %d", label,
+                      mojo_tls_conn_version(c), want_version);
         }
         f_end(&s, c);
         F_EXPECT_SERVER_OK(label, s);
         CHECK_MSG(strcmp(s.cipher, want) == 0, "%s: server cipher %s, expected %s", label, s.cipher, want);
+        CHECK_MSG(!s.ok || s.version == want_version, "%s: server version %d, expected %d", label, s.version,
+                  want_version);
         printf("  %-100s -> %s\n", label, want);
     } else {
         CHECK_MSG(c == NULL, "%s: handshake succeeded", label);
@@ -204,26 +225,73 @@ static void suite_case(const f_cert *cert, const char *s_suites, const char *c_s
 #define AES128 "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
 #define AES256 "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
 #define CHACHA "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+#define T13_AES128 "TLS_AES_128_GCM_SHA256"
+#define T13_AES256 "TLS_AES_256_GCM_SHA384"
+#define T13_CHACHA "TLS_CHACHA20_POLY1305_SHA256"
+#define MAX12 MOJO_TLS_VERSION_TLS1_2
 
 static void test_suites(void) {
-    suite_case(&one, NULL, NULL, NULL, NULL, AES128); /* the documented default order */
-    suite_case(&one, CHACHA, NULL, NULL, NULL, CHACHA);
-    suite_case(&one, NULL, AES256, NULL, NULL, AES256);
-    suite_case(&one, AES256 ":" CHACHA, NULL, NULL, NULL, AES256);
+    /* the documented default order; TLS 1.3 where the backend has it */
+    suite_case(&one, NULL, NULL, NULL, NULL, 0, tls13 ? T13_AES128 : AES128);
+    suite_case(&one, NULL, NULL, NULL, NULL, MAX12, AES128);
+    /* a list of TLS 1.2 suites only caps that side at TLS 1.2 */
+    suite_case(&one, CHACHA, NULL, NULL, NULL, 0, CHACHA);
+    suite_case(&one, NULL, AES256, NULL, NULL, 0, AES256);
+    suite_case(&one, AES256 ":" CHACHA, NULL, NULL, NULL, 0, AES256);
     /* both sides have an order: the server's decides (default AES128, AES256, CHACHA) */
-    suite_case(&one, NULL, CHACHA "," AES256, NULL, NULL, AES256);
-    suite_case(&one, AES128, CHACHA, NULL, NULL, NULL); /* nothing in common */
+    suite_case(&one, NULL, CHACHA "," AES256, NULL, NULL, 0, AES256);
+    suite_case(&one, AES128, CHACHA, NULL, NULL, 0, NULL); /* nothing in common */
     /* an RSA suite only, with an ECDSA certificate: nothing usable */
-    suite_case(&one, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", NULL, NULL, NULL, NULL);
+    suite_case(&one, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", NULL, NULL, NULL, 0, NULL);
 
     /* groups: the cipher does not show the group, so check that a common
      * group is needed (openssl shows the group itself: tests/interop) */
-    suite_case(&one, NULL, NULL, "x25519", "x25519,P-256", AES128);
-    suite_case(&one, NULL, NULL, "P-256", "secp256r1", AES128);
-    suite_case(&one, NULL, NULL, "x25519", "secp256r1", NULL); /* no common key-exchange group */
-    suite_case(&p384, NULL, NULL, "secp384r1", "P-384", AES128);
+    suite_case(&one, NULL, NULL, "x25519", "x25519,P-256", 0, tls13 ? T13_AES128 : AES128);
+    suite_case(&one, NULL, NULL, "x25519", "x25519,P-256", MAX12, AES128);
+    suite_case(&one, NULL, NULL, "P-256", "secp256r1", 0, tls13 ? T13_AES128 : AES128);
+    suite_case(&one, NULL, NULL, "x25519", "secp256r1", 0, NULL); /* no common key-exchange group */
+    suite_case(&one, NULL, NULL, "x25519", "secp256r1", MAX12, NULL);
+    suite_case(&p384, NULL, NULL, "secp384r1", "P-384", 0, tls13 ? T13_AES128 : AES128);
+    suite_case(&p384, NULL, NULL, "secp384r1", "P-384", MAX12, AES128);
     /* TLS 1.2: a P-256 ECDSA certificate needs P-256 among the client's groups */
-    suite_case(&one, NULL, NULL, NULL, "x25519", NULL);
+    suite_case(&one, NULL, NULL, NULL, "x25519", MAX12, NULL);
+
+    if (tls13) {
+        /* TLS 1.3: the certificate's curve is a signature algorithm, not a group */
+        suite_case(&one, NULL, NULL, NULL, "x25519", 0, T13_AES128);
+        /* TLS 1.3 suites */
+        suite_case(&one, T13_CHACHA, NULL, NULL, NULL, 0, T13_CHACHA);
+        suite_case(&one, NULL, T13_AES256, NULL, NULL, 0, T13_AES256);
+        suite_case(&one, T13_AES256 ":" T13_CHACHA, NULL, NULL, NULL, 0, T13_AES256);
+        suite_case(&one, T13_AES128, T13_CHACHA, NULL, NULL, 0, NULL); /* nothing in common */
+        /* both sides have an order: with TLS 1.3 the client's decides (Mbed TLS
+         * 3.x's TLS 1.3 server takes the first suite of the client's list
+         * that it has), unlike TLS 1.2 above */
+        suite_case(&one, NULL, T13_CHACHA "," T13_AES256, NULL, NULL, 0, T13_CHACHA);
+        /* mixed lists: TLS 1.3 wins, each version takes its own suites */
+        suite_case(&one, T13_CHACHA ":" AES256, NULL, NULL, NULL, 0, T13_CHACHA);
+        suite_case(&one, T13_CHACHA ":" AES256, NULL, NULL, NULL, MAX12, AES256);
+        /* only TLS 1.3 suites raise that side's minimum to TLS 1.3 */
+        suite_case(&one, NULL, T13_AES128, NULL, NULL, 0, T13_AES128);
+        {
+            mojo_tls_config *scfg = f_server_cfg(&one), *ccfg = f_client_cfg(&ca);
+            CHECK_RC(mojo_tls_config_set_max_version(scfg, MAX12), 0);
+            CHECK_RC(mojo_tls_config_set_ciphersuites(ccfg, T13_AES128), 0);
+            f_srv s;
+            f_cli cli;
+            mojo_tls_conn *c = f_run(&s, scfg, ccfg, "localhost", NULL, 0, &cli);
+            CHECK_MSG(c == NULL, "client with TLS 1.3 suites only connected to a TLS 1.2 server");
+            f_end(&s, c);
+            printf("  %-100s -> client %s, server %s\n", "client TLS 1.3 suites only, server max 1.2",
+                   h_code_name(cli.code), h_code_name(s.code));
+            CHECK_EQ(cli.code, MOJO_TLS_ERR_HANDSHAKE);
+            CHECK_MSG(!s.ok && s.code == MOJO_TLS_ERR_HANDSHAKE, "server code %s", h_code_name(s.code));
+            CHECK_RC(mojo_tls_config_free(scfg), 0);
+            CHECK_RC(mojo_tls_config_free(ccfg), 0);
+        }
+    } else {
+        printf("  (TLS 1.3 suite cases skipped: backend %s has no TLS 1.3)\n", mojo_tls_backend());
+    }
 
     /* refused names */
     mojo_tls_config *cfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
@@ -268,6 +336,7 @@ static void test_suites(void) {
 
 int main(void) {
     h_start("test_features_names", 240);
+    tls13 = strstr(mojo_tls_backend(), "(system)") != NULL;
     ca = f_ca("names CA", MOJO_TLS_KEY_ECDSA_P256);
     one = f_leaf(&ca, "one.example", "one.example,localhost", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
     two = f_leaf(&ca, "two.example", "two.example,*.two.example", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
