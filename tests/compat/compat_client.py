@@ -8,7 +8,7 @@ a Python `ssl` server thread on 127.0.0.1 that echoes what it receives; the
 certificates come from the library's own generator (mojo_tls_gencert_*).
 
 Checks: verified handshake (authmode REQUIRED, hostname "localhost"), version
-"TLSv1.2", verify result 0, the peer certificate's DER and SHA-256 equal the
+"TLSv1.2" (TLSv1.3 on a backend with it), verify result 0, the peer certificate's DER and SHA-256 equal the
 server's, 256 KiB echoed (what the server received and what came back both
 match what was sent), close_notify, everything freed.
 
@@ -59,6 +59,7 @@ def load(path):
     sigs = {
         # name: (restype, argtypes)
         "mojo_tls_init": (c_int, []),
+        "mojo_tls_backend": (c_char_p, []),
         "mojo_tls_sizeof_ssl_context": (c_size_t, []),
         "mojo_tls_sizeof_ssl_config": (c_size_t, []),
         "mojo_tls_sizeof_x509_crt": (c_size_t, []),
@@ -153,6 +154,7 @@ class EchoServer(threading.Thread):
         self.received = hashlib.sha256()
         self.count = 0
         self.version = None
+        self.cipher = None
         self.error = None
 
     def run(self):
@@ -161,6 +163,7 @@ class EchoServer(threading.Thread):
             raw.settimeout(IO_TIMEOUT)
             with self.ctx.wrap_socket(raw, server_side=True) as conn:
                 self.version = conn.version()
+                self.cipher = conn.cipher()[0]
                 while True:
                     data = conn.recv(65536)
                     if not data:
@@ -186,6 +189,7 @@ def main():
     path = find_library()
     lib = load(path)
     check(lib.mojo_tls_init() == 0, "mojo_tls_init")
+    tls13 = b"(system)" in lib.mojo_tls_backend()
     check(lib.mojo_tls_ssl_handshake(None) == ERR_SSL_BAD_INPUT_DATA, "handshake(NULL)")
 
     ca_pem, srv_pem, srv_key = make_certs(lib)
@@ -244,8 +248,14 @@ def main():
         suite = lib.mojo_tls_ssl_get_ciphersuite(sslc)
         flags = lib.mojo_tls_ssl_get_verify_result(sslc)
         print("client: %s %s, verify result %d" % (version, suite, flags))
-        check(version == b"TLSv1.2", "version %r" % version)
-        check(suite is not None and suite.startswith(b"TLS-ECDHE-"), "ciphersuite %r" % suite)
+        # TLS 1.3 where the backend has it (mojo_tls_backend() says "(system)"):
+        # the Python (OpenSSL) server's preferred TLS 1.3 suite, AES-256-GCM
+        if tls13:
+            check(version == b"TLSv1.3", "version %r, expected TLSv1.3" % version)
+            check(suite == b"TLS1-3-AES-256-GCM-SHA384", "ciphersuite %r, expected TLS1-3-AES-256-GCM-SHA384" % suite)
+        else:
+            check(version == b"TLSv1.2", "version %r" % version)
+            check(suite is not None and suite.startswith(b"TLS-ECDHE-"), "ciphersuite %r" % suite)
         check(flags == 0, "verify result 0x%x" % flags)
 
         peer = lib.mojo_tls_ssl_get_peer_cert(sslc)
@@ -291,7 +301,9 @@ def main():
     server.join(IO_TIMEOUT)
     check(not server.is_alive(), "server thread finished")
     check(server.error is None, "server error: %r" % (server.error,))
-    check(server.version == "TLSv1.2", "server saw %r" % server.version)
+    check(server.version == ("TLSv1.3" if tls13 else "TLSv1.2"), "server saw %r" % server.version)
+    if tls13:
+        check(server.cipher == "TLS_AES_256_GCM_SHA384", "server cipher %r" % server.cipher)
     check(server.count == TOTAL, "server received %d of %d bytes" % (server.count, TOTAL))
     check(server.received.digest() == hashlib.sha256(payload).digest(),
           "data received by the server (client -> server) matches")
