@@ -292,19 +292,6 @@ static int run_client(int port) {
         return 1;
     }
     report(c);
-    if (opt_sess_out) {
-        ptrdiff_t n = mojo_tls_conn_session_export(c, NULL, 0);
-        setup_check(n, "session_export");
-        unsigned char *blob = malloc((size_t)n);
-        FILE *f = fopen(opt_sess_out, "wb");
-        if (!blob || !f || mojo_tls_conn_session_export(c, blob, (size_t)n) != n ||
-            fwrite(blob, 1, (size_t)n, f) != (size_t)n || fclose(f) != 0) {
-            printf("setup_error: session export to %s\n", opt_sess_out);
-            return 2;
-        }
-        free(blob);
-        printf("session_export: %td\n", n);
-    }
     int rc = 0;
     if (opt_send) {
         size_t l = strlen(opt_send);
@@ -327,6 +314,8 @@ static int run_client(int port) {
             if (n == 0) break;
             if (n < 0) {
                 printf("read: %s\n", code_name((int)n));
+                printf("read_error: ");
+                print_error();
                 rc = 4;
                 break;
             }
@@ -337,6 +326,21 @@ static int run_client(int port) {
         for (char *p = buf; *p; p++)
             if (*p == '\n') *p = '|';
         printf("recv: %s\n", buf);
+    }
+    /* after the data exchange: a TLS 1.3 server sends its ticket after the
+     * handshake, so it is read (and exportable) only by then */
+    if (opt_sess_out) {
+        ptrdiff_t n = mojo_tls_conn_session_export(c, NULL, 0);
+        setup_check(n, "session_export");
+        unsigned char *blob = malloc((size_t)n);
+        FILE *f = fopen(opt_sess_out, "wb");
+        if (!blob || !f || mojo_tls_conn_session_export(c, blob, (size_t)n) != n ||
+            fwrite(blob, 1, (size_t)n, f) != (size_t)n || fclose(f) != 0) {
+            printf("setup_error: session export to %s\n", opt_sess_out);
+            return 2;
+        }
+        free(blob);
+        printf("session_export: %td\n", n);
     }
     mojo_tls_conn_close_notify(c);
     mojo_tls_conn_free(c);

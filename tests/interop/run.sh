@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop tests: dist/bin/client and dist/bin/server against the OpenSSL
-# command line (s_server / s_client), TLS 1.2, loopback only.
+# command line (s_server / s_client), TLS 1.2 (and TLS 1.3 on a backend with it), loopback only.
 #
 # usage: tests/interop/run.sh
 # env:   MOJO_TLS_DIST (default <repo>/dist), MOJO_TLS_INTEROP_TIMEOUT (per case, s),
@@ -19,12 +19,14 @@ if ! command -v python3 >/dev/null 2>&1; then
 fi
 # Drivers, in order: interop.py (data paths, ciphers) and features.py (mTLS,
 # SNI, ALPN, resumption, pinning, key log, CRL, certgen, suites/groups; it
-# compiles tests/interop/peer.c against dist/). Each prints one line per case
-# and "N passed, N failed"; this script adds those up.
+# compiles tests/interop/peer.c against dist/), then tls13.py (TLS 1.3 against
+# openssl when the backend has it; on the bundled 2.28 backend it prints a
+# note and skips). Each prints one line per case and "N passed, N failed";
+# this script adds those up.
 total_pass=0
 total_fail=0
 status=0
-for driver in interop.py features.py; do
+for driver in interop.py features.py tls13.py; do
     [ -f "$here/$driver" ] || continue
     log="$(mktemp)"
     # -k: if the driver itself wedges, it is killed; its children die with their pipes

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""TLS 1.3 interop of libmojo_tls against the OpenSSL command line, loopback
+only, when the dist's backend has TLS 1.3 (the system backend, Mbed TLS 3.6 /
+4.x; on the bundled Mbed TLS 2.28 backend every case is skipped with a note).
+
+  - our client -> openssl s_server -tls1_3 -ciphersuites S, and
+    openssl s_client -tls1_3 -ciphersuites S -> our server, for each of
+    TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+    TLS_CHACHA20_POLY1305_SHA256: data both ways, the suite on both sides
+  - resumption with tickets both ways (s_client -sess_out/-sess_in against
+    our server with tickets; our client's export/import against s_server)
+  - key log: our server's TLS 1.3 secrets equal openssl s_client -keylogfile's
+  - mTLS: s_server -Verify with our client's certificate, our server
+    requiring s_client -cert; a missing certificate reaches our client as
+    the certificate_required alert on its first read
+
+Our side is tests/interop/peer.c (built and described by features.py).
+Run through tests/interop/run.sh. Prints one line per case and finally
+exactly "N passed, N failed"; exit status 1 if anything failed.
+"""
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import interop  # noqa: E402
+import features  # noqa: E402
+from interop import Reader, case, log, spawn, stop  # noqa: E402
+from features import OurServer, expect, our_client  # noqa: E402
+
+DIST = interop.DIST
+W = features.W
+G = features.G
+SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
+LABELS13 = ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+            "SERVER_TRAFFIC_SECRET_0")
+
+
+def backend():
+    lib = ctypes.CDLL(os.path.join(DIST, "lib", "libmojo_tls.so"))
+    lib.mojo_tls_backend.restype = ctypes.c_char_p
+    return lib.mojo_tls_backend().decode()
+
+
+class SServer13:
+    """openssl s_server -tls1_3 in the background on 127.0.0.1:0."""
+
+    def __init__(self, extra=(), naccept=1):
+        self.p = spawn(["openssl", "s_server", "-tls1_3", "-accept", "127.0.0.1:0", "-cert", G("server.pem"),
+                        "-key", G("server.key"), "-naccept", str(naccept)] + list(extra))
+        self.out, self.err = Reader(self.p.stdout), Reader(self.p.stderr)
+        assert self.out.wait_for(lambda b: re.search(rb"ACCEPT \S+:(\d+)", b), 10), \
+            "s_server did not report its port: %r %r" % (self.out.data(), self.err.data())
+        self.port = int(re.search(rb"ACCEPT \S+:(\d+)", self.out.data()).group(1))
+
+    def text(self):
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop(self.p)
+        self.out.join(5)
+        self.err.join(5)
+        return (self.out.data() + b"\n" + self.err.data()).decode(errors="replace")
+
+
+def s_client13(port, extra, payload=b"hello tls13\n", timeout=20, brief=True):
+    """openssl s_client -tls1_3 -brief: send payload, wait until it has come
+    back (our server echoes), then EOF (close_notify). Returns (rc, stdout, all text)."""
+    p = spawn(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3", "-CAfile", G("ca.pem"),
+               "-verify_return_error", "-verify_hostname", "localhost", "-servername", "localhost",
+               "-no_ign_eof", "-nocommands"] + (["-brief"] if brief else []) + list(extra))
+    out, err = Reader(p.stdout), Reader(p.stderr)
+    try:
+        p.stdin.write(payload)
+        p.stdin.flush()
+    except BrokenPipeError:
+        pass
+    out.wait_for(lambda b: payload in b, timeout)
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        stop(p)
+        rc = None
+    out.join(5)
+    err.join(5)
+    o = out.data()
+    return rc, o, (o + b"\n" + err.data()).decode(errors="replace")
+
+
+def keylog(path):
+    """{(label, client_random): secret} of a key-log file."""
+    d = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and not line.startswith("#"):
+                d[(parts[0], parts[1].lower())] = parts[2].lower()
+    return d
+
+
+def suite_cases():
+    for suite in SUITES:
+        @case("TLS 1.3: our client -> s_server -tls1_3 -ciphersuites %s" % suite)
+        def ours_to_openssl():
+            s = SServer13(["-ciphersuites", suite, "-rev"])
+            rc, r, text = our_client(s.port, ["--ca", G("ca.pem"), "--servername", "localhost",
+                                              "--send", "tls13 %s\nCLOSE" % suite])
+            st = s.text()
+            expect(rc == 0 and r.get("handshake") == "ok", "our client rc %s" % rc, text, st)
+            expect(r.get("version") == "TLSv1.3", "version %r" % r.get("version"), text)
+            expect(r.get("cipher") == suite, "our client cipher %r, expected %s" % (r.get("cipher"), suite), text)
+            expect(r.get("recv") == ("tls13 %s" % suite)[::-1] + "|", "reversed data: %r" % r.get("recv"), text)
+            m = re.search(r"CIPHER is (\S+)", st) or re.search(r"Ciphersuite: (\S+)", st)
+            expect(m and m.group(1) == suite, "s_server cipher %r, expected %s" % (m and m.group(1), suite), st)
+        ours_to_openssl()
+
+        @case("TLS 1.3: s_client -tls1_3 -ciphersuites %s -> our server" % suite)
+        def openssl_to_ours():
+            srv = OurServer(["--cert", G("server.pem"), "--key", G("server.key")])
+            payload = ("echo via %s\n" % suite).encode() * 50
+            crc, cout, ctext = s_client13(srv.port, ["-ciphersuites", suite], payload)
+            rc, reps, stext = srv.finish()
+            r = reps[0] if reps else {}
+            expect(crc == 0, "s_client exit %s" % crc, ctext, stext)
+            expect(cout == payload, "echoed data differs (%d of %d bytes)" % (len(cout), len(payload)), ctext)
+            expect("Protocol version: TLSv1.3" in ctext, "s_client protocol", ctext)
+            expect("Ciphersuite: %s" % suite in ctext, "s_client cipher, expected %s" % suite, ctext)
+            expect(rc == 0 and r.get("version") == "TLSv1.3", "our server rc %s version %r" % (rc, r.get("version")),
+                   stext)
+            expect(r.get("cipher") == suite, "our server cipher %r, expected %s" % (r.get("cipher"), suite), stext)
+            expect(r.get("echoed") == str(len(payload)), "our server echoed %r bytes" % r.get("echoed"), stext)
+        openssl_to_ours()
+
+
+def resumption_cases():
+    @case("TLS 1.3 resumption: s_client -sess_out/-sess_in -> our server (tickets)")
+    def openssl_to_ours():
+        srv = OurServer(["--cert", G("server.pem"), "--key", G("server.key"), "--tickets", "3600", "--accept", "2"])
+        sess = os.path.join(W["dir"], "s_client13.sess")
+        crc1, _, t1 = s_client13(srv.port, ["-sess_out", sess], b"first\n", brief=False)
+        expect(crc1 == 0 and os.path.exists(sess) and os.path.getsize(sess) > 0, "no session saved", t1)
+        crc2, _, t2 = s_client13(srv.port, ["-sess_in", sess], b"second\n", brief=False)
+        rc, reps, stext = srv.finish()
+        expect(crc2 == 0, "second s_client exit %s" % crc2, t2)
+        expect(re.search(r"^New, TLSv1\.3, ", t1, re.M), "first s_client: no new TLS 1.3 session", t1)
+        expect(re.search(r"^Reused, TLSv1\.3, ", t2, re.M), "s_client did not resume", t2)
+        expect(len(reps) == 2 and reps[0].get("resumed") == "0" and reps[1].get("resumed") == "1",
+               "our server resumed flags %r" % [x.get("resumed") for x in reps], stext)
+        expect(all(x.get("version") == "TLSv1.3" for x in reps), "versions %r" % [x.get("version") for x in reps],
+               stext)
+    openssl_to_ours()
+
+    @case("TLS 1.3 resumption: our client export/import -> s_server (tickets)")
+    def ours_to_openssl():
+        s = SServer13(["-rev"], naccept=2)
+        blob = os.path.join(W["dir"], "ours13.sess")
+        base = ["--ca", G("ca.pem"), "--servername", "localhost"]
+        # the client reads until s_server closes (CLOSE): the ticket has come by then
+        rc1, r1, t1 = our_client(s.port, base + ["--sess-out", blob, "--send", "first\nCLOSE"])
+        expect(rc1 == 0 and r1.get("resumed") == "0" and r1.get("version") == "TLSv1.3",
+               "first: rc %s resumed %r version %r" % (rc1, r1.get("resumed"), r1.get("version")), t1)
+        expect(os.path.exists(blob) and os.path.getsize(blob) > 0, "no session blob", t1)
+        rc2, r2, t2 = our_client(s.port, base + ["--sess-in", blob, "--send", "second\nCLOSE"])
+        st = s.text()
+        expect(r2.get("session_import") == "OK", "import %r" % r2.get("session_import"), t2)
+        expect(rc2 == 0 and r2.get("resumed") == "1", "second: rc %s resumed %r" % (rc2, r2.get("resumed")), t2, st)
+        expect(r2.get("recv") == "dnoces|", "data after resumption: %r" % r2.get("recv"), t2)
+    ours_to_openssl()
+
+
+def keylog_cases():
+    @case("TLS 1.3 key log: our server's secrets = s_client -keylogfile's")
+    def t():
+        ours, theirs = os.path.join(W["dir"], "ours13.keys"), os.path.join(W["dir"], "theirs13.keys")
+        srv = OurServer(["--cert", G("server.pem"), "--key", G("server.key"), "--keylog", ours])
+        crc, _, ctext = s_client13(srv.port, ["-keylogfile", theirs])
+        rc, reps, stext = srv.finish()
+        expect(crc == 0 and rc == 0, "s_client %s, our server %s" % (crc, rc), ctext, stext)
+        a, b = keylog(ours), keylog(theirs)
+        randoms = {r for (_, r) in a}
+        expect(len(randoms) == 1, "our key log: %d client randoms" % len(randoms), open(ours).read())
+        expect(sorted(lbl for (lbl, _) in a) == sorted(LABELS13), "our labels %r" % sorted(a), open(ours).read())
+        rnd = randoms.pop()
+        for lbl in LABELS13:
+            expect((lbl, rnd) in b, "s_client logged no %s for client random %s" % (lbl, rnd), open(theirs).read())
+            expect(a[(lbl, rnd)] == b[(lbl, rnd)], "%s differs" % lbl, open(ours).read(), open(theirs).read())
+    t()
+
+
+def mtls_cases():
+    @case("TLS 1.3 mTLS: our client with a certificate -> s_server -Verify 1")
+    def ours_with_cert():
+        s = SServer13(["-Verify", "1", "-CAfile", G("ca.pem"), "-rev"])
+        rc, r, text = our_client(s.port, ["--ca", G("ca.pem"), "--servername", "localhost", "--cert",
+                                          G("client.pem"), "--key", G("client.key"), "--send", "mtls\nCLOSE"])
+        st = s.text()
+        expect(rc == 0 and r.get("version") == "TLSv1.3" and r.get("recv") == "sltm|",
+               "rc %s version %r recv %r" % (rc, r.get("version"), r.get("recv")), text, st)
+        expect(re.search(r"^Peer certificate: CN = alice$", st, re.M), "s_server did not get alice's certificate", st)
+    ours_with_cert()
+
+    @case("TLS 1.3 mTLS: our client without a certificate -> s_server -Verify 1 (alert on the first read)")
+    def ours_without_cert():
+        s = SServer13(["-Verify", "1", "-CAfile", G("ca.pem"), "-rev"])
+        rc, r, text = our_client(s.port, ["--ca", G("ca.pem"), "--servername", "localhost", "--send", "x\nCLOSE"])
+        st = s.text()
+        # TLS 1.3: our handshake completes before the server checks; its alert
+        # arrives on the first read
+        expect(r.get("handshake") == "ok" and r.get("version") == "TLSv1.3", "handshake %r" % r.get("handshake"),
+               text, st)
+        expect(r.get("read") in ("PROTOCOL", "HANDSHAKE"), "first read %r" % r.get("read"), text)
+        expect("certificate_required" in r.get("error", ""), "read error lacks certificate_required", text)
+        expect(rc == 4, "exit %s, expected 4 (data error)" % rc, text)
+    ours_without_cert()
+
+    @case("TLS 1.3 mTLS: s_client -cert -> our server (client auth required)")
+    def openssl_to_ours():
+        srv = OurServer(["--cert", G("server.pem"), "--key", G("server.key"), "--ca", G("ca.pem"),
+                         "--client-auth", "required"])
+        crc, cout, ctext = s_client13(srv.port, ["-cert", G("client.pem"), "-key", G("client.key")], b"mtls\n")
+        rc, reps, stext = srv.finish()
+        r = reps[0] if reps else {}
+        expect(crc == 0 and cout == b"mtls\n", "s_client exit %s out %r" % (crc, cout), ctext, stext)
+        expect(rc == 0 and r.get("version") == "TLSv1.3", "our server rc %s version %r" % (rc, r.get("version")),
+               stext)
+        expect(r.get("peer_subject") == "CN=alice" and r.get("verify_flags") == "0",
+               "our server sees %r flags %r" % (r.get("peer_subject"), r.get("verify_flags")), stext)
+    openssl_to_ours()
+
+
+def main():
+    if shutil.which("openssl") is None:
+        log("error: the openssl command line tool is required for interop tests")
+        log("0 passed, 1 failed")
+        return 2
+    b = backend()
+    if "(system)" not in b:
+        log("note: TLS 1.3 interop skipped: backend %s has no TLS 1.3" % b)
+        log("0 passed, 0 failed")
+        return 0
+    log("TLS 1.3 interop, backend %s" % b)
+    d = tempfile.mkdtemp(prefix="mojo-tls-tls13-")
+    try:
+        W["dir"] = d
+        W["peer"] = features.build_peer(d)
+        W["gen"] = os.path.join(d, "gen")
+        os.makedirs(W["gen"])
+        r = subprocess.run([W["peer"], "gen", W["gen"]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("peer gen failed: " + r.stdout.decode(errors="replace"))
+        for group in (suite_cases, resumption_cases, keylog_cases, mtls_cases):
+            group()
+    except Exception as e:  # setup failure: one failed case, not a traceback
+        interop.results.append(("setup", False, "%s: %s" % (type(e).__name__, e)))
+        log("FAIL  setup: %s: %s" % (type(e).__name__, e))
+    finally:
+        for p in interop.procs:
+            stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+    passed = sum(1 for x in interop.results if x[1])
+    failed = len(interop.results) - passed
+    log("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
