@@ -468,6 +468,7 @@ case "${1:-all}" in
   header) cmd_header ;;
   clean) cmd_clean ;;
   fuzz) shift; bash fuzz/run.sh "$@" ;;
+  bench) bash benches/run.sh ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

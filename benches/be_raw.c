@@ -1,0 +1,193 @@
+/* benches/be_raw.c — the driver's engine: the same Mbed TLS that libmojo_tls
+ * bundles (2.28, built by mbedtls-sys-auto with its config.h), called
+ * directly: no shim. Same settings as be_mojo.c: one suite, x25519 then
+ * secp256r1, TLS 1.2 only, session tickets, chain + host name verified. */
+#include "backend.h"
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/x509_crt.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int bench_tcp_connect(int port);
+int bench_tcp_accept(int lfd);
+
+struct be_conn {
+    mbedtls_ssl_context ssl;
+    mbedtls_net_context net;
+    long hs_in; /* bytes received during the handshake */
+    int in_hs;
+};
+struct be_session {
+    mbedtls_ssl_session s;
+};
+
+static mbedtls_entropy_context g_entropy;
+static mbedtls_ctr_drbg_context g_drbg_srv, g_drbg_cli;
+static mbedtls_ssl_config g_srv, g_cli;
+static mbedtls_x509_crt g_cert, g_ca;
+static mbedtls_pk_context g_key;
+static mbedtls_ssl_ticket_context g_ticket;
+static int g_suites[2];
+static const mbedtls_ecp_group_id g_curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+                                                MBEDTLS_ECP_DP_NONE};
+
+static void check(int rc, const char *what) {
+    if (rc != 0) {
+        char msg[200];
+        mbedtls_strerror(rc, msg, sizeof msg);
+        fprintf(stderr, "bench-raw: %s: -0x%04x %s\n", what, (unsigned)-rc, msg);
+        exit(1);
+    }
+}
+
+const char *be_name(void) { return "raw"; }
+
+int be_init(const char *cert, const char *key, const char *ca, const char *suite, int tls13) {
+    if (tls13) return -1; /* 2.28 has no TLS 1.3 */
+    g_suites[0] = !strcmp(suite, "chacha20") ? MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+                                             : MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    mbedtls_entropy_init(&g_entropy);
+    mbedtls_ctr_drbg_init(&g_drbg_srv);
+    mbedtls_ctr_drbg_init(&g_drbg_cli);
+    check(mbedtls_ctr_drbg_seed(&g_drbg_srv, mbedtls_entropy_func, &g_entropy, (const unsigned char *)"s", 1), "drbg");
+    check(mbedtls_ctr_drbg_seed(&g_drbg_cli, mbedtls_entropy_func, &g_entropy, (const unsigned char *)"c", 1), "drbg");
+    mbedtls_x509_crt_init(&g_cert);
+    mbedtls_x509_crt_init(&g_ca);
+    mbedtls_pk_init(&g_key);
+    check(mbedtls_x509_crt_parse(&g_cert, (const unsigned char *)cert, strlen(cert) + 1), "cert");
+    check(mbedtls_x509_crt_parse(&g_ca, (const unsigned char *)ca, strlen(ca) + 1), "ca");
+    check(mbedtls_pk_parse_key(&g_key, (const unsigned char *)key, strlen(key) + 1, NULL, 0), "key");
+
+    mbedtls_ssl_config *both[2] = {&g_srv, &g_cli};
+    for (int i = 0; i < 2; i++) {
+        mbedtls_ssl_config *c = both[i];
+        mbedtls_ssl_config_init(c);
+        check(mbedtls_ssl_config_defaults(c, i ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
+                                          MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT),
+              "config");
+        mbedtls_ssl_conf_rng(c, mbedtls_ctr_drbg_random, i ? &g_drbg_cli : &g_drbg_srv);
+        mbedtls_ssl_conf_min_version(c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+        mbedtls_ssl_conf_max_version(c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+        mbedtls_ssl_conf_ciphersuites(c, g_suites);
+        mbedtls_ssl_conf_curves(c, g_curves);
+    }
+    check(mbedtls_ssl_conf_own_cert(&g_srv, &g_cert, &g_key), "own cert");
+    mbedtls_ssl_conf_ca_chain(&g_cli, &g_ca, NULL);
+    mbedtls_ssl_conf_authmode(&g_cli, MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_ticket_init(&g_ticket);
+    check(mbedtls_ssl_ticket_setup(&g_ticket, mbedtls_ctr_drbg_random, &g_drbg_srv, MBEDTLS_CIPHER_AES_256_GCM, 86400),
+          "ticket");
+    mbedtls_ssl_conf_session_tickets_cb(&g_srv, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &g_ticket);
+    return 0;
+}
+
+static be_conn *handshake(be_conn *c) {
+    int rc;
+    while ((rc = mbedtls_ssl_handshake(&c->ssl)) != 0) {
+        if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
+        if (getenv("BENCH_DEBUG")) fprintf(stderr, "bench-raw: handshake -0x%04x\n", (unsigned)-rc);
+        be_free(c);
+        return NULL;
+    }
+    c->in_hs = 0;
+    if (getenv("BENCH_DEBUG")) fprintf(stderr, "bench-raw: handshake read %ld bytes\n", c->hs_in);
+    return c;
+}
+
+/* mbedtls_net_recv plus a byte count during the handshake: 2.28 has no
+ * public "was this resumed" getter, and a resumed TLS 1.2 handshake is the
+ * one without the server's Certificate + ServerKeyExchange (< 400 bytes
+ * here, a full one is > 700). */
+static int counting_recv(void *ctx, unsigned char *buf, size_t len) {
+    be_conn *c = ctx;
+    int rc = mbedtls_net_recv(&c->net, buf, len);
+    if (rc > 0 && c->in_hs) c->hs_in += rc;
+    return rc;
+}
+
+static int net_send(void *ctx, const unsigned char *buf, size_t len) {
+    return mbedtls_net_send(&((be_conn *)ctx)->net, buf, len);
+}
+
+static be_conn *new_conn(mbedtls_ssl_config *cfg, int fd) {
+    be_conn *c = calloc(1, sizeof *c);
+    mbedtls_ssl_init(&c->ssl);
+    mbedtls_net_init(&c->net);
+    c->net.fd = fd;
+    check(mbedtls_ssl_setup(&c->ssl, cfg), "ssl_setup");
+    mbedtls_ssl_set_bio(&c->ssl, c, net_send, counting_recv, NULL);
+    c->in_hs = 1;
+    return c;
+}
+
+be_conn *be_accept(int lfd) {
+    int fd = bench_tcp_accept(lfd);
+    if (fd < 0) return NULL;
+    return handshake(new_conn(&g_srv, fd));
+}
+
+be_conn *be_connect(int port, be_session *s) {
+    int fd = bench_tcp_connect(port);
+    if (fd < 0) return NULL;
+    be_conn *c = new_conn(&g_cli, fd);
+    check(mbedtls_ssl_set_hostname(&c->ssl, "localhost"), "hostname");
+    if (s) check(mbedtls_ssl_set_session(&c->ssl, &s->s), "set_session");
+    return handshake(c);
+}
+
+be_session *be_get_session(be_conn *c) {
+    be_session *s = calloc(1, sizeof *s);
+    mbedtls_ssl_session_init(&s->s);
+    check(mbedtls_ssl_get_session(&c->ssl, &s->s), "get_session");
+    return s;
+}
+
+void be_session_free(be_session *s) {
+    mbedtls_ssl_session_free(&s->s);
+    free(s);
+}
+
+int be_resumed(be_conn *c) {
+    return c->hs_in < 400;
+}
+
+int be_write_all(be_conn *c, const void *buf, size_t n) {
+    const unsigned char *p = buf;
+    while (n > 0) {
+        int rc = mbedtls_ssl_write(&c->ssl, p, n);
+        if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
+        if (rc < 0) return -1;
+        p += rc;
+        n -= (size_t)rc;
+    }
+    return 0;
+}
+
+long be_read(be_conn *c, void *buf, size_t n) {
+    for (;;) {
+        int rc = mbedtls_ssl_read(&c->ssl, buf, n);
+        if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
+        if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
+        return rc;
+    }
+}
+
+void be_close_notify(be_conn *c) { mbedtls_ssl_close_notify(&c->ssl); }
+
+void be_free(be_conn *c) {
+    mbedtls_ssl_free(&c->ssl);
+    mbedtls_net_free(&c->net);
+    free(c);
+}
+
+long be_noop(be_conn *c) { return (long)mbedtls_ssl_get_bytes_avail(&c->ssl); }
+const char *be_cipher(be_conn *c) { return mbedtls_ssl_get_ciphersuite(&c->ssl); }
