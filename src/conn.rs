@@ -68,7 +68,8 @@ impl State {
 
     fn fail(&mut self, ret: i32) -> Error {
         let mut err = self.session.error(ret);
-        if self.session.transport_ref().saw_eof() {
+        // An alert that arrived before the EOF is the better reason.
+        if self.session.transport_ref().saw_eof() && ret != codes::FATAL_ALERT {
             err = if self.session.handshake_done() {
                 Error::new(
                     Code::MOJO_TLS_ERR_TRUNCATED,

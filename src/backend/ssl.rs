@@ -337,6 +337,9 @@ pub struct Session {
     resumed: bool,
     /// Kept alive while Mbed TLS may still refer to it (2.28 copies, but be safe).
     _offered: Option<SavedSession>,
+    /// The last exported session: 3.6 allows `ssl_get_session` only once
+    /// per session (a new TLS 1.3 ticket makes it stale).
+    exported: Option<Vec<u8>>,
 }
 
 // SAFETY: a session is used by one thread at a time (the connection mutex).
@@ -379,6 +382,7 @@ impl Session {
                 config,
                 resumed: false,
                 _offered: None,
+                exported: None,
             };
             let ret = sys::ssl_setup(&mut *s.ctx, s.config.as_ptr());
             if ret != 0 {
@@ -397,7 +401,9 @@ impl Session {
             if let (Some(log), false) = (&s.config._keylog, generation::keylog_per_config()) {
                 KeyLog::install_on_session(&mut *s.ctx, log);
             }
-            if !s.config.server && s.hook.expect_ip.is_some() {
+            // No DNS name to check (IP literal, or none given with host name
+            // checking off): 3.6.3+ / 4.x must be told so explicitly.
+            if !s.config.server && (s.hook.expect_ip.is_some() || server_name.is_none()) {
                 generation::set_hostname_none(&mut *s.ctx);
             }
             if !s.config.server {
@@ -504,9 +510,12 @@ impl Session {
     }
 
     /// Client: the session as an opaque blob, for a later connection.
-    pub fn export_session(&self) -> Result<Vec<u8>> {
+    pub fn export_session(&mut self) -> Result<Vec<u8>> {
         if self.config.server {
             return Err(Error::bad_state("only a client can export its session"));
+        }
+        if let Some(blob) = &self.exported {
+            return Ok(blob.clone());
         }
         let saved = SavedSession::new();
         // SAFETY: copies the current session into saved.
@@ -518,7 +527,9 @@ impl Session {
                 "no session to export",
             ));
         }
-        saved.to_bytes()
+        let blob = saved.to_bytes()?;
+        self.exported = Some(blob.clone());
+        Ok(blob)
     }
 
     /// Client, before the handshake: offer a saved session for resumption.
@@ -573,6 +584,7 @@ impl Session {
             // SAFETY: buf valid for its length.
             let ret = unsafe { sys::ssl_read(&mut *self.ctx, buf.as_mut_ptr(), buf.len()) };
             if Some(ret) == generation::NEW_SESSION_TICKET {
+                self.exported = None;
                 continue;
             }
             // SAFETY: read-only query.
@@ -702,4 +714,5 @@ pub mod codes {
     pub(crate) const WANT_WRITE: i32 = sys::ERR_SSL_WANT_WRITE;
     pub(crate) const PEER_CLOSE_NOTIFY: i32 = sys::ERR_SSL_PEER_CLOSE_NOTIFY;
     pub(crate) const CONN_EOF: i32 = sys::ERR_SSL_CONN_EOF;
+    pub(crate) const FATAL_ALERT: i32 = sys::ERR_SSL_FATAL_ALERT_MESSAGE;
 }

@@ -92,6 +92,17 @@ class Reader(threading.Thread):
         return pred(self.data())
 
 
+# Mbed TLS releases whose TLS 1.2 client rejects rsa_pss_rsae signatures.
+RSA_PSS_TLS12_REGRESSION = ("Mbed TLS 3.6.6 ", "Mbed TLS 4.1.0 ")
+
+
+def backend_name():
+    import ctypes
+    lib = ctypes.CDLL(os.path.join(DIST, "lib", "libmojo_tls.so"))
+    lib.mojo_tls_backend.restype = ctypes.c_char_p
+    return lib.mojo_tls_backend().decode()
+
+
 def case(name):
     def deco(fn):
         def wrapper(*a):
@@ -203,6 +214,15 @@ def our_client_vs_s_server(pki, host, label):
                            payload)
         err_s = err.decode(errors="replace")
         assert rc is not None, "client timed out; stderr: " + err_s
+        if label == "RSA" and any(v in backend_name() for v in RSA_PSS_TLS12_REGRESSION):
+            # Upstream regression (Mbed-TLS/mbedtls#10668, fixed by #10672 /
+            # #10674 after these releases): a TLS 1.2 client rejects the
+            # rsa_pss_rsae ServerKeyExchange signature OpenSSL picks. Assert
+            # exactly that failure, so a fixed build makes this case fail and
+            # get revisited.
+            assert rc != 0 and "-0x6600" in err_s, "expected the known -0x6600 failure; got exit %s: %s" % (rc, err_s)
+            log("      note: known Mbed TLS regression (TLS 1.2 client vs rsa_pss_rsae), Mbed-TLS/mbedtls#10668")
+            return
         assert rc == 0, "client exit %s; stderr: %s" % (rc, err_s)
         expect = ("".join(l[::-1] + "\n" for l in lines)).encode()
         assert out == expect, "reversed data differs: got %d bytes, expected %d (first diff at %d)" % (
