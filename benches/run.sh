@@ -67,7 +67,7 @@ if [[ ! -e $DIST/lib/libmojo_tls.so.0 || -z $(wheel) || ( -z ${MBEDTLS_DIR:-} &&
   ./build.sh >&2
 fi
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/mojo-tls-bench.XXXXXX")
+W=$(mktemp -d -t mojo-tls-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
 say "peers: building the C drivers"
