@@ -49,7 +49,21 @@ fn encrypted_keys_need_the_right_password() {
         ],
         &key,
     );
-    for pem in [&pkcs8_aes, &traditional, &pkcs8_des3_sha1] {
+    // AES with the SHA-1 PRF (OpenSSL 1.x's default for -v2).
+    let pkcs8_aes_sha1 = openssl(
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-v2prf",
+            "hmacWithSHA1",
+            "-passout",
+            "pass:secret",
+        ],
+        &key,
+    );
+    for pem in [&pkcs8_aes, &traditional, &pkcs8_des3_sha1, &pkcs8_aes_sha1] {
         PrivateKey::parse(pem.as_bytes(), Some(b"secret")).unwrap();
         let wrong = PrivateKey::parse(pem.as_bytes(), Some(b"guess"))
             .err()
