@@ -13,7 +13,8 @@
 # the C code (Mbed TLS, ring) is built with -fsanitize=fuzzer-no-link, so
 # libFuzzer sees its coverage too. Builds into target/fuzz (the repository's
 # target/), the same backend as dist/ (MOJO_TLS_FUZZ_FEATURES overrides:
-# e.g. "mojo-tls/system" builds --no-default-features with it). Crashes are
+# e.g. "mojo-tls/system" builds --no-default-features with it; the system
+# backend needs MBEDTLS_DIR, as for ./build.sh). Crashes are
 # written to target/fuzz-artifacts/ with the command that reproduces them.
 # Prints one line per target, then "N passed, N failed"; exits non-zero if a
 # target crashed or failed to build.
@@ -65,14 +66,20 @@ elif [ -f "$root/tests/reliability/rtlib.py" ] && [ -d "${MOJO_TLS_DIST:-$root/d
         "$root/tests/reliability" 2>/dev/null || true)
     if [ -n "$backend" ] && [[ "$backend" != *bundled* ]]; then
         feat_args=(--no-default-features --features mojo-tls/system)
+        if [ -z "${MBEDTLS_DIR:-}" ]; then
+            fail "dist/ holds the system backend ($backend): set MBEDTLS_DIR to its prefix (as for ./build.sh)"
+            finish
+        fi
     fi
 fi
 if command -v clang >/dev/null 2>&1; then
     export CC=clang CFLAGS="${CFLAGS:+$CFLAGS }-fsanitize=fuzzer-no-link"
     tdir="$root/target/fuzz"
+    [ ${#feat_args[@]} -gt 0 ] && tdir="$root/target/fuzz-system"
     cinst="C code instrumented (clang)"
 else
     tdir="$root/target/fuzz-noclang"
+    [ ${#feat_args[@]} -gt 0 ] && tdir="$root/target/fuzz-noclang-system"
     cinst="C code not instrumented (no clang)"
 fi
 mkdir -p "$root/target"
@@ -84,6 +91,9 @@ if ! cargo fuzz build --sanitizer none --target-dir "$tdir" "${feat_args[@]}" >"
     finish
 fi
 echo "built ${#targets[@]} targets in $(( $(date +%s) - t0 ))s ($cinst${feat_args[*]:+; ${feat_args[*]}})"
+# run the built binaries directly (cargo fuzz run would re-check the build for every target)
+host=$(rustc -vV | sed -n 's/^host: //p')
+bin="$tdir/$host/release"
 
 # --- run -------------------------------------------------------------------------
 art="$root/target/fuzz-artifacts"
@@ -103,9 +113,12 @@ for t in "${targets[@]}"; do
     mkdir -p "$work" "corpus/$t"
     rlog="$root/target/fuzz-$t.log"
     # -timeout: one input taking > 20 s is a hang; -rss_limit_mb: a leak or blow-up
-    timeout -k 10 $((secs + 120)) cargo fuzz run "$t" --sanitizer none --target-dir "$tdir" "${feat_args[@]}" \
-        "$work" "corpus/$t" -- -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
-        -artifact_prefix="$art/$t-" -print_final_stats=1 >"$rlog" 2>&1
+    if [ ! -x "$bin/$t" ]; then
+        fail "$t: $bin/$t was not built"
+        continue
+    fi
+    timeout -k 10 $((secs + 120)) "$bin/$t" "$work" "corpus/$t" -max_total_time="$secs" -timeout=20 \
+        -rss_limit_mb=2048 -artifact_prefix="$art/$t-" -print_final_stats=1 >"$rlog" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$rlog" | tail -n 1)
     cov=$(grep -o 'cov: [0-9]*' "$rlog" | tail -n 1)
@@ -114,7 +127,7 @@ for t in "${targets[@]}"; do
     else
         grep -E 'panicked|ERROR|SUMMARY|Test unit written|Running:|MOJO_TLS_ERR' "$rlog" | head -n 12
         crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$rlog" | tail -n 1)
-        fail "$t: exit $rc (log: target/fuzz-$t.log)${crash:+; reproduce: (cd fuzz && cargo fuzz run $t --sanitizer none --target-dir $tdir $crash)}"
+        fail "$t: exit $rc (log: target/fuzz-$t.log)${crash:+; reproduce: $bin/$t $crash}"
     fi
 done
 finish

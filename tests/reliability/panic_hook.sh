@@ -6,7 +6,8 @@
 # installed) and panic_hook.py against the hooks build.
 # Prints "N passed, N failed" last; exits non-zero on failure.
 # env: MOJO_TLS_HOOKS_FEATURES (cargo features besides test-hooks; default:
-#      "system" with --no-default-features when dist/ holds the system backend)
+#      "system" with --no-default-features when dist/ holds the system backend,
+#      which also needs MBEDTLS_DIR as for ./build.sh)
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -43,7 +44,13 @@ if [ -n "${MOJO_TLS_HOOKS_FEATURES+x}" ]; then
 elif [[ "$backend" == *bundled* ]]; then
     feat_args=(--features test-hooks)
 else
+    # the system backend: Mbed TLS at MBEDTLS_DIR, as ./build.sh builds it
+    if [ -z "${MBEDTLS_DIR:-}" ]; then
+        ko "dist/ holds the system backend ($backend): set MBEDTLS_DIR to its prefix to build the hooks"
+        finish
+    fi
     feat_args=(--no-default-features --features system,test-hooks)
+    hooks_target="$root/target/reliability-hooks-system"
 fi
 echo "backend of dist/: $backend; building with: ${feat_args[*]}"
 t0=$(date +%s)
