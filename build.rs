@@ -151,6 +151,14 @@ mod system {
             .map(str::to_string)
     }
 
+    /// Rewriting an unchanged file would make cargo rerun this script (and
+    /// rebuild the crate) on every build.
+    fn write_if_changed(path: &Path, text: &str) {
+        if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+            std::fs::write(path, text).expect("write the bindgen wrapper header");
+        }
+    }
+
     pub fn configure() {
         println!("cargo:rerun-if-env-changed=MBEDTLS_DIR");
         println!("cargo:rerun-if-env-changed=MBEDTLS_LINK");
@@ -205,7 +213,7 @@ mod system {
         // functions (mbedtls_ssl_conf_min_tls_version & co.).
         let out = PathBuf::from(env::var("OUT_DIR").unwrap());
         let wrapper = out.join("mojo_tls_mbedtls.h");
-        std::fs::write(
+        write_if_changed(
             &wrapper,
             "#include <mbedtls/build_info.h>\n\
              #include <mbedtls/ssl.h>\n\
@@ -224,8 +232,7 @@ mod system {
              #include <mbedtls/sha256.h>\n\
              #include <mbedtls/ecp.h>\n\
              #endif\n",
-        )
-        .unwrap();
+        );
         let statics = out.join("mojo_tls_static_fns");
         let bindings = bindgen::Builder::default()
             .header(wrapper.to_string_lossy())

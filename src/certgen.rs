@@ -41,7 +41,7 @@ fn gen_error(e: rcgen::Error) -> Error {
 }
 
 fn validity(params: &mut CertificateParams, not_before_days: i32, valid_days: i32) -> Result<()> {
-    if valid_days <= 0 || valid_days > 36_500 || not_before_days.abs() > 36_500 {
+    if !(1..=36_500).contains(&valid_days) || !(-36_500..=36_500).contains(&not_before_days) {
         return Err(Error::invalid_arg(
             "validity must be 1..36500 days, starting within ±36500 days",
         ));

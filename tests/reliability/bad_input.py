@@ -761,11 +761,7 @@ def flip(b: bytes) -> bytes:
 # Known library bugs, reported to the maintainers: the case still runs and
 # its failure is printed as XFAIL (an unexpected pass prints XPASS: remove
 # the entry). Keys are "function: case label".
-KNOWN: Dict[str, str] = {
-    "mojo_tls_gencert_leaf: not_before INT32_MIN":
-        "library bug: an out-of-range validity panics inside the time arithmetic (caught: "
-        "MOJO_TLS_ERR_INTERNAL 'resulting value is out of range') instead of MOJO_TLS_ERR_INVALID_ARGUMENT",
-}
+KNOWN: Dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------
