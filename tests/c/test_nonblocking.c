@@ -84,7 +84,13 @@ int main(void) {
         }
         wants++;
     }
-    CHECK_MSG(wants > 0, "handshake never returned WANT_* (it blocked?)");
+    /* TLS 1.2 needs two round trips, so the client must wait at least once.
+     * In TLS 1.3 one server flight completes the client: if the client thread
+     * is descheduled after its ClientHello (a busy machine), that flight is
+     * already there and no WANT_* is needed. The read below checks that
+     * non-blocking calls do not block. */
+    CHECK_MSG(wants > 0 || mojo_tls_conn_version(c) == MOJO_TLS_VERSION_TLS1_3,
+              "handshake never returned WANT_* (it blocked?)");
     CHECK(mojo_tls_conn_cipher(c) != NULL);
 
     /* the server is still sleeping: nothing to read yet */
