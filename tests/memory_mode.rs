@@ -1,62 +1,17 @@
 //! Memory-mode connections driven entirely in-process: handshake, data both
 //! ways, clean EOF and truncation, through the crate's Rust API.
 
-use mojo_tls::backend::pk::PrivateKey;
-use mojo_tls::backend::x509::CertChain;
-use mojo_tls::certgen;
+mod common;
+use common::*;
+
 use mojo_tls::config::Config;
 use mojo_tls::conn::Conn;
 use mojo_tls::Code;
 
 fn configs() -> (Config, Config) {
-    let ca = certgen::ca("Test CA", 10, 0).unwrap();
-    let leaf = certgen::leaf(Some(&ca), "localhost", "localhost,127.0.0.1", 0, 10, 1, 0).unwrap();
-    let server = Config::new(true);
-    let mut chain = CertChain::new();
-    chain.add(leaf.cert_pem.as_bytes(), false).unwrap();
-    server
-        .add_cert(
-            chain,
-            PrivateKey::parse(leaf.key_pem.as_bytes(), None).unwrap(),
-        )
-        .unwrap();
-    let client = Config::new(false);
-    client.load_ca_mem(ca.cert_pem.as_bytes()).unwrap();
-    (client, server)
-}
-
-/// Move ciphertext both ways; true if anything moved.
-fn pump(a: &Conn, b: &Conn) -> bool {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut moved = false;
-    for (from, to) in [(a, b), (b, a)] {
-        loop {
-            let n = from.drain(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            to.feed(&buf[..n]).unwrap();
-            moved = true;
-        }
-    }
-    moved
-}
-
-fn handshake(c: &Conn, s: &Conn) {
-    for _ in 0..50 {
-        let rc = c.handshake();
-        let rs = s.handshake();
-        if rc.is_ok() && rs.is_ok() {
-            return;
-        }
-        for r in [rc, rs] {
-            if let Err(e) = r {
-                assert_eq!(e.code, Code::MOJO_TLS_ERR_WANT_READ, "{e}");
-            }
-        }
-        assert!(pump(c, s), "handshake stalled");
-    }
-    panic!("handshake did not finish");
+    let ca = ca("Test CA");
+    let cert = leaf(&ca, "localhost", "localhost,127.0.0.1", SERVER);
+    (client_config(&ca), server_config(&cert))
 }
 
 fn read_exact(r: &Conn, w: &Conn, len: usize) -> Vec<u8> {
@@ -80,7 +35,7 @@ fn handshake_data_and_clean_eof() {
     let (ccfg, scfg) = configs();
     let c = Conn::in_memory(&ccfg, Some("localhost")).unwrap();
     let s = Conn::in_memory(&scfg, None).unwrap();
-    handshake(&c, &s);
+    handshake(&c, &s).unwrap();
     // The highest version both sides have: TLS 1.2 on 2.28, 1.3 on 3.6 / 4.x.
     let (version, name, cipher_prefix) = match c.version().unwrap() {
         0x0303 => (0x0303, "TLSv1.2", "TLS_ECDHE_ECDSA_WITH_"),
@@ -115,7 +70,7 @@ fn eof_without_close_notify_is_truncation() {
     let (ccfg, scfg) = configs();
     let c = Conn::in_memory(&ccfg, Some("localhost")).unwrap();
     let s = Conn::in_memory(&scfg, None).unwrap();
-    handshake(&c, &s);
+    handshake(&c, &s).unwrap();
     s.write_all(b"partial").unwrap();
     pump(&c, &s);
     c.feed_eof().unwrap();
@@ -135,21 +90,9 @@ fn eof_without_close_notify_is_truncation() {
 #[test]
 fn wrong_host_name_fails_verification() {
     let (ccfg, scfg) = configs();
-    let c = Conn::in_memory(&ccfg, Some("other.example")).unwrap();
-    let s = Conn::in_memory(&scfg, None).unwrap();
-    let mut err = None;
-    for _ in 0..20 {
-        match c.handshake() {
-            Ok(()) => panic!("handshake must fail"),
-            Err(e) if e.code == Code::MOJO_TLS_ERR_WANT_READ => {}
-            Err(e) => {
-                err = Some(e);
-                break;
-            }
-        }
-        let _ = s.handshake();
-        pump(&c, &s);
-    }
+    let (err, _) = connect(&ccfg, &scfg, "other.example")
+        .err()
+        .expect("handshake must fail");
     let e = err.expect("no verification error");
     assert_eq!(e.code, Code::MOJO_TLS_ERR_VERIFY_FAILED);
     assert!(
