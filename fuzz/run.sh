@@ -7,7 +7,8 @@
 #   --smoke  a quick pass for ./build.sh test: fresh copy of the seed corpus,
 #            nothing kept; without it the working corpus in
 #            target/fuzz-corpus/<target> grows from run to run
-#   targets  handshake_client handshake_server loaders api_sequence (default: all)
+#   targets  handshake_client handshake_server loaders api_sequence record_open
+#            (default: all)
 #
 # Installs cargo-fuzz (cargo install) when missing. When clang is available
 # the C code (Mbed TLS, ring) is built with -fsanitize=fuzzer-no-link, so
@@ -35,7 +36,7 @@ for a in "$@"; do
     esac
 done
 [ -n "$secs" ] || { [ $smoke = 1 ] && secs=4 || secs=60; }
-[ ${#targets[@]} -gt 0 ] || targets=(handshake_client handshake_server loaders api_sequence)
+[ ${#targets[@]} -gt 0 ] || targets=(handshake_client handshake_server loaders api_sequence record_open)
 
 passed=0
 failed=0

@@ -9,6 +9,7 @@ pub mod conn;
 pub mod error;
 pub mod ffi;
 pub mod net;
+pub mod record;
 pub mod registry;
 pub mod transport;
 
