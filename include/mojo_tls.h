@@ -148,6 +148,17 @@
 #define MOJO_TLS_PIN_SPKI 1
 
 /**
+ * Record layer mode: after the handshake, hand the connection to mojo-tls's
+ * fast record layer when it runs the negotiated suite (the default).
+ */
+#define MOJO_TLS_RECORD_LAYER_AUTO 0
+
+/**
+ * Record layer mode: always keep Mbed TLS's own record layer.
+ */
+#define MOJO_TLS_RECORD_LAYER_MBEDTLS 1
+
+/**
  * The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
  */
 #define MOJO_TLS_ABI_VERSION 0
@@ -837,6 +848,20 @@ int32_t mojo_tls_config_enable_session_tickets(struct mojo_tls_config *cfg, int3
 int32_t mojo_tls_config_set_session_cache(struct mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s);
 
 /**
+ * Which record layer protects application data after the handshake.
+ * MOJO_TLS_RECORD_LAYER_AUTO (default): Mbed TLS does the handshake, then
+ * the connection's traffic keys move to mojo-tls's record layer (ring
+ * AES-128/256-GCM and ChaCha20-Poly1305, TLS 1.2 and 1.3; kernel TLS for
+ * TLS 1.2 on the library's own sockets where the kernel offers it), much
+ * faster for bulk data. Connections it cannot run (other suites, a
+ * negotiated record size limit) keep Mbed TLS's record layer.
+ * MOJO_TLS_RECORD_LAYER_MBEDTLS: Mbed TLS's record layer always.
+ * mojo_tls_conn_record_layer says which one a connection uses.
+ * MOJO_TLS_ERR_INVALID_ARGUMENT for another mode.
+ */
+int32_t mojo_tls_config_set_record_layer(struct mojo_tls_config *cfg, int32_t mode);
+
+/**
  * Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
  * and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
  * name verified in the server's certificate and sent as SNI (an IP literal
@@ -1109,6 +1134,32 @@ int32_t mojo_tls_conn_session_resumed(const struct mojo_tls_conn *c);
  * value for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error.
  */
 ptrdiff_t mojo_tls_conn_peer_cert_spki_sha256(const struct mojo_tls_conn *c, uint8_t *buf, size_t cap);
+
+/**
+ * The record layer protecting this connection's data, static: "mojo-tls
+ * (ring)", "kernel TLS" or "Mbed TLS" (see
+ * mojo_tls_config_set_record_layer). NULL before the handshake completes
+ * (MOJO_TLS_ERR_NOT_AVAILABLE) or on error.
+ */
+const char *mojo_tls_conn_record_layer(const struct mojo_tls_conn *c);
+
+/**
+ * Why the connection uses its record layer, for logs (snprintf style):
+ * the suite, and why kernel TLS or the fast layer is not used, e.g.
+ * "mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …".
+ * Returns the full length.
+ */
+ptrdiff_t mojo_tls_conn_record_layer_detail(const struct mojo_tls_conn *c, char *buf, size_t cap);
+
+/**
+ * TLS 1.3: send a KeyUpdate, switching to the next write key; with
+ * `request_peer` != 0 the peer is asked to update its key too (RFC 8446
+ * §4.6.3). The message is sent now if the socket takes it, else before the
+ * next data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the
+ * handshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after
+ * close_notify.
+ */
+int32_t mojo_tls_conn_key_update(struct mojo_tls_conn *c, int32_t request_peer);
 
 /**
  * Initialise the library. Optional: every entry point does it implicitly.

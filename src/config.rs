@@ -37,6 +37,8 @@ struct Settings {
     keylog: Option<Arc<KeyLog>>,
     tickets: Option<u32>,
     cache: Option<(i32, i32)>,
+    /// Use Mbed TLS's own record layer even where the fast one could run.
+    mbedtls_record_layer: bool,
 }
 
 struct State {
@@ -54,7 +56,13 @@ pub struct Snapshot {
     pub server: bool,
     pub check_hostname: bool,
     pub verify_mode: i32,
+    /// Hand connections to the fast record layer after the handshake.
+    pub fast_record_layer: bool,
 }
+
+// Record layer modes (the C API's MOJO_TLS_RECORD_LAYER_*).
+pub(crate) const RECORD_LAYER_AUTO: i32 = 0;
+pub(crate) const RECORD_LAYER_MBEDTLS: i32 = 1;
 
 impl Config {
     pub fn new(server: bool) -> Config {
@@ -346,6 +354,25 @@ impl Config {
         })
     }
 
+    /// RECORD_LAYER_AUTO (the default): after the handshake, connections
+    /// whose suite the fast record layer runs use it (kernel TLS first where
+    /// offered); RECORD_LAYER_MBEDTLS: Mbed TLS's own record layer always.
+    pub fn set_record_layer(&self, mode: i32) -> Result<()> {
+        let mbedtls = match mode {
+            RECORD_LAYER_AUTO => false,
+            RECORD_LAYER_MBEDTLS => true,
+            _ => {
+                return Err(Error::invalid_arg(format!(
+                    "unknown record layer mode {mode}"
+                )))
+            }
+        };
+        self.update(|s| {
+            s.mbedtls_record_layer = mbedtls;
+            Ok(())
+        })
+    }
+
     /// The backend config for a new connection (built on first use).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let mut st = self.lock();
@@ -397,6 +424,7 @@ impl Config {
                 keylog: s.keylog.clone().or_else(env_keylog),
                 tickets: s.tickets,
                 cache: s.cache,
+                capture_keys: !s.mbedtls_record_layer,
             })?;
             st.built = Some(Arc::new(ssl));
         }
@@ -406,6 +434,7 @@ impl Config {
             server: s.server,
             check_hostname: s.check_hostname && s.verify_mode != VERIFY_NONE,
             verify_mode: s.verify_mode,
+            fast_record_layer: !s.mbedtls_record_layer,
         })
     }
 }

@@ -4,6 +4,10 @@
 //! does not stop a writer. Whole writes are serialised by `write_lock`
 //! (Mbed TLS requires a write interrupted by WANT_WRITE to be retried with
 //! the same data before anything else is written).
+//!
+//! After the handshake the connection's record layer is chosen once
+//! (`takeover.rs`): the fast one (`record_io.rs`) or Mbed TLS's own; every
+//! later read, write and close goes through the one chosen.
 
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -14,6 +18,8 @@ use crate::backend::x509::CertInfo;
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
 use crate::net::{self, Deadline};
+use crate::record_io::Io;
+use crate::takeover::{self, KtlsUse, Layer};
 use crate::transport::Transport;
 
 enum Step<T> {
@@ -35,6 +41,12 @@ struct State {
     waiters: usize,
     fd_open: bool,
     peer_cert: Option<Arc<CertInfo>>,
+    /// The record layer in use once the handshake is over.
+    layer: Layer,
+    /// The configuration allows the fast record layer.
+    fast_enabled: bool,
+    /// Kernel TLS may be tried on this socket (our own fd only).
+    ktls_fd: Option<RawFd>,
 }
 
 pub struct Conn {
@@ -90,17 +102,58 @@ impl State {
         err
     }
 
-    /// Advance the handshake; `None` once it is complete.
+    /// Advance the handshake; `None` once it is complete and the record
+    /// layer is chosen.
     fn handshake_step<T>(&mut self) -> Option<Step<T>> {
-        if self.session.handshake_done() {
-            return None;
+        if !self.session.handshake_done() {
+            match self.session.handshake() {
+                0 => {}
+                codes::WANT_READ => return Some(Step::Want { write: false }),
+                codes::WANT_WRITE => return Some(Step::Want { write: true }),
+                ret => return Some(Step::Fail(self.fail(ret))),
+            }
         }
-        Some(match self.session.handshake() {
-            0 => return None,
-            codes::WANT_READ => Step::Want { write: false },
-            codes::WANT_WRITE => Step::Want { write: true },
-            ret => Step::Fail(self.fail(ret)),
-        })
+        if matches!(self.layer, Layer::Undecided) {
+            return self.choose_layer();
+        }
+        None
+    }
+
+    /// Once, after the handshake: hand the connection to the fast record
+    /// layer if it can run it.
+    fn choose_layer<T>(&mut self) -> Option<Step<T>> {
+        if self.fast_enabled {
+            // A TLS 1.3 server sends its tickets before handing over.
+            match self.session.finish_post_handshake() {
+                0 => {}
+                codes::WANT_READ => return Some(Step::Want { write: false }),
+                codes::WANT_WRITE => return Some(Step::Want { write: true }),
+                ret => return Some(Step::Fail(self.fail(ret))),
+            }
+        }
+        let ktls = KtlsUse { fd: self.ktls_fd };
+        match takeover::decide(&mut self.session, self.fast_enabled, ktls) {
+            Ok(layer) => {
+                self.layer = layer;
+                None
+            }
+            Err(e) => {
+                self.fatal = Some(e.clone());
+                Some(Step::Fail(e))
+            }
+        }
+    }
+
+    /// A result of the fast record layer as a step; failures are final.
+    fn fast_step<T>(&mut self, r: Result<Io<T>>) -> Step<T> {
+        match r {
+            Ok(Io::Done(v)) => Step::Done(v),
+            Ok(Io::Want { write }) => Step::Want { write },
+            Err(e) => {
+                self.fatal = Some(e.clone());
+                Step::Fail(e)
+            }
+        }
     }
 }
 
@@ -123,6 +176,7 @@ impl Conn {
             Transport::Memory(_) => (-1, false, true),
         };
         let session = Session::new(snap.ssl, transport, server_name, snap.check_hostname)?;
+        let fast_enabled = snap.fast_record_layer;
         Ok(Conn {
             state: Mutex::new(State {
                 session,
@@ -133,6 +187,9 @@ impl Conn {
                 waiters: 0,
                 fd_open: !memory,
                 peer_cert: None,
+                layer: Layer::Undecided,
+                fast_enabled,
+                ktls_fd: (owned && !memory).then_some(fd),
             }),
             write_lock: Mutex::new(()),
             timeout_ms: AtomicI32::new(timeout_ms),
@@ -292,6 +349,16 @@ impl Conn {
             if let Some(s) = st.handshake_step() {
                 return s;
             }
+            if let Layer::Fast(io, _) = &mut st.layer {
+                let r = io.read(&mut st.session, buf);
+                return match st.fast_step(r) {
+                    Step::Done(0) => {
+                        st.peer_closed = true;
+                        Step::Done(0)
+                    }
+                    other => other,
+                };
+            }
             match st.session.read(buf) {
                 n if n > 0 => Step::Done(n as usize),
                 codes::PEER_CLOSE_NOTIFY => {
@@ -321,6 +388,10 @@ impl Conn {
             if let Some(s) = st.handshake_step() {
                 return s;
             }
+            if let Layer::Fast(io, _) = &mut st.layer {
+                let r = io.write(&mut st.session, buf);
+                return st.fast_step(r);
+            }
             match st.session.write(buf) {
                 n if n > 0 => Step::Done(n as usize),
                 codes::WANT_READ => Step::Want { write: false },
@@ -330,7 +401,8 @@ impl Conn {
         })
     }
 
-    /// Write some of `buf` (at most one record); returns the bytes written.
+    /// Write some of `buf` (at most one record with Mbed TLS's record
+    /// layer, up to 256 KiB with the fast one); returns the bytes written.
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -350,7 +422,11 @@ impl Conn {
     }
 
     pub fn pending(&self) -> usize {
-        self.lock().session.bytes_avail()
+        let st = self.lock();
+        match &st.layer {
+            Layer::Fast(io, _) => io.pending(),
+            _ => st.session.bytes_avail(),
+        }
     }
 
     pub fn close_notify(&self) -> Result<()> {
@@ -364,6 +440,16 @@ impl Conn {
             }
             if !st.session.handshake_done() {
                 return Step::Fail(Error::bad_state("the handshake has not completed"));
+            }
+            if let Layer::Fast(io, _) = &mut st.layer {
+                let r = io.close_notify(&mut st.session);
+                return match st.fast_step(r) {
+                    Step::Done(()) => {
+                        st.notify_sent = true;
+                        Step::Done(())
+                    }
+                    other => other,
+                };
             }
             match st.session.close_notify() {
                 0 => {
@@ -386,7 +472,12 @@ impl Conn {
         }
         if st.fatal.is_none() && !st.notify_sent && st.session.handshake_done() {
             // Non-blocking: never let close() hang on a stuck peer.
-            if st.session.close_notify() == 0 {
+            let State { layer, session, .. } = &mut *st;
+            let sent = match layer {
+                Layer::Fast(io, _) => matches!(io.close_notify(session), Ok(Io::Done(()))),
+                _ => !session.is_detached() && session.close_notify() == 0,
+            };
+            if sent {
                 st.notify_sent = true;
             }
         }
@@ -517,6 +608,55 @@ impl Conn {
 
     pub fn server_name(&self) -> Result<Option<String>> {
         Ok(self.lock().session.server_name())
+    }
+
+    /// Which record layer the connection uses ("mojo-tls (ring)", "kernel
+    /// TLS", "Mbed TLS"), once the handshake is over.
+    pub fn record_layer(&self) -> Result<&'static std::ffi::CStr> {
+        let st = self.established()?;
+        if matches!(st.layer, Layer::Undecided) {
+            return Err(Error::not_available("the handshake has not completed"));
+        }
+        Ok(st.layer.name())
+    }
+
+    /// Why that record layer: the suite, and why kernel TLS or the fast
+    /// layer is not used.
+    pub fn record_layer_detail(&self) -> Result<String> {
+        let st = self.lock();
+        Ok(st.layer.detail().to_string())
+    }
+
+    /// TLS 1.3: send a KeyUpdate (and with `request_peer`, ask the peer to
+    /// update its key too). NOT_AVAILABLE on TLS 1.2 or with Mbed TLS's
+    /// record layer.
+    pub fn key_update(&self, request_peer: bool) -> Result<()> {
+        let _w = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.lock();
+        if let Some(e) = st.check_open() {
+            return Err(e);
+        }
+        if st.notify_sent || st.peer_closed {
+            return Err(Error::new(
+                Code::MOJO_TLS_ERR_CLOSED,
+                "the TLS session was shut down",
+            ));
+        }
+        let State { layer, session, .. } = &mut *st;
+        match layer {
+            Layer::Fast(io, _) => match io.key_update(session, request_peer) {
+                Ok(()) => Ok(()),
+                Err(e) if e.code == Code::MOJO_TLS_ERR_NOT_AVAILABLE => Err(e),
+                Err(e) => {
+                    st.fatal = Some(e.clone());
+                    Err(e)
+                }
+            },
+            Layer::Undecided => Err(Error::not_available("the handshake has not completed")),
+            Layer::Mbed(_) => Err(Error::not_available(
+                "KeyUpdate needs the fast record layer (Mbed TLS's own record layer has none)",
+            )),
+        }
     }
 
     pub fn verify_flags(&self) -> Result<u32> {

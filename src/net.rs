@@ -107,14 +107,13 @@ pub fn send_nonblocking(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 
 pub fn recv_nonblocking(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: buf valid for its length.
-    let n = unsafe {
-        libc::recv(
-            fd,
-            buf.as_mut_ptr() as *mut libc::c_void,
-            buf.len(),
-            libc::MSG_DONTWAIT,
-        )
-    };
+    unsafe { recv_nonblocking_raw(fd, buf.as_mut_ptr(), buf.len()) }
+}
+
+/// # Safety
+/// `buf` is valid for writes of `len` bytes (it may be uninitialised).
+pub unsafe fn recv_nonblocking_raw(fd: RawFd, buf: *mut u8, len: usize) -> io::Result<usize> {
+    let n = libc::recv(fd, buf as *mut libc::c_void, len, libc::MSG_DONTWAIT);
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -90,18 +90,7 @@ impl Transport {
         match self {
             Transport::Socket(s) => {
                 let st = net::recv_nonblocking(s.fd, buf);
-                match &st {
-                    Ok(0) if !buf.is_empty() => {
-                        s.eof = true;
-                        return IoStatus::Eof;
-                    }
-                    Err(e) => {
-                        s.last_error =
-                            Some(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)))
-                    }
-                    _ => {}
-                }
-                classify(st)
+                s.recv_status(st, buf.len())
             }
             Transport::Memory(m) => {
                 let avail = m.incoming.len() - m.in_pos;
@@ -122,6 +111,80 @@ impl Transport {
                 IoStatus::Done(n)
             }
         }
+    }
+}
+
+impl Transport {
+    /// Receive up to `max` bytes appended to `v` (into its spare capacity:
+    /// no zero-filling of large buffers).
+    pub fn recv_append(&mut self, v: &mut Vec<u8>, max: usize) -> IoStatus {
+        if let Transport::Memory(m) = self {
+            // Everything fed so far becomes the buffer: no copy.
+            if v.is_empty() && m.in_pos == 0 && !m.incoming.is_empty() {
+                std::mem::swap(v, &mut m.incoming);
+                m.incoming.clear();
+                return IoStatus::Done(v.len());
+            }
+        }
+        v.reserve(max);
+        let len = v.len();
+        match self {
+            Transport::Socket(s) => {
+                let spare = v.spare_capacity_mut();
+                let want = spare.len().min(max);
+                // SAFETY: recv writes at most `want` bytes into the spare capacity.
+                let st =
+                    unsafe { net::recv_nonblocking_raw(s.fd, spare.as_mut_ptr() as *mut u8, want) };
+                let status = s.recv_status(st, want);
+                if let IoStatus::Done(n) = status {
+                    // SAFETY: the kernel initialised n bytes after len.
+                    unsafe { v.set_len(len + n) };
+                }
+                status
+            }
+            Transport::Memory(m) => {
+                let avail = m.incoming.len() - m.in_pos;
+                if avail == 0 {
+                    return if m.eof {
+                        IoStatus::Eof
+                    } else {
+                        IoStatus::WouldBlock
+                    };
+                }
+                let n = avail.min(max);
+                v.extend_from_slice(&m.incoming[m.in_pos..m.in_pos + n]);
+                m.in_pos += n;
+                if m.in_pos == m.incoming.len() {
+                    m.incoming = Vec::new();
+                    m.in_pos = 0;
+                }
+                IoStatus::Done(n)
+            }
+        }
+    }
+
+    /// The socket's fd (None in memory mode).
+    pub fn socket_fd(&self) -> Option<RawFd> {
+        match self {
+            Transport::Socket(s) => Some(s.fd),
+            Transport::Memory(_) => None,
+        }
+    }
+}
+
+impl SocketIo {
+    fn recv_status(&mut self, st: io::Result<usize>, asked: usize) -> IoStatus {
+        match &st {
+            Ok(0) if asked > 0 => {
+                self.eof = true;
+                return IoStatus::Eof;
+            }
+            Err(e) => {
+                self.last_error = Some(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)))
+            }
+            _ => {}
+        }
+        classify(st)
     }
 }
 

@@ -86,6 +86,11 @@
 (def MOJO_TLS_PIN_CERT 0)
 # Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 (def MOJO_TLS_PIN_SPKI 1)
+# Record layer mode: after the handshake, hand the connection to mojo-tls's
+# fast record layer when it runs the negotiated suite (the default).
+(def MOJO_TLS_RECORD_LAYER_AUTO 0)
+# Record layer mode: always keep Mbed TLS's own record layer.
+(def MOJO_TLS_RECORD_LAYER_MBEDTLS 1)
 # The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
 (def MOJO_TLS_ABI_VERSION 0)
 
@@ -559,6 +564,11 @@
   "Server: keep a session-id cache of up to `max_entries` sessions, each\nresumable for `timeout_s` seconds. `max_entries` 0 turns it off (the default)."
   [cfg :ptr max_entries :int32 timeout_s :int32])
 
+# int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)
+(ffi/defbind mojo-tls-config-set-record-layer :int32
+  "Which record layer protects application data after the handshake.\nMOJO_TLS_RECORD_LAYER_AUTO (default): Mbed TLS does the handshake, then\nthe connection's traffic keys move to mojo-tls's record layer (ring\nAES-128/256-GCM and ChaCha20-Poly1305, TLS 1.2 and 1.3; kernel TLS for\nTLS 1.2 on the library's own sockets where the kernel offers it), much\nfaster for bulk data. Connections it cannot run (other suites, a\nnegotiated record size limit) keep Mbed TLS's record layer.\nMOJO_TLS_RECORD_LAYER_MBEDTLS: Mbed TLS's record layer always.\nmojo_tls_conn_record_layer says which one a connection uses.\nMOJO_TLS_ERR_INVALID_ARGUMENT for another mode."
+  [cfg :ptr mode :int32])
+
 # mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
 (ffi/defbind mojo-tls-connect :ptr
   "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)\nand handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, ...)."
@@ -758,6 +768,21 @@
 (ffi/defbind mojo-tls-conn-peer-cert-spki-sha256 :ssize
   "SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the\nvalue for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error."
   [c :ptr buf :ptr cap :size])
+
+# const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)  [returns a nullable char * as :ptr]
+(ffi/defbind mojo-tls-conn-record-layer :ptr
+  "The record layer protecting this connection's data, static: \"mojo-tls\n(ring)\", \"kernel TLS\" or \"Mbed TLS\" (see\nmojo_tls_config_set_record_layer). NULL before the handshake completes\n(MOJO_TLS_ERR_NOT_AVAILABLE) or on error."
+  [c :ptr])
+
+# ptrdiff_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-record-layer-detail :ssize
+  "Why the connection uses its record layer, for logs (snprintf style):\nthe suite, and why kernel TLS or the fast layer is not used, e.g.\n\"mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …\".\nReturns the full length."
+  [c :ptr buf :ptr cap :size])
+
+# int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)
+(ffi/defbind mojo-tls-conn-key-update :int32
+  "TLS 1.3: send a KeyUpdate, switching to the next write key; with\n`request_peer` != 0 the peer is asked to update its key too (RFC 8446\n§4.6.3). The message is sent now if the socket takes it, else before the\nnext data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the\nhandshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after\nclose_notify."
+  [c :ptr request_peer :int32])
 
 # int32_t mojo_tls_init(void)
 (ffi/defbind mojo-tls-init :int32

@@ -94,6 +94,13 @@ comptime MOJO_TLS_PIN_CERT: Int = 0
 # Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 comptime MOJO_TLS_PIN_SPKI: Int = 1
 
+# Record layer mode: after the handshake, hand the connection to mojo-tls's
+# fast record layer when it runs the negotiated suite (the default).
+comptime MOJO_TLS_RECORD_LAYER_AUTO: Int = 0
+
+# Record layer mode: always keep Mbed TLS's own record layer.
+comptime MOJO_TLS_RECORD_LAYER_MBEDTLS: Int = 1
+
 # The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
 comptime MOJO_TLS_ABI_VERSION: Int = 0
 
@@ -251,6 +258,7 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_config_set_keylog_file",
     "mojo_tls_config_enable_session_tickets",
     "mojo_tls_config_set_session_cache",
+    "mojo_tls_config_set_record_layer",
     "mojo_tls_connect",
     "mojo_tls_conn_new_fd",
     "mojo_tls_conn_new_memory",
@@ -291,6 +299,9 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_conn_session_import",
     "mojo_tls_conn_session_resumed",
     "mojo_tls_conn_peer_cert_spki_sha256",
+    "mojo_tls_conn_record_layer",
+    "mojo_tls_conn_record_layer_detail",
+    "mojo_tls_conn_key_update",
     "mojo_tls_init",
     "mojo_tls_version",
     "mojo_tls_backend",
@@ -1719,6 +1730,29 @@ struct MojoTlsFFI(Copyable, Movable):
         except:
             _missing("mojo_tls_config_set_session_cache")
 
+    def config_set_record_layer(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
+        """`int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)`
+
+        Which record layer protects application data after the handshake.
+        MOJO_TLS_RECORD_LAYER_AUTO (default): Mbed TLS does the handshake, then
+        the connection's traffic keys move to mojo-tls's record layer (ring
+        AES-128/256-GCM and ChaCha20-Poly1305, TLS 1.2 and 1.3; kernel TLS for
+        TLS 1.2 on the library's own sockets where the kernel offers it), much
+        faster for bulk data. Connections it cannot run (other suites, a
+        negotiated record size limit) keep Mbed TLS's record layer.
+        MOJO_TLS_RECORD_LAYER_MBEDTLS: Mbed TLS's record layer always.
+        mojo_tls_conn_record_layer says which one a connection uses.
+        MOJO_TLS_ERR_INVALID_ARGUMENT for another mode.
+        """
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_config_set_record_layer"
+            )
+            var r = f(Int(cfg), Int32(mode))
+            return Int(r)
+        except:
+            _missing("mojo_tls_config_set_record_layer")
+
     def connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
         """`mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
 
@@ -2360,6 +2394,59 @@ struct MojoTlsFFI(Copyable, Movable):
             return Int(r)
         except:
             _missing("mojo_tls_conn_peer_cert_spki_sha256")
+
+    def conn_record_layer(self, c: mojo_tls_conn_ptr) -> Optional[String]:
+        """`const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)`
+
+        The record layer protecting this connection's data, static: "mojo-tls
+        (ring)", "kernel TLS" or "Mbed TLS" (see
+        mojo_tls_config_set_record_layer). NULL before the handshake completes
+        (MOJO_TLS_ERR_NOT_AVAILABLE) or on error.
+        """
+        try:
+            var f = self._lib[].get_function[Int](
+                "mojo_tls_conn_record_layer"
+            )
+            var r = f(Int(c))
+            return string_from_c(r)
+        except:
+            _missing("mojo_tls_conn_record_layer")
+
+    def conn_record_layer_detail(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`ptrdiff_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)`
+
+        Why the connection uses its record layer, for logs (snprintf style):
+        the suite, and why kernel TLS or the fast layer is not used, e.g.
+        "mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …".
+        Returns the full length.
+        """
+        try:
+            var f = self._lib[].get_function[c_ssize_t](
+                "mojo_tls_conn_record_layer_detail"
+            )
+            var r = f(Int(c), Int(buf), c_size_t(cap))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_record_layer_detail")
+
+    def conn_key_update(self, c: mojo_tls_conn_ptr, request_peer: Int) -> Int:
+        """`int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)`
+
+        TLS 1.3: send a KeyUpdate, switching to the next write key; with
+        `request_peer` != 0 the peer is asked to update its key too (RFC 8446
+        §4.6.3). The message is sent now if the socket takes it, else before the
+        next data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the
+        handshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after
+        close_notify.
+        """
+        try:
+            var f = self._lib[].get_function[Int32](
+                "mojo_tls_conn_key_update"
+            )
+            var r = f(Int(c), Int32(request_peer))
+            return Int(r)
+        except:
+            _missing("mojo_tls_conn_key_update")
 
     def init(self) -> Int:
         """`int32_t mojo_tls_init(void)`

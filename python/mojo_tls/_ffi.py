@@ -96,6 +96,13 @@ MOJO_TLS_PIN_CERT = 0
 # Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 MOJO_TLS_PIN_SPKI = 1
 
+# Record layer mode: after the handshake, hand the connection to mojo-tls's
+# fast record layer when it runs the negotiated suite (the default).
+MOJO_TLS_RECORD_LAYER_AUTO = 0
+
+# Record layer mode: always keep Mbed TLS's own record layer.
+MOJO_TLS_RECORD_LAYER_MBEDTLS = 1
+
 # The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
 MOJO_TLS_ABI_VERSION = 0
 
@@ -368,6 +375,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_config_enable_session_tickets": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
     # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)
     "mojo_tls_config_set_session_cache": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)
+    "mojo_tls_config_set_record_layer": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
     # mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
     "mojo_tls_connect": (ConnHandle, [ConfigHandle, ctypes.c_char_p, ctypes.c_uint16, ctypes.c_int32]),
     # mojo_tls_conn *mojo_tls_conn_new_fd(const mojo_tls_config *cfg, int32_t fd, int32_t take_ownership, const char *server_name)
@@ -448,6 +457,12 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_conn_session_resumed": (ctypes.c_int32, [ConnHandle]),
     # ptrdiff_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
     "mojo_tls_conn_peer_cert_spki_sha256": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)
+    "mojo_tls_conn_record_layer": (ctypes.c_char_p, [ConnHandle]),
+    # ptrdiff_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_record_layer_detail": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)
+    "mojo_tls_conn_key_update": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
     # int32_t mojo_tls_init(void)
     "mojo_tls_init": (ctypes.c_int32, []),
     # const char *mojo_tls_version(void)
@@ -504,6 +519,7 @@ WIDE_RESULTS = frozenset({
     "mojo_tls_conn_server_name",
     "mojo_tls_conn_session_export",
     "mojo_tls_conn_peer_cert_spki_sha256",
+    "mojo_tls_conn_record_layer_detail",
     "mojo_tls_last_error",
 })
 

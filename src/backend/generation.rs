@@ -52,6 +52,24 @@ mod imp {
     pub(crate) fn in_msg(ctx: &sys::ssl_context) -> *const u8 {
         ctx.in_msg
     }
+    /// No post-handshake state machine on 2.28 (TLS 1.2 only).
+    pub(crate) fn handshake_fully_over(ctx: &sys::ssl_context) -> bool {
+        handshake_over(ctx)
+    }
+    /// (next read sequence number, next write sequence number).
+    pub(crate) fn record_seqs(ctx: &sys::ssl_context) -> Option<(u64, u64)> {
+        if ctx.in_ctr.is_null() {
+            return None;
+        }
+        // SAFETY: in_ctr points at the 8-byte counter inside in_buf.
+        let read = unsafe { u64::from_be_bytes(*(ctx.in_ctr as *const [u8; 8])) };
+        Some((read, u64::from_be_bytes(ctx.cur_out_ctr)))
+    }
+    /// Record-layer state Mbed TLS still holds: (bytes of a record read in
+    /// part, bytes not yet sent, renegotiation in progress).
+    pub(crate) fn record_state(ctx: &sys::ssl_context) -> (usize, usize, bool) {
+        (ctx.in_left, ctx.out_left, ctx.renego_status != 0)
+    }
     /// 2.28 only records resumption in its transient handshake state.
     pub(crate) fn handshake_resume_flag(ctx: &sys::ssl_context) -> Option<bool> {
         // SAFETY: the pointer is checked; the struct is Mbed TLS's own.
@@ -104,7 +122,8 @@ mod imp {
     pub(crate) fn psa_init() -> i32 {
         0
     }
-    pub(crate) fn keylog_per_config() -> bool {
+    /// Key export (key log, record-layer keys) is set per configuration.
+    pub(crate) fn export_per_config() -> bool {
         true
     }
     pub(crate) unsafe fn ticket_setup(
@@ -201,6 +220,29 @@ mod imp {
     }
     pub(crate) fn in_msg(ctx: &sys::ssl_context) -> *const u8 {
         ctx.private_in_msg
+    }
+    /// `is_handshake_over` is already true while a TLS 1.3 server still
+    /// has NewSessionTicket states to run; this is the end of all of them.
+    pub(crate) fn handshake_fully_over(ctx: &sys::ssl_context) -> bool {
+        ctx.private_state == sys::SSL_HANDSHAKE_OVER as i32
+    }
+    /// (next read sequence number, next write sequence number).
+    pub(crate) fn record_seqs(ctx: &sys::ssl_context) -> Option<(u64, u64)> {
+        if ctx.private_in_ctr.is_null() {
+            return None;
+        }
+        // SAFETY: in_ctr points at the 8-byte counter inside in_buf.
+        let read = unsafe { u64::from_be_bytes(*(ctx.private_in_ctr as *const [u8; 8])) };
+        Some((read, u64::from_be_bytes(ctx.private_cur_out_ctr)))
+    }
+    /// Record-layer state Mbed TLS still holds: (bytes of a record read in
+    /// part, bytes not yet sent, renegotiation in progress).
+    pub(crate) fn record_state(ctx: &sys::ssl_context) -> (usize, usize, bool) {
+        (
+            ctx.private_in_left,
+            ctx.private_out_left,
+            ctx.private_renego_status != 0,
+        )
     }
     /// The handshake state is opaque here; resumption is inferred instead.
     pub(crate) fn handshake_resume_flag(_ctx: &sys::ssl_context) -> Option<bool> {
@@ -324,7 +366,8 @@ mod imp {
         // SAFETY: idempotent, thread-safe initialisation.
         unsafe { sys::psa_crypto_init() }
     }
-    pub(crate) fn keylog_per_config() -> bool {
+    /// Key export (key log, record-layer keys) is set per context.
+    pub(crate) fn export_per_config() -> bool {
         false
     }
     #[cfg(mbedtls_3)]

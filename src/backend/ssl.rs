@@ -6,9 +6,11 @@ use std::ffi::{CStr, CString};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::bio::BioCtx;
 use super::errors::{mbed_error, ssl_error};
 use super::generation::{self, GroupId};
 use super::keylog::KeyLog;
+use super::keys::{self, Capturing, ConfigExport, KeyExport};
 use super::pk::PrivateKey;
 use super::resumption::{SavedSession, SessionCache, TicketKeys};
 use super::rng::{sha256, Drbg};
@@ -44,6 +46,8 @@ pub struct ConfigSpec {
     pub tickets: Option<u32>,
     /// Server: session-id cache (max entries, timeout seconds).
     pub cache: Option<(i32, i32)>,
+    /// Capture traffic keys for the fast record layer.
+    pub capture_keys: bool,
 }
 
 /// A certificate pin: SHA-256 of the certificate DER or of its SPKI.
@@ -70,6 +74,9 @@ pub struct SslConfig {
     _groups: Vec<GroupId>,
     _crl: Option<Arc<Crl>>,
     _keylog: Option<Arc<KeyLog>>,
+    /// 2.28: the per-configuration key-export context.
+    _export: Box<ConfigExport>,
+    capture_keys: bool,
     _tickets: Option<TicketKeys>,
     _cache: Option<SessionCache>,
     _sni: Box<SniTable>,
@@ -131,6 +138,10 @@ impl SslConfig {
                 _groups: groups,
                 _crl: spec.crl.clone(),
                 _keylog: spec.keylog.clone(),
+                _export: Box::new(ConfigExport {
+                    keylog: spec.keylog.clone(),
+                }),
+                capture_keys: spec.capture_keys,
                 _tickets: tickets,
                 _cache: cache,
                 _sni: sni,
@@ -191,8 +202,8 @@ impl SslConfig {
             if let Some(cache) = &cfg._cache {
                 cache.install(c);
             }
-            if let (Some(log), true) = (&cfg._keylog, generation::keylog_per_config()) {
-                KeyLog::install_on_config(c, log);
+            if generation::export_per_config() && (cfg._keylog.is_some() || cfg.capture_keys) {
+                keys::install_on_config(c, &cfg._export);
             }
             for (chain, key) in &cfg._own {
                 let ret = sys::ssl_conf_own_cert(c, chain.as_mut_ptr(), key.as_mut_ptr());
@@ -247,6 +258,8 @@ struct SessionHook {
     verify_called: Cell<bool>,
     /// The client offered a saved session.
     offered: Cell<bool>,
+    /// Key log (3.6 / 4.x) and captured traffic keys.
+    export: KeyExport,
 }
 
 const TRUST_FLAGS: u32 = (sys::X509_BADCERT_NOT_TRUSTED | sys::X509_BADCERT_CN_MISMATCH) as u32;
@@ -330,8 +343,8 @@ unsafe extern "C" fn sni_cb(
 
 /// An `ssl_context` bound to a transport.
 pub struct Session {
-    ctx: Box<sys::ssl_context>,
-    transport: *mut Transport,
+    pub(super) ctx: Box<sys::ssl_context>,
+    bio: *mut BioCtx,
     hook: Box<SessionHook>,
     config: Arc<SslConfig>,
     resumed: bool,
@@ -339,7 +352,7 @@ pub struct Session {
     _offered: Option<SavedSession>,
     /// The last exported session: 3.6 allows `ssl_get_session` only once
     /// per session (a new TLS 1.3 ticket makes it stale).
-    exported: Option<Vec<u8>>,
+    pub(super) exported: Option<Vec<u8>>,
 }
 
 // SAFETY: a session is used by one thread at a time (the connection mutex).
@@ -368,8 +381,9 @@ impl Session {
             server_name: RefCell::new(None),
             verify_called: Cell::new(false),
             offered: Cell::new(false),
+            export: KeyExport::new(config._keylog.clone(), config.capture_keys),
         });
-        let transport = Box::into_raw(Box::new(transport));
+        let bio = Box::into_raw(Box::new(BioCtx::new(transport)));
         // SAFETY: ctx is initialised before use; the transport, hook and config
         // live as long as the session (freed in Drop after ssl_free).
         unsafe {
@@ -377,7 +391,7 @@ impl Session {
             sys::ssl_init(&mut *ctx);
             let mut s = Session {
                 ctx,
-                transport,
+                bio,
                 hook,
                 config,
                 resumed: false,
@@ -390,7 +404,7 @@ impl Session {
             }
             sys::ssl_set_bio(
                 &mut *s.ctx,
-                s.transport as *mut libc::c_void,
+                s.bio as *mut libc::c_void,
                 Some(super::bio::send),
                 Some(super::bio::recv),
                 None,
@@ -398,8 +412,10 @@ impl Session {
             let hook_ptr = &*s.hook as *const SessionHook as *mut libc::c_void;
             sys::ssl_set_verify(&mut *s.ctx, Some(verify_cb), hook_ptr);
             generation::set_session_user_ptr(&mut *s.ctx, hook_ptr);
-            if let (Some(log), false) = (&s.config._keylog, generation::keylog_per_config()) {
-                KeyLog::install_on_session(&mut *s.ctx, log);
+            if !generation::export_per_config()
+                && (s.hook.export.keylog.is_some() || s.hook.export.capture)
+            {
+                keys::install_on_session(&mut *s.ctx, &s.hook.export);
             }
             // No DNS name to check (IP literal, or none given with host name
             // checking off): 3.6.3+ / 4.x must be told so explicitly.
@@ -430,12 +446,21 @@ impl Session {
 
     pub fn transport(&mut self) -> &mut Transport {
         // SAFETY: owned by self; no Mbed TLS call is in progress while we hold &mut self.
-        unsafe { &mut *self.transport }
+        unsafe { &mut (*self.bio).transport }
     }
 
     pub fn transport_ref(&self) -> &Transport {
         // SAFETY: as above.
-        unsafe { &*self.transport }
+        unsafe { &(*self.bio).transport }
+    }
+
+    pub(super) fn bio(&mut self) -> &mut BioCtx {
+        // SAFETY: as above.
+        unsafe { &mut *self.bio }
+    }
+
+    pub(super) fn key_export(&self) -> &KeyExport {
+        &self.hook.export
     }
 
     pub fn is_server(&self) -> bool {
@@ -452,6 +477,7 @@ impl Session {
     pub fn handshake(&mut self) -> i32 {
         // SAFETY: initialised session; exclusive access; the handshake
         // pointer is checked before use.
+        let _capturing = Capturing::new(&self.hook.export);
         unsafe {
             while !generation::handshake_over(&self.ctx) {
                 super::resumption::clear_server_resumption_mark();
@@ -699,10 +725,10 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         // SAFETY: ssl_free first (it may not touch the transport afterwards),
-        // then the transport we leaked into a raw pointer in new().
+        // then the BIO context we leaked into a raw pointer in new().
         unsafe {
             sys::ssl_free(&mut *self.ctx);
-            drop(Box::from_raw(self.transport));
+            drop(Box::from_raw(self.bio));
         }
     }
 }

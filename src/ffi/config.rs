@@ -354,3 +354,28 @@ pub extern "C" fn mojo_tls_config_set_session_cache(
             .map(|_| 0)
     })
 }
+
+/// Record layer mode: after the handshake, hand the connection to mojo-tls's
+/// fast record layer when it runs the negotiated suite (the default).
+pub const MOJO_TLS_RECORD_LAYER_AUTO: i32 = 0;
+/// Record layer mode: always keep Mbed TLS's own record layer.
+pub const MOJO_TLS_RECORD_LAYER_MBEDTLS: i32 = 1;
+const _: () = assert!(
+    MOJO_TLS_RECORD_LAYER_AUTO == crate::config::RECORD_LAYER_AUTO
+        && MOJO_TLS_RECORD_LAYER_MBEDTLS == crate::config::RECORD_LAYER_MBEDTLS
+);
+
+/// Which record layer protects application data after the handshake.
+/// MOJO_TLS_RECORD_LAYER_AUTO (default): Mbed TLS does the handshake, then
+/// the connection's traffic keys move to mojo-tls's record layer (ring
+/// AES-128/256-GCM and ChaCha20-Poly1305, TLS 1.2 and 1.3; kernel TLS for
+/// TLS 1.2 on the library's own sockets where the kernel offers it), much
+/// faster for bulk data. Connections it cannot run (other suites, a
+/// negotiated record size limit) keep Mbed TLS's record layer.
+/// MOJO_TLS_RECORD_LAYER_MBEDTLS: Mbed TLS's record layer always.
+/// mojo_tls_conn_record_layer says which one a connection uses.
+/// MOJO_TLS_ERR_INVALID_ARGUMENT for another mode.
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_record_layer(cfg: *mut mojo_tls_config, mode: i32) -> i32 {
+    guard_int(|| self::cfg(cfg)?.set_record_layer(mode).map(|_| 0))
+}

@@ -544,3 +544,36 @@ pub extern "C" fn mojo_tls_conn_peer_cert_spki_sha256(
         copy_out(&crate::backend::rng::sha256(&info.spki), buf, cap)
     })
 }
+
+/// The record layer protecting this connection's data, static: "mojo-tls
+/// (ring)", "kernel TLS" or "Mbed TLS" (see
+/// mojo_tls_config_set_record_layer). NULL before the handshake completes
+/// (MOJO_TLS_ERR_NOT_AVAILABLE) or on error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_record_layer(c: *const mojo_tls_conn) -> *const c_char {
+    guard(std::ptr::null(), || Ok(conn(c)?.record_layer()?.as_ptr()))
+}
+
+/// Why the connection uses its record layer, for logs (snprintf style):
+/// the suite, and why kernel TLS or the fast layer is not used, e.g.
+/// "mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …".
+/// Returns the full length.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_record_layer_detail(
+    c: *const mojo_tls_conn,
+    buf: *mut c_char,
+    cap: usize,
+) -> intptr_t {
+    guard_len(|| copy_out_str(&conn(c)?.record_layer_detail()?, buf, cap))
+}
+
+/// TLS 1.3: send a KeyUpdate, switching to the next write key; with
+/// `request_peer` != 0 the peer is asked to update its key too (RFC 8446
+/// §4.6.3). The message is sent now if the socket takes it, else before the
+/// next data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the
+/// handshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after
+/// close_notify.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_key_update(c: *mut mojo_tls_conn, request_peer: i32) -> i32 {
+    guard_int(|| conn(c)?.key_update(request_peer != 0).map(|_| 0))
+}

@@ -1,0 +1,478 @@
+//! The data path once Mbed TLS has handed a connection over: records are
+//! opened and sealed by the ring record layer (`crate::record`), or by the
+//! kernel (`crate::ktls`), over the connection's transport.
+//!
+//! Reads receive large chunks and decrypt every complete record in place;
+//! plaintext not yet handed out stays for the next read (`pending`). Writes
+//! seal up to [`WRITE_CHUNK`] bytes into one buffer sent with one syscall.
+//! Like Mbed TLS, a write that could not be sent completely reports
+//! WANT_WRITE and must be repeated with the same data; the repeat sends
+//! the rest and reports the bytes. Buffers exist only while data is in
+//! flight, so an idle connection holds none.
+
+use std::ops::Range;
+use std::os::unix::io::RawFd;
+
+use crate::backend::errors::alert_name;
+use crate::backend::ssl::Session;
+use crate::error::{Code, Error, Result};
+use crate::ktls;
+use crate::record::{alert, Opened, RecordError, RecordLayer};
+use crate::transport::IoStatus;
+
+/// Plaintext sealed per write call (one send).
+pub(crate) const WRITE_CHUNK: usize = 256 * 1024;
+/// Ciphertext received per recv call.
+const READ_CHUNK: usize = 256 * 1024;
+/// TLS record content types.
+const CT_ALERT: u8 = 21;
+const CT_HANDSHAKE: u8 = 22;
+const CT_APPLICATION_DATA: u8 = 23;
+
+/// The result of one step: done, or wait for the socket.
+pub enum Io<T> {
+    Done(T),
+    Want { write: bool },
+}
+
+enum Engine {
+    Ring(Box<RecordLayer>),
+    /// The kernel seals and opens (TLS 1.2); plain send/recv on `fd`.
+    Kernel {
+        fd: RawFd,
+        is_server: bool,
+    },
+}
+
+pub struct FastIo {
+    engine: Engine,
+    /// Received bytes: ciphertext (ring) or plaintext (kernel). The bytes
+    /// before `rpos` are used up, except `plain`.
+    rbuf: Vec<u8>,
+    rpos: usize,
+    /// Decrypted application data not yet handed out (inside `rbuf`).
+    plain: Range<usize>,
+    /// Sealed records not yet sent: `wbuf[wpos..]`.
+    wbuf: Vec<u8>,
+    wpos: usize,
+    /// Bytes ever queued / sent, to tell when a given write is out.
+    queued: u64,
+    sent: u64,
+    /// A write that reported WANT_WRITE: its length and the `queued` mark
+    /// its records end at.
+    write_pending: Option<(usize, u64)>,
+    /// Our close_notify is queued up to this mark.
+    notify_mark: Option<u64>,
+    peer_closed: bool,
+    /// A failure found after plaintext that was handed out first.
+    deferred: Option<Error>,
+}
+
+impl FastIo {
+    pub fn ring(layer: RecordLayer) -> FastIo {
+        FastIo::with_engine(Engine::Ring(Box::new(layer)))
+    }
+
+    pub fn kernel(fd: RawFd, is_server: bool) -> FastIo {
+        FastIo::with_engine(Engine::Kernel { fd, is_server })
+    }
+
+    fn with_engine(engine: Engine) -> FastIo {
+        FastIo {
+            engine,
+            rbuf: Vec::new(),
+            rpos: 0,
+            plain: 0..0,
+            wbuf: Vec::new(),
+            wpos: 0,
+            queued: 0,
+            sent: 0,
+            write_pending: None,
+            notify_mark: None,
+            peer_closed: false,
+            deferred: None,
+        }
+    }
+
+    pub fn is_kernel(&self) -> bool {
+        matches!(self.engine, Engine::Kernel { .. })
+    }
+
+    pub fn is_tls13(&self) -> bool {
+        matches!(&self.engine, Engine::Ring(rl) if rl.is_tls13())
+    }
+
+    /// Decrypted bytes ready for `read` without I/O.
+    pub fn pending(&self) -> usize {
+        self.plain.len()
+    }
+
+    // ------------------------------------------------------------ output
+
+    fn queue(&mut self, records: &[u8]) {
+        self.wbuf.extend_from_slice(records);
+        self.queued += records.len() as u64;
+    }
+
+    /// Send queued records until done or the transport would block.
+    fn flush(&mut self, s: &mut Session) -> Result<()> {
+        while self.wpos < self.wbuf.len() {
+            match s.transport().send(&self.wbuf[self.wpos..]) {
+                IoStatus::Done(0) | IoStatus::WouldBlock => return Ok(()),
+                IoStatus::Done(n) => {
+                    self.wpos += n;
+                    self.sent += n as u64;
+                }
+                st => return Err(io_error(s, st, "send")),
+            }
+        }
+        // Nothing left: give the buffer back (idle connections hold none).
+        self.wbuf = Vec::new();
+        self.wpos = 0;
+        Ok(())
+    }
+
+    /// Best effort: a fatal alert, then the connection is done.
+    fn fail(&mut self, s: &mut Session, e: RecordError) -> Error {
+        match &mut self.engine {
+            Engine::Ring(rl) => {
+                let mut out = Vec::new();
+                if rl.seal_alert(e.alert, true, &mut out).is_ok() {
+                    self.queue(&out);
+                    let _ = self.flush(s);
+                }
+            }
+            Engine::Kernel { fd, .. } => {
+                let _ = ktls::send_record(*fd, CT_ALERT, &[2, e.alert]);
+            }
+        }
+        Error::new(
+            Code::MOJO_TLS_ERR_PROTOCOL,
+            format!("{} (sent {})", e.message, alert_name(e.alert)),
+        )
+    }
+
+    // ------------------------------------------------------------ reading
+
+    /// Bytes > 0, or 0 once the peer's close_notify arrived.
+    pub fn read(&mut self, s: &mut Session, out: &mut [u8]) -> Result<Io<usize>> {
+        // Replies and interrupted writes go out whenever we get the chance.
+        self.flush(s)?;
+        let mut copied = 0;
+        loop {
+            if !self.plain.is_empty() {
+                let n = self.plain.len().min(out.len() - copied);
+                out[copied..copied + n]
+                    .copy_from_slice(&self.rbuf[self.plain.start..self.plain.start + n]);
+                self.plain.start += n;
+                copied += n;
+                if copied == out.len() {
+                    return Ok(Io::Done(copied));
+                }
+            }
+            if let Some(e) = self.deferred.take() {
+                if copied > 0 {
+                    self.deferred = Some(e);
+                    return Ok(Io::Done(copied));
+                }
+                return Err(e);
+            }
+            if self.peer_closed {
+                return Ok(Io::Done(copied));
+            }
+            let step = match self.engine {
+                Engine::Ring(_) => self.open_next(s, copied > 0),
+                Engine::Kernel { .. } => self.recv_kernel(s, copied > 0),
+            };
+            match step {
+                Ok(Next::More) => {}
+                Ok(Next::Stop) => return Ok(Io::Done(copied)),
+                Ok(Next::Wait) if copied > 0 => return Ok(Io::Done(copied)),
+                Ok(Next::Wait) => return Ok(Io::Want { write: false }),
+                Err(e) if copied > 0 => {
+                    self.deferred = Some(e);
+                    return Ok(Io::Done(copied));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Ring: open the next record, receiving more input when needed (only
+    /// when nothing was copied yet: a read returns what it has first).
+    fn open_next(&mut self, s: &mut Session, have_data: bool) -> Result<Next> {
+        let Engine::Ring(rl) = &mut self.engine else {
+            unreachable!("ring engine")
+        };
+        let mut reply = Vec::new();
+        let opened = rl.open(&mut self.rbuf[self.rpos..], &mut reply);
+        if !reply.is_empty() {
+            self.queue(&reply);
+            self.flush(s)?;
+        }
+        let base = self.rpos;
+        let consumed = match opened {
+            Err(e) => return Err(self.fail(s, e)),
+            Ok(Opened::Incomplete { need }) => {
+                if have_data {
+                    return Ok(Next::Stop);
+                }
+                return self.fill(s, need);
+            }
+            Ok(Opened::AppData { consumed, range }) => {
+                self.plain = base + range.start..base + range.end;
+                consumed
+            }
+            Ok(Opened::CloseNotify { consumed }) => {
+                self.peer_closed = true;
+                consumed
+            }
+            Ok(Opened::Alert { consumed, desc }) => {
+                self.rpos += consumed;
+                return Err(peer_alert(desc));
+            }
+            Ok(Opened::Nothing { consumed }) => consumed,
+            Ok(Opened::SessionTicket { consumed, record }) => {
+                self.rpos += consumed;
+                s.deliver_tickets(&record)?;
+                return Ok(Next::More);
+            }
+        };
+        self.rpos += consumed;
+        Ok(Next::More)
+    }
+
+    /// Receive until `need` bytes are buffered from `rpos`.
+    fn fill(&mut self, s: &mut Session, need: usize) -> Result<Next> {
+        debug_assert!(self.plain.is_empty());
+        if self.rpos > 0 {
+            // Keep only the partial record, at the front.
+            self.rbuf.copy_within(self.rpos.., 0);
+            self.rbuf.truncate(self.rbuf.len() - self.rpos);
+            self.rpos = 0;
+            self.plain = 0..0;
+        }
+        let have = self.rbuf.len();
+        let max = READ_CHUNK.max(need - have.min(need));
+        match s.transport().recv_append(&mut self.rbuf, max) {
+            IoStatus::Done(0) | IoStatus::WouldBlock => {
+                if self.rbuf.is_empty() {
+                    // Idle: hold no buffer while waiting.
+                    self.rbuf = Vec::new();
+                }
+                Ok(Next::Wait)
+            }
+            IoStatus::Done(_) => Ok(Next::More),
+            IoStatus::Eof => Err(truncated(self.rbuf.len() > self.rpos)),
+            st => Err(io_error(s, st, "recv")),
+        }
+    }
+
+    /// Kernel TLS: one recvmsg of decrypted bytes of one record type.
+    fn recv_kernel(&mut self, s: &mut Session, have_data: bool) -> Result<Next> {
+        let Engine::Kernel { fd, is_server } = self.engine else {
+            unreachable!("kernel engine")
+        };
+        if have_data {
+            return Ok(Next::Stop);
+        }
+        self.rbuf.clear();
+        self.rpos = 0;
+        self.rbuf.reserve(READ_CHUNK);
+        let spare = self.rbuf.spare_capacity_mut();
+        // SAFETY: MaybeUninit<u8> and u8 share a layout; recvmsg only writes.
+        let buf =
+            unsafe { std::slice::from_raw_parts_mut(spare.as_mut_ptr() as *mut u8, spare.len()) };
+        let (n, rtype) = match ktls::recv_record(fd, buf) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                self.rbuf = Vec::new();
+                return Ok(Next::Wait);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(Next::More),
+            Err(e) => {
+                return Err(Error::new(
+                    Code::MOJO_TLS_ERR_PROTOCOL,
+                    format!("kernel TLS receive failed: {e}"),
+                ))
+            }
+        };
+        // SAFETY: the kernel wrote n bytes.
+        unsafe { self.rbuf.set_len(n) };
+        if n == 0 {
+            return Err(truncated(false));
+        }
+        match rtype {
+            CT_APPLICATION_DATA => {
+                self.plain = 0..n;
+                Ok(Next::More)
+            }
+            CT_ALERT if n >= 2 => match (self.rbuf[0], self.rbuf[1]) {
+                (_, alert::CLOSE_NOTIFY) => {
+                    self.peer_closed = true;
+                    Ok(Next::More)
+                }
+                (1, _) | (_, alert::USER_CANCELED) => Ok(Next::More),
+                (_, desc) => Err(peer_alert(desc)),
+            },
+            // HelloRequest (renegotiation): refused with a warning.
+            CT_HANDSHAKE if !is_server && self.rbuf[..n] == [0, 0, 0, 0] => {
+                let _ = ktls::send_record(fd, CT_ALERT, &[1, alert::NO_RENEGOTIATION]);
+                Ok(Next::More)
+            }
+            _ => Err(self.fail(
+                s,
+                RecordError::new(
+                    alert::UNEXPECTED_MESSAGE,
+                    "the peer sent a message not allowed after the handshake",
+                ),
+            )),
+        }
+    }
+
+    // ------------------------------------------------------------ writing
+
+    /// Write some of `buf` (up to WRITE_CHUNK bytes); see the module docs
+    /// for the WANT_WRITE contract.
+    pub fn write(&mut self, s: &mut Session, buf: &[u8]) -> Result<Io<usize>> {
+        if let Some((n, mark)) = self.write_pending {
+            self.flush(s)?;
+            if self.sent < mark {
+                return Ok(Io::Want { write: true });
+            }
+            self.write_pending = None;
+            return Ok(Io::Done(n.min(buf.len())));
+        }
+        let n = buf.len().min(WRITE_CHUNK);
+        match &mut self.engine {
+            Engine::Kernel { fd, .. } => {
+                let fd = *fd;
+                return match crate::net::send_nonblocking(fd, &buf[..n]) {
+                    Ok(0) => Ok(Io::Want { write: true }),
+                    Ok(k) => Ok(Io::Done(k)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        Ok(Io::Want { write: true })
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                        Ok(Io::Want { write: true })
+                    }
+                    Err(e) => Err(Error::io("send", &e)),
+                };
+            }
+            Engine::Ring(rl) => {
+                let before = self.wbuf.len();
+                if self.wbuf.is_empty() {
+                    self.wbuf.reserve_exact(rl.sealed_len(n));
+                }
+                if let Err(e) = rl.seal_app_data(&buf[..n], &mut self.wbuf) {
+                    self.wbuf.truncate(before);
+                    return Err(self.fail(s, e));
+                }
+                self.queued += (self.wbuf.len() - before) as u64;
+            }
+        }
+        let mark = self.queued;
+        self.flush(s)?;
+        if self.sent < mark {
+            self.write_pending = Some((n, mark));
+            return Ok(Io::Want { write: true });
+        }
+        Ok(Io::Done(n))
+    }
+
+    /// Queue (once) and send our close_notify.
+    pub fn close_notify(&mut self, s: &mut Session) -> Result<Io<()>> {
+        let mark = match self.notify_mark {
+            Some(m) => m,
+            None => {
+                match &mut self.engine {
+                    Engine::Ring(rl) => {
+                        let mut out = Vec::new();
+                        if let Err(e) = rl.seal_alert(alert::CLOSE_NOTIFY, false, &mut out) {
+                            return Err(self.fail(s, e));
+                        }
+                        self.queue(&out);
+                    }
+                    Engine::Kernel { fd, .. } => {
+                        match ktls::send_record(*fd, CT_ALERT, &[1, alert::CLOSE_NOTIFY]) {
+                            Ok(_) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                                return Ok(Io::Want { write: true })
+                            }
+                            Err(e) => return Err(Error::io("send close_notify", &e)),
+                        }
+                    }
+                }
+                self.notify_mark = Some(self.queued);
+                self.queued
+            }
+        };
+        self.flush(s)?;
+        if self.sent < mark {
+            return Ok(Io::Want { write: true });
+        }
+        Ok(Io::Done(()))
+    }
+
+    /// TLS 1.3: send a KeyUpdate (queued behind anything unsent; it goes
+    /// out now if the transport takes it, else with the next read or write).
+    pub fn key_update(&mut self, s: &mut Session, request_peer: bool) -> Result<()> {
+        let Engine::Ring(rl) = &mut self.engine else {
+            return Err(Error::not_available(
+                "KeyUpdate is not available with kernel TLS (TLS 1.2)",
+            ));
+        };
+        if !rl.is_tls13() {
+            return Err(Error::not_available("KeyUpdate exists in TLS 1.3 only"));
+        }
+        let mut out = Vec::new();
+        if let Err(e) = rl.seal_key_update(request_peer, &mut out) {
+            return Err(self.fail(s, e));
+        }
+        self.queue(&out);
+        self.flush(s)
+    }
+}
+
+/// What reading should do next.
+enum Next {
+    /// Progress: look again.
+    More,
+    /// Stop here and return what was copied.
+    Stop,
+    /// Nothing more without waiting for input.
+    Wait,
+}
+
+fn truncated(mid_record: bool) -> Error {
+    Error::new(
+        Code::MOJO_TLS_ERR_TRUNCATED,
+        if mid_record {
+            "the peer closed the connection in the middle of a record (no close_notify)"
+        } else {
+            "the peer closed the connection without close_notify"
+        },
+    )
+}
+
+fn peer_alert(desc: u8) -> Error {
+    Error::new(
+        Code::MOJO_TLS_ERR_PROTOCOL,
+        format!("the peer sent a fatal alert ({})", alert_name(desc)),
+    )
+}
+
+fn io_error(s: &Session, st: IoStatus, what: &str) -> Error {
+    let os = s
+        .transport_ref()
+        .last_os_error()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    match st {
+        IoStatus::Reset => Error::new(
+            Code::MOJO_TLS_ERR_CLOSED,
+            format!("connection reset by peer{os}"),
+        ),
+        _ => Error::new(Code::MOJO_TLS_ERR_IO, format!("socket error in {what}{os}")),
+    }
+}

@@ -1,0 +1,139 @@
+//! Choosing a connection's record layer once its handshake is over: the
+//! ring record layer (kernel TLS first when the kernel offers it), or Mbed
+//! TLS's own when the fast layer is switched off or cannot run this
+//! connection (other suites, record size limits, data Mbed TLS still holds).
+
+use crate::backend::handover::Handover;
+use crate::backend::keys::Material;
+use crate::backend::ssl::Session;
+use crate::backend::suites;
+use crate::error::{Code, Error, Result};
+use crate::ktls;
+use crate::record::{self, RecordLayer, Secrets};
+use crate::record_io::FastIo;
+
+pub enum Layer {
+    /// The handshake is not over yet.
+    Undecided,
+    /// Mbed TLS keeps its record layer; why.
+    Mbed(String),
+    /// Ours (ring or kernel) took over; the detail for the query.
+    Fast(Box<FastIo>, String),
+}
+
+impl Layer {
+    /// The name the C API reports.
+    pub fn name(&self) -> &'static std::ffi::CStr {
+        match self {
+            Layer::Fast(io, _) if io.is_kernel() => c"kernel TLS",
+            Layer::Fast(..) => c"mojo-tls (ring)",
+            _ => c"Mbed TLS",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Layer::Undecided => "the handshake has not completed",
+            Layer::Mbed(why) => why,
+            Layer::Fast(_, detail) => detail,
+        }
+    }
+}
+
+fn suite_name(id: u16) -> String {
+    suites::iana_name_of(i32::from(id))
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_else(|| format!("suite 0x{id:04X}"))
+}
+
+/// How a connection's transport may be used for kernel TLS.
+pub struct KtlsUse {
+    /// The socket (a connection's own: kernel TLS changes the socket for
+    /// good, so a caller's fd is never given to it).
+    pub fd: Option<std::os::unix::io::RawFd>,
+}
+
+/// Decide after the handshake. `enabled` is the configuration switch.
+/// `Err` only when the connection cannot continue (kernel TLS half set up).
+pub fn decide(session: &mut Session, enabled: bool, ktls_use: KtlsUse) -> Result<Layer> {
+    if !enabled {
+        return Ok(Layer::Mbed(
+            "Mbed TLS: the fast record layer is switched off in the configuration".into(),
+        ));
+    }
+    let h = match session.hand_over() {
+        Ok(h) => h,
+        Err(why) => return Ok(Layer::Mbed(format!("Mbed TLS: {why}"))),
+    };
+    if !record::supported(h.suite, h.tls13) {
+        return Ok(Layer::Mbed(format!(
+            "Mbed TLS: {} is not run by the fast record layer",
+            suite_name(h.suite)
+        )));
+    }
+    let Handover {
+        suite,
+        is_server,
+        material,
+        read_seq,
+        write_seq,
+        ..
+    } = h;
+    let secrets = match material {
+        None => None,
+        Some(Material::Tls12Block {
+            block,
+            keylen,
+            ivlen,
+        }) => record::tls12_keys_from_block(suite, &block, keylen, ivlen).map(Secrets::Tls12),
+        Some(Material::Tls12Master {
+            master,
+            client_random,
+            server_random,
+        }) => record::tls12_keys_from_master(suite, &master, &client_random, &server_random)
+            .map(Secrets::Tls12),
+        Some(Material::Tls13 {
+            client: Some(client),
+            server: Some(server),
+        }) => Some(Secrets::Tls13 { client, server }),
+        Some(Material::Tls13 { .. }) => None,
+    };
+    let Some(secrets) = secrets else {
+        return Ok(Layer::Mbed(format!(
+            "Mbed TLS: no usable traffic keys were exported for {}",
+            suite_name(suite)
+        )));
+    };
+    // Kernel TLS: TLS 1.2 on our own socket, when the kernel has it.
+    let ktls_note = match (ktls_use.fd, &secrets) {
+        (Some(fd), Secrets::Tls12(keys)) => match ktls::probe(fd) {
+            Ok(()) => match ktls::configure_tls12(fd, keys, is_server, read_seq, write_seq) {
+                Ok(true) => {
+                    session.detach();
+                    return Ok(Layer::Fast(
+                        Box::new(FastIo::kernel(fd, is_server)),
+                        format!("kernel TLS: {}", suite_name(suite)),
+                    ));
+                }
+                Ok(false) => "kernel TLS refused the keys".to_string(),
+                Err(e) => return Err(Error::new(Code::MOJO_TLS_ERR_IO, e)),
+            },
+            Err(why) => why,
+        },
+        (Some(_), Secrets::Tls13 { .. }) => {
+            "kernel TLS not used for TLS 1.3 (KeyUpdate and tickets stay in user space)".into()
+        }
+        (None, _) => "kernel TLS not used (memory mode or a caller's socket)".into(),
+    };
+    let Some(layer) = RecordLayer::new(suite, is_server, secrets, read_seq, write_seq) else {
+        return Ok(Layer::Mbed(format!(
+            "Mbed TLS: the fast record layer could not set up {}",
+            suite_name(suite)
+        )));
+    };
+    session.detach();
+    Ok(Layer::Fast(
+        Box::new(FastIo::ring(layer)),
+        format!("mojo-tls (ring): {}; {ktls_note}", suite_name(suite)),
+    ))
+}
