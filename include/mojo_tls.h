@@ -1147,7 +1147,8 @@ const char *mojo_tls_conn_record_layer(const struct mojo_tls_conn *c);
  * Why the connection uses its record layer, for logs (snprintf style):
  * the suite, and why kernel TLS or the fast layer is not used, e.g.
  * "mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …".
- * Returns the full length.
+ * Returns the full length, or MOJO_TLS_ERR_NOT_AVAILABLE before the
+ * handshake completes.
  */
 ptrdiff_t mojo_tls_conn_record_layer_detail(const struct mojo_tls_conn *c, char *buf, size_t cap);
 

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{Code, Error, Result};
 use crate::net::{self, Deadline};
 use crate::record_io::Io;
-use crate::takeover::{self, KtlsUse, Layer};
+use crate::takeover::{self, Layer, Over};
 use crate::transport::Transport;
 
 enum Step<T> {
@@ -45,8 +45,10 @@ struct State {
     layer: Layer,
     /// The configuration allows the fast record layer.
     fast_enabled: bool,
-    /// Kernel TLS may be tried on this socket (our own fd only).
-    ktls_fd: Option<RawFd>,
+    /// Our own socket (kernel TLS may be tried on it).
+    own_fd: Option<RawFd>,
+    /// A caller's socket (STARTTLS): never read past a record.
+    caller_socket: bool,
 }
 
 pub struct Conn {
@@ -131,8 +133,11 @@ impl State {
                 ret => return Some(Step::Fail(self.fail(ret))),
             }
         }
-        let ktls = KtlsUse { fd: self.ktls_fd };
-        match takeover::decide(&mut self.session, self.fast_enabled, ktls) {
+        let over = Over {
+            own_fd: self.own_fd,
+            caller_socket: self.caller_socket,
+        };
+        match takeover::decide(&mut self.session, self.fast_enabled, over) {
             Ok(layer) => {
                 self.layer = layer;
                 None
@@ -189,7 +194,8 @@ impl Conn {
                 peer_cert: None,
                 layer: Layer::Undecided,
                 fast_enabled,
-                ktls_fd: (owned && !memory).then_some(fd),
+                own_fd: (owned && !memory).then_some(fd),
+                caller_socket: !owned && !memory,
             }),
             write_lock: Mutex::new(()),
             timeout_ms: AtomicI32::new(timeout_ms),
@@ -623,7 +629,10 @@ impl Conn {
     /// Why that record layer: the suite, and why kernel TLS or the fast
     /// layer is not used.
     pub fn record_layer_detail(&self) -> Result<String> {
-        let st = self.lock();
+        let st = self.established()?;
+        if matches!(st.layer, Layer::Undecided) {
+            return Err(Error::not_available("the handshake has not completed"));
+        }
         Ok(st.layer.detail().to_string())
     }
 

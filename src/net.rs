@@ -113,7 +113,18 @@ pub fn recv_nonblocking(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// # Safety
 /// `buf` is valid for writes of `len` bytes (it may be uninitialised).
 pub unsafe fn recv_nonblocking_raw(fd: RawFd, buf: *mut u8, len: usize) -> io::Result<usize> {
-    let n = libc::recv(fd, buf as *mut libc::c_void, len, libc::MSG_DONTWAIT);
+    recv_raw(fd, buf, len, libc::MSG_DONTWAIT)
+}
+
+/// # Safety
+/// As for `recv_nonblocking_raw`.
+pub unsafe fn recv_raw(
+    fd: RawFd,
+    buf: *mut u8,
+    len: usize,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    let n = libc::recv(fd, buf as *mut libc::c_void, len, flags);
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -66,6 +66,8 @@ pub struct FastIo {
     peer_closed: bool,
     /// A failure found after plaintext that was handed out first.
     deferred: Option<Error>,
+    /// Never read past a record boundary (a caller's socket).
+    exact: bool,
 }
 
 impl FastIo {
@@ -91,7 +93,14 @@ impl FastIo {
             notify_mark: None,
             peer_closed: false,
             deferred: None,
+            exact: false,
         }
+    }
+
+    /// Read whole records only from the socket (see `fill_exact`).
+    pub fn exact_reads(mut self, on: bool) -> FastIo {
+        self.exact = on;
+        self
     }
 
     pub fn is_kernel(&self) -> bool {
@@ -254,6 +263,9 @@ impl FastIo {
         }
         let have = self.rbuf.len();
         let max = READ_CHUNK.max(need - have.min(need));
+        if self.exact {
+            return self.fill_exact(s, max);
+        }
         match s.transport().recv_append(&mut self.rbuf, max) {
             IoStatus::Done(0) | IoStatus::WouldBlock => {
                 if self.rbuf.is_empty() {
@@ -264,6 +276,31 @@ impl FastIo {
             }
             IoStatus::Done(_) => Ok(Next::More),
             IoStatus::Eof => Err(truncated(self.rbuf.len() > self.rpos)),
+            st => Err(io_error(s, st, "recv")),
+        }
+    }
+
+    /// A caller's socket: take whole records only (plus the start of the
+    /// first one), so whatever follows the peer's close_notify stays in the
+    /// socket for the caller (STARTTLS unwrap).
+    fn fill_exact(&mut self, s: &mut Session, max: usize) -> Result<Next> {
+        let had = self.rbuf.len();
+        match s.transport().peek_append(&mut self.rbuf, max) {
+            IoStatus::Done(0) | IoStatus::WouldBlock => {
+                if self.rbuf.is_empty() {
+                    self.rbuf = Vec::new();
+                }
+                return Ok(Next::Wait);
+            }
+            IoStatus::Done(_) => {}
+            IoStatus::Eof => return Err(truncated(had > 0)),
+            st => return Err(io_error(s, st, "recv")),
+        }
+        let keep = record_prefix(&self.rbuf).max(had);
+        self.rbuf.truncate(keep);
+        match s.transport().consume(&mut self.rbuf[had..]) {
+            IoStatus::Done(_) => Ok(Next::More),
+            IoStatus::Eof => Err(truncated(true)),
             st => Err(io_error(s, st, "recv")),
         }
     }
@@ -442,6 +479,25 @@ enum Next {
     Stop,
     /// Nothing more without waiting for input.
     Wait,
+}
+
+/// How much of `buf` (starting at a record boundary) to take: up to the
+/// end of the last complete record, or all of it while the first record is
+/// incomplete.
+fn record_prefix(buf: &[u8]) -> usize {
+    let mut pos = 0;
+    while buf.len() - pos >= 5 {
+        let end = pos + 5 + usize::from(u16::from_be_bytes([buf[pos + 3], buf[pos + 4]]));
+        if end > buf.len() {
+            break;
+        }
+        pos = end;
+    }
+    if pos == 0 {
+        buf.len()
+    } else {
+        pos
+    }
 }
 
 fn truncated(mid_record: bool) -> Error {

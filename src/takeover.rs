@@ -33,7 +33,7 @@ impl Layer {
 
     pub fn detail(&self) -> &str {
         match self {
-            Layer::Undecided => "the handshake has not completed",
+            Layer::Undecided => "undecided: the handshake has not completed",
             Layer::Mbed(why) => why,
             Layer::Fast(_, detail) => detail,
         }
@@ -46,16 +46,19 @@ fn suite_name(id: u16) -> String {
         .unwrap_or_else(|| format!("suite 0x{id:04X}"))
 }
 
-/// How a connection's transport may be used for kernel TLS.
-pub struct KtlsUse {
-    /// The socket (a connection's own: kernel TLS changes the socket for
-    /// good, so a caller's fd is never given to it).
-    pub fd: Option<std::os::unix::io::RawFd>,
+/// What the connection runs over.
+pub struct Over {
+    /// The connection's own socket, for kernel TLS (which changes the
+    /// socket for good, so a caller's fd is never given to it).
+    pub own_fd: Option<std::os::unix::io::RawFd>,
+    /// A caller's socket: the caller may use it after TLS ends (STARTTLS),
+    /// so reads never take bytes past a record.
+    pub caller_socket: bool,
 }
 
 /// Decide after the handshake. `enabled` is the configuration switch.
 /// `Err` only when the connection cannot continue (kernel TLS half set up).
-pub fn decide(session: &mut Session, enabled: bool, ktls_use: KtlsUse) -> Result<Layer> {
+pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer> {
     if !enabled {
         return Ok(Layer::Mbed(
             "Mbed TLS: the fast record layer is switched off in the configuration".into(),
@@ -105,7 +108,7 @@ pub fn decide(session: &mut Session, enabled: bool, ktls_use: KtlsUse) -> Result
         )));
     };
     // Kernel TLS: TLS 1.2 on our own socket, when the kernel has it.
-    let ktls_note = match (ktls_use.fd, &secrets) {
+    let ktls_note = match (over.own_fd, &secrets) {
         (Some(fd), Secrets::Tls12(keys)) => match ktls::probe(fd) {
             Ok(()) => match ktls::configure_tls12(fd, keys, is_server, read_seq, write_seq) {
                 Ok(true) => {
@@ -133,7 +136,7 @@ pub fn decide(session: &mut Session, enabled: bool, ktls_use: KtlsUse) -> Result
     };
     session.detach();
     Ok(Layer::Fast(
-        Box::new(FastIo::ring(layer)),
+        Box::new(FastIo::ring(layer).exact_reads(over.caller_socket)),
         format!("mojo-tls (ring): {}; {ktls_note}", suite_name(suite)),
     ))
 }

@@ -163,6 +163,59 @@ impl Transport {
         }
     }
 
+    /// Socket only: like `recv_append`, but the bytes stay queued in the
+    /// socket until `consume`d (MSG_PEEK). Memory mode receives normally.
+    pub fn peek_append(&mut self, v: &mut Vec<u8>, max: usize) -> IoStatus {
+        let Transport::Socket(s) = self else {
+            return self.recv_append(v, max);
+        };
+        v.reserve(max);
+        let len = v.len();
+        let spare = v.spare_capacity_mut();
+        let want = spare.len().min(max);
+        // SAFETY: recv writes at most `want` bytes into the spare capacity.
+        let st = unsafe {
+            net::recv_raw(
+                s.fd,
+                spare.as_mut_ptr() as *mut u8,
+                want,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        let status = s.recv_status(st, want);
+        if let IoStatus::Done(n) = status {
+            // SAFETY: the kernel initialised n bytes after len.
+            unsafe { v.set_len(len + n) };
+        }
+        status
+    }
+
+    /// Socket only: take `buf.len()` bytes already seen with `peek_append`
+    /// (and copied into `buf`) off the socket's queue.
+    pub fn consume(&mut self, buf: &mut [u8]) -> IoStatus {
+        let Transport::Socket(s) = self else {
+            return IoStatus::Done(buf.len());
+        };
+        let mut done = 0;
+        while done < buf.len() {
+            // SAFETY: buf is valid for its length; the kernel writes there
+            // the same bytes (or, with MSG_TRUNC on TCP, nothing).
+            let st = unsafe {
+                net::recv_raw(
+                    s.fd,
+                    buf[done..].as_mut_ptr(),
+                    buf.len() - done,
+                    libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+                )
+            };
+            match s.recv_status(st, buf.len() - done) {
+                IoStatus::Done(n) => done += n,
+                other => return other,
+            }
+        }
+        IoStatus::Done(done)
+    }
+
     /// The socket's fd (None in memory mode).
     pub fn socket_fd(&self) -> Option<RawFd> {
         match self {

@@ -776,7 +776,7 @@
 
 # ptrdiff_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-record-layer-detail :ssize
-  "Why the connection uses its record layer, for logs (snprintf style):\nthe suite, and why kernel TLS or the fast layer is not used, e.g.\n\"mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …\".\nReturns the full length."
+  "Why the connection uses its record layer, for logs (snprintf style):\nthe suite, and why kernel TLS or the fast layer is not used, e.g.\n\"mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …\".\nReturns the full length, or MOJO_TLS_ERR_NOT_AVAILABLE before the\nhandshake completes."
   [c :ptr buf :ptr cap :size])
 
 # int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)

@@ -2418,7 +2418,8 @@ struct MojoTlsFFI(Copyable, Movable):
         Why the connection uses its record layer, for logs (snprintf style):
         the suite, and why kernel TLS or the fast layer is not used, e.g.
         "mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …".
-        Returns the full length.
+        Returns the full length, or MOJO_TLS_ERR_NOT_AVAILABLE before the
+        handshake completes.
         """
         try:
             var f = self._lib[].get_function[c_ssize_t](

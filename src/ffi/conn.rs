@@ -557,7 +557,8 @@ pub extern "C" fn mojo_tls_conn_record_layer(c: *const mojo_tls_conn) -> *const 
 /// Why the connection uses its record layer, for logs (snprintf style):
 /// the suite, and why kernel TLS or the fast layer is not used, e.g.
 /// "mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …".
-/// Returns the full length.
+/// Returns the full length, or MOJO_TLS_ERR_NOT_AVAILABLE before the
+/// handshake completes.
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_record_layer_detail(
     c: *const mojo_tls_conn,

@@ -733,6 +733,19 @@ T("mojo_tls_conn_session_import", lambda fx: [fx.new_conn(), B(fx.session), len(
          ("after the handshake", lambda fx: [fx.hs_client, B(fx.session), len(fx.session)], codes(BAD_STATE))])
 T("mojo_tls_conn_session_resumed", lambda fx: [fx.hs_client], codes(0),
   extra=[("before the handshake", lambda fx: [fx.conn], codes(NOT_AVAILABLE))])
+T("mojo_tls_config_set_record_layer", lambda fx: [fx.new_ccfg(), 1],
+  extra=[("mode 0 (auto)", lambda fx: [fx.new_scfg(), 0], OK),
+         ("mode 2", lambda fx: [fx.new_ccfg(), 2], codes(INVALID_ARGUMENT)),
+         ("mode -1", lambda fx: [fx.new_ccfg(), -1], codes(INVALID_ARGUMENT)),
+         ("mode INT32_MAX", lambda fx: [fx.new_ccfg(), 2**31 - 1], codes(INVALID_ARGUMENT))])
+T("mojo_tls_conn_record_layer", lambda fx: [fx.hs_client],
+  extra=[("before the handshake", lambda fx: [fx.conn], NULLPTR)])
+T("mojo_tls_conn_record_layer_detail", lambda fx: [fx.hs_client, O(BIG_OUT), BIG_OUT],
+  extra=[("before the handshake", lambda fx: [fx.conn, O(BIG_OUT), BIG_OUT], codes(NOT_AVAILABLE)),
+         ("capacity 1", lambda fx: [fx.hs_client, O(1), 1], ANY)])
+T("mojo_tls_conn_key_update", lambda fx: [fx.hs_client, 1], ANY,
+  extra=[("before the handshake", lambda fx: [fx.conn, 0], codes(NOT_AVAILABLE)),
+         ("request INT32_MIN", lambda fx: [fx.hs_client, -(2**31)], ANY)])
 
 # --- library-wide ---------------------------------------------------------
 for _f in ("mojo_tls_init", "mojo_tls_version", "mojo_tls_backend", "mojo_tls_abi_version",
