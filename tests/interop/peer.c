@@ -28,6 +28,14 @@
  *   --send TEXT        (client) data to send after the handshake
  *   --no-read          (client) do not wait for data after sending
  *   --accept N         (server) connections to serve (default 1)
+ *   --echo             (client) echo what the server sends until it closes
+ *                      (instead of collecting it into "recv:")
+ *   --close-word W     (client, --echo) after echoing data that contains W,
+ *                      send close_notify, then read until the server's
+ *   --key-update-word W  after echoing data that contains W, send a TLS 1.3
+ *                      KeyUpdate asking the peer to update too (prints
+ *                      "key_update: CODE"; echoed data after it is
+ *                      protected by the new keys both ways)
  *   --timeout MS       every wait (default 10000)
  *
  * Each connection prints "conn: N" then either "handshake: ok" and its
@@ -52,9 +60,9 @@
 static const char *certs[MAX_ITEMS], *keys[MAX_ITEMS], *cas[MAX_ITEMS], *crls[MAX_ITEMS];
 static int ncerts, nkeys, ncas, ncrls;
 static const char *opt_client_auth, *opt_alpn, *opt_ciphers, *opt_groups, *opt_sess_in, *opt_sess_out,
-    *opt_keylog, *opt_servername, *opt_send;
+    *opt_keylog, *opt_servername, *opt_send, *opt_ku_word, *opt_close_word;
 static const char *pin_cert[MAX_ITEMS], *pin_spki[MAX_ITEMS];
-static int npin_cert, npin_spki, opt_pin_only, opt_insecure, opt_no_read;
+static int npin_cert, npin_spki, opt_pin_only, opt_insecure, opt_no_read, opt_echo;
 static int opt_tickets = -1, opt_cache = -1, opt_accept = 1, opt_timeout = 10000;
 
 static const char *code_name(int code) {
@@ -200,6 +208,47 @@ static mojo_tls_config *make_config(int role) {
     return cfg;
 }
 
+static int contains(const unsigned char *data, size_t n, const char *word) {
+    size_t w = word ? strlen(word) : 0;
+    if (w == 0 || n < w) return 0;
+    for (size_t i = 0; i + w <= n; i++)
+        if (memcmp(data + i, word, w) == 0) return 1;
+    return 0;
+}
+
+/* --key-update-word / --close-word, after echoing `data`. */
+static void after_echo(mojo_tls_conn *c, const unsigned char *data, size_t n) {
+    if (contains(data, n, opt_ku_word)) {
+        printf("key_update: %s\n", code_name(mojo_tls_conn_key_update(c, 1)));
+        fflush(stdout);
+    }
+    if (contains(data, n, opt_close_word)) {
+        printf("close_notify: %s\n", code_name(mojo_tls_conn_close_notify(c)));
+        fflush(stdout);
+    }
+}
+
+/* Echo until the peer closes; returns 0, or 4 on a data error. */
+static int echo_loop(mojo_tls_conn *c, size_t *total) {
+    unsigned char buf[16384];
+    for (;;) {
+        ptrdiff_t n = mojo_tls_conn_read(c, buf, sizeof buf);
+        if (n == 0) return 0;
+        if (n < 0) {
+            printf("read: %s\n", code_name((int)n));
+            printf("read_error: ");
+            print_error();
+            return 4;
+        }
+        *total += (size_t)n;
+        if (mojo_tls_conn_write_all(c, buf, (size_t)n) != n) {
+            printf("write: failed\n");
+            return 4;
+        }
+        after_echo(c, buf, (size_t)n);
+    }
+}
+
 static int run_server(void) {
     mojo_tls_config *cfg = make_config(MOJO_TLS_ROLE_SERVER);
     int lfd = mojo_tls_listen("127.0.0.1", 0, 16);
@@ -222,23 +271,8 @@ static int run_server(void) {
         }
         report(c);
         mojo_tls_conn_set_timeout(c, opt_timeout);
-        unsigned char buf[16384];
         size_t total = 0;
-        for (;;) {
-            ptrdiff_t n = mojo_tls_conn_read(c, buf, sizeof buf);
-            if (n == 0) break;
-            if (n < 0) {
-                printf("read: %s\n", code_name((int)n));
-                if (rc == 0) rc = 4;
-                break;
-            }
-            total += (size_t)n;
-            if (mojo_tls_conn_write_all(c, buf, (size_t)n) != n) {
-                printf("write: failed\n");
-                if (rc == 0) rc = 4;
-                break;
-            }
-        }
+        if (echo_loop(c, &total) != 0 && rc == 0) rc = 4;
         printf("echoed: %zu\nend: %d\n", total, i);
         fflush(stdout);
         mojo_tls_conn_free(c);
@@ -305,7 +339,11 @@ static int run_client(int port) {
         }
         free(msg);
     }
-    if (rc == 0 && !opt_no_read) {
+    if (rc == 0 && opt_echo) {
+        size_t total = 0;
+        rc = echo_loop(c, &total);
+        printf("echoed: %zu\n", total);
+    } else if (rc == 0 && !opt_no_read) {
         /* everything the server sends until it closes, printed as one line */
         char buf[4096];
         size_t got = 0;
@@ -485,6 +523,8 @@ int main(int argc, char **argv) {
         ARG("--keylog", opt_keylog)
         ARG("--servername", opt_servername)
         ARG("--send", opt_send)
+        ARG("--key-update-word", opt_ku_word)
+        ARG("--close-word", opt_close_word)
         else if (!strcmp(o, "--tickets") && v) { opt_tickets = atoi(v); i++; }
         else if (!strcmp(o, "--cache") && v) { opt_cache = atoi(v); i++; }
         else if (!strcmp(o, "--accept") && v) { opt_accept = atoi(v); i++; }
@@ -492,6 +532,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(o, "--pin-only")) opt_pin_only = 1;
         else if (!strcmp(o, "--insecure")) opt_insecure = 1;
         else if (!strcmp(o, "--no-read")) opt_no_read = 1;
+        else if (!strcmp(o, "--echo")) opt_echo = 1;
         else usage();
 #undef ARG
 #undef LIST

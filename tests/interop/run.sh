@@ -4,7 +4,8 @@
 #
 # usage: tests/interop/run.sh
 # env:   MOJO_TLS_DIST (default <repo>/dist), MOJO_TLS_INTEROP_TIMEOUT (per case, s),
-#        MOJO_TLS_INTEROP_TOTAL_TIMEOUT (per driver, s), CC (for features.py's peer)
+#        MOJO_TLS_INTEROP_TOTAL_TIMEOUT (per driver, s), CC (for the peers),
+#        MOJO_TLS_BULK_MIB (bulk.py: MiB each way per case, default 256)
 #
 # Prints one line per case (and each driver's own count), then finally
 # exactly "N passed, N failed" for all drivers; exits non-zero on any
@@ -21,12 +22,14 @@ fi
 # SNI, ALPN, resumption, pinning, key log, CRL, certgen, suites/groups; it
 # compiles tests/interop/peer.c against dist/), then tls13.py (TLS 1.3 against
 # openssl when the backend has it; on the bundled 2.28 backend it prints a
-# note and skips). Each prints one line per case and "N passed, N failed";
-# this script adds those up.
+# note and skips), then bulk.py (the fast record layer: generated data both
+# ways per suite against openssl and Python ssl, SHA-256 on both ends;
+# MOJO_TLS_BULK_MIB sets the size). Each prints one line per case and
+# "N passed, N failed"; this script adds those up.
 total_pass=0
 total_fail=0
 status=0
-for driver in interop.py features.py tls13.py; do
+for driver in interop.py features.py tls13.py bulk.py; do
     [ -f "$here/$driver" ] || continue
     log="$(mktemp)"
     # -k: if the driver itself wedges, it is killed; its children die with their pipes

@@ -13,6 +13,10 @@ only, when the dist's backend has TLS 1.3 (the system backend, Mbed TLS 3.6 /
   - mTLS: s_server -Verify with our client's certificate, our server
     requiring s_client -cert; a missing certificate reaches our client as
     the certificate_required alert on its first read
+  - KeyUpdate (fast record layer): s_client's and s_server's `k` / `K`
+    commands against our echo server / client, and our KeyUpdate with
+    update_requested back; data echoed after each update, the KeyUpdate
+    messages and their request flags seen in openssl's -msg trace
 
 Our side is tests/interop/peer.c (built and described by features.py).
 Run through tests/interop/run.sh. Prints one line per case and finally
@@ -26,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -238,6 +243,105 @@ def mtls_cases():
     openssl_to_ours()
 
 
+def key_updates_in(trace):
+    """(direction, request flag) of each KeyUpdate in an openssl -msg trace."""
+    out, lines = [], trace.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"(>>>|<<<) TLS 1\.3, Handshake \[length 0005\], KeyUpdate", line)
+        if m and i + 1 < len(lines):
+            hexes = lines[i + 1].split()
+            out.append((m.group(1), hexes[-1] if hexes else "?"))
+    return out
+
+
+class Lines:
+    """Type lines into an openssl tool and wait for what comes back."""
+
+    def __init__(self, p, reader):
+        self.p, self.r = p, reader
+
+    def send(self, line, echo=None, timeout=10):
+        seen = self.r.data().count(echo) if echo else 0
+        self.p.stdin.write(line)
+        self.p.stdin.flush()
+        if echo:
+            assert self.r.wait_for(lambda b: b.count(echo) > seen, timeout), \
+                "no %r after typing %r: %r" % (echo, line, self.r.data()[-600:])
+        else:
+            # a command line must arrive on its own, not with the next line
+            time.sleep(0.4)
+
+
+def key_update_cases():
+    # Flags: 00 = update_not_requested, 01 = update_requested.
+    @case("TLS 1.3 KeyUpdate: s_client k / K -> our echo server; our KeyUpdate back")
+    def openssl_client():
+        srv = OurServer(["--cert", G("server.pem"), "--key", G("server.key"), "--key-update-word", "please-update"])
+        p = spawn(["openssl", "s_client", "-connect", "127.0.0.1:%d" % srv.port, "-tls1_3", "-CAfile", G("ca.pem"),
+                   "-verify_return_error", "-servername", "localhost", "-msg", "-no_ign_eof"])
+        out, err = Reader(p.stdout), Reader(p.stderr)
+        t = Lines(p, out)
+        assert out.wait_for(lambda b: b"Verify return code: 0" in b, 10), "s_client did not connect: %r" % (
+            out.data()[-500:] + err.data()[-500:])
+        t.send(b"one\n", b"one\n")
+        t.send(b"k\n")  # KeyUpdate, no request: our read key changes
+        t.send(b"two\n", b"two\n")
+        t.send(b"K\n")  # KeyUpdate, update_requested: we answer with ours
+        t.send(b"three\n", b"three\n")
+        t.send(b"please-update\n", b"please-update\n")  # our KeyUpdate, requested: s_client answers
+        t.send(b"four\n", b"four\n")
+        p.stdin.close()
+        try:
+            crc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            crc = None
+        rc, reps, stext = srv.finish()
+        out.join(5)
+        trace = out.data().decode(errors="replace")
+        r = reps[0] if reps else {}
+        kus = key_updates_in(trace)
+        expect(crc == 0 and rc == 0, "s_client exit %s, our server exit %s" % (crc, rc), stext, trace[-1500:])
+        expect(r.get("version") == "TLSv1.3" and r.get("key_update") == "OK", "our server: %r" % r, stext)
+        expect(r.get("echoed") == str(len(b"one\ntwo\nthree\nplease-update\nfour\n")), "echoed %r" % r.get("echoed"),
+               stext)
+        expect(kus == [(">>>", "00"), (">>>", "01"), ("<<<", "00"), ("<<<", "01"), (">>>", "00")],
+               "KeyUpdates in s_client's trace: %r" % kus, trace[-3000:])
+        expect(err.data().count(b"KEYUPDATE") == 2, "s_client did not report its two KeyUpdates", err.data()[-500:])
+    openssl_client()
+
+    @case("TLS 1.3 KeyUpdate: s_server k / K -> our echo client; our KeyUpdate back")
+    def openssl_server():
+        s = SServer13(["-msg"])
+        p = spawn([W["peer"], "client", str(s.port), "--ca", G("ca.pem"), "--servername", "localhost", "--echo",
+                   "--key-update-word", "please-update", "--close-word", "BYE", "--timeout", "15000"])
+        cout = Reader(p.stdout)
+        t = Lines(s.p, s.out)
+        assert s.out.wait_for(lambda b: b"CIPHER is" in b, 10), "no connection: %r" % s.out.data()[-500:]
+        # s_server prints what it receives: our echo
+        t.send(b"one\n", b"one\n")
+        t.send(b"k\n")
+        t.send(b"two\n", b"two\n")
+        t.send(b"K\n")
+        t.send(b"three\n", b"three\n")
+        t.send(b"please-update\n", b"please-update\n")
+        t.send(b"four\n", b"four\n")
+        t.send(b"BYE\n")  # our client closes (close_notify both ways)
+        try:
+            crc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            crc = None
+        st = s.text()
+        cout.join(5)
+        ctext = cout.data().decode(errors="replace")
+        kus = key_updates_in(st)
+        expect(crc == 0, "our client exit %s" % crc, ctext, st[-1500:])
+        expect("key_update: OK" in ctext and "echoed: %d" % len(b"one\ntwo\nthree\nplease-update\nfour\nBYE\n") in ctext,
+               "our client's report", ctext)
+        expect(kus == [(">>>", "00"), (">>>", "01"), ("<<<", "00"), ("<<<", "01"), (">>>", "00")],
+               "KeyUpdates in s_server's trace: %r" % kus, st[-3000:])
+    openssl_server()
+
+
 def main():
     if shutil.which("openssl") is None:
         log("error: the openssl command line tool is required for interop tests")
@@ -258,7 +362,7 @@ def main():
         r = subprocess.run([W["peer"], "gen", W["gen"]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
         if r.returncode != 0:
             raise RuntimeError("peer gen failed: " + r.stdout.decode(errors="replace"))
-        for group in (suite_cases, resumption_cases, keylog_cases, mtls_cases):
+        for group in (suite_cases, resumption_cases, keylog_cases, mtls_cases, key_update_cases):
             group()
     except Exception as e:  # setup failure: one failed case, not a traceback
         interop.results.append(("setup", False, "%s: %s" % (type(e).__name__, e)))
