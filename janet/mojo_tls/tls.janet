@@ -131,7 +131,7 @@
 (def- config-keys
   [:server :verify :client-auth :check-hostname :ca :ca-file :ca-dir :system-ca
    :cert :key :password :certs :alpn :ciphers :groups :min-version :max-version
-   :pins :pin-only :crl :crl-file :keylog :session-tickets :session-cache])
+   :pins :pin-only :crl :crl-file :keylog :session-tickets :session-cache :fast-record-layer])
 
 (def- conn-keys
   [:config :timeout :sni :server-name :session :initial-data :close-transport
@@ -282,7 +282,9 @@
     (n/check (f/mojo-tls-config-enable-session-tickets h (if (number? t) t 0)) what))
   (when-let [sc (get opts :session-cache)]
     (def [entries secs] (cond (number? sc) [sc 86400] (indexed? sc) sc [1024 86400]))
-    (n/check (f/mojo-tls-config-set-session-cache h entries secs) what)))
+    (n/check (f/mojo-tls-config-set-session-cache h entries secs) what))
+  (when (= false (get opts :fast-record-layer))
+    (n/check (f/mojo-tls-config-set-record-layer h f/MOJO_TLS_RECORD_LAYER_MBEDTLS) what)))
 
 (defn config
   ``A TLS configuration, shareable by many connections: (tls/config opts).
@@ -308,7 +310,10 @@
     :crl :crl-file   revocation lists (PEM/DER data, or files)
     :keylog          NSS key-log file (debugging; secret!)
     :session-tickets server: true (or a key lifetime in seconds)
-    :session-cache   server: true, a size, or [size seconds]``
+    :session-cache   server: true, a size, or [size seconds]
+    :fast-record-layer  false keeps Mbed TLS's record layer after the
+                     handshake (default true: mojo-tls's faster one where it
+                     runs the suite; see the stream's :record-layer)``
   [&opt opts]
   (default opts {})
   (check-opts opts "config")
@@ -566,6 +571,15 @@
   (handshake* s (deadline-of (if (nil? timeout) (s :timeout) timeout)) what)
   s)
 
+(defn- stream-key-update [s &opt request-peer timeout]
+  (def what ":key-update")
+  (ensure-open s what)
+  (check-timeout timeout what)
+  (def deadline (deadline-of (if (nil? timeout) (s :timeout) timeout)))
+  (def r (n/to-int (f/mojo-tls-conn-key-update (conn-of s what) (if request-peer 1 0))))
+  (settle s r deadline what)
+  nil)
+
 (defn- info-string [s what func]
   (n/cstring (func (conn-of s what))))
 
@@ -614,6 +628,9 @@
                       (available |(n/check (f/mojo-tls-conn-version (conn-of s ":version-number"))
                                            ":version-number")))
     :cipher (fn cipher [s] (info-string s ":cipher" f/mojo-tls-conn-cipher))
+    :record-layer (fn record-layer [s]
+                    (info-string s ":record-layer" f/mojo-tls-conn-record-layer))
+    :key-update stream-key-update
     :alpn (fn alpn [s]
             (def a (n/out-string ":alpn" f/mojo-tls-conn-alpn (conn-of s ":alpn")))
             (if (empty? a) nil a))

@@ -347,4 +347,26 @@
       (check (= "lazy" (string (:read c 10))))
       (check (= "TLSv1.2" (:version c))))))
 
+(deftest "record layer: fast by default, the switch, KeyUpdate on TLS 1.3"
+  (def l (echo-server))
+  (defer (:close l)
+    (with [c (tls/connect "localhost" (:port l) (client-opts))]
+      (check (= "mojo-tls (ring)" (:record-layer c)) "record layer %v" (:record-layer c))
+      (if (= "TLSv1.3" (:version c))
+        (do
+          (:key-update c true)
+          (:write c "after the update")
+          (check (= "after the update" (string (:chunk c 16))))
+          (:key-update c)
+          (:write c "again")
+          (check (= "again" (string (:chunk c 5)))))
+        (expect-error :not-available (:key-update c)))))
+  (def l2 (echo-server {:fast-record-layer false}))
+  (defer (:close l2)
+    (with [c (tls/connect "localhost" (:port l2) (client-opts {:fast-record-layer false}))]
+      (check (= "Mbed TLS" (:record-layer c)) "record layer %v" (:record-layer c))
+      (expect-error :not-available (:key-update c))
+      (:write c "mbed")
+      (check (= "mbed" (string (:chunk c 4)))))))
+
 (run-tests)

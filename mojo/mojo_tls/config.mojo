@@ -9,6 +9,8 @@ from ._ffi import (
     MOJO_TLS_ROLE_SERVER,
     MOJO_TLS_PIN_CERT,
     MOJO_TLS_ERR_INVALID_ARGUMENT,
+    MOJO_TLS_RECORD_LAYER_AUTO,
+    MOJO_TLS_RECORD_LAYER_MBEDTLS,
 )
 from ._library import (
     TLSError,
@@ -212,6 +214,20 @@ struct TLSConfig(Copyable, Movable):
         self._check(
             self._box[].ffi.config_set_pin_only(self.handle(), 1 if on else 0),
             "set_pin_only",
+        )
+
+    def set_fast_record_layer(self, on: Bool = True) raises TLSError:
+        """True (the default): after the handshake, connections move to
+        mojo-tls's fast record layer where it runs the suite; False keeps
+        Mbed TLS's own record layer."""
+        self._check(
+            self._box[].ffi.config_set_record_layer(
+                self.handle(),
+                MOJO_TLS_RECORD_LAYER_AUTO if on else (
+                    MOJO_TLS_RECORD_LAYER_MBEDTLS
+                ),
+            ),
+            "set_fast_record_layer",
         )
 
     # ---- own certificate -----------------------------------------------------

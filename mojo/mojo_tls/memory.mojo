@@ -139,6 +139,17 @@ struct TLSMemoryStream(Movable):
         """The cipher suite's IANA name."""
         return self._c.cipher()
 
+    def record_layer(self) raises TLSError -> String:
+        """The record layer protecting the data: "mojo-tls (ring)" or "Mbed
+        TLS" (see TLSConfig.set_fast_record_layer)."""
+        return self._c.record_layer()
+
+    def key_update(self, request_peer: Bool = False) raises TLSError:
+        """TLS 1.3: queue a KeyUpdate (then `drain` it); `request_peer` asks
+        the peer to update too. Raises on TLS 1.2 / Mbed TLS's record layer.
+        """
+        self._c.key_update(request_peer)
+
     def get_alpn(self) raises TLSError -> Optional[String]:
         """The negotiated ALPN protocol, None when there is none."""
         var s = self._c.get_string(_S_ALPN, "get_alpn")

@@ -147,6 +147,22 @@ struct _Conn(Movable):
             )
         return s.value()
 
+    def record_layer(self) raises TLSError -> String:
+        var s = self.ffi.conn_record_layer(self.h())
+        if not s:
+            raise make_error(
+                self.ffi,
+                self._not_available(),
+                String(self.what, ".record_layer"),
+            )
+        return s.value()
+
+    def key_update(self, request_peer: Bool) raises TLSError:
+        _ = self.check(
+            self.ffi.conn_key_update(self.h(), 1 if request_peer else 0),
+            "key_update",
+        )
+
     def _not_available(self) -> Int:
         var code = self.ffi.last_error_code()
         return code if code < 0 else MOJO_TLS_ERR_NOT_AVAILABLE
@@ -402,6 +418,17 @@ struct TLSStream(Movable):
     def get_cipher(self) raises TLSError -> String:
         """The cipher suite's IANA name."""
         return self._c.cipher()
+
+    def record_layer(self) raises TLSError -> String:
+        """The record layer protecting the data: "mojo-tls (ring)", "kernel
+        TLS" or "Mbed TLS" (see TLSConfig.set_fast_record_layer)."""
+        return self._c.record_layer()
+
+    def key_update(self, request_peer: Bool = False) raises TLSError:
+        """TLS 1.3: send a KeyUpdate (next write key); `request_peer` asks
+        the peer to update too. Raises on TLS 1.2 / Mbed TLS's record layer.
+        """
+        self._c.key_update(request_peer)
 
     def get_alpn(self) raises TLSError -> Optional[String]:
         """The negotiated ALPN protocol, None when there is none."""

@@ -160,6 +160,44 @@ def test_memory_round_trip() raises:
     assert_equal(len(server.read()), 0)
 
 
+def test_record_layer() raises:
+    """The fast record layer by default, the switch, KeyUpdate (TLS 1.3)."""
+    var pki = Pki()
+    var scfg = pki.server_config()
+    var ccfg = pki.client_config()
+    var client = TLSMemoryStream(ccfg, String("localhost"))
+    var server = TLSMemoryStream(scfg)
+    with assert_raises():
+        _ = client.record_layer()  # before the handshake
+    handshake_pair(client, server)
+    assert_equal(client.record_layer(), "mojo-tls (ring)")
+    assert_equal(server.record_layer(), "mojo-tls (ring)")
+    if client.get_version() == "TLSv1.3":
+        client.key_update(request_peer=True)
+    else:
+        with assert_raises():
+            client.key_update()
+    client.write_all("after the update")
+    server.feed(client.drain())
+    assert_equal(String(from_utf8_lossy=server.read()), "after the update")
+    client.feed(server.drain())  # a requested KeyUpdate's answer
+    server.write_all("back")
+    client.feed(server.drain())
+    assert_equal(String(from_utf8_lossy=client.read()), "back")
+
+    var off = pki.server_config()
+    off.set_fast_record_layer(False)
+    var c2 = TLSMemoryStream(ccfg, String("localhost"))
+    var s2 = TLSMemoryStream(off)
+    handshake_pair(c2, s2)
+    assert_equal(s2.record_layer(), "Mbed TLS")
+    with assert_raises():
+        s2.key_update()
+    c2.write_all("mbed")
+    s2.feed(c2.drain())
+    assert_equal(String(from_utf8_lossy=s2.read()), "mbed")
+
+
 def test_memory_verify_wrong_ca() raises:
     var pki = Pki()
     var ccfg = TLSConfig.client()

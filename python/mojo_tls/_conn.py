@@ -244,6 +244,29 @@ class _ConnBase:
         flags = self._check(L.mojo_tls_conn_verify_flags(self._h()), "verify_result")
         return flags, out_string(L.mojo_tls_conn_verify_reason, self._h())
 
+    # -- record layer ---------------------------------------------------------------
+    @property
+    def record_layer(self) -> Optional[str]:
+        """The record layer protecting the data: 'mojo-tls (ring)', 'kernel
+        TLS' or 'Mbed TLS'; None before the handshake completes."""
+        name = lib().mojo_tls_conn_record_layer(self._h())
+        return name.decode("ascii") if name else None
+
+    @property
+    def record_layer_detail(self) -> Optional[str]:
+        """Why that record layer (suite; why kernel TLS or the fast layer is
+        not used); None before the handshake completes."""
+        try:
+            return out_string(lib().mojo_tls_conn_record_layer_detail, self._h(), initial=256)
+        except TLSNotAvailableError:
+            return None
+
+    def key_update(self, request_peer: bool = False) -> None:
+        """TLS 1.3: send a KeyUpdate and switch to the next write key; with
+        ``request_peer`` the peer is asked to update its key too. Raises
+        TLSNotAvailableError on TLS 1.2 or with Mbed TLS's record layer."""
+        self._check(lib().mojo_tls_conn_key_update(self._h(), 1 if request_peer else 0), "key_update")
+
     @property
     def session(self) -> Optional[TLSSession]:
         """Client: the session to resume later (None before the handshake or

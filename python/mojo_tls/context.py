@@ -106,6 +106,7 @@ class TLSContext:
         self._alpn: List[str] = []
         self._keylog: Optional[str] = None
         self._pin_only = False
+        self._fast_record_layer = True
         self._cert_count = 0
 
     # -- life cycle -------------------------------------------------------------
@@ -310,6 +311,22 @@ class TLSContext:
             raise TypeError("pin_only must be a bool")
         check(lib().mojo_tls_config_set_pin_only(self._h(), 1 if value else 0), "pin_only")
         self._pin_only = value
+
+    @property
+    def fast_record_layer(self) -> bool:
+        """True (the default): after the handshake, connections whose suite it
+        runs (AES-GCM, ChaCha20-Poly1305) use mojo-tls's fast record layer;
+        False keeps Mbed TLS's own. A connection's ``record_layer`` says which
+        one it uses."""
+        return self._fast_record_layer
+
+    @fast_record_layer.setter
+    def fast_record_layer(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError("fast_record_layer must be a bool")
+        mode = _ffi.MOJO_TLS_RECORD_LAYER_AUTO if value else _ffi.MOJO_TLS_RECORD_LAYER_MBEDTLS
+        check(lib().mojo_tls_config_set_record_layer(self._h(), mode), "fast_record_layer")
+        self._fast_record_layer = value
 
     # -- own certificate ------------------------------------------------------------
     def load_cert_chain(self, certfile: PathLike, keyfile: Optional[PathLike] = None,
