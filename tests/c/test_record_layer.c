@@ -12,6 +12,9 @@
  *  - TLS 1.3 (system backend): KeyUpdate both ways, with and without
  *    update_requested, data verified after each; NOT_AVAILABLE on TLS 1.2
  *    and on Mbed TLS's record layer
+ *  - an oversized record -> record_overflow
+ *  - resumption with tickets across the fast layer (TLS 1.3: the client's
+ *    NewSessionTicket reaches Mbed TLS through the record layer)
  *  - sockets: non-blocking writes with WANT_WRITE retried with the same
  *    data, a 32 MiB checksummed transfer each way
  */
@@ -356,6 +359,77 @@ static void t_key_update(const h_pki *pki) {
     mojo_tls_config_free(ccfg);
 }
 
+/* A record longer than TLS allows (2^14 + 2048 in TLS 1.2, 2^14 + 256 in
+ * TLS 1.3) is refused with record_overflow before any decryption. */
+static void t_oversized(const h_pki *pki) {
+    mojo_tls_config *scfg = h_server_config(pki), *ccfg = h_client_config(pki->ca_pem, pki->ca_pem_len);
+    mojo_tls_conn *cli, *srv;
+    new_pair(ccfg, scfg, &cli, &srv);
+    int tls13 = mojo_tls_conn_version(cli) == MOJO_TLS_VERSION_TLS1_3;
+    size_t body = tls13 ? 16384 + 256 + 1 : 16384 + 2048 + 1;
+    unsigned char *rec = h_xmalloc(5 + body);
+    rec[0] = 23;
+    rec[1] = 3;
+    rec[2] = 3;
+    rec[3] = (unsigned char)(body >> 8);
+    rec[4] = (unsigned char)body;
+    memset(rec + 5, 0x5a, body);
+    /* the header alone decides */
+    CHECK_RC(mojo_tls_conn_feed(srv, rec, 5), 5);
+    unsigned char b[64];
+    CHECK_RC(mojo_tls_conn_read(srv, b, sizeof b), MOJO_TLS_ERR_PROTOCOL);
+    char msg[300];
+    mojo_tls_last_error(msg, sizeof msg);
+    CHECK_CONTAINS_CI(msg, "record_overflow");
+    CHECK(pump(srv, cli) > 0); /* the alert */
+    CHECK_RC(mojo_tls_conn_read(cli, b, sizeof b), MOJO_TLS_ERR_PROTOCOL);
+    mojo_tls_last_error(msg, sizeof msg);
+    CHECK_CONTAINS_CI(msg, "record_overflow");
+    free(rec);
+    mojo_tls_conn_free(cli);
+    mojo_tls_conn_free(srv);
+    mojo_tls_config_free(scfg);
+    mojo_tls_config_free(ccfg);
+}
+
+/* Tickets across the fast record layer: the first connection's session
+ * (TLS 1.3: its ticket arrives after the handshake, through the record
+ * layer into Mbed TLS) resumes a second one; data works on both. */
+static void t_resumption(const h_pki *pki) {
+    mojo_tls_config *scfg = h_server_config(pki), *ccfg = h_client_config(pki->ca_pem, pki->ca_pem_len);
+    REQUIRE_RC(mojo_tls_config_enable_session_tickets(scfg, 3600), 0);
+    mojo_tls_conn *cli, *srv;
+    new_pair(ccfg, scfg, &cli, &srv);
+    check_layer(cli, "mojo-tls (ring)");
+    check_layer(srv, "mojo-tls (ring)");
+    transfer(srv, cli, 5000, 5000, 20); /* the client takes in the ticket on the way */
+    transfer(cli, srv, 5000, 5000, 21);
+    intptr_t n = mojo_tls_conn_session_export(cli, NULL, 0);
+    REQUIRE(n > 0);
+    unsigned char *blob = h_xmalloc((size_t)n);
+    CHECK_RC(mojo_tls_conn_session_export(cli, blob, (size_t)n), n);
+    mojo_tls_conn_free(cli);
+    mojo_tls_conn_free(srv);
+
+    cli = mojo_tls_conn_new_memory(ccfg, "localhost");
+    REQUIRE_NONNULL(cli);
+    CHECK_RC(mojo_tls_conn_session_import(cli, blob, (size_t)n), 0);
+    srv = mojo_tls_conn_new_memory(scfg, NULL);
+    REQUIRE_NONNULL(srv);
+    handshake_pair(cli, srv);
+    CHECK_RC(mojo_tls_conn_session_resumed(cli), 1);
+    CHECK_RC(mojo_tls_conn_session_resumed(srv), 1);
+    check_layer(cli, "mojo-tls (ring)");
+    check_layer(srv, "mojo-tls (ring)");
+    transfer(cli, srv, 50000, 50000, 22);
+    transfer(srv, cli, 50000, 50000, 23);
+    free(blob);
+    mojo_tls_conn_free(cli);
+    mojo_tls_conn_free(srv);
+    mojo_tls_config_free(scfg);
+    mojo_tls_config_free(ccfg);
+}
+
 /* ------------------------------------------------------------------ sockets */
 
 enum { BIG = 32 << 20 };
@@ -471,6 +545,8 @@ int main(void) {
     t_tampered(&pki);
     t_pending(&pki);
     t_key_update(&pki);
+    t_oversized(&pki);
+    t_resumption(&pki);
     t_sockets(&pki);
     h_pki_free(&pki);
     return h_finish();
