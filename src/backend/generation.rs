@@ -70,6 +70,30 @@ mod imp {
     pub(crate) fn record_state(ctx: &sys::ssl_context) -> (usize, usize, bool) {
         (ctx.in_left, ctx.out_left, ctx.renego_status != 0)
     }
+    /// Free the record buffers (see `super::release_buffer`).
+    pub(crate) unsafe fn release_record_buffers(ctx: &mut sys::ssl_context) -> bool {
+        if !super::release_buffer(ctx.in_buf) || !super::release_buffer(ctx.out_buf) {
+            return false;
+        }
+        for p in [
+            &mut ctx.in_buf,
+            &mut ctx.in_ctr,
+            &mut ctx.in_hdr,
+            &mut ctx.in_len,
+            &mut ctx.in_iv,
+            &mut ctx.in_msg,
+            &mut ctx.in_offt,
+            &mut ctx.out_buf,
+            &mut ctx.out_ctr,
+            &mut ctx.out_hdr,
+            &mut ctx.out_len,
+            &mut ctx.out_iv,
+            &mut ctx.out_msg,
+        ] {
+            *p = std::ptr::null_mut();
+        }
+        true
+    }
     /// 2.28 only records resumption in its transient handshake state.
     pub(crate) fn handshake_resume_flag(ctx: &sys::ssl_context) -> Option<bool> {
         // SAFETY: the pointer is checked; the struct is Mbed TLS's own.
@@ -243,6 +267,39 @@ mod imp {
             ctx.private_out_left,
             ctx.private_renego_status != 0,
         )
+    }
+    /// Free the record buffers (see `super::release_buffer`). 3.6 only:
+    /// 4.x's allocator is not checked yet.
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn release_record_buffers(ctx: &mut sys::ssl_context) -> bool {
+        if !super::release_buffer(ctx.private_in_buf) || !super::release_buffer(ctx.private_out_buf)
+        {
+            return false;
+        }
+        for p in [
+            &mut ctx.private_in_buf,
+            &mut ctx.private_in_ctr,
+            &mut ctx.private_in_hdr,
+            &mut ctx.private_in_cid,
+            &mut ctx.private_in_len,
+            &mut ctx.private_in_iv,
+            &mut ctx.private_in_msg,
+            &mut ctx.private_in_offt,
+            &mut ctx.private_out_buf,
+            &mut ctx.private_out_ctr,
+            &mut ctx.private_out_hdr,
+            &mut ctx.private_out_cid,
+            &mut ctx.private_out_len,
+            &mut ctx.private_out_iv,
+            &mut ctx.private_out_msg,
+        ] {
+            *p = std::ptr::null_mut();
+        }
+        true
+    }
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn release_record_buffers(_ctx: &mut sys::ssl_context) -> bool {
+        false
     }
     /// The handshake state is opaque here; resumption is inferred instead.
     pub(crate) fn handshake_resume_flag(_ctx: &sys::ssl_context) -> Option<bool> {
@@ -426,6 +483,30 @@ mod imp {
 pub(crate) use imp::*;
 
 pub(crate) type RngFn = Option<unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize) -> i32>;
+
+/// Zeroize and free one of Mbed TLS's record buffers (~16.7 KiB each),
+/// which it allocated with libc's calloc (neither build defines
+/// MBEDTLS_PLATFORM_MEMORY). Linux only: the size to zeroize comes from
+/// malloc_usable_size. `false`: nothing was done.
+///
+/// # Safety
+/// `buf` is NULL or Mbed TLS's own allocation, and Mbed TLS will not touch
+/// it again (the caller NULLs every pointer into it).
+#[cfg(target_os = "linux")]
+unsafe fn release_buffer(buf: *mut u8) -> bool {
+    if buf.is_null() {
+        return true;
+    }
+    let len = libc::malloc_usable_size(buf as *mut libc::c_void);
+    zeroize::Zeroize::zeroize(std::slice::from_raw_parts_mut(buf, len));
+    libc::free(buf as *mut libc::c_void);
+    true
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe fn release_buffer(_buf: *mut u8) -> bool {
+    false
+}
 
 /// `ssl_get_verify_result` quirks: -1 before a result exists, and (4.1)
 /// SKIP_VERIFY after a TLS 1.3 ticket resumption; neither is a failure.
