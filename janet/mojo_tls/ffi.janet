@@ -621,7 +621,7 @@
 
 # ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-write :ssize
-  "Write up to `len` bytes (at most one TLS record, 16 KiB); returns the\ncount written (> 0), 0 when `len` is 0, or an error. After\nMOJO_TLS_ERR_WANT_WRITE, call again with the same data."
+  "Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's\nrecord layer, up to 256 KiB with the fast one); returns the count\nwritten (> 0), 0 when `len` is 0, or an error. After\nMOJO_TLS_ERR_WANT_WRITE, call again with the same data."
   [c :ptr buf :ptr len :size])
 
 # ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]

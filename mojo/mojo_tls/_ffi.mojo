@@ -1938,8 +1938,9 @@ struct MojoTlsFFI(Copyable, Movable):
     def conn_write(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
         """`ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)`
 
-        Write up to `len` bytes (at most one TLS record, 16 KiB); returns the
-        count written (> 0), 0 when `len` is 0, or an error. After
+        Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's
+        record layer, up to 256 KiB with the fast one); returns the count
+        written (> 0), 0 when `len` is 0, or an error. After
         MOJO_TLS_ERR_WANT_WRITE, call again with the same data.
         """
         try:

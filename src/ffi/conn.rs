@@ -192,8 +192,9 @@ pub extern "C" fn mojo_tls_conn_read(
     })
 }
 
-/// Write up to `len` bytes (at most one TLS record, 16 KiB); returns the
-/// count written (> 0), 0 when `len` is 0, or an error. After
+/// Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's
+/// record layer, up to 256 KiB with the fast one); returns the count
+/// written (> 0), 0 when `len` is 0, or an error. After
 /// MOJO_TLS_ERR_WANT_WRITE, call again with the same data.
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_write(
