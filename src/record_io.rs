@@ -352,8 +352,12 @@ impl FastIo {
                 (1, _) | (_, alert::USER_CANCELED) => Ok(Next::More),
                 (_, desc) => Err(peer_alert(desc)),
             },
-            // HelloRequest (renegotiation): refused with a warning.
-            CT_HANDSHAKE if !is_server && self.rbuf[..n] == [0, 0, 0, 0] => {
+            // Renegotiation (a HelloRequest to a client, a ClientHello to a
+            // server): refused with a warning, as the ring layer does.
+            CT_HANDSHAKE
+                if (!is_server && self.rbuf[..n] == [0, 0, 0, 0])
+                    || (is_server && self.rbuf[0] == 1) =>
+            {
                 let _ = ktls::send_record(fd, CT_ALERT, &[1, alert::NO_RENEGOTIATION]);
                 Ok(Next::More)
             }
