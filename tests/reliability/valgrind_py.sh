@@ -21,7 +21,7 @@ xml="$out/valgrind_py.xml"
 t0=$(date +%s)
 PYTHONMALLOC=malloc MOJO_TLS_TEST_SLOW=10 timeout -k 10 800 valgrind --leak-check=full \
     --show-leak-kinds=definite --errors-for-leak-kinds=definite --num-callers=40 \
-    --xml=yes --xml-file="$xml" "$py" "$here/valgrind_py.py" >"$out/valgrind_py.log" 2>&1
+    --suppressions="$here/../c/valgrind.supp" --xml=yes --xml-file="$xml" "$py" "$here/valgrind_py.py" >"$out/valgrind_py.log" 2>&1
 rc=$?
 secs=$(( $(date +%s) - t0 ))
 python3 - "$xml" "$rc" "$secs" "$out/valgrind_py.log" <<'PY'
