@@ -739,21 +739,23 @@ def emit_mojo(h: Header) -> str:
     w(f"# {GENERATED_LINE}")
     w("#")
     w("# Low-level FFI of libmojo_tls: one typed wrapper per C function of")
-    w("# include/mojo_tls.h. Every argument is converted explicitly to its C type")
-    w("# (get_function[R] takes only the return type and infers the C argument")
-    w("# types from the values passed, checking nothing). Pointers, buffers and")
-    w("# handles are passed as addresses (Int, 0 = NULL); `const char *` arguments")
-    w("# take an Optional[String] (None = NULL) and are passed as NUL-terminated")
-    w("# copies that live until the call returns; returned strings come back as")
-    w("# Optional[String] (None for NULL). Integer results are returned as Int.")
+    w("# include/mojo_tls.h. Every function is resolved once, when the library is")
+    w("# loaded (one _Library field per function holds its address); a wrapper")
+    w("# calls through that address as a C function of the header's exact")
+    w("# signature, each argument converted explicitly to its C type. Pointers,")
+    w("# buffers and handles are passed as addresses (Int, 0 = NULL); `const char *`")
+    w("# arguments take an Optional[String] (None = NULL) and are passed as")
+    w("# NUL-terminated copies that live until the call returns; returned strings")
+    w("# come back as Optional[String] (None for NULL). Integer results are")
+    w("# returned as Int.")
     w("# Loading checks that every function below is exported (raises otherwise),")
     w("# so the wrappers themselves do not raise.")
-    w("# The library handle is shared (ArcPointer) by every copy of MojoTlsFFI, so")
-    w("# keep a MojoTlsFFI in every object that calls the library.")
+    w("# The library (handle and addresses) is shared (ArcPointer) by every copy of")
+    w("# MojoTlsFFI, so keep a MojoTlsFFI in every object that calls the library.")
     w("")
     w("from std.ffi import OwnedDLHandle, c_int, c_uint, c_size_t, c_ssize_t")
     w("from std.memory import ArcPointer, Pointer")
-    w("from std.os import abort, getenv")
+    w("from std.os import getenv")
     w("")
     w("# ---- constants " + "-" * 60)
     for c in h.constants:
@@ -785,15 +787,30 @@ def emit_mojo(h: Header) -> str:
     w(MOJO_HELPERS)
     w("")
     w("")
+    w("struct _Library(Movable):")
+    w('    """The loaded library and the address of each function of the header')
+    w("    (0 when the library lacks it), resolved once at load time so a call costs")
+    w('    no symbol lookup."""')
+    w("")
+    w("    var handle: OwnedDLHandle")
+    for fn in h.functions:
+        w(f"    var {fn.name}: Int")
+    w("")
+    w("    def __init__(out self, path: String) raises:")
+    w("        self.handle = OwnedDLHandle(path)")
+    for fn in h.functions:
+        w(f'        self.{fn.name} = _address(self.handle, "{fn.name}")')
+    w("")
+    w("")
     w("struct MojoTlsFFI(Copyable, Movable):")
     w('    """The loaded libmojo_tls with one typed method per C function."""')
     w("")
-    w("    var _lib: ArcPointer[OwnedDLHandle]")
+    w("    var _lib: ArcPointer[_Library]")
     w("")
     w("    def __init__(out self, path: String) raises:")
     w('        """Load the library at `path`; raises if it cannot be loaded or lacks')
     w('        a function of the header."""')
-    w("        self._lib = ArcPointer(OwnedDLHandle(path))")
+    w("        self._lib = ArcPointer(_Library(path))")
     w("        var missing = self.missing_symbols()")
     w("        if len(missing) > 0:")
     w('            var names = String(", ").join(missing)')
@@ -805,7 +822,7 @@ def emit_mojo(h: Header) -> str:
     w('        """The functions of the header that the loaded library lacks."""')
     w("        var out = List[String]()")
     w("        for name in materialize[FUNCTION_NAMES]():")
-    w("            if not self._lib[].check_symbol(name):")
+    w("            if not self._lib[].handle.check_symbol(name):")
     w("                out.append(name)")
     w("        return out^")
     w("")
@@ -854,18 +871,27 @@ def string_from_c(addr: Int) -> Optional[String]:
     return String(unsafe_from_utf8=bytes)
 
 
-def _missing(name: StaticString) -> Never:
-    # Unreachable after a successful load (MojoTlsFFI checks every symbol).
-    abort(String("mojo_tls: ", name, " is missing from the loaded libmojo_tls"))'''
+def _address(handle: OwnedDLHandle, name: StaticString) -> Int:
+    """The address of `name` in the library; 0 when it is missing."""
+    var p = handle.get_symbol[NoneType](name)
+    return Int(p.value()) if p else 0
+
+
+@always_inline
+def _c_function[T: TrivialRegisterPassable](addr: Int) -> T:
+    """The function at `addr` as the C function type T (addr != 0: loading
+    checked every symbol)."""
+    return Pointer(to=addr).unsafe_bitcast[T]()[]'''
 
 
 def _emit_mojo_fn(fn: Function) -> List[str]:
     o: List[str] = []
     rt = TYPE_MAP[fn.ret]
-    # Mojo 1.2: get_function[R](name) takes the C *return* type and gives a
-    # callable whose C argument types are those of the values passed, so each
-    # argument below is converted to its exact C type first.
+    # The cached address (the _Library field) is called as a C function
+    # type spelled from the header, and each argument is converted to exactly
+    # that C type first.
     sig_ret = "NoneType" if rt.mojo_ret == "void" else rt.mojo
+    sig_args = ", ".join(TYPE_MAP[p.ctype].mojo for p in fn.params)
     params: List[str] = []
     pre: List[str] = []
     call: List[str] = []
@@ -910,26 +936,22 @@ def _emit_mojo_fn(fn: Function) -> List[str]:
         o.append(("        " + line.replace('"""', "'''")).rstrip())
     o.append('        """')
     o.extend(pre)
-    # get_function raises only for a missing symbol, which loading excludes.
-    o.append("        try:")
-    o.append(f"            var f = self._lib[].get_function[{sig_ret}](")
-    o.append(f'                "{fn.name}"')
-    o.append("            )")
+    o.append(f'        var f = _c_function[def({sig_args}) thin abi("C") -> {sig_ret}](')
+    o.append(f"            self._lib[].{fn.name}")
+    o.append("        )")
     args = ", ".join(call)
     if rt.mojo_ret == "void":
-        o.append(f"            f({args})")
+        o.append(f"        f({args})")
     else:
-        o.append(f"            var r = f({args})")
+        o.append(f"        var r = f({args})")
     for k in keep:
-        o.append(f"            _ = len({k})  # keep the C string alive until here")
+        o.append(f"        _ = len({k})  # keep the C string alive until here")
     if rt.mojo_ret == "int":
-        o.append("            return Int(r)")
+        o.append("        return Int(r)")
     elif rt.mojo_ret in ("bool", "addr"):
-        o.append("            return r")
+        o.append("        return r")
     elif rt.mojo_ret == "cstr":
-        o.append("            return string_from_c(r)")
-    o.append("        except:")
-    o.append(f'            _missing("{fn.name}")')
+        o.append("        return string_from_c(r)")
     return o
 
 

@@ -137,16 +137,20 @@ class ParserTest(unittest.TestCase):
     def test_mojo_output_shape(self) -> None:
         src = g.emit_mojo(self.h)
         self.assertIn('def thing_new(self, name: Optional[String], n: Int) -> Int:', src)
-        # Mojo 1.2: get_function takes the return type; arguments are converted.
-        self.assertIn('get_function[c_ssize_t](\n                "mojo_tls_thing_read"', src)
+        # Resolved once at load time; each call goes through the cached address
+        # as the C function type of the header, arguments converted to it.
+        self.assertIn('_c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](\n'
+                      '            self._lib[].mojo_tls_thing_read', src)
+        self.assertIn('    var mojo_tls_thing_read: Int', src)
+        self.assertIn('self.mojo_tls_thing_read = _address(self.handle, "mojo_tls_thing_read")', src)
         self.assertIn("f(Int(t), Int(buf), c_size_t(cap))", src)
         self.assertIn("Int32(n)", src)
         self.assertIn("def nothing(self):", src)
-        self.assertIn("get_function[NoneType]", src)
+        self.assertIn('_c_function[def() thin abi("C") -> NoneType]', src)
         self.assertIn("-> Optional[String]:", src)
+        self.assertNotIn("get_function", src)
         # Loading checks every symbol; a wrapper never raises.
         self.assertIn('    "mojo_tls_thing_read",', src)
-        self.assertIn('_missing("mojo_tls_nothing")', src)
         self.assertIn("def thing_read(self, t: mojo_tls_thing_ptr, buf: Int, cap: Int) -> Int:", src)
 
     def test_janet_output_shape(self) -> None:
