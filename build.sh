@@ -7,6 +7,10 @@
 #   ./build.sh test    fmt + clippy + cargo test + header freshness, build dist/
 #                      (without regenerating the header), then every test suite
 #   ./build.sh header  regenerate include/mojo_tls.h only
+#   ./build.sh dist    build the library and assemble dist/ only (no header
+#                      regeneration, bindings, wheel or examples)
+#   ./build.sh bench   benchmarks (benches/run.sh): bundled and system
+#                      backends, writes docs/BENCHMARKS.md
 #   ./build.sh fuzz [SECONDS] [target ...]
 #                      run the fuzz targets (fuzz/run.sh; default 60 s each)
 #   ./build.sh clean   remove build outputs (target/, dist/)
@@ -453,6 +457,12 @@ cmd_header() {
   generate_header
 }
 
+cmd_dist() {
+  ensure_tools build
+  cargo_build
+  assemble_dist
+}
+
 cmd_clean() {
   step "clean"
   cargo clean
@@ -468,6 +478,7 @@ case "${1:-all}" in
   test) cmd_test ;;
   test-backend) cmd_test_backend ;;
   header) cmd_header ;;
+  dist) cmd_dist ;;
   clean) cmd_clean ;;
   fuzz) shift; bash fuzz/run.sh "$@" ;;
   bench) bash benches/run.sh ;;

@@ -70,7 +70,11 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
     /* TLS 1.3: one ticket per handshake, like the Mbed TLS servers */
     SSL_CTX_set_num_tickets(g_srv, 1);
     SSL_CTX_set_session_cache_mode(g_srv, SSL_SESS_CACHE_OFF); /* tickets only */
-    SSL_CTX_set_session_cache_mode(g_cli, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+    /* no client cache: with SSL_SESS_CACHE_CLIENT a TLS 1.3 client marks the
+     * ticket it resumed with as used up (single use), while the Mbed TLS
+     * clients reuse one ticket like a TLS 1.2 session; the driver keeps the
+     * session itself (SSL_get1_session) */
+    SSL_CTX_set_session_cache_mode(g_cli, SSL_SESS_CACHE_OFF);
     return 0;
 }
 
@@ -111,7 +115,7 @@ be_conn *be_connect(int port, be_session *s) {
 }
 
 be_session *be_get_session(be_conn *c) {
-    /* TLS 1.3 tickets arrive after the handshake: read until one is there */
+    /* TLS 1.3: the driver has read the ticket (it follows the handshake) */
     be_session *s = calloc(1, sizeof *s);
     s->s = SSL_get1_session(c->ssl);
     return s->s ? s : NULL;

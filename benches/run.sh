@@ -4,40 +4,68 @@
 # with min–max; every ratio is computed pair by pair within a run), then
 # `METRIC <name> <value>` lines, and writes docs/BENCHMARKS.md.
 #
+# Two backends are measured in every run, one after the other:
+#   bundled  dist/ (Mbed TLS 2.28): bulk TLS 1.2, Python, handshakes, idle
+#            memory, FFI cost, concurrency; its raw peer is be_raw.c built
+#            against mbedtls-sys-auto's build of the same Mbed TLS
+#   system   target/dist-mbedtls-3.6 (Mbed TLS 3.6 from
+#            tools/fetch-mbedtls-3.6.sh, or MBEDTLS_DIR): bulk and handshakes
+#            in TLS 1.2 and TLS 1.3, idle memory; its raw peer is the same
+#            be_raw.c built against that Mbed TLS. Keys and METRIC names of
+#            these rows carry "sys." / "_system".
+#
 # Environment:
+#   BENCH_BACKENDS="bundled system"  the backends to measure (default both)
 #   BENCH_QUICK=1        64 MiB bulk transfers instead of 1 GiB (validation)
 #   BENCH_BYTES=N        bulk size in bytes (overrides the above)
 #   BENCH_RUNS=N         runs per measurement (default 3, at least 3)
 #   BENCH_HS_SECONDS=S   seconds per handshake measurement (default 3; quick 1)
 #   BENCH_NO_DOC=1       do not write docs/BENCHMARKS.md
-#   MOJO_TLS_DIST        the dist/ to measure (default <repo>/dist; built
-#                        with ./build.sh when missing)
+#   MOJO_TLS_DIST        the bundled dist/ to measure (default <repo>/dist;
+#                        built with ./build.sh when missing)
+#   MBEDTLS_DIR          the Mbed TLS 3.6 prefix of the system backend
+#                        (default: tools/fetch-mbedtls-3.6.sh)
 # Loopback (127.0.0.1) only; every program runs under `timeout`, and the
 # drivers also bound themselves with alarm(); nothing else is killed.
+#
+# Adding rows: build another driver (benches/driver.c + a be_*.c engine),
+# register it in BIN below, call the measure_* helpers with its engine name,
+# and give the engine a label (and ratio rows / METRIC names) in report.py.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd -P)
 DIST=${MOJO_TLS_DIST:-$ROOT/dist}
+SYS_DIST=$ROOT/target/dist-mbedtls-3.6
+BACKENDS=" ${BENCH_BACKENDS:-bundled system} "
 RUNS=${BENCH_RUNS:-3}
 ((RUNS >= 3)) || RUNS=3
 if [[ -n ${BENCH_QUICK:-} ]]; then
   BYTES=${BENCH_BYTES:-$((64 * 1024 * 1024))}
   HS_SECONDS=${BENCH_HS_SECONDS:-1}
   CONC_BYTES=$((32 * 1024 * 1024))
-  MEM_CONNS=500
 else
   BYTES=${BENCH_BYTES:-$((1024 * 1024 * 1024))}
   HS_SECONDS=${BENCH_HS_SECONDS:-3}
   CONC_BYTES=$((256 * 1024 * 1024))
-  MEM_CONNS=500
 fi
+MEM_CONNS=500
 FFI_ITERS_C=10000000
 FFI_ITERS_SCRIPT=1000000
 T=600 # seconds, the bound of any single program
+T_START=$(date +%s)
 
 say() { printf '==> %s\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+want() { [[ $BACKENDS == *" $1 "* ]]; }
+
+# `MBEDTLS_DIR=… ./build.sh bench`: build.sh pointed cargo at the system
+# target directory; here MBEDTLS_DIR only chooses the system backend's prefix.
+SYS_PREFIX=${MBEDTLS_DIR:-}
+if [[ -n $SYS_PREFIX ]]; then
+  unset MBEDTLS_DIR
+  [[ ${CARGO_TARGET_DIR:-} == "$ROOT/target/system" ]] && unset CARGO_TARGET_DIR
+fi
 
 # --- prerequisites ------------------------------------------------------------------
 command -v gcc >/dev/null || die "gcc is needed"
@@ -60,39 +88,89 @@ mbed_out() { # the bundled Mbed TLS that mbedtls-sys-auto built: include/ + lib/
   done | sort -rn | head -1 | cut -d' ' -f2-
 }
 
+# The include and library directories of an Mbed TLS install prefix (plain
+# or Debian layout, as build.rs looks for them).
+mbed_prefix_dirs() { # prefix -> "incdir libdir"
+  local p=$1 inc="" lib="" d
+  for d in "$p/include" "$p/usr/include"; do [[ -f $d/mbedtls/ssl.h ]] && { inc=$d; break; }; done
+  for d in "$p/lib" "$p/lib64" "$p"/usr/lib/*-linux-gnu "$p/usr/lib"; do
+    [[ -f $d/libmbedtls.a || -f $d/libmbedtls.so ]] && { lib=$d; break; }
+  done
+  [[ -n $inc && -n $lib ]] && printf '%s %s\n' "$inc" "$lib"
+}
+
 wheel() { ls "$DIST"/python/mojo_tls-*.whl 2>/dev/null | head -1; }
-if [[ ! -e $DIST/lib/libmojo_tls.so.0 || -z $(wheel) || ( -z ${MBEDTLS_DIR:-} && -z $(mbed_out) ) ]]; then
+if want bundled && [[ ! -e $DIST/lib/libmojo_tls.so.0 || -z $(wheel) || -z $(mbed_out) ]]; then
   [[ $DIST == "$ROOT/dist" ]] || die "$DIST is incomplete"
   say "building dist/ (./build.sh)"
   ./build.sh >&2
+fi
+if want system; then
+  if [[ -z $SYS_PREFIX ]]; then
+    say "system backend: Mbed TLS 3.6 (tools/fetch-mbedtls-3.6.sh)"
+    SYS_PREFIX=$(tools/fetch-mbedtls-3.6.sh) || die "could not fetch Mbed TLS 3.6 (BENCH_BACKENDS=bundled skips it)"
+  fi
+  SYS_PREFIX=$(cd "$SYS_PREFIX" && pwd -P)
+  say "system backend: building $SYS_DIST (./build.sh dist)"
+  MBEDTLS_DIR=$SYS_PREFIX MOJO_TLS_DIST_DIR=$SYS_DIST ./build.sh dist >&2
 fi
 
 W=$(mktemp -d -t mojo-tls-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
+backend_of() { # lib -> mojo_tls_backend()
+  python3 -c 'import ctypes,sys; l=ctypes.CDLL(sys.argv[1]); l.mojo_tls_backend.restype=ctypes.c_char_p; print(l.mojo_tls_backend().decode())' "$1"
+}
+
+# Engines: name -> driver binary. Result keys are <measure>.<engine>, with
+# "sys." in front for the system backend's rows.
+declare -A BIN=()
 say "peers: building the C drivers"
 CFLAGS=(-O2 -Wall -Wextra -std=gnu11)
-gcc "${CFLAGS[@]}" -I"$DIST/include" -o "$W/bench-mojo" benches/driver.c benches/be_mojo.c \
-  -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
 gcc "${CFLAGS[@]}" -o "$W/bench-openssl" benches/driver.c benches/be_openssl.c -lssl -lcrypto -lpthread
-BACKEND=$(LD_LIBRARY_PATH="$DIST/lib" python3 -c 'import ctypes,sys; l=ctypes.CDLL(sys.argv[1]); l.mojo_tls_backend.restype=ctypes.c_char_p; print(l.mojo_tls_backend().decode())' "$DIST/lib/libmojo_tls.so.0")
-note "mojo-tls backend: $BACKEND"
-HAVE_RAW=0
-if [[ $BACKEND == *"(bundled)"* ]]; then
+BIN[openssl]=$W/bench-openssl
+BACKEND="" SYS_BACKEND=""
+if want bundled; then
+  gcc "${CFLAGS[@]}" -I"$DIST/include" -o "$W/bench-mojo" benches/driver.c benches/be_mojo.c \
+    -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
+  BIN[mojo]=$W/bench-mojo
+  BACKEND=$(backend_of "$DIST/lib/libmojo_tls.so.0")
+  note "mojo-tls backend: $BACKEND"
+  [[ $BACKEND == *"(bundled)"* ]] || die "$DIST is not the bundled backend ($BACKEND)"
   MB=$(mbed_out)
   if [[ -n $MB ]]; then
     # the same config.h as the bundled build; it enables threading: -lpthread
     gcc "${CFLAGS[@]}" -DMBEDTLS_CONFIG_FILE="\"$MB/config.h\"" -I"$MB/include" -o "$W/bench-raw" \
       benches/driver.c benches/be_raw.c "$MB/lib/libmbedtls.a" "$MB/lib/libmbedx509.a" "$MB/lib/libmbedcrypto.a" -lpthread
-    HAVE_RAW=1
+    BIN[raw]=$W/bench-raw
   else
     note "raw Mbed TLS: no mbedtls-sys-auto build output under target/release: skipped"
   fi
-else
-  note "raw Mbed TLS: the dist uses the system backend; its raw peer is not built (be_raw.c targets 2.28): skipped"
 fi
-TLS13=0
-[[ $BACKEND == *"(system)"* ]] && TLS13=1
+if want system; then
+  gcc "${CFLAGS[@]}" -I"$SYS_DIST/include" -o "$W/bench-mojo-sys" benches/driver.c benches/be_mojo.c \
+    -L"$SYS_DIST/lib" -lmojo_tls -Wl,-rpath,"$SYS_DIST/lib" -lpthread
+  BIN[sys.mojo]=$W/bench-mojo-sys
+  SYS_BACKEND=$(backend_of "$SYS_DIST/lib/libmojo_tls.so.0")
+  note "mojo-tls system backend: $SYS_BACKEND"
+  read -r SYS_INC SYS_LIB < <(mbed_prefix_dirs "$SYS_PREFIX") || true
+  if [[ -n ${SYS_LIB:-} ]]; then
+    # Static archives when the install has them (build.rs links those too).
+    libs=()
+    for l in mbedtls mbedx509 mbedcrypto; do
+      if [[ -f $SYS_LIB/lib$l.a ]]; then libs+=("$SYS_LIB/lib$l.a"); else libs+=(-L"$SYS_LIB" -l"$l"); fi
+    done
+    if gcc "${CFLAGS[@]}" -I"$SYS_INC" -o "$W/bench-raw-sys" benches/driver.c benches/be_raw.c "${libs[@]}" \
+      -Wl,-rpath,"$SYS_LIB" -lpthread 2>"$W/raw-sys.log"; then
+      BIN[sys.raw]=$W/bench-raw-sys
+    else
+      note "raw Mbed TLS ($SYS_PREFIX): be_raw.c does not build against it (3.6 only): skipped"
+      tail -5 "$W/raw-sys.log" >&2
+    fi
+  else
+    note "raw Mbed TLS: no include/ + lib/ under $SYS_PREFIX: skipped"
+  fi
+fi
 
 say "test certificates (ECDSA P-256 CA + leaf for localhost)"
 (
@@ -106,26 +184,30 @@ say "test certificates (ECDSA P-256 CA + leaf for localhost)"
 )
 CERTS=("$W/cert.pem" "$W/key.pem" "$W/ca.pem")
 
-say "python: the mojo_tls wheel into target/bench-venv"
 VENV=$ROOT/target/bench-venv
-[[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --no-index --force-reinstall "$(wheel)" >&2
-PY=("$VENV/bin/python" "$ROOT/benches/bench_py.py")
-
+PY=()
 MOJO_BIN=""
-MOJO=${MOJO:-$ROOT/target/mojo-venv/bin/mojo}
-if [[ -x $MOJO ]]; then
-  say "mojo: building benches/ffi.mojo"
-  if "$MOJO" build -I mojo -o "$W/ffi-mojo" benches/ffi.mojo >"$W/mojo-build.log" 2>&1; then
-    MOJO_BIN=$W/ffi-mojo
+JANET=""
+if want bundled; then
+  say "python: the mojo_tls wheel into target/bench-venv"
+  [[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --no-index --force-reinstall "$(wheel)" >&2
+  PY=("$VENV/bin/python" "$ROOT/benches/bench_py.py")
+
+  MOJO=${MOJO:-$ROOT/target/mojo-venv/bin/mojo}
+  if [[ -x $MOJO ]]; then
+    say "mojo: building benches/ffi.mojo"
+    if "$MOJO" build -I mojo -o "$W/ffi-mojo" benches/ffi.mojo >"$W/mojo-build.log" 2>&1; then
+      MOJO_BIN=$W/ffi-mojo
+    else
+      note "mojo build failed (see below); Mojo FFI skipped"; tail -5 "$W/mojo-build.log" >&2
+    fi
   else
-    note "mojo build failed (see below); Mojo FFI skipped"; tail -5 "$W/mojo-build.log" >&2
+    note "Mojo not installed (mojo/run_tests.sh installs it into target/mojo-venv): Mojo FFI skipped"
   fi
-else
-  note "Mojo not installed (mojo/run_tests.sh installs it into target/mojo-venv): Mojo FFI skipped"
+  JANET=$ROOT/target/janet/bin/janet
+  [[ -x $JANET ]] || { JANET=""; note "Janet not built (janet/tools/build_janet.sh): Janet FFI skipped"; }
 fi
-JANET=$ROOT/target/janet/bin/janet
-[[ -x $JANET ]] || { JANET=""; note "Janet not built (janet/tools/build_janet.sh): Janet FFI skipped"; }
 
 # --- runs ---------------------------------------------------------------------------
 RES=$W/results.txt
@@ -133,8 +215,8 @@ RES=$W/results.txt
 FAILS=0
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# measure RUN KEY... -- CMD...: run CMD (bounded), record "KEY<i> RUN VALUE" for
-# each "outkey=KEY" pair given before --.
+# measure RUN OUTKEY=KEY... -- CMD...: run CMD (bounded), record "KEY RUN VALUE"
+# for each OUTKEY=KEY pair given before -- (OUTKEY: a "key value" line of CMD).
 measure() {
   local run=$1; shift
   local pairs=()
@@ -156,47 +238,82 @@ measure() {
   done
 }
 
-ENGINES=(mojo openssl)
-((HAVE_RAW)) && ENGINES=(mojo raw openssl)
-for ((r = 1; r <= RUNS; r++)); do
-  say "run $r of $RUNS (bulk $((BYTES / 1048576)) MiB)"
-  for suite in aes128gcm chacha20; do
-    for e in "${ENGINES[@]}"; do
-      measure "$r" bulk_MBps="bulk.$suite.$e" -- "$W/bench-$e" "${CERTS[@]}" "$suite" 0 bulk "$BYTES"
-    done
-    if ((TLS13)); then
-      for e in mojo openssl; do
-        measure "$r" bulk_MBps="bulk13.$suite.$e" -- "$W/bench-$e" "${CERTS[@]}" "$suite" 1 bulk "$BYTES"
-      done
-    fi
+# The drivers' modes for a list of engines (BIN names; missing ones are
+# skipped). PFX is "" for the bundled backend's rows, "sys." for the system's.
+# TLS13 is 0 or 1; the measure names get a "13" for TLS 1.3 (bulk13, hs13).
+engines() { # pfx names... -> the names that have a driver
+  local pfx=$1 e; shift
+  for e in "$@"; do [[ -n ${BIN[$pfx$e]:-} ]] && printf '%s ' "$e"; done
+}
+measure_bulk() { # run pfx tls13 suite engines...
+  local r=$1 pfx=$2 v=$3 suite=$4 e m=bulk; shift 4
+  ((v)) && m=bulk13
+  for e in $(engines "$pfx" "$@"); do
+    measure "$r" bulk_MBps="$pfx$m.$suite.$e" -- "${BIN[$pfx$e]}" "${CERTS[@]}" "$suite" "$v" bulk "$BYTES"
   done
-  for k in mojo stdlib; do
-    measure "$r" bulk_MBps="py.$k" -- "${PY[@]}" bulk "$k" "$BYTES" "${CERTS[@]}" aes128gcm
-  done
+}
+measure_hs() { # run pfx tls13 engines...
+  local r=$1 pfx=$2 v=$3 kind e m=hs; shift 3
+  ((v)) && m=hs13
   for kind in full resumed; do
-    for e in "${ENGINES[@]}"; do
-      measure "$r" hs_per_s="hs.$kind.$e" server_cpu_us="hscpu.$kind.$e" -- \
-        "$W/bench-$e" "${CERTS[@]}" aes128gcm 0 hs "$kind" "$HS_SECONDS"
+    for e in $(engines "$pfx" "$@"); do
+      measure "$r" hs_per_s="$pfx$m.$kind.$e" server_cpu_us="$pfx${m/hs/hscpu}.$kind.$e" -- \
+        "${BIN[$pfx$e]}" "${CERTS[@]}" aes128gcm "$v" hs "$kind" "$HS_SECONDS"
     done
   done
-  for e in mojo openssl; do
-    measure "$r" mem_server_B="mem.server.$e" mem_client_B="mem.client.$e" -- \
-      "$W/bench-$e" "${CERTS[@]}" aes128gcm 0 mem "$MEM_CONNS"
+}
+measure_mem() { # run pfx engines...
+  local r=$1 pfx=$2 e; shift 2
+  for e in $(engines "$pfx" "$@"); do
+    measure "$r" mem_server_B="${pfx}mem.server.$e" mem_client_B="${pfx}mem.client.$e" -- \
+      "${BIN[$pfx$e]}" "${CERTS[@]}" aes128gcm 0 mem "$MEM_CONNS"
   done
-  for n in 1 16 256; do
-    for e in mojo openssl; do
-      measure "$r" conc_MBps="conc.$n.$e" -- "$W/bench-$e" "${CERTS[@]}" aes128gcm 0 conc "$n" "$CONC_BYTES"
+}
+
+# OpenSSL is the same library for both backends: for the system rows it is
+# registered again under "sys." and measured again, next to its pair.
+BIN[sys.openssl]=${BIN[openssl]}
+
+for ((r = 1; r <= RUNS; r++)); do
+  if want bundled; then
+    say "run $r of $RUNS: bundled backend (bulk $((BYTES / 1048576)) MiB)"
+    for suite in aes128gcm chacha20; do
+      measure_bulk "$r" "" 0 "$suite" mojo raw openssl
     done
-  done
-  measure "$r" ffi_ns=ffi.c -- "$W/bench-mojo" "${CERTS[@]}" aes128gcm 0 ffi "$FFI_ITERS_C"
-  if ((HAVE_RAW)); then
-    measure "$r" ffi_ns=ffi.c_raw -- "$W/bench-raw" "${CERTS[@]}" aes128gcm 0 ffi "$FFI_ITERS_C"
+    for k in mojo stdlib; do
+      measure "$r" bulk_MBps="py.$k" -- "${PY[@]}" bulk "$k" "$BYTES" "${CERTS[@]}" aes128gcm
+    done
+    measure_hs "$r" "" 0 mojo raw openssl
+    measure_mem "$r" "" mojo raw openssl
+    for n in 1 16 256; do
+      for e in mojo openssl; do
+        measure "$r" conc_MBps="conc.$n.$e" -- "${BIN[$e]}" "${CERTS[@]}" aes128gcm 0 conc "$n" "$CONC_BYTES"
+      done
+    done
+    measure "$r" ffi_ns=ffi.c -- "${BIN[mojo]}" "${CERTS[@]}" aes128gcm 0 ffi "$FFI_ITERS_C"
+    if [[ -n ${BIN[raw]:-} ]]; then
+      measure "$r" ffi_ns=ffi.c_raw -- "${BIN[raw]}" "${CERTS[@]}" aes128gcm 0 ffi "$FFI_ITERS_C"
+    fi
+    measure "$r" ffi_ns=ffi.python -- "${PY[@]}" ffi "$FFI_ITERS_SCRIPT" "${CERTS[@]}"
+    if [[ -n $MOJO_BIN ]]; then measure "$r" ffi_ns=ffi.mojo -- "$MOJO_BIN" "$FFI_ITERS_SCRIPT"; fi
+    if [[ -n $JANET ]]; then measure "$r" ffi_ns=ffi.janet -- "$JANET" benches/ffi.janet "$FFI_ITERS_SCRIPT"; fi
   fi
-  measure "$r" ffi_ns=ffi.python -- "${PY[@]}" ffi "$FFI_ITERS_SCRIPT" "${CERTS[@]}"
-  if [[ -n $MOJO_BIN ]]; then measure "$r" ffi_ns=ffi.mojo -- "$MOJO_BIN" "$FFI_ITERS_SCRIPT"; fi
-  if [[ -n $JANET ]]; then measure "$r" ffi_ns=ffi.janet -- "$JANET" benches/ffi.janet "$FFI_ITERS_SCRIPT"; fi
+  if want system; then
+    say "run $r of $RUNS: system backend ($SYS_BACKEND)"
+    for v in 0 1; do
+      for suite in aes128gcm chacha20; do
+        measure_bulk "$r" sys. "$v" "$suite" mojo raw openssl
+      done
+    done
+    measure_hs "$r" sys. 0 mojo raw openssl
+    measure_hs "$r" sys. 1 mojo raw openssl
+    # OpenSSL's figure is the bundled rows' (same program, same settings)
+    # when those ran; memory is not time-dependent.
+    if want bundled; then measure_mem "$r" sys. mojo raw; else measure_mem "$r" sys. mojo raw openssl; fi
+  fi
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(($(date +%s) - T_START))
 
 # --- machine ------------------------------------------------------------------------
 META=$W/meta.txt
@@ -208,16 +325,20 @@ META=$W/meta.txt
   echo "gcc=$(gcc --version | head -1)"
   echo "rustc=$(rustc --version 2>/dev/null || echo n/a)"
   echo "openssl=$(openssl version)"
-  echo "python=$("$VENV/bin/python" -c 'import sys, ssl; print(sys.version.split()[0], "/", ssl.OPENSSL_VERSION)')"
-  echo "mojo=$([[ -n $MOJO_BIN ]] && "$MOJO" --version 2>/dev/null | head -1 || echo 'not installed')"
-  echo "janet=$([[ -n $JANET ]] && "$JANET" -v || echo 'not built')"
+  if want bundled; then
+    echo "python=$("$VENV/bin/python" -c 'import sys, ssl; print(sys.version.split()[0], "/", ssl.OPENSSL_VERSION)')"
+    echo "mojo=$([[ -n $MOJO_BIN ]] && "$MOJO" --version 2>/dev/null | head -1 || echo 'not installed')"
+    echo "janet=$([[ -n $JANET ]] && "$JANET" -v || echo 'not built')"
+  fi
   echo "backend=$BACKEND"
+  echo "sys_backend=$SYS_BACKEND"
   echo "bytes=$BYTES"
   echo "conc_bytes=$CONC_BYTES"
   echo "hs_seconds=$HS_SECONDS"
   echo "mem_conns=$MEM_CONNS"
   echo "runs=$RUNS"
   echo "load=$LOAD_START (start), $LOAD_END (end)"
+  echo "elapsed=$((ELAPSED / 60)) min $((ELAPSED % 60)) s"
   echo "quick=${BENCH_QUICK:-}"
 } >"$META"
 
