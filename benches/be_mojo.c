@@ -1,6 +1,16 @@
-/* benches/be_mojo.c — the driver's engine: libmojo_tls's C ABI. */
+/* benches/be_mojo.c — the driver's engine: libmojo_tls's C ABI.
+ *
+ * Record layer: BENCH_MOJO_RECORD_LAYER (default MOJO_TLS_RECORD_LAYER_MBEDTLS,
+ * Mbed TLS's own record layer, so the rows measure the shim over the same
+ * engine as be_raw.c); build with
+ * -DBENCH_MOJO_RECORD_LAYER=MOJO_TLS_RECORD_LAYER_AUTO for the library's
+ * default (its own record layer after the handshake). */
 #include "backend.h"
 #include "mojo_tls.h"
+
+#if defined(MOJO_TLS_RECORD_LAYER_MBEDTLS) && !defined(BENCH_MOJO_RECORD_LAYER)
+#define BENCH_MOJO_RECORD_LAYER MOJO_TLS_RECORD_LAYER_MBEDTLS
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +58,9 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
         check(mojo_tls_config_set_max_version(both[i], v), "max version");
         check(mojo_tls_config_set_ciphersuites(both[i], names), "suites");
         check(mojo_tls_config_set_groups(both[i], "x25519,secp256r1"), "groups");
+#ifdef BENCH_MOJO_RECORD_LAYER
+        check(mojo_tls_config_set_record_layer(both[i], BENCH_MOJO_RECORD_LAYER), "record layer");
+#endif
     }
     check(mojo_tls_config_enable_session_tickets(g_srv, 86400), "tickets");
     return 0;
@@ -96,4 +109,9 @@ long be_read(be_conn *c, void *b, size_t n) { return (long)mojo_tls_conn_read((m
 void be_close_notify(be_conn *c) { mojo_tls_conn_close_notify((mojo_tls_conn *)c); }
 void be_free(be_conn *c) { mojo_tls_conn_free((mojo_tls_conn *)c); }
 long be_noop(be_conn *c) { return (long)mojo_tls_conn_pending((mojo_tls_conn *)c); }
-const char *be_cipher(be_conn *c) { return mojo_tls_conn_cipher((mojo_tls_conn *)c); }
+const char *be_cipher(be_conn *c) {
+#ifdef BENCH_MOJO_RECORD_LAYER
+    if (getenv("BENCH_DEBUG")) fprintf(stderr, "bench-mojo: record layer %s\n", mojo_tls_conn_record_layer((mojo_tls_conn *)c));
+#endif
+    return mojo_tls_conn_cipher((mojo_tls_conn *)c);
+}

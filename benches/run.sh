@@ -28,9 +28,15 @@
 # Loopback (127.0.0.1) only; every program runs under `timeout`, and the
 # drivers also bound themselves with alarm(); nothing else is killed.
 #
-# Adding rows: build another driver (benches/driver.c + a be_*.c engine),
-# register it in BIN below, call the measure_* helpers with its engine name,
-# and give the engine a label (and ratio rows / METRIC names) in report.py.
+# The mojo-tls C drivers use Mbed TLS's record layer (be_mojo.c pins
+# MOJO_TLS_RECORD_LAYER_MBEDTLS): they measure the shim over the engine the
+# raw peer runs. The Python package runs with the library's defaults.
+#
+# Adding rows: build another driver (benches/driver.c + a be_*.c engine, or
+# be_mojo.c with other -D options, e.g.
+# -DBENCH_MOJO_RECORD_LAYER=MOJO_TLS_RECORD_LAYER_AUTO), register it in BIN
+# below, call the measure_* helpers with its engine name, and give the engine
+# a label (and ratio rows / METRIC names) in report.py.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd -P)
