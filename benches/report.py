@@ -31,6 +31,10 @@ BULK_RATIOS = [
     ("mojo", "raw", "mojo-tls ÷ raw Mbed TLS", "bulk_vs_raw"),
     ("mojo", "openssl", "mojo-tls ÷ OpenSSL", "bulk_vs_openssl"),
 ]
+# process CPU (both ends) per GiB moved: mojo-tls ÷ peer, > 1 = more CPU
+BULK_CPU_RATIOS = [
+    ("mojo", "raw", "CPU per byte: mojo-tls ÷ raw Mbed TLS", "bulk_cpu_vs_raw"),
+]
 HS_ENGINES = ["mojo", "raw", "openssl"]
 MEM_ENGINES = ["mojo", "raw", "openssl"]
 SUITES = (("aes128gcm", "AES-128-GCM", "ECDHE-ECDSA ", "TLS_AES_128_GCM_SHA256"),
@@ -96,6 +100,12 @@ class Report:
                 for a, b, label, stem in BULK_RATIOS:
                     metric = f"{stem}_{'tls13_' if tls13 else ''}{suite}{sfx}"
                     self.rel(sec, label, f"{pfx}{m}.{suite}.{a}", f"{pfx}{m}.{suite}.{b}", metric)
+                cpu = m.replace("bulk", "bulkcpu")
+                for e in BULK_ENGINES:
+                    self.absolute(sec, f"CPU (both ends): {short_engine(e)}", f"{pfx}{cpu}.{suite}.{e}", "s/GiB", 2)
+                for a, b, label, stem in BULK_CPU_RATIOS:
+                    metric = f"{stem}_{'tls13_' if tls13 else ''}{suite}{sfx}"
+                    self.rel(sec, label, f"{pfx}{cpu}.{suite}.{a}", f"{pfx}{cpu}.{suite}.{b}", metric)
 
     def python(self):
         mib = int(self.meta.get("bytes", "0")) // (1024 * 1024)
@@ -268,7 +278,11 @@ NOTES = """
   libraries and config.h left by the mbedtls-sys-auto build, for the system backend the
   static libraries of the Mbed TLS 3.6 install that libmojo_tls links. It uses blocking
   `mbedtls_net_*` BIOs; mojo-tls runs its own non-blocking transport with poll().
-- Bulk: the time from the first write to the server's one-byte acknowledgement of the last.
+- Bulk: the time from the first write to the server's one-byte acknowledgement of the last;
+  "CPU (both ends)" is the process's user + system CPU time over the same span (client and
+  server threads) per GiB, which other load on the machine disturbs far less than the rate.
+- Order: the engines of a pair run in the listed order on odd runs and reversed on even
+  runs, so a drift in the machine's load does not always favour the same side.
 - Server CPU per handshake: getrusage(RUSAGE_THREAD) of the server thread ÷ handshakes.
 - Memory: RSS growth of each process (server; forked client) over N idle, handshaken
   connections after one warm-up connection, ÷ N.

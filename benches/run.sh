@@ -18,7 +18,9 @@
 #   BENCH_BACKENDS="bundled system"  the backends to measure (default both)
 #   BENCH_QUICK=1        64 MiB bulk transfers instead of 1 GiB (validation)
 #   BENCH_BYTES=N        bulk size in bytes (overrides the above)
-#   BENCH_RUNS=N         runs per measurement (default 3, at least 3)
+#   BENCH_RUNS=N         runs per measurement (default 5, at least 3; a full
+#                        run of both backends takes about 3 min per run on an
+#                        idle 2-core machine, more under load)
 #   BENCH_HS_SECONDS=S   seconds per handshake measurement (default 3; quick 1)
 #   BENCH_NO_DOC=1       do not write docs/BENCHMARKS.md
 #   MOJO_TLS_DIST        the bundled dist/ to measure (default <repo>/dist;
@@ -43,7 +45,7 @@ ROOT=$(pwd -P)
 DIST=${MOJO_TLS_DIST:-$ROOT/dist}
 SYS_DIST=$ROOT/target/dist-mbedtls-3.6
 BACKENDS=" ${BENCH_BACKENDS:-bundled system} "
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 ((RUNS >= 3)) || RUNS=3
 if [[ -n ${BENCH_QUICK:-} ]]; then
   BYTES=${BENCH_BYTES:-$((64 * 1024 * 1024))}
@@ -247,22 +249,31 @@ measure() {
 # The drivers' modes for a list of engines (BIN names; missing ones are
 # skipped). PFX is "" for the bundled backend's rows, "sys." for the system's.
 # TLS13 is 0 or 1; the measure names get a "13" for TLS 1.3 (bulk13, hs13).
-engines() { # pfx names... -> the names that have a driver
-  local pfx=$1 e; shift
-  for e in "$@"; do [[ -n ${BIN[$pfx$e]:-} ]] && printf '%s ' "$e"; done
+# engines RUN PFX NAMES...: the names that have a driver, in the given order
+# on odd runs and reversed on even ones (a drift in the machine's load then
+# does not always favour the same side of a pair).
+engines() {
+  local r=$1 pfx=$2 e out=(); shift 2
+  for e in "$@"; do [[ -n ${BIN[$pfx$e]:-} ]] && out+=("$e"); done
+  if ((r % 2 == 0)); then
+    for ((e = ${#out[@]} - 1; e >= 0; e--)); do printf '%s ' "${out[$e]}"; done
+  else
+    printf '%s ' "${out[@]}"
+  fi
 }
 measure_bulk() { # run pfx tls13 suite engines...
   local r=$1 pfx=$2 v=$3 suite=$4 e m=bulk; shift 4
   ((v)) && m=bulk13
-  for e in $(engines "$pfx" "$@"); do
-    measure "$r" bulk_MBps="$pfx$m.$suite.$e" -- "${BIN[$pfx$e]}" "${CERTS[@]}" "$suite" "$v" bulk "$BYTES"
+  for e in $(engines "$r" "$pfx" "$@"); do
+    measure "$r" bulk_MBps="$pfx$m.$suite.$e" bulk_cpu_s_per_GiB="$pfx${m/bulk/bulkcpu}.$suite.$e" -- \
+      "${BIN[$pfx$e]}" "${CERTS[@]}" "$suite" "$v" bulk "$BYTES"
   done
 }
 measure_hs() { # run pfx tls13 engines...
   local r=$1 pfx=$2 v=$3 kind e m=hs; shift 3
   ((v)) && m=hs13
   for kind in full resumed; do
-    for e in $(engines "$pfx" "$@"); do
+    for e in $(engines "$r" "$pfx" "$@"); do
       measure "$r" hs_per_s="$pfx$m.$kind.$e" server_cpu_us="$pfx${m/hs/hscpu}.$kind.$e" -- \
         "${BIN[$pfx$e]}" "${CERTS[@]}" aes128gcm "$v" hs "$kind" "$HS_SECONDS"
     done
@@ -270,7 +281,7 @@ measure_hs() { # run pfx tls13 engines...
 }
 measure_mem() { # run pfx engines...
   local r=$1 pfx=$2 e; shift 2
-  for e in $(engines "$pfx" "$@"); do
+  for e in $(engines "$r" "$pfx" "$@"); do
     measure "$r" mem_server_B="${pfx}mem.server.$e" mem_client_B="${pfx}mem.client.$e" -- \
       "${BIN[$pfx$e]}" "${CERTS[@]}" aes128gcm 0 mem "$MEM_CONNS"
   done
@@ -286,13 +297,13 @@ for ((r = 1; r <= RUNS; r++)); do
     for suite in aes128gcm chacha20; do
       measure_bulk "$r" "" 0 "$suite" mojo raw openssl
     done
-    for k in mojo stdlib; do
+    for k in $( ((r % 2)) && echo mojo stdlib || echo stdlib mojo); do
       measure "$r" bulk_MBps="py.$k" -- "${PY[@]}" bulk "$k" "$BYTES" "${CERTS[@]}" aes128gcm
     done
     measure_hs "$r" "" 0 mojo raw openssl
     measure_mem "$r" "" mojo raw openssl
     for n in 1 16 256; do
-      for e in mojo openssl; do
+      for e in $(engines "$r" "" mojo openssl); do
         measure "$r" conc_MBps="conc.$n.$e" -- "${BIN[$e]}" "${CERTS[@]}" aes128gcm 0 conc "$n" "$CONC_BYTES"
       done
     done
