@@ -231,10 +231,30 @@ mod system {
              #include <mbedtls/entropy.h>\n\
              #include <mbedtls/sha256.h>\n\
              #include <mbedtls/ecp.h>\n\
+             #else\n\
+             /* Only for the compat layer's sizeof answers: 4.x keeps the\n\
+              * DRBG and entropy contexts private (PSA owns the RNG). */\n\
+             #if __has_include(<mbedtls/private/ctr_drbg.h>)\n\
+             #include <mbedtls/private/ctr_drbg.h>\n\
+             #endif\n\
+             #if __has_include(<mbedtls/private/entropy.h>)\n\
+             #include <mbedtls/private/entropy.h>\n\
+             #endif\n\
              #endif\n",
         );
         let statics = out.join("mojo_tls_static_fns");
-        let bindings = bindgen::Builder::default()
+        let mut builder = bindgen::Builder::default();
+        if major >= 4 {
+            // 4.x defines many error codes as PSA status casts
+            // (`MBEDTLS_ERR_SSL_BAD_INPUT_DATA` is `((psa_status_t)-135)`),
+            // which bindgen only evaluates with clang's help.
+            let fallback = out.join("macro_fallback");
+            std::fs::create_dir_all(&fallback).expect("create the macro fallback dir");
+            builder = builder
+                .clang_macro_fallback()
+                .clang_macro_fallback_build_dir(fallback);
+        }
+        let bindings = builder
             .header(wrapper.to_string_lossy())
             .clang_arg(format!("-I{}", install.include.display()))
             .allowlist_function("(mbedtls|psa)_.*")

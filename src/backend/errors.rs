@@ -5,14 +5,126 @@ use std::ffi::CStr;
 use super::sys;
 use crate::error::{Code, Error};
 
-/// Mbed TLS's own text for a return code.
-pub fn mbed_text(ret: i32) -> String {
+/// `mbedtls_strerror`'s text for one code (no splitting of our own).
+fn strerror(ret: i32) -> String {
     let mut buf = [0 as libc::c_char; 160];
     // SAFETY: strerror writes a NUL-terminated string into at most buf.len() bytes.
     unsafe {
         sys::strerror(ret, buf.as_mut_ptr(), buf.len());
         CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
     }
+}
+
+/// Text for a return code. Mbed TLS's own where it has one; ours for the
+/// codes its `mbedtls_strerror` does not know: PSA status codes (-128 ..
+/// -255, returned by 3.6 and 4.x, and on 4.x the value of many
+/// `MBEDTLS_ERR_*_BAD_INPUT_DATA` / `_ALLOC_FAILED` codes), and on 4.x the
+/// PK, PEM, ASN.1 and Base64 codes, which moved to TF-PSA-Crypto while
+/// `mbedtls_strerror` stayed in Mbed TLS.
+pub fn mbed_text(ret: i32) -> String {
+    let abs = ret.unsigned_abs();
+    if ret < 0 && (0x80..=0xFF).contains(&abs) {
+        return psa_text(ret);
+    }
+    #[cfg(not(mbedtls_4))]
+    return strerror(ret);
+    #[cfg(mbedtls_4)]
+    split_text(abs)
+}
+
+/// 4.x: each part of a compound code from Mbed TLS or from our table.
+#[cfg(mbedtls_4)]
+fn split_text(abs: u32) -> String {
+    // Mbed TLS codes are a high-level part (0xFF80 bits: SSL, X.509, PK,
+    // PEM, …) plus a low-level part (0x7F bits: ASN.1, Base64, …).
+    let (high, low) = (abs & 0xFF80, abs & 0x7F);
+    let part = |code: u32| -> String {
+        let code = -(code as i32);
+        match own_text(code) {
+            Some(t) => t.to_string(),
+            None => strerror(code),
+        }
+    };
+    match (high, low) {
+        (0, 0) => String::new(),
+        (0, l) => part(l),
+        (h, 0) => part(h),
+        (h, l) => format!("{} : {}", part(h), part(l)),
+    }
+}
+
+/// PSA Crypto status codes (psa/crypto_values.h).
+fn psa_text(ret: i32) -> String {
+    let what = match ret {
+        -132 => "PSA_ERROR_GENERIC_ERROR - unspecified error",
+        -133 => "PSA_ERROR_NOT_PERMITTED - operation not permitted by the key's policy",
+        -134 => "PSA_ERROR_NOT_SUPPORTED - algorithm or parameter not supported",
+        -135 => "PSA_ERROR_INVALID_ARGUMENT - bad input data",
+        -136 => "PSA_ERROR_INVALID_HANDLE - invalid key identifier",
+        -137 => "PSA_ERROR_BAD_STATE - bad state (is PSA crypto initialised?)",
+        -138 => "PSA_ERROR_BUFFER_TOO_SMALL - output buffer too small",
+        -139 => "PSA_ERROR_ALREADY_EXISTS - the key already exists",
+        -140 => "PSA_ERROR_DOES_NOT_EXIST - no such key",
+        -141 => "PSA_ERROR_INSUFFICIENT_MEMORY - out of memory",
+        -142 => "PSA_ERROR_INSUFFICIENT_STORAGE - out of key storage",
+        -143 => "PSA_ERROR_INSUFFICIENT_DATA - not enough data",
+        -144 => "PSA_ERROR_SERVICE_FAILURE - crypto service failure",
+        -145 => "PSA_ERROR_COMMUNICATION_FAILURE - communication failure",
+        -146 => "PSA_ERROR_STORAGE_FAILURE - key storage failure",
+        -147 => "PSA_ERROR_HARDWARE_FAILURE - hardware failure",
+        -148 => "PSA_ERROR_INSUFFICIENT_ENTROPY - not enough entropy",
+        -149 => "PSA_ERROR_INVALID_SIGNATURE - invalid signature or authentication tag",
+        -150 => "PSA_ERROR_INVALID_PADDING - invalid padding",
+        -151 => "PSA_ERROR_CORRUPTION_DETECTED - corruption detected",
+        -152 => "PSA_ERROR_DATA_CORRUPT - stored data corrupt",
+        -153 => "PSA_ERROR_DATA_INVALID - stored data invalid",
+        _ => return format!("PSA error {ret}"),
+    };
+    what.to_string()
+}
+
+/// Codes `mbedtls_strerror` of Mbed TLS 4.x does not know (2.28 / 3.6 know
+/// them).
+#[cfg(mbedtls_4)]
+fn own_text(code: i32) -> Option<&'static str> {
+    Some(match code {
+        // PK
+        -0x3F00 => "PK - Type mismatch, eg attempt to do ECDSA with an RSA key",
+        -0x3E00 => "PK - Read/write of file failed",
+        -0x3D80 => "PK - Unsupported key version",
+        -0x3D00 => "PK - Invalid key tag or value",
+        -0x3C80 => "PK - Key algorithm is unsupported (only RSA and EC are supported)",
+        -0x3C00 => "PK - Private key password can't be empty",
+        -0x3B80 => "PK - Given private key password does not allow for correct decryption",
+        // Also what X.509 parsing returns on 4.x when psa_crypto_init was
+        // never called.
+        -0x3B00 => "PK - The pubkey tag or value is invalid (only RSA and EC are supported)",
+        -0x3A80 => "PK - The algorithm tag or value is invalid",
+        -0x3A00 => "PK - Elliptic curve is unsupported (only NIST curves are supported)",
+        -0x3980 => "PK - Unavailable feature, e.g. RSA disabled for RSA key",
+        // PEM
+        -0x1080 => "PEM - No PEM header or footer found",
+        -0x1100 => "PEM - PEM string is not as expected",
+        -0x1200 => "PEM - RSA IV is not in hex-format",
+        -0x1280 => "PEM - Unsupported key encryption algorithm",
+        -0x1300 => "PEM - Private key password can't be empty",
+        -0x1380 => "PEM - Given private key password does not allow for correct decryption",
+        -0x1400 => "PEM - Unavailable feature, e.g. hashing/encryption combination",
+        // MD
+        -0x5080 => "MD - The selected feature is not available",
+        -0x5200 => "MD - Opening or reading of file failed",
+        // ASN.1, Base64, threading, LMS (low-level)
+        -0x0060 => "ASN1 - Out of data when parsing an ASN1 data structure",
+        -0x0062 => "ASN1 - ASN1 tag was of an unexpected value",
+        -0x0064 => "ASN1 - Error when trying to determine the length or invalid length",
+        -0x0066 => "ASN1 - Actual length differs from expected length",
+        -0x0068 => "ASN1 - Data is invalid",
+        -0x002C => "BASE64 - Invalid character in input",
+        -0x001E => "THREADING - Mutex usage error",
+        -0x0013 => "LMS - Specified LMS key has utilised all of its private keys",
+        -0x0015 => "LMS - LMS signature verification failed",
+        _ => return None,
+    })
 }
 
 /// An error with `code`, a context, and the Mbed TLS code and text.
@@ -31,13 +143,15 @@ pub fn mbed_error(ret: i32, code: Code, context: &str) -> Error {
 
 /// Classify a failure while parsing a certificate, CRL or key.
 pub fn parse_error(ret: i32, context: &str) -> Error {
-    let code = match ret {
-        sys::ERR_PK_PASSWORD_REQUIRED | sys::ERR_PK_PASSWORD_MISMATCH => {
-            Code::MOJO_TLS_ERR_BAD_PASSWORD
-        }
-        sys::ERR_PK_ALLOC_FAILED | sys::ERR_X509_ALLOC_FAILED => Code::MOJO_TLS_ERR_NO_MEMORY,
-        sys::ERR_X509_FILE_IO_ERROR | sys::ERR_PK_FILE_IO_ERROR => Code::MOJO_TLS_ERR_NOT_FOUND,
-        _ => Code::MOJO_TLS_ERR_PARSE,
+    // Not a `match`: on 4.x both ALLOC_FAILED codes are the same PSA code.
+    let code = if ret == sys::ERR_PK_PASSWORD_REQUIRED || ret == sys::ERR_PK_PASSWORD_MISMATCH {
+        Code::MOJO_TLS_ERR_BAD_PASSWORD
+    } else if ret == sys::ERR_PK_ALLOC_FAILED || ret == sys::ERR_X509_ALLOC_FAILED {
+        Code::MOJO_TLS_ERR_NO_MEMORY
+    } else if ret == sys::ERR_X509_FILE_IO_ERROR || ret == sys::ERR_PK_FILE_IO_ERROR {
+        Code::MOJO_TLS_ERR_NOT_FOUND
+    } else {
+        Code::MOJO_TLS_ERR_PARSE
     };
     mbed_error(ret, code, context)
 }

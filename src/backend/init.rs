@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use once_cell::sync::Lazy;
 
+#[cfg(not(mbedtls_4))]
 use super::sys;
 
 /// Bumped in the child after `fork()`: every DRBG compares it with the value

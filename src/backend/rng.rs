@@ -2,7 +2,9 @@
 //! `fork()`. Each TLS configuration has its own DRBG so handshakes on
 //! different configurations never contend; `GLOBAL` serves the helpers.
 
+#[cfg(not(mbedtls_4))]
 use std::sync::atomic::Ordering;
+#[cfg(not(mbedtls_4))]
 use std::sync::Mutex;
 
 use once_cell::sync::Lazy;
@@ -40,7 +42,16 @@ const PERSONALIZATION: &[u8] = b"mojo-tls";
 #[cfg(mbedtls_4)]
 impl Drbg {
     pub fn new() -> Result<Drbg> {
-        Ok(Drbg { _unit: () })
+        // psa_generate_random needs PSA initialised (BAD_STATE otherwise);
+        // GLOBAL may be reached before ensure_init.
+        match super::generation::psa_init() {
+            0 => Ok(Drbg { _unit: () }),
+            ret => Err(mbed_error(
+                ret,
+                Code::MOJO_TLS_ERR_INTERNAL,
+                "PSA crypto initialisation",
+            )),
+        }
     }
 
     pub fn fill(&self, out: &mut [u8]) -> i32 {
