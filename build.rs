@@ -22,6 +22,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_3)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_4)");
+    println!("cargo::rustc-check-cfg=cfg(mbedtls_psa_rng_fork_unsafe)");
     #[cfg(feature = "system")]
     system::configure();
 }
@@ -175,7 +176,17 @@ mod system {
                 }
                 println!("cargo:rustc-cfg=mbedtls_3");
             }
-            4 => println!("cargo:rustc-cfg=mbedtls_4"),
+            4 => {
+                println!("cargo:rustc-cfg=mbedtls_4");
+                // TF-PSA-Crypto 1.0 (Mbed TLS 4.0) neither reseeds its RNG
+                // after fork() nor has psa_random_reseed() (CVE-2026-25835,
+                // fixed in 1.1 / 4.1): the backend then forces a reseed.
+                let extra = std::fs::read_to_string(install.include.join("psa/crypto_extra.h"))
+                    .unwrap_or_default();
+                if !extra.contains("psa_random_reseed") {
+                    println!("cargo:rustc-cfg=mbedtls_psa_rng_fork_unsafe");
+                }
+            }
             _ => panic!("Mbed TLS {string}: the system backend supports 3.6 and 4.x (use the bundled backend for 2.28)"),
         }
         println!("cargo:rustc-env=MOJO_TLS_MBEDTLS_VERSION={string}");

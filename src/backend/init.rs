@@ -54,6 +54,7 @@ static INIT: Lazy<()> = Lazy::new(|| {
 
 pub fn ensure_init() {
     Lazy::force(&INIT);
+    super::generation::psa_rng_after_fork();
 }
 
 static DESCRIPTION: Lazy<String> = Lazy::new(|| {

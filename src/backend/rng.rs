@@ -55,6 +55,7 @@ impl Drbg {
     }
 
     pub fn fill(&self, out: &mut [u8]) -> i32 {
+        super::generation::psa_rng_after_fork();
         // SAFETY: out is valid for its length.
         unsafe { sys::psa_generate_random(out.as_mut_ptr(), out.len()) }
     }

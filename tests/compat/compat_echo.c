@@ -24,14 +24,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Mbed TLS return codes (Mbed TLS 2.28 and 3.x/4.x share these values). */
-#define ERR_SSL_BAD_INPUT_DATA (-0x7100)
+/* Mbed TLS return codes (Mbed TLS 2.28 and 3.x/4.x share these values,
+ * except the two BAD_INPUT_DATA codes below). */
 #define ERR_SSL_PEER_CLOSE_NOTIFY (-0x7880)
 #define ERR_SSL_WANT_READ (-0x6900)
 #define ERR_SSL_WANT_WRITE (-0x6880)
 #define ERR_SSL_BAD_HS_PROTOCOL_VERSION (-0x6E80)
 #define ERR_X509_BAD_INPUT_DATA (-0x2800)
-#define ERR_PK_BAD_INPUT_DATA (-0x3E80)
+/* Mbed TLS 4.x defines the SSL and PK BAD_INPUT_DATA codes as
+ * PSA_ERROR_INVALID_ARGUMENT (-0x87); set in main() from mojo_tls_backend(). */
+static int ERR_SSL_BAD_INPUT_DATA = -0x7100;
+static int ERR_PK_BAD_INPUT_DATA = -0x3E80;
 #define ERR_NET_BAD_INPUT_DATA (-0x0049)
 
 #ifndef MOJO_TLS_KEY_ECDSA_P256
@@ -430,6 +433,10 @@ static void reuseport(void) {
 int main(void) {
     alarm(600); /* hard stop if something blocks (run.sh also bounds us) */
     REQUIRE(mojo_tls_init() == 0, "mojo_tls_init");
+    if (strncmp(mojo_tls_backend(), "Mbed TLS 4.", 11) == 0) {
+        ERR_SSL_BAD_INPUT_DATA = -0x87;
+        ERR_PK_BAD_INPUT_DATA = -0x87;
+    }
     CHECK(mojo_tls_sizeof_ssl_session() > 0 && mojo_tls_sizeof_entropy_context() > 0 &&
               mojo_tls_sizeof_ctr_drbg_context() > 0,
           "sizeof queries");

@@ -58,8 +58,11 @@ NOT_FOUND, BAD_PASSWORD, BAD_STATE = C["NOT_FOUND"], C["BAD_PASSWORD"], C["BAD_S
 NOT_AVAILABLE, UNSUPPORTED, WANT_READ = C["NOT_AVAILABLE"], C["UNSUPPORTED"], C["WANT_READ"]
 INTERNAL = C["INTERNAL"]
 
-# Mbed TLS BAD_INPUT_DATA codes returned by the compat layer for NULL (docs/compat.md)
+# Mbed TLS BAD_INPUT_DATA codes returned by the compat layer for NULL (docs/compat.md);
+# Mbed TLS 4.x defines the SSL and PK ones as PSA_ERROR_INVALID_ARGUMENT (-0x87)
 SSL_BAD_INPUT, X509_BAD_INPUT, PK_BAD_INPUT, NET_BAD_INPUT = -0x7100, -0x2800, -0x3E80, -0x0049
+if R.backend().startswith("Mbed TLS 4."):
+    SSL_BAD_INPUT = PK_BAD_INPUT = -0x87
 
 
 # ---------------------------------------------------------------------------
