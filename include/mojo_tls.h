@@ -347,12 +347,14 @@ size_t mojo_tls_sizeof_ssl_config(void);
 size_t mojo_tls_sizeof_ssl_session(void);
 
 /**
- * Compat: size in bytes of an Mbed TLS entropy_context.
+ * Compat: size in bytes of an Mbed TLS entropy_context (Mbed TLS 4.x:
+ * its private one; nothing in the compat API takes it).
  */
 size_t mojo_tls_sizeof_entropy_context(void);
 
 /**
- * Compat: size in bytes of an Mbed TLS ctr_drbg_context.
+ * Compat: size in bytes of an Mbed TLS ctr_drbg_context (Mbed TLS 4.x:
+ * its private one; nothing in the compat API takes it).
  */
 size_t mojo_tls_sizeof_ctr_drbg_context(void);
 
@@ -416,14 +418,15 @@ void mojo_tls_ssl_config_free(void *conf);
 /**
  * Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,
  * transport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the
- * original shim's backend did implicitly: the library's CTR_DRBG as RNG
- * (reseeded after fork), TLS 1.2 as minimum and maximum available version,
+ * original shim's backend did implicitly: the library's RNG (a CTR_DRBG
+ * reseeded after fork; PSA's own on Mbed TLS 4.x), TLS 1.2 as minimum and maximum available version,
  * and for the default preset forward-secret AEAD cipher suites (ECDHE with
  * AES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,
  * SHA-1-free signature hashes and a SHA-1-free certificate profile
  * (RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.
  * Returns 0 or an Mbed TLS error; NULL `conf` →
- * MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100).
+ * MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100; on Mbed TLS 4.x -0x87,
+ * PSA_ERROR_INVALID_ARGUMENT).
  */
 int mojo_tls_ssl_config_defaults(void *conf, int endpoint, int transport, int preset);
 
@@ -585,7 +588,8 @@ void mojo_tls_pk_free(void *pk);
  * (for PEM, `keylen` includes the NUL), optionally encrypted with `pwd`
  * (`pwdlen` bytes; NULL = none). Returns 0 or an Mbed TLS error (e.g.
  * MBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →
- * MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80).
+ * MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80; on Mbed TLS 4.x -0x87,
+ * PSA_ERROR_INVALID_ARGUMENT).
  */
 int mojo_tls_pk_parse_key(void *pk, const unsigned char *key, size_t keylen, const unsigned char *pwd, size_t pwdlen);
 
@@ -1211,8 +1215,9 @@ void mojo_tls_clear_error(void);
 const char *mojo_tls_strerror(int32_t code);
 
 /**
- * Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG,
- * reseeded after fork). Returns 0 or a negative error.
+ * Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG;
+ * PSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns 0
+ * or a negative error.
  */
 int32_t mojo_tls_random(uint8_t *buf, size_t len);
 

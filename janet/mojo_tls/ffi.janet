@@ -196,12 +196,12 @@
 
 # size_t mojo_tls_sizeof_entropy_context(void)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-sizeof-entropy-context :size
-  "Compat: size in bytes of an Mbed TLS entropy_context."
+  "Compat: size in bytes of an Mbed TLS entropy_context (Mbed TLS 4.x:\nits private one; nothing in the compat API takes it)."
   [])
 
 # size_t mojo_tls_sizeof_ctr_drbg_context(void)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-sizeof-ctr-drbg-context :size
-  "Compat: size in bytes of an Mbed TLS ctr_drbg_context."
+  "Compat: size in bytes of an Mbed TLS ctr_drbg_context (Mbed TLS 4.x:\nits private one; nothing in the compat API takes it)."
   [])
 
 # size_t mojo_tls_sizeof_x509_crt(void)  [returns 64-bit: boxed, use int/to-number]
@@ -251,7 +251,7 @@
 
 # int mojo_tls_ssl_config_defaults(void *conf, int endpoint, int transport, int preset)
 (ffi/defbind mojo-tls-ssl-config-defaults :int
-  "Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,\ntransport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the\noriginal shim's backend did implicitly: the library's CTR_DRBG as RNG\n(reseeded after fork), TLS 1.2 as minimum and maximum available version,\nand for the default preset forward-secret AEAD cipher suites (ECDHE with\nAES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,\nSHA-1-free signature hashes and a SHA-1-free certificate profile\n(RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.\nReturns 0 or an Mbed TLS error; NULL `conf` →\nMBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100)."
+  "Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,\ntransport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the\noriginal shim's backend did implicitly: the library's RNG (a CTR_DRBG\nreseeded after fork; PSA's own on Mbed TLS 4.x), TLS 1.2 as minimum and maximum available version,\nand for the default preset forward-secret AEAD cipher suites (ECDHE with\nAES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,\nSHA-1-free signature hashes and a SHA-1-free certificate profile\n(RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.\nReturns 0 or an Mbed TLS error; NULL `conf` →\nMBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100; on Mbed TLS 4.x -0x87,\nPSA_ERROR_INVALID_ARGUMENT)."
   [conf :ptr endpoint :int transport :int preset :int])
 
 # void mojo_tls_ssl_conf_authmode(void *conf, int authmode)
@@ -376,7 +376,7 @@
 
 # int mojo_tls_pk_parse_key(void *pk, const unsigned char *key, size_t keylen, const unsigned char *pwd, size_t pwdlen)
 (ffi/defbind mojo-tls-pk-parse-key :int
-  "Compat: mbedtls_pk_parse_key: a private key in DER or PEM from memory\n(for PEM, `keylen` includes the NUL), optionally encrypted with `pwd`\n(`pwdlen` bytes; NULL = none). Returns 0 or an Mbed TLS error (e.g.\nMBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →\nMBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80)."
+  "Compat: mbedtls_pk_parse_key: a private key in DER or PEM from memory\n(for PEM, `keylen` includes the NUL), optionally encrypted with `pwd`\n(`pwdlen` bytes; NULL = none). Returns 0 or an Mbed TLS error (e.g.\nMBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →\nMBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80; on Mbed TLS 4.x -0x87,\nPSA_ERROR_INVALID_ARGUMENT)."
   [pk :ptr key :ptr keylen :size pwd :ptr pwdlen :size])
 
 # int mojo_tls_pk_parse_keyfile(void *pk, const char *path, const char *password)
@@ -826,7 +826,7 @@
 
 # int32_t mojo_tls_random(uint8_t *buf, size_t len)
 (ffi/defbind mojo-tls-random :int32
-  "Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG,\nreseeded after fork). Returns 0 or a negative error."
+  "Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG;\nPSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns 0\nor a negative error."
   [buf :ptr len :size])
 
 # int32_t mojo_tls_sha256(const uint8_t *input, size_t input_len, uint8_t *output)

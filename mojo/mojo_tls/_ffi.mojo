@@ -808,7 +808,8 @@ struct MojoTlsFFI(Copyable, Movable):
     def sizeof_entropy_context(self) -> Int:
         """`size_t mojo_tls_sizeof_entropy_context(void)`
 
-        Compat: size in bytes of an Mbed TLS entropy_context.
+        Compat: size in bytes of an Mbed TLS entropy_context (Mbed TLS 4.x:
+        its private one; nothing in the compat API takes it).
         """
         var f = _c_function[def() thin abi("C") -> c_size_t](
             self._lib[].mojo_tls_sizeof_entropy_context
@@ -819,7 +820,8 @@ struct MojoTlsFFI(Copyable, Movable):
     def sizeof_ctr_drbg_context(self) -> Int:
         """`size_t mojo_tls_sizeof_ctr_drbg_context(void)`
 
-        Compat: size in bytes of an Mbed TLS ctr_drbg_context.
+        Compat: size in bytes of an Mbed TLS ctr_drbg_context (Mbed TLS 4.x:
+        its private one; nothing in the compat API takes it).
         """
         var f = _c_function[def() thin abi("C") -> c_size_t](
             self._lib[].mojo_tls_sizeof_ctr_drbg_context
@@ -938,14 +940,15 @@ struct MojoTlsFFI(Copyable, Movable):
 
         Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,
         transport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the
-        original shim's backend did implicitly: the library's CTR_DRBG as RNG
-        (reseeded after fork), TLS 1.2 as minimum and maximum available version,
+        original shim's backend did implicitly: the library's RNG (a CTR_DRBG
+        reseeded after fork; PSA's own on Mbed TLS 4.x), TLS 1.2 as minimum and maximum available version,
         and for the default preset forward-secret AEAD cipher suites (ECDHE with
         AES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,
         SHA-1-free signature hashes and a SHA-1-free certificate profile
         (RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.
         Returns 0 or an Mbed TLS error; NULL `conf` →
-        MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100).
+        MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100; on Mbed TLS 4.x -0x87,
+        PSA_ERROR_INVALID_ARGUMENT).
         """
         var f = _c_function[def(Int, c_int, c_int, c_int) thin abi("C") -> c_int](
             self._lib[].mojo_tls_ssl_config_defaults
@@ -1252,7 +1255,8 @@ struct MojoTlsFFI(Copyable, Movable):
         (for PEM, `keylen` includes the NUL), optionally encrypted with `pwd`
         (`pwdlen` bytes; NULL = none). Returns 0 or an Mbed TLS error (e.g.
         MBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →
-        MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80).
+        MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80; on Mbed TLS 4.x -0x87,
+        PSA_ERROR_INVALID_ARGUMENT).
         """
         var f = _c_function[def(Int, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_int](
             self._lib[].mojo_tls_pk_parse_key
@@ -2460,8 +2464,9 @@ struct MojoTlsFFI(Copyable, Movable):
     def random(self, buf: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_random(uint8_t *buf, size_t len)`
 
-        Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG,
-        reseeded after fork). Returns 0 or a negative error.
+        Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG;
+        PSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns 0
+        or a negative error.
         """
         var f = _c_function[def(Int, c_size_t) thin abi("C") -> Int32](
             self._lib[].mojo_tls_random

@@ -68,13 +68,15 @@ pub extern "C" fn mojo_tls_sizeof_ssl_session() -> usize {
     guard(0, || Ok(compat::sizeof_ssl_session()))
 }
 
-/// Compat: size in bytes of an Mbed TLS entropy_context.
+/// Compat: size in bytes of an Mbed TLS entropy_context (Mbed TLS 4.x:
+/// its private one; nothing in the compat API takes it).
 #[no_mangle]
 pub extern "C" fn mojo_tls_sizeof_entropy_context() -> usize {
     guard(0, || Ok(compat::sizeof_entropy_context()))
 }
 
-/// Compat: size in bytes of an Mbed TLS ctr_drbg_context.
+/// Compat: size in bytes of an Mbed TLS ctr_drbg_context (Mbed TLS 4.x:
+/// its private one; nothing in the compat API takes it).
 #[no_mangle]
 pub extern "C" fn mojo_tls_sizeof_ctr_drbg_context() -> usize {
     guard(0, || Ok(compat::sizeof_ctr_drbg_context()))
@@ -157,14 +159,15 @@ pub extern "C" fn mojo_tls_ssl_config_free(conf: *mut c_void) {
 
 /// Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,
 /// transport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the
-/// original shim's backend did implicitly: the library's CTR_DRBG as RNG
-/// (reseeded after fork), TLS 1.2 as minimum and maximum available version,
+/// original shim's backend did implicitly: the library's RNG (a CTR_DRBG
+/// reseeded after fork; PSA's own on Mbed TLS 4.x), TLS 1.2 as minimum and maximum available version,
 /// and for the default preset forward-secret AEAD cipher suites (ECDHE with
 /// AES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,
 /// SHA-1-free signature hashes and a SHA-1-free certificate profile
 /// (RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.
 /// Returns 0 or an Mbed TLS error; NULL `conf` →
-/// MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100).
+/// MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100; on Mbed TLS 4.x -0x87,
+/// PSA_ERROR_INVALID_ARGUMENT).
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_config_defaults(
     conf: *mut c_void,
@@ -414,7 +417,8 @@ pub extern "C" fn mojo_tls_pk_free(pk: *mut c_void) {
 /// (for PEM, `keylen` includes the NUL), optionally encrypted with `pwd`
 /// (`pwdlen` bytes; NULL = none). Returns 0 or an Mbed TLS error (e.g.
 /// MBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →
-/// MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80).
+/// MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80; on Mbed TLS 4.x -0x87,
+/// PSA_ERROR_INVALID_ARGUMENT).
 #[no_mangle]
 pub extern "C" fn mojo_tls_pk_parse_key(
     pk: *mut c_void,

@@ -78,8 +78,9 @@ pub extern "C" fn mojo_tls_strerror(code: i32) -> *const c_char {
     }
 }
 
-/// Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG,
-/// reseeded after fork). Returns 0 or a negative error.
+/// Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG;
+/// PSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns 0
+/// or a negative error.
 #[no_mangle]
 pub extern "C" fn mojo_tls_random(buf: *mut u8, len: usize) -> i32 {
     guard_int(|| {
