@@ -4,10 +4,14 @@
  * Mbed TLS's own record layer, so the rows measure the shim over the same
  * engine as be_raw.c); build with
  * -DBENCH_MOJO_RECORD_LAYER=MOJO_TLS_RECORD_LAYER_AUTO for the library's
- * default (its own record layer after the handshake). */
+ * default (its own record layer after the handshake); -DBENCH_MOJO_FAST
+ * does that and reports whether the kernel TLS probe fell back cleanly. */
 #include "backend.h"
 #include "mojo_tls.h"
 
+#if defined(BENCH_MOJO_FAST) && !defined(BENCH_MOJO_RECORD_LAYER)
+#define BENCH_MOJO_RECORD_LAYER MOJO_TLS_RECORD_LAYER_AUTO
+#endif
 #if defined(MOJO_TLS_RECORD_LAYER_MBEDTLS) && !defined(BENCH_MOJO_RECORD_LAYER)
 #define BENCH_MOJO_RECORD_LAYER MOJO_TLS_RECORD_LAYER_MBEDTLS
 #endif
@@ -110,8 +114,18 @@ void be_close_notify(be_conn *c) { mojo_tls_conn_close_notify((mojo_tls_conn *)c
 void be_free(be_conn *c) { mojo_tls_conn_free((mojo_tls_conn *)c); }
 long be_noop(be_conn *c) { return (long)mojo_tls_conn_pending((mojo_tls_conn *)c); }
 const char *be_cipher(be_conn *c) {
-#ifdef BENCH_MOJO_RECORD_LAYER
-    if (getenv("BENCH_DEBUG")) fprintf(stderr, "bench-mojo: record layer %s\n", mojo_tls_conn_record_layer((mojo_tls_conn *)c));
+    const char *layer = mojo_tls_conn_record_layer((mojo_tls_conn *)c);
+    if (getenv("BENCH_DEBUG")) fprintf(stderr, "bench-mojo: record layer %s\n", layer ? layer : "?");
+#ifdef BENCH_MOJO_FAST
+    /* The library's default record layer: kernel TLS where the kernel has
+     * it, else the ring layer with the kernel's refusal noted (the clean
+     * fallback issue #11 asks the bench to report). */
+    char detail[512] = "";
+    mojo_tls_conn_record_layer_detail((mojo_tls_conn *)c, detail, sizeof detail);
+    int ok = layer && (!strcmp(layer, "kernel TLS") ||
+                       (!strcmp(layer, "mojo-tls (ring)") && strstr(detail, "kernel TLS") != NULL));
+    fprintf(stderr, "bench-mojo: %s\n", detail);
+    printf("record_layer_fallback_ok %d\n", ok);
 #endif
     return mojo_tls_conn_cipher((mojo_tls_conn *)c);
 }

@@ -30,9 +30,11 @@
 # Loopback (127.0.0.1) only; every program runs under `timeout`, and the
 # drivers also bound themselves with alarm(); nothing else is killed.
 #
-# The mojo-tls C drivers use Mbed TLS's record layer (be_mojo.c pins
-# MOJO_TLS_RECORD_LAYER_MBEDTLS): they measure the shim over the engine the
-# raw peer runs. The Python package runs with the library's defaults.
+# Two mojo-tls C drivers: "mojo" pins Mbed TLS's record layer
+# (MOJO_TLS_RECORD_LAYER_MBEDTLS) to measure the shim over the engine the raw
+# peer runs; "fast" runs the library's default (the fast record layer after
+# the handshake, issue #11) and reports whether the kernel TLS probe fell
+# back cleanly. The Python package runs with the library's defaults.
 #
 # Adding rows: build another driver (benches/driver.c + a be_*.c engine, or
 # be_mojo.c with other -D options, e.g.
@@ -142,6 +144,9 @@ if want bundled; then
   gcc "${CFLAGS[@]}" -I"$DIST/include" -o "$W/bench-mojo" benches/driver.c benches/be_mojo.c \
     -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
   BIN[mojo]=$W/bench-mojo
+  gcc "${CFLAGS[@]}" -DBENCH_MOJO_FAST -I"$DIST/include" -o "$W/bench-fast" benches/driver.c benches/be_mojo.c \
+    -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
+  BIN[fast]=$W/bench-fast
   BACKEND=$(backend_of "$DIST/lib/libmojo_tls.so.0")
   note "mojo-tls backend: $BACKEND"
   [[ $BACKEND == *"(bundled)"* ]] || die "$DIST is not the bundled backend ($BACKEND)"
@@ -159,6 +164,9 @@ if want system; then
   gcc "${CFLAGS[@]}" -I"$SYS_DIST/include" -o "$W/bench-mojo-sys" benches/driver.c benches/be_mojo.c \
     -L"$SYS_DIST/lib" -lmojo_tls -Wl,-rpath,"$SYS_DIST/lib" -lpthread
   BIN[sys.mojo]=$W/bench-mojo-sys
+  gcc "${CFLAGS[@]}" -DBENCH_MOJO_FAST -I"$SYS_DIST/include" -o "$W/bench-fast-sys" benches/driver.c benches/be_mojo.c \
+    -L"$SYS_DIST/lib" -lmojo_tls -Wl,-rpath,"$SYS_DIST/lib" -lpthread
+  BIN[sys.fast]=$W/bench-fast-sys
   SYS_BACKEND=$(backend_of "$SYS_DIST/lib/libmojo_tls.so.0")
   note "mojo-tls system backend: $SYS_BACKEND"
   read -r SYS_INC SYS_LIB < <(mbed_prefix_dirs "$SYS_PREFIX") || true
@@ -265,7 +273,8 @@ measure_bulk() { # run pfx tls13 suite engines...
   local r=$1 pfx=$2 v=$3 suite=$4 e m=bulk; shift 4
   ((v)) && m=bulk13
   for e in $(engines "$r" "$pfx" "$@"); do
-    measure "$r" bulk_MBps="$pfx$m.$suite.$e" bulk_cpu_s_per_GiB="$pfx${m/bulk/bulkcpu}.$suite.$e" -- \
+    measure "$r" bulk_MBps="$pfx$m.$suite.$e" bulk_cpu_s_per_GiB="$pfx${m/bulk/bulkcpu}.$suite.$e" \
+      record_layer_fallback_ok="${pfx}layer_ok.$m.$suite.$e" -- \
       "${BIN[$pfx$e]}" "${CERTS[@]}" "$suite" "$v" bulk "$BYTES"
   done
 }
@@ -295,15 +304,15 @@ for ((r = 1; r <= RUNS; r++)); do
   if want bundled; then
     say "run $r of $RUNS: bundled backend (bulk $((BYTES / 1048576)) MiB)"
     for suite in aes128gcm chacha20; do
-      measure_bulk "$r" "" 0 "$suite" mojo raw openssl
+      measure_bulk "$r" "" 0 "$suite" fast mojo raw openssl
     done
     for k in $( ((r % 2)) && echo mojo stdlib || echo stdlib mojo); do
       measure "$r" bulk_MBps="py.$k" -- "${PY[@]}" bulk "$k" "$BYTES" "${CERTS[@]}" aes128gcm
     done
     measure_hs "$r" "" 0 mojo raw openssl
-    measure_mem "$r" "" mojo raw openssl
+    measure_mem "$r" "" fast mojo raw openssl
     for n in 1 16 256; do
-      for e in $(engines "$r" "" mojo openssl); do
+      for e in $(engines "$r" "" fast mojo openssl); do
         measure "$r" conc_MBps="conc.$n.$e" -- "${BIN[$e]}" "${CERTS[@]}" aes128gcm 0 conc "$n" "$CONC_BYTES"
       done
     done
@@ -319,14 +328,14 @@ for ((r = 1; r <= RUNS; r++)); do
     say "run $r of $RUNS: system backend ($SYS_BACKEND)"
     for v in 0 1; do
       for suite in aes128gcm chacha20; do
-        measure_bulk "$r" sys. "$v" "$suite" mojo raw openssl
+        measure_bulk "$r" sys. "$v" "$suite" fast mojo raw openssl
       done
     done
     measure_hs "$r" sys. 0 mojo raw openssl
     measure_hs "$r" sys. 1 mojo raw openssl
     # OpenSSL's figure is the bundled rows' (same program, same settings)
     # when those ran; memory is not time-dependent.
-    if want bundled; then measure_mem "$r" sys. mojo raw; else measure_mem "$r" sys. mojo raw openssl; fi
+    if want bundled; then measure_mem "$r" sys. fast mojo raw; else measure_mem "$r" sys. fast mojo raw openssl; fi
   fi
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
