@@ -165,8 +165,10 @@ impl FastIo {
 
     /// Bytes > 0, or 0 once the peer's close_notify arrived.
     pub fn read(&mut self, s: &mut Session, out: &mut [u8]) -> Result<Io<usize>> {
-        // Replies and interrupted writes go out whenever we get the chance.
-        self.flush(s)?;
+        // Replies and interrupted writes go out whenever we get the chance
+        // (best effort: a send failure is the writer's to report; what the
+        // peer sent before it closed can still be read).
+        let _ = self.flush(s);
         let mut copied = 0;
         loop {
             if !self.plain.is_empty() {
@@ -176,6 +178,7 @@ impl FastIo {
                 self.plain.start += n;
                 copied += n;
                 if copied == out.len() {
+                    self.release_if_drained();
                     return Ok(Io::Done(copied));
                 }
             }
@@ -196,7 +199,10 @@ impl FastIo {
             match step {
                 Ok(Next::More) => {}
                 Ok(Next::Stop) => return Ok(Io::Done(copied)),
-                Ok(Next::Wait) if copied > 0 => return Ok(Io::Done(copied)),
+                Ok(Next::Wait) if copied > 0 => {
+                    self.release_if_drained();
+                    return Ok(Io::Done(copied));
+                }
                 Ok(Next::Wait) => return Ok(Io::Want { write: false }),
                 Err(e) if copied > 0 => {
                     self.deferred = Some(e);
@@ -204,6 +210,16 @@ impl FastIo {
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Nothing buffered any more: give the receive buffer back, so a
+    /// connection that stops reading holds none.
+    fn release_if_drained(&mut self) {
+        if self.plain.is_empty() && self.rpos == self.rbuf.len() {
+            self.rbuf = Vec::new();
+            self.rpos = 0;
+            self.plain = 0..0;
         }
     }
 
@@ -217,7 +233,7 @@ impl FastIo {
         let opened = rl.open(&mut self.rbuf[self.rpos..], &mut reply);
         if !reply.is_empty() {
             self.queue(&reply);
-            self.flush(s)?;
+            let _ = self.flush(s);
         }
         let base = self.rpos;
         let consumed = match opened {
