@@ -528,6 +528,7 @@ pub(crate) type RngFn = Option<unsafe extern "C" fn(*mut libc::c_void, *mut u8, 
 /// `buf` is NULL or Mbed TLS's own allocation, and Mbed TLS will not touch
 /// it again (the caller NULLs every pointer into it).
 #[cfg(target_os = "linux")]
+#[cfg_attr(mbedtls_4, allow(dead_code))] // 4.x keeps its buffers for now
 unsafe fn release_buffer(buf: *mut u8) -> bool {
     if buf.is_null() {
         return true;
@@ -539,6 +540,7 @@ unsafe fn release_buffer(buf: *mut u8) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
+#[cfg_attr(mbedtls_4, allow(dead_code))]
 unsafe fn release_buffer(_buf: *mut u8) -> bool {
     false
 }
