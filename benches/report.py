@@ -151,6 +151,8 @@ class Report:
                          f"{pfx}{cpu}.{kind}.raw", f"{m.replace('handshake_', 'handshake_cpu_')}{kind}_vs_raw{sfx}")
 
     def memory(self, pfx, sfx, backend):
+        if not any(k.startswith(f"{pfx}mem.") for k in self.data):
+            return  # this backend was not measured (OpenSSL's row alone says nothing)
         sec = (f"Memory per idle connection ({self.meta.get('mem_conns')} connections, RSS growth ÷ N, "
                f"after the handshake), TLS 1.2{backend}")
         for side in ("server", "client"):
@@ -227,8 +229,9 @@ def build(data, meta):
 
 
 def short_engine(e):
-    """The label without its parenthesis (handshake and memory rows)."""
-    return ENGINES[e].split(" (")[0].replace(" libssl", "")
+    """The label for CPU, handshake and memory rows: without "C ABI" and
+    "libssl", still telling the mojo-tls engines apart."""
+    return ENGINES[e].replace("C ABI, ", "").replace(" (C ABI)", "").replace(" libssl", "")
 
 
 def short_backend(s):

@@ -68,6 +68,8 @@ say() { printf '==> %s\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 want() { [[ $BACKENDS == *" $1 "* ]]; }
+set -E # say where an unexpected failure stopped the script (errexit is silent)
+trap 'rc=$?; printf "error: benches/run.sh: line %s failed (exit %s)\n" "$LINENO" "$rc" >&2' ERR
 
 # `MBEDTLS_DIR=… ./build.sh bench`: build.sh pointed cargo at the system
 # target directory; here MBEDTLS_DIR only chooses the system backend's prefix.
@@ -250,8 +252,11 @@ measure() {
   for p in "${pairs[@]}"; do
     k=${p%%=*}; name=${p#*=}
     v=$(awk -v k="$k" '$1 == k { print $2 }' <<<"$out" | tail -1)
-    [[ -n $v ]] && printf '%s %s %s\n' "$name" "$run" "$v" >>"$RES"
+    # a key the program did not print (e.g. one only some engines report)
+    # is simply not recorded
+    if [[ -n $v ]]; then printf '%s %s %s\n' "$name" "$run" "$v" >>"$RES"; fi
   done
+  return 0
 }
 
 # The drivers' modes for a list of engines (BIN names; missing ones are
