@@ -93,22 +93,7 @@ impl Transport {
                 s.recv_status(st, buf.len())
             }
             Transport::Memory(m) => {
-                let avail = m.incoming.len() - m.in_pos;
-                if avail == 0 {
-                    return if m.eof {
-                        IoStatus::Eof
-                    } else {
-                        IoStatus::WouldBlock
-                    };
-                }
-                let n = avail.min(buf.len());
-                buf[..n].copy_from_slice(&m.incoming[m.in_pos..m.in_pos + n]);
-                m.in_pos += n;
-                if m.in_pos == m.incoming.len() {
-                    m.incoming.clear();
-                    m.in_pos = 0;
-                }
-                IoStatus::Done(n)
+                m.take_incoming(buf.len(), |b| buf[..b.len()].copy_from_slice(b))
             }
         }
     }
@@ -143,22 +128,12 @@ impl Transport {
                 status
             }
             Transport::Memory(m) => {
-                let avail = m.incoming.len() - m.in_pos;
-                if avail == 0 {
-                    return if m.eof {
-                        IoStatus::Eof
-                    } else {
-                        IoStatus::WouldBlock
-                    };
-                }
-                let n = avail.min(max);
-                v.extend_from_slice(&m.incoming[m.in_pos..m.in_pos + n]);
-                m.in_pos += n;
-                if m.in_pos == m.incoming.len() {
+                let st = m.take_incoming(max, |b| v.extend_from_slice(b));
+                if m.incoming.is_empty() {
+                    // The record layer keeps idle connections buffer-free.
                     m.incoming = Vec::new();
-                    m.in_pos = 0;
                 }
-                IoStatus::Done(n)
+                st
             }
         }
     }
@@ -255,6 +230,27 @@ fn classify(r: io::Result<usize>) -> IoStatus {
 }
 
 impl MemoryIo {
+    /// Hand up to `max` fed bytes to `take` and forget them: EOF or
+    /// WouldBlock when nothing is left.
+    fn take_incoming(&mut self, max: usize, take: impl FnOnce(&[u8])) -> IoStatus {
+        let avail = self.incoming.len() - self.in_pos;
+        if avail == 0 {
+            return if self.eof {
+                IoStatus::Eof
+            } else {
+                IoStatus::WouldBlock
+            };
+        }
+        let n = avail.min(max);
+        take(&self.incoming[self.in_pos..self.in_pos + n]);
+        self.in_pos += n;
+        if self.in_pos == self.incoming.len() {
+            self.incoming.clear();
+            self.in_pos = 0;
+        }
+        IoStatus::Done(n)
+    }
+
     pub fn feed(&mut self, data: &[u8]) {
         if self.in_pos > 0 && self.in_pos == self.incoming.len() {
             self.incoming.clear();
