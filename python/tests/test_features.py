@@ -1,7 +1,7 @@
 """Session resumption, SNI certificate selection, key log, client auth."""
 
 import pytest
-from conftest import HOST, ThreadServer
+from conftest import HOST, ThreadServer, memory_handshake
 
 import mojo_tls
 
@@ -55,17 +55,15 @@ def test_session_resumption(server_ctx, client_ctx, mechanism) -> None:
 
 
 def test_session_in_memory_mode(server_ctx, client_ctx) -> None:
-    from test_memory import _handshake
-
     server_ctx.enable_session_tickets()
     c = client_ctx.wrap_memory(server_hostname="localhost")
     s = server_ctx.wrap_memory()
-    _handshake(c, s)
+    memory_handshake(c, s)
     sess = c.session
     assert sess is not None and not c.session_reused
     c2 = client_ctx.wrap_memory(server_hostname="localhost", session=sess)
     s2 = server_ctx.wrap_memory()
-    _handshake(c2, s2)
+    memory_handshake(c2, s2)
     assert c2.session_reused and s2.session_reused
     for x in (c, s, c2, s2):
         x.close()

@@ -1,37 +1,9 @@
 """TLSObject (memory mode): two objects talking through Python bytes."""
 
 import pytest
+from conftest import memory_handshake
 
 import mojo_tls
-
-
-def _pump(a: mojo_tls.TLSObject, b: mojo_tls.TLSObject) -> None:
-    """Move all pending ciphertext both ways until quiet (bounded)."""
-    for _ in range(50):
-        moved = False
-        for src, dst in ((a, b), (b, a)):
-            out = src.drain()
-            if out:
-                dst.feed(out)
-                moved = True
-        if not moved:
-            return
-    raise AssertionError("pump did not settle")
-
-
-def _handshake(a: mojo_tls.TLSObject, b: mojo_tls.TLSObject) -> None:
-    for _ in range(20):
-        done = True
-        for x in (a, b):
-            if not x.handshake_done:
-                try:
-                    x.do_handshake()
-                except mojo_tls.TLSWantReadError:
-                    done = False
-        _pump(a, b)
-        if done and a.handshake_done and b.handshake_done:
-            return
-    raise AssertionError("handshake did not complete")
 
 
 @pytest.fixture
@@ -48,7 +20,7 @@ def test_handshake_and_data(pair) -> None:
     with pytest.raises(mojo_tls.TLSWantReadError):
         c.do_handshake()
     assert c.pending_output > 0
-    _handshake(c, s)
+    memory_handshake(c, s)
     assert c.version() == s.version() == "TLSv1.2"
     assert c.cipher()[0] == s.cipher()[0]
     assert c.getpeercert()["subject"] == ((("commonName", "localhost"),),)
@@ -70,14 +42,14 @@ def test_handshake_and_data(pair) -> None:
 
 def test_clean_close_and_truncation(pair, server_ctx, client_ctx) -> None:
     c, s = pair
-    _handshake(c, s)
+    memory_handshake(c, s)
     c.unwrap()
     s.feed(c.drain())
     assert s.read() == b""  # close_notify: clean EOF
     # truncation: transport EOF without close_notify
     c2 = client_ctx.wrap_memory(server_hostname="localhost")
     s2 = server_ctx.wrap_memory()
-    _handshake(c2, s2)
+    memory_handshake(c2, s2)
     s2.feed_eof()
     with pytest.raises(mojo_tls.TLSTruncatedError):
         s2.read()
@@ -90,7 +62,7 @@ def test_verify_failure_in_memory(server_ctx) -> None:
     c = ctx.wrap_memory(server_hostname="localhost")
     s = server_ctx.wrap_memory()
     with pytest.raises(mojo_tls.CertificateVerifyError) as ei:
-        _handshake(c, s)
+        memory_handshake(c, s)
     assert ei.value.verify_flags
     assert ei.value.verify_reason
     c.close()

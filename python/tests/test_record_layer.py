@@ -3,44 +3,22 @@ record_layer / record_layer_detail properties and key_update() on TLSObject
 (memory mode) and TLSSocket."""
 
 import pytest
-from conftest import HOST, ThreadServer
+from conftest import HOST, ThreadServer, memory_handshake, pump
 
 import mojo_tls
-
-
-def _pump(a, b) -> None:
-    for _ in range(50):
-        moved = False
-        for src, dst in ((a, b), (b, a)):
-            out = src.drain()
-            if out:
-                dst.feed(out)
-                moved = True
-        if not moved:
-            return
-    raise AssertionError("pump did not settle")
 
 
 def _pair(client_ctx, server_ctx):
     c = client_ctx.wrap_memory(server_hostname="localhost")
     s = mojo_tls.TLSObject(server_ctx)
-    for _ in range(20):
-        for x in (c, s):
-            if not x.handshake_done:
-                try:
-                    x.do_handshake()
-                except mojo_tls.TLSWantReadError:
-                    pass
-        _pump(c, s)
-        if c.handshake_done and s.handshake_done:
-            return c, s
-    raise AssertionError("handshake did not complete")
+    memory_handshake(c, s)
+    return c, s
 
 
 def _exchange(a, b, n: int) -> None:
     payload = bytes(range(256)) * (n // 256)
     assert a.write(payload) == len(payload)
-    _pump(a, b)
+    pump(a, b)
     got = b""
     while len(got) < len(payload):
         got += b.read(1 << 20)
