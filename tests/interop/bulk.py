@@ -147,6 +147,20 @@ class Feeder(threading.Thread):
 
 # ---------------------------------------------------------------- our peer
 
+def recv_digest(tls):
+    """Read SIZE bytes (less if the peer closes) from a Python ssl socket:
+    (bytes read, their SHA-256 hex)."""
+    buf = bytearray(CHUNK)
+    h, n = hashlib.sha256(), 0
+    while n < SIZE:
+        k = tls.recv_into(buf, min(CHUNK, SIZE - n))
+        if not k:
+            break
+        h.update(memoryview(buf)[:k])
+        n += k
+    return n, h.hexdigest()
+
+
 def build_peer(d):
     exe = os.path.join(d, "bulk_peer")
     cc = os.environ.get("CC", "cc")
@@ -328,15 +342,7 @@ def suite_cases(iana, ossl_name, tls13, key_updates=False):
                 raw.settimeout(30)
                 with ctx.wrap_socket(raw, server_side=True) as tls:
                     res["cipher"] = tls.cipher()[0]
-                    buf = bytearray(CHUNK)
-                    h, n = hashlib.sha256(), 0
-                    while n < SIZE:  # first what the client sends ...
-                        k = tls.recv_into(buf, min(CHUNK, SIZE - n))
-                        if not k:
-                            break
-                        h.update(memoryview(buf)[:k])
-                        n += k
-                    res["n"], res["sha"] = n, h.hexdigest()
+                    res["n"], res["sha"] = recv_digest(tls)  # first what the client sends ...
                     for c in chunks(2, SIZE):  # ... then our stream back
                         tls.sendall(c)
                     tls.unwrap()  # close_notify both ways
@@ -365,15 +371,7 @@ def suite_cases(iana, ossl_name, tls13, key_updates=False):
         with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
             for c in chunks(1, SIZE):  # first our stream up ...
                 tls.sendall(c)
-            buf = bytearray(CHUNK)
-            h, n = hashlib.sha256(), 0
-            while n < SIZE:  # ... then the server's back
-                k = tls.recv_into(buf, min(CHUNK, SIZE - n))
-                if not k:
-                    break
-                h.update(memoryview(buf)[:k])
-                n += k
-            res["n"], res["sha"] = n, h.hexdigest()
+            res["n"], res["sha"] = recv_digest(tls)  # ... then the server's back
             tls.unwrap()
         rc, r, text = srv.finish(30)
         check(rc, r, text, 2, 1)
@@ -410,13 +408,8 @@ def main():
         log("moved %.1f GiB in %.0f s" % (sum(1 for r in interop.results if r[1]) * 2 * SIZE / 2**30,
                                            time.monotonic() - t0))
     finally:
-        for p in interop.procs:
-            stop(p)
-        shutil.rmtree(d, ignore_errors=True)
-    passed = sum(1 for r in interop.results if r[1])
-    failed = len(interop.results) - passed
-    log("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+        interop.cleanup(d)
+    return interop.summary()
 
 
 if __name__ == "__main__":

@@ -103,6 +103,21 @@ def backend_name():
     return lib.mojo_tls_backend().decode()
 
 
+def cleanup(d):
+    """Stop every peer the run started and remove its work directory."""
+    for p in procs:
+        stop(p)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def summary():
+    """Log the tally of the cases; main()'s exit status."""
+    passed = sum(1 for r in results if r[1])
+    failed = len(results) - passed
+    log("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
 def case(name):
     def deco(fn):
         def wrapper(*a):
@@ -378,14 +393,8 @@ def main():
             s_client_vs_our_server(rsa, "RSA", cipher=c, expect_iana=iana, size=32 * 1024)
         negative_cases(ec, rsa, d)
     finally:
-        for p in procs:
-            stop(p)
-        shutil.rmtree(d, ignore_errors=True)
-
-    passed = sum(1 for r in results if r[1])
-    failed = len(results) - passed
-    log("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+        cleanup(d)
+    return summary()
 
 
 if __name__ == "__main__":

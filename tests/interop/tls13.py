@@ -368,13 +368,8 @@ def main():
         interop.results.append(("setup", False, "%s: %s" % (type(e).__name__, e)))
         log("FAIL  setup: %s: %s" % (type(e).__name__, e))
     finally:
-        for p in interop.procs:
-            stop(p)
-        shutil.rmtree(d, ignore_errors=True)
-    passed = sum(1 for x in interop.results if x[1])
-    failed = len(interop.results) - passed
-    log("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+        interop.cleanup(d)
+    return interop.summary()
 
 
 if __name__ == "__main__":
