@@ -113,7 +113,7 @@ pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer>
             Ok(()) => match ktls::configure_tls12(fd, keys, is_server, read_seq, write_seq) {
                 Ok(true) => {
                     session.detach();
-                    session.release_record_buffers(false);
+                    session.release_record_buffers();
                     return Ok(Layer::Fast(
                         Box::new(FastIo::kernel(fd, is_server)),
                         format!("kernel TLS: {}", suite_name(suite)),
@@ -129,7 +129,6 @@ pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer>
         }
         (None, _) => "kernel TLS not used (memory mode or a caller's socket)".into(),
     };
-    let tls13 = matches!(secrets, Secrets::Tls13 { .. });
     let Some(layer) = RecordLayer::new(suite, is_server, secrets, read_seq, write_seq) else {
         return Ok(Layer::Mbed(format!(
             "Mbed TLS: the fast record layer could not set up {}",
@@ -137,7 +136,7 @@ pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer>
         )));
     };
     session.detach();
-    session.release_record_buffers(tls13);
+    session.release_record_buffers();
     Ok(Layer::Fast(
         Box::new(FastIo::ring(layer).exact_reads(over.caller_socket)),
         format!("mojo-tls (ring): {}; {ktls_note}", suite_name(suite)),

@@ -70,11 +70,11 @@ mod imp {
     pub(crate) fn record_state(ctx: &sys::ssl_context) -> (usize, usize, bool) {
         (ctx.in_left, ctx.out_left, ctx.renego_status != 0)
     }
-    /// Free the record buffers (see `super::release_buffer`).
-    pub(crate) unsafe fn release_record_buffers(ctx: &mut sys::ssl_context) -> bool {
-        if !super::release_buffer(ctx.in_buf) || !super::release_buffer(ctx.out_buf) {
-            return false;
-        }
+    /// Free the record buffers (see `super::Parked`).
+    pub(crate) unsafe fn release_record_buffers(
+        ctx: &mut sys::ssl_context,
+    ) -> Option<super::Parked> {
+        let parked = super::Parked::take(ctx.in_buf, ctx.in_ctr, ctx.out_buf)?;
         for p in [
             &mut ctx.in_buf,
             &mut ctx.in_ctr,
@@ -92,7 +92,14 @@ mod imp {
         ] {
             *p = std::ptr::null_mut();
         }
-        true
+        Some(parked)
+    }
+    /// Only a TLS 1.3 client brings its buffers back, and 2.28 has no TLS 1.3.
+    pub(crate) unsafe fn restore_record_buffers(
+        _ctx: &mut sys::ssl_context,
+        _parked: &super::Parked,
+    ) -> bool {
+        false
     }
     /// 2.28 only records resumption in its transient handshake state.
     pub(crate) fn handshake_resume_flag(ctx: &sys::ssl_context) -> Option<bool> {
@@ -270,14 +277,14 @@ mod imp {
             ctx.private_renego_status != 0,
         )
     }
-    /// Free the record buffers (see `super::release_buffer`). 3.6 only:
-    /// 4.x's allocator is not checked yet.
+    /// Free the record buffers (see `super::Parked`). 3.6 only: 4.x's
+    /// allocator is not checked yet.
     #[cfg(mbedtls_3)]
-    pub(crate) unsafe fn release_record_buffers(ctx: &mut sys::ssl_context) -> bool {
-        if !super::release_buffer(ctx.private_in_buf) || !super::release_buffer(ctx.private_out_buf)
-        {
-            return false;
-        }
+    pub(crate) unsafe fn release_record_buffers(
+        ctx: &mut sys::ssl_context,
+    ) -> Option<super::Parked> {
+        let parked =
+            super::Parked::take(ctx.private_in_buf, ctx.private_in_ctr, ctx.private_out_buf)?;
         for p in [
             &mut ctx.private_in_buf,
             &mut ctx.private_in_ctr,
@@ -297,10 +304,49 @@ mod imp {
         ] {
             *p = std::ptr::null_mut();
         }
+        Some(parked)
+    }
+    /// Fresh record buffers after `release_record_buffers`, for a TLS 1.3
+    /// client that reads tickets: the pointers as Mbed TLS's
+    /// `reset_in_pointers` / `reset_out_pointers` set them for a stream
+    /// transport (header after the 8-byte counter; no explicit IV in TLS
+    /// 1.3), and the read counter Mbed TLS kept in its input buffer.
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn restore_record_buffers(
+        ctx: &mut sys::ssl_context,
+        parked: &super::Parked,
+    ) -> bool {
+        let Some((inb, outb)) = parked.allocate() else {
+            return false;
+        };
+        ctx.private_in_buf = inb;
+        ctx.private_in_ctr = inb;
+        ctx.private_in_hdr = inb.add(8);
+        ctx.private_in_len = ctx.private_in_hdr.add(3);
+        ctx.private_in_cid = ctx.private_in_len;
+        ctx.private_in_iv = ctx.private_in_hdr.add(5);
+        ctx.private_in_msg = ctx.private_in_iv;
+        ctx.private_in_offt = std::ptr::null_mut();
+        ctx.private_out_buf = outb;
+        ctx.private_out_ctr = outb;
+        ctx.private_out_hdr = outb.add(8);
+        ctx.private_out_len = ctx.private_out_hdr.add(3);
+        ctx.private_out_cid = ctx.private_out_len;
+        ctx.private_out_iv = ctx.private_out_hdr.add(5);
+        ctx.private_out_msg = ctx.private_out_iv;
         true
     }
     #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn release_record_buffers(_ctx: &mut sys::ssl_context) -> bool {
+    pub(crate) unsafe fn release_record_buffers(
+        _ctx: &mut sys::ssl_context,
+    ) -> Option<super::Parked> {
+        None
+    }
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn restore_record_buffers(
+        _ctx: &mut sys::ssl_context,
+        _parked: &super::Parked,
+    ) -> bool {
         false
     }
     /// The handshake state is opaque here; resumption is inferred instead.
@@ -524,25 +570,69 @@ pub(crate) type RngFn = Option<unsafe extern "C" fn(*mut libc::c_void, *mut u8, 
 /// MBEDTLS_PLATFORM_MEMORY). Linux only: the size to zeroize comes from
 /// malloc_usable_size. `false`: nothing was done.
 ///
-/// # Safety
-/// `buf` is NULL or Mbed TLS's own allocation, and Mbed TLS will not touch
-/// it again (the caller NULLs every pointer into it).
-#[cfg(target_os = "linux")]
-#[cfg_attr(mbedtls_4, allow(dead_code))] // 4.x keeps its buffers for now
-unsafe fn release_buffer(buf: *mut u8) -> bool {
-    if buf.is_null() {
-        return true;
-    }
-    let len = libc::malloc_usable_size(buf as *mut libc::c_void);
-    zeroize::Zeroize::zeroize(std::slice::from_raw_parts_mut(buf, len));
-    libc::free(buf as *mut libc::c_void);
-    true
+/// Mbed TLS's record buffers, freed after the fast record layer took over
+/// (about 33 KiB per idle connection): their sizes, to allocate them again,
+/// and the read sequence number Mbed TLS keeps at the start of its input
+/// buffer. Freeing relies on Mbed TLS allocating with libc's calloc (its
+/// default platform layer) and on glibc's `malloc_usable_size`.
+pub(crate) struct Parked {
+    in_size: usize,
+    out_size: usize,
+    in_ctr: [u8; 8],
 }
 
-#[cfg(not(target_os = "linux"))]
-#[cfg_attr(mbedtls_4, allow(dead_code))]
-unsafe fn release_buffer(_buf: *mut u8) -> bool {
-    false
+#[cfg_attr(mbedtls_4, allow(dead_code))] // 4.x keeps its buffers for now
+impl Parked {
+    /// Zeroise and free both buffers, or do nothing (None).
+    ///
+    /// # Safety
+    /// The buffers are Mbed TLS's own allocations, `in_ctr` points at 8
+    /// bytes of `in_buf`, and the caller NULLs every pointer into them.
+    #[cfg(target_os = "linux")]
+    unsafe fn take(in_buf: *mut u8, in_ctr: *mut u8, out_buf: *mut u8) -> Option<Parked> {
+        if in_buf.is_null() || in_ctr.is_null() || out_buf.is_null() {
+            return None;
+        }
+        let parked = Parked {
+            in_size: libc::malloc_usable_size(in_buf.cast()),
+            out_size: libc::malloc_usable_size(out_buf.cast()),
+            in_ctr: *(in_ctr as *const [u8; 8]),
+        };
+        for (buf, len) in [(in_buf, parked.in_size), (out_buf, parked.out_size)] {
+            zeroize::Zeroize::zeroize(std::slice::from_raw_parts_mut(buf, len));
+            libc::free(buf.cast());
+        }
+        Some(parked)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    unsafe fn take(_in_buf: *mut u8, _in_ctr: *mut u8, _out_buf: *mut u8) -> Option<Parked> {
+        None
+    }
+
+    /// New zeroed input and output buffers (Mbed TLS frees them with
+    /// libc's free), the read counter back at the start of the input one.
+    #[allow(dead_code)] // only a 3.6 TLS 1.3 client brings buffers back
+    fn allocate(&self) -> Option<(*mut u8, *mut u8)> {
+        // SAFETY: plain allocations, checked below.
+        let (inb, outb) = unsafe {
+            (
+                libc::calloc(1, self.in_size) as *mut u8,
+                libc::calloc(1, self.out_size) as *mut u8,
+            )
+        };
+        if inb.is_null() || outb.is_null() || self.in_size < 8 {
+            // SAFETY: NULL or our own allocations.
+            unsafe {
+                libc::free(inb.cast());
+                libc::free(outb.cast());
+            }
+            return None;
+        }
+        // SAFETY: in_size >= 8 bytes were allocated.
+        unsafe { std::ptr::copy_nonoverlapping(self.in_ctr.as_ptr(), inb, 8) };
+        Some((inb, outb))
+    }
 }
 
 /// `ssl_get_verify_result` quirks: -1 before a result exists, and (4.1)

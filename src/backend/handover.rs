@@ -113,17 +113,19 @@ impl Session {
         self.bio().is_detached()
     }
 
-    /// Detached, and Mbed TLS will never read a record again (a server, or
-    /// a TLS 1.2 client; a TLS 1.3 client still takes in tickets): free its
-    /// record buffers, about 33 KiB per idle connection. `true` if freed.
-    pub fn release_record_buffers(&mut self, tls13: bool) -> bool {
-        if !self.bio().is_detached() || (tls13 && !self.is_server()) {
+    /// Detached: free Mbed TLS's record buffers, about 33 KiB per idle
+    /// connection (a TLS 1.3 client gets them back for a moment whenever
+    /// tickets arrive). `true` if freed.
+    pub fn release_record_buffers(&mut self) -> bool {
+        if !self.bio().is_detached() || self.parked.is_some() {
             return false;
         }
         // SAFETY: after takeover no Mbed TLS call on this context reads or
         // writes records (reads, writes and close_notify go to the fast
-        // layer; queries do not touch the buffers; ssl_free checks NULL).
-        unsafe { generation::release_record_buffers(&mut self.ctx) }
+        // layer; queries do not touch the buffers; ssl_free checks NULL),
+        // except `deliver_tickets`, which restores them first.
+        self.parked = unsafe { generation::release_record_buffers(&mut self.ctx) };
+        self.parked.is_some()
     }
 
     /// TLS 1.3 client, detached: let Mbed TLS read NewSessionTicket
@@ -133,6 +135,25 @@ impl Session {
         if !self.bio().is_detached() {
             return Err(Error::bad_state("tickets are injected only after takeover"));
         }
+        let parked = self.parked.take();
+        if let Some(p) = &parked {
+            // SAFETY: the buffers were released by us; nothing points into them.
+            if !unsafe { generation::restore_record_buffers(&mut self.ctx, p) } {
+                self.parked = parked;
+                return Err(Error::new(
+                    Code::MOJO_TLS_ERR_INTERNAL,
+                    "could not allocate Mbed TLS's record buffers for a NewSessionTicket",
+                ));
+            }
+        }
+        let result = self.read_injected_tickets(records);
+        if parked.is_some() {
+            self.release_record_buffers();
+        }
+        result
+    }
+
+    fn read_injected_tickets(&mut self, records: &[u8]) -> Result<()> {
         self.bio().inject(records);
         let mut byte = [0u8; 1];
         // Each call handles at most one ticket; a handful of records is all

@@ -353,6 +353,8 @@ pub struct Session {
     /// The last exported session: 3.6 allows `ssl_get_session` only once
     /// per session (a new TLS 1.3 ticket makes it stale).
     pub(super) exported: Option<Vec<u8>>,
+    /// Mbed TLS's record buffers while the fast record layer runs.
+    pub(super) parked: Option<generation::Parked>,
 }
 
 // SAFETY: a session is used by one thread at a time (the connection mutex).
@@ -397,6 +399,7 @@ impl Session {
                 resumed: false,
                 _offered: None,
                 exported: None,
+                parked: None,
             };
             let ret = sys::ssl_setup(&mut *s.ctx, s.config.as_ptr());
             if ret != 0 {
