@@ -150,33 +150,35 @@ class Report:
                 self.rel(sec, f"{kind}: server CPU mojo-tls ÷ raw", f"{pfx}{cpu}.{kind}.mojo",
                          f"{pfx}{cpu}.{kind}.raw", f"{m.replace('handshake_', 'handshake_cpu_')}{kind}_vs_raw{sfx}")
 
-    def memory(self, pfx, sfx, backend):
-        if not any(k.startswith(f"{pfx}mem.") for k in self.data):
+    def memory(self, pfx, sfx, backend, tls13=False):
+        m = "mem13" if tls13 else "mem"
+        if not any(k.startswith(f"{pfx}{m}.") for k in self.data):
             return  # this backend was not measured (OpenSSL's row alone says nothing)
         sec = (f"Memory per idle connection ({self.meta.get('mem_conns')} connections, RSS growth ÷ N, "
-               f"after the handshake), TLS 1.2{backend}")
+               f"after the handshake), TLS 1.{3 if tls13 else 2}{backend}")
+        stem = "mem_per_conn_tls13_" if tls13 else "mem_per_conn_"
         for side in ("server", "client"):
             for e in MEM_ENGINES:
                 name = short_engine(e)
                 # the system rows use the bundled rows' OpenSSL figure when
                 # they were not measured again (same program, same settings)
-                key = f"{pfx}mem.{side}.{e}"
+                key = f"{pfx}{m}.{side}.{e}"
                 if e == "openssl" and key not in self.data:
-                    key = f"mem.{side}.openssl"
+                    key = f"{m}.{side}.openssl"
                 self.absolute(sec, f"{side}: {name}", key, "bytes", 0)
-            ossl = f"{pfx}mem.{side}.openssl"
+            ossl = f"{pfx}{m}.{side}.openssl"
             if ossl not in self.data:
-                ossl = f"mem.{side}.openssl"
+                ossl = f"{m}.{side}.openssl"
             # the library as shipped (fast record layer) vs OpenSSL; the
             # Mbed TLS record layer's figure for comparison
-            self.rel(sec, f"{side}: mojo-tls (default) ÷ OpenSSL", f"{pfx}mem.{side}.fast", ossl,
-                     f"mem_per_conn_{side}_vs_openssl{sfx}")
-            self.rel(sec, f"{side}: mojo-tls (Mbed TLS record layer) ÷ OpenSSL", f"{pfx}mem.{side}.mojo", ossl,
-                     f"mem_per_conn_{side}_mbedtls_layer_vs_openssl{sfx}")
-            self.rel(sec, f"{side}: fast ÷ Mbed TLS record layer", f"{pfx}mem.{side}.fast",
-                     f"{pfx}mem.{side}.mojo", f"mem_per_conn_{side}_fast_vs_mbedtls_layer{sfx}")
-            self.rel(sec, f"{side}: mojo-tls (Mbed TLS record layer) ÷ raw Mbed TLS", f"{pfx}mem.{side}.mojo",
-                     f"{pfx}mem.{side}.raw", f"mem_per_conn_{side}_vs_raw{sfx}")
+            self.rel(sec, f"{side}: mojo-tls (default) ÷ OpenSSL", f"{pfx}{m}.{side}.fast", ossl,
+                     f"{stem}{side}_vs_openssl{sfx}")
+            self.rel(sec, f"{side}: mojo-tls (Mbed TLS record layer) ÷ OpenSSL", f"{pfx}{m}.{side}.mojo", ossl,
+                     f"{stem}{side}_mbedtls_layer_vs_openssl{sfx}")
+            self.rel(sec, f"{side}: fast ÷ Mbed TLS record layer", f"{pfx}{m}.{side}.fast",
+                     f"{pfx}{m}.{side}.mojo", f"{stem}{side}_fast_vs_mbedtls_layer{sfx}")
+            self.rel(sec, f"{side}: mojo-tls (Mbed TLS record layer) ÷ raw Mbed TLS", f"{pfx}{m}.{side}.mojo",
+                     f"{pfx}{m}.{side}.raw", f"{stem}{side}_vs_raw{sfx}")
 
     def ffi(self):
         sec = "FFI: one mojo_tls_conn_pending call on a live connection"
@@ -224,6 +226,7 @@ def build(data, meta):
     rep.bulk(*SYSTEM, system)
     rep.handshakes(*SYSTEM, system)
     rep.memory(*SYSTEM, system)
+    rep.memory(*SYSTEM, system, tls13=True)
     rep.fallback()
     return rep
 
@@ -259,8 +262,11 @@ def targets(metrics):
             for suite, nice in (("aes128gcm", "AES-128-GCM"), ("chacha20", "ChaCha20-Poly1305")):
                 out.append((f"bulk_vs_openssl_{proto}{suite}{sfx}", ">=", 1.2,
                             f"bulk {'TLS 1.3 ' if proto else ''}{nice}{who} ≥ 1.2× OpenSSL (issue #11)"))
-        out.append((f"mem_per_conn_server_fast_vs_mbedtls_layer{sfx}", "<=", 1.05,
-                    f"fast record layer memory per idle server connection{who} not worse (≤ 1.05×)"))
+        for proto in ("", "tls13_"):
+            for side in ("server", "client"):
+                out.append((f"mem_per_conn_{proto}{side}_fast_vs_mbedtls_layer{sfx}", "<=", 1.05,
+                            f"fast record layer memory per idle {'TLS 1.3 ' if proto else ''}{side} "
+                            f"connection{who} not worse (≤ 1.05×, issue #11)"))
     out.append(("python_bulk_vs_openssl_c", ">=", 1.0, "Python bulk ≥ 1.0× OpenSSL C (issue #11)"))
     out.append(("record_layer_fallback_ok", ">=", 1.0, "kernel TLS probe falls back cleanly"))
     out.append(("ffi_call_ns_c", "<", 50.0, "FFI call from C < 50 ns"))

@@ -293,11 +293,12 @@ measure_hs() { # run pfx tls13 engines...
     done
   done
 }
-measure_mem() { # run pfx engines...
-  local r=$1 pfx=$2 e; shift 2
+measure_mem() { # run pfx tls13 engines...
+  local r=$1 pfx=$2 v=$3 e m=mem; shift 3
+  ((v)) && m=mem13
   for e in $(engines "$r" "$pfx" "$@"); do
-    measure "$r" mem_server_B="${pfx}mem.server.$e" mem_client_B="${pfx}mem.client.$e" -- \
-      "${BIN[$pfx$e]}" "${CERTS[@]}" aes128gcm 0 mem "$MEM_CONNS"
+    measure "$r" mem_server_B="${pfx}$m.server.$e" mem_client_B="${pfx}$m.client.$e" -- \
+      "${BIN[$pfx$e]}" "${CERTS[@]}" aes128gcm "$v" mem "$MEM_CONNS"
   done
 }
 
@@ -315,7 +316,7 @@ for ((r = 1; r <= RUNS; r++)); do
       measure "$r" bulk_MBps="py.$k" -- "${PY[@]}" bulk "$k" "$BYTES" "${CERTS[@]}" aes128gcm
     done
     measure_hs "$r" "" 0 mojo raw openssl
-    measure_mem "$r" "" fast mojo raw openssl
+    measure_mem "$r" "" 0 fast mojo raw openssl
     for n in 1 16 256; do
       for e in $(engines "$r" "" fast mojo openssl); do
         measure "$r" conc_MBps="conc.$n.$e" -- "${BIN[$e]}" "${CERTS[@]}" aes128gcm 0 conc "$n" "$CONC_BYTES"
@@ -340,7 +341,8 @@ for ((r = 1; r <= RUNS; r++)); do
     measure_hs "$r" sys. 1 mojo raw openssl
     # OpenSSL's figure is the bundled rows' (same program, same settings)
     # when those ran; memory is not time-dependent.
-    if want bundled; then measure_mem "$r" sys. fast mojo raw; else measure_mem "$r" sys. fast mojo raw openssl; fi
+    if want bundled; then measure_mem "$r" sys. 0 fast mojo raw; else measure_mem "$r" sys. 0 fast mojo raw openssl; fi
+    measure_mem "$r" sys. 1 fast mojo raw openssl
   fi
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
