@@ -277,9 +277,7 @@ mod imp {
             ctx.private_renego_status != 0,
         )
     }
-    /// Free the record buffers (see `super::Parked`). 3.6 only: 4.x's
-    /// allocator is not checked yet.
-    #[cfg(mbedtls_3)]
+    /// Free the record buffers (see `super::Parked`).
     pub(crate) unsafe fn release_record_buffers(
         ctx: &mut sys::ssl_context,
     ) -> Option<super::Parked> {
@@ -311,7 +309,6 @@ mod imp {
     /// `reset_in_pointers` / `reset_out_pointers` set them for a stream
     /// transport (header after the 8-byte counter; no explicit IV in TLS
     /// 1.3), and the read counter Mbed TLS kept in its input buffer.
-    #[cfg(mbedtls_3)]
     pub(crate) unsafe fn restore_record_buffers(
         ctx: &mut sys::ssl_context,
         parked: &super::Parked,
@@ -320,34 +317,41 @@ mod imp {
             return false;
         };
         ctx.private_in_buf = inb;
-        ctx.private_in_ctr = inb;
-        ctx.private_in_hdr = inb.add(8);
-        ctx.private_in_len = ctx.private_in_hdr.add(3);
-        ctx.private_in_cid = ctx.private_in_len;
-        ctx.private_in_iv = ctx.private_in_hdr.add(5);
-        ctx.private_in_msg = ctx.private_in_iv;
-        ctx.private_in_offt = std::ptr::null_mut();
         ctx.private_out_buf = outb;
-        ctx.private_out_ctr = outb;
-        ctx.private_out_hdr = outb.add(8);
-        ctx.private_out_len = ctx.private_out_hdr.add(3);
-        ctx.private_out_cid = ctx.private_out_len;
-        ctx.private_out_iv = ctx.private_out_hdr.add(5);
-        ctx.private_out_msg = ctx.private_out_iv;
+        ctx.private_in_offt = std::ptr::null_mut();
+        let directions = [
+            (
+                inb,
+                [
+                    &mut ctx.private_in_ctr,
+                    &mut ctx.private_in_hdr,
+                    &mut ctx.private_in_len,
+                    &mut ctx.private_in_cid,
+                    &mut ctx.private_in_iv,
+                    &mut ctx.private_in_msg,
+                ],
+            ),
+            (
+                outb,
+                [
+                    &mut ctx.private_out_ctr,
+                    &mut ctx.private_out_hdr,
+                    &mut ctx.private_out_len,
+                    &mut ctx.private_out_cid,
+                    &mut ctx.private_out_iv,
+                    &mut ctx.private_out_msg,
+                ],
+            ),
+        ];
+        for (buf, [ctr, hdr, len, cid, iv, msg]) in directions {
+            *ctr = buf;
+            *hdr = buf.add(8);
+            *len = buf.add(8 + 3);
+            *cid = *len;
+            *iv = buf.add(8 + 5);
+            *msg = *iv;
+        }
         true
-    }
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn release_record_buffers(
-        _ctx: &mut sys::ssl_context,
-    ) -> Option<super::Parked> {
-        None
-    }
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn restore_record_buffers(
-        _ctx: &mut sys::ssl_context,
-        _parked: &super::Parked,
-    ) -> bool {
-        false
     }
     /// The handshake state is opaque here; resumption is inferred instead.
     pub(crate) fn handshake_resume_flag(_ctx: &sys::ssl_context) -> Option<bool> {
@@ -565,23 +569,18 @@ pub(crate) use imp::*;
 
 pub(crate) type RngFn = Option<unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize) -> i32>;
 
-/// Zeroize and free one of Mbed TLS's record buffers (~16.7 KiB each),
-/// which it allocated with libc's calloc (neither build defines
-/// MBEDTLS_PLATFORM_MEMORY). Linux only: the size to zeroize comes from
-/// malloc_usable_size. `false`: nothing was done.
-///
 /// Mbed TLS's record buffers, freed after the fast record layer took over
 /// (about 33 KiB per idle connection): their sizes, to allocate them again,
 /// and the read sequence number Mbed TLS keeps at the start of its input
-/// buffer. Freeing relies on Mbed TLS allocating with libc's calloc (its
-/// default platform layer) and on glibc's `malloc_usable_size`.
+/// buffer. Freeing relies on Mbed TLS allocating with libc's calloc (no
+/// MBEDTLS_PLATFORM_MEMORY: the default of 2.28, 3.6 and TF-PSA-Crypto
+/// 1.0) and, Linux only, on `malloc_usable_size` for the size to zeroise.
 pub(crate) struct Parked {
     in_size: usize,
     out_size: usize,
     in_ctr: [u8; 8],
 }
 
-#[cfg_attr(mbedtls_4, allow(dead_code))] // 4.x keeps its buffers for now
 impl Parked {
     /// Zeroise and free both buffers, or do nothing (None).
     ///
@@ -612,7 +611,7 @@ impl Parked {
 
     /// New zeroed input and output buffers (Mbed TLS frees them with
     /// libc's free), the read counter back at the start of the input one.
-    #[allow(dead_code)] // only a 3.6 TLS 1.3 client brings buffers back
+    #[cfg_attr(not(any(mbedtls_3, mbedtls_4)), allow(dead_code))] // 2.28: no TLS 1.3
     fn allocate(&self) -> Option<(*mut u8, *mut u8)> {
         // SAFETY: plain allocations, checked below.
         let (inb, outb) = unsafe {
