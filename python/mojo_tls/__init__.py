@@ -46,8 +46,26 @@ __all__ = [
     "TLSConnectError", "TLSFileNotFoundError", "TLSParseError", "TLSBadPasswordError",
     "TLSInvalidArgumentError", "TLSUnsupportedError", "TLSBadStateError",
     "TLSNotAvailableError", "TLSInternalError", "Err",
-    "library_version", "backend", "library_path", "sha256", "random_bytes",
+    "library_version", "backend", "library_path", "sha256", "random_bytes", "HAS_TLSv1_3",
 ]
+
+
+def __getattr__(name: str):
+    # HAS_TLSv1_3, like ssl.HAS_TLSv1_3: whether the backend speaks TLS 1.3
+    # (Mbed TLS 3.6 / 4.x, not the bundled 2.28). Worked out on first use,
+    # since it loads the library.
+    if name == "HAS_TLSv1_3":
+        ctx = TLSContext()
+        try:
+            ctx.minimum_version = TLSVersion.TLSv1_3
+            has = True
+        except TLSUnsupportedError:
+            has = False
+        finally:
+            ctx.close()
+        globals()[name] = has
+        return has
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def library_version() -> str:

@@ -17,6 +17,12 @@ import mojo_tls
 HOST = "127.0.0.1"
 
 
+def best_version() -> str:
+    """The version two mojo-tls (or mojo-tls and stdlib) ends agree on by
+    default: TLS 1.3 where the backend has it (Mbed TLS 3.6 / 4.x)."""
+    return "TLSv1.3" if mojo_tls.HAS_TLSv1_3 else "TLSv1.2"
+
+
 @dataclass
 class PKI:
     ca: mojo_tls.GeneratedCert
@@ -132,6 +138,17 @@ def pump(a: mojo_tls.TLSObject, b: mojo_tls.TLSObject) -> None:
         if not moved:
             return
     raise AssertionError("pump did not settle")
+
+
+def take_tickets(client: mojo_tls.TLSObject, server: mojo_tls.TLSObject) -> None:
+    """TLS 1.3: let the client read what follows the handshake (the server's
+    NewSessionTicket), so its session can resume. No-op data-wise."""
+    pump(client, server)
+    try:
+        client.read(1)
+    except mojo_tls.TLSWantReadError:
+        pass
+    pump(client, server)
 
 
 def memory_handshake(a: mojo_tls.TLSObject, b: mojo_tls.TLSObject) -> None:

@@ -1,7 +1,7 @@
 """Session resumption, SNI certificate selection, key log, client auth."""
 
 import pytest
-from conftest import HOST, ThreadServer, memory_handshake
+from conftest import HOST, ThreadServer, memory_handshake, take_tickets
 
 import mojo_tls
 
@@ -33,7 +33,9 @@ def test_session_resumption(server_ctx, client_ctx, mechanism) -> None:
     if mechanism == "tickets":
         server_ctx.enable_session_tickets(3600)
     else:
+        # the session cache serves TLS 1.2; TLS 1.3 resumes by ticket only
         server_ctx.set_session_cache(100, 300)
+        server_ctx.maximum_version = mojo_tls.TLSVersion.TLSv1_2
     srv, lst = _server(server_ctx, 3)
     with lst:
         with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10) as s:
@@ -59,6 +61,7 @@ def test_session_in_memory_mode(server_ctx, client_ctx) -> None:
     c = client_ctx.wrap_memory(server_hostname="localhost")
     s = server_ctx.wrap_memory()
     memory_handshake(c, s)
+    take_tickets(c, s)  # TLS 1.3: the ticket follows the handshake
     sess = c.session
     assert sess is not None and not c.session_reused
     c2 = client_ctx.wrap_memory(server_hostname="localhost", session=sess)
@@ -101,10 +104,17 @@ def test_keylog_file(server_ctx, client_ctx, tmp_path) -> None:
     with lst:
         with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10) as s:
             assert s.recv(2) == b"ok"
+            version = s.version()
         srv.join()
     lines = path.read_text().splitlines()
-    assert lines and all(line.startswith("CLIENT_RANDOM ") for line in lines)
-    assert len(lines[0].split()) == 3
+    labels = [line.split()[0] for line in lines]
+    if version == "TLSv1.3":
+        assert sorted(labels) == ["CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+                                  "SERVER_HANDSHAKE_TRAFFIC_SECRET", "SERVER_TRAFFIC_SECRET_0"]
+    else:
+        assert labels == ["CLIENT_RANDOM"]
+    assert all(len(line.split()) == 3 for line in lines)
+    assert len({line.split()[1] for line in lines}) == 1  # one client random
     client_ctx.keylog_filename = None
 
 
