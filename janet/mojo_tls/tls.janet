@@ -11,9 +11,9 @@
 #
 # Nothing here blocks the event loop: every connection runs the library in
 # memory mode and its ciphertext moves over Janet's own `net` streams with
-# ev/read and ev/write, so many connections (clients and servers) run
-# concurrently in one thread, each in its own fiber. One fiber may read
-# while another writes on the same stream.
+# ev/read and net/write (the stream's :write method), so many connections
+# (clients and servers) run concurrently in one thread, each in its own
+# fiber. One fiber may read while another writes on the same stream.
 #
 # Errors are raised as structs {:mojo-tls true :code <MOJO_TLS_ERR_* code>
 # :name <keyword, e.g. :verify-failed> :message <the library's message>
@@ -365,8 +365,12 @@
         (if (n/error-code e) (propagate e fb) (io-fail s e what))))))
 
 (defn- transport-write [s data deadline what]
+  # The stream's own :write method: net/write (send with MSG_NOSIGNAL) on a
+  # socket, so writing to a peer that has gone away raises EPIPE here instead
+  # of raising SIGPIPE, which kills the whole process; ev/write on the other
+  # streams (pipes).
   (try
-    (ev/write (s :tr) data (remaining deadline what))
+    (:write (s :tr) data (remaining deadline what))
     ([e fb]
       (when (s :closed) (closed-fail what))
       (if (n/error-code e) (propagate e fb) (io-fail s e what)))))

@@ -86,7 +86,7 @@
     (def [p port] (s-server files "-rev" "-alpn" "h2,http/1.1"))
     (defer (stop p)
       (with [c (tls/connect "localhost" port (client-opts {:alpn ["http/1.1"]}))]
-        (check (= "TLSv1.2" (:version c)))
+        (check (= default-version (:version c)) "version %v" (:version c))
         (check (= "http/1.1" (:alpn c)) "alpn %v" (:alpn c))
         (:write c "hello janet\n")
         (def line (string/trim (string (:read c 100 nil 10))))
@@ -131,7 +131,7 @@
         (def out (read-until ((p :proc) :out) "\n" 10))
         (def [line version sni] (ev/take got))
         (check (= "ping\n" line))
-        (check (= "TLSv1.2" version))
+        (check (= default-version version) "version %v" version)
         (check (= "localhost" sni))
         (check (= (string "pong " (cert/hex (cert/sha256 "ping\n")) "\n") (string out)) "got %q" out)
         (check (= 0 (wait-exit p 10)) "s_client exit; stderr %s" (p :errbuf))))))
@@ -167,7 +167,12 @@
         (check (string/find "verify" (string/ascii-lower (p :errbuf))) "stderr %s" (p :errbuf)))
       (def e (ev/take errors))
       (check (= :handshake (tls/error-name e)) "server error %q" e)
-      (check (string/find "alert" (e :message)) "message %v" (e :message)))))
+      # TLS 1.2: our server reads s_client's unknown_ca alert. TLS 1.3:
+      # s_client sends that alert unencrypted (it rejects the Certificate
+      # before it switches to its handshake keys) while our server already
+      # decrypts with them, so Mbed TLS 3.6 / 4.0 report a bad record MAC.
+      (def expected (if tls13 ["alert" "MAC"] ["alert"]))
+      (check (some |(string/find $ (e :message)) expected) "message %v" (e :message)))))
 
 (deftest "openssl s_client -starttls smtp -> our SMTP-like server"
   (with-openssl

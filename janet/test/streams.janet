@@ -33,8 +33,8 @@
       (check (info :server?))
       (check (nil? (info :peer)) "no client certificate")
       (check (= "http/1.1" (:alpn c)))
-      (check (= "TLSv1.2" (:version c)) "version %v" (:version c))
-      (check (= 771 (:version-number c)))
+      (check (= default-version (:version c)) "version %v" (:version c))
+      (check (= default-version-number (:version-number c)) "version number %v" (:version-number c))
       (check (string/has-prefix? "TLS_" (:cipher c)))
       (check (not (:server? c)))
       (def pc (:peer-cert c))
@@ -232,6 +232,34 @@
       (ev/take plain)
       (expect-error :truncated (:read c 10)))))
 
+(deftest "writing to a peer that has gone away raises :io (no SIGPIPE)"
+  # The client closes its TCP socket without close_notify; the server keeps
+  # writing. The writes must fail with an error in the server's fiber: a
+  # SIGPIPE (write(2) on a socket without MSG_NOSIGNAL) would kill the
+  # whole test process (exit status 141).
+  (def errors (ev/chan 1))
+  (def ready (ev/chan 1))
+  (def gone (ev/chan 1))
+  (def l (tls/server "127.0.0.1" 0
+                     (fn [s]
+                       (check (= "go" (string (:read s 10))))
+                       (ev/give ready true)
+                       (ev/take gone)
+                       (for i 0 500
+                         (:write s (string/repeat "x" 4096))
+                         (ev/sleep 0.002))
+                       (error "every write succeeded"))
+                     (server-opts {:on-error (fn [e s] (ev/give errors e))})))
+  (defer (:close l)
+    (def c (tls/connect "localhost" (:port l) (client-opts)))
+    (:write c "go")
+    (ev/take ready)
+    (:close (:transport c))
+    (ev/give gone true)
+    (def e (ev/take errors))
+    (check (= :io (tls/error-name e)) "server error %q" e)
+    (protect (:close c))))
+
 (deftest "tls/server handler: many sequential connections, handshake failures reported"
   (def errors @[])
   (def l (tls/server "127.0.0.1" 0
@@ -278,6 +306,8 @@
                      (server-opts {:session-tickets true})))
   (defer (:close l)
     (def c1 (tls/connect "localhost" (:port l) (client-opts)))
+    # On TLS 1.3 the NewSessionTicket comes after the handshake: this read
+    # receives it (before "full") and only then is there a session to export.
     (check (= "full" (string (:read c1 100))))
     (def blob (:session c1))
     (check (and blob (pos? (length blob))))
@@ -285,7 +315,32 @@
     (:close c1)
     (with [c2 (tls/connect "localhost" (:port l) (client-opts {:session blob}))]
       (check (:resumed? c2) "second connection not resumed")
+      (check (= default-version (:version c2)) "version %v" (:version c2))
       (check (= "resumed" (string (:read c2 100)))))))
+
+(deftest "session resumption with the server's session cache (TLS 1.2)"
+  # Session IDs and the server cache are TLS 1.2 (TLS 1.3 resumes with
+  # tickets only), so the client is pinned to TLS 1.2 on every backend.
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))
+                     (server-opts {:session-cache 16})))
+  (defer (:close l)
+    (def opts (client-opts {:max-version :tls1.2}))
+    (def c1 (tls/connect "localhost" (:port l) opts))
+    (check (= "TLSv1.2" (:version c1)) "version %v" (:version c1))
+    (check (= "full" (string (:read c1 100))))
+    (def blob (:session c1))
+    (check (and blob (pos? (length blob))))
+    (:close c1)
+    (with [c2 (tls/connect "localhost" (:port l) (merge opts {:session blob}))]
+      (check (:resumed? c2) "second connection not resumed from the cache")
+      (check (= "resumed" (string (:read c2 100)))))
+    # Without the server's cache the same blob gives a full handshake.
+    (def l2 (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))
+                        (server-opts)))
+    (defer (:close l2)
+      (with [c3 (tls/connect "localhost" (:port l2) (merge opts {:session blob}))]
+        (check (not (:resumed? c3)) "resumed without a cache")
+        (check (= "full" (string (:read c3 100))))))))
 
 (deftest "a shared client configuration"
   (def cfg (tls/config (client-opts)))
@@ -327,15 +382,52 @@
       (check (not (empty? (:verify-reason c))))
       (check (= "ok" (string (:read c 10)))))))
 
+(defn- keylog-lines
+  "Connect with :keylog (and `extra` options), echo once; [version lines],
+  each line parsed as [label client-random secret] (hex strings)."
+  [port file extra]
+  (def path (string (temp-dir) "/" file))
+  (def version
+    (with [c (tls/connect "localhost" port (client-opts (merge {:keylog path} extra)))]
+      (:write c "x")
+      (check (= "x" (string (:read c 10))))
+      (:version c)))
+  (def text (slurp path))
+  (def lines (seq [line :in (string/split "\n" text) :unless (empty? line)]
+               (def m (peg/match ~(* (<- (some (+ :w "_"))) " " (<- (some :h)) " " (<- (some :h)) -1) line))
+               (check m "bad key-log line %q" line)
+               (tuple ;m)))
+  [version lines])
+
 (deftest "keylog writes NSS key-log lines"
-  (def path (string (temp-dir) "/keys.log"))
   (def l (echo-server))
   (defer (:close l)
-    (with [c (tls/connect "localhost" (:port l) (client-opts {:keylog path}))]
-      (:write c "x")
-      (:read c 10))
-    (def text (slurp path))
-    (check (string/find "CLIENT_RANDOM " text) "keylog: %q" text)))
+    # TLS 1.2 (on every backend): one CLIENT_RANDOM line, the 48-byte master secret.
+    (def [v12 lines12] (keylog-lines (:port l) "tls12.log" {:max-version :tls1.2}))
+    (check (= "TLSv1.2" v12) "version %v" v12)
+    (check (= 1 (length lines12)) "TLS 1.2 key log %q" lines12)
+    (def [label12 random secret] (lines12 0))
+    (check (= "CLIENT_RANDOM" label12) "label %v" label12)
+    (check (= 64 (length random)) "client random %v" random)
+    (check (= 96 (length secret)) "master secret %v" secret)
+    # The default version: on TLS 1.3 the four traffic secrets of RFC 8446
+    # (no CLIENT_RANDOM), all under the same client random.
+    (def [v lines] (keylog-lines (:port l) "default.log" {}))
+    (check (= default-version v) "version %v" v)
+    (if tls13
+      (do
+        (check (deep= @["CLIENT_HANDSHAKE_TRAFFIC_SECRET" "CLIENT_TRAFFIC_SECRET_0"
+                        "SERVER_HANDSHAKE_TRAFFIC_SECRET" "SERVER_TRAFFIC_SECRET_0"]
+                      (sorted (map first lines)))
+               "TLS 1.3 key log %q" lines)
+        (def randoms (distinct (map |($ 1) lines)))
+        (check (and (= 1 (length randoms)) (= 64 (length (randoms 0)))) "client randoms %q" randoms)
+        (check (not= random (randoms 0)) "a new client random")
+        (each [_ _ s] lines
+          (check (index-of (length s) [64 96]) "traffic secret %v (SHA-256 or SHA-384)" s)))
+      (do
+        (check (= 1 (length lines)) "key log %q" lines)
+        (check (= "CLIENT_RANDOM" ((lines 0) 0)))))))
 
 (deftest "handshake on first use with :handshake false"
   (def l (echo-server))
@@ -345,7 +437,7 @@
       (check (nil? (:version c)) "no version before the handshake")
       (:write c "lazy")
       (check (= "lazy" (string (:read c 10))))
-      (check (= "TLSv1.2" (:version c))))))
+      (check (= default-version (:version c)) "version %v" (:version c)))))
 
 (deftest "record layer: fast by default, the switch, KeyUpdate on TLS 1.3"
   (def l (echo-server))
