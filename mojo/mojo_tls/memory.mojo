@@ -169,7 +169,10 @@ struct TLSMemoryStream(Movable):
         return to_hex(Span(d), sep)
 
     def export_session(self) raises TLSError -> List[UInt8]:
-        """Client: the session blob (secret) to resume later."""
+        """Client: the session blob (secret) to resume later. TLS 1.3: the
+        server's ticket arrives after the handshake; `feed` it and `read`
+        once (WANT_READ when no data came) before exporting, else the blob
+        has no ticket and resuming with it gives a full handshake."""
         return self._c.get_bytes(_B_SESSION, "export_session")
 
     def import_session(self, blob: Span[UInt8, _]) raises TLSError:

@@ -447,7 +447,10 @@ struct TLSStream(Movable):
         return self._c.session_resumed()
 
     def export_session(self) raises TLSError -> List[UInt8]:
-        """Client: the session as an opaque blob (secret) for import_session."""
+        """Client: the session as an opaque blob (secret) for import_session.
+        TLS 1.3: the server's ticket arrives after the handshake and is taken
+        in by a read; export after reading, else the blob has no ticket and
+        resuming with it gives a full handshake."""
         return self._c.get_bytes(_B_SESSION, "export_session")
 
     def import_session(self, blob: Span[UInt8, _]) raises TLSError:

@@ -80,6 +80,25 @@ def client_handshake_error(
     return None
 
 
+def tls13_available() raises -> Bool:
+    """Whether the backend has TLS 1.3: a TLS 1.3 minimum is refused with
+    MOJO_TLS_ERR_UNSUPPORTED on one without it (Mbed TLS 2.28). Backends
+    with TLS 1.3 negotiate it by default between two peers that have it."""
+    var c = TLSConfig.client()
+    try:
+        c.set_min_version(MOJO_TLS_VERSION_TLS1_3)
+    except e:
+        if e.code == MOJO_TLS_ERR_UNSUPPORTED:
+            return False
+        raise Error(String("set_min_version(TLS 1.3): ", e))
+    return True
+
+
+def default_version() raises -> String:
+    """The version two default configurations negotiate on this backend."""
+    return "TLSv1.3" if tls13_available() else "TLSv1.2"
+
+
 def bytes_eq(a: Span[UInt8, _], b: Span[UInt8, _]) -> Bool:
     if len(a) != len(b):
         return False
@@ -100,6 +119,10 @@ def expect_code(e: TLSError, code: Int, what: String) raises:
 def test_library_info() raises:
     assert_true(library_version().byte_length() > 0)
     assert_true(backend().find("Mbed TLS") >= 0, backend())
+    # TLS 1.3 exactly on the backends that have it (Mbed TLS 3.x / 4.x).
+    assert_equal(
+        tls13_available(), backend().find("Mbed TLS 2.") < 0, backend()
+    )
     var d = sha256("abc".as_bytes())
     assert_equal(
         to_hex(d),
@@ -120,8 +143,8 @@ def test_memory_round_trip() raises:
     var server = TLSMemoryStream(scfg)
     handshake_pair(client, server)
 
-    assert_equal(client.get_version(), "TLSv1.2")
-    assert_equal(server.get_version(), "TLSv1.2")
+    assert_equal(client.get_version(), default_version())
+    assert_equal(server.get_version(), default_version())
     assert_equal(client.get_cipher(), server.get_cipher())
     assert_equal(client.get_alpn().value(), "http/1.1")
     assert_equal(server.get_alpn().value(), "http/1.1")
@@ -248,38 +271,105 @@ def test_memory_verify_errors_raise() raises:
     var c3 = TLSMemoryStream(pcfg, String("localhost"))
     var s3 = TLSMemoryStream(pki.server_config())
     handshake_pair(c3, s3)
-    assert_equal(c3.get_version(), "TLSv1.2")
+    assert_equal(c3.get_version(), default_version())
 
 
 def test_memory_truncation_and_sessions() raises:
-    var pki = Pki()
-    var scfg = pki.server_config()
-    scfg.enable_session_tickets()
-    var ccfg = pki.client_config()
-    var c = TLSMemoryStream(ccfg, String("localhost"))
-    var s = TLSMemoryStream(scfg)
-    handshake_pair(c, s)
-    c.write_all("partial")
-    s.feed(c.drain())
-    _ = s.read()
-    s.feed_eof()  # transport ended without close_notify
-    var err = Optional[TLSError]()
-    try:
-        _ = s.read()
-    except e:
-        err = e^
-    assert_true(Bool(err), "truncation not reported")
-    expect_code(err.value(), MOJO_TLS_ERR_TRUNCATED, "truncated")
-    assert_false(c.session_resumed())
+    """Truncation, then ticket resumption: TLS 1.2 (pinned) on every backend,
+    and TLS 1.3 (the default where available), whose tickets arrive after
+    the handshake in a NewSessionTicket the client takes in on a read."""
+    var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2]
+    if tls13_available():
+        versions.append(MOJO_TLS_VERSION_TLS1_3)
+    for version in versions:
+        var name = "TLSv1.3" if version == MOJO_TLS_VERSION_TLS1_3 else (
+            "TLSv1.2"
+        )
+        var pki = Pki()
+        var scfg = pki.server_config()
+        scfg.enable_session_tickets()
+        var ccfg = pki.client_config()
+        ccfg.set_max_version(version)
+        var c = TLSMemoryStream(ccfg, String("localhost"))
+        var s = TLSMemoryStream(scfg)
+        handshake_pair(c, s)
+        assert_equal(c.get_version(), name)
+        assert_equal(s.get_version(), name)
+        if version == MOJO_TLS_VERSION_TLS1_3:
+            # The NewSessionTicket was fed with the server's last flight;
+            # a read takes it in (no application data: WANT_READ).
+            var rerr = Optional[TLSError]()
+            try:
+                _ = c.read()
+            except e:
+                rerr = e^
+            assert_true(Bool(rerr), "read without application data returned")
+            assert_true(rerr.value().is_want_read(), String(rerr.value()))
+        c.write_all("partial")
+        s.feed(c.drain())
+        assert_equal(String(from_utf8_lossy=s.read()), "partial")
+        s.feed_eof()  # transport ended without close_notify
+        var err = Optional[TLSError]()
+        try:
+            _ = s.read()
+        except e:
+            err = e^
+        assert_true(Bool(err), String(name, ": truncation not reported"))
+        expect_code(err.value(), MOJO_TLS_ERR_TRUNCATED, "truncated")
+        assert_false(c.session_resumed())
+        assert_false(s.session_resumed())
 
-    # Resume with the exported session (ticket).
-    var blob = c.export_session()
-    assert_true(len(blob) > 0)
-    var c2 = TLSMemoryStream(ccfg, String("localhost"))
-    c2.import_session(blob)
-    var s2 = TLSMemoryStream(scfg)
-    handshake_pair(c2, s2)
-    assert_true(c2.session_resumed(), "session not resumed")
+        # Resume with the exported session (ticket).
+        var blob = c.export_session()
+        assert_true(len(blob) > 0)
+        var c2 = TLSMemoryStream(ccfg, String("localhost"))
+        c2.import_session(blob)
+        var s2 = TLSMemoryStream(scfg)
+        handshake_pair(c2, s2)
+        assert_equal(c2.get_version(), name)
+        assert_true(c2.session_resumed(), String(name, ": session not resumed"))
+        assert_true(
+            s2.session_resumed(), String(name, ": server did not resume")
+        )
+        c2.write_all("resumed")
+        s2.feed(c2.drain())
+        assert_equal(String(from_utf8_lossy=s2.read()), "resumed")
+
+
+def test_memory_session_cache() raises:
+    """A server with a session-id cache and no tickets: TLS 1.2 (pinned)
+    resumes from the cache; TLS 1.3 (where available) has no session ids, so
+    the exported session gives a full handshake that still works."""
+    var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2]
+    if tls13_available():
+        versions.append(MOJO_TLS_VERSION_TLS1_3)
+    for version in versions:
+        var tls13 = version == MOJO_TLS_VERSION_TLS1_3
+        var name = "TLSv1.3" if tls13 else "TLSv1.2"
+        var pki = Pki()
+        var scfg = pki.server_config()
+        scfg.set_session_cache(10, 300)
+        var ccfg = pki.client_config()
+        ccfg.set_max_version(version)
+        var c = TLSMemoryStream(ccfg, String("localhost"))
+        var s = TLSMemoryStream(scfg)
+        handshake_pair(c, s)
+        assert_equal(c.get_version(), name)
+        assert_false(c.session_resumed())
+        var blob = c.export_session()
+        assert_true(len(blob) > 0)
+
+        var c2 = TLSMemoryStream(ccfg, String("localhost"))
+        c2.import_session(blob)
+        var s2 = TLSMemoryStream(scfg)
+        handshake_pair(c2, s2)
+        assert_equal(c2.get_version(), name)
+        # TLS 1.2: resumed from the cache; TLS 1.3: the cache is not used.
+        assert_equal(c2.session_resumed(), not tls13, name)
+        assert_equal(s2.session_resumed(), not tls13, name)
+        c2.write_all("after")
+        s2.feed(c2.drain())
+        assert_equal(String(from_utf8_lossy=s2.read()), "after")
 
 
 def test_closed_objects_raise() raises:
