@@ -441,7 +441,7 @@ cmd_test_backend() {
   set -e
   record "build dist (system)" "$build_rc"
   for suite in tests/symbols.sh tests/c/run.sh tests/interop/run.sh tests/compat/run.sh \
-    "tests/reliability/run.sh certs" python/run_tests.sh; do
+    "tests/reliability/run.sh certs" python/run_tests.sh janet/run_tests.sh mojo/run_tests.sh; do
     [[ -f ${suite%% *} && $build_rc -eq 0 ]] || continue
     step "$suite (system)"
     set +e
