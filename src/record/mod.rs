@@ -288,9 +288,7 @@ impl RecordLayer {
         }
         let msg = [HS_KEY_UPDATE, 0, 0, 1, u8::from(request_peer)];
         self.write.seal(CT_HANDSHAKE, &msg, out)?;
-        self.write_secret = keys::tls13_next_secret(self.suite, &self.write_secret);
-        let (k, iv) = keys::tls13_key_iv(self.suite, &self.write_secret);
-        self.write = Direction::new(self.suite, &k, &iv, 0).ok_or(RecordError::INTERNAL)?;
+        self.write = rekey(self.suite, &mut self.write_secret).ok_or(RecordError::INTERNAL)?;
         self.key_updates_sent += 1;
         Ok(())
     }
@@ -470,12 +468,18 @@ impl RecordLayer {
     }
 
     fn update_read_key(&mut self) -> Result<(), RecordError> {
-        self.read_secret = keys::tls13_next_secret(self.suite, &self.read_secret);
-        let (k, iv) = keys::tls13_key_iv(self.suite, &self.read_secret);
-        self.read = Direction::new(self.suite, &k, &iv, 0).ok_or(RecordError::INTERNAL)?;
+        self.read = rekey(self.suite, &mut self.read_secret).ok_or(RecordError::INTERNAL)?;
         self.key_updates_received += 1;
         Ok(())
     }
+}
+
+/// TLS 1.3 KeyUpdate (RFC 8446 §7.2) of one direction: advance its traffic
+/// secret, and key a fresh direction from it (sequence number 0).
+fn rekey(suite: Suite, secret: &mut Zeroizing<Vec<u8>>) -> Option<Direction> {
+    *secret = keys::tls13_next_secret(suite, secret);
+    let (k, iv) = keys::tls13_key_iv(suite, secret);
+    Direction::new(suite, &k, &iv, 0)
 }
 
 #[cfg(test)]

@@ -333,9 +333,7 @@ fn a_key_update_split_over_records_is_reassembled() {
         .unwrap();
     c.write.seal(CT_HANDSHAKE, &[0, 1, 0], &mut wire).unwrap();
     // switch the client's write key by hand, as the KeyUpdate says
-    c.write_secret = keys::tls13_next_secret(c.suite, &c.write_secret);
-    let (k, iv) = keys::tls13_key_iv(c.suite, &c.write_secret);
-    c.write = Direction::new(c.suite, &k, &iv, 0).unwrap();
+    c.write = rekey(c.suite, &mut c.write_secret).unwrap();
     c.seal_app_data(b"x", &mut wire).unwrap();
     let (got, _) = open_all(&mut s, &mut wire, &mut Vec::new());
     assert_eq!(got, b"x");
