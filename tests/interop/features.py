@@ -18,7 +18,6 @@ import datetime
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -832,9 +831,7 @@ def main():
         log("error: %s is incomplete (run ./build.sh first)" % DIST)
         log("0 passed, 1 failed")
         return 2
-    if shutil.which("openssl") is None:
-        log("error: the openssl command line tool is required for interop tests")
-        log("0 passed, 1 failed")
+    if not interop.have_openssl():
         return 2
     d = tempfile.mkdtemp(prefix="mojo-tls-features-")
     try:

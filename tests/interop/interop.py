@@ -103,6 +103,16 @@ def backend_name():
     return lib.mojo_tls_backend().decode()
 
 
+def have_openssl():
+    """True if the openssl command line tool is there; otherwise log the
+    error and a failed tally (the driver's main() then returns 2)."""
+    if shutil.which("openssl") is not None:
+        return True
+    log("error: the openssl command line tool is required for interop tests")
+    log("0 passed, 1 failed")
+    return False
+
+
 def cleanup(d):
     """Stop every peer the run started and remove its work directory."""
     for p in procs:
@@ -365,9 +375,7 @@ def main():
         log("error: %s missing in %s (run ./build.sh first)" % (", ".join(missing), BIN))
         log("0 passed, 1 failed")
         return 2
-    if shutil.which("openssl") is None:
-        log("error: the openssl command line tool is required for interop tests")
-        log("0 passed, 1 failed")
+    if not have_openssl():
         return 2
     log("openssl: " + openssl("version").decode().strip())
     d = tempfile.mkdtemp(prefix="mojo-tls-interop-")
