@@ -31,14 +31,11 @@ def test_default_is_fast(client_ctx, server_ctx) -> None:
     assert c.record_layer is None and c.record_layer_detail is None  # before the handshake
     c.close()
     c, s = _pair(client_ctx, server_ctx)
-    try:
+    with c, s:
         assert c.record_layer == s.record_layer == "mojo-tls (ring)"
         assert "memory mode" in c.record_layer_detail
         _exchange(c, s, 100_000)
         _exchange(s, c, 100_000)
-    finally:
-        c.close()
-        s.close()
 
 
 def test_switch_off(client_ctx, server_ctx) -> None:
@@ -46,21 +43,18 @@ def test_switch_off(client_ctx, server_ctx) -> None:
     with pytest.raises(TypeError):
         server_ctx.fast_record_layer = 1
     c, s = _pair(client_ctx, server_ctx)
-    try:
+    with c, s:
         assert s.record_layer == "Mbed TLS" and "switched off" in s.record_layer_detail
         assert c.record_layer == "mojo-tls (ring)"
         _exchange(c, s, 50_000)
         _exchange(s, c, 50_000)
         with pytest.raises(mojo_tls.TLSNotAvailableError):
             s.key_update()
-    finally:
-        c.close()
-        s.close()
 
 
 def test_key_update(client_ctx, server_ctx) -> None:
     c, s = _pair(client_ctx, server_ctx)
-    try:
+    with c, s:
         if c.version() != "TLSv1.3":
             with pytest.raises(mojo_tls.TLSNotAvailableError):
                 c.key_update()
@@ -70,9 +64,6 @@ def test_key_update(client_ctx, server_ctx) -> None:
             a.key_update(request_peer=bool(i & 2))
             _exchange(a, b, 20_000)
             _exchange(b, a, 20_000)
-    finally:
-        c.close()
-        s.close()
 
 
 def test_socket_reports_ring_and_kernel_tls(server_ctx, client_ctx) -> None:
