@@ -65,7 +65,7 @@ from ._library import (
     to_hex,
     from_hex,
 )
-from .config import TLSConfig
+from .config import TLSConfig, has_tls13
 from .stream import TLSStream, TLSListener, connect
 from .memory import TLSMemoryStream
 from .certs import (

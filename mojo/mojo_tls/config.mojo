@@ -9,6 +9,8 @@ from ._ffi import (
     MOJO_TLS_ROLE_SERVER,
     MOJO_TLS_PIN_CERT,
     MOJO_TLS_ERR_INVALID_ARGUMENT,
+    MOJO_TLS_ERR_UNSUPPORTED,
+    MOJO_TLS_VERSION_TLS1_3,
     MOJO_TLS_RECORD_LAYER_AUTO,
     MOJO_TLS_RECORD_LAYER_MBEDTLS,
 )
@@ -340,3 +342,18 @@ struct TLSConfig(Copyable, Movable):
             ),
             "set_session_cache",
         )
+
+
+def has_tls13() raises TLSError -> Bool:
+    """Whether the backend speaks TLS 1.3 (Mbed TLS 3.6 / 4.x do, the bundled
+    2.28 does not). Between two peers that have it, default settings
+    negotiate TLS 1.3. A backend without it refuses a TLS 1.3 minimum with
+    MOJO_TLS_ERR_UNSUPPORTED, which is what this asks."""
+    var c = TLSConfig.client()
+    var rc = c._box[].ffi.config_set_min_version(
+        c.handle(), MOJO_TLS_VERSION_TLS1_3
+    )
+    if rc == MOJO_TLS_ERR_UNSUPPORTED:
+        return False
+    c._check(rc, "set_min_version(TLS 1.3)")
+    return True

@@ -78,24 +78,11 @@ def read_line(stream: TLSStream, limit: Int = 65536) raises -> String:
     return String(from_utf8_lossy=Span(out))
 
 
-def tls13_available() raises -> Bool:
-    """Whether the backend has TLS 1.3: a TLS 1.3 minimum is refused with
-    MOJO_TLS_ERR_UNSUPPORTED on one without it (Mbed TLS 2.28)."""
-    var c = TLSConfig.client()
-    try:
-        c.set_min_version(MOJO_TLS_VERSION_TLS1_3)
-    except e:
-        if e.code == MOJO_TLS_ERR_UNSUPPORTED:
-            return False
-        raise Error(String("set_min_version(TLS 1.3): ", e))
-    return True
-
-
 def default_version() raises -> String:
     """The version negotiated with a peer that has TLS 1.3 (openssl, Python's
     ssl, this library on the same backend), default settings on both sides.
     """
-    return "TLSv1.3" if tls13_available() else "TLSv1.2"
+    return "TLSv1.3" if has_tls13() else "TLSv1.2"
 
 
 def examples_bin(name: String) raises -> String:

@@ -80,23 +80,9 @@ def client_handshake_error(
     return None
 
 
-def tls13_available() raises -> Bool:
-    """Whether the backend has TLS 1.3: a TLS 1.3 minimum is refused with
-    MOJO_TLS_ERR_UNSUPPORTED on one without it (Mbed TLS 2.28). Backends
-    with TLS 1.3 negotiate it by default between two peers that have it."""
-    var c = TLSConfig.client()
-    try:
-        c.set_min_version(MOJO_TLS_VERSION_TLS1_3)
-    except e:
-        if e.code == MOJO_TLS_ERR_UNSUPPORTED:
-            return False
-        raise Error(String("set_min_version(TLS 1.3): ", e))
-    return True
-
-
 def default_version() raises -> String:
     """The version two default configurations negotiate on this backend."""
-    return "TLSv1.3" if tls13_available() else "TLSv1.2"
+    return "TLSv1.3" if has_tls13() else "TLSv1.2"
 
 
 def bytes_eq(a: Span[UInt8, _], b: Span[UInt8, _]) -> Bool:
@@ -121,7 +107,7 @@ def test_library_info() raises:
     assert_true(backend().find("Mbed TLS") >= 0, backend())
     # TLS 1.3 exactly on the backends that have it (Mbed TLS 3.x / 4.x).
     assert_equal(
-        tls13_available(), backend().find("Mbed TLS 2.") < 0, backend()
+        has_tls13(), backend().find("Mbed TLS 2.") < 0, backend()
     )
     var d = sha256("abc".as_bytes())
     assert_equal(
@@ -279,7 +265,7 @@ def test_memory_truncation_and_sessions() raises:
     and TLS 1.3 (the default where available), whose tickets arrive after
     the handshake in a NewSessionTicket the client takes in on a read."""
     var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2]
-    if tls13_available():
+    if has_tls13():
         versions.append(MOJO_TLS_VERSION_TLS1_3)
     for version in versions:
         var name = "TLSv1.3" if version == MOJO_TLS_VERSION_TLS1_3 else (
@@ -341,7 +327,7 @@ def test_memory_session_cache() raises:
     resumes from the cache; TLS 1.3 (where available) has no session ids, so
     the exported session gives a full handshake that still works."""
     var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2]
-    if tls13_available():
+    if has_tls13():
         versions.append(MOJO_TLS_VERSION_TLS1_3)
     for version in versions:
         var tls13 = version == MOJO_TLS_VERSION_TLS1_3
