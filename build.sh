@@ -57,7 +57,6 @@ step() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-have() { command -v "$1" >/dev/null 2>&1; }
 
 # Value of a key in the [package] table of the root Cargo.toml.
 cargo_package_field() {
@@ -77,107 +76,9 @@ DESCRIPTION=$(cargo_package_field description)
 # Tools
 # ---------------------------------------------------------------------------
 
-APT_UPDATED=0
-apt_install() {
-  if [[ $APT_UPDATED -eq 0 ]]; then
-    step "apt-get update"
-    apt-get update -qq
-    APT_UPDATED=1
-  fi
-  step "installing (apt): $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-
-can_apt() { [[ $(id -u) -eq 0 ]] && have apt-get; }
-
-have_libclang() {
-  local d
-  if [[ -n "${LIBCLANG_PATH:-}" ]] && compgen -G "$LIBCLANG_PATH/libclang*.so*" >/dev/null; then
-    return 0
-  fi
-  if have llvm-config && d=$(llvm-config --libdir 2>/dev/null) &&
-     compgen -G "$d/libclang*.so*" >/dev/null; then
-    return 0
-  fi
-  compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null && return 0
-  compgen -G "/usr/lib64/libclang*.so*" >/dev/null && return 0
-  compgen -G "/usr/lib/*/libclang*.so*" >/dev/null && return 0
-  return 1
-}
-
-# cmake + libclang from PyPI wheels, for machines without root/apt.
-pip_install_cmake_libclang() {
-  local py
-  py=$(command -v python3 || command -v python || true)
-  [[ -n "$py" ]] || die "cmake/libclang missing and neither apt-get (as root) nor python3 is available"
-  step "installing (pip): cmake libclang"
-  "$py" -m pip install -q cmake libclang || "$py" -m pip install -q --user cmake libclang
-  if ! have cmake; then
-    local bin
-    bin=$("$py" -c 'import cmake; print(cmake.CMAKE_BIN_DIR)')
-    export PATH="$bin:$PATH"
-  fi
-  if ! have_libclang; then
-    LIBCLANG_PATH=$("$py" -c 'import clang, os; print(os.path.join(os.path.dirname(clang.__file__), "native"))')
-    export LIBCLANG_PATH
-    note "LIBCLANG_PATH=$LIBCLANG_PATH"
-    # The wheel has no clang builtin headers (stddef.h, limits.h, ...):
-    # let bindgen use the C compiler's.
-    local inc
-    inc=$(cc -print-file-name=include 2>/dev/null || true)
-    if [[ -z "${BINDGEN_EXTRA_CLANG_ARGS:-}" && -d "$inc" ]]; then
-      export BINDGEN_EXTRA_CLANG_ARGS="-isystem $inc"
-      note "BINDGEN_EXTRA_CLANG_ARGS=$BINDGEN_EXTRA_CLANG_ARGS"
-    fi
-  fi
-}
-
-# Installs what the build and the tests need; does nothing when all is there.
-# $1 = "test" to also require rustfmt and clippy.
-ensure_tools() {
-  local mode=${1:-build}
-  have cargo || die "cargo not found: install Rust (https://rustup.rs)"
-
-  if [[ $OS == Darwin ]]; then
-    # macOS: clang/libclang come with the Xcode command line tools.
-    have cmake || { if have brew; then step "installing (brew): cmake"; brew install cmake; else pip_install_cmake_libclang; fi; }
-  else
-    local apt_pkgs=()
-    have cmake || apt_pkgs+=(cmake)
-    have_libclang || apt_pkgs+=(libclang-dev clang)
-    { have cc || have gcc; } || apt_pkgs+=(gcc libc6-dev)
-    { have nm && have readelf; } || apt_pkgs+=(binutils)
-    have openssl || apt_pkgs+=(openssl)
-    have valgrind || apt_pkgs+=(valgrind)
-    if [[ ${#apt_pkgs[@]} -gt 0 ]]; then
-      if can_apt; then
-        apt_install "${apt_pkgs[@]}"
-      else
-        if ! have cmake || ! have_libclang; then
-          pip_install_cmake_libclang
-        fi
-        have valgrind || warn "valgrind missing (not root or no apt-get): the memory checks will fail"
-        have openssl || warn "openssl CLI missing (not root or no apt-get): interop tests will fail"
-        { have cc || have gcc; } || warn "no C compiler (cc/gcc) found"
-      fi
-    fi
-  fi
-  have cmake || die "cmake still missing after installation"
-  [[ $OS == Darwin ]] || have_libclang || die "libclang still missing after installation (set LIBCLANG_PATH)"
-
-  if [[ $mode == test ]]; then
-    local comp
-    for comp in rustfmt clippy; do
-      local probe=fmt
-      [[ $comp == clippy ]] && probe=clippy
-      if ! cargo "$probe" --version >/dev/null 2>&1; then
-        have rustup || die "cargo $probe missing and rustup not available"
-        step "installing (rustup): $comp"
-        rustup component add "$comp"
-      fi
-    done
-  fi
-}
+# Provisioning (cmake, libclang, compilers, test tools) lives in one place.
+# shellcheck source=tools/bootstrap.sh
+source tools/bootstrap.sh
 
 # ---------------------------------------------------------------------------
 # Build steps
