@@ -42,6 +42,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Test suites, run in this order by `./build.sh test` when the script exists.
 # Each one is a bash script that exits 0 on success. New suite = one line.
 SUITES=(
+  tests/bootstrap/run.sh
   tests/symbols.sh
   tests/c/run.sh
   tests/interop/run.sh

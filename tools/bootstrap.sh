@@ -97,6 +97,21 @@ have_cmake() {
 
 have_cc() { have cc || have gcc || have clang; }
 
+# The Debian packages that would supply what is missing, on one line.
+# $1 = build | test.
+missing_apt_packages() {
+  local mode=${1:-build} pkgs=()
+  have_cmake || pkgs+=(cmake)
+  have_libclang || pkgs+=(libclang-dev clang)
+  have_cc || pkgs+=(gcc libc6-dev)
+  { have nm && have readelf && have strip && have objcopy; } || pkgs+=(binutils)
+  if [[ $mode == test ]]; then
+    have openssl || pkgs+=(openssl)
+    have valgrind || pkgs+=(valgrind)
+  fi
+  printf '%s\n' "${pkgs[*]}"
+}
+
 # ---------------------------------------------------------------------------
 # Installers
 # ---------------------------------------------------------------------------
@@ -175,14 +190,7 @@ ensure_tools() {
     fi
   else
     local apt_pkgs=()
-    have_cmake || apt_pkgs+=(cmake)
-    have_libclang || apt_pkgs+=(libclang-dev clang)
-    have_cc || apt_pkgs+=(gcc libc6-dev)
-    { have nm && have readelf && have strip && have objcopy; } || apt_pkgs+=(binutils)
-    if [[ $mode == test ]]; then
-      have openssl || apt_pkgs+=(openssl)
-      have valgrind || apt_pkgs+=(valgrind)
-    fi
+    read -r -a apt_pkgs <<<"$(missing_apt_packages "$mode")"
     if [[ ${#apt_pkgs[@]} -gt 0 ]]; then
       if can_apt; then
         apt_install "${apt_pkgs[@]}"
