@@ -5,7 +5,7 @@
 #   1. $MOJO_TLS_JANET, if set (must be an executable janet >= 1.35);
 #   2. `janet` from PATH when it is >= 1.35 and has ffi, ev and net;
 #   3. target/janet/bin/janet, built (once; rebuilt when its sources change)
-#      from the amalgamated Janet source vendored by the crates.io crate
+#      from the amalgamated Janet source vendored by the Rust package registry's crate
 #      `evil-janet` 1.42.0 (csrc/janet.c) plus our janet/tools/janet_main.c.
 #      The crate source is fetched with cargo through a throwaway project
 #      under target/janet/fetch.

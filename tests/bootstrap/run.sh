@@ -154,6 +154,66 @@ if probe have_cmake; then pass "cmake 3.25 -> found"; else fail "cmake 3.25 -> f
 new_case cmake_none
 if probe have_cmake; then fail "no cmake -> missing"; else pass "no cmake -> missing"; fi
 
+# --- the Debian archive tools/fetch-mbedtls-3.6.sh uses ------------------------
+
+# mirror_case NAME EXPECTED|none: writes the sources given on stdin to a
+# fixture file (.sources for deb822, .list otherwise, by NAME) and checks
+# what debian_mirror derives from it.
+mirror_case() {
+  local f="$work/apt-$1" got
+  cat >"$f"
+  if got=$(MOJO_TLS_APT_SOURCES=$f bash -c "source '$ROOT/tools/apt-mirror.sh'; debian_mirror"); then :; else got=none; fi
+  if [[ $got == "$2" ]]; then pass "apt sources: $1 -> $2"; else fail "apt sources: $1 -> $2 (got $got)"; fi
+}
+
+mirror_case debian12.sources http://mirror.example/debian <<'SRC'
+Types: deb
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+SRC
+mirror_case security-first.sources https://other.example/debian <<'SRC'
+Types: deb
+URIs: https://other.example/debian-security
+Suites: bookworm-security
+Components: main
+
+Types: deb-src
+URIs: https://src.example/debian
+Suites: bookworm
+Components: main
+
+Types: deb
+URIs: https://disabled.example/debian
+Suites: bookworm
+Components: main
+Enabled: no
+
+Types: deb
+URIs: https://other.example/debian
+Suites: bookworm
+Components: main
+SRC
+mirror_case oneline.list http://archive.example/debian <<'SRC'
+# a comment
+deb http://security.example/debian-security bookworm-security main
+deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://archive.example/debian bookworm main contrib
+SRC
+mirror_case only-security.list none <<'SRC'
+deb http://security.example/debian-security bookworm-security main
+SRC
+mirror_case third-party.list none <<'SRC'
+deb https://deb.example.org/node_20.x nodistro main
+deb https://cloud.example.com/apt cloud-sdk-bookworm main
+SRC
+mirror_case empty.list none </dev/null
+
 # --- this machine ------------------------------------------------------------
 
 # The real probe on the real machine agrees with a real load by ctypes.
