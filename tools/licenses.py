@@ -87,8 +87,9 @@ def main(argv):
             os.makedirs(vdest)
             for f in vfiles:
                 shutil.copyfile(f, os.path.join(vdest, os.path.basename(f)))
-            lines.append("| Mbed TLS (C, vendored by %s) | %s | Apache-2.0 | `%s/` |" % (
-                pkg["name"], mbedtls_version(os.path.join(src, sub)), name))
+            lines.append("| Mbed TLS (C, vendored by %s) | %s | %s | `%s/` |" % (
+                pkg["name"], mbedtls_version(os.path.join(src, sub)),
+                pkg.get("license") or "see LICENSE", name))
     with open(os.path.join(out, "THIRD-PARTY.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     return 0
