@@ -109,6 +109,8 @@ def cargo_build() -> str:
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(root, "target")
     cmd = [cargo, "build", "--release", "--lib", "--manifest-path",
            os.path.join(root, "Cargo.toml")]
+    if os.environ.get("MBEDTLS_DIR"):  # an installed Mbed TLS 3.6 / 4.x, as build.sh does
+        cmd += ["--no-default-features", "--features", "system"]
     print("mojo_tls: " + " ".join(cmd), flush=True)
     env = build_env()
     env["CARGO_TARGET_DIR"] = target

@@ -10,7 +10,10 @@ Writes into OUTDIR:
 
 The crates' files come from the Rust package registry's sources that cargo
 fetched (`cargo metadata`), so the list follows Cargo.lock. Extra cargo
-arguments (e.g. --no-default-features --features system) go after OUTDIR.
+arguments (e.g. --no-default-features --features system) go after OUTDIR;
+without them, MBEDTLS_DIR in the environment means the system backend (as
+in build.sh). On that backend Mbed TLS is linked in from MBEDTLS_DIR, and its
+licence comes from there (LICENSE, or the Debian packages' copyright files).
 """
 import json
 import os
@@ -57,8 +60,11 @@ def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
     out = os.path.abspath(argv[1])
+    extra = argv[2:]
+    if not extra and os.environ.get("MBEDTLS_DIR"):
+        extra = ["--no-default-features", "--features", "system"]
     cmd = ["cargo", "metadata", "--format-version", "1", "--manifest-path",
-           os.path.join(ROOT, "Cargo.toml"), "--filter-platform", host_triple()] + argv[2:]
+           os.path.join(ROOT, "Cargo.toml"), "--filter-platform", host_triple()] + extra
     meta = json.loads(subprocess.check_output(cmd, cwd=ROOT))
     if os.path.isdir(out):
         shutil.rmtree(out)
@@ -90,9 +96,48 @@ def main(argv):
             lines.append("| Mbed TLS (C, vendored by %s) | %s | %s | `%s/` |" % (
                 pkg["name"], mbedtls_version(os.path.join(src, sub)),
                 pkg.get("license") or "see LICENSE", name))
+    if "system" in " ".join(extra):
+        lines.append(system_mbedtls(out))
     with open(os.path.join(out, "THIRD-PARTY.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     return 0
+
+
+def system_mbedtls(out):
+    """Mbed TLS from MBEDTLS_DIR (linked into the library by the system
+    backend): copies its licence and returns the THIRD-PARTY.md line."""
+    prefix = os.environ.get("MBEDTLS_DIR")
+    if not prefix:
+        sys.exit("tools/licenses.py: the system backend needs MBEDTLS_DIR to find Mbed TLS's licence")
+    found = []
+    for base in (prefix, os.path.join(prefix, "usr")):
+        for cand in ("LICENSE", os.path.join("share", "licenses", "mbedtls", "LICENSE")):
+            if os.path.isfile(os.path.join(base, cand)):
+                found.append(os.path.join(base, cand))
+        doc = os.path.join(base, "share", "doc")
+        if os.path.isdir(doc):
+            for pkg in sorted(os.listdir(doc)):
+                cp = os.path.join(doc, pkg, "copyright")
+                if pkg.startswith("libmbed") and os.path.isfile(cp):
+                    found.append(cp)
+    if not found:
+        sys.exit("tools/licenses.py: no Mbed TLS licence under MBEDTLS_DIR=%s "
+                 "(looked for LICENSE and share/doc/libmbed*/copyright)" % prefix)
+    dest = os.path.join(out, "mbedtls")
+    os.makedirs(dest)
+    for i, f in enumerate(found):
+        name = os.path.basename(f)
+        if name == "copyright":
+            name = "copyright-" + os.path.basename(os.path.dirname(f))
+        shutil.copyfile(f, os.path.join(dest, name))
+        if i == 0:
+            shutil.copyfile(f, os.path.join(dest, "LICENSE"))
+    version = "see LICENSE"
+    for base in (prefix, os.path.join(prefix, "usr")):
+        if os.path.isdir(os.path.join(base, "include", "mbedtls")):
+            version = mbedtls_version(base)
+            break
+    return "| Mbed TLS (C, linked from MBEDTLS_DIR) | %s | Apache-2.0 OR GPL-2.0-or-later | `mbedtls/` |" % version
 
 
 def mbedtls_version(vendor):
