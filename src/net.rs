@@ -57,7 +57,7 @@ pub fn timeout_error(what: &str) -> Error {
 pub fn interrupted_error(what: &str) -> Error {
     Error::new(
         Code::MOJO_TLS_ERR_INTERRUPTED,
-        format!("{what} was interrupted by a signal; call again"),
+        format!("{what}: EINTR while waiting for the socket"),
     )
 }
 

@@ -291,7 +291,9 @@ static void t_transfer(mojo_tls_config *ccfg, mojo_tls_config *scfg, const char 
     CHECK_MSG(sum == h_fnv1a(H_FNV_INIT, data, len), "checksum of the %zu bytes received differs", got);
     printf("%s: %zu MiB in %.0f ms, %d ticks; reader INTERRUPTED %d, writer INTERRUPTED %d + %d short counts\n",
            name, len >> 20, h_now_ms() - t0, g_ticks - ticks0, interrupted, w.interrupted, w.short_writes);
-    CHECK_MSG(interrupted + w.interrupted + w.short_writes > 0, "no call was interrupted");
+    /* Under valgrind (one thread runs at a time) the ticks may all land
+     * outside poll(); the cases above check INTERRUPTED itself there. */
+    if (h_slow() == 1) CHECK_MSG(interrupted + w.interrupted + w.short_writes > 0, "no call was interrupted");
     /* the connection carries on: a round trip and a clean close */
     CHECK_RC(mojo_tls_conn_write_all(srv, U8("done"), 4), 4);
     CHECK_RC(h_read_exact(cli, buf, 4), 4);
