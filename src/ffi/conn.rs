@@ -246,17 +246,17 @@ pub extern "C" fn mojo_tls_conn_write_all(
 /// The one correct readiness loop: never poll while pending() > 0 (those
 /// bytes are already inside the library; the socket may stay silent).
 ///
-///     for (;;) {
-///         struct pollfd p = { mojo_tls_conn_get_fd(c), POLLIN, 0 };
-///         poll(&p, 1, -1);
-///         do {
-///             n = mojo_tls_conn_read(c, buf, sizeof buf);
-///             if (n > 0) consume(buf, n);
-///         } while (n > 0 && mojo_tls_conn_pending(c) > 0);
-///         if (n == 0) break;                     // the peer's close_notify
-///         if (n < 0 && n != MOJO_TLS_ERR_WANT_READ
-///                   && n != MOJO_TLS_ERR_INTERRUPTED) fail(n);
-///     }
+///   for (;;) {
+///       struct pollfd p = { mojo_tls_conn_get_fd(c), POLLIN, 0 };
+///       poll(&p, 1, -1);
+///       do {
+///           n = mojo_tls_conn_read(c, buf, sizeof buf);
+///           if (n > 0) consume(buf, n);
+///       } while (n > 0 && mojo_tls_conn_pending(c) > 0);
+///       if (n == 0) break;                     // the peer's close_notify
+///       if (n < 0 && n != MOJO_TLS_ERR_WANT_READ
+///                 && n != MOJO_TLS_ERR_INTERRUPTED) fail(n);
+///   }
 ///
 /// Event loops use timeout 0 (mojo_tls_conn_set_timeout); with a blocking
 /// connection the loop works too, but a read may wait for the rest of a
