@@ -13,6 +13,11 @@
  *    Strings returned by pointer are static and never freed.
  *  - timeout_ms: 0 = non-blocking (WANT_READ / WANT_WRITE), > 0 = wait up to
  *    that long (then MOJO_TLS_ERR_TIMEOUT), < 0 = block.
+ *  - Signals: a call waiting on its socket (timeout_ms != 0) that a signal
+ *    interrupts (a handler installed without SA_RESTART) returns
+ *    MOJO_TLS_ERR_INTERRUPTED; nothing is lost, call again.
+ *  - Readiness: poll the fd, then read until mojo_tls_conn_pending() is 0
+ *    (the loop is spelled out at mojo_tls_conn_pending).
  */
 
 #ifndef MOJO_TLS_H
@@ -255,6 +260,12 @@ typedef enum mojo_tls_err {
    * A bug inside the library (a caught panic). The process keeps running.
    */
   MOJO_TLS_ERR_INTERNAL = -20,
+  /**
+   * A blocking call (timeout != 0) was interrupted by a signal (EINTR) before it
+   * completed. No state is lost: run the signal's work and call again (a write with the
+   * same data, as after WANT_WRITE).
+   */
+  MOJO_TLS_ERR_INTERRUPTED = -21,
 } mojo_tls_err;
 
 /**
@@ -874,7 +885,8 @@ int32_t mojo_tls_config_set_record_layer(struct mojo_tls_config *cfg, int32_t mo
  * TCP connect is only started and the connection is non-blocking: drive the
  * handshake with mojo_tls_conn_handshake. Returns NULL on failure
  * (MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,
- * MOJO_TLS_ERR_HANDSHAKE, ...).
+ * MOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:
+ * call again, ...).
  */
 struct mojo_tls_conn *mojo_tls_connect(const struct mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms);
 
@@ -921,7 +933,9 @@ int32_t mojo_tls_close_fd(int32_t fd);
  * `timeout_ms` (< 0 blocks); the accepted socket is closed on failure.
  * `timeout_ms` becomes the connection's timeout. Returns NULL on failure
  * (MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with
- * timeout 0 and no pending client, handshake errors).
+ * timeout 0 and no pending client, handshake errors). A signal gives
+ * MOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped
+ * (closed); call again for the next one.
  */
 struct mojo_tls_conn *mojo_tls_accept(const struct mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms);
 
@@ -935,8 +949,9 @@ struct mojo_tls_conn *mojo_tls_accept_no_handshake(const struct mojo_tls_config 
 /**
  * Complete the handshake (optional: read and write do it implicitly).
  * Returns 0 or an error (MOJO_TLS_ERR_WANT_READ/WANT_WRITE when
- * non-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED with the
- * reason in mojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE).
+ * non-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_INTERRUPTED (call
+ * again), MOJO_TLS_ERR_VERIFY_FAILED with the reason in
+ * mojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE).
  */
 int32_t mojo_tls_conn_handshake(struct mojo_tls_conn *c);
 
@@ -945,7 +960,8 @@ int32_t mojo_tls_conn_handshake(struct mojo_tls_conn *c);
  * peer has sent close_notify (clean EOF), or an error:
  * MOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,
  * MOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,
- * MOJO_TLS_ERR_CLOSED after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
+ * MOJO_TLS_ERR_INTERRUPTED (a signal; call again), MOJO_TLS_ERR_CLOSED
+ * after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
  */
 ptrdiff_t mojo_tls_conn_read(struct mojo_tls_conn *c, void *buf, size_t len);
 
@@ -953,20 +969,52 @@ ptrdiff_t mojo_tls_conn_read(struct mojo_tls_conn *c, void *buf, size_t len);
  * Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's
  * record layer, up to 256 KiB with the fast one); returns the count
  * written (> 0), 0 when `len` is 0, or an error. After
- * MOJO_TLS_ERR_WANT_WRITE, call again with the same data.
+ * MOJO_TLS_ERR_WANT_WRITE or MOJO_TLS_ERR_INTERRUPTED, call again with
+ * the same data.
  */
 ptrdiff_t mojo_tls_conn_write(struct mojo_tls_conn *c, const void *buf, size_t len);
 
 /**
  * Write all `len` bytes; returns `len` or an error (after an error an
- * unknown prefix may have been sent). Concurrent write_all calls on one
+ * unknown prefix may have been sent). A signal (a handler without
+ * SA_RESTART) interrupts it like POSIX write: after part of the data went
+ * out it returns that count (< `len`; call again with the rest), before
+ * any MOJO_TLS_ERR_INTERRUPTED. Concurrent write_all calls on one
  * connection do not interleave their data. In non-blocking mode use
  * mojo_tls_conn_write instead.
  */
 ptrdiff_t mojo_tls_conn_write_all(struct mojo_tls_conn *c, const void *buf, size_t len);
 
 /**
- * Decrypted bytes that mojo_tls_conn_read can return without I/O (>= 0).
+ * The number of plaintext bytes mojo_tls_conn_read returns without
+ * touching the transport (>= 0), on every record layer: every complete
+ * record the library has already received is decrypted now and counted
+ * (the fast record layer receives up to 256 KiB at once). When no
+ * plaintext is left but the peer's close_notify or an error already
+ * arrived and was not reported yet, it returns 1: the next read returns 0
+ * or that error at once. 0 means the next read needs the socket.
+ *
+ * The one correct readiness loop: never poll while pending() > 0 (those
+ * bytes are already inside the library; the socket may stay silent).
+ *
+ *   for (;;) {
+ *       struct pollfd p = { mojo_tls_conn_get_fd(c), POLLIN, 0 };
+ *       poll(&p, 1, -1);
+ *       do {
+ *           n = mojo_tls_conn_read(c, buf, sizeof buf);
+ *           if (n > 0) consume(buf, n);
+ *       } while (n > 0 && mojo_tls_conn_pending(c) > 0);
+ *       if (n == 0) break;                     // the peer's close_notify
+ *       if (n < 0 && n != MOJO_TLS_ERR_WANT_READ
+ *                 && n != MOJO_TLS_ERR_INTERRUPTED) fail(n);
+ *   }
+ *
+ * Event loops use timeout 0 (mojo_tls_conn_set_timeout); with a blocking
+ * connection the loop works too, but a read may wait for the rest of a
+ * record that poll saw only the start of.
+ *
+ * Memory mode: what was fed but not yet read counts only once a read took
+ * it in; after mojo_tls_conn_feed, read until MOJO_TLS_ERR_WANT_READ.
  */
 ptrdiff_t mojo_tls_conn_pending(struct mojo_tls_conn *c);
 
@@ -994,7 +1042,9 @@ int32_t mojo_tls_conn_free(struct mojo_tls_conn *c);
  * Timeout for later handshake, read, write and close_notify calls:
  * 0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from
  * mojo_tls_conn_get_fd), > 0 = wait up to that many ms
- * (MOJO_TLS_ERR_TIMEOUT), < 0 = block. Returns 0.
+ * (MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns
+ * MOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).
+ * Returns 0.
  */
 int32_t mojo_tls_conn_set_timeout(struct mojo_tls_conn *c, int32_t timeout_ms);
 

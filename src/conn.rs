@@ -418,20 +418,34 @@ impl Conn {
     }
 
     /// Write all of `buf`. Concurrent `write_all` calls do not interleave.
+    /// A signal after some bytes went out returns their count (as POSIX
+    /// write does), so the caller knows where to resume.
     pub fn write_all(&self, buf: &[u8]) -> Result<usize> {
         let _w = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut done = 0;
         while done < buf.len() {
-            done += self.write_locked(&buf[done..])?;
+            match self.write_locked(&buf[done..]) {
+                Ok(n) => done += n,
+                Err(e) if e.code == Code::MOJO_TLS_ERR_INTERRUPTED && done > 0 => return Ok(done),
+                Err(e) => return Err(e),
+            }
         }
         Ok(done)
     }
 
+    /// Plaintext bytes `read` returns without touching the transport (1
+    /// when what is left is an unreported close_notify or error): decrypts
+    /// every complete record already received. See `mojo_tls_conn_pending`.
     pub fn pending(&self) -> usize {
-        let st = self.lock();
-        match &st.layer {
-            Layer::Fast(io, _) => io.pending(),
-            _ => st.session.bytes_avail(),
+        let mut st = self.lock();
+        if st.closed || st.peer_closed || st.fatal.is_some() {
+            return 0;
+        }
+        let State { layer, session, .. } = &mut *st;
+        match layer {
+            Layer::Fast(io, _) => io.pending(session),
+            Layer::Mbed(_) => session.pending(),
+            Layer::Undecided => session.bytes_avail(),
         }
     }
 

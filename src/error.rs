@@ -54,12 +54,16 @@ pub enum mojo_tls_err {
     MOJO_TLS_ERR_NOT_AVAILABLE = -19,
     /// A bug inside the library (a caught panic). The process keeps running.
     MOJO_TLS_ERR_INTERNAL = -20,
+    /// A blocking call (timeout != 0) was interrupted by a signal (EINTR) before it
+    /// completed. No state is lost: run the signal's work and call again (a write with the
+    /// same data, as after WANT_WRITE).
+    MOJO_TLS_ERR_INTERRUPTED = -21,
 }
 
 pub use mojo_tls_err as Code;
 
 impl Code {
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 22] = [
         Code::MOJO_TLS_OK,
         Code::MOJO_TLS_ERR_WANT_READ,
         Code::MOJO_TLS_ERR_WANT_WRITE,
@@ -81,6 +85,7 @@ impl Code {
         Code::MOJO_TLS_ERR_NO_MEMORY,
         Code::MOJO_TLS_ERR_NOT_AVAILABLE,
         Code::MOJO_TLS_ERR_INTERNAL,
+        Code::MOJO_TLS_ERR_INTERRUPTED,
     ];
 
     pub fn from_i32(v: i32) -> Option<Code> {
@@ -115,6 +120,7 @@ impl Code {
             Code::MOJO_TLS_ERR_NO_MEMORY => "out of memory\0",
             Code::MOJO_TLS_ERR_NOT_AVAILABLE => "not available\0",
             Code::MOJO_TLS_ERR_INTERNAL => "internal error in mojo-tls\0",
+            Code::MOJO_TLS_ERR_INTERRUPTED => "interrupted by a signal: call again\0",
         }
     }
 }

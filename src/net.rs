@@ -52,7 +52,17 @@ pub fn timeout_error(what: &str) -> Error {
     Error::new(Code::MOJO_TLS_ERR_TIMEOUT, format!("{what} timed out"))
 }
 
-/// Wait until `fd` is readable (or writable); TIMEOUT when the deadline passes.
+/// A wait cut short by a signal (EINTR): reported, not retried, so a
+/// caller's handler (Ctrl-C) gets to run; the caller calls again.
+pub fn interrupted_error(what: &str) -> Error {
+    Error::new(
+        Code::MOJO_TLS_ERR_INTERRUPTED,
+        format!("{what}: EINTR while waiting for the socket"),
+    )
+}
+
+/// Wait until `fd` is readable (or writable); TIMEOUT when the deadline
+/// passes, INTERRUPTED when a signal arrives.
 pub fn wait(fd: RawFd, for_write: bool, deadline: Deadline, what: &str) -> Result<()> {
     loop {
         let ms = deadline.poll_ms();
@@ -75,9 +85,10 @@ pub fn wait(fd: RawFd, for_write: bool, deadline: Deadline, what: &str) -> Resul
         }
         if r < 0 {
             let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(Error::io("poll", &e));
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Err(interrupted_error(what));
             }
+            return Err(Error::io("poll", &e));
         }
     }
 }
@@ -195,7 +206,13 @@ pub fn linger_close(fd: RawFd) {
     unsafe { libc::shutdown(fd, libc::SHUT_WR) };
     let deadline = Deadline::from_timeout(200);
     let mut buf = [0u8; 4096];
-    while wait(fd, false, deadline, "linger").is_ok() {
+    loop {
+        match wait(fd, false, deadline, "linger") {
+            Ok(()) => {}
+            // Bounded by the deadline anyway: keep lingering.
+            Err(e) if e.code == Code::MOJO_TLS_ERR_INTERRUPTED => continue,
+            Err(_) => break,
+        }
         match recv_nonblocking(fd, &mut buf) {
             Ok(0) => break,
             Ok(_) => continue,
@@ -330,7 +347,12 @@ pub fn connect(host: &str, port: u16, deadline: Deadline) -> Result<RawFd> {
     for addr in &addrs {
         match connect_one(addr, deadline) {
             Ok(fd) => return Ok(fd),
-            Err(e) if e.code == Code::MOJO_TLS_ERR_TIMEOUT => return Err(e),
+            Err(e)
+                if e.code == Code::MOJO_TLS_ERR_TIMEOUT
+                    || e.code == Code::MOJO_TLS_ERR_INTERRUPTED =>
+            {
+                return Err(e)
+            }
             Err(e) => last = Some(e),
         }
     }

@@ -2,8 +2,10 @@
 //! opened and sealed by the ring record layer (`crate::record`), or by the
 //! kernel (`crate::ktls`), over the connection's transport.
 //!
-//! Reads receive large chunks and decrypt every complete record in place;
-//! plaintext not yet handed out stays for the next read (`pending`). Writes
+//! Reads receive large chunks and decrypt records in place as they are
+//! read; plaintext not yet handed out stays for the next read. `pending`
+//! decrypts every complete record already received, so it counts all the
+//! plaintext a read returns without touching the transport. Writes
 //! seal up to [`WRITE_CHUNK`] bytes into one buffer sent with one syscall.
 //! Like Mbed TLS, a write that could not be sent completely reports
 //! WANT_WRITE and must be repeated with the same data; the repeat sends
@@ -50,7 +52,8 @@ pub struct FastIo {
     /// before `rpos` are used up, except `plain`.
     rbuf: Vec<u8>,
     rpos: usize,
-    /// Decrypted application data not yet handed out (inside `rbuf`).
+    /// Decrypted application data not yet handed out (inside `rbuf`, all
+    /// before `rpos`; records decrypted ahead are appended to it).
     plain: Range<usize>,
     /// Sealed records not yet sent: `wbuf[wpos..]`.
     wbuf: Vec<u8>,
@@ -111,8 +114,24 @@ impl FastIo {
         matches!(&self.engine, Engine::Ring(rl) if rl.is_tls13())
     }
 
-    /// Decrypted bytes ready for `read` without I/O.
-    pub fn pending(&self) -> usize {
+    /// Plaintext bytes `read` returns without I/O. Every complete record
+    /// already received is decrypted now (a caller polling the socket
+    /// would otherwise wait for data we hold). With no plaintext left, an
+    /// unreported close_notify or error counts as 1: `read` returns it at
+    /// once.
+    pub fn pending(&mut self, s: &mut Session) -> usize {
+        if matches!(self.engine, Engine::Ring(_)) {
+            while !self.peer_closed && self.deferred.is_none() {
+                match self.open_one(s) {
+                    Ok(None) => {}
+                    Ok(Some(_need)) => break,
+                    Err(e) => self.deferred = Some(e),
+                }
+            }
+        }
+        if self.plain.is_empty() && (self.peer_closed || self.deferred.is_some()) {
+            return 1;
+        }
         self.plain.len()
     }
 
@@ -226,6 +245,16 @@ impl FastIo {
     /// Ring: open the next record, receiving more input when needed (only
     /// when nothing was copied yet: a read returns what it has first).
     fn open_next(&mut self, s: &mut Session, have_data: bool) -> Result<Next> {
+        match self.open_one(s)? {
+            None => Ok(Next::More),
+            Some(_) if have_data => Ok(Next::Stop),
+            Some(need) => self.fill(s, need),
+        }
+    }
+
+    /// Ring: open the record at `rpos` if it is complete, appending its
+    /// plaintext to `plain`; `Some(need)` when it is not (no I/O here).
+    fn open_one(&mut self, s: &mut Session) -> Result<Option<usize>> {
         let Engine::Ring(rl) = &mut self.engine else {
             unreachable!("ring engine")
         };
@@ -238,14 +267,9 @@ impl FastIo {
         let base = self.rpos;
         let consumed = match opened {
             Err(e) => return Err(self.fail(s, e)),
-            Ok(Opened::Incomplete { need }) => {
-                if have_data {
-                    return Ok(Next::Stop);
-                }
-                return self.fill(s, need);
-            }
+            Ok(Opened::Incomplete { need }) => return Ok(Some(need)),
             Ok(Opened::AppData { consumed, range }) => {
-                self.plain = base + range.start..base + range.end;
+                self.append_plain(base + range.start..base + range.end);
                 consumed
             }
             Ok(Opened::CloseNotify { consumed }) => {
@@ -260,11 +284,24 @@ impl FastIo {
             Ok(Opened::SessionTicket { consumed, record }) => {
                 self.rpos += consumed;
                 s.deliver_tickets(&record)?;
-                return Ok(Next::More);
+                return Ok(None);
             }
         };
         self.rpos += consumed;
-        Ok(Next::More)
+        Ok(None)
+    }
+
+    /// Make `rbuf[range]` (decrypted in place, after `plain`) the end of
+    /// `plain`: moved down behind what is still unread, so the plaintext
+    /// stays one slice. Nothing moves when `plain` is empty (plain reads).
+    fn append_plain(&mut self, range: Range<usize>) {
+        if self.plain.is_empty() {
+            self.plain = range;
+            return;
+        }
+        let len = range.len();
+        self.rbuf.copy_within(range, self.plain.end);
+        self.plain.end += len;
     }
 
     /// Receive until `need` bytes are buffered from `rpos`.

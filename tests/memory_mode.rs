@@ -112,3 +112,66 @@ fn socket_only_calls_are_rejected_in_memory_mode() {
         Code::MOJO_TLS_ERR_NOT_AVAILABLE
     );
 }
+
+/// Issue 19: `pending` is exactly what reads return without more input.
+/// Fast layer: after the first read took every fed byte in, `pending` is
+/// all the plaintext not read yet, whatever the read sizes (record
+/// boundaries included); Mbed TLS's layer: reading `pending` bytes never
+/// needs input. A close_notify behind the data counts as 1.
+#[test]
+fn pending_counts_everything_readable_without_input() {
+    for mbed in [false, true] {
+        let (ccfg, scfg) = configs();
+        if mbed {
+            ccfg.set_record_layer(1).unwrap();
+            scfg.set_record_layer(1).unwrap();
+        }
+        let c = Conn::in_memory(&ccfg, Some("localhost")).unwrap();
+        let s = Conn::in_memory(&scfg, None).unwrap();
+        handshake(&c, &s).unwrap();
+        let mut total = 0;
+        for (i, len) in [1usize, 16384, 16385, 40000, 7, 65536, 3]
+            .iter()
+            .enumerate()
+        {
+            let data = vec![i as u8; *len];
+            assert_eq!(s.write_all(&data).unwrap(), *len);
+            total += len;
+        }
+        s.close_notify().unwrap();
+        pump(&s, &c);
+        let mut buf = vec![0u8; 70000];
+        let mut got = 0;
+        // 16384 is a record's size: reads that end on record boundaries.
+        for (k, want) in [100usize, 16284, 16384, 1, 16384, 40000, 70000]
+            .iter()
+            .cycle()
+            .enumerate()
+        {
+            if got == total || k > 200 {
+                break;
+            }
+            let n = c.read(&mut buf[..*want]).unwrap();
+            assert!(n > 0, "EOF before the data ({mbed})");
+            got += n;
+            let p = c.pending();
+            if !mbed {
+                // at the end: the close_notify behind the data
+                let expect = if got == total { 1 } else { total - got };
+                assert_eq!(p, expect, "fast layer after {got} bytes");
+            } else if p > 0 && got < total {
+                let n = c.read(&mut buf[..p]).unwrap();
+                assert_eq!(n, p, "Mbed TLS layer: pending bytes need no input");
+                got += n;
+            }
+        }
+        assert_eq!(got, total);
+        // the close_notify is inside the library (Mbed TLS: still in the
+        // fed input, which counts once a read takes it)
+        if !mbed {
+            assert_eq!(c.pending(), 1);
+        }
+        assert_eq!(c.read(&mut buf).unwrap(), 0);
+        assert_eq!(c.pending(), 0);
+    }
+}

@@ -29,6 +29,7 @@ typedef enum mojo_tls_err {
   MOJO_TLS_ERR_NO_MEMORY = -18,
   MOJO_TLS_ERR_NOT_AVAILABLE = -19,   /* nothing to report (no peer cert, before handshake, ...) */
   MOJO_TLS_ERR_INTERNAL = -20,        /* bug in the library (caught panic); never a crash */
+  MOJO_TLS_ERR_INTERRUPTED = -21,     /* a signal interrupted a blocking wait (EINTR): nothing lost, call again */
 } mojo_tls_err;
 
 /* roles (same values as the compat MOJO_TLS_IS_CLIENT / MOJO_TLS_IS_SERVER) */
@@ -110,7 +111,7 @@ int mojo_tls_conn_handshake(mojo_tls_conn *c);                         /* 0 or e
 intptr_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len);  /* >0 bytes, 0 = clean close_notify EOF, <0 error */
 intptr_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len); /* bytes written (maybe partial, >0) or error; len 0 -> 0 */
 intptr_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len); /* len or error */
-intptr_t mojo_tls_conn_pending(mojo_tls_conn *c);                      /* decrypted bytes readable without I/O */
+intptr_t mojo_tls_conn_pending(mojo_tls_conn *c);                      /* plaintext bytes read returns without I/O (all read-ahead counted) */
 int mojo_tls_conn_close_notify(mojo_tls_conn *c);                      /* send close_notify */
 int mojo_tls_conn_close(mojo_tls_conn *c);                             /* idempotent: close_notify (best effort), close owned fd; later ops -> CLOSED */
 int mojo_tls_conn_free(mojo_tls_conn *c);                              /* close + release handle; NULL -> 0 */

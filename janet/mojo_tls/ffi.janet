@@ -137,10 +137,12 @@
 (def MOJO_TLS_ERR_NOT_AVAILABLE -19)
 # A bug inside the library (a caught panic). The process keeps running.
 (def MOJO_TLS_ERR_INTERNAL -20)
+# A blocking call (timeout != 0) was interrupted by a signal (EINTR) before it
+(def MOJO_TLS_ERR_INTERRUPTED -21)
 
 (def mojo-tls-err-names
   "Map from a mojo_tls_err code to its name."
-  {0 :MOJO_TLS_OK -1 :MOJO_TLS_ERR_WANT_READ -2 :MOJO_TLS_ERR_WANT_WRITE -3 :MOJO_TLS_ERR_TIMEOUT -4 :MOJO_TLS_ERR_CLOSED -5 :MOJO_TLS_ERR_TRUNCATED -6 :MOJO_TLS_ERR_INVALID_ARGUMENT -7 :MOJO_TLS_ERR_INVALID_HANDLE -8 :MOJO_TLS_ERR_VERIFY_FAILED -9 :MOJO_TLS_ERR_HANDSHAKE -10 :MOJO_TLS_ERR_IO -11 :MOJO_TLS_ERR_UNSUPPORTED -12 :MOJO_TLS_ERR_PARSE -13 :MOJO_TLS_ERR_BAD_PASSWORD -14 :MOJO_TLS_ERR_NOT_FOUND -15 :MOJO_TLS_ERR_CONNECT -16 :MOJO_TLS_ERR_PROTOCOL -17 :MOJO_TLS_ERR_BAD_STATE -18 :MOJO_TLS_ERR_NO_MEMORY -19 :MOJO_TLS_ERR_NOT_AVAILABLE -20 :MOJO_TLS_ERR_INTERNAL})
+  {0 :MOJO_TLS_OK -1 :MOJO_TLS_ERR_WANT_READ -2 :MOJO_TLS_ERR_WANT_WRITE -3 :MOJO_TLS_ERR_TIMEOUT -4 :MOJO_TLS_ERR_CLOSED -5 :MOJO_TLS_ERR_TRUNCATED -6 :MOJO_TLS_ERR_INVALID_ARGUMENT -7 :MOJO_TLS_ERR_INVALID_HANDLE -8 :MOJO_TLS_ERR_VERIFY_FAILED -9 :MOJO_TLS_ERR_HANDSHAKE -10 :MOJO_TLS_ERR_IO -11 :MOJO_TLS_ERR_UNSUPPORTED -12 :MOJO_TLS_ERR_PARSE -13 :MOJO_TLS_ERR_BAD_PASSWORD -14 :MOJO_TLS_ERR_NOT_FOUND -15 :MOJO_TLS_ERR_CONNECT -16 :MOJO_TLS_ERR_PROTOCOL -17 :MOJO_TLS_ERR_BAD_STATE -18 :MOJO_TLS_ERR_NO_MEMORY -19 :MOJO_TLS_ERR_NOT_AVAILABLE -20 :MOJO_TLS_ERR_INTERNAL -21 :MOJO_TLS_ERR_INTERRUPTED})
 
 # ---- functions ------------------------------------------------------------
 
@@ -571,7 +573,7 @@
 
 # mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
 (ffi/defbind mojo-tls-connect :ptr
-  "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)\nand handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, ...)."
+  "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)\nand handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:\ncall again, ...)."
   [cfg :ptr host :ptr port :uint16 timeout_ms :int32])
 
 # mojo_tls_conn *mojo_tls_conn_new_fd(const mojo_tls_config *cfg, int32_t fd, int32_t take_ownership, const char *server_name)
@@ -601,7 +603,7 @@
 
 # mojo_tls_conn *mojo_tls_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
 (ffi/defbind mojo-tls-accept :ptr
-  "Server: accept one client on `listen_fd` and handshake, both within\n`timeout_ms` (< 0 blocks); the accepted socket is closed on failure.\n`timeout_ms` becomes the connection's timeout. Returns NULL on failure\n(MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with\ntimeout 0 and no pending client, handshake errors)."
+  "Server: accept one client on `listen_fd` and handshake, both within\n`timeout_ms` (< 0 blocks); the accepted socket is closed on failure.\n`timeout_ms` becomes the connection's timeout. Returns NULL on failure\n(MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with\ntimeout 0 and no pending client, handshake errors). A signal gives\nMOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped\n(closed); call again for the next one."
   [cfg :ptr listen_fd :int32 timeout_ms :int32])
 
 # mojo_tls_conn *mojo_tls_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
@@ -611,27 +613,27 @@
 
 # int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-handshake :int32
-  "Complete the handshake (optional: read and write do it implicitly).\nReturns 0 or an error (MOJO_TLS_ERR_WANT_READ/WANT_WRITE when\nnon-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED with the\nreason in mojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE)."
+  "Complete the handshake (optional: read and write do it implicitly).\nReturns 0 or an error (MOJO_TLS_ERR_WANT_READ/WANT_WRITE when\nnon-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_INTERRUPTED (call\nagain), MOJO_TLS_ERR_VERIFY_FAILED with the reason in\nmojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE)."
   [c :ptr])
 
 # ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-read :ssize
-  "Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the\npeer has sent close_notify (clean EOF), or an error:\nMOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,\nMOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,\nMOJO_TLS_ERR_CLOSED after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT."
+  "Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the\npeer has sent close_notify (clean EOF), or an error:\nMOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,\nMOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,\nMOJO_TLS_ERR_INTERRUPTED (a signal; call again), MOJO_TLS_ERR_CLOSED\nafter close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT."
   [c :ptr buf :ptr len :size])
 
 # ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-write :ssize
-  "Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's\nrecord layer, up to 256 KiB with the fast one); returns the count\nwritten (> 0), 0 when `len` is 0, or an error. After\nMOJO_TLS_ERR_WANT_WRITE, call again with the same data."
+  "Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's\nrecord layer, up to 256 KiB with the fast one); returns the count\nwritten (> 0), 0 when `len` is 0, or an error. After\nMOJO_TLS_ERR_WANT_WRITE or MOJO_TLS_ERR_INTERRUPTED, call again with\nthe same data."
   [c :ptr buf :ptr len :size])
 
 # ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-write-all :ssize
-  "Write all `len` bytes; returns `len` or an error (after an error an\nunknown prefix may have been sent). Concurrent write_all calls on one\nconnection do not interleave their data. In non-blocking mode use\nmojo_tls_conn_write instead."
+  "Write all `len` bytes; returns `len` or an error (after an error an\nunknown prefix may have been sent). A signal (a handler without\nSA_RESTART) interrupts it like POSIX write: after part of the data went\nout it returns that count (< `len`; call again with the rest), before\nany MOJO_TLS_ERR_INTERRUPTED. Concurrent write_all calls on one\nconnection do not interleave their data. In non-blocking mode use\nmojo_tls_conn_write instead."
   [c :ptr buf :ptr len :size])
 
 # ptrdiff_t mojo_tls_conn_pending(mojo_tls_conn *c)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-pending :ssize
-  "Decrypted bytes that mojo_tls_conn_read can return without I/O (>= 0)."
+  "The number of plaintext bytes mojo_tls_conn_read returns without\ntouching the transport (>= 0), on every record layer: every complete\nrecord the library has already received is decrypted now and counted\n(the fast record layer receives up to 256 KiB at once). When no\nplaintext is left but the peer's close_notify or an error already\narrived and was not reported yet, it returns 1: the next read returns 0\nor that error at once. 0 means the next read needs the socket.\n\nThe one correct readiness loop: never poll while pending() > 0 (those\nbytes are already inside the library; the socket may stay silent).\n\n  for (;;) {\n      struct pollfd p = { mojo_tls_conn_get_fd(c), POLLIN, 0 };\n      poll(&p, 1, -1);\n      do {\n          n = mojo_tls_conn_read(c, buf, sizeof buf);\n          if (n > 0) consume(buf, n);\n      } while (n > 0 && mojo_tls_conn_pending(c) > 0);\n      if (n == 0) break;                     // the peer's close_notify\n      if (n < 0 && n != MOJO_TLS_ERR_WANT_READ\n                && n != MOJO_TLS_ERR_INTERRUPTED) fail(n);\n  }\n\nEvent loops use timeout 0 (mojo_tls_conn_set_timeout); with a blocking\nconnection the loop works too, but a read may wait for the rest of a\nrecord that poll saw only the start of.\n\nMemory mode: what was fed but not yet read counts only once a read took\nit in; after mojo_tls_conn_feed, read until MOJO_TLS_ERR_WANT_READ."
   [c :ptr])
 
 # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
@@ -651,7 +653,7 @@
 
 # int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)
 (ffi/defbind mojo-tls-conn-set-timeout :int32
-  "Timeout for later handshake, read, write and close_notify calls:\n0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from\nmojo_tls_conn_get_fd), > 0 = wait up to that many ms\n(MOJO_TLS_ERR_TIMEOUT), < 0 = block. Returns 0."
+  "Timeout for later handshake, read, write and close_notify calls:\n0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from\nmojo_tls_conn_get_fd), > 0 = wait up to that many ms\n(MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns\nMOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).\nReturns 0."
   [c :ptr timeout_ms :int32])
 
 # int32_t mojo_tls_conn_get_fd(const mojo_tls_conn *c)

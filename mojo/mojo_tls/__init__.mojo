@@ -55,6 +55,7 @@ from ._ffi import (
     MOJO_TLS_ERR_NO_MEMORY,
     MOJO_TLS_ERR_NOT_AVAILABLE,
     MOJO_TLS_ERR_INTERNAL,
+    MOJO_TLS_ERR_INTERRUPTED,
     MojoTlsFFI,
 )
 from ._library import (

@@ -29,6 +29,7 @@ from ._ffi import (
     MOJO_TLS_ERR_NO_MEMORY,
     MOJO_TLS_ERR_NOT_AVAILABLE,
     MOJO_TLS_ERR_INTERNAL,
+    MOJO_TLS_ERR_INTERRUPTED,
 )
 
 
@@ -81,6 +82,8 @@ def error_name(code: Int) -> String:
         return "MOJO_TLS_ERR_NOT_AVAILABLE"
     elif code == MOJO_TLS_ERR_INTERNAL:
         return "MOJO_TLS_ERR_INTERNAL"
+    elif code == MOJO_TLS_ERR_INTERRUPTED:
+        return "MOJO_TLS_ERR_INTERRUPTED"
     return String("error ", code)
 
 
@@ -126,6 +129,11 @@ struct TLSError(Copyable, Movable, Writable):
     def is_closed(self) -> Bool:
         """The connection (or listener) was closed."""
         return self.code == MOJO_TLS_ERR_CLOSED
+
+    def is_interrupted(self) -> Bool:
+        """A signal interrupted a blocking call (a handler installed without
+        SA_RESTART); nothing was lost: call again."""
+        return self.code == MOJO_TLS_ERR_INTERRUPTED
 
     def write_to(self, mut writer: Some[Writer]):
         writer.write(

@@ -119,7 +119,9 @@ struct TLSMemoryStream(Movable):
         self.write_all(text.as_bytes())
 
     def pending(self) raises TLSError -> Int:
-        """Decrypted bytes readable without more input."""
+        """Decrypted bytes `read` returns without more input (every complete
+        record the connection has taken in counts; what was fed but not read
+        yet counts once a read took it: after `feed`, read until WANT_READ)."""
         return self._c.pending()
 
     def close_notify(self) raises TLSError:

@@ -5,6 +5,7 @@ from ._ffi import (
     mojo_tls_conn_ptr,
     string_from_c,
     MOJO_TLS_ERR_CLOSED,
+    MOJO_TLS_ERR_INTERRUPTED,
     MOJO_TLS_ERR_INVALID_ARGUMENT,
     MOJO_TLS_ERR_NOT_AVAILABLE,
     MOJO_TLS_ERR_TRUNCATED,
@@ -103,13 +104,20 @@ struct _Conn(Movable):
         )
 
     def write_all(self, data: Span[UInt8, _]) raises TLSError:
+        """A signal before any byte went out raises MOJO_TLS_ERR_INTERRUPTED
+        (call again with the same data); after that the library returns a
+        short count and the rest is written here, so no byte is lost or
+        sent twice."""
         if len(data) == 0:
             _ = self.h()
             return
-        _ = self.check(
-            self.ffi.conn_write_all(self.h(), addr_of(data), len(data)),
-            "write_all",
-        )
+        var off = 0
+        while off < len(data):
+            var rest = data[off:]
+            var rc = self.ffi.conn_write_all(self.h(), addr_of(rest), len(rest))
+            if rc == MOJO_TLS_ERR_INTERRUPTED and off > 0:
+                continue
+            off += self.check(rc, "write_all")
 
     def pending(self) raises TLSError -> Int:
         return self.check(self.ffi.conn_pending(self.h()), "pending")
@@ -246,6 +254,9 @@ struct TLSStream(Movable):
 
     Reads and writes block up to the connection's timeout (the one given to
     connect/accept; `set_timeout` changes it). Errors raise `TLSError`.
+    A signal whose handler was installed without SA_RESTART cuts a blocking
+    call short with MOJO_TLS_ERR_INTERRUPTED (`e.is_interrupted()`): nothing
+    is lost, call again (see `write_all` for partial writes).
     `close()` sends close_notify and closes the socket; afterwards every
     operation raises (MOJO_TLS_ERR_CLOSED). The handle is freed when the
     stream is destroyed.
@@ -380,7 +391,10 @@ struct TLSStream(Movable):
         self._c.write_all(text.as_bytes())
 
     def pending(self) raises TLSError -> Int:
-        """Decrypted bytes readable without I/O."""
+        """Decrypted bytes `read` returns without touching the socket (all
+        the library has received counts; 1 when only the peer's close_notify
+        is left). Poll loop: once the fd is readable, read, then read again
+        while pending() > 0; never poll while it is > 0."""
         return self._c.pending()
 
     def set_timeout(self, timeout_ms: Int) raises TLSError:

@@ -27,7 +27,8 @@ from .context import (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, Purpose, TLSConte
                       VerifyMode, create_default_context)
 from .errors import (CertificateVerifyError, Err, TLSBadPasswordError, TLSBadStateError,
                      TLSClosedError, TLSConnectError, TLSError, TLSFileNotFoundError,
-                     TLSHandshakeError, TLSInternalError, TLSInvalidArgumentError,
+                     TLSHandshakeError, TLSInternalError, TLSInterruptedError,
+                     TLSInvalidArgumentError,
                      TLSNotAvailableError, TLSParseError, TLSProtocolError, TLSTimeoutError,
                      TLSTruncatedError, TLSUnsupportedError, TLSWantReadError, TLSWantWriteError)
 from .memory import TLSObject
@@ -45,7 +46,7 @@ __all__ = [
     "TLSTruncatedError", "CertificateVerifyError", "TLSHandshakeError", "TLSProtocolError",
     "TLSConnectError", "TLSFileNotFoundError", "TLSParseError", "TLSBadPasswordError",
     "TLSInvalidArgumentError", "TLSUnsupportedError", "TLSBadStateError",
-    "TLSNotAvailableError", "TLSInternalError", "Err",
+    "TLSNotAvailableError", "TLSInternalError", "TLSInterruptedError", "Err",
     "library_version", "backend", "library_path", "sha256", "random_bytes", "HAS_TLSv1_3",
 ]
 

@@ -156,6 +156,10 @@ class mojo_tls_err(enum.IntEnum):
     MOJO_TLS_ERR_NOT_AVAILABLE = -19
     # A bug inside the library (a caught panic). The process keeps running.
     MOJO_TLS_ERR_INTERNAL = -20
+    # A blocking call (timeout != 0) was interrupted by a signal (EINTR) before it
+    # completed. No state is lost: run the signal's work and call again (a write with the
+    # same data, as after WANT_WRITE).
+    MOJO_TLS_ERR_INTERRUPTED = -21
 
 
 # The mojo_tls_err values as plain module constants.
@@ -180,6 +184,7 @@ MOJO_TLS_ERR_BAD_STATE = mojo_tls_err.MOJO_TLS_ERR_BAD_STATE
 MOJO_TLS_ERR_NO_MEMORY = mojo_tls_err.MOJO_TLS_ERR_NO_MEMORY
 MOJO_TLS_ERR_NOT_AVAILABLE = mojo_tls_err.MOJO_TLS_ERR_NOT_AVAILABLE
 MOJO_TLS_ERR_INTERNAL = mojo_tls_err.MOJO_TLS_ERR_INTERNAL
+MOJO_TLS_ERR_INTERRUPTED = mojo_tls_err.MOJO_TLS_ERR_INTERRUPTED
 
 # ---- opaque handle types --------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any, Optional, Tuple, Union
 from . import _ffi
 from ._conn import _ConnBase, check_server_hostname
 from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeout_ms
+from ._signals import check_signals, conn_call, handle_call
 from .context import TLSContext
 from .errors import TLSClosedError, TLSWantReadError
 
@@ -99,10 +100,16 @@ class TLSSocket(_ConnBase):
             raise
         return self
 
+    def _blocking(self, fn: Any) -> int:
+        """`fn()` on this connection, repeated after a signal once Python's
+        handlers ran (PEP 475; KeyboardInterrupt and co. propagate)."""
+        return conn_call(self._h(), self._timeout, fn)
+
     # -- handshake -------------------------------------------------------------------
     def do_handshake(self) -> None:
         """Complete the handshake now (otherwise the first read/write does it)."""
-        rc = lib().mojo_tls_conn_handshake(self._h())
+        c = self._h()
+        rc = self._blocking(lambda: lib().mojo_tls_conn_handshake(c))
         self._check(rc, "handshake")
         self._handshake_done = True
 
@@ -119,7 +126,7 @@ class TLSSocket(_ConnBase):
         if bufsize == 0:
             return b""
         buf = ctypes.create_string_buffer(bufsize)
-        n = self._read_result(lib().mojo_tls_conn_read(c, buf, bufsize))
+        n = self._read_result(self._blocking(lambda: lib().mojo_tls_conn_read(c, buf, bufsize)))
         return buf.raw[:n]
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
@@ -143,7 +150,7 @@ class TLSSocket(_ConnBase):
         if nbytes == 0:
             return 0
         cbuf = (ctypes.c_char * nbytes).from_buffer(mv)
-        return self._read_result(lib().mojo_tls_conn_read(c, cbuf, nbytes))
+        return self._read_result(self._blocking(lambda: lib().mojo_tls_conn_read(c, cbuf, nbytes)))
 
     def read(self, len: int = 1024, buffer: Any = None) -> Union[bytes, int]:
         """stdlib SSLSocket.read compatibility."""
@@ -161,7 +168,10 @@ class TLSSocket(_ConnBase):
         raise self._error(n, "recv")
 
     def pending(self) -> int:
-        """Decrypted bytes readable without I/O."""
+        """Decrypted bytes recv() returns without touching the socket (all
+        the library has received counts). With select/selectors: after the
+        fd is readable, recv() once, then again while pending() > 0; never
+        wait on the fd while pending() > 0."""
         return self._check(lib().mojo_tls_conn_pending(self._h()), "pending")
 
     # -- writing -------------------------------------------------------------------------
@@ -174,7 +184,7 @@ class TLSSocket(_ConnBase):
         if not b:
             return 0
         chunk = b[:_RECORD] if len(b) > _RECORD else b
-        n = lib().mojo_tls_conn_write(c, chunk, len(chunk))
+        n = self._blocking(lambda: lib().mojo_tls_conn_write(c, chunk, len(chunk)))
         self._check(n, "send")
         self._handshake_done = True
         return n
@@ -198,8 +208,14 @@ class TLSSocket(_ConnBase):
                 while off < len(b):
                     off += self.send(b[off:off + _RECORD])
                 return
-            n = lib().mojo_tls_conn_write_all(c, b, len(b))
-            self._check(n, "sendall")
+            off = 0
+            while True:
+                rest = b[off:] if off else b
+                n = self._blocking(lambda: lib().mojo_tls_conn_write_all(c, rest, len(rest)))
+                off += self._check(n, "sendall")
+                if off >= len(b):
+                    break
+                check_signals()  # a short count: a signal came after some bytes
         self._handshake_done = True
 
     def makefile(self, mode: str = "r", buffering: Optional[int] = None, *,
@@ -295,7 +311,7 @@ class TLSSocket(_ConnBase):
         socket down in that direction."""
         c = self._h()
         if how in (_socket.SHUT_WR, _socket.SHUT_RDWR):
-            rc = lib().mojo_tls_conn_close_notify(c)
+            rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
             if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
                 raise self._error(rc, "shutdown")
         with _sock_from_fd(self._fd()) as s:
@@ -305,13 +321,13 @@ class TLSSocket(_ConnBase):
         """End TLS but keep the TCP connection: send close_notify, wait for the
         peer's (within the timeout) and return the plain socket."""
         c = self._h()
-        rc = lib().mojo_tls_conn_close_notify(c)
+        rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
         if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
             raise self._error(rc, "unwrap")
         deadline = None if self._timeout is None else time.monotonic() + max(self._timeout, 0.001)
         buf = ctypes.create_string_buffer(_RECORD)
         while True:
-            n = lib().mojo_tls_conn_read(c, buf, _RECORD)
+            n = self._blocking(lambda: lib().mojo_tls_conn_read(c, buf, _RECORD))
             if n == 0 or n == Err.MOJO_TLS_ERR_CLOSED:
                 break
             if n < 0:
@@ -429,7 +445,7 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
     ms = timeout_ms(timeout)
     L = lib()
     if session is None:
-        conn = check_handle(L.mojo_tls_connect(context._h(), h, port, ms),
+        conn = check_handle(handle_call(timeout, lambda t: L.mojo_tls_connect(context._h(), h, port, t)),
                             f"connect({host!r}, {port})")
         return TLSSocket._new(context, conn, server_side=False, server_hostname=host,
                               timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
@@ -493,11 +509,11 @@ class TLSListener:
         With ``handshake=False`` the handshake is left to the first I/O or
         :meth:`TLSSocket.do_handshake` (so a slow client cannot stall the loop)."""
         t = self._timeout if timeout is TLSListener._DEFAULT else timeout
-        ms = timeout_ms(t)
+        timeout_ms(t)  # validate
         fd = self._get_fd()
         L = lib()
         fn = L.mojo_tls_accept if handshake else L.mojo_tls_accept_no_handshake
-        conn = check_handle(fn(self.context._h(), fd, ms), "accept")
+        conn = check_handle(handle_call(t, lambda ms: fn(self.context._h(), fd, ms)), "accept")
         s = TLSSocket._new(self.context, conn, server_side=True, server_hostname=None, timeout=t,
                            handshake_done=handshake)
         try:

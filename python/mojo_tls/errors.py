@@ -76,6 +76,11 @@ class TLSTimeoutError(TLSError, TimeoutError):
     """The operation's timeout elapsed (also a :class:`TimeoutError`)."""
 
 
+class TLSInterruptedError(TLSError, InterruptedError):
+    """A signal interrupted a blocking call. The package's sockets retry
+    such calls themselves (PEP 475); this is only seen from the raw layer."""
+
+
 class TLSClosedError(TLSError):
     """The connection (or object) is closed."""
 
@@ -168,6 +173,7 @@ _BY_CODE: Dict[int, Type[TLSError]] = {
     Err.MOJO_TLS_ERR_NO_MEMORY: TLSError,
     Err.MOJO_TLS_ERR_NOT_AVAILABLE: TLSNotAvailableError,
     Err.MOJO_TLS_ERR_INTERNAL: TLSInternalError,
+    Err.MOJO_TLS_ERR_INTERRUPTED: TLSInterruptedError,
 }
 
 

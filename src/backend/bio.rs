@@ -17,6 +17,9 @@ pub struct BioCtx {
     inject: Vec<u8>,
     inject_pos: usize,
     detached: bool,
+    /// Refuse to receive (WANT_READ) while what Mbed TLS already holds is
+    /// processed: nothing new is taken from the transport.
+    pub(super) offline: bool,
 }
 
 impl BioCtx {
@@ -26,6 +29,7 @@ impl BioCtx {
             inject: Vec::new(),
             inject_pos: 0,
             detached: false,
+            offline: false,
         }
     }
 
@@ -48,6 +52,9 @@ impl BioCtx {
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> IoStatus {
+        if self.offline {
+            return IoStatus::WouldBlock;
+        }
         if !self.detached {
             return self.transport.recv(buf);
         }

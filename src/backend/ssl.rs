@@ -355,6 +355,9 @@ pub struct Session {
     pub(super) exported: Option<Vec<u8>>,
     /// Mbed TLS's record buffers while the fast record layer runs.
     pub(super) parked: Option<generation::Parked>,
+    /// What the next `read` returns first: a close_notify or error found
+    /// by `pending` while it processed buffered records.
+    deferred_read: Option<i32>,
 }
 
 // SAFETY: a session is used by one thread at a time (the connection mutex).
@@ -400,6 +403,7 @@ impl Session {
                 _offered: None,
                 exported: None,
                 parked: None,
+                deferred_read: None,
             };
             let ret = sys::ssl_setup(&mut *s.ctx, s.config.as_ptr());
             if ret != 0 {
@@ -608,6 +612,9 @@ impl Session {
     /// records are still buffered inside it; waiting on the socket then
     /// would hang, so it is asked again (bounded) while data is pending.
     pub fn read(&mut self, buf: &mut [u8]) -> i32 {
+        if let Some(ret) = self.deferred_read.take() {
+            return ret;
+        }
         let mut spins = 0;
         loop {
             // SAFETY: buf valid for its length.
@@ -641,6 +648,35 @@ impl Session {
     pub fn close_notify(&mut self) -> i32 {
         // SAFETY: exclusive access.
         unsafe { sys::ssl_close_notify(&mut *self.ctx) }
+    }
+
+    /// What `read` returns without receiving anything: the application
+    /// bytes Mbed TLS holds (`ssl_get_bytes_avail`). Handshake messages it
+    /// still holds (`ssl_check_pending`: a record with several) are
+    /// processed first, with receiving switched off; if that ends in a
+    /// close_notify or an error, the next `read` returns it and this
+    /// counts it as 1 (a read returns at once).
+    pub fn pending(&mut self) -> usize {
+        if self.deferred_read.is_some() {
+            return 1;
+        }
+        let avail = self.bytes_avail();
+        // SAFETY: read-only query.
+        if avail > 0 || unsafe { sys::ssl_check_pending(&*self.ctx) } == 0 {
+            return avail;
+        }
+        self.bio().offline = true;
+        // Length 0: records are processed, no application byte is taken.
+        let mut scratch = [0u8; 1];
+        let ret = self.read(&mut scratch[..0]);
+        self.bio().offline = false;
+        match ret {
+            0 | sys::ERR_SSL_WANT_READ | sys::ERR_SSL_WANT_WRITE => self.bytes_avail(),
+            ret => {
+                self.deferred_read = Some(ret);
+                1
+            }
+        }
     }
 
     pub fn bytes_avail(&self) -> usize {

@@ -91,6 +91,7 @@ static H_UNUSED const char *h_code_name(intmax_t code) {
     case MOJO_TLS_ERR_NO_MEMORY: return "NO_MEMORY";
     case MOJO_TLS_ERR_NOT_AVAILABLE: return "NOT_AVAILABLE";
     case MOJO_TLS_ERR_INTERNAL: return "INTERNAL";
+    case MOJO_TLS_ERR_INTERRUPTED: return "INTERRUPTED";
     default: return code > 0 ? "positive" : "unknown";
     }
 }

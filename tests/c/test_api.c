@@ -48,6 +48,7 @@ _Static_assert(MOJO_TLS_ERR_BAD_STATE == -17, "");
 _Static_assert(MOJO_TLS_ERR_NO_MEMORY == -18, "");
 _Static_assert(MOJO_TLS_ERR_NOT_AVAILABLE == -19, "");
 _Static_assert(MOJO_TLS_ERR_INTERNAL == -20, "");
+_Static_assert(MOJO_TLS_ERR_INTERRUPTED == -21, "");
 
 /* the typedef names of the spec */
 static mojo_tls_err g_err_type_exists;
