@@ -13,6 +13,10 @@
  *    Strings returned by pointer are static and never freed.
  *  - timeout_ms: 0 = non-blocking (WANT_READ / WANT_WRITE), > 0 = wait up to
  *    that long (then MOJO_TLS_ERR_TIMEOUT), < 0 = block.
+ *  - fork(): a connection belongs to the process that completed its
+ *    handshake; mojo_tls_conn_close / _free in another process (a forked
+ *    child) send nothing and close only that process's fd copy, and
+ *    mojo_tls_conn_abandon never sends anything.
  */
 
 #ifndef MOJO_TLS_H
