@@ -18,6 +18,7 @@ use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::{Zeroize, Zeroizing};
 
+use super::generation;
 use super::sys;
 use crate::error::{Error, Result};
 
@@ -186,7 +187,12 @@ impl TicketKeyRing {
             // SAFETY: session is the fresh session Mbed TLS hands the parse
             // callback; state is valid for its length.
             let ret = unsafe { sys::ssl_session_load(session, state.as_ptr(), state.len()) };
-            return if ret == 0 { Ok(()) } else { Err(ret) };
+            if ret != 0 {
+                return Err(ret);
+            }
+            // SAFETY: the session was just loaded.
+            unsafe { generation::rebase_ticket_creation_time(session, now.saturating_sub(issued)) };
+            return Ok(());
         }
         Err(sys::ERR_SSL_INVALID_MAC)
     }
