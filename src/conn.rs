@@ -485,8 +485,8 @@ impl Conn {
 
     /// The state for close / abandon. In a forked child whose parent had
     /// another thread inside a call on this connection at fork time, the
-    /// mutex stays locked forever: `None` then (nothing can be known about
-    /// the fd, so the child's copy is left to the child's exit).
+    /// mutex stays locked forever: `None` then, and nothing is sent (the
+    /// fd copy is still closed when the last handle drops, in `Drop`).
     fn state_for_release(&self) -> Option<MutexGuard<'_, State>> {
         match self.state.try_lock() {
             Ok(st) => Some(st),
