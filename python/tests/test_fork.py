@@ -66,6 +66,36 @@ def _wait(pid: int, seconds: float = 20) -> int:
     raise AssertionError("the child did not exit")
 
 
+def _start_server(pki):
+    srv = subprocess.Popen([sys.executable, "-c", SERVER, str(pki.server_cert), str(pki.server_key)],
+                           stdout=subprocess.PIPE, text=True)
+    return srv, int(srv.stdout.readline())
+
+
+def _stop_server(srv) -> dict:
+    try:
+        result = json.loads(srv.stdout.readline())
+        assert srv.wait(timeout=20) == 0
+        return result
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+        srv.stdout.close()
+
+
+def test_abandon_sends_no_close_notify(pki, client_ctx) -> None:
+    srv, port = _start_server(pki)
+    s = mojo_tls.connect("127.0.0.1", port, context=client_ctx, timeout=20)
+    _echo(s, b"x" * 100)
+    s.abandon()
+    s.abandon()  # idempotent
+    assert s.closed
+    # the peer sees the transport end without close_notify
+    assert _stop_server(srv) == {"bytes": 100, "sha256": hashlib.sha256(b"x" * 100).hexdigest(),
+                                 "end": "TLSTruncatedError"}
+
+
 @pytest.mark.parametrize("how", ["close", "del"])
 def test_child_drops_its_copy_without_ending_the_session(pki, client_ctx, how) -> None:
     srv = subprocess.Popen([sys.executable, "-c", SERVER, str(pki.server_cert), str(pki.server_key)],
