@@ -51,7 +51,7 @@ struct State {
     caller_socket: bool,
     /// The process that owns the TLS session: the one that completed the
     /// handshake (until then, the one that created the connection). A
-    /// forked copy elsewhere never speaks for it (see `release`).
+    /// forked copy elsewhere never speaks for it (see `close`).
     owner_pid: libc::pid_t,
 }
 
