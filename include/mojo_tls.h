@@ -869,8 +869,8 @@ int32_t mojo_tls_config_enable_session_tickets(struct mojo_tls_config *cfg, int3
  * Rotation: call again with the new key first and the previous one after
  * it (drop a key once its tickets have expired); it applies at once, also
  * to connections of this configuration already accepted. The library
- * copies the keys (wiped when replaced or freed); the caller should wipe
- * its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
+ * keeps only the derived keys (wiped when replaced or freed), not `keys`;
+ * the caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
  * 32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration).
  */
 int32_t mojo_tls_config_set_ticket_keys(struct mojo_tls_config *cfg, const uint8_t *keys, size_t len);

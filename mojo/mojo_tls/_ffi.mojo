@@ -1793,8 +1793,8 @@ struct MojoTlsFFI(Copyable, Movable):
         Rotation: call again with the new key first and the previous one after
         it (drop a key once its tickets have expired); it applies at once, also
         to connections of this configuration already accepted. The library
-        copies the keys (wiped when replaced or freed); the caller should wipe
-        its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
+        keeps only the derived keys (wiped when replaced or freed), not `keys`;
+        the caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
         32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration).
         """
         var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](

@@ -358,8 +358,8 @@ const _: () = assert!(MOJO_TLS_TICKET_KEY_LEN as usize == crate::backend::ticket
 /// Rotation: call again with the new key first and the previous one after
 /// it (drop a key once its tickets have expired); it applies at once, also
 /// to connections of this configuration already accepted. The library
-/// copies the keys (wiped when replaced or freed); the caller should wipe
-/// its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
+/// keeps only the derived keys (wiped when replaced or freed), not `keys`;
+/// the caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
 /// 32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration).
 #[no_mangle]
 pub extern "C" fn mojo_tls_config_set_ticket_keys(
