@@ -18,6 +18,10 @@
  *    MOJO_TLS_ERR_INTERRUPTED; nothing is lost, call again.
  *  - Readiness: poll the fd, then read until mojo_tls_conn_pending() is 0
  *    (the loop is spelled out at mojo_tls_conn_pending).
+ *  - fork(): a connection belongs to the process that completed its
+ *    handshake; mojo_tls_conn_close / _free in another process (a forked
+ *    child) send nothing and close only that process's fd copy, and
+ *    mojo_tls_conn_abandon never sends anything.
  */
 
 #ifndef MOJO_TLS_H
@@ -151,6 +155,11 @@
  * Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
  */
 #define MOJO_TLS_PIN_SPKI 1
+
+/**
+ * Bytes of one session-ticket key for mojo_tls_config_set_ticket_keys.
+ */
+#define MOJO_TLS_TICKET_KEY_LEN 32
 
 /**
  * Record layer mode: after the handshake, hand the connection to mojo-tls's
@@ -857,6 +866,27 @@ int32_t mojo_tls_config_set_keylog_file(struct mojo_tls_config *cfg, const char 
 int32_t mojo_tls_config_enable_session_tickets(struct mojo_tls_config *cfg, int32_t lifetime_s);
 
 /**
+ * Server: seal session tickets under the caller's keys instead of random
+ * ones, so servers sharing the keys (behind a load balancer) resume each
+ * other's sessions; a server with other keys ignores such a ticket and
+ * runs a full handshake. `keys` is 1 to 8 secrets of
+ * MOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets
+ * store (`len` = 32 × n): the first seals new tickets,
+ * every one opens them. Each is expanded with HKDF-SHA256 into an
+ * AES-256-GCM key and a public 4-byte key id; the same on every backend
+ * (Mbed TLS 2.28, 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
+ * mojo_tls_config_enable_session_tickets set one; at most 7 days; issue
+ * times are wall-clock, so servers need roughly synchronised clocks).
+ * Rotation: call again with the new key first and the previous one after
+ * it (drop a key once its tickets have expired); it applies at once, also
+ * to connections of this configuration already accepted. The library
+ * keeps only the derived keys (wiped when replaced or freed), not `keys`;
+ * the caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
+ * 32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration).
+ */
+int32_t mojo_tls_config_set_ticket_keys(struct mojo_tls_config *cfg, const uint8_t *keys, size_t len);
+
+/**
  * Server: keep a session-id cache of up to `max_entries` sessions, each
  * resumable for `timeout_s` seconds. `max_entries` 0 turns it off (the default).
  */
@@ -1029,14 +1059,34 @@ int32_t mojo_tls_conn_close_notify(struct mojo_tls_conn *c);
  * fd is closed if the connection owns it. Idempotent; later operations
  * return MOJO_TLS_ERR_CLOSED. The handle stays valid until
  * mojo_tls_conn_free. Returns 0.
+ *
+ * fork(): the connection belongs to the process that completed its
+ * handshake (before the handshake, to the one that created it). In any
+ * other process (a forked child) close and free send nothing: they only
+ * close that process's copy of the fd, so the owner's session goes on.
+ * A child that really means to end the session calls
+ * mojo_tls_conn_close_notify itself.
  */
 int32_t mojo_tls_conn_close(struct mojo_tls_conn *c);
 
 /**
- * Close (as mojo_tls_conn_close) and release the handle. NULL → 0; an
+ * Close (as mojo_tls_conn_close, so nothing is sent from a process other
+ * than the connection's owner) and release the handle. NULL → 0; an
  * already freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
  */
 int32_t mojo_tls_conn_free(struct mojo_tls_conn *c);
+
+/**
+ * Release the handle without touching the peer, in any process: no
+ * close_notify, no TCP shutdown; the fd is closed if the connection owns
+ * it (in the owning process once no other thread is blocked on it). The
+ * peer sees the transport end without close_notify
+ * (MOJO_TLS_ERR_TRUNCATED) once every process has closed its copy of the
+ * socket. For a forked child that drops its copy, or a process handing
+ * the socket's session to someone else. NULL → 0; an already freed
+ * handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
+ */
+int32_t mojo_tls_conn_abandon(struct mojo_tls_conn *c);
 
 /**
  * Timeout for later handshake, read, write and close_notify calls:

@@ -12,6 +12,7 @@ use crate::backend::ssl::{
     ConfigSpec, Pin, SslConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED,
 };
 use crate::backend::suites;
+use crate::backend::ticket_keys::TicketKeyRing;
 use crate::backend::x509::{CertChain, Crl};
 use crate::certs;
 use crate::error::{Code, Error, Result};
@@ -36,6 +37,7 @@ struct Settings {
     pin_only: bool,
     keylog: Option<Arc<KeyLog>>,
     tickets: Option<u32>,
+    ticket_keys: Option<Arc<TicketKeyRing>>,
     cache: Option<(i32, i32)>,
     /// Use Mbed TLS's own record layer even where the fast one could run.
     mbedtls_record_layer: bool,
@@ -339,6 +341,30 @@ impl Config {
         })
     }
 
+    /// Server: seal tickets under the caller's keys (see
+    /// `mojo_tls_config_set_ticket_keys`); enables tickets. Called again, it
+    /// rotates in place: configurations already in use switch at once.
+    pub fn set_ticket_keys(&self, keys: &[u8]) -> Result<()> {
+        let existing = {
+            let st = self.lock();
+            if !st.settings.server {
+                return Err(Error::bad_state(
+                    "ticket keys are a server setting (clients use tickets automatically)",
+                ));
+            }
+            st.settings.ticket_keys.clone()
+        };
+        if let Some(ring) = existing {
+            return ring.replace(keys);
+        }
+        let ring = Arc::new(TicketKeyRing::new(keys)?);
+        self.update(|s| {
+            s.tickets.get_or_insert(86_400);
+            s.ticket_keys = Some(ring);
+            Ok(())
+        })
+    }
+
     pub fn set_session_cache(&self, max_entries: i32, timeout_s: i32) -> Result<()> {
         if max_entries < 0 || timeout_s < 0 {
             return Err(Error::invalid_arg(
@@ -423,6 +449,7 @@ impl Config {
                 pin_only: s.pin_only,
                 keylog: s.keylog.clone().or_else(env_keylog),
                 tickets: s.tickets,
+                ticket_keys: s.ticket_keys.clone(),
                 cache: s.cache,
                 capture_keys: !s.mbedtls_record_layer,
             })?;

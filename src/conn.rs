@@ -11,7 +11,7 @@
 
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use crate::backend::ssl::{codes, Session};
 use crate::backend::x509::CertInfo;
@@ -49,6 +49,10 @@ struct State {
     own_fd: Option<RawFd>,
     /// A caller's socket (STARTTLS): never read past a record.
     caller_socket: bool,
+    /// The process that owns the TLS session: the one that completed the
+    /// handshake (until then, the one that created the connection). A
+    /// forked copy elsewhere never speaks for it (see `close`).
+    owner_pid: libc::pid_t,
 }
 
 pub struct Conn {
@@ -58,6 +62,13 @@ pub struct Conn {
     fd: RawFd,
     owned: bool,
     memory: bool,
+    /// The process that created the connection (immutable; see `state_for_release`).
+    created_pid: libc::pid_t,
+}
+
+fn current_pid() -> libc::pid_t {
+    // SAFETY: getpid has no preconditions (and is never cached by glibc >= 2.25).
+    unsafe { libc::getpid() }
 }
 
 /// The code's own text says it all (no repeated message).
@@ -140,6 +151,7 @@ impl State {
         match takeover::decide(&mut self.session, self.fast_enabled, over) {
             Ok(layer) => {
                 self.layer = layer;
+                self.owner_pid = current_pid();
                 None
             }
             Err(e) => {
@@ -196,12 +208,14 @@ impl Conn {
                 fast_enabled,
                 own_fd: (owned && !memory).then_some(fd),
                 caller_socket: !owned && !memory,
+                owner_pid: current_pid(),
             }),
             write_lock: Mutex::new(()),
             timeout_ms: AtomicI32::new(timeout_ms),
             fd,
             owned,
             memory,
+            created_pid: current_pid(),
         })
     }
 
@@ -483,11 +497,51 @@ impl Conn {
         })
     }
 
+    /// The state for close / abandon. In a forked child whose parent had
+    /// another thread inside a call on this connection at fork time, the
+    /// mutex stays locked forever: `None` then, and nothing is sent (the
+    /// fd copy is still closed when the last handle drops, in `Drop`).
+    fn state_for_release(&self) -> Option<MutexGuard<'_, State>> {
+        match self.state.try_lock() {
+            Ok(st) => Some(st),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) if current_pid() != self.created_pid => None,
+            Err(TryLockError::WouldBlock) => Some(self.lock()),
+        }
+    }
+
+    /// Release without touching the peer: no close_notify, no shutdown;
+    /// the owned fd is closed (in the owning process once no other thread
+    /// waits on it; in a forked copy at once, the waiters counted there
+    /// being the parent's threads). Idempotent; later calls report CLOSED.
+    pub fn abandon(&self) {
+        let Some(mut st) = self.state_for_release() else {
+            return;
+        };
+        st.closed = true;
+        if st.owner_pid != current_pid() && self.owned && st.fd_open {
+            // Only this process's descriptor goes: the socket (and the
+            // parent's session on it) lives on in the other process.
+            net::close(self.fd);
+            st.fd_open = false;
+        }
+        self.close_fd_if_idle(&mut st);
+    }
+
     /// Idempotent: a best-effort close_notify, then the owned fd is closed
     /// (once no other thread is waiting on it). Later calls report CLOSED.
+    /// In a process other than the session's owner (a forked child) it is
+    /// `abandon`: the copy must not end the owner's session.
     pub fn close(&self) {
-        let mut st = self.lock();
+        let Some(mut st) = self.state_for_release() else {
+            return;
+        };
         if st.closed {
+            return;
+        }
+        if st.owner_pid != current_pid() {
+            drop(st);
+            self.abandon();
             return;
         }
         if st.fatal.is_none() && !st.notify_sent && st.session.handshake_done() {
@@ -680,6 +734,12 @@ impl Conn {
                 "KeyUpdate needs the fast record layer (Mbed TLS's own record layer has none)",
             )),
         }
+    }
+
+    /// Why verification failed, "" when it did not.
+    pub fn verify_reason(&self) -> Result<String> {
+        self.verify_flags()?;
+        Ok(self.lock().session.verify_reason())
     }
 
     pub fn verify_flags(&self) -> Result<u32> {

@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 
+use mojo_tls::certgen;
 use mojo_tls::config::Config;
 use mojo_tls::conn::Conn;
 use mojo_tls::Code;
@@ -95,10 +96,32 @@ fn wrong_host_name_fails_verification() {
         .expect("handshake must fail");
     let e = err.expect("no verification error");
     assert_eq!(e.code, Code::MOJO_TLS_ERR_VERIFY_FAILED);
+    // The message names the host expected and the names checked.
     assert!(
-        e.message.contains("CN") || e.message.to_lowercase().contains("name"),
+        e.message.contains("does not match host name \"other.example\" (checked subjectAltName entries: DNS:localhost, IP:127.0.0.1)"),
         "{}",
         e.message
+    );
+    assert!(!e.message.contains("Common Name"), "{}", e.message);
+
+    // An IP literal; and a certificate without SANs names its CN.
+    let (err, _) = connect(&ccfg, &scfg, "10.9.8.7").err().expect("must fail");
+    let msg = err.expect("client error").message;
+    assert!(
+        msg.contains("host name \"10.9.8.7\" (checked subjectAltName"),
+        "{msg}"
+    );
+    let ca = ca("No-SAN CA");
+    let no_san = certgen::leaf(Some(&ca), "legacy.example", "", 0, 10, SERVER, 0).unwrap();
+    let (err, _) = connect(&client_config(&ca), &server_config(&no_san), "new.example")
+        .err()
+        .expect("must fail");
+    let msg = err.expect("client error").message;
+    assert!(
+        msg.contains(
+            "host name \"new.example\" (no subjectAltName; checked CN \"legacy.example\")"
+        ),
+        "{msg}"
     );
 }
 

@@ -86,6 +86,8 @@
 (def MOJO_TLS_PIN_CERT 0)
 # Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 (def MOJO_TLS_PIN_SPKI 1)
+# Bytes of one session-ticket key for mojo_tls_config_set_ticket_keys.
+(def MOJO_TLS_TICKET_KEY_LEN 32)
 # Record layer mode: after the handshake, hand the connection to mojo-tls's
 # fast record layer when it runs the negotiated suite (the default).
 (def MOJO_TLS_RECORD_LAYER_AUTO 0)
@@ -561,6 +563,11 @@
   "Server: issue session tickets (RFC 5077) so clients can resume. Ticket\nkeys are random, held in memory and rotated every `lifetime_s` seconds\n(<= 0: 86400). Clients use tickets automatically."
   [cfg :ptr lifetime_s :int32])
 
+# int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)
+(ffi/defbind mojo-tls-config-set-ticket-keys :int32
+  "Server: seal session tickets under the caller's keys instead of random\nones, so servers sharing the keys (behind a load balancer) resume each\nother's sessions; a server with other keys ignores such a ticket and\nruns a full handshake. `keys` is 1 to 8 secrets of\nMOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets\nstore (`len` = 32 × n): the first seals new tickets,\nevery one opens them. Each is expanded with HKDF-SHA256 into an\nAES-256-GCM key and a public 4-byte key id; the same on every backend\n(Mbed TLS 2.28, 3.6, 4.x). Turns tickets on (lifetime 86400 s unless\nmojo_tls_config_enable_session_tickets set one; at most 7 days; issue\ntimes are wall-clock, so servers need roughly synchronised clocks).\nRotation: call again with the new key first and the previous one after\nit (drop a key once its tickets have expired); it applies at once, also\nto connections of this configuration already accepted. The library\nkeeps only the derived keys (wiped when replaced or freed), not `keys`;\nthe caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not\n32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration)."
+  [cfg :ptr keys :ptr len :size])
+
 # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)
 (ffi/defbind mojo-tls-config-set-session-cache :int32
   "Server: keep a session-id cache of up to `max_entries` sessions, each\nresumable for `timeout_s` seconds. `max_entries` 0 turns it off (the default)."
@@ -643,12 +650,17 @@
 
 # int32_t mojo_tls_conn_close(mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-close :int32
-  "Close the connection: a best-effort, non-blocking close_notify, then the\nfd is closed if the connection owns it. Idempotent; later operations\nreturn MOJO_TLS_ERR_CLOSED. The handle stays valid until\nmojo_tls_conn_free. Returns 0."
+  "Close the connection: a best-effort, non-blocking close_notify, then the\nfd is closed if the connection owns it. Idempotent; later operations\nreturn MOJO_TLS_ERR_CLOSED. The handle stays valid until\nmojo_tls_conn_free. Returns 0.\n\nfork(): the connection belongs to the process that completed its\nhandshake (before the handshake, to the one that created it). In any\nother process (a forked child) close and free send nothing: they only\nclose that process's copy of the fd, so the owner's session goes on.\nA child that really means to end the session calls\nmojo_tls_conn_close_notify itself."
   [c :ptr])
 
 # int32_t mojo_tls_conn_free(mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-free :int32
-  "Close (as mojo_tls_conn_close) and release the handle. NULL → 0; an\nalready freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless)."
+  "Close (as mojo_tls_conn_close, so nothing is sent from a process other\nthan the connection's owner) and release the handle. NULL → 0; an\nalready freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless)."
+  [c :ptr])
+
+# int32_t mojo_tls_conn_abandon(mojo_tls_conn *c)
+(ffi/defbind mojo-tls-conn-abandon :int32
+  "Release the handle without touching the peer, in any process: no\nclose_notify, no TCP shutdown; the fd is closed if the connection owns\nit (in the owning process once no other thread is blocked on it). The\npeer sees the transport end without close_notify\n(MOJO_TLS_ERR_TRUNCATED) once every process has closed its copy of the\nsocket. For a forked child that drops its copy, or a process handing\nthe socket's session to someone else. NULL → 0; an already freed\nhandle → MOJO_TLS_ERR_INVALID_HANDLE (harmless)."
   [c :ptr])
 
 # int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)

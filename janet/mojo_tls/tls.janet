@@ -131,7 +131,7 @@
 (def- config-keys
   [:server :verify :client-auth :check-hostname :ca :ca-file :ca-dir :system-ca
    :cert :key :password :certs :alpn :ciphers :groups :min-version :max-version
-   :pins :pin-only :crl :crl-file :keylog :session-tickets :session-cache :fast-record-layer])
+   :pins :pin-only :crl :crl-file :keylog :session-tickets :ticket-keys :session-cache :fast-record-layer])
 
 (def- conn-keys
   [:config :timeout :sni :server-name :session :initial-data :close-transport
@@ -280,6 +280,9 @@
     (n/check (f/mojo-tls-config-set-keylog-file h (n/c-str path ":keylog")) what))
   (when-let [t (get opts :session-tickets)]
     (n/check (f/mojo-tls-config-enable-session-tickets h (if (number? t) t 0)) what))
+  (when-let [k (get opts :ticket-keys)]
+    (n/bytes-arg k ":ticket-keys")
+    (n/check (f/mojo-tls-config-set-ticket-keys h k (length k)) what))
   (when-let [sc (get opts :session-cache)]
     (def [entries secs] (cond (number? sc) [sc 86400] (indexed? sc) sc [1024 86400]))
     (n/check (f/mojo-tls-config-set-session-cache h entries secs) what))
@@ -310,6 +313,9 @@
     :crl :crl-file   revocation lists (PEM/DER data, or files)
     :keylog          NSS key-log file (debugging; secret!)
     :session-tickets server: true (or a key lifetime in seconds)
+    :ticket-keys     server: 1-8 keys of 32 random bytes, concatenated; servers
+                     with the same keys resume each other's tickets (the
+                     first key seals, all open; implies :session-tickets)
     :session-cache   server: true, a size, or [size seconds]
     :fast-record-layer  false keeps Mbed TLS's record layer after the
                      handshake (default true: mojo-tls's faster one where it

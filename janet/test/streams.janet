@@ -318,6 +318,25 @@
       (check (= default-version (:version c2)) "version %v" (:version c2))
       (check (= "resumed" (string (:read c2 100)))))))
 
+(deftest "servers sharing :ticket-keys resume each other's tickets"
+  (defn serve [keys]
+    (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))
+                (server-opts {:ticket-keys keys})))
+  (def [a b other] [(serve (string/repeat "k" 32)) (serve (string/repeat "k" 32))
+                    (serve (string/repeat "x" 32))])
+  (defer (each l [a b other] (:close l))
+    (def c1 (tls/connect "localhost" (:port a) (client-opts)))
+    (check (= "full" (string (:read c1 100))))
+    (def blob (:session c1))
+    (:close c1)
+    (with [c (tls/connect "localhost" (:port b) (client-opts {:session blob}))]
+      (check (:resumed? c) "A's ticket not resumed on B")
+      (check (= "resumed" (string (:read c 100)))))
+    (with [c (tls/connect "localhost" (:port other) (client-opts {:session blob}))]
+      (check (not (:resumed? c)) "resumed with other keys")
+      (check (= "full" (string (:read c 100))))))
+  (expect-error :invalid-argument (tls/config (server-opts {:server true :ticket-keys "short"}))))
+
 (deftest "session resumption with the server's session cache (TLS 1.2)"
   # Session IDs and the server cache are TLS 1.2 (TLS 1.3 resumes with
   # tickets only), so the client is pinned to TLS 1.2 on every backend.

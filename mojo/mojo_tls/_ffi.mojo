@@ -96,6 +96,9 @@ comptime MOJO_TLS_PIN_CERT: Int = 0
 # Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 comptime MOJO_TLS_PIN_SPKI: Int = 1
 
+# Bytes of one session-ticket key for mojo_tls_config_set_ticket_keys.
+comptime MOJO_TLS_TICKET_KEY_LEN: Int = 32
+
 # Record layer mode: after the handshake, hand the connection to mojo-tls's
 # fast record layer when it runs the negotiated suite (the default).
 comptime MOJO_TLS_RECORD_LAYER_AUTO: Int = 0
@@ -263,6 +266,7 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_config_set_pin_only",
     "mojo_tls_config_set_keylog_file",
     "mojo_tls_config_enable_session_tickets",
+    "mojo_tls_config_set_ticket_keys",
     "mojo_tls_config_set_session_cache",
     "mojo_tls_config_set_record_layer",
     "mojo_tls_connect",
@@ -281,6 +285,7 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_conn_close_notify",
     "mojo_tls_conn_close",
     "mojo_tls_conn_free",
+    "mojo_tls_conn_abandon",
     "mojo_tls_conn_set_timeout",
     "mojo_tls_conn_get_fd",
     "mojo_tls_conn_feed",
@@ -453,6 +458,7 @@ struct _Library(Movable):
     var mojo_tls_config_set_pin_only: Int
     var mojo_tls_config_set_keylog_file: Int
     var mojo_tls_config_enable_session_tickets: Int
+    var mojo_tls_config_set_ticket_keys: Int
     var mojo_tls_config_set_session_cache: Int
     var mojo_tls_config_set_record_layer: Int
     var mojo_tls_connect: Int
@@ -471,6 +477,7 @@ struct _Library(Movable):
     var mojo_tls_conn_close_notify: Int
     var mojo_tls_conn_close: Int
     var mojo_tls_conn_free: Int
+    var mojo_tls_conn_abandon: Int
     var mojo_tls_conn_set_timeout: Int
     var mojo_tls_conn_get_fd: Int
     var mojo_tls_conn_feed: Int
@@ -594,6 +601,7 @@ struct _Library(Movable):
         self.mojo_tls_config_set_pin_only = _address(self.handle, "mojo_tls_config_set_pin_only")
         self.mojo_tls_config_set_keylog_file = _address(self.handle, "mojo_tls_config_set_keylog_file")
         self.mojo_tls_config_enable_session_tickets = _address(self.handle, "mojo_tls_config_enable_session_tickets")
+        self.mojo_tls_config_set_ticket_keys = _address(self.handle, "mojo_tls_config_set_ticket_keys")
         self.mojo_tls_config_set_session_cache = _address(self.handle, "mojo_tls_config_set_session_cache")
         self.mojo_tls_config_set_record_layer = _address(self.handle, "mojo_tls_config_set_record_layer")
         self.mojo_tls_connect = _address(self.handle, "mojo_tls_connect")
@@ -612,6 +620,7 @@ struct _Library(Movable):
         self.mojo_tls_conn_close_notify = _address(self.handle, "mojo_tls_conn_close_notify")
         self.mojo_tls_conn_close = _address(self.handle, "mojo_tls_conn_close")
         self.mojo_tls_conn_free = _address(self.handle, "mojo_tls_conn_free")
+        self.mojo_tls_conn_abandon = _address(self.handle, "mojo_tls_conn_abandon")
         self.mojo_tls_conn_set_timeout = _address(self.handle, "mojo_tls_conn_set_timeout")
         self.mojo_tls_conn_get_fd = _address(self.handle, "mojo_tls_conn_get_fd")
         self.mojo_tls_conn_feed = _address(self.handle, "mojo_tls_conn_feed")
@@ -1771,6 +1780,33 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(lifetime_s))
         return Int(r)
 
+    def config_set_ticket_keys(self, cfg: mojo_tls_config_ptr, keys: Int, len_: Int) -> Int:
+        """`int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)`
+
+        Server: seal session tickets under the caller's keys instead of random
+        ones, so servers sharing the keys (behind a load balancer) resume each
+        other's sessions; a server with other keys ignores such a ticket and
+        runs a full handshake. `keys` is 1 to 8 secrets of
+        MOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets
+        store (`len` = 32 × n): the first seals new tickets,
+        every one opens them. Each is expanded with HKDF-SHA256 into an
+        AES-256-GCM key and a public 4-byte key id; the same on every backend
+        (Mbed TLS 2.28, 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
+        mojo_tls_config_enable_session_tickets set one; at most 7 days; issue
+        times are wall-clock, so servers need roughly synchronised clocks).
+        Rotation: call again with the new key first and the previous one after
+        it (drop a key once its tickets have expired); it applies at once, also
+        to connections of this configuration already accepted. The library
+        keeps only the derived keys (wiped when replaced or freed), not `keys`;
+        the caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
+        32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration).
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_config_set_ticket_keys
+        )
+        var r = f(Int(cfg), Int(keys), c_size_t(len_))
+        return Int(r)
+
     def config_set_session_cache(self, cfg: mojo_tls_config_ptr, max_entries: Int, timeout_s: Int) -> Int:
         """`int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)`
 
@@ -2050,6 +2086,13 @@ struct MojoTlsFFI(Copyable, Movable):
         fd is closed if the connection owns it. Idempotent; later operations
         return MOJO_TLS_ERR_CLOSED. The handle stays valid until
         mojo_tls_conn_free. Returns 0.
+
+        fork(): the connection belongs to the process that completed its
+        handshake (before the handshake, to the one that created it). In any
+        other process (a forked child) close and free send nothing: they only
+        close that process's copy of the fd, so the owner's session goes on.
+        A child that really means to end the session calls
+        mojo_tls_conn_close_notify itself.
         """
         var f = _c_function[def(Int) thin abi("C") -> Int32](
             self._lib[].mojo_tls_conn_close
@@ -2060,11 +2103,30 @@ struct MojoTlsFFI(Copyable, Movable):
     def conn_free(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_free(mojo_tls_conn *c)`
 
-        Close (as mojo_tls_conn_close) and release the handle. NULL → 0; an
+        Close (as mojo_tls_conn_close, so nothing is sent from a process other
+        than the connection's owner) and release the handle. NULL → 0; an
         already freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
         """
         var f = _c_function[def(Int) thin abi("C") -> Int32](
             self._lib[].mojo_tls_conn_free
+        )
+        var r = f(Int(c))
+        return Int(r)
+
+    def conn_abandon(self, c: mojo_tls_conn_ptr) -> Int:
+        """`int32_t mojo_tls_conn_abandon(mojo_tls_conn *c)`
+
+        Release the handle without touching the peer, in any process: no
+        close_notify, no TCP shutdown; the fd is closed if the connection owns
+        it (in the owning process once no other thread is blocked on it). The
+        peer sees the transport end without close_notify
+        (MOJO_TLS_ERR_TRUNCATED) once every process has closed its copy of the
+        socket. For a forked child that drops its copy, or a process handing
+        the socket's session to someone else. NULL → 0; an already freed
+        handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_abandon
         )
         var r = f(Int(c))
         return Int(r)

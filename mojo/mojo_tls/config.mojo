@@ -332,6 +332,18 @@ struct TLSConfig(Copyable, Movable):
             "enable_session_tickets",
         )
 
+    def set_ticket_keys(self, keys: Span[UInt8, _]) raises TLSError:
+        """Server: seal tickets under these keys (1 to 8 keys of 32 random
+        bytes, concatenated) instead of random ones, so servers sharing them
+        resume each other's sessions. The first key seals, all open; rotate
+        by calling again with the new key first. Turns tickets on."""
+        self._check(
+            self._box[].ffi.config_set_ticket_keys(
+                self.handle(), addr_of(keys), len(keys)
+            ),
+            "set_ticket_keys",
+        )
+
     def set_session_cache(
         self, max_entries: Int = 1000, timeout_s: Int = 300
     ) raises TLSError:

@@ -239,6 +239,18 @@ def test_memory_verify_errors_raise() raises:
     var err = client_handshake_error(c1, s1)
     assert_true(Bool(err), "wrong host name accepted")
     expect_code(err.value(), MOJO_TLS_ERR_VERIFY_FAILED, "host name")
+    # The message names the host expected and the names checked.
+    var msg = err.value().message
+    assert_true(
+        msg.find('does not match host name "not-localhost.example"') >= 0, msg
+    )
+    assert_true(
+        msg.find(
+            "(checked subjectAltName entries: DNS:localhost, IP:127.0.0.1)"
+        )
+        >= 0,
+        msg,
+    )
 
     # A pin that does not match, even with a trusted chain.
     var ccfg = pki.client_config()
@@ -320,6 +332,53 @@ def test_memory_truncation_and_sessions() raises:
         c2.write_all("resumed")
         s2.feed(c2.drain())
         assert_equal(String(from_utf8_lossy=s2.read()), "resumed")
+
+
+def _visit(
+    ccfg: TLSConfig, scfg: TLSConfig, blob: List[UInt8]
+) raises -> Tuple[Bool, Bool, List[UInt8]]:
+    """One memory-mode connection offering `blob` (if any): (client resumed,
+    server resumed, the session to resume later), after data both ways."""
+    var c = TLSMemoryStream(ccfg, String("localhost"))
+    if len(blob) > 0:
+        c.import_session(blob)
+    var s = TLSMemoryStream(scfg)
+    handshake_pair(c, s)
+    s.write_all("ticket?")
+    c.feed(s.drain())
+    # (a TLS 1.3 NewSessionTicket arrives with this record)
+    assert_equal(String(from_utf8_lossy=c.read()), "ticket?")
+    c.write_all("ok")
+    s.feed(c.drain())
+    assert_equal(String(from_utf8_lossy=s.read()), "ok")
+    return (c.session_resumed(), s.session_resumed(), c.export_session())
+
+
+def test_memory_shared_ticket_keys() raises:
+    """Two server configurations with the same ticket keys (two servers
+    behind a load balancer) resume each other's tickets; other keys give a
+    full handshake that still carries data."""
+    var pki = Pki()
+    var a = pki.server_config()
+    a.set_ticket_keys("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk".as_bytes())
+    var b = pki.server_config()
+    b.set_ticket_keys("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk".as_bytes())
+    var other = pki.server_config()
+    other.set_ticket_keys("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".as_bytes())
+    var ccfg = pki.client_config()
+    var first = _visit(ccfg, a, List[UInt8]())
+    assert_false(first[0] or first[1], "first connection resumed")
+    var on_b = _visit(ccfg, b, first[2])
+    assert_true(on_b[0] and on_b[1], "A's ticket not resumed on B")
+    var on_other = _visit(ccfg, other, first[2])
+    assert_false(on_other[0] or on_other[1], "resumed with other keys")
+    var err = Optional[TLSError]()
+    try:
+        a.set_ticket_keys("short".as_bytes())
+    except e:
+        err = e^
+    assert_true(Bool(err), "a 5-byte key accepted")
+    expect_code(err.value(), MOJO_TLS_ERR_INVALID_ARGUMENT, "short key")
 
 
 def test_memory_session_cache() raises:

@@ -109,11 +109,11 @@ class _ConnBase:
         """True once the object was closed (its native handle released)."""
         return self._conn is None
 
-    def _free(self) -> None:
+    def _free(self, abandon: bool = False) -> None:
         with self._handle_lock:
             c, self._conn = self._conn, None
         if c is not None:
-            lib().mojo_tls_conn_free(c)
+            (lib().mojo_tls_conn_abandon if abandon else lib().mojo_tls_conn_free)(c)
 
     def _error(self, rc: int, what: str) -> TLSError:
         """The exception for a failed call on this connection."""

@@ -96,6 +96,9 @@ MOJO_TLS_PIN_CERT = 0
 # Pin kind: SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 MOJO_TLS_PIN_SPKI = 1
 
+# Bytes of one session-ticket key for mojo_tls_config_set_ticket_keys.
+MOJO_TLS_TICKET_KEY_LEN = 32
+
 # Record layer mode: after the handshake, hand the connection to mojo-tls's
 # fast record layer when it runs the negotiated suite (the default).
 MOJO_TLS_RECORD_LAYER_AUTO = 0
@@ -378,6 +381,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_config_set_keylog_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
     # int32_t mojo_tls_config_enable_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)
     "mojo_tls_config_enable_session_tickets": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)
+    "mojo_tls_config_set_ticket_keys": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
     # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)
     "mojo_tls_config_set_session_cache": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
     # int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)
@@ -414,6 +419,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_conn_close": (ctypes.c_int32, [ConnHandle]),
     # int32_t mojo_tls_conn_free(mojo_tls_conn *c)
     "mojo_tls_conn_free": (ctypes.c_int32, [ConnHandle]),
+    # int32_t mojo_tls_conn_abandon(mojo_tls_conn *c)
+    "mojo_tls_conn_abandon": (ctypes.c_int32, [ConnHandle]),
     # int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)
     "mojo_tls_conn_set_timeout": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
     # int32_t mojo_tls_conn_get_fd(const mojo_tls_conn *c)

@@ -350,6 +350,16 @@ class TLSSocket(_ConnBase):
         if sock is not None:
             sock.close()
 
+    def abandon(self) -> None:
+        """Release the connection without telling the peer: no close_notify,
+        no TCP shutdown; the socket is closed in this process. (close() in a
+        process other than the one that did the handshake, e.g. a forked
+        child, already behaves like this.) Idempotent."""
+        self._free(abandon=True)
+        sock, self._sock = getattr(self, "_sock", None), None
+        if sock is not None:
+            sock.close()
+
     def detach(self) -> None:  # pragma: no cover - explicit refusal
         raise OSError("TLSSocket.detach is not supported: use unwrap()")
 

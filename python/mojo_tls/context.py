@@ -423,6 +423,18 @@ class TLSContext:
         check(lib().mojo_tls_config_enable_session_tickets(self._h(), max(0, min(lifetime, 2**31 - 1))),
               "enable_session_tickets")
 
+    def set_ticket_keys(self, keys: bytes) -> None:
+        """Server: seal session tickets under these keys instead of random
+        ones, so servers sharing them (behind a load balancer) resume each
+        other's sessions; others run a full handshake. `keys` is 1 to 8 keys
+        of 32 random bytes each, concatenated: the first seals new tickets,
+        all of them open tickets. Rotate by calling again with the new key
+        first and the previous one after it. Turns tickets on."""
+        if not isinstance(keys, (bytes, bytearray, memoryview)):
+            raise TypeError("keys must be bytes (1 to 8 keys of 32 bytes)")
+        data = bytes(keys)
+        check(lib().mojo_tls_config_set_ticket_keys(self._h(), data, len(data)), "set_ticket_keys")
+
     def set_session_cache(self, max_entries: int = 1000, timeout: int = 300) -> None:
         """Server: a session-id cache of `max_entries` sessions resumable for
         `timeout` seconds (0 entries turns it off)."""

@@ -72,6 +72,43 @@ def test_session_in_memory_mode(server_ctx, client_ctx) -> None:
         x.close()
 
 
+def test_ticket_keys_shared_between_servers(pki, client_ctx) -> None:
+    def server(keys: bytes) -> mojo_tls.TLSContext:
+        ctx = mojo_tls.TLSContext(server_side=True)
+        ctx.load_cert_chain(pki.server_cert, pki.server_key)
+        ctx.set_ticket_keys(keys)
+        return ctx
+
+    def visit(server_ctx, session=None):
+        c = client_ctx.wrap_memory(server_hostname="localhost", session=session)
+        s = server_ctx.wrap_memory()
+        memory_handshake(c, s)
+        take_tickets(c, s)
+        out = (c.session_reused, s.session_reused, c.session)
+        c.close()
+        s.close()
+        return out
+
+    # two contexts stand for two servers (separate processes in tests/c)
+    a, b, other = server(b"k" * 32), server(b"k" * 32), server(b"x" * 32)
+    reused_c, reused_s, session = visit(a)
+    assert not reused_c and not reused_s
+    assert visit(b, session)[:2] == (True, True)
+    assert visit(other, session)[:2] == (False, False)
+    # rotation: a new first key, the old one still opens tickets
+    other.set_ticket_keys(b"n" * 32 + b"k" * 32)
+    assert visit(other, session)[:2] == (True, True)
+    for bad in (b"", b"k" * 31, b"k" * 33, b"k" * 32 * 9):
+        with pytest.raises(ValueError):
+            a.set_ticket_keys(bad)
+    with pytest.raises(TypeError):
+        a.set_ticket_keys("k" * 32)
+    with pytest.raises(mojo_tls.TLSError):
+        client_ctx.set_ticket_keys(b"k" * 32)
+    for ctx in (a, b, other):
+        ctx.close()
+
+
 def test_sni_selects_certificate(pki) -> None:
     a = mojo_tls.generate_cert(pki.ca, "a.test", sans=["a.test"])
     b = mojo_tls.generate_cert(pki.ca, "b.test", sans=["b.test", "*.b.test"])

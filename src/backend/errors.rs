@@ -179,9 +179,29 @@ pub fn verify_reason(flags: u32) -> String {
     }
 }
 
+/// `verify_reason`, with Mbed TLS's generic line for a host name mismatch
+/// ("The certificate Common Name (CN) does not match with the expected
+/// CN") replaced by ours, which names the host and what was checked.
+pub fn verify_reason_with(flags: u32, host_mismatch: Option<&str>) -> String {
+    let cn = sys::X509_BADCERT_CN_MISMATCH as u32;
+    match host_mismatch {
+        Some(ours) if flags & cn != 0 => match verify_reason(flags & !cn) {
+            rest if rest.is_empty() => ours.to_string(),
+            rest => format!("{ours}; {rest}"),
+        },
+        _ => verify_reason(flags),
+    }
+}
+
 /// A failed handshake, read or write, classified. `verify_flags` is the
-/// peer-verification result when known.
-pub fn ssl_error(ret: i32, during_handshake: bool, verify_flags: u32) -> Error {
+/// peer-verification result when known; `host_mismatch` our description
+/// of a host name mismatch, if the verify callback made one.
+pub fn ssl_error(
+    ret: i32,
+    during_handshake: bool,
+    verify_flags: u32,
+    host_mismatch: Option<&str>,
+) -> Error {
     // A certificate failure Mbed TLS reports as a handshake error (wrong key
     // usage, for one) still leaves its reason in the verify flags.
     // "No certificate" and "not verified" are not verification failures.
@@ -194,7 +214,7 @@ pub fn ssl_error(ret: i32, during_handshake: bool, verify_flags: u32) -> Error {
             Code::MOJO_TLS_ERR_VERIFY_FAILED,
             format!(
                 "peer certificate rejected: {} (Mbed TLS -0x{:04X}, flags 0x{:08x})",
-                verify_reason(verify_flags),
+                verify_reason_with(verify_flags, host_mismatch),
                 ret.unsigned_abs(),
                 verify_flags
             ),

@@ -159,6 +159,13 @@ mod imp {
     pub(crate) fn export_per_config() -> bool {
         true
     }
+    /// 2.28 keeps no ticket creation time of its own (its ticket module
+    /// checks the session's wall-clock `start`; ours checks our own).
+    pub(crate) unsafe fn rebase_ticket_creation_time(
+        _session: *mut sys::ssl_session,
+        _age_ms: u64,
+    ) {
+    }
     pub(crate) unsafe fn ticket_setup(
         ctx: *mut sys::ssl_ticket_context,
         f: super::RngFn,
@@ -511,6 +518,25 @@ mod imp {
     /// Key export (key log, record-layer keys) is set per context.
     pub(crate) fn export_per_config() -> bool {
         false
+    }
+    /// 3.6 checks a TLS 1.3 ticket's age against the session's
+    /// `ticket_creation_time`, taken from `mbedtls_ms_time()`: a monotonic
+    /// clock whose start differs between machines (and boots), so the time
+    /// in a ticket from another server is meaningless here. Restate it on
+    /// this machine's clock from the ticket's wall-clock age.
+    #[cfg(mbedtls_3)]
+    pub(crate) unsafe fn rebase_ticket_creation_time(session: *mut sys::ssl_session, age_ms: u64) {
+        let age = i64::try_from(age_ms).unwrap_or(i64::MAX);
+        (*session).private_ticket_creation_time = sys::ms_time().saturating_sub(age);
+    }
+    /// 4.x: the same field presumably needs the same treatment; not done
+    /// while no 4.x build can check it (tickets from another machine then
+    /// mean a full TLS 1.3 handshake, never a wrong resumption).
+    #[cfg(mbedtls_4)]
+    pub(crate) unsafe fn rebase_ticket_creation_time(
+        _session: *mut sys::ssl_session,
+        _age_ms: u64,
+    ) {
     }
     #[cfg(mbedtls_3)]
     pub(crate) unsafe fn ticket_setup(

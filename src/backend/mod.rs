@@ -46,6 +46,7 @@ pub mod resumption;
 pub mod rng;
 pub mod ssl;
 pub mod suites;
+pub mod ticket_keys;
 pub mod x509;
 
 pub use init::{backend_description, ensure_init};

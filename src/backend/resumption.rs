@@ -186,7 +186,7 @@ pub(crate) fn server_resumption_marked() -> bool {
     SERVER_RESUMED.with(|m| m.get())
 }
 
-fn mark_if_ok(ret: i32) -> i32 {
+pub(super) fn mark_if_ok(ret: i32) -> i32 {
     if ret == 0 {
         SERVER_RESUMED.with(|m| m.set(true));
     }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::bio::BioCtx;
-use super::errors::{mbed_error, ssl_error};
+use super::errors::{mbed_error, ssl_error, verify_reason_with};
 use super::generation::{self, GroupId};
 use super::keylog::KeyLog;
 use super::keys::{self, Capturing, ConfigExport, KeyExport};
@@ -16,6 +16,7 @@ use super::resumption::{SavedSession, SessionCache, TicketKeys};
 use super::rng::{sha256, Drbg};
 use super::suites;
 use super::sys;
+use super::ticket_keys::{OwnTickets, TicketKeyRing};
 use super::x509::{self, CertChain, CertInfo, Crl, San};
 use crate::error::{Code, Error, Result};
 use crate::transport::Transport;
@@ -44,6 +45,8 @@ pub struct ConfigSpec {
     pub keylog: Option<Arc<KeyLog>>,
     /// Server: issue session tickets with this key lifetime (seconds).
     pub tickets: Option<u32>,
+    /// Server: seal tickets under the caller's keys (else random ones).
+    pub ticket_keys: Option<Arc<TicketKeyRing>>,
     /// Server: session-id cache (max entries, timeout seconds).
     pub cache: Option<(i32, i32)>,
     /// Capture traffic keys for the fast record layer.
@@ -78,6 +81,7 @@ pub struct SslConfig {
     _export: Box<ConfigExport>,
     capture_keys: bool,
     _tickets: Option<TicketKeys>,
+    _own_tickets: Option<Box<OwnTickets>>,
     _cache: Option<SessionCache>,
     _sni: Box<SniTable>,
     /// Pin-only configs verify against an empty (but present) CA chain.
@@ -107,7 +111,14 @@ impl SslConfig {
         alpn_ptrs.push(std::ptr::null());
         let suites = spec.suites.clone().unwrap_or_else(suites::default_suites);
         let groups = spec.groups.clone().unwrap_or_else(suites::default_groups);
-        let tickets = spec.tickets.map(TicketKeys::new).transpose()?;
+        let own_tickets = spec
+            .ticket_keys
+            .clone()
+            .map(|ring| OwnTickets::new(ring, spec.tickets.unwrap_or(86_400)));
+        let tickets = match own_tickets {
+            Some(_) => None,
+            None => spec.tickets.map(TicketKeys::new).transpose()?,
+        };
         let cache = spec.cache.map(|(n, t)| SessionCache::new(n, t));
         let sni = Box::new(SniTable {
             entries: spec
@@ -143,6 +154,7 @@ impl SslConfig {
                 }),
                 capture_keys: spec.capture_keys,
                 _tickets: tickets,
+                _own_tickets: own_tickets,
                 _cache: cache,
                 _sni: sni,
                 _empty_ca: spec.pin_only.then(CertChain::new),
@@ -197,6 +209,9 @@ impl SslConfig {
                 );
             }
             if let Some(t) = &cfg._tickets {
+                t.install(c);
+            }
+            if let Some(t) = &cfg._own_tickets {
                 t.install(c);
             }
             if let Some(cache) = &cfg._cache {
@@ -254,6 +269,10 @@ struct SessionHook {
     pin_failed: Cell<bool>,
     /// Server: the name the client asked for (SNI). Client: the name sent.
     server_name: RefCell<Option<String>>,
+    /// Client: the host the certificate must match (DNS name or IP literal).
+    expected_host: Option<String>,
+    /// Client: why the certificate does not match `expected_host`.
+    host_mismatch: RefCell<Option<String>>,
     /// A certificate was verified in this handshake (not on resumption).
     verify_called: Cell<bool>,
     /// The client offered a saved session.
@@ -304,6 +323,11 @@ unsafe extern "C" fn verify_cb(
             if !ok {
                 *flags |= sys::X509_BADCERT_CN_MISMATCH as u32;
             }
+        }
+    }
+    if *flags & sys::X509_BADCERT_CN_MISMATCH as u32 != 0 {
+        if let Some(host) = &hook.expected_host {
+            *hook.host_mismatch.borrow_mut() = Some(x509::host_mismatch(crt, host));
         }
     }
     if !hook.pins.is_empty() && !hook.pin_matched.get() {
@@ -384,6 +408,10 @@ impl Session {
             pin_matched: Cell::new(false),
             pin_failed: Cell::new(false),
             server_name: RefCell::new(None),
+            expected_host: server_name
+                .filter(|_| !config.server)
+                .map(|n| n.trim_start_matches('[').trim_end_matches(']').to_string()),
+            host_mismatch: RefCell::new(None),
             verify_called: Cell::new(false),
             offered: Cell::new(false),
             export: KeyExport::new(config._keylog.clone(), config.capture_keys),
@@ -741,10 +769,19 @@ impl Session {
         generation::normalize_verify_flags(raw, self.resumed)
     }
 
+    /// Why the peer's certificate failed verification ("" if it did not).
+    pub fn verify_reason(&self) -> String {
+        verify_reason_with(
+            self.verify_flags(),
+            self.hook.host_mismatch.borrow().as_deref(),
+        )
+    }
+
     /// Turn a raw failure into an `Error`.
     pub fn error(&self, ret: i32) -> Error {
         let flags = self.verify_flags();
-        let mut e = ssl_error(ret, !self.handshake_done(), flags);
+        let mismatch = self.hook.host_mismatch.borrow().clone();
+        let mut e = ssl_error(ret, !self.handshake_done(), flags, mismatch.as_deref());
         if let Some(alert) = self.received_alert(ret) {
             e.message = format!("{} ({})", e.message, super::errors::alert_name(alert));
             if alert == 120 {

@@ -356,11 +356,39 @@ pub fn dns_names(crt: &sys::x509_crt) -> Vec<String> {
     if !names.is_empty() {
         return names;
     }
+    common_names(crt)
+        .iter()
+        .map(|cn| cn.to_ascii_lowercase())
+        .collect()
+}
+
+fn common_names(crt: &sys::x509_crt) -> Vec<String> {
     dn_string(&crt.subject)
         .split(", ")
         .filter_map(|part| part.strip_prefix("CN="))
-        .map(|cn| cn.to_ascii_lowercase())
+        .map(str::to_string)
         .collect()
+}
+
+/// Why `crt` does not match `host`, naming what was checked: the
+/// subjectAltName entries when there are any (RFC 6125: then the CN is
+/// ignored, by Mbed TLS too), else the CN.
+pub fn host_mismatch(crt: &sys::x509_crt, host: &str) -> String {
+    const SHOWN: usize = 8;
+    let sans = sans(crt);
+    let checked = if sans.is_empty() {
+        match common_names(crt).first() {
+            Some(cn) => format!("no subjectAltName; checked CN \"{cn}\""),
+            None => "no subjectAltName and no CN".to_string(),
+        }
+    } else {
+        let mut list: Vec<String> = sans.iter().take(SHOWN).map(San::to_string).collect();
+        if sans.len() > SHOWN {
+            list.push(format!("and {} more", sans.len() - SHOWN));
+        }
+        format!("checked subjectAltName entries: {}", list.join(", "))
+    };
+    format!("certificate does not match host name \"{host}\" ({checked})")
 }
 
 /// RFC 6125 matching with a single left-most wildcard label.

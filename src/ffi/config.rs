@@ -340,6 +340,39 @@ pub extern "C" fn mojo_tls_config_enable_session_tickets(
     })
 }
 
+/// Bytes of one session-ticket key for mojo_tls_config_set_ticket_keys.
+pub const MOJO_TLS_TICKET_KEY_LEN: i32 = 32;
+const _: () = assert!(MOJO_TLS_TICKET_KEY_LEN as usize == crate::backend::ticket_keys::KEY_LEN);
+
+/// Server: seal session tickets under the caller's keys instead of random
+/// ones, so servers sharing the keys (behind a load balancer) resume each
+/// other's sessions; a server with other keys ignores such a ticket and
+/// runs a full handshake. `keys` is 1 to 8 secrets of
+/// MOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets
+/// store (`len` = 32 × n): the first seals new tickets,
+/// every one opens them. Each is expanded with HKDF-SHA256 into an
+/// AES-256-GCM key and a public 4-byte key id; the same on every backend
+/// (Mbed TLS 2.28, 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
+/// mojo_tls_config_enable_session_tickets set one; at most 7 days; issue
+/// times are wall-clock, so servers need roughly synchronised clocks).
+/// Rotation: call again with the new key first and the previous one after
+/// it (drop a key once its tickets have expired); it applies at once, also
+/// to connections of this configuration already accepted. The library
+/// keeps only the derived keys (wiped when replaced or freed), not `keys`;
+/// the caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not
+/// 32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration).
+#[no_mangle]
+pub extern "C" fn mojo_tls_config_set_ticket_keys(
+    cfg: *mut mojo_tls_config,
+    keys: *const u8,
+    len: usize,
+) -> i32 {
+    guard_int(|| {
+        let keys = bytes_arg(keys, len, "keys")?;
+        self::cfg(cfg)?.set_ticket_keys(keys).map(|_| 0)
+    })
+}
+
 /// Server: keep a session-id cache of up to `max_entries` sessions, each
 /// resumable for `timeout_s` seconds. `max_entries` 0 turns it off (the default).
 #[no_mangle]

@@ -280,6 +280,13 @@ pub extern "C" fn mojo_tls_conn_close_notify(c: *mut mojo_tls_conn) -> i32 {
 /// fd is closed if the connection owns it. Idempotent; later operations
 /// return MOJO_TLS_ERR_CLOSED. The handle stays valid until
 /// mojo_tls_conn_free. Returns 0.
+///
+/// fork(): the connection belongs to the process that completed its
+/// handshake (before the handshake, to the one that created it). In any
+/// other process (a forked child) close and free send nothing: they only
+/// close that process's copy of the fd, so the owner's session goes on.
+/// A child that really means to end the session calls
+/// mojo_tls_conn_close_notify itself.
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_close(c: *mut mojo_tls_conn) -> i32 {
     guard_int(|| {
@@ -288,13 +295,32 @@ pub extern "C" fn mojo_tls_conn_close(c: *mut mojo_tls_conn) -> i32 {
     })
 }
 
-/// Close (as mojo_tls_conn_close) and release the handle. NULL → 0; an
+/// Close (as mojo_tls_conn_close, so nothing is sent from a process other
+/// than the connection's owner) and release the handle. NULL → 0; an
 /// already freed handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_free(c: *mut mojo_tls_conn) -> i32 {
     guard_int(|| {
         if let Some(conn) = release::<Conn, _>(c, "connection")? {
             conn.close();
+        }
+        Ok(0)
+    })
+}
+
+/// Release the handle without touching the peer, in any process: no
+/// close_notify, no TCP shutdown; the fd is closed if the connection owns
+/// it (in the owning process once no other thread is blocked on it). The
+/// peer sees the transport end without close_notify
+/// (MOJO_TLS_ERR_TRUNCATED) once every process has closed its copy of the
+/// socket. For a forked child that drops its copy, or a process handing
+/// the socket's session to someone else. NULL → 0; an already freed
+/// handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_abandon(c: *mut mojo_tls_conn) -> i32 {
+    guard_int(|| {
+        if let Some(conn) = release::<Conn, _>(c, "connection")? {
+            conn.abandon();
         }
         Ok(0)
     })
@@ -517,10 +543,7 @@ pub extern "C" fn mojo_tls_conn_verify_reason(
     buf: *mut c_char,
     cap: usize,
 ) -> intptr_t {
-    guard_len(|| {
-        let flags = conn(c)?.verify_flags()?;
-        copy_out_str(&crate::backend::errors::verify_reason(flags), buf, cap)
-    })
+    guard_len(|| copy_out_str(&conn(c)?.verify_reason()?, buf, cap))
 }
 
 /// Server: the server name the client asked for (SNI); client: the name it

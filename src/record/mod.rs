@@ -364,6 +364,16 @@ impl RecordLayer {
     }
 
     fn on_alert(&mut self, body: &[u8], consumed: usize) -> Result<Opened, RecordError> {
+        // An empty alert record is a zero-length fragment of a type that
+        // must never have one (RFC 8446 §5.1, RFC 5246 §6.2.1): the record
+        // itself is out of place, not a malformed alert (tlsfuzzer's
+        // test-tls13-empty-alert expects unexpected_message).
+        if body.is_empty() {
+            return Err(RecordError::new(
+                alert::UNEXPECTED_MESSAGE,
+                "the peer sent an empty alert record",
+            ));
+        }
         let &[level, desc] = body else {
             return Err(RecordError::new(
                 alert::DECODE_ERROR,

@@ -260,13 +260,28 @@ fn alerts() {
                 ..
             }
         ));
-        // malformed alert
+        // malformed alerts: one byte, three bytes
+        for body in [&[2][..], &[2, 40, 0]] {
+            let mut wire = Vec::new();
+            c.write.seal(CT_ALERT, body, &mut wire).unwrap();
+            assert_eq!(
+                s.open(&mut wire, &mut Vec::new()).unwrap_err().alert,
+                alert::DECODE_ERROR
+            );
+        }
+    }
+}
+
+#[test]
+fn an_empty_alert_record_is_an_unexpected_message() {
+    // RFC 8446 §5.1 (tlsfuzzer test-tls13-empty-alert); the same rule in TLS 1.2.
+    for (suite, tls13) in SUITES {
+        let (mut c, mut s) = pair(suite, tls13);
         let mut wire = Vec::new();
-        c.write.seal(CT_ALERT, &[2], &mut wire).unwrap();
-        assert_eq!(
-            s.open(&mut wire, &mut Vec::new()).unwrap_err().alert,
-            alert::DECODE_ERROR
-        );
+        c.write.seal(CT_ALERT, &[], &mut wire).unwrap();
+        let err = s.open(&mut wire, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.alert, alert::UNEXPECTED_MESSAGE, "suite {suite:#06x}");
+        assert!(err.message.contains("empty alert"), "{}", err.message);
     }
 }
 

@@ -147,15 +147,23 @@ int main(void) {
         CHECK_RC(mojo_tls_config_free(ccfg), 0);
     }
 
-    /* wrong host name: cert for other.example / 192.0.2.7, trusted CA */
+    /* wrong host name: cert for other.example / 192.0.2.7, trusted CA; the
+     * reason names the host expected and the names checked */
     {
         mojo_tls_config *scfg = h_server_config(&wrongname), *ccfg = client_cfg(&wrongname);
         server_start(scfg);
-        expect_verify_fail("wrong DNS name", ccfg, "localhost", "name", "CN");
+        expect_verify_fail("wrong DNS name", ccfg, "localhost",
+                           "does not match host name \"localhost\" (checked subjectAltName entries: "
+                           "DNS:other.example, IP:192.0.2.7)",
+                           NULL);
         server_start(scfg);
-        expect_verify_fail("wrong IP", ccfg, "127.0.0.1", "name", "CN");
+        expect_verify_fail("wrong IP", ccfg, "127.0.0.1",
+                           "does not match host name \"127.0.0.1\" (checked subjectAltName entries: "
+                           "DNS:other.example, IP:192.0.2.7)",
+                           NULL);
         server_start(scfg);
-        expect_verify_fail_fd("wrong name (fd)", ccfg, "www.example.com", "name", "CN");
+        expect_verify_fail_fd("wrong name (fd)", ccfg, "www.example.com",
+                              "does not match host name \"www.example.com\" (checked subjectAltName", NULL);
         /* control: skipping only the host name check connects */
         CHECK_RC(mojo_tls_config_insecure_skip_hostname_check(ccfg, 1), 0);
         server_start(scfg);
@@ -164,7 +172,7 @@ int main(void) {
         server_join();
         CHECK_RC(mojo_tls_config_insecure_skip_hostname_check(ccfg, 0), 0);
         server_start(scfg);
-        expect_verify_fail("wrong name, check back", ccfg, "localhost", "name", "CN");
+        expect_verify_fail("wrong name, check back", ccfg, "localhost", "host name \"localhost\"", NULL);
         CHECK_RC(mojo_tls_config_free(scfg), 0);
         CHECK_RC(mojo_tls_config_free(ccfg), 0);
     }
@@ -175,7 +183,8 @@ int main(void) {
         h_pki_make_ex(&dnsonly, "mojo-tls test CA", "localhost", "localhost", 0, 30);
         mojo_tls_config *scfg = h_server_config(&dnsonly), *ccfg = client_cfg(&dnsonly);
         server_start(scfg);
-        expect_verify_fail("IP not in SANs", ccfg, "127.0.0.1", "name", "CN");
+        expect_verify_fail("IP not in SANs", ccfg, "127.0.0.1",
+                           "host name \"127.0.0.1\" (checked subjectAltName entries: DNS:localhost)", NULL);
         server_start(scfg); /* control: the DNS name is fine */
         mojo_tls_conn *c = expect_ok("DNS name in SANs", ccfg, "localhost");
         CHECK_RC(mojo_tls_conn_free(c), 0);
@@ -183,6 +192,19 @@ int main(void) {
         CHECK_RC(mojo_tls_config_free(scfg), 0);
         CHECK_RC(mojo_tls_config_free(ccfg), 0);
         h_pki_free(&dnsonly);
+    }
+
+    /* no SANs at all: the CN is what was checked */
+    {
+        h_pki nosan;
+        h_pki_make_ex(&nosan, "mojo-tls test CA", "legacy.example", "", 0, 30);
+        mojo_tls_config *scfg = h_server_config(&nosan), *ccfg = client_cfg(&nosan);
+        server_start(scfg);
+        expect_verify_fail("no SANs, CN mismatch", ccfg, "localhost",
+                           "host name \"localhost\" (no subjectAltName; checked CN \"legacy.example\")", NULL);
+        CHECK_RC(mojo_tls_config_free(scfg), 0);
+        CHECK_RC(mojo_tls_config_free(ccfg), 0);
+        h_pki_free(&nosan);
     }
 
     /* expired (-30 days, valid 10) and not yet valid (+10 days) */

@@ -1,0 +1,130 @@
+"""fork(): a child's close() or __del__ of an inherited TLSSocket sends
+nothing (as with the ssl module, where only unwrap() does), so the parent's
+session goes on: 1 MiB echo intact, then a clean close_notify.
+
+The echo server is another process, so this process forks with no server
+thread running."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import mojo_tls
+
+SERVER = r"""
+import hashlib, json, sys
+import mojo_tls
+ctx = mojo_tls.TLSContext(server_side=True)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+with ctx.listen("127.0.0.1", 0) as lst:
+    print(lst.port, flush=True)
+    conn, _ = lst.accept(timeout=20)
+    conn.settimeout(20)
+    h, n, end = hashlib.sha256(), 0, "eof"
+    with conn:
+        while True:
+            try:
+                data = conn.recv(65536)
+            except mojo_tls.TLSError as exc:
+                end = type(exc).__name__
+                break
+            if not data:
+                break
+            h.update(data)
+            n += len(data)
+            conn.sendall(data)
+print(json.dumps({"bytes": n, "sha256": h.hexdigest(), "end": end}), flush=True)
+"""
+
+
+def _echo(s: mojo_tls.TLSSocket, data: bytes) -> None:
+    for i in range(0, len(data), 65536):
+        chunk = data[i:i + 65536]
+        s.sendall(chunk)
+        got = b""
+        while len(got) < len(chunk):
+            part = s.recv(len(chunk) - len(got))
+            assert part, "the server ended the session"
+            got += part
+        assert got == chunk
+
+
+def _wait(pid: int, seconds: float = 20) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.005)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("the child did not exit")
+
+
+def _start_server(pki):
+    srv = subprocess.Popen([sys.executable, "-c", SERVER, str(pki.server_cert), str(pki.server_key)],
+                           stdout=subprocess.PIPE, text=True)
+    return srv, int(srv.stdout.readline())
+
+
+def _stop_server(srv) -> dict:
+    try:
+        result = json.loads(srv.stdout.readline())
+        assert srv.wait(timeout=20) == 0
+        return result
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+        srv.stdout.close()
+
+
+def test_abandon_sends_no_close_notify(pki, client_ctx) -> None:
+    srv, port = _start_server(pki)
+    s = mojo_tls.connect("127.0.0.1", port, context=client_ctx, timeout=20)
+    _echo(s, b"x" * 100)
+    s.abandon()
+    s.abandon()  # idempotent
+    assert s.closed
+    # the peer sees the transport end without close_notify
+    assert _stop_server(srv) == {"bytes": 100, "sha256": hashlib.sha256(b"x" * 100).hexdigest(),
+                                 "end": "TLSTruncatedError"}
+
+
+@pytest.mark.parametrize("how", ["close", "del"])
+def test_child_drops_its_copy_without_ending_the_session(pki, client_ctx, how) -> None:
+    srv = subprocess.Popen([sys.executable, "-c", SERVER, str(pki.server_cert), str(pki.server_key)],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(srv.stdout.readline())
+        s = mojo_tls.connect("127.0.0.1", port, context=client_ctx, timeout=20)
+        hello, big = os.urandom(1000), os.urandom(1 << 20)
+        _echo(s, hello)
+        pid = os.fork()
+        if pid == 0:  # the child: drop the copy, never return into pytest
+            code = 1
+            try:
+                if how == "close":
+                    s.close()
+                else:
+                    del s  # the last reference: __del__ closes
+                code = 0
+            finally:
+                os._exit(code)
+        assert _wait(pid) == 0
+        _echo(s, big)
+        s.close()  # the owner: close_notify
+        result = json.loads(srv.stdout.readline())
+        assert srv.wait(timeout=20) == 0
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+        srv.stdout.close()
+    assert result == {"bytes": len(hello) + len(big),
+                      "sha256": hashlib.sha256(hello + big).hexdigest(), "end": "eof"}
