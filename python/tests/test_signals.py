@@ -5,7 +5,8 @@ connection, or in the handshake with a peer that never answers. SIGINT
 must end it promptly with KeyboardInterrupt (the library returns
 MOJO_TLS_ERR_INTERRUPTED, the package runs the signal handlers as PEP 475
 does). A handler that does not raise must not disturb the call: the
-blocked recv() then still returns the data that arrives later.
+blocked recv() then still returns the data that arrives later, and a
+timeout still ends it on time (the remaining time is recomputed).
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ CHILD = textwrap.dedent("""
             print("ready", flush=True)
             data = s.recv(100)
             print("got", data.decode(), len(hits), flush=True)
+        elif mode == "recv-timeout":
+            # signals that do not raise must not restart the timeout
+            import time
+            hits = []
+            signal.signal(signal.SIGUSR1, lambda *a: hits.append(1))
+            s = mojo_tls.connect("127.0.0.1", port, context=ctx)
+            s.settimeout(1.0)
+            print("ready", flush=True)
+            t0 = time.monotonic()
+            try:
+                s.recv(100)
+            except mojo_tls.TLSTimeoutError:
+                print("timeout %.2f %d" % (time.monotonic() - t0, len(hits)), flush=True)
     print("returned", flush=True)
 """)
 
@@ -156,3 +170,20 @@ def test_handler_that_returns_lets_recv_continue(pki, server_ctx):
     got = out.split()
     assert got[:2] == ["got", "late"], out
     assert int(got[2]) >= 1, "no SIGUSR1 reached the handler"
+
+
+@pytest.mark.timeout(30)
+def test_signals_do_not_restart_the_timeout(pki, server_ctx):
+    port, t, stop = idle_server(server_ctx)
+    try:
+        rc, out, err, secs = run_child(pki, "recv-timeout", port, sig=signal.SIGUSR1, wait_s=3.0,
+                                       grace_s=5.0)
+    finally:
+        stop.set()
+        t.join(10)
+    assert rc == 0, err[-500:]
+    words = out.split()
+    assert words[:1] == ["timeout"], out
+    elapsed, hits = float(words[1]), int(words[2])
+    assert hits >= 2, out
+    assert 0.9 <= elapsed < 1.6, f"recv(timeout=1.0) under signals took {elapsed:.2f} s"
