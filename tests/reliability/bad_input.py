@@ -644,6 +644,14 @@ T("mojo_tls_config_enable_session_tickets", lambda fx: [fx.new_scfg(), 3600],
   extra=[("lifetime -1", lambda fx: [fx.new_scfg(), -1], OK),
          ("lifetime INT32_MAX", lambda fx: [fx.new_scfg(), 2**31 - 1], ANY),
          ("on a client config", lambda fx: [fx.new_ccfg(), 3600], codes(0, BAD_STATE))])
+T("mojo_tls_config_set_ticket_keys", lambda fx: [fx.new_scfg(), B(b"\x42" * 64), 64],
+  extra=[("31 bytes", lambda fx: [fx.new_scfg(), B(b"\x42" * 31), 31], codes(INVALID_ARGUMENT)),
+         ("33 bytes", lambda fx: [fx.new_scfg(), B(b"\x42" * 33), 33], codes(INVALID_ARGUMENT)),
+         ("length 0", lambda fx: [fx.new_scfg(), B(b"\x42" * 32), 0], codes(INVALID_ARGUMENT)),
+         ("nine keys", lambda fx: [fx.new_scfg(), B(b"\x42" * 288), 288], codes(INVALID_ARGUMENT)),
+         ("eight keys", lambda fx: [fx.new_scfg(), B(b"\x42" * 256), 256], OK),
+         ("length SIZE_MAX", lambda fx: [fx.new_scfg(), B(b"\x42" * 32), 2**64 - 1], codes(INVALID_ARGUMENT)),
+         ("on a client config", lambda fx: [fx.new_ccfg(), B(b"\x42" * 32), 32], codes(BAD_STATE))])
 T("mojo_tls_config_set_session_cache", lambda fx: [fx.new_scfg(), 100, 60],
   extra=[("max_entries -1", lambda fx: [fx.new_scfg(), -1, 60], codes(0, INVALID_ARGUMENT)),
          ("max_entries INT32_MAX", lambda fx: [fx.new_scfg(), 2**31 - 1, 60], ANY),
@@ -694,6 +702,8 @@ T("mojo_tls_conn_pending", lambda fx: [fx.conn])
 T("mojo_tls_conn_close_notify", lambda fx: [fx.new_conn()], ANY)
 T("mojo_tls_conn_close", lambda fx: [fx.new_conn()], codes(0))
 T("mojo_tls_conn_free", lambda fx: [fx.new_conn()], codes(0), over={"c:NULL": codes(0)})
+T("mojo_tls_conn_abandon", lambda fx: [fx.new_conn()], codes(0), over={"c:NULL": codes(0)},
+  extra=[("socket connection", lambda fx: [fx.new_fd_conn()], codes(0))])
 T("mojo_tls_conn_set_timeout", lambda fx: [fx.new_conn(), 1000],
   extra=[("INT32_MIN", lambda fx: [fx.new_conn(), -(2**31)], codes(0))])
 T("mojo_tls_conn_get_fd", lambda fx: [fx.conn], codes(NOT_AVAILABLE),
