@@ -20,23 +20,6 @@ typedef struct {
 
 static h_pki g_pki;
 
-/* Exit status of `pid` within `ms` (killed and -2 past it). */
-static int wait_child(pid_t pid, int ms) {
-    double end = h_now_ms() + ms;
-    int st;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0) return -1;
-        if (h_now_ms() > end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -2;
-        }
-        h_sleep_ms(5);
-    }
-}
-
 /* Server process: accept `n` connections one after the other, echo each
  * until its read ends, report each to `out`. */
 static void serve(int lfd, int n, int out) {
@@ -135,7 +118,7 @@ static void scenario(mojo_tls_config *ccfg, int port, int results, enum action a
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) child(c, a);
-    CHECK_EQ(wait_child(pid, h_io_timeout_ms()), 0);
+    CHECK_EQ(h_wait_child(pid, h_io_timeout_ms()), 0);
     if (a == CHILD_CLOSE_NOTIFY) {
         /* the server saw the child's close_notify, answered and went */
         unsigned char b[16];
@@ -170,7 +153,7 @@ int main(void) {
 
     mojo_tls_config *ccfg = h_client_config(g_pki.ca_pem, g_pki.ca_pem_len);
     for (int a = 0; a < N; a++) scenario(ccfg, port, pipefd[0], (enum action)a);
-    CHECK_EQ(wait_child(srv, h_io_timeout_ms()), 0);
+    CHECK_EQ(h_wait_child(srv, h_io_timeout_ms()), 0);
     close(pipefd[0]);
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
     h_pki_free(&g_pki);

@@ -15,22 +15,6 @@ typedef struct {
     int results; /* read end: one int (server's resumed flag) per connection */
 } server;
 
-static int wait_child(pid_t pid, int ms) {
-    double end = h_now_ms() + ms;
-    int st;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0) return -1;
-        if (h_now_ms() > end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -2;
-        }
-        h_sleep_ms(5);
-    }
-}
-
 /* A server process: ticket keys all bytes `key`, `n` connections one
  * after the other ("ping" -> "pong", then until the client's close). */
 static server start_server(uint8_t key, int n) {
@@ -68,7 +52,7 @@ static server start_server(uint8_t key, int n) {
 }
 
 static void stop_server(server *s) {
-    CHECK_EQ(wait_child(s->pid, h_io_timeout_ms()), 0);
+    CHECK_EQ(h_wait_child(s->pid, h_io_timeout_ms()), 0);
     close(s->results);
     CHECK_RC(mojo_tls_close_fd(s->lfd), 0);
 }
