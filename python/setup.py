@@ -45,7 +45,7 @@ ABI = abi_version()
 LIB_NAME = "libmojo_tls.%d.dylib" % ABI if IS_MAC else "libmojo_tls.so.%d" % ABI
 # What an sdist carries of the repository to build the library.
 SDIST_RUST = ("Cargo.toml", "Cargo.lock", "build.rs", "cbindgen.toml", "LICENSE", "src",
-              "tools/headergen", "tools/licenses.py")
+              "tools/headergen", "tools/licenses.py", "tools/bootstrap.sh")
 
 
 def crate_root() -> str:
@@ -83,21 +83,15 @@ def build_env() -> dict:
 
 
 def system_libclang() -> bool:
-    """True when the system has a libclang bindgen can load (tools/bootstrap.sh
-    has the full probe; this mirrors its load check on the common paths)."""
-    import ctypes
-    import glob
-    pats = ("/usr/lib/llvm-*/lib/libclang.so*", "/usr/lib/llvm-*/lib/libclang-[0-9]*.so*",
-            "/usr/lib/*-linux-gnu/libclang-[0-9]*.so*", "/usr/lib/*-linux-gnu/libclang.so*",
-            "/usr/lib64/libclang.so*", "/usr/local/lib/libclang.so*")
-    for pat in pats:
-        for path in sorted(glob.glob(pat)):
-            try:
-                ctypes.CDLL(path).clang_getClangVersion
-                return True
-            except (OSError, AttributeError):
-                continue
-    return False
+    """True when the system has a libclang bindgen can load: the probe of
+    tools/bootstrap.sh (the one ./build.sh uses), run here."""
+    script = os.path.join(crate_root(), "tools", "bootstrap.sh")
+    bash = shutil.which("bash")
+    if not bash or not os.path.exists(script):
+        return False
+    probe = subprocess.run([bash, "-c", 'source "$1" && find_libclang', "probe", script],
+                           capture_output=True, text=True)
+    return probe.returncode == 0
 
 
 def cargo_build() -> str:
