@@ -1,10 +1,15 @@
 //! Build script.
 //! - Linker settings for the shared library: the SONAME carries the ABI major
 //!   version so incompatible releases can live side by side.
-//! - With the `system` feature: find Mbed TLS 3.6 / 4.x (MBEDTLS_DIR or
-//!   pkg-config), read its version from the headers, generate bindings for
-//!   that very install (never checked in: 4.0 and 4.1 differ in ABI) and set
-//!   the `mbedtls_3` / `mbedtls_4` cfgs the backend module uses.
+//! - Bindings for the Mbed TLS we build against (never checked in: 4.0 and
+//!   4.1 differ in ABI), C wrappers for its static inline functions, and the
+//!   `mbedtls_3` / `mbedtls_4` cfgs the backend module uses:
+//!   - `bundled` (default): the Mbed TLS 3.6 that mbedtls-rs-sys builds (its
+//!     headers come from the crate's `include` metadata; it links itself);
+//!     sets `mbedtls_bundled`.
+//!   - `system`: an installed 3.6 / 4.x (MBEDTLS_DIR or pkg-config).
+//! - A linker version script: the library exports `mojo_tls_*` only (the
+//!   bundled engine's Rust shims would otherwise export `mbedtls_*`).
 
 fn main() {
     // The ABI major is the package's major version (0 while at 0.x).
@@ -23,12 +28,24 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(mbedtls_3)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_4)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_psa_rng_fork_unsafe)");
+    println!("cargo::rustc-check-cfg=cfg(mbedtls_bundled)");
+    if target_os != "macos" && target_os != "ios" && target_os != "windows" {
+        let script = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+            .join("src/exports.map");
+        println!("cargo:rerun-if-changed=src/exports.map");
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+            script.display()
+        );
+    }
     #[cfg(feature = "system")]
-    system::configure();
+    engine::configure_system();
+    #[cfg(all(feature = "bundled", not(feature = "system")))]
+    engine::configure_bundled();
 }
 
-#[cfg(feature = "system")]
-mod system {
+#[cfg(any(feature = "system", feature = "bundled"))]
+mod engine {
     use std::env;
     use std::path::{Path, PathBuf};
     use std::process::Command;
@@ -160,7 +177,62 @@ mod system {
         }
     }
 
-    pub fn configure() {
+    /// The bundled engine: mbedtls-rs-sys has built Mbed TLS 3.6 and links
+    /// it; its `include` metadata lists the header directories (its merged
+    /// config first).
+    #[allow(dead_code)]
+    pub fn configure_bundled() {
+        println!("cargo:rerun-if-env-changed=DEP_MBEDTLS_INCLUDE");
+        let dirs: Vec<PathBuf> = env::var_os("DEP_MBEDTLS_INCLUDE")
+            .map(|v| env::split_paths(&v).collect())
+            .expect("mbedtls-rs-sys did not report its include directories");
+        let main = dirs
+            .iter()
+            .find(|d| d.join("mbedtls/build_info.h").exists())
+            .expect("mbedtls-rs-sys: no mbedtls/build_info.h in its include directories")
+            .clone();
+        let (number, string) = version(&main);
+        if number >> 24 != 3 || number < 0x0306_0000 {
+            panic!("mbedtls-rs-sys ships Mbed TLS {string}; the bundled backend expects 3.6");
+        }
+        // Our threading_alt.h (see .cargo/config.toml); the C flags that
+        // switch threading on come from the same file's [env]. Without them
+        // the engine would corrupt its state under concurrent use.
+        let target = env::var("TARGET").unwrap().replace('-', "_");
+        for var in ["CFLAGS", "BINDGEN_EXTRA_CLANG_ARGS"] {
+            let name = format!("{var}_{target}");
+            println!("cargo:rerun-if-env-changed={name}");
+            let value = env::var(&name).unwrap_or_default();
+            if !value.contains("-DMBEDTLS_THREADING_ALT")
+                || !value.contains("-DMBEDTLS_THREADING_C")
+            {
+                panic!(
+                    "{name} does not switch on Mbed TLS threading for the bundled engine. \
+                     Build inside the mojo-tls repository (its .cargo/config.toml sets it), \
+                     or copy that file's [env] section into your project's .cargo/config.toml, \
+                     then `cargo clean -p mbedtls-rs-sys`"
+                );
+            }
+        }
+        let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+        let mut include = vec![manifest.join("src/backend/include")];
+        include.extend(dirs);
+        println!("cargo:rustc-cfg=mbedtls_3");
+        println!("cargo:rustc-cfg=mbedtls_bundled");
+        println!("cargo:rustc-env=MOJO_TLS_MBEDTLS_VERSION={string}");
+        bindings(&include, 3);
+    }
+
+    /// An installed Mbed TLS 3.6 / 4.x.
+    #[allow(dead_code)]
+    pub fn configure_system() {
+        // .cargo/config.toml switches threading on for the bundled engine's
+        // C build; an installed Mbed TLS has its own config, which these
+        // defines would contradict.
+        let target = env::var("TARGET").unwrap().replace('-', "_");
+        for var in ["CFLAGS", "BINDGEN_EXTRA_CLANG_ARGS"] {
+            env::remove_var(format!("{var}_{target}"));
+        }
         println!("cargo:rerun-if-env-changed=MBEDTLS_DIR");
         println!("cargo:rerun-if-env-changed=MBEDTLS_LINK");
         let install = match env::var_os("MBEDTLS_DIR").filter(|v| !v.is_empty()) {
@@ -219,9 +291,12 @@ mod system {
         for lib in ["mbedtls", "mbedx509", crypto] {
             println!("cargo:rustc-link-lib={kind}={lib}");
         }
+        bindings(&[install.include.clone()], major);
+    }
 
-        // Bindings for this install, plus C wrappers for its static inline
-        // functions (mbedtls_ssl_conf_min_tls_version & co.).
+    /// Bindings for the headers in `include`, plus C wrappers for their static
+    /// inline functions (mbedtls_ssl_conf_min_tls_version & co.).
+    fn bindings(include: &[PathBuf], major: u32) {
         let out = PathBuf::from(env::var("OUT_DIR").unwrap());
         let wrapper = out.join("mojo_tls_mbedtls.h");
         write_if_changed(
@@ -236,6 +311,7 @@ mod system {
              #include <mbedtls/pk.h>\n\
              #include <mbedtls/error.h>\n\
              #include <mbedtls/version.h>\n\
+             #include <mbedtls/threading.h>\n\
              #include <psa/crypto.h>\n\
              #if MBEDTLS_VERSION_MAJOR < 4\n\
              #include <mbedtls/ctr_drbg.h>\n\
@@ -267,7 +343,7 @@ mod system {
         }
         let bindings = builder
             .header(wrapper.to_string_lossy())
-            .clang_arg(format!("-I{}", install.include.display()))
+            .clang_args(include.iter().map(|d| format!("-I{}", d.display())))
             .allowlist_function("(mbedtls|psa)_.*")
             .allowlist_type("(mbedtls|psa)_.*")
             .allowlist_var("(MBEDTLS|PSA)_.*")
@@ -289,7 +365,7 @@ mod system {
         cc::Build::new()
             .file(statics.with_extension("c"))
             .file("src/backend/static_inline.c")
-            .include(&install.include)
+            .includes(include)
             .include(&out)
             .warnings(false)
             .compile("mojo_tls_mbedtls_static_fns");

@@ -379,7 +379,10 @@ pub(crate) unsafe fn x509_crt_parse_file(chain: *mut c_void, path: *const c_char
     if chain.is_null() || path.is_null() {
         return X509_BAD_INPUT;
     }
-    sys::x509_crt_parse_file(crt_ptr(chain), path)
+    let Some(data) = super::files::load_c_path(path) else {
+        return sys::ERR_X509_FILE_IO_ERROR as c_int;
+    };
+    sys::x509_crt_parse(crt_ptr(chain), data.as_ptr(), data.len())
 }
 
 /// The DER of the first certificate in `crt` (borrowed from it).
@@ -446,7 +449,15 @@ pub(crate) unsafe fn pk_parse_keyfile(
     if pk.is_null() || path.is_null() {
         return PK_BAD_INPUT;
     }
-    generation::pk_parse_keyfile(pk_ptr(pk), path, password)
+    let Some(data) = super::files::load_c_path(path) else {
+        return sys::ERR_PK_FILE_IO_ERROR as c_int;
+    };
+    let (pwd, pwdlen) = if password.is_null() {
+        (std::ptr::null(), 0)
+    } else {
+        (password as *const c_uchar, libc::strlen(password))
+    };
+    generation::pk_parse_key(pk_ptr(pk), &data, pwd, pwdlen)
 }
 
 // ---------------------------------------------------------------------------

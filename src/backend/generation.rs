@@ -174,13 +174,6 @@ mod imp {
     ) -> i32 {
         sys::ssl_ticket_setup(ctx, f, p, sys::CIPHER_AES_256_GCM, lifetime)
     }
-    pub(crate) unsafe fn pk_parse_keyfile(
-        pk: *mut sys::pk_context,
-        path: *const libc::c_char,
-        pwd: *const libc::c_char,
-    ) -> i32 {
-        sys::pk_parse_keyfile(pk, path, pwd)
-    }
 
     /// Compat: 0x0304 as a minimum is stored as minor 4, which
     /// `compat_min_unreachable` turns into a clean protocol-version error.
@@ -479,6 +472,9 @@ mod imp {
         };
     }
     pub(crate) fn psa_init() -> i32 {
+        // The bundled engine's mutexes and RNG must be in place first.
+        #[cfg(mbedtls_bundled)]
+        super::super::platform::install();
         // SAFETY: idempotent, thread-safe initialisation.
         unsafe { sys::psa_crypto_init() }
     }
@@ -557,28 +553,6 @@ mod imp {
         const PSA_ALG_GCM: sys::psa_algorithm_t = 0x0550_0200;
         const PSA_KEY_TYPE_AES: sys::psa_key_type_t = 0x2400;
         sys::ssl_ticket_setup(ctx, PSA_ALG_GCM, PSA_KEY_TYPE_AES, 256, lifetime)
-    }
-    #[cfg(mbedtls_3)]
-    pub(crate) unsafe fn pk_parse_keyfile(
-        pk: *mut sys::pk_context,
-        path: *const libc::c_char,
-        pwd: *const libc::c_char,
-    ) -> i32 {
-        sys::pk_parse_keyfile(
-            pk,
-            path,
-            pwd,
-            Some(super::super::rng::Drbg::global_callback),
-            std::ptr::null_mut(),
-        )
-    }
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn pk_parse_keyfile(
-        pk: *mut sys::pk_context,
-        path: *const libc::c_char,
-        pwd: *const libc::c_char,
-    ) -> i32 {
-        sys::pk_parse_keyfile(pk, path, pwd)
     }
     pub(crate) unsafe fn compat_set_min(conf: *mut sys::ssl_config, v: u16) {
         mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(v));

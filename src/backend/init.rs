@@ -32,8 +32,15 @@ pub(crate) static ENTROPY: Lazy<Entropy> = Lazy::new(|| {
     // SAFETY: a zeroed entropy_context is valid input to entropy_init, which
     // fully initialises it; the Box keeps its address stable forever.
     unsafe {
+        #[cfg(mbedtls_bundled)]
+        super::platform::install();
         let mut ctx: Box<sys::entropy_context> = Box::new(std::mem::zeroed());
         sys::entropy_init(&mut *ctx);
+        #[cfg(mbedtls_bundled)]
+        {
+            let ret = super::platform::add_entropy_source(&mut *ctx);
+            assert_eq!(ret, 0, "registering the OS entropy source");
+        }
         Entropy(ctx)
     }
 });

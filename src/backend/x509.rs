@@ -21,10 +21,6 @@ pub(crate) fn pem_aware_buffer(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-pub(crate) fn path_cstring(path: &str) -> Result<CString> {
-    CString::new(path).map_err(|_| Error::invalid_arg("path contains a NUL byte"))
-}
-
 pub(crate) fn check_readable(path: &str, what: &str) -> Result<()> {
     match std::fs::metadata(Path::new(path)) {
         Ok(_) => Ok(()),
@@ -116,10 +112,10 @@ impl CertChain {
     /// Load every certificate file in a directory (unparsable files are skipped).
     pub fn add_dir(&mut self, path: &str) -> Result<usize> {
         check_readable(path, "certificate directory")?;
-        let c = path_cstring(path)?;
         let before = self.count;
-        // SAFETY: c is NUL-terminated; crt initialised.
-        let ret = unsafe { sys::x509_crt_parse_path(&mut *self.crt, c.as_ptr()) };
+        // SAFETY: crt initialised.
+        let ret =
+            unsafe { super::files::parse_crt_dir(&mut *self.crt, std::path::Path::new(path)) };
         self.recount();
         if ret < 0 {
             return Err(parse_error(ret, &format!("certificate directory '{path}'")));

@@ -1,0 +1,55 @@
+//! Reading certificate and key files for Mbed TLS. The bundled engine is
+//! built without MBEDTLS_FS_IO, so files are read here on every engine and
+//! handed to the buffer parsers, the way Mbed TLS's own loaders would.
+
+use std::ffi::{CStr, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use super::sys;
+
+/// The file's bytes as Mbed TLS's `pk_load_file` gives them: PEM text keeps
+/// a terminating NUL inside the length (the PEM parsers require it), DER
+/// does not.
+pub(crate) fn load(path: &Path) -> Option<Vec<u8>> {
+    let mut data = std::fs::read(path).ok()?;
+    if data.windows(11).any(|w| w == b"-----BEGIN ") {
+        data.push(0);
+    }
+    Some(data)
+}
+
+/// `load` for a C path; None for NULL or an unreadable file.
+pub(crate) unsafe fn load_c_path(path: *const libc::c_char) -> Option<Vec<u8>> {
+    if path.is_null() {
+        return None;
+    }
+    let bytes = CStr::from_ptr(path).to_bytes();
+    load(Path::new(OsStr::from_bytes(bytes)))
+}
+
+/// Every regular file in `dir` (symlinks followed) into `crt`, like
+/// `mbedtls_x509_crt_parse_path`: the number of files that did not parse,
+/// or ERR_X509_FILE_IO_ERROR when the directory cannot be read.
+pub(crate) unsafe fn parse_crt_dir(crt: *mut sys::x509_crt, dir: &Path) -> i32 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return sys::ERR_X509_FILE_IO_ERROR as i32;
+    };
+    let mut failed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !std::fs::metadata(&path)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        let ok = load(&path)
+            .map(|data| sys::x509_crt_parse(crt, data.as_ptr(), data.len()) == 0)
+            .unwrap_or(false);
+        if !ok {
+            failed += 1;
+        }
+    }
+    failed
+}
