@@ -29,19 +29,36 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(mbedtls_4)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_psa_rng_fork_unsafe)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_bundled)");
-    if target_os != "macos" && target_os != "ios" && target_os != "windows" {
-        let script = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
-            .join("src/exports.map");
-        println!("cargo:rerun-if-changed=src/exports.map");
-        println!(
-            "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
-            script.display()
-        );
-    }
     #[cfg(feature = "system")]
     engine::configure_system();
     #[cfg(all(feature = "bundled", not(feature = "system")))]
     engine::configure_bundled();
+}
+
+/// The linker version script: `mojo_tls_*` global, everything else local.
+/// rustc adds its own script that exports every `#[no_mangle]` function of
+/// every crate (mbedtls-rs-sys's hook shims, critical-section's ABI); a
+/// pattern cannot override those exact names, so `hidden` lists them.
+/// (rust-lld lets an exact local name win over rustc's global one.)
+#[allow(dead_code)]
+fn version_script(hidden: &[String]) {
+    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if matches!(target_os.as_str(), "macos" | "ios" | "windows") {
+        return;
+    }
+    let mut text = String::from("{\n  global:\n    mojo_tls_*;\n  local:\n");
+    for name in hidden {
+        text.push_str(&format!("    {name};\n"));
+    }
+    text.push_str("    *;\n};\n");
+    let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("exports.map");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&path, text).expect("write the version script");
+    }
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        path.display()
+    );
 }
 
 #[cfg(any(feature = "system", feature = "bundled"))]
@@ -219,8 +236,58 @@ mod engine {
         include.extend(dirs);
         println!("cargo:rustc-cfg=mbedtls_3");
         println!("cargo:rustc-cfg=mbedtls_bundled");
+        super::version_script(&rust_exports(&main));
         println!("cargo:rustc-env=MOJO_TLS_MBEDTLS_VERSION={string}");
         bindings(&include, 3);
+    }
+
+    /// The C-ABI functions the Rust side of the bundled engine defines
+    /// (`#[no_mangle]` in mbedtls-rs-sys, found from its `mbedtls/include`
+    /// directory), critical-section's two ABI symbols and our PSA RNG.
+    fn rust_exports(mbedtls_include: &Path) -> Vec<String> {
+        let mut names: Vec<String> = [
+            "_critical_section_1_0_acquire",
+            "_critical_section_1_0_release",
+            "mbedtls_psa_external_get_random",
+        ]
+        .map(String::from)
+        .to_vec();
+        let src = mbedtls_include
+            .parent()
+            .and_then(Path::parent)
+            .map(|root| root.join("src"))
+            .filter(|d| d.is_dir())
+            .expect("mbedtls-rs-sys: its src/ directory is not next to mbedtls/include");
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let mut armed = false;
+                    for line in text.lines() {
+                        let line = line.trim();
+                        if line.contains("no_mangle") {
+                            armed = true;
+                        } else if armed {
+                            if let Some(rest) = line.split("fn ").nth(1) {
+                                let name: String = rest
+                                    .chars()
+                                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                                    .collect();
+                                names.push(name);
+                                armed = false;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// An installed Mbed TLS 3.6 / 4.x.
@@ -233,6 +300,7 @@ mod engine {
         for var in ["CFLAGS", "BINDGEN_EXTRA_CLANG_ARGS"] {
             env::remove_var(format!("{var}_{target}"));
         }
+        super::version_script(&[]);
         println!("cargo:rerun-if-env-changed=MBEDTLS_DIR");
         println!("cargo:rerun-if-env-changed=MBEDTLS_LINK");
         let install = match env::var_os("MBEDTLS_DIR").filter(|v| !v.is_empty()) {

@@ -17,7 +17,7 @@ use libc::{c_char, c_int, c_uchar, c_uint, c_void};
 use once_cell::sync::Lazy;
 
 use super::rng::{Drbg, GLOBAL};
-use super::{generation, suites, sys, x509};
+use super::{generation, net_sockets, suites, sys, x509};
 use crate::error::{Error, Result};
 
 /// Returned by int functions when a panic was caught (Mbed TLS's own
@@ -470,13 +470,13 @@ fn net_ptr(ctx: *mut c_void) -> *mut sys::net_context {
 
 pub(crate) unsafe fn net_init(ctx: *mut c_void) {
     if !ctx.is_null() {
-        sys::net_init(net_ptr(ctx));
+        net_sockets::init(net_ptr(ctx));
     }
 }
 
 pub(crate) unsafe fn net_free(ctx: *mut c_void) {
     if !ctx.is_null() {
-        sys::net_free(net_ptr(ctx));
+        net_sockets::free(net_ptr(ctx));
     }
 }
 
@@ -489,7 +489,7 @@ pub(crate) unsafe fn net_connect(
     if ctx.is_null() || host.is_null() || port.is_null() {
         return NET_BAD_INPUT;
     }
-    sys::net_connect(net_ptr(ctx), host, port, proto)
+    net_sockets::connect(net_ptr(ctx), host, port, proto)
 }
 
 /// NULL `bind_ip` binds every local address, as in Mbed TLS.
@@ -502,12 +502,11 @@ pub(crate) unsafe fn net_bind(
     if ctx.is_null() || port.is_null() {
         return NET_BAD_INPUT;
     }
-    sys::net_bind(net_ptr(ctx), bind_ip, port, proto)
+    net_sockets::bind(net_ptr(ctx), bind_ip, port, proto, false)
 }
 
 /// `mbedtls_net_bind` with SO_REUSEPORT as well as SO_REUSEADDR, so several
-/// processes or threads can listen on one port. Same resolution order,
-/// backlog (10) and return codes as `mbedtls_net_bind`.
+/// processes or threads can listen on one port.
 pub(crate) unsafe fn net_bind_reuseport(
     ctx: *mut c_void,
     bind_ip: *const c_char,
@@ -517,67 +516,7 @@ pub(crate) unsafe fn net_bind_reuseport(
     if ctx.is_null() || port.is_null() {
         return NET_BAD_INPUT;
     }
-    let ctx = net_ptr(ctx);
-    // As net_bind (net_prepare): a write to a closed socket must not kill us.
-    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-
-    let udp = proto == sys::NET_PROTO_UDP as c_int;
-    let mut hints: libc::addrinfo = std::mem::zeroed();
-    hints.ai_family = libc::AF_UNSPEC;
-    hints.ai_socktype = if udp {
-        libc::SOCK_DGRAM
-    } else {
-        libc::SOCK_STREAM
-    };
-    hints.ai_protocol = if udp {
-        libc::IPPROTO_UDP
-    } else {
-        libc::IPPROTO_TCP
-    };
-    if bind_ip.is_null() {
-        hints.ai_flags = libc::AI_PASSIVE;
-    }
-    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
-    if libc::getaddrinfo(bind_ip, port, &hints, &mut list) != 0 {
-        return sys::ERR_NET_UNKNOWN_HOST;
-    }
-
-    let one: c_int = 1;
-    let one_ptr = &one as *const c_int as *const c_void;
-    let one_len = size_of::<c_int>() as libc::socklen_t;
-    let mut ret = sys::ERR_NET_UNKNOWN_HOST;
-    let mut cur = list;
-    while !cur.is_null() {
-        let ai = &*cur;
-        cur = ai.ai_next;
-        let fd = libc::socket(ai.ai_family, ai.ai_socktype, ai.ai_protocol);
-        if fd < 0 {
-            ret = sys::ERR_NET_SOCKET_FAILED;
-            continue;
-        }
-        if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, one_ptr, one_len) != 0
-            || libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, one_ptr, one_len) != 0
-        {
-            libc::close(fd);
-            ret = sys::ERR_NET_SOCKET_FAILED;
-            continue;
-        }
-        if libc::bind(fd, ai.ai_addr, ai.ai_addrlen) != 0 {
-            libc::close(fd);
-            ret = sys::ERR_NET_BIND_FAILED;
-            continue;
-        }
-        if !udp && libc::listen(fd, 10) != 0 {
-            libc::close(fd);
-            ret = sys::ERR_NET_LISTEN_FAILED;
-            continue;
-        }
-        (*ctx).fd = fd;
-        ret = 0;
-        break;
-    }
-    libc::freeaddrinfo(list);
-    ret
+    net_sockets::bind(net_ptr(ctx), bind_ip, port, proto, true)
 }
 
 /// `client_ip` may be NULL (then `cip_len` is not written).
@@ -591,7 +530,7 @@ pub(crate) unsafe fn net_accept(
     if bind_ctx.is_null() || client_ctx.is_null() || (!client_ip.is_null() && cip_len.is_null()) {
         return NET_BAD_INPUT;
     }
-    sys::net_accept(
+    net_sockets::accept(
         net_ptr(bind_ctx),
         net_ptr(client_ctx),
         client_ip,
@@ -624,8 +563,8 @@ pub(crate) unsafe fn net_accept_alloc(
         report(sys::ERR_NET_ACCEPT_FAILED);
         return std::ptr::null_mut();
     }
-    sys::net_init(net_ptr(ctx));
-    let ret = sys::net_accept(
+    net_sockets::init(net_ptr(ctx));
+    let ret = net_sockets::accept(
         net_ptr(bind_ctx),
         net_ptr(ctx),
         client_ip,
@@ -634,7 +573,7 @@ pub(crate) unsafe fn net_accept_alloc(
     );
     report(ret);
     if ret != 0 {
-        sys::net_free(net_ptr(ctx));
+        net_sockets::free(net_ptr(ctx));
         free(ctx);
         return std::ptr::null_mut();
     }
@@ -644,7 +583,7 @@ pub(crate) unsafe fn net_accept_alloc(
 /// `net_free` + `free` of a context from `net_accept_alloc` (or `alloc`).
 pub(crate) unsafe fn net_free_context(ctx: *mut c_void) {
     if !ctx.is_null() {
-        sys::net_free(net_ptr(ctx));
+        net_sockets::free(net_ptr(ctx));
         free(ctx);
     }
 }
@@ -653,27 +592,27 @@ pub(crate) unsafe fn net_set_block(ctx: *mut c_void) -> c_int {
     if ctx.is_null() {
         return NET_BAD_INPUT;
     }
-    sys::net_set_block(net_ptr(ctx))
+    net_sockets::set_block(net_ptr(ctx))
 }
 
 pub(crate) unsafe fn net_set_nonblock(ctx: *mut c_void) -> c_int {
     if ctx.is_null() {
         return NET_BAD_INPUT;
     }
-    sys::net_set_nonblock(net_ptr(ctx))
+    net_sockets::set_nonblock(net_ptr(ctx))
 }
 
 /// `mbedtls_net_send`, to pass as `f_send` to `ssl_set_bio`.
 pub fn net_send_ptr() -> *mut c_void {
-    sys::net_send as *const () as *mut c_void
+    net_sockets::send as *const () as *mut c_void
 }
 
 /// `mbedtls_net_recv`, to pass as `f_recv` to `ssl_set_bio`.
 pub fn net_recv_ptr() -> *mut c_void {
-    sys::net_recv as *const () as *mut c_void
+    net_sockets::recv as *const () as *mut c_void
 }
 
 /// `mbedtls_net_recv_timeout`, to pass as `f_recv_timeout` to `ssl_set_bio`.
 pub fn net_recv_timeout_ptr() -> *mut c_void {
-    sys::net_recv_timeout as *const () as *mut c_void
+    net_sockets::recv_timeout as *const () as *mut c_void
 }

@@ -39,6 +39,7 @@ pub(crate) mod handover;
 pub mod init;
 pub mod keylog;
 pub(crate) mod keys;
+pub(crate) mod net_sockets;
 pub mod pk;
 #[cfg(mbedtls_bundled)]
 pub(crate) mod platform;

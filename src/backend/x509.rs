@@ -1,7 +1,7 @@
 //! X.509 certificate chains (trust stores, own chains, peer certificates) and
 //! the certificate details the C API reports.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::path::Path;
 
 use super::errors::parse_error;
