@@ -359,7 +359,7 @@ mod engine {
         for lib in ["mbedtls", "mbedx509", crypto] {
             println!("cargo:rustc-link-lib={kind}={lib}");
         }
-        bindings(&[install.include.clone()], major);
+        bindings(std::slice::from_ref(&install.include), major);
     }
 
     /// Bindings for the headers in `include`, plus C wrappers for their static
