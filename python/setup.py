@@ -44,7 +44,8 @@ def abi_version() -> int:
 ABI = abi_version()
 LIB_NAME = "libmojo_tls.%d.dylib" % ABI if IS_MAC else "libmojo_tls.so.%d" % ABI
 # What an sdist carries of the repository to build the library.
-SDIST_RUST = ("Cargo.toml", "Cargo.lock", "build.rs", "cbindgen.toml", "LICENSE", "src",
+# .cargo/config.toml switches the bundled engine's threading layer on.
+SDIST_RUST = ("Cargo.toml", "Cargo.lock", "build.rs", "cbindgen.toml", "LICENSE", "src", ".cargo",
               "tools/headergen", "tools/licenses.py", "tools/bootstrap.sh")
 
 
