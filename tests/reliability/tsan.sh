@@ -28,6 +28,7 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66"
 export MOJO_TLS_STRESS_HANDSHAKES=${MOJO_TLS_STRESS_HANDSHAKES:-300}
 echo "ThreadSanitizer: 8 threads x $MOJO_TLS_STRESS_HANDSHAKES full TLS 1.3 handshakes ($toolchain)"
 cargo "+$toolchain" test -Zbuild-std --target "$target" --test threads_stress \
-    --config "env.CFLAGS_x86_64_unknown_linux_gnu={value=\"$cflags\",force=true}" \
+    --config "env.CFLAGS_x86_64_unknown_linux_gnu.value=\"$cflags\"" \
+    --config "env.CFLAGS_x86_64_unknown_linux_gnu.force=true" \
     -- --nocapture
 echo "ThreadSanitizer: no data race reported"
