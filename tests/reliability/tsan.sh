@@ -21,7 +21,8 @@ if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
 fi
 rustup component add rust-src --toolchain "$toolchain" >/dev/null 2>&1 || true
 
-cflags="-DMBEDTLS_THREADING_C -DMBEDTLS_THREADING_ALT -fsanitize=thread -g"
+# The engine's C flags from .cargo/config.toml, plus TSan's.
+cflags="$(python3 -c 'import tomllib; print(tomllib.load(open(".cargo/config.toml", "rb"))["env"]["CFLAGS_x86_64_unknown_linux_gnu"]["value"])') -fsanitize=thread -g"
 export RUSTFLAGS="-Zsanitizer=thread -Cdebuginfo=1"
 export CARGO_TARGET_DIR="$root/target/tsan"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66"
