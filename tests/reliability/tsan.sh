@@ -25,7 +25,15 @@ rustup component add rust-src --toolchain "$toolchain" >/dev/null 2>&1 || true
 cflags="$(python3 -c 'import tomllib; print(tomllib.load(open(".cargo/config.toml", "rb"))["env"]["CFLAGS_x86_64_unknown_linux_gnu"]["value"])') -fsanitize=thread -g"
 export RUSTFLAGS="-Zsanitizer=thread -Cdebuginfo=1"
 export CARGO_TARGET_DIR="$root/target/tsan"
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66:suppressions=$root/tests/reliability/tsan.supp"
+# mbedtls-rs-sys's build script does not watch the C flags: rebuild it
+# when they change.
+stamp="$CARGO_TARGET_DIR/mbedtls-cflags"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$cflags" ]; then
+    cargo "+$toolchain" clean -p mbedtls-rs-sys --target "$target" >/dev/null 2>&1 || true
+    mkdir -p "$CARGO_TARGET_DIR"
+    printf '%s' "$cflags" >"$stamp"
+fi
 export MOJO_TLS_STRESS_HANDSHAKES=${MOJO_TLS_STRESS_HANDSHAKES:-300}
 echo "ThreadSanitizer: 8 threads x $MOJO_TLS_STRESS_HANDSHAKES full TLS 1.3 handshakes ($toolchain)"
 cargo "+$toolchain" test -Zbuild-std --target "$target" --test threads_stress \
