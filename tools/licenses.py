@@ -24,7 +24,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LICENSE_PREFIXES = ("license", "licence", "copying", "notice", "unlicense")
 # Crates whose vendored C library has a licence file of its own.
-VENDORED = {"mbedtls-sys-auto": ("mbedtls", "vendor")}
+VENDORED = {"mbedtls-rs-sys": ("mbedtls", "mbedtls")}
+# Mbed TLS's own terms (its LICENSE), not those of the crate that vendors it.
+MBEDTLS_LICENSE = "Apache-2.0 OR GPL-2.0-or-later"
 
 
 def licence_files(directory):
@@ -95,7 +97,7 @@ def main(argv):
                 shutil.copyfile(f, os.path.join(vdest, os.path.basename(f)))
             lines.append("| Mbed TLS (C, vendored by %s) | %s | %s | `%s/` |" % (
                 pkg["name"], mbedtls_version(os.path.join(src, sub)),
-                pkg.get("license") or "see LICENSE", name))
+                MBEDTLS_LICENSE, name))
     if "system" in " ".join(extra):
         lines.append(system_mbedtls(out))
     with open(os.path.join(out, "THIRD-PARTY.md"), "w") as fh:
