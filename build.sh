@@ -14,6 +14,8 @@
 #                      regeneration, bindings, wheel or examples)
 #   ./build.sh bench   benchmarks (benches/run.sh): bundled and system
 #                      backends, writes docs/BENCHMARKS.md
+#   ./build.sh tsan    ThreadSanitizer run of the concurrency stress test
+#                      (tests/reliability/tsan.sh: nightly Rust, ~10 min)
 #   ./build.sh fuzz [SECONDS] [target ...]
 #                      run the fuzz targets (fuzz/run.sh; default 60 s each)
 #   ./build.sh clean   remove build outputs (target/, dist/)
@@ -409,6 +411,7 @@ case "${1:-all}" in
   clean) cmd_clean ;;
   fuzz) shift; bash fuzz/run.sh "$@" ;;
   bench) bash benches/run.sh ;;
+  tsan) bash tests/reliability/tsan.sh ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
