@@ -27,6 +27,11 @@ from conftest import HOST, plain_listener
 
 CHILD = textwrap.dedent("""
     import signal, sys, mojo_tls
+    # Python only installs its KeyboardInterrupt handler when SIGINT is not
+    # ignored at start-up, and a test run started in the background (nohup,
+    # `&` without job control) passes SIGINT down ignored: install it, as an
+    # interactive program has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mode, ca, cert, key, port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
     if mode == "accept":
         ctx = mojo_tls.TLSContext(server_side=True)
