@@ -5,7 +5,6 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::backend;
 use crate::backend::keylog::KeyLog;
 use crate::backend::pk::PrivateKey;
 use crate::backend::ssl::{
@@ -73,7 +72,7 @@ impl Config {
                 settings: Settings {
                     server,
                     min_version: TLS1_2,
-                    max_version: backend::MAX_SUPPORTED_VERSION,
+                    max_version: TLS1_3,
                     // Servers do not ask for client certificates unless told to.
                     verify_mode: if server { VERIFY_NONE } else { VERIFY_REQUIRED },
                     check_hostname: true,
@@ -102,26 +101,14 @@ impl Config {
 
     pub fn set_min_version(&self, v: i32) -> Result<()> {
         let v = check_version(v)?;
-        if v > backend::MAX_SUPPORTED_VERSION {
-            return Err(Error::new(
-                Code::MOJO_TLS_ERR_UNSUPPORTED,
-                format!(
-                    "{} requires a backend with TLS 1.3 (this is {})",
-                    version_label(v),
-                    backend_name()
-                ),
-            ));
-        }
         self.update(|s| {
             s.min_version = v;
             Ok(())
         })
     }
 
-    /// The maximum is an upper bound: asking for TLS 1.3 on a TLS 1.2 backend
-    /// caps at what the backend has (the minimum still guards against downgrade).
     pub fn set_max_version(&self, v: i32) -> Result<()> {
-        let v = check_version(v)?.min(backend::MAX_SUPPORTED_VERSION);
+        let v = check_version(v)?;
         self.update(|s| {
             s.max_version = v;
             Ok(())
@@ -487,16 +474,4 @@ fn check_version(v: i32) -> Result<u16> {
             "unknown protocol version 0x{v:04x} (use 0x0303 or 0x0304)"
         ))),
     }
-}
-
-fn version_label(v: u16) -> &'static str {
-    match v {
-        TLS1_2 => "TLS 1.2",
-        TLS1_3 => "TLS 1.3",
-        _ => "this version",
-    }
-}
-
-fn backend_name() -> &'static str {
-    backend::backend_description().trim_end_matches('\0')
 }

@@ -387,7 +387,7 @@ impl Conn {
                 }
                 codes::WANT_READ => Step::Want { write: false },
                 codes::WANT_WRITE => Step::Want { write: true },
-                // 2.28 reports transport EOF as a 0-byte read.
+                // Mbed TLS reports transport EOF as a 0-byte read.
                 0 => Step::Fail(st.fail(codes::CONN_EOF)),
                 ret => Step::Fail(st.fail(ret)),
             }

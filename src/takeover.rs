@@ -84,11 +84,6 @@ pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer>
     } = h;
     let secrets = match material {
         None => None,
-        Some(Material::Tls12Block {
-            block,
-            keylen,
-            ivlen,
-        }) => record::tls12_keys_from_block(suite, &block, keylen, ivlen).map(Secrets::Tls12),
         Some(Material::Tls12Master {
             master,
             client_random,

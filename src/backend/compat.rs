@@ -104,11 +104,8 @@ fn check_version(version: c_int) -> Result<u16> {
     }
 }
 
-/// Lowest version. On a backend without TLS 1.3, 0x0304 makes every
-/// handshake on the config fail cleanly with a protocol-version error
-/// (never a silent downgrade to TLS 1.2; see `generation::compat_set_min`).
-/// Other values leave the config unchanged and return an error for the
-/// thread's last error.
+/// Lowest version, 0x0303 or 0x0304; other values leave the config
+/// unchanged and return an error for the thread's last error.
 pub(crate) unsafe fn conf_min_version(conf: *mut c_void, version: c_int) -> Result<()> {
     if conf.is_null() {
         return Ok(());
@@ -117,15 +114,12 @@ pub(crate) unsafe fn conf_min_version(conf: *mut c_void, version: c_int) -> Resu
     Ok(())
 }
 
-/// Highest version; 0x0304 is clamped to what the backend has.
+/// Highest version; as `conf_min_version` for other values.
 pub(crate) unsafe fn conf_max_version(conf: *mut c_void, version: c_int) -> Result<()> {
     if conf.is_null() {
         return Ok(());
     }
-    generation::compat_set_max(
-        conf_ptr(conf),
-        check_version(version)?.min(generation::MAX_VERSION),
-    );
+    generation::compat_set_max(conf_ptr(conf), check_version(version)?);
     Ok(())
 }
 
@@ -161,7 +155,7 @@ pub(crate) unsafe fn ssl_config_defaults(
         return ret;
     }
     generation::conf_rng(c, Some(Drbg::callback), GLOBAL.as_ptr());
-    generation::conf_versions(c, 0x0303, generation::MAX_VERSION);
+    generation::conf_versions(c, 0x0303, 0x0304);
     if preset != sys::SSL_PRESET_SUITEB as c_int {
         // Suite B keeps Mbed TLS's own (P-256/P-384, SHA-256/384) settings.
         if SUITES.len() > 1 {
@@ -266,13 +260,14 @@ pub(crate) unsafe fn ssl_set_bio(
     sys::ssl_set_bio(ssl_ptr(ssl), p_bio, send, recv, recv_timeout);
 }
 
-/// 3.6 / 4.x return NEW_SESSION_TICKET ("a TLS 1.3 ticket arrived, call
-/// again") where 2.28 callers never saw it: the compat layer simply calls
-/// again (the ticket stays available to mojo_tls_ssl_get_session users).
+/// Mbed TLS returns RECEIVED_NEW_SESSION_TICKET ("a TLS 1.3 ticket
+/// arrived, call again"), which callers of the compat API are not expected
+/// to handle: the compat layer simply calls again (the ticket stays
+/// available to mojo_tls_ssl_get_session users).
 fn skip_ticket_signal(mut call: impl FnMut() -> c_int) -> c_int {
     loop {
         let ret = call();
-        if Some(ret) != generation::NEW_SESSION_TICKET {
+        if ret != sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET {
             return ret;
         }
     }
@@ -282,9 +277,6 @@ pub(crate) unsafe fn ssl_handshake(ssl: *mut c_void) -> c_int {
     if ssl.is_null() {
         return SSL_BAD_INPUT;
     }
-    if generation::compat_min_unreachable(ssl_ptr(ssl)) {
-        return generation::ERR_BAD_PROTOCOL_VERSION;
-    }
     skip_ticket_signal(|| sys::ssl_handshake(ssl_ptr(ssl)))
 }
 
@@ -292,18 +284,12 @@ pub(crate) unsafe fn ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: usize) -
     if ssl.is_null() || (buf.is_null() && len > 0) {
         return SSL_BAD_INPUT;
     }
-    if generation::compat_min_unreachable(ssl_ptr(ssl)) {
-        return generation::ERR_BAD_PROTOCOL_VERSION;
-    }
     skip_ticket_signal(|| sys::ssl_read(ssl_ptr(ssl), buf, len))
 }
 
 pub(crate) unsafe fn ssl_write(ssl: *mut c_void, buf: *const c_uchar, len: usize) -> c_int {
     if ssl.is_null() || (buf.is_null() && len > 0) {
         return SSL_BAD_INPUT;
-    }
-    if generation::compat_min_unreachable(ssl_ptr(ssl)) {
-        return generation::ERR_BAD_PROTOCOL_VERSION;
     }
     skip_ticket_signal(|| sys::ssl_write(ssl_ptr(ssl), buf, len))
 }

@@ -83,7 +83,7 @@ fn psa_text(ret: i32) -> String {
     what.to_string()
 }
 
-/// Codes `mbedtls_strerror` of Mbed TLS 4.x does not know (2.28 / 3.6 know
+/// Codes `mbedtls_strerror` of Mbed TLS 4.x does not know (3.6 knows
 /// them).
 #[cfg(mbedtls_4)]
 fn own_text(code: i32) -> Option<&'static str> {
@@ -235,10 +235,6 @@ pub fn ssl_error(
             Code::MOJO_TLS_ERR_HANDSHAKE,
             "the client sent no certificate",
         ),
-        #[cfg(not(any(mbedtls_3, mbedtls_4)))]
-        sys::ERR_SSL_PEER_VERIFY_FAILED => {
-            (Code::MOJO_TLS_ERR_VERIFY_FAILED, "peer verification failed")
-        }
         sys::ERR_NET_CONN_RESET => (Code::MOJO_TLS_ERR_CLOSED, "connection reset by peer"),
         sys::ERR_NET_SEND_FAILED | sys::ERR_NET_RECV_FAILED => {
             (Code::MOJO_TLS_ERR_IO, "socket error")

@@ -1,396 +1,357 @@
-//! What differs between Mbed TLS generations — 2.28 (bundled), 3.6 LTS and
-//! 4.x (system) — behind one set of functions. The backend's version cfgs
-//! live here (and in a few `cfg` lines of ssl.rs / resumption.rs that pick
-//! between these helpers).
+//! What differs between Mbed TLS generations — 3.6 LTS (bundled or system)
+//! and 4.x (system) — behind one set of functions, with the static inline
+//! functions and private fields of `ssl_context` the backend reaches. Most
+//! of the backend's version cfgs live here (the rest: a few lines of
+//! rng.rs, init.rs, errors.rs and x509.rs).
 
 #![allow(clippy::missing_safety_doc)]
 
 use super::sys;
 
-#[cfg(any(mbedtls_3, mbedtls_4))]
-mod imp {
-    use super::sys;
-
-    // src/backend/static_inline.c: out-of-line copies of static inline functions.
-    extern "C" {
-        fn mojotls_sys_ssl_is_handshake_over(ssl: *mut sys::ssl_context) -> i32;
-        fn mojotls_sys_ssl_get_version_number(ssl: *const sys::ssl_context) -> i32;
-        fn mojotls_sys_ssl_conf_min_tls_version(conf: *mut sys::ssl_config, version: i32);
-        fn mojotls_sys_ssl_conf_max_tls_version(conf: *mut sys::ssl_config, version: i32);
-        fn mojotls_sys_ssl_set_user_data_p(ssl: *mut sys::ssl_context, p: *mut libc::c_void);
-        fn mojotls_sys_ssl_get_user_data_p(ssl: *mut sys::ssl_context) -> *mut libc::c_void;
-    }
-
-    pub(crate) const MAX_VERSION: u16 = 0x0304;
-    #[cfg(mbedtls_bundled)]
-    pub(crate) const GENERATION: &str = "bundled";
-    #[cfg(not(mbedtls_bundled))]
-    pub(crate) const GENERATION: &str = "system";
-    /// TLS 1.3 NamedGroup values (conf_groups).
-    pub(crate) type GroupId = u16;
-    pub(crate) const GROUP_NONE: GroupId = 0;
-    pub(crate) const NEW_SESSION_TICKET: Option<i32> =
-        Some(sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
-    pub(crate) const ERR_BAD_PROTOCOL_VERSION: i32 = sys::ERR_SSL_BAD_PROTOCOL_VERSION;
-
-    pub(crate) fn version_string() -> String {
-        String::from_utf8_lossy(
-            sys::VERSION_STRING
-                .strip_suffix(b"\0")
-                .unwrap_or(sys::VERSION_STRING),
-        )
-        .into_owned()
-    }
-
-    pub(crate) fn group_id(name: &str) -> Option<GroupId> {
-        Some(match name {
-            "secp256r1" => 23,
-            "secp384r1" => 24,
-            "secp521r1" => 25,
-            "x25519" => 29,
-            "x448" => 30,
-            "brainpoolP256r1" => 31,
-            "brainpoolP384r1" => 32,
-            "brainpoolP512r1" => 33,
-            _ => return None,
-        })
-    }
-
-    pub(crate) fn handshake_over(ctx: &sys::ssl_context) -> bool {
-        // SAFETY: a read-only query (static inline in the header).
-        unsafe { mojotls_sys_ssl_is_handshake_over(ctx as *const _ as *mut _) != 0 }
-    }
-    pub(crate) fn before_handshake(ctx: &sys::ssl_context) -> bool {
-        ctx.private_state == sys::SSL_HELLO_REQUEST as i32
-    }
-    pub(crate) fn version_number(ctx: &sys::ssl_context) -> u16 {
-        // SAFETY: a read-only query.
-        unsafe { mojotls_sys_ssl_get_version_number(ctx) as u16 }
-    }
-    pub(crate) fn in_msg(ctx: &sys::ssl_context) -> *const u8 {
-        ctx.private_in_msg
-    }
-    /// `is_handshake_over` is already true while a TLS 1.3 server still
-    /// has NewSessionTicket states to run; this is the end of all of them.
-    pub(crate) fn handshake_fully_over(ctx: &sys::ssl_context) -> bool {
-        ctx.private_state == sys::SSL_HANDSHAKE_OVER as i32
-    }
-    /// (next read sequence number, next write sequence number).
-    pub(crate) fn record_seqs(ctx: &sys::ssl_context) -> Option<(u64, u64)> {
-        if ctx.private_in_ctr.is_null() {
-            return None;
-        }
-        // SAFETY: in_ctr points at the 8-byte counter inside in_buf.
-        let read = unsafe { u64::from_be_bytes(*(ctx.private_in_ctr as *const [u8; 8])) };
-        Some((read, u64::from_be_bytes(ctx.private_cur_out_ctr)))
-    }
-    /// Record-layer state Mbed TLS still holds: (bytes of a record read in
-    /// part, bytes not yet sent, renegotiation in progress).
-    pub(crate) fn record_state(ctx: &sys::ssl_context) -> (usize, usize, bool) {
-        (
-            ctx.private_in_left,
-            ctx.private_out_left,
-            ctx.private_renego_status != 0,
-        )
-    }
-    /// Free the record buffers (see `super::Parked`).
-    pub(crate) unsafe fn release_record_buffers(
-        ctx: &mut sys::ssl_context,
-    ) -> Option<super::Parked> {
-        let parked =
-            super::Parked::take(ctx.private_in_buf, ctx.private_in_ctr, ctx.private_out_buf)?;
-        for p in [
-            &mut ctx.private_in_buf,
-            &mut ctx.private_in_ctr,
-            &mut ctx.private_in_hdr,
-            &mut ctx.private_in_cid,
-            &mut ctx.private_in_len,
-            &mut ctx.private_in_iv,
-            &mut ctx.private_in_msg,
-            &mut ctx.private_in_offt,
-            &mut ctx.private_out_buf,
-            &mut ctx.private_out_ctr,
-            &mut ctx.private_out_hdr,
-            &mut ctx.private_out_cid,
-            &mut ctx.private_out_len,
-            &mut ctx.private_out_iv,
-            &mut ctx.private_out_msg,
-        ] {
-            *p = std::ptr::null_mut();
-        }
-        Some(parked)
-    }
-    /// Fresh record buffers after `release_record_buffers`, for a TLS 1.3
-    /// client that reads tickets: the pointers as Mbed TLS's
-    /// `reset_in_pointers` / `reset_out_pointers` set them for a stream
-    /// transport (header after the 8-byte counter; no explicit IV in TLS
-    /// 1.3), and the read counter Mbed TLS kept in its input buffer.
-    pub(crate) unsafe fn restore_record_buffers(
-        ctx: &mut sys::ssl_context,
-        parked: &super::Parked,
-    ) -> bool {
-        let Some((inb, outb)) = parked.allocate() else {
-            return false;
-        };
-        ctx.private_in_buf = inb;
-        ctx.private_out_buf = outb;
-        ctx.private_in_offt = std::ptr::null_mut();
-        let directions = [
-            (
-                inb,
-                [
-                    &mut ctx.private_in_ctr,
-                    &mut ctx.private_in_hdr,
-                    &mut ctx.private_in_len,
-                    &mut ctx.private_in_cid,
-                    &mut ctx.private_in_iv,
-                    &mut ctx.private_in_msg,
-                ],
-            ),
-            (
-                outb,
-                [
-                    &mut ctx.private_out_ctr,
-                    &mut ctx.private_out_hdr,
-                    &mut ctx.private_out_len,
-                    &mut ctx.private_out_cid,
-                    &mut ctx.private_out_iv,
-                    &mut ctx.private_out_msg,
-                ],
-            ),
-        ];
-        for (buf, [ctr, hdr, len, cid, iv, msg]) in directions {
-            *ctr = buf;
-            *hdr = buf.add(8);
-            *len = buf.add(8 + 3);
-            *cid = *len;
-            *iv = buf.add(8 + 5);
-            *msg = *iv;
-        }
-        true
-    }
-    /// The handshake state is opaque here; resumption is inferred instead.
-    pub(crate) fn handshake_resume_flag(_ctx: &sys::ssl_context) -> Option<bool> {
-        None
-    }
-    pub(crate) unsafe fn session_user_ptr(ssl: *mut sys::ssl_context) -> *mut libc::c_void {
-        mojotls_sys_ssl_get_user_data_p(ssl)
-    }
-    pub(crate) unsafe fn set_session_user_ptr(ssl: *mut sys::ssl_context, p: *mut libc::c_void) {
-        mojotls_sys_ssl_set_user_data_p(ssl, p);
-    }
-
-    pub(crate) unsafe fn conf_versions(conf: *mut sys::ssl_config, min: u16, max: u16) {
-        mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(min));
-        mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(max));
-    }
-    pub(crate) unsafe fn conf_groups(conf: *mut sys::ssl_config, groups: *const GroupId) {
-        sys::ssl_conf_groups(conf, groups);
-    }
-    pub(crate) unsafe fn conf_extra(conf: *mut sys::ssl_config, client: bool) {
-        // 3.6.1+ drops TLS 1.3 tickets unless told to hand them over (4.x
-        // always does).
-        #[cfg(mbedtls_3)]
-        if client {
-            sys::ssl_conf_tls13_enable_signal_new_session_tickets(
-                conf,
-                sys::SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED as i32,
-            );
-        }
-        let _ = (conf, client);
-    }
-    #[cfg(mbedtls_3)]
-    pub(crate) unsafe fn conf_rng(
-        conf: *mut sys::ssl_config,
-        f: super::RngFn,
-        p: *mut libc::c_void,
-    ) {
-        sys::ssl_conf_rng(conf, f, p);
-    }
-    /// 4.x: PSA is the only RNG; there is no conf_rng.
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn conf_rng(
-        _conf: *mut sys::ssl_config,
-        _f: super::RngFn,
-        _p: *mut libc::c_void,
-    ) {
-    }
-
-    /// 3.6.3+ and 4.x refuse to verify without a host name unless told NULL.
-    pub(crate) unsafe fn set_hostname_none(ssl: *mut sys::ssl_context) {
-        sys::ssl_set_hostname(ssl, std::ptr::null());
-    }
-
-    #[cfg(mbedtls_3)]
-    pub(crate) unsafe fn pk_parse_key(
-        pk: *mut sys::pk_context,
-        key: &[u8],
-        pwd: *const u8,
-        pwd_len: usize,
-    ) -> i32 {
-        sys::pk_parse_key(
-            pk,
-            key.as_ptr(),
-            key.len(),
-            pwd,
-            pwd_len,
-            Some(super::super::rng::Drbg::global_callback),
-            std::ptr::null_mut(),
-        )
-    }
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn pk_parse_key(
-        pk: *mut sys::pk_context,
-        key: &[u8],
-        pwd: *const u8,
-        pwd_len: usize,
-    ) -> i32 {
-        sys::pk_parse_key(pk, key.as_ptr(), key.len(), pwd, pwd_len)
-    }
-    #[cfg(mbedtls_3)]
-    pub(crate) unsafe fn pk_check_pair(
-        public: *const sys::pk_context,
-        private: *const sys::pk_context,
-    ) -> i32 {
-        sys::pk_check_pair(
-            public,
-            private,
-            Some(super::super::rng::Drbg::global_callback),
-            std::ptr::null_mut(),
-        )
-    }
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn pk_check_pair(
-        public: *const sys::pk_context,
-        private: *const sys::pk_context,
-    ) -> i32 {
-        sys::pk_check_pair(public, private)
-    }
-    #[cfg(mbedtls_3)]
-    pub(crate) fn sha256(data: &[u8], out: &mut [u8; 32]) {
-        // SAFETY: valid input slice and 32-byte output.
-        unsafe { sys::sha256(data.as_ptr(), data.len(), out.as_mut_ptr(), 0) };
-    }
-    #[cfg(mbedtls_4)]
-    pub(crate) fn sha256(data: &[u8], out: &mut [u8; 32]) {
-        const PSA_ALG_SHA_256: sys::psa_algorithm_t = 0x0200_0009;
-        let mut len = 0usize;
-        // SAFETY: valid buffers; PSA is initialised by ensure_init.
-        unsafe {
-            sys::psa_hash_compute(
-                PSA_ALG_SHA_256,
-                data.as_ptr(),
-                data.len(),
-                out.as_mut_ptr(),
-                32,
-                &mut len,
-            )
-        };
-    }
-    pub(crate) fn psa_init() -> i32 {
-        // The bundled engine's mutexes and RNG must be in place first.
-        #[cfg(mbedtls_bundled)]
-        super::super::platform::install();
-        // SAFETY: idempotent, thread-safe initialisation.
-        unsafe { sys::psa_crypto_init() }
-    }
-
-    /// After fork(), in the child, before the first use of the PSA RNG.
-    /// 3.6.6+ and 4.1+ (TF-PSA-Crypto 1.1) reseed PSA's RNG themselves.
-    /// TF-PSA-Crypto 1.0 (Mbed TLS 4.0) does not and has no reseed call
-    /// (CVE-2026-25835): parent and child would draw the same "random"
-    /// bytes (key shares, nonces). Its DRBG reseeds from the OS once its
-    /// reseed counter passes MBEDTLS_PSA_RNG_RESEED_INTERVAL requests, so
-    /// the child spends that many 1-byte requests (about 2 ms) to force a
-    /// reseed of its own before anything else uses it.
-    #[cfg(mbedtls_psa_rng_fork_unsafe)]
-    pub(crate) fn psa_rng_after_fork() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Mutex;
-        static RESEEDED_FOR: AtomicUsize = AtomicUsize::new(0);
-        static LOCK: Mutex<()> = Mutex::new(());
-        let generation = super::super::init::FORK_GENERATION.load(Ordering::SeqCst);
-        if RESEEDED_FOR.load(Ordering::SeqCst) == generation {
-            return;
-        }
-        let _held = LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        if RESEEDED_FOR.load(Ordering::SeqCst) == generation {
-            return;
-        }
-        let mut byte = [0u8; 1];
-        for _ in 0..(sys::MBEDTLS_PSA_RNG_RESEED_INTERVAL as usize + 2) {
-            // SAFETY: a valid 1-byte buffer; PSA is initialised.
-            unsafe { sys::psa_generate_random(byte.as_mut_ptr(), 1) };
-        }
-        RESEEDED_FOR.store(generation, Ordering::SeqCst);
-    }
-    #[cfg(not(mbedtls_psa_rng_fork_unsafe))]
-    pub(crate) fn psa_rng_after_fork() {}
-
-    /// Key export (key log, record-layer keys) is set per context.
-    pub(crate) fn export_per_config() -> bool {
-        false
-    }
-    /// 3.6 checks a TLS 1.3 ticket's age against the session's
-    /// `ticket_creation_time`, taken from `mbedtls_ms_time()`: a monotonic
-    /// clock whose start differs between machines (and boots), so the time
-    /// in a ticket from another server is meaningless here. Restate it on
-    /// this machine's clock from the ticket's wall-clock age.
-    #[cfg(mbedtls_3)]
-    pub(crate) unsafe fn rebase_ticket_creation_time(session: *mut sys::ssl_session, age_ms: u64) {
-        let age = i64::try_from(age_ms).unwrap_or(i64::MAX);
-        (*session).private_ticket_creation_time = sys::ms_time().saturating_sub(age);
-    }
-    /// 4.x: the same field presumably needs the same treatment; not done
-    /// while no 4.x build can check it (tickets from another machine then
-    /// mean a full TLS 1.3 handshake, never a wrong resumption).
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn rebase_ticket_creation_time(
-        _session: *mut sys::ssl_session,
-        _age_ms: u64,
-    ) {
-    }
-    #[cfg(mbedtls_3)]
-    pub(crate) unsafe fn ticket_setup(
-        ctx: *mut sys::ssl_ticket_context,
-        f: super::RngFn,
-        p: *mut libc::c_void,
-        lifetime: u32,
-    ) -> i32 {
-        sys::ssl_ticket_setup(ctx, f, p, sys::CIPHER_AES_256_GCM, lifetime)
-    }
-    #[cfg(mbedtls_4)]
-    pub(crate) unsafe fn ticket_setup(
-        ctx: *mut sys::ssl_ticket_context,
-        _f: super::RngFn,
-        _p: *mut libc::c_void,
-        lifetime: u32,
-    ) -> i32 {
-        const PSA_ALG_GCM: sys::psa_algorithm_t = 0x0550_0200;
-        const PSA_KEY_TYPE_AES: sys::psa_key_type_t = 0x2400;
-        sys::ssl_ticket_setup(ctx, PSA_ALG_GCM, PSA_KEY_TYPE_AES, 256, lifetime)
-    }
-    pub(crate) unsafe fn compat_set_min(conf: *mut sys::ssl_config, v: u16) {
-        mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(v));
-    }
-    pub(crate) unsafe fn compat_set_max(conf: *mut sys::ssl_config, v: u16) {
-        mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(v));
-    }
-    pub(crate) unsafe fn compat_min_unreachable(_ssl: *const sys::ssl_context) -> bool {
-        false
-    }
+// src/backend/static_inline.c: out-of-line copies of static inline functions.
+extern "C" {
+    fn mojotls_sys_ssl_is_handshake_over(ssl: *mut sys::ssl_context) -> i32;
+    fn mojotls_sys_ssl_get_version_number(ssl: *const sys::ssl_context) -> i32;
+    fn mojotls_sys_ssl_conf_min_tls_version(conf: *mut sys::ssl_config, version: i32);
+    fn mojotls_sys_ssl_conf_max_tls_version(conf: *mut sys::ssl_config, version: i32);
+    fn mojotls_sys_ssl_set_user_data_p(ssl: *mut sys::ssl_context, p: *mut libc::c_void);
+    fn mojotls_sys_ssl_get_user_data_p(ssl: *mut sys::ssl_context) -> *mut libc::c_void;
 }
 
-pub(crate) use imp::*;
+#[cfg(mbedtls_bundled)]
+pub(crate) const GENERATION: &str = "bundled";
+#[cfg(not(mbedtls_bundled))]
+pub(crate) const GENERATION: &str = "system";
+/// TLS 1.3 NamedGroup values (conf_groups).
+pub(crate) type GroupId = u16;
+pub(crate) const GROUP_NONE: GroupId = 0;
+
+pub(crate) fn version_string() -> String {
+    String::from_utf8_lossy(
+        sys::VERSION_STRING
+            .strip_suffix(b"\0")
+            .unwrap_or(sys::VERSION_STRING),
+    )
+    .into_owned()
+}
+
+pub(crate) fn group_id(name: &str) -> Option<GroupId> {
+    Some(match name {
+        "secp256r1" => 23,
+        "secp384r1" => 24,
+        "secp521r1" => 25,
+        "x25519" => 29,
+        "x448" => 30,
+        "brainpoolP256r1" => 31,
+        "brainpoolP384r1" => 32,
+        "brainpoolP512r1" => 33,
+        _ => return None,
+    })
+}
+
+pub(crate) fn handshake_over(ctx: &sys::ssl_context) -> bool {
+    // SAFETY: a read-only query (static inline in the header).
+    unsafe { mojotls_sys_ssl_is_handshake_over(ctx as *const _ as *mut _) != 0 }
+}
+pub(crate) fn before_handshake(ctx: &sys::ssl_context) -> bool {
+    ctx.private_state == sys::SSL_HELLO_REQUEST as i32
+}
+pub(crate) fn version_number(ctx: &sys::ssl_context) -> u16 {
+    // SAFETY: a read-only query.
+    unsafe { mojotls_sys_ssl_get_version_number(ctx) as u16 }
+}
+pub(crate) fn in_msg(ctx: &sys::ssl_context) -> *const u8 {
+    ctx.private_in_msg
+}
+/// `is_handshake_over` is already true while a TLS 1.3 server still
+/// has NewSessionTicket states to run; this is the end of all of them.
+pub(crate) fn handshake_fully_over(ctx: &sys::ssl_context) -> bool {
+    ctx.private_state == sys::SSL_HANDSHAKE_OVER as i32
+}
+/// (next read sequence number, next write sequence number).
+pub(crate) fn record_seqs(ctx: &sys::ssl_context) -> Option<(u64, u64)> {
+    if ctx.private_in_ctr.is_null() {
+        return None;
+    }
+    // SAFETY: in_ctr points at the 8-byte counter inside in_buf.
+    let read = unsafe { u64::from_be_bytes(*(ctx.private_in_ctr as *const [u8; 8])) };
+    Some((read, u64::from_be_bytes(ctx.private_cur_out_ctr)))
+}
+/// Record-layer state Mbed TLS still holds: (bytes of a record read in
+/// part, bytes not yet sent, renegotiation in progress).
+pub(crate) fn record_state(ctx: &sys::ssl_context) -> (usize, usize, bool) {
+    (
+        ctx.private_in_left,
+        ctx.private_out_left,
+        ctx.private_renego_status != 0,
+    )
+}
+/// Free the record buffers (see `Parked`).
+pub(crate) unsafe fn release_record_buffers(ctx: &mut sys::ssl_context) -> Option<Parked> {
+    let parked = Parked::take(ctx.private_in_buf, ctx.private_in_ctr, ctx.private_out_buf)?;
+    for p in [
+        &mut ctx.private_in_buf,
+        &mut ctx.private_in_ctr,
+        &mut ctx.private_in_hdr,
+        &mut ctx.private_in_cid,
+        &mut ctx.private_in_len,
+        &mut ctx.private_in_iv,
+        &mut ctx.private_in_msg,
+        &mut ctx.private_in_offt,
+        &mut ctx.private_out_buf,
+        &mut ctx.private_out_ctr,
+        &mut ctx.private_out_hdr,
+        &mut ctx.private_out_cid,
+        &mut ctx.private_out_len,
+        &mut ctx.private_out_iv,
+        &mut ctx.private_out_msg,
+    ] {
+        *p = std::ptr::null_mut();
+    }
+    Some(parked)
+}
+/// Fresh record buffers after `release_record_buffers`, for a TLS 1.3
+/// client that reads tickets: the pointers as Mbed TLS's
+/// `reset_in_pointers` / `reset_out_pointers` set them for a stream
+/// transport (header after the 8-byte counter; no explicit IV in TLS
+/// 1.3), and the read counter Mbed TLS kept in its input buffer.
+pub(crate) unsafe fn restore_record_buffers(ctx: &mut sys::ssl_context, parked: &Parked) -> bool {
+    let Some((inb, outb)) = parked.allocate() else {
+        return false;
+    };
+    ctx.private_in_buf = inb;
+    ctx.private_out_buf = outb;
+    ctx.private_in_offt = std::ptr::null_mut();
+    let directions = [
+        (
+            inb,
+            [
+                &mut ctx.private_in_ctr,
+                &mut ctx.private_in_hdr,
+                &mut ctx.private_in_len,
+                &mut ctx.private_in_cid,
+                &mut ctx.private_in_iv,
+                &mut ctx.private_in_msg,
+            ],
+        ),
+        (
+            outb,
+            [
+                &mut ctx.private_out_ctr,
+                &mut ctx.private_out_hdr,
+                &mut ctx.private_out_len,
+                &mut ctx.private_out_cid,
+                &mut ctx.private_out_iv,
+                &mut ctx.private_out_msg,
+            ],
+        ),
+    ];
+    for (buf, [ctr, hdr, len, cid, iv, msg]) in directions {
+        *ctr = buf;
+        *hdr = buf.add(8);
+        *len = buf.add(8 + 3);
+        *cid = *len;
+        *iv = buf.add(8 + 5);
+        *msg = *iv;
+    }
+    true
+}
+pub(crate) unsafe fn session_user_ptr(ssl: *mut sys::ssl_context) -> *mut libc::c_void {
+    mojotls_sys_ssl_get_user_data_p(ssl)
+}
+pub(crate) unsafe fn set_session_user_ptr(ssl: *mut sys::ssl_context, p: *mut libc::c_void) {
+    mojotls_sys_ssl_set_user_data_p(ssl, p);
+}
+
+pub(crate) unsafe fn conf_versions(conf: *mut sys::ssl_config, min: u16, max: u16) {
+    mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(min));
+    mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(max));
+}
+pub(crate) unsafe fn conf_groups(conf: *mut sys::ssl_config, groups: *const GroupId) {
+    sys::ssl_conf_groups(conf, groups);
+}
+pub(crate) unsafe fn conf_extra(conf: *mut sys::ssl_config, client: bool) {
+    // 3.6.1+ drops TLS 1.3 tickets unless told to hand them over (4.x
+    // always does).
+    #[cfg(mbedtls_3)]
+    if client {
+        sys::ssl_conf_tls13_enable_signal_new_session_tickets(
+            conf,
+            sys::SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED as i32,
+        );
+    }
+    let _ = (conf, client);
+}
+#[cfg(mbedtls_3)]
+pub(crate) unsafe fn conf_rng(conf: *mut sys::ssl_config, f: RngFn, p: *mut libc::c_void) {
+    sys::ssl_conf_rng(conf, f, p);
+}
+/// 4.x: PSA is the only RNG; there is no conf_rng.
+#[cfg(mbedtls_4)]
+pub(crate) unsafe fn conf_rng(_conf: *mut sys::ssl_config, _f: RngFn, _p: *mut libc::c_void) {}
+
+/// 3.6.3+ and 4.x refuse to verify without a host name unless told NULL.
+pub(crate) unsafe fn set_hostname_none(ssl: *mut sys::ssl_context) {
+    sys::ssl_set_hostname(ssl, std::ptr::null());
+}
+
+#[cfg(mbedtls_3)]
+pub(crate) unsafe fn pk_parse_key(
+    pk: *mut sys::pk_context,
+    key: &[u8],
+    pwd: *const u8,
+    pwd_len: usize,
+) -> i32 {
+    sys::pk_parse_key(
+        pk,
+        key.as_ptr(),
+        key.len(),
+        pwd,
+        pwd_len,
+        Some(super::rng::Drbg::global_callback),
+        std::ptr::null_mut(),
+    )
+}
+#[cfg(mbedtls_4)]
+pub(crate) unsafe fn pk_parse_key(
+    pk: *mut sys::pk_context,
+    key: &[u8],
+    pwd: *const u8,
+    pwd_len: usize,
+) -> i32 {
+    sys::pk_parse_key(pk, key.as_ptr(), key.len(), pwd, pwd_len)
+}
+#[cfg(mbedtls_3)]
+pub(crate) unsafe fn pk_check_pair(
+    public: *const sys::pk_context,
+    private: *const sys::pk_context,
+) -> i32 {
+    sys::pk_check_pair(
+        public,
+        private,
+        Some(super::rng::Drbg::global_callback),
+        std::ptr::null_mut(),
+    )
+}
+#[cfg(mbedtls_4)]
+pub(crate) unsafe fn pk_check_pair(
+    public: *const sys::pk_context,
+    private: *const sys::pk_context,
+) -> i32 {
+    sys::pk_check_pair(public, private)
+}
+#[cfg(mbedtls_3)]
+pub(crate) fn sha256(data: &[u8], out: &mut [u8; 32]) {
+    // SAFETY: valid input slice and 32-byte output.
+    unsafe { sys::sha256(data.as_ptr(), data.len(), out.as_mut_ptr(), 0) };
+}
+#[cfg(mbedtls_4)]
+pub(crate) fn sha256(data: &[u8], out: &mut [u8; 32]) {
+    const PSA_ALG_SHA_256: sys::psa_algorithm_t = 0x0200_0009;
+    let mut len = 0usize;
+    // SAFETY: valid buffers; PSA is initialised by ensure_init.
+    unsafe {
+        sys::psa_hash_compute(
+            PSA_ALG_SHA_256,
+            data.as_ptr(),
+            data.len(),
+            out.as_mut_ptr(),
+            32,
+            &mut len,
+        )
+    };
+}
+pub(crate) fn psa_init() -> i32 {
+    // The bundled engine's mutexes and RNG must be in place first.
+    #[cfg(mbedtls_bundled)]
+    super::platform::install();
+    // SAFETY: idempotent, thread-safe initialisation.
+    unsafe { sys::psa_crypto_init() }
+}
+
+/// After fork(), in the child, before the first use of the PSA RNG.
+/// 3.6.6+ and 4.1+ (TF-PSA-Crypto 1.1) reseed PSA's RNG themselves.
+/// TF-PSA-Crypto 1.0 (Mbed TLS 4.0) does not and has no reseed call
+/// (CVE-2026-25835): parent and child would draw the same "random"
+/// bytes (key shares, nonces). Its DRBG reseeds from the OS once its
+/// reseed counter passes MBEDTLS_PSA_RNG_RESEED_INTERVAL requests, so
+/// the child spends that many 1-byte requests (about 2 ms) to force a
+/// reseed of its own before anything else uses it.
+#[cfg(mbedtls_psa_rng_fork_unsafe)]
+pub(crate) fn psa_rng_after_fork() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    static RESEEDED_FOR: AtomicUsize = AtomicUsize::new(0);
+    static LOCK: Mutex<()> = Mutex::new(());
+    let generation = super::init::FORK_GENERATION.load(Ordering::SeqCst);
+    if RESEEDED_FOR.load(Ordering::SeqCst) == generation {
+        return;
+    }
+    let _held = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if RESEEDED_FOR.load(Ordering::SeqCst) == generation {
+        return;
+    }
+    let mut byte = [0u8; 1];
+    for _ in 0..(sys::MBEDTLS_PSA_RNG_RESEED_INTERVAL as usize + 2) {
+        // SAFETY: a valid 1-byte buffer; PSA is initialised.
+        unsafe { sys::psa_generate_random(byte.as_mut_ptr(), 1) };
+    }
+    RESEEDED_FOR.store(generation, Ordering::SeqCst);
+}
+#[cfg(not(mbedtls_psa_rng_fork_unsafe))]
+pub(crate) fn psa_rng_after_fork() {}
+
+/// 3.6 checks a TLS 1.3 ticket's age against the session's
+/// `ticket_creation_time`, taken from `mbedtls_ms_time()`: a monotonic
+/// clock whose start differs between machines (and boots), so the time
+/// in a ticket from another server is meaningless here. Restate it on
+/// this machine's clock from the ticket's wall-clock age.
+#[cfg(mbedtls_3)]
+pub(crate) unsafe fn rebase_ticket_creation_time(session: *mut sys::ssl_session, age_ms: u64) {
+    let age = i64::try_from(age_ms).unwrap_or(i64::MAX);
+    (*session).private_ticket_creation_time = sys::ms_time().saturating_sub(age);
+}
+/// 4.x: the same field presumably needs the same treatment; not done
+/// while no 4.x build can check it (tickets from another machine then
+/// mean a full TLS 1.3 handshake, never a wrong resumption).
+#[cfg(mbedtls_4)]
+pub(crate) unsafe fn rebase_ticket_creation_time(_session: *mut sys::ssl_session, _age_ms: u64) {}
+#[cfg(mbedtls_3)]
+pub(crate) unsafe fn ticket_setup(
+    ctx: *mut sys::ssl_ticket_context,
+    f: RngFn,
+    p: *mut libc::c_void,
+    lifetime: u32,
+) -> i32 {
+    sys::ssl_ticket_setup(ctx, f, p, sys::CIPHER_AES_256_GCM, lifetime)
+}
+#[cfg(mbedtls_4)]
+pub(crate) unsafe fn ticket_setup(
+    ctx: *mut sys::ssl_ticket_context,
+    _f: RngFn,
+    _p: *mut libc::c_void,
+    lifetime: u32,
+) -> i32 {
+    const PSA_ALG_GCM: sys::psa_algorithm_t = 0x0550_0200;
+    const PSA_KEY_TYPE_AES: sys::psa_key_type_t = 0x2400;
+    sys::ssl_ticket_setup(ctx, PSA_ALG_GCM, PSA_KEY_TYPE_AES, 256, lifetime)
+}
+pub(crate) unsafe fn compat_set_min(conf: *mut sys::ssl_config, v: u16) {
+    mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(v));
+}
+pub(crate) unsafe fn compat_set_max(conf: *mut sys::ssl_config, v: u16) {
+    mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(v));
+}
 
 pub(crate) type RngFn = Option<unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize) -> i32>;
 
 /// Mbed TLS's record buffers, freed after the fast record layer took over
 /// (about 33 KiB per idle connection): their sizes, to allocate them again,
 /// and the read sequence number Mbed TLS keeps at the start of its input
-/// buffer. Freeing relies on Mbed TLS allocating with libc's calloc (no
-/// MBEDTLS_PLATFORM_MEMORY: the default of 2.28, 3.6 and TF-PSA-Crypto
-/// 1.0) and, Linux only, on `malloc_usable_size` for the size to zeroise.
+/// buffer. Freeing relies on Mbed TLS allocating with libc's calloc (the
+/// default of 3.6 and TF-PSA-Crypto 1.0; the bundled engine has
+/// MBEDTLS_PLATFORM_MEMORY, but nothing replaces its default calloc/free)
+/// and, Linux only, on `malloc_usable_size` for the size to zeroise.
 pub(crate) struct Parked {
     in_size: usize,
     out_size: usize,
@@ -427,7 +388,6 @@ impl Parked {
 
     /// New zeroed input and output buffers (Mbed TLS frees them with
     /// libc's free), the read counter back at the start of the input one.
-    #[cfg_attr(not(any(mbedtls_3, mbedtls_4)), allow(dead_code))] // 2.28: no TLS 1.3
     fn allocate(&self) -> Option<(*mut u8, *mut u8)> {
         // SAFETY: plain allocations, checked below.
         let (inb, outb) = unsafe {

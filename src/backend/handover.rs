@@ -162,7 +162,7 @@ impl Session {
             // SAFETY: a valid 1-byte buffer; the BIO only serves the injected bytes.
             let ret = unsafe { sys::ssl_read(&mut *self.ctx, byte.as_mut_ptr(), 1) };
             match ret {
-                r if Some(r) == generation::NEW_SESSION_TICKET => {
+                sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET => {
                     self.exported = None;
                 }
                 codes::WANT_READ => {

@@ -72,7 +72,7 @@ static DESCRIPTION: Lazy<String> = Lazy::new(|| {
     )
 });
 
-/// e.g. "Mbed TLS 2.28.10 (bundled)", NUL-terminated, static.
+/// e.g. "Mbed TLS 3.6.5 (bundled)", NUL-terminated, static.
 pub fn backend_description() -> &'static str {
     &DESCRIPTION
 }

@@ -51,6 +51,3 @@ pub mod ticket_keys;
 pub mod x509;
 
 pub use init::{backend_description, ensure_init};
-
-/// Highest protocol version this backend implements (TLS 1.2 on 2.28).
-pub(crate) const MAX_SUPPORTED_VERSION: u16 = generation::MAX_VERSION;

@@ -9,8 +9,9 @@ pub struct PrivateKey {
     pk: Box<sys::pk_context>,
 }
 
-// SAFETY: a parsed key is only read (signing in 2.28 does not mutate the
-// context); mutation requires `&mut`.
+// SAFETY: a parsed key is only read (signing updates nothing but RSA's
+// blinding values, under the RSA context's own mutex); mutation requires
+// `&mut`.
 unsafe impl Send for PrivateKey {}
 unsafe impl Sync for PrivateKey {}
 
@@ -109,8 +110,9 @@ impl Drop for PrivateKey {
 }
 
 /// PKCS#8 `EncryptedPrivateKeyInfo` (PEM "ENCRYPTED PRIVATE KEY" or DER):
-/// decrypt with the pkcs8 crate, since Mbed TLS 2.28 only knows the DES
-/// schemes and OpenSSL writes PBES2 with AES. `None` when `data` is not one.
+/// decrypt with the pkcs8 crate, so that every engine reads what OpenSSL
+/// writes (PBES2 with AES, PBKDF2 or scrypt) whatever PKCS#5 support its
+/// Mbed TLS build has (3.6 has no scrypt). `None` when `data` is not one.
 fn decrypt_pkcs8(
     data: &[u8],
     password: Option<&[u8]>,

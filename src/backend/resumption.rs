@@ -171,8 +171,8 @@ impl Drop for SavedSession {
     }
 }
 
-// Which server handshake resumed: Mbed TLS 3.6 / 4.x keep the handshake
-// state opaque, so the ticket and cache look-ups mark the thread that runs
+// Which server handshake resumed: Mbed TLS keeps the handshake state
+// opaque, so the ticket and cache look-ups mark the thread that runs
 // the handshake step (our Session::handshake), which reads the mark.
 thread_local! {
     static SERVER_RESUMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -202,12 +202,6 @@ unsafe extern "C" fn ticket_parse(
     mark_if_ok(sys::ssl_ticket_parse(p, session, buf, len))
 }
 
-#[cfg(not(any(mbedtls_3, mbedtls_4)))]
-unsafe extern "C" fn cache_get(data: *mut libc::c_void, session: *mut sys::ssl_session) -> i32 {
-    mark_if_ok(sys::ssl_cache_get(data, session))
-}
-
-#[cfg(any(mbedtls_3, mbedtls_4))]
 unsafe extern "C" fn cache_get(
     data: *mut libc::c_void,
     id: *const u8,

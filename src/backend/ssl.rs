@@ -10,7 +10,7 @@ use super::bio::BioCtx;
 use super::errors::{mbed_error, ssl_error, verify_reason_with};
 use super::generation::{self, GroupId};
 use super::keylog::KeyLog;
-use super::keys::{self, Capturing, ConfigExport, KeyExport};
+use super::keys::{self, KeyExport};
 use super::pk::PrivateKey;
 use super::resumption::{SavedSession, SessionCache, TicketKeys};
 use super::rng::{sha256, Drbg};
@@ -77,8 +77,6 @@ pub struct SslConfig {
     _groups: Vec<GroupId>,
     _crl: Option<Arc<Crl>>,
     _keylog: Option<Arc<KeyLog>>,
-    /// 2.28: the per-configuration key-export context.
-    _export: Box<ConfigExport>,
     capture_keys: bool,
     _tickets: Option<TicketKeys>,
     _own_tickets: Option<Box<OwnTickets>>,
@@ -149,9 +147,6 @@ impl SslConfig {
                 _groups: groups,
                 _crl: spec.crl.clone(),
                 _keylog: spec.keylog.clone(),
-                _export: Box::new(ConfigExport {
-                    keylog: spec.keylog.clone(),
-                }),
                 capture_keys: spec.capture_keys,
                 _tickets: tickets,
                 _own_tickets: own_tickets,
@@ -217,9 +212,6 @@ impl SslConfig {
             if let Some(cache) = &cfg._cache {
                 cache.install(c);
             }
-            if generation::export_per_config() && (cfg._keylog.is_some() || cfg.capture_keys) {
-                keys::install_on_config(c, &cfg._export);
-            }
             for (chain, key) in &cfg._own {
                 let ret = sys::ssl_conf_own_cert(c, chain.as_mut_ptr(), key.as_mut_ptr());
                 if ret != 0 {
@@ -259,8 +251,8 @@ impl Drop for SslConfig {
 /// Per-session state reached from Mbed TLS callbacks (the verify context,
 /// and the session user pointer for SNI).
 struct SessionHook {
-    /// Connecting to an IP literal: Mbed TLS 2.28 only matches DNS names, so
-    /// the IP SAN check is ours (and no SNI is sent, per RFC 6066).
+    /// Connecting to an IP literal: the IP SAN check is ours (Mbed TLS is
+    /// given no host name then), and no SNI is sent, per RFC 6066.
     expect_ip: Option<IpAddr>,
     check_hostname: bool,
     pins: Arc<Vec<Pin>>,
@@ -277,7 +269,7 @@ struct SessionHook {
     verify_called: Cell<bool>,
     /// The client offered a saved session.
     offered: Cell<bool>,
-    /// Key log (3.6 / 4.x) and captured traffic keys.
+    /// Key log and captured traffic keys.
     export: KeyExport,
 }
 
@@ -372,7 +364,8 @@ pub struct Session {
     hook: Box<SessionHook>,
     config: Arc<SslConfig>,
     resumed: bool,
-    /// Kept alive while Mbed TLS may still refer to it (2.28 copies, but be safe).
+    /// Kept alive while Mbed TLS may still refer to it (`ssl_set_session`
+    /// copies, but be safe).
     _offered: Option<SavedSession>,
     /// The last exported session: 3.6 allows `ssl_get_session` only once
     /// per session (a new TLS 1.3 ticket makes it stale).
@@ -447,9 +440,7 @@ impl Session {
             let hook_ptr = &*s.hook as *const SessionHook as *mut libc::c_void;
             sys::ssl_set_verify(&mut *s.ctx, Some(verify_cb), hook_ptr);
             generation::set_session_user_ptr(&mut *s.ctx, hook_ptr);
-            if !generation::export_per_config()
-                && (s.hook.export.keylog.is_some() || s.hook.export.capture)
-            {
+            if s.hook.export.keylog.is_some() || s.hook.export.capture {
                 keys::install_on_session(&mut *s.ctx, &s.hook.export);
             }
             // No DNS name to check (IP literal, or none given with host name
@@ -507,25 +498,20 @@ impl Session {
     }
 
     /// Run the handshake as far as it goes: 0 when done, else a raw Mbed TLS
-    /// code (WANT_* included). Steps one at a time to notice resumption,
-    /// which 2.28 only records in the transient handshake state.
+    /// code (WANT_* included). Steps one at a time; after each step a server
+    /// checks whether its ticket or cache look-up accepted a session (Mbed
+    /// TLS keeps the handshake state opaque).
     pub fn handshake(&mut self) -> i32 {
-        // SAFETY: initialised session; exclusive access; the handshake
-        // pointer is checked before use.
-        let _capturing = Capturing::new(&self.hook.export);
+        // SAFETY: initialised session; exclusive access.
         unsafe {
             while !generation::handshake_over(&self.ctx) {
                 super::resumption::clear_server_resumption_mark();
                 let ret = sys::ssl_handshake_step(&mut *self.ctx);
-                // A 2.28 client sets `resume` when it offers a session and
-                // clears it if the ServerHello declines; the last value counts.
-                if let Some(flag) = generation::handshake_resume_flag(&self.ctx) {
-                    self.resumed = flag;
-                } else if super::resumption::server_resumption_marked() {
-                    // 3.6 / 4.x server: a ticket or cached session was accepted.
+                if super::resumption::server_resumption_marked() {
+                    // Server: a ticket or cached session was accepted.
                     self.resumed = true;
                 }
-                if Some(ret) == generation::NEW_SESSION_TICKET {
+                if ret == sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET {
                     continue;
                 }
                 if ret != 0 {
@@ -538,21 +524,17 @@ impl Session {
         }
     }
 
-    /// 3.6 / 4.x keep the handshake state opaque. A client that offered a
+    /// Mbed TLS keeps the handshake state opaque. A client that offered a
     /// session and verified no certificate (the server sent none) resumed.
     fn infer_client_resumption(&mut self) {
-        if generation::handshake_resume_flag(&self.ctx).is_none()
-            && !self.config.server
-            && self.hook.offered.get()
-            && self.config.authmode != VERIFY_NONE
-        {
+        if !self.config.server && self.hook.offered.get() && self.config.authmode != VERIFY_NONE {
             self.resumed = !self.hook.verify_called.get();
         }
     }
 
-    /// Mbed TLS 2.28 fails some handshakes without telling the peer (a
-    /// missing client certificate): send handshake_failure so the peer gets
-    /// a reason instead of waiting.
+    /// Mbed TLS's TLS 1.2 server fails a handshake without telling the peer
+    /// when the client sent no certificate: send handshake_failure so the
+    /// peer gets a reason instead of waiting.
     fn alert_on_silent_failure(&mut self, ret: i32) {
         if ret == sys::ERR_SSL_NO_CLIENT_CERTIFICATE {
             // SAFETY: exclusive access; best effort (the result is ignored).
@@ -633,7 +615,7 @@ impl Session {
         Some(unsafe { *msg.add(1) })
     }
 
-    /// A TLS 1.3 NewSessionTicket (3.6 / 4.x) is taken in and the call
+    /// A TLS 1.3 NewSessionTicket is taken in and the call
     /// repeated: the session is then ready for export.
     ///
     /// After a post-handshake message Mbed TLS may answer WANT_READ while
@@ -647,7 +629,7 @@ impl Session {
         loop {
             // SAFETY: buf valid for its length.
             let ret = unsafe { sys::ssl_read(&mut *self.ctx, buf.as_mut_ptr(), buf.len()) };
-            if Some(ret) == generation::NEW_SESSION_TICKET {
+            if ret == sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET {
                 self.exported = None;
                 continue;
             }
@@ -667,7 +649,7 @@ impl Session {
         loop {
             // SAFETY: buf valid for its length.
             let ret = unsafe { sys::ssl_write(&mut *self.ctx, buf.as_ptr(), buf.len()) };
-            if Some(ret) != generation::NEW_SESSION_TICKET {
+            if ret != sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET {
                 return ret;
             }
         }

@@ -159,13 +159,3 @@ pub fn parse_groups(names: &str) -> Result<Vec<GroupId>> {
 pub fn default_groups() -> Vec<GroupId> {
     parse_groups(&DEFAULT_GROUPS.join(",")).unwrap_or_else(|_| vec![generation::GROUP_NONE])
 }
-
-/// Signature hashes allowed in the handshake: no SHA-1 (2.28; later
-/// generations exclude SHA-1 by default).
-#[cfg(not(any(mbedtls_3, mbedtls_4)))]
-pub static SIG_HASHES: [i32; 4] = [
-    sys::MD_SHA512 as i32,
-    sys::MD_SHA384 as i32,
-    sys::MD_SHA256 as i32,
-    sys::MD_NONE as i32,
-];

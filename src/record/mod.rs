@@ -113,18 +113,7 @@ pub fn supported(suite: u16, tls13: bool) -> bool {
     suite::find(suite, tls13).is_some()
 }
 
-/// TLS 1.2 keys from a key block `client_key | server_key | client_iv |
-/// server_iv` (Mbed TLS 2.28's export callback).
-pub fn tls12_keys_from_block(
-    suite: u16,
-    key_block: &[u8],
-    keylen: usize,
-    ivlen: usize,
-) -> Option<Tls12Keys> {
-    keys::tls12_from_block(suite::find(suite, false)?, key_block, keylen, ivlen)
-}
-
-/// TLS 1.2 keys from the master secret (Mbed TLS 3.6/4.x export it alone).
+/// TLS 1.2 keys from the master secret (what Mbed TLS exports for TLS 1.2).
 pub fn tls12_keys_from_master(
     suite: u16,
     master: &[u8],
