@@ -119,7 +119,7 @@
 (def MOJO_TLS_ERR_HANDSHAKE -9)
 # A socket or file I/O error.
 (def MOJO_TLS_ERR_IO -10)
-# Not available with this backend (e.g. TLS 1.3 on Mbed TLS 2.28).
+# Not supported (e.g. SSL 3.0, TLS 1.0 or TLS 1.1 as a protocol version).
 (def MOJO_TLS_ERR_UNSUPPORTED -11)
 # Garbage or truncated PEM/DER, or an unusable certificate or key.
 (def MOJO_TLS_ERR_PARSE -12)
@@ -235,12 +235,12 @@
 
 # void mojo_tls_conf_min_version(void *conf, int version)
 (ffi/defbind mojo-tls-conf-min-version :void
-  "Compat: lowest protocol version, MOJO_TLS_VERSION_TLS1_2 (0x0303) or\nMOJO_TLS_VERSION_TLS1_3 (0x0304). On a backend without TLS 1.3 (Mbed TLS\n2.28) a TLS 1.3 minimum makes every handshake on this config fail with\nMBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION (-0x6E80), never a silent\ndowngrade. Other values leave the config unchanged and set the thread's\nlast error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL `conf` is ignored."
+  "Compat: lowest protocol version, MOJO_TLS_VERSION_TLS1_2 (0x0303) or\nMOJO_TLS_VERSION_TLS1_3 (0x0304). Other values leave the config unchanged\nand set the thread's last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL\n`conf` is ignored."
   [conf :ptr version :int])
 
 # void mojo_tls_conf_max_version(void *conf, int version)
 (ffi/defbind mojo-tls-conf-max-version :void
-  "Compat: highest protocol version, 0x0303 or 0x0304. On a backend without\nTLS 1.3, 0x0304 means TLS 1.2. Other values leave the config unchanged and\nset the thread's last error. NULL `conf` is ignored."
+  "Compat: highest protocol version, 0x0303 or 0x0304. Other values leave the\nconfig unchanged and set the thread's last error. NULL `conf` is ignored."
   [conf :ptr version :int])
 
 # void mojo_tls_ssl_config_init(void *conf)
@@ -455,7 +455,7 @@
 
 # mojo_tls_config *mojo_tls_config_new(int32_t role)
 (ffi/defbind mojo-tls-config-new :ptr
-  "Create a configuration for `role` (MOJO_TLS_ROLE_CLIENT or\nMOJO_TLS_ROLE_SERVER) with secure defaults: TLS 1.2 minimum, the\nbackend's highest version as maximum, forward-secret AEAD suites, groups\nx25519 + secp256r1 (+ secp384r1), and for clients verification required\nwith host name checking. A client with no CA loaded trusts the system\nstore. Returns NULL on error (INVALID_ARGUMENT for an unknown role)."
+  "Create a configuration for `role` (MOJO_TLS_ROLE_CLIENT or\nMOJO_TLS_ROLE_SERVER) with secure defaults: TLS 1.2 minimum, TLS 1.3\nmaximum, forward-secret AEAD suites, groups x25519 + secp256r1\n(+ secp384r1), and for clients verification required with host name\nchecking. A client with no CA loaded trusts the system store. Returns\nNULL on error (INVALID_ARGUMENT for an unknown role)."
   [role :int32])
 
 # int32_t mojo_tls_config_free(mojo_tls_config *cfg)
@@ -465,12 +465,12 @@
 
 # int32_t mojo_tls_config_set_min_version(mojo_tls_config *cfg, int32_t version)
 (ffi/defbind mojo-tls-config-set-min-version :int32
-  "Lowest protocol version to accept: MOJO_TLS_VERSION_TLS1_2 (default) or\nMOJO_TLS_VERSION_TLS1_3. TLS 1.3 on a backend without it →\nMOJO_TLS_ERR_UNSUPPORTED; older versions → MOJO_TLS_ERR_UNSUPPORTED."
+  "Lowest protocol version to accept: MOJO_TLS_VERSION_TLS1_2 (default) or\nMOJO_TLS_VERSION_TLS1_3. Older versions → MOJO_TLS_ERR_UNSUPPORTED."
   [cfg :ptr version :int32])
 
 # int32_t mojo_tls_config_set_max_version(mojo_tls_config *cfg, int32_t version)
 (ffi/defbind mojo-tls-config-set-max-version :int32
-  "Highest protocol version to offer (an upper bound: on a backend without\nTLS 1.3, MOJO_TLS_VERSION_TLS1_3 means TLS 1.2)."
+  "Highest protocol version to offer: MOJO_TLS_VERSION_TLS1_3 (default) or\nMOJO_TLS_VERSION_TLS1_2."
   [cfg :ptr version :int32])
 
 # int32_t mojo_tls_config_load_system_ca(mojo_tls_config *cfg)
@@ -565,7 +565,7 @@
 
 # int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)
 (ffi/defbind mojo-tls-config-set-ticket-keys :int32
-  "Server: seal session tickets under the caller's keys instead of random\nones, so servers sharing the keys (behind a load balancer) resume each\nother's sessions; a server with other keys ignores such a ticket and\nruns a full handshake. `keys` is 1 to 8 secrets of\nMOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets\nstore (`len` = 32 × n): the first seals new tickets,\nevery one opens them. Each is expanded with HKDF-SHA256 into an\nAES-256-GCM key and a public 4-byte key id; the same on every backend\n(Mbed TLS 2.28, 3.6, 4.x). Turns tickets on (lifetime 86400 s unless\nmojo_tls_config_enable_session_tickets set one; at most 7 days; issue\ntimes are wall-clock, so servers need roughly synchronised clocks).\nRotation: call again with the new key first and the previous one after\nit (drop a key once its tickets have expired); it applies at once, also\nto connections of this configuration already accepted. The library\nkeeps only the derived keys (wiped when replaced or freed), not `keys`;\nthe caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not\n32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration)."
+  "Server: seal session tickets under the caller's keys instead of random\nones, so servers sharing the keys (behind a load balancer) resume each\nother's sessions; a server with other keys ignores such a ticket and\nruns a full handshake. `keys` is 1 to 8 secrets of\nMOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets\nstore (`len` = 32 × n): the first seals new tickets,\nevery one opens them. Each is expanded with HKDF-SHA256 into an\nAES-256-GCM key and a public 4-byte key id; the same on every backend\n(Mbed TLS 3.6, 4.x). Turns tickets on (lifetime 86400 s unless\nmojo_tls_config_enable_session_tickets set one; at most 7 days; issue\ntimes are wall-clock, so servers need roughly synchronised clocks).\nRotation: call again with the new key first and the previous one after\nit (drop a key once its tickets have expired); it applies at once, also\nto connections of this configuration already accepted. The library\nkeeps only the derived keys (wiped when replaced or freed), not `keys`;\nthe caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not\n32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration)."
   [cfg :ptr keys :ptr len :size])
 
 # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)
@@ -810,7 +810,7 @@
 
 # const char *mojo_tls_backend(void)  [returns a nullable char * as :ptr]
 (ffi/defbind mojo-tls-backend :ptr
-  "The backend, e.g. \"Mbed TLS 2.28.10 (bundled)\". Static string."
+  "The backend, e.g. \"Mbed TLS 3.6.5 (bundled)\". Static string."
   [])
 
 # int32_t mojo_tls_abi_version(void)

@@ -137,7 +137,7 @@ comptime MOJO_TLS_ERR_VERIFY_FAILED: Int = -8
 comptime MOJO_TLS_ERR_HANDSHAKE: Int = -9
 # A socket or file I/O error.
 comptime MOJO_TLS_ERR_IO: Int = -10
-# Not available with this backend (e.g. TLS 1.3 on Mbed TLS 2.28).
+# Not supported (e.g. SSL 3.0, TLS 1.0 or TLS 1.1 as a protocol version).
 comptime MOJO_TLS_ERR_UNSUPPORTED: Int = -11
 # Garbage or truncated PEM/DER, or an unusable certificate or key.
 comptime MOJO_TLS_ERR_PARSE: Int = -12
@@ -903,11 +903,9 @@ struct MojoTlsFFI(Copyable, Movable):
         """`void mojo_tls_conf_min_version(void *conf, int version)`
 
         Compat: lowest protocol version, MOJO_TLS_VERSION_TLS1_2 (0x0303) or
-        MOJO_TLS_VERSION_TLS1_3 (0x0304). On a backend without TLS 1.3 (Mbed TLS
-        2.28) a TLS 1.3 minimum makes every handshake on this config fail with
-        MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION (-0x6E80), never a silent
-        downgrade. Other values leave the config unchanged and set the thread's
-        last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL `conf` is ignored.
+        MOJO_TLS_VERSION_TLS1_3 (0x0304). Other values leave the config unchanged
+        and set the thread's last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL
+        `conf` is ignored.
         """
         var f = _c_function[def(Int, c_int) thin abi("C") -> NoneType](
             self._lib[].mojo_tls_conf_min_version
@@ -917,9 +915,8 @@ struct MojoTlsFFI(Copyable, Movable):
     def conf_max_version(self, conf: Int, version: Int):
         """`void mojo_tls_conf_max_version(void *conf, int version)`
 
-        Compat: highest protocol version, 0x0303 or 0x0304. On a backend without
-        TLS 1.3, 0x0304 means TLS 1.2. Other values leave the config unchanged and
-        set the thread's last error. NULL `conf` is ignored.
+        Compat: highest protocol version, 0x0303 or 0x0304. Other values leave the
+        config unchanged and set the thread's last error. NULL `conf` is ignored.
         """
         var f = _c_function[def(Int, c_int) thin abi("C") -> NoneType](
             self._lib[].mojo_tls_conf_max_version
@@ -1473,11 +1470,11 @@ struct MojoTlsFFI(Copyable, Movable):
         """`mojo_tls_config *mojo_tls_config_new(int32_t role)`
 
         Create a configuration for `role` (MOJO_TLS_ROLE_CLIENT or
-        MOJO_TLS_ROLE_SERVER) with secure defaults: TLS 1.2 minimum, the
-        backend's highest version as maximum, forward-secret AEAD suites, groups
-        x25519 + secp256r1 (+ secp384r1), and for clients verification required
-        with host name checking. A client with no CA loaded trusts the system
-        store. Returns NULL on error (INVALID_ARGUMENT for an unknown role).
+        MOJO_TLS_ROLE_SERVER) with secure defaults: TLS 1.2 minimum, TLS 1.3
+        maximum, forward-secret AEAD suites, groups x25519 + secp256r1
+        (+ secp384r1), and for clients verification required with host name
+        checking. A client with no CA loaded trusts the system store. Returns
+        NULL on error (INVALID_ARGUMENT for an unknown role).
         """
         var f = _c_function[def(Int32) thin abi("C") -> Int](
             self._lib[].mojo_tls_config_new
@@ -1501,8 +1498,7 @@ struct MojoTlsFFI(Copyable, Movable):
         """`int32_t mojo_tls_config_set_min_version(mojo_tls_config *cfg, int32_t version)`
 
         Lowest protocol version to accept: MOJO_TLS_VERSION_TLS1_2 (default) or
-        MOJO_TLS_VERSION_TLS1_3. TLS 1.3 on a backend without it →
-        MOJO_TLS_ERR_UNSUPPORTED; older versions → MOJO_TLS_ERR_UNSUPPORTED.
+        MOJO_TLS_VERSION_TLS1_3. Older versions → MOJO_TLS_ERR_UNSUPPORTED.
         """
         var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
             self._lib[].mojo_tls_config_set_min_version
@@ -1513,8 +1509,8 @@ struct MojoTlsFFI(Copyable, Movable):
     def config_set_max_version(self, cfg: mojo_tls_config_ptr, version: Int) -> Int:
         """`int32_t mojo_tls_config_set_max_version(mojo_tls_config *cfg, int32_t version)`
 
-        Highest protocol version to offer (an upper bound: on a backend without
-        TLS 1.3, MOJO_TLS_VERSION_TLS1_3 means TLS 1.2).
+        Highest protocol version to offer: MOJO_TLS_VERSION_TLS1_3 (default) or
+        MOJO_TLS_VERSION_TLS1_2.
         """
         var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
             self._lib[].mojo_tls_config_set_max_version
@@ -1791,7 +1787,7 @@ struct MojoTlsFFI(Copyable, Movable):
         store (`len` = 32 × n): the first seals new tickets,
         every one opens them. Each is expanded with HKDF-SHA256 into an
         AES-256-GCM key and a public 4-byte key id; the same on every backend
-        (Mbed TLS 2.28, 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
+        (Mbed TLS 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
         mojo_tls_config_enable_session_tickets set one; at most 7 days; issue
         times are wall-clock, so servers need roughly synchronised clocks).
         Rotation: call again with the new key first and the previous one after
@@ -2498,7 +2494,7 @@ struct MojoTlsFFI(Copyable, Movable):
     def backend(self) -> Optional[String]:
         """`const char *mojo_tls_backend(void)`
 
-        The backend, e.g. "Mbed TLS 2.28.10 (bundled)". Static string.
+        The backend, e.g. "Mbed TLS 3.6.5 (bundled)". Static string.
         """
         var f = _c_function[def() thin abi("C") -> Int](
             self._lib[].mojo_tls_backend

@@ -139,7 +139,7 @@ class mojo_tls_err(enum.IntEnum):
     MOJO_TLS_ERR_HANDSHAKE = -9
     # A socket or file I/O error.
     MOJO_TLS_ERR_IO = -10
-    # Not available with this backend (e.g. TLS 1.3 on Mbed TLS 2.28).
+    # Not supported (e.g. SSL 3.0, TLS 1.0 or TLS 1.1 as a protocol version).
     MOJO_TLS_ERR_UNSUPPORTED = -11
     # Garbage or truncated PEM/DER, or an unusable certificate or key.
     MOJO_TLS_ERR_PARSE = -12

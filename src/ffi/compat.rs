@@ -121,20 +121,17 @@ pub extern "C" fn mojo_tls_free(ptr: *mut c_void) {
 // --- configuration ---------------------------------------------------------
 
 /// Compat: lowest protocol version, MOJO_TLS_VERSION_TLS1_2 (0x0303) or
-/// MOJO_TLS_VERSION_TLS1_3 (0x0304). On a backend without TLS 1.3 (Mbed TLS
-/// 2.28) a TLS 1.3 minimum makes every handshake on this config fail with
-/// MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION (-0x6E80), never a silent
-/// downgrade. Other values leave the config unchanged and set the thread's
-/// last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL `conf` is ignored.
+/// MOJO_TLS_VERSION_TLS1_3 (0x0304). Other values leave the config unchanged
+/// and set the thread's last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL
+/// `conf` is ignored.
 #[no_mangle]
 pub extern "C" fn mojo_tls_conf_min_version(conf: *mut c_void, version: c_int) {
     // SAFETY: conf is NULL or an initialised ssl_config (compat contract).
     guard((), || unsafe { compat::conf_min_version(conf, version) })
 }
 
-/// Compat: highest protocol version, 0x0303 or 0x0304. On a backend without
-/// TLS 1.3, 0x0304 means TLS 1.2. Other values leave the config unchanged and
-/// set the thread's last error. NULL `conf` is ignored.
+/// Compat: highest protocol version, 0x0303 or 0x0304. Other values leave the
+/// config unchanged and set the thread's last error. NULL `conf` is ignored.
 #[no_mangle]
 pub extern "C" fn mojo_tls_conf_max_version(conf: *mut c_void, version: c_int) {
     // SAFETY: as mojo_tls_conf_min_version.

@@ -37,11 +37,11 @@ fn cfg(h: *const mojo_tls_config) -> Result<std::sync::Arc<Config>> {
 }
 
 /// Create a configuration for `role` (MOJO_TLS_ROLE_CLIENT or
-/// MOJO_TLS_ROLE_SERVER) with secure defaults: TLS 1.2 minimum, the
-/// backend's highest version as maximum, forward-secret AEAD suites, groups
-/// x25519 + secp256r1 (+ secp384r1), and for clients verification required
-/// with host name checking. A client with no CA loaded trusts the system
-/// store. Returns NULL on error (INVALID_ARGUMENT for an unknown role).
+/// MOJO_TLS_ROLE_SERVER) with secure defaults: TLS 1.2 minimum, TLS 1.3
+/// maximum, forward-secret AEAD suites, groups x25519 + secp256r1
+/// (+ secp384r1), and for clients verification required with host name
+/// checking. A client with no CA loaded trusts the system store. Returns
+/// NULL on error (INVALID_ARGUMENT for an unknown role).
 #[no_mangle]
 pub extern "C" fn mojo_tls_config_new(role: i32) -> *mut mojo_tls_config {
     guard_handle(|| match role {
@@ -59,15 +59,14 @@ pub extern "C" fn mojo_tls_config_free(cfg: *mut mojo_tls_config) -> i32 {
 }
 
 /// Lowest protocol version to accept: MOJO_TLS_VERSION_TLS1_2 (default) or
-/// MOJO_TLS_VERSION_TLS1_3. TLS 1.3 on a backend without it →
-/// MOJO_TLS_ERR_UNSUPPORTED; older versions → MOJO_TLS_ERR_UNSUPPORTED.
+/// MOJO_TLS_VERSION_TLS1_3. Older versions → MOJO_TLS_ERR_UNSUPPORTED.
 #[no_mangle]
 pub extern "C" fn mojo_tls_config_set_min_version(cfg: *mut mojo_tls_config, version: i32) -> i32 {
     guard_int(|| self::cfg(cfg)?.set_min_version(version).map(|_| 0))
 }
 
-/// Highest protocol version to offer (an upper bound: on a backend without
-/// TLS 1.3, MOJO_TLS_VERSION_TLS1_3 means TLS 1.2).
+/// Highest protocol version to offer: MOJO_TLS_VERSION_TLS1_3 (default) or
+/// MOJO_TLS_VERSION_TLS1_2.
 #[no_mangle]
 pub extern "C" fn mojo_tls_config_set_max_version(cfg: *mut mojo_tls_config, version: i32) -> i32 {
     guard_int(|| self::cfg(cfg)?.set_max_version(version).map(|_| 0))
@@ -352,7 +351,7 @@ const _: () = assert!(MOJO_TLS_TICKET_KEY_LEN as usize == crate::backend::ticket
 /// store (`len` = 32 × n): the first seals new tickets,
 /// every one opens them. Each is expanded with HKDF-SHA256 into an
 /// AES-256-GCM key and a public 4-byte key id; the same on every backend
-/// (Mbed TLS 2.28, 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
+/// (Mbed TLS 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
 /// mojo_tls_config_enable_session_tickets set one; at most 7 days; issue
 /// times are wall-clock, so servers need roughly synchronised clocks).
 /// Rotation: call again with the new key first and the previous one after
