@@ -7,6 +7,10 @@
 
 static f_cert ca1, ca2, server, alice, mallory, serveronly, revoked;
 
+/* The client's highest version: TLS 1.3 (the default; the handshake
+ * negotiates it), or TLS 1.2 in the second pass over the REQUIRED cases. */
+static int tls13 = 1;
+
 static mojo_tls_config *mtls_server(int mode) {
     mojo_tls_config *cfg = f_server_cfg(&server);
     REQUIRE_RC(mojo_tls_config_load_ca_mem(cfg, U8(ca1.cert), ca1.cert_len), 0);
@@ -17,6 +21,7 @@ static mojo_tls_config *mtls_server(int mode) {
 static mojo_tls_config *client_with(const f_cert *cert) {
     mojo_tls_config *cfg = f_client_cfg(&ca1);
     if (cert) REQUIRE_RC(f_add_cert(cfg, cert), 0);
+    if (!tls13) REQUIRE_RC(mojo_tls_config_set_max_version(cfg, MOJO_TLS_VERSION_TLS1_2), 0);
     return cfg;
 }
 
@@ -56,10 +61,6 @@ static void expect_accepted(const char *label, int mode, const f_cert *cert, con
     CHECK_RC(mojo_tls_config_free(scfg), 0);
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
 }
-
-/* Backend has TLS 1.3 (every engine now: bundled 3.6, system 3.6 / 4.x): the default
- * handshake negotiates it. */
-static int tls13;
 
 /* The server must reject: its code and reason, and the client's.
  * TLS 1.2: the client's handshake fails with the server's alert
@@ -138,18 +139,8 @@ static void expect_rejected(const char *label, mojo_tls_config *scfg, const f_ce
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
 }
 
-int main(void) {
-    h_start("test_features_mtls", 240);
-    tls13 = 1; /* every engine (bundled 3.6, system 3.6 / 4.x) has TLS 1.3 */
-    ca1 = f_ca("mTLS CA one", MOJO_TLS_KEY_ECDSA_P256);
-    ca2 = f_ca("mTLS CA two", MOJO_TLS_KEY_ECDSA_P256);
-    server = f_leaf(&ca1, "localhost", "localhost,127.0.0.1", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
-    alice = f_leaf(&ca1, "alice", "alice.example", MOJO_TLS_USAGE_CLIENT, MOJO_TLS_KEY_ECDSA_P384);
-    mallory = f_leaf(&ca2, "mallory", "mallory.example", MOJO_TLS_USAGE_CLIENT, MOJO_TLS_KEY_ECDSA_P256);
-    serveronly = f_leaf(&ca1, "serveronly", "serveronly.example", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
-    revoked = f_leaf(&ca1, "revoked", "revoked.example", MOJO_TLS_USAGE_CLIENT, MOJO_TLS_KEY_ECDSA_P256);
-
-    /* ---- REQUIRED -------------------------------------------------- */
+/* ---- REQUIRED: rejections and an accepted client ---------------- */
+static void required_cases(void) {
     mojo_tls_config *req = mtls_server(MOJO_TLS_CLIENT_AUTH_REQUIRED);
     /* no client certificate: server HANDSHAKE "the client sent no certificate",
      * handshake_failure alert, client HANDSHAKE naming it */
@@ -179,6 +170,25 @@ int main(void) {
         CHECK_RC(mojo_tls_config_free(scfg), 0);
         free(crl);
     }
+    CHECK_RC(mojo_tls_config_free(req), 0);
+}
+
+int main(void) {
+    h_start("test_features_mtls", 240);
+    ca1 = f_ca("mTLS CA one", MOJO_TLS_KEY_ECDSA_P256);
+    ca2 = f_ca("mTLS CA two", MOJO_TLS_KEY_ECDSA_P256);
+    server = f_leaf(&ca1, "localhost", "localhost,127.0.0.1", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
+    alice = f_leaf(&ca1, "alice", "alice.example", MOJO_TLS_USAGE_CLIENT, MOJO_TLS_KEY_ECDSA_P384);
+    mallory = f_leaf(&ca2, "mallory", "mallory.example", MOJO_TLS_USAGE_CLIENT, MOJO_TLS_KEY_ECDSA_P256);
+    serveronly = f_leaf(&ca1, "serveronly", "serveronly.example", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
+    revoked = f_leaf(&ca1, "revoked", "revoked.example", MOJO_TLS_USAGE_CLIENT, MOJO_TLS_KEY_ECDSA_P256);
+
+    /* ---- REQUIRED (TLS 1.3, then the client capped at TLS 1.2) ------ */
+    required_cases();
+    tls13 = 0;
+    printf("  -- client capped at TLS 1.2 --\n");
+    required_cases();
+    tls13 = 1;
 
     /* ---- OPTIONAL -------------------------------------------------- */
     expect_accepted("optional, no client cert", MOJO_TLS_CLIENT_AUTH_OPTIONAL, NULL, NULL);
@@ -243,7 +253,6 @@ int main(void) {
         CHECK_RC(mojo_tls_config_free(scfg), 0);
     }
 
-    CHECK_RC(mojo_tls_config_free(req), 0);
     f_cert *all[] = {&ca1, &ca2, &server, &alice, &mallory, &serveronly, &revoked};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) f_cert_free(all[i]);
     return h_finish();

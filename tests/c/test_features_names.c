@@ -165,9 +165,6 @@ static void test_alpn(void) {
 
 /* ---------------------------------------------------------------- suites and groups */
 
-/* Backend has TLS 1.3 (every engine now: bundled 3.6, system 3.6 / 4.x): the default
- * handshake then negotiates TLS 1.3 and its suites. */
-static int tls13;
 /* Mbed TLS 4.x: its TLS 1.2 server no longer skips an ECDSA certificate on a
  * curve the client did not offer (4.0/4.1 compare a PSA algorithm with a PK
  * type there), so the client is the one refusing that certificate. */
@@ -240,8 +237,8 @@ static void suite_case(const f_cert *cert, const char *s_suites, const char *c_s
 #define MAX12 MOJO_TLS_VERSION_TLS1_2
 
 static void test_suites(void) {
-    /* the documented default order; TLS 1.3 where the backend has it */
-    suite_case(&one, NULL, NULL, NULL, NULL, 0, tls13 ? T13_AES128 : AES128);
+    /* the documented default order: TLS 1.3 unless a side is capped at 1.2 */
+    suite_case(&one, NULL, NULL, NULL, NULL, 0, T13_AES128);
     suite_case(&one, NULL, NULL, NULL, NULL, MAX12, AES128);
     /* a list of TLS 1.2 suites only caps that side at TLS 1.2 */
     suite_case(&one, CHACHA, NULL, NULL, NULL, 0, CHACHA);
@@ -255,53 +252,49 @@ static void test_suites(void) {
 
     /* groups: the cipher does not show the group, so check that a common
      * group is needed (openssl shows the group itself: tests/interop) */
-    suite_case(&one, NULL, NULL, "x25519", "x25519,P-256", 0, tls13 ? T13_AES128 : AES128);
+    suite_case(&one, NULL, NULL, "x25519", "x25519,P-256", 0, T13_AES128);
     suite_case(&one, NULL, NULL, "x25519", "x25519,P-256", MAX12, AES128);
-    suite_case(&one, NULL, NULL, "P-256", "secp256r1", 0, tls13 ? T13_AES128 : AES128);
+    suite_case(&one, NULL, NULL, "P-256", "secp256r1", 0, T13_AES128);
     suite_case(&one, NULL, NULL, "x25519", "secp256r1", 0, NULL); /* no common key-exchange group */
     suite_case(&one, NULL, NULL, "x25519", "secp256r1", MAX12, NULL);
-    suite_case(&p384, NULL, NULL, "secp384r1", "P-384", 0, tls13 ? T13_AES128 : AES128);
+    suite_case(&p384, NULL, NULL, "secp384r1", "P-384", 0, T13_AES128);
     suite_case(&p384, NULL, NULL, "secp384r1", "P-384", MAX12, AES128);
     /* TLS 1.2: a P-256 ECDSA certificate needs P-256 among the client's
      * groups (Mbed TLS 4.x: the server sends it anyway, the client refuses it) */
     suite_case_fail(&one, NULL, NULL, NULL, "x25519", MAX12, NULL,
                     mbedtls4 ? MOJO_TLS_ERR_VERIFY_FAILED : MOJO_TLS_ERR_HANDSHAKE);
 
-    if (tls13) {
-        /* TLS 1.3: the certificate's curve is a signature algorithm, not a group */
-        suite_case(&one, NULL, NULL, NULL, "x25519", 0, T13_AES128);
-        /* TLS 1.3 suites */
-        suite_case(&one, T13_CHACHA, NULL, NULL, NULL, 0, T13_CHACHA);
-        suite_case(&one, NULL, T13_AES256, NULL, NULL, 0, T13_AES256);
-        suite_case(&one, T13_AES256 ":" T13_CHACHA, NULL, NULL, NULL, 0, T13_AES256);
-        suite_case(&one, T13_AES128, T13_CHACHA, NULL, NULL, 0, NULL); /* nothing in common */
-        /* both sides have an order: with TLS 1.3 the client's decides (Mbed TLS
-         * 3.x's TLS 1.3 server takes the first suite of the client's list
-         * that it has), unlike TLS 1.2 above */
-        suite_case(&one, NULL, T13_CHACHA "," T13_AES256, NULL, NULL, 0, T13_CHACHA);
-        /* mixed lists: TLS 1.3 wins, each version takes its own suites */
-        suite_case(&one, T13_CHACHA ":" AES256, NULL, NULL, NULL, 0, T13_CHACHA);
-        suite_case(&one, T13_CHACHA ":" AES256, NULL, NULL, NULL, MAX12, AES256);
-        /* only TLS 1.3 suites raise that side's minimum to TLS 1.3 */
-        suite_case(&one, NULL, T13_AES128, NULL, NULL, 0, T13_AES128);
-        {
-            mojo_tls_config *scfg = f_server_cfg(&one), *ccfg = f_client_cfg(&ca);
-            CHECK_RC(mojo_tls_config_set_max_version(scfg, MAX12), 0);
-            CHECK_RC(mojo_tls_config_set_ciphersuites(ccfg, T13_AES128), 0);
-            f_srv s;
-            f_cli cli;
-            mojo_tls_conn *c = f_run(&s, scfg, ccfg, "localhost", NULL, 0, &cli);
-            CHECK_MSG(c == NULL, "client with TLS 1.3 suites only connected to a TLS 1.2 server");
-            f_end(&s, c);
-            printf("  %-100s -> client %s, server %s\n", "client TLS 1.3 suites only, server max 1.2",
-                   h_code_name(cli.code), h_code_name(s.code));
-            CHECK_EQ(cli.code, MOJO_TLS_ERR_HANDSHAKE);
-            CHECK_MSG(!s.ok && s.code == MOJO_TLS_ERR_HANDSHAKE, "server code %s", h_code_name(s.code));
-            CHECK_RC(mojo_tls_config_free(scfg), 0);
-            CHECK_RC(mojo_tls_config_free(ccfg), 0);
-        }
-    } else {
-        printf("  (TLS 1.3 suite cases skipped: backend %s has no TLS 1.3)\n", mojo_tls_backend());
+    /* TLS 1.3: the certificate's curve is a signature algorithm, not a group */
+    suite_case(&one, NULL, NULL, NULL, "x25519", 0, T13_AES128);
+    /* TLS 1.3 suites */
+    suite_case(&one, T13_CHACHA, NULL, NULL, NULL, 0, T13_CHACHA);
+    suite_case(&one, NULL, T13_AES256, NULL, NULL, 0, T13_AES256);
+    suite_case(&one, T13_AES256 ":" T13_CHACHA, NULL, NULL, NULL, 0, T13_AES256);
+    suite_case(&one, T13_AES128, T13_CHACHA, NULL, NULL, 0, NULL); /* nothing in common */
+    /* both sides have an order: with TLS 1.3 the client's decides (Mbed TLS
+     * 3.x's TLS 1.3 server takes the first suite of the client's list
+     * that it has), unlike TLS 1.2 above */
+    suite_case(&one, NULL, T13_CHACHA "," T13_AES256, NULL, NULL, 0, T13_CHACHA);
+    /* mixed lists: TLS 1.3 wins, each version takes its own suites */
+    suite_case(&one, T13_CHACHA ":" AES256, NULL, NULL, NULL, 0, T13_CHACHA);
+    suite_case(&one, T13_CHACHA ":" AES256, NULL, NULL, NULL, MAX12, AES256);
+    /* only TLS 1.3 suites raise that side's minimum to TLS 1.3 */
+    suite_case(&one, NULL, T13_AES128, NULL, NULL, 0, T13_AES128);
+    {
+        mojo_tls_config *scfg = f_server_cfg(&one), *ccfg = f_client_cfg(&ca);
+        CHECK_RC(mojo_tls_config_set_max_version(scfg, MAX12), 0);
+        CHECK_RC(mojo_tls_config_set_ciphersuites(ccfg, T13_AES128), 0);
+        f_srv s;
+        f_cli cli;
+        mojo_tls_conn *c = f_run(&s, scfg, ccfg, "localhost", NULL, 0, &cli);
+        CHECK_MSG(c == NULL, "client with TLS 1.3 suites only connected to a TLS 1.2 server");
+        f_end(&s, c);
+        printf("  %-100s -> client %s, server %s\n", "client TLS 1.3 suites only, server max 1.2",
+               h_code_name(cli.code), h_code_name(s.code));
+        CHECK_EQ(cli.code, MOJO_TLS_ERR_HANDSHAKE);
+        CHECK_MSG(!s.ok && s.code == MOJO_TLS_ERR_HANDSHAKE, "server code %s", h_code_name(s.code));
+        CHECK_RC(mojo_tls_config_free(scfg), 0);
+        CHECK_RC(mojo_tls_config_free(ccfg), 0);
     }
 
     /* refused names */
@@ -347,7 +340,6 @@ static void test_suites(void) {
 
 int main(void) {
     h_start("test_features_names", 240);
-    tls13 = 1; /* every engine (bundled 3.6, system 3.6 / 4.x) has TLS 1.3 */
     mbedtls4 = strncmp(mojo_tls_backend(), "Mbed TLS 4.", 11) == 0;
     ca = f_ca("names CA", MOJO_TLS_KEY_ECDSA_P256);
     one = f_leaf(&ca, "one.example", "one.example,localhost", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);

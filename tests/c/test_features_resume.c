@@ -103,12 +103,9 @@ static void resume_with(const char *label, mojo_tls_config *scfg, int expect_res
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
 }
 
-static int tls13; /* the backend has TLS 1.3 (every engine does): default handshakes negotiate it */
-
 static mojo_tls_config *server_cfg(void) { return f_server_cfg(&leaf); }
 
-/* A server capped at TLS 1.2: where the session-id cache applies. On a
- * backend without TLS 1.3 this is the default anyway. */
+/* A server capped at TLS 1.2: where the session-id cache applies. */
 static mojo_tls_config *server_cfg12(void) {
     mojo_tls_config *cfg = f_server_cfg(&leaf);
     CHECK_RC(mojo_tls_config_set_max_version(cfg, MOJO_TLS_VERSION_TLS1_2), 0);
@@ -119,24 +116,20 @@ static void test_resumption(void) {
     /* tickets: TLS 1.2 (RFC 5077) and TLS 1.3 (NewSessionTicket after the handshake) */
     mojo_tls_config *tickets = server_cfg();
     CHECK_RC(mojo_tls_config_enable_session_tickets(tickets, 3600), 0);
-    resume_with(tls13 ? "tickets (TLS 1.3)" : "tickets", tickets, 1);
-    if (tls13) {
-        mojo_tls_config *t12 = server_cfg12();
-        CHECK_RC(mojo_tls_config_enable_session_tickets(t12, 3600), 0);
-        resume_with("tickets (TLS 1.2)", t12, 1);
-        CHECK_RC(mojo_tls_config_free(t12), 0);
-    }
+    resume_with("tickets (TLS 1.3)", tickets, 1);
+    mojo_tls_config *t12 = server_cfg12();
+    CHECK_RC(mojo_tls_config_enable_session_tickets(t12, 3600), 0);
+    resume_with("tickets (TLS 1.2)", t12, 1);
+    CHECK_RC(mojo_tls_config_free(t12), 0);
 
     /* session-id cache: TLS 1.2 only; TLS 1.3 resumes with tickets only */
     mojo_tls_config *cache = server_cfg12();
     CHECK_RC(mojo_tls_config_set_session_cache(cache, 100, 300), 0);
-    resume_with(tls13 ? "cache (TLS 1.2)" : "cache", cache, 1);
-    if (tls13) {
-        mojo_tls_config *c13 = server_cfg();
-        CHECK_RC(mojo_tls_config_set_session_cache(c13, 100, 300), 0);
-        resume_with("cache only, TLS 1.3: no resumption", c13, 0);
-        CHECK_RC(mojo_tls_config_free(c13), 0);
-    }
+    resume_with("cache (TLS 1.2)", cache, 1);
+    mojo_tls_config *c13 = server_cfg();
+    CHECK_RC(mojo_tls_config_set_session_cache(c13, 100, 300), 0);
+    resume_with("cache only, TLS 1.3: no resumption", c13, 0);
+    CHECK_RC(mojo_tls_config_free(c13), 0);
 
     /* both */
     mojo_tls_config *both = server_cfg();
@@ -305,9 +298,9 @@ static int keylog_parse(const char *path, int v13, int idx, char random[65], cha
     return n;
 }
 
-/* max_version 0: the default (TLS 1.3 where the backend has it) */
+/* max_version 0: the default (TLS 1.3) */
 static void test_keylog(int max_version) {
-    int v13 = tls13 && max_version != MOJO_TLS_VERSION_TLS1_2;
+    int v13 = max_version != MOJO_TLS_VERSION_TLS1_2;
     const char *vname = v13 ? "TLS 1.3" : "TLS 1.2";
     char dir[512], cpath[600], spath[600], epath[600];
     f_tmpdir(dir, sizeof dir);
@@ -374,12 +367,11 @@ static void test_keylog(int max_version) {
 
 int main(void) {
     h_start("test_features_resume", 300);
-    tls13 = 1; /* every engine (bundled 3.6, system 3.6 / 4.x) has TLS 1.3 */
     ca = f_ca("resume CA", MOJO_TLS_KEY_ECDSA_P256);
     leaf = f_leaf(&ca, "localhost", "localhost,127.0.0.1", MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
     test_resumption();
     test_keylog(MOJO_TLS_VERSION_TLS1_2);
-    if (tls13) test_keylog(0);
+    test_keylog(0);
     f_cert_free(&ca);
     f_cert_free(&leaf);
     return h_finish();

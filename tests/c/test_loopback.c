@@ -6,8 +6,6 @@
 
 #define TOTAL (1u << 20)
 
-static int is_228(void) { return strstr(mojo_tls_backend(), "2.28") != NULL; }
-
 /* PEM body -> DER, to compare with what the peer sent. */
 static size_t pem_to_der(const char *pem, unsigned char *out, size_t cap) {
     const char *p = strstr(pem, "-----BEGIN CERTIFICATE-----");
@@ -58,13 +56,9 @@ static void check_queries(mojo_tls_conn *c, const h_pki *pki) {
     int v = mojo_tls_conn_version(c);
     const char *vn = mojo_tls_conn_version_name(c);
     REQUIRE(vn != NULL);
-    if (is_228()) {
-        CHECK_EQ(v, 0x0303);
-        CHECK(strcmp(vn, "TLSv1.2") == 0);
-    } else {
-        CHECK(v == 0x0303 || v == 0x0304);
-        CHECK(strcmp(vn, v == 0x0304 ? "TLSv1.3" : "TLSv1.2") == 0);
-    }
+    /* default settings on both ends: TLS 1.3 */
+    CHECK_EQ(v, 0x0304);
+    CHECK(strcmp(vn, "TLSv1.3") == 0);
     const char *cipher = mojo_tls_conn_cipher(c);
     REQUIRE(cipher != NULL);
     CHECK_MSG(strncmp(cipher, "TLS_", 4) == 0 && strlen(cipher) > 8, "cipher name \"%s\" is not IANA", cipher);

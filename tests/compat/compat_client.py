@@ -8,7 +8,7 @@ a Python `ssl` server thread on 127.0.0.1 that echoes what it receives; the
 certificates come from the library's own generator (mojo_tls_gencert_*).
 
 Checks: verified handshake (authmode REQUIRED, hostname "localhost"), version
-"TLSv1.2" (TLSv1.3 on a backend with it), verify result 0, the peer certificate's DER and SHA-256 equal the
+"TLSv1.3", verify result 0, the peer certificate's DER and SHA-256 equal the
 server's, 256 KiB echoed (what the server received and what came back both
 match what was sent), close_notify, everything freed.
 
@@ -191,7 +191,6 @@ def main():
     path = find_library()
     lib = load(path)
     check(lib.mojo_tls_init() == 0, "mojo_tls_init")
-    tls13 = True  # every engine (bundled 3.6, system 3.6 / 4.x) has TLS 1.3
     mbedtls4 = lib.mojo_tls_backend().startswith(b"Mbed TLS 4.")
     bad_input = ERR_SSL_BAD_INPUT_DATA_4 if mbedtls4 else ERR_SSL_BAD_INPUT_DATA
     check(lib.mojo_tls_ssl_handshake(None) == bad_input, "handshake(NULL)")
@@ -252,14 +251,10 @@ def main():
         suite = lib.mojo_tls_ssl_get_ciphersuite(sslc)
         flags = lib.mojo_tls_ssl_get_verify_result(sslc)
         print("client: %s %s, verify result %d" % (version, suite, flags))
-        # TLS 1.3 where the backend has it (every engine now):
-        # the Python (OpenSSL) server's preferred TLS 1.3 suite, AES-256-GCM
-        if tls13:
-            check(version == b"TLSv1.3", "version %r, expected TLSv1.3" % version)
-            check(suite == b"TLS1-3-AES-256-GCM-SHA384", "ciphersuite %r, expected TLS1-3-AES-256-GCM-SHA384" % suite)
-        else:
-            check(version == b"TLSv1.2", "version %r" % version)
-            check(suite is not None and suite.startswith(b"TLS-ECDHE-"), "ciphersuite %r" % suite)
+        # TLS 1.3 with the Python (OpenSSL) server's preferred TLS 1.3 suite,
+        # AES-256-GCM
+        check(version == b"TLSv1.3", "version %r, expected TLSv1.3" % version)
+        check(suite == b"TLS1-3-AES-256-GCM-SHA384", "ciphersuite %r, expected TLS1-3-AES-256-GCM-SHA384" % suite)
         check(flags == 0, "verify result 0x%x" % flags)
 
         peer = lib.mojo_tls_ssl_get_peer_cert(sslc)
@@ -305,9 +300,8 @@ def main():
     server.join(IO_TIMEOUT)
     check(not server.is_alive(), "server thread finished")
     check(server.error is None, "server error: %r" % (server.error,))
-    check(server.version == ("TLSv1.3" if tls13 else "TLSv1.2"), "server saw %r" % server.version)
-    if tls13:
-        check(server.cipher == "TLS_AES_256_GCM_SHA384", "server cipher %r" % server.cipher)
+    check(server.version == "TLSv1.3", "server saw %r" % server.version)
+    check(server.cipher == "TLS_AES_256_GCM_SHA384", "server cipher %r" % server.cipher)
     check(server.count == TOTAL, "server received %d of %d bytes" % (server.count, TOTAL))
     check(server.received.digest() == hashlib.sha256(payload).digest(),
           "data received by the server (client -> server) matches")
