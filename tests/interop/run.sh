@@ -21,8 +21,7 @@ fi
 # Drivers, in order: interop.py (data paths, ciphers) and features.py (mTLS,
 # SNI, ALPN, resumption, pinning, key log, CRL, certgen, suites/groups; it
 # compiles tests/interop/peer.c against dist/), then tls13.py (TLS 1.3 against
-# openssl when the backend has it; on the bundled 2.28 backend it prints a
-# note and skips), then bulk.py (the fast record layer: generated data both
+# openssl), then bulk.py (the fast record layer: generated data both
 # ways per suite against openssl and Python ssl, SHA-256 on both ends;
 # MOJO_TLS_BULK_MIB sets the size). Each prints one line per case and
 # "N passed, N failed"; this script adds those up.

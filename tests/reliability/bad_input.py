@@ -498,7 +498,7 @@ T("mojo_tls_config_free", lambda fx: [fx.new_ccfg()], codes(0), over={"cfg:NULL"
 T("mojo_tls_config_set_min_version", lambda fx: [fx.new_ccfg(), 0x0303],
   extra=[("TLS 1.0", lambda fx: [fx.new_ccfg(), 0x0301], codes(UNSUPPORTED)),
          ("SSL 3.0", lambda fx: [fx.new_ccfg(), 0x0300], codes(UNSUPPORTED)),
-         ("TLS 1.3", lambda fx: [fx.new_ccfg(), 0x0304], None),  # by backend, see build_cases
+         ("TLS 1.3", lambda fx: [fx.new_ccfg(), 0x0304], OK),
          ("version 0", lambda fx: [fx.new_ccfg(), 0], codes(INVALID_ARGUMENT, UNSUPPORTED)),
          ("version 0x0305", lambda fx: [fx.new_ccfg(), 0x0305], codes(INVALID_ARGUMENT, UNSUPPORTED)),
          ("version -1", lambda fx: [fx.new_ccfg(), -1], codes(INVALID_ARGUMENT, UNSUPPORTED))])
@@ -889,8 +889,6 @@ def build_cases(funcs: Dict[str, H.Func]) -> List[Case]:
         for item in e.extra:
             label, a, x = item[:3]
             post = item[3] if len(item) > 3 else None
-            if x is None and name == "mojo_tls_config_set_min_version":
-                x = codes(UNSUPPORTED) if R.is_228() else OK
             out.append(Case(name, label, a, x, post))
     return out
 

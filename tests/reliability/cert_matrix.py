@@ -41,7 +41,7 @@ def expect_reject(label: str, cfg: object, port: int, server_name: Optional[str]
     return msg
 
 
-# MBEDTLS_X509_BADCERT_EXT_KEY_USAGE (the same value in 2.28, 3.6 and 4.x)
+# MBEDTLS_X509_BADCERT_EXT_KEY_USAGE (the same value in 3.6 and 4.x)
 BADCERT_EXT_KEY_USAGE = 0x1000
 EKU_BUG = ("library bug: a peer certificate with the wrong extended key usage fails with "
            "MOJO_TLS_ERR_HANDSHAKE (Mbed TLS -0x7A00 BAD_HS_CERTIFICATE, verify flags 0x1000) "

@@ -59,18 +59,6 @@ def backend() -> str:
     return L.mojo_tls_backend().decode()
 
 
-def is_228() -> bool:
-    return "2.28" in backend()
-
-
-def has_tls13() -> bool:
-    cfg = L.mojo_tls_config_new(ffi.MOJO_TLS_ROLE_CLIENT)
-    try:
-        return L.mojo_tls_config_set_min_version(cfg, ffi.MOJO_TLS_VERSION_TLS1_3) == 0
-    finally:
-        L.mojo_tls_config_free(cfg)
-
-
 def last_error() -> Tuple[int, str]:
     code = L.mojo_tls_last_error_code()
     n = L.mojo_tls_last_error(None, 0)
