@@ -51,22 +51,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # HAS_TLSv1_3, like ssl.HAS_TLSv1_3: whether the backend speaks TLS 1.3
-    # (Mbed TLS 3.6 / 4.x, not the bundled 2.28). Worked out on first use,
-    # since it loads the library.
-    if name == "HAS_TLSv1_3":
-        ctx = TLSContext()
-        try:
-            ctx.minimum_version = TLSVersion.TLSv1_3
-            has = True
-        except TLSUnsupportedError:
-            has = False
-        finally:
-            ctx.close()
-        globals()[name] = has
-        return has
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Like ssl.HAS_TLSv1_3: every backend (Mbed TLS 3.6 LTS, 4.x) speaks TLS 1.3.
+HAS_TLSv1_3 = True
 
 
 def library_version() -> str:
@@ -75,7 +61,7 @@ def library_version() -> str:
 
 
 def backend() -> str:
-    """The TLS backend, e.g. 'Mbed TLS 2.28.10 (bundled)'."""
+    """The TLS backend, e.g. 'Mbed TLS 3.6.5 (bundled)'."""
     return _lib().mojo_tls_backend().decode()
 
 

@@ -137,7 +137,7 @@ class TLSInvalidArgumentError(TLSError, ValueError):
 
 
 class TLSUnsupportedError(TLSError):
-    """Not available with this library build / backend (e.g. TLS 1.3 on Mbed TLS 2.28)."""
+    """Not supported (e.g. SSL 3.0, TLS 1.0 or TLS 1.1 as a protocol version)."""
 
 
 class TLSBadStateError(TLSError):

@@ -17,12 +17,6 @@ import mojo_tls
 HOST = "127.0.0.1"
 
 
-def best_version() -> str:
-    """The version two mojo-tls (or mojo-tls and stdlib) ends agree on by
-    default: TLS 1.3 where the backend has it (Mbed TLS 3.6 / 4.x)."""
-    return "TLSv1.3" if mojo_tls.HAS_TLSv1_3 else "TLSv1.2"
-
-
 @dataclass
 class PKI:
     ca: mojo_tls.GeneratedCert
