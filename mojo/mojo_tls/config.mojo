@@ -357,10 +357,10 @@ struct TLSConfig(Copyable, Movable):
 
 
 def has_tls13() raises TLSError -> Bool:
-    """Whether the backend speaks TLS 1.3 (Mbed TLS 3.6 / 4.x do, the bundled
-    2.28 does not). Between two peers that have it, default settings
-    negotiate TLS 1.3. A backend without it refuses a TLS 1.3 minimum with
-    MOJO_TLS_ERR_UNSUPPORTED, which is what this asks."""
+    """Whether the backend speaks TLS 1.3: True with every backend (Mbed TLS
+    3.6 LTS, bundled or system, and 4.x); default settings negotiate TLS
+    1.3. Asks the library (a TLS 1.3 minimum it refused with
+    MOJO_TLS_ERR_UNSUPPORTED would mean no)."""
     var c = TLSConfig.client()
     var rc = c._box[].ffi.config_set_min_version(
         c.handle(), MOJO_TLS_VERSION_TLS1_3

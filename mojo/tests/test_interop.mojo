@@ -80,9 +80,9 @@ def read_line(stream: TLSStream, limit: Int = 65536) raises -> String:
 
 def default_version() raises -> String:
     """The version negotiated with a peer that has TLS 1.3 (openssl, Python's
-    ssl, this library on the same backend), default settings on both sides.
+    ssl, this library), default settings on both sides.
     """
-    return "TLSv1.3" if has_tls13() else "TLSv1.2"
+    return "TLSv1.3"
 
 
 def examples_bin(name: String) raises -> String:

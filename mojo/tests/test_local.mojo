@@ -81,8 +81,8 @@ def client_handshake_error(
 
 
 def default_version() raises -> String:
-    """The version two default configurations negotiate on this backend."""
-    return "TLSv1.3" if has_tls13() else "TLSv1.2"
+    """The version two default configurations negotiate."""
+    return "TLSv1.3"
 
 
 def bytes_eq(a: Span[UInt8, _], b: Span[UInt8, _]) -> Bool:
@@ -105,10 +105,8 @@ def expect_code(e: TLSError, code: Int, what: String) raises:
 def test_library_info() raises:
     assert_true(library_version().byte_length() > 0)
     assert_true(backend().find("Mbed TLS") >= 0, backend())
-    # TLS 1.3 exactly on the backends that have it (Mbed TLS 3.x / 4.x).
-    assert_equal(
-        has_tls13(), backend().find("Mbed TLS 2.") < 0, backend()
-    )
+    # Every backend (Mbed TLS 3.6 / 4.x) has TLS 1.3.
+    assert_true(has_tls13(), backend())
     var d = sha256("abc".as_bytes())
     assert_equal(
         to_hex(d),
@@ -273,12 +271,10 @@ def test_memory_verify_errors_raise() raises:
 
 
 def test_memory_truncation_and_sessions() raises:
-    """Truncation, then ticket resumption: TLS 1.2 (pinned) on every backend,
-    and TLS 1.3 (the default where available), whose tickets arrive after
-    the handshake in a NewSessionTicket the client takes in on a read."""
-    var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2]
-    if has_tls13():
-        versions.append(MOJO_TLS_VERSION_TLS1_3)
+    """Truncation, then ticket resumption: TLS 1.2 (pinned) and TLS 1.3 (the
+    default), whose tickets arrive after the handshake in a NewSessionTicket
+    the client takes in on a read."""
+    var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2, MOJO_TLS_VERSION_TLS1_3]
     for version in versions:
         var name = "TLSv1.3" if version == MOJO_TLS_VERSION_TLS1_3 else (
             "TLSv1.2"
@@ -383,11 +379,9 @@ def test_memory_shared_ticket_keys() raises:
 
 def test_memory_session_cache() raises:
     """A server with a session-id cache and no tickets: TLS 1.2 (pinned)
-    resumes from the cache; TLS 1.3 (where available) has no session ids, so
-    the exported session gives a full handshake that still works."""
-    var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2]
-    if has_tls13():
-        versions.append(MOJO_TLS_VERSION_TLS1_3)
+    resumes from the cache; TLS 1.3 has no session ids, so the exported
+    session gives a full handshake that still works."""
+    var versions: List[Int] = [MOJO_TLS_VERSION_TLS1_2, MOJO_TLS_VERSION_TLS1_3]
     for version in versions:
         var tls13 = version == MOJO_TLS_VERSION_TLS1_3
         var name = "TLSv1.3" if tls13 else "TLSv1.2"
