@@ -8,8 +8,8 @@
 # Each test runs in its own ev task with a time limit (default 60 s, or
 # :timeout in (deftest "name" {:timeout 30} ...)); a test that runs out of
 # time is cancelled and fails. Helpers: (expect-error code-keyword body...),
-# (check cond fmt args...), temp files, free ports; tls13 and default-version
-# say what the backend negotiates.
+# (check cond fmt args...), temp files, free ports; default-version says
+# what default settings negotiate.
 
 (import mojo_tls/tls)
 (import mojo_tls/cert)
@@ -99,24 +99,14 @@
 
 # ---- what the backend negotiates ---------------------------------------------
 
-(def tls13
-  ``True when the backend has TLS 1.3 (Mbed TLS 3.6, 4.x), detected once: a
-  TLS 1.3 minimum version is accepted there and refused with :unsupported
-  on a TLS 1.2-only backend (Mbed TLS 2.28). Our clients and servers then
-  negotiate TLS 1.3 by default (the maximum is the backend's highest).``
-  (let [r (protect (tls/config {:min-version :tls1.3}))]
-    (cond
-      (r 0) (do (:close (r 1)) true)
-      (= :unsupported (tls/error-name (r 1))) false
-      (error (r 1)))))
-
 (def default-version
-  "The protocol version negotiated by default: \"TLSv1.3\" or \"TLSv1.2\"."
-  (if tls13 "TLSv1.3" "TLSv1.2"))
+  ``The protocol version our clients and servers negotiate by default (every
+  backend, Mbed TLS 3.6 or 4.x, has TLS 1.3).``
+  "TLSv1.3")
 
 (def default-version-number
-  "The number of default-version: 0x0304 (772) or 0x0303 (771)."
-  (if tls13 0x0304 0x0303))
+  "The number of default-version: 0x0304 (772)."
+  0x0304)
 
 # ---- a shared test PKI --------------------------------------------------------
 
