@@ -1,19 +1,15 @@
 /* benches/be_raw.c — the driver's engine: the Mbed TLS that libmojo_tls is
- * built on, called directly: no shim. One source, built twice by
- * benches/run.sh: against the bundled 2.28 (mbedtls-sys-auto's build and its
- * config.h) and against the system backend's 3.6 (the same static libraries
- * libmojo_tls links). Same settings as be_mojo.c: one suite, one protocol
- * version (TLS 1.3 on 3.6 only), x25519 then secp256r1, session tickets,
- * chain + host name verified. */
+ * built on, called directly: no shim. Built by benches/run.sh against the
+ * system backend's Mbed TLS 3.6 (the same static libraries libmojo_tls
+ * links). Same settings as be_mojo.c: one suite, one protocol version,
+ * x25519 then secp256r1, session tickets, chain + host name verified. */
 #include "backend.h"
 
 #include <mbedtls/version.h>
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define RAW_MBEDTLS_3 1
-#include <psa/crypto.h>
-#else
-#define RAW_MBEDTLS_3 0
+#if MBEDTLS_VERSION_NUMBER < 0x03060000
+#error "benches/be_raw.c needs Mbed TLS 3.6"
 #endif
+#include <psa/crypto.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
@@ -47,12 +43,7 @@ static mbedtls_x509_crt g_cert, g_ca;
 static mbedtls_pk_context g_key;
 static mbedtls_ssl_ticket_context g_ticket;
 static int g_suites[2];
-#if RAW_MBEDTLS_3
 static const uint16_t g_groups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1, 0};
-#else
-static const mbedtls_ecp_group_id g_curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
-                                                MBEDTLS_ECP_DP_NONE};
-#endif
 
 static void check(int rc, const char *what) {
     if (rc != 0) {
@@ -67,22 +58,20 @@ const char *be_name(void) { return "raw"; }
 
 int be_init(const char *cert, const char *key, const char *ca, const char *suite, int tls13) {
     int chacha = !strcmp(suite, "chacha20");
-#if RAW_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
     if (tls13)
         g_suites[0] = chacha ? MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256 : MBEDTLS_TLS1_3_AES_128_GCM_SHA256;
     else
 #else
-    if (tls13) return -1; /* 2.28 (or a 3.x build without it) has no TLS 1.3 */
+    if (tls13) return -1; /* a build without TLS 1.3 */
 #endif
         g_suites[0] = chacha ? MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
                              : MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
-#if RAW_MBEDTLS_3
-    /* 3.x: TLS 1.3 (and PSA-backed code) needs the PSA core initialised */
+    /* TLS 1.3 (and PSA-backed code) needs the PSA core initialised */
     if (psa_crypto_init() != PSA_SUCCESS) {
         fprintf(stderr, "bench-raw: psa_crypto_init failed\n");
         exit(1);
     }
-#endif
     mbedtls_entropy_init(&g_entropy);
     mbedtls_ctr_drbg_init(&g_drbg_srv);
     mbedtls_ctr_drbg_init(&g_drbg_cli);
@@ -93,13 +82,9 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
     mbedtls_pk_init(&g_key);
     check(mbedtls_x509_crt_parse(&g_cert, (const unsigned char *)cert, strlen(cert) + 1), "cert");
     check(mbedtls_x509_crt_parse(&g_ca, (const unsigned char *)ca, strlen(ca) + 1), "ca");
-#if RAW_MBEDTLS_3
     check(mbedtls_pk_parse_key(&g_key, (const unsigned char *)key, strlen(key) + 1, NULL, 0, mbedtls_ctr_drbg_random,
                                &g_drbg_srv),
           "key");
-#else
-    check(mbedtls_pk_parse_key(&g_key, (const unsigned char *)key, strlen(key) + 1, NULL, 0), "key");
-#endif
 
     mbedtls_ssl_config *both[2] = {&g_srv, &g_cli};
     for (int i = 0; i < 2; i++) {
@@ -109,19 +94,13 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
                                           MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT),
               "config");
         mbedtls_ssl_conf_rng(c, mbedtls_ctr_drbg_random, i ? &g_drbg_cli : &g_drbg_srv);
-#if RAW_MBEDTLS_3
         mbedtls_ssl_protocol_version v = tls13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
         mbedtls_ssl_conf_min_tls_version(c, v);
         mbedtls_ssl_conf_max_tls_version(c, v);
         mbedtls_ssl_conf_groups(c, g_groups);
-#else
-        mbedtls_ssl_conf_min_version(c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-        mbedtls_ssl_conf_max_version(c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-        mbedtls_ssl_conf_curves(c, g_curves);
-#endif
         mbedtls_ssl_conf_ciphersuites(c, g_suites);
     }
-#if RAW_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
     MBEDTLS_VERSION_NUMBER >= 0x03060100
     /* 3.6.1+ drops TLS 1.3 tickets on the client unless asked to hand them
      * over (mbedtls_ssl_read then returns RECEIVED_NEW_SESSION_TICKET) */
@@ -137,7 +116,7 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
     return 0;
 }
 
-/* a TLS 1.3 NewSessionTicket (3.6 signals it) is not an error: read on
+/* a TLS 1.3 NewSessionTicket (signalled, see above) is not an error: read on
  * (WANT_* too: the BIOs block, but Mbed TLS may still ask) */
 static int retry(int rc) {
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -159,8 +138,8 @@ static be_conn *handshake(be_conn *c) {
     return c;
 }
 
-/* mbedtls_net_recv plus a byte count during the handshake: neither 2.28 nor
- * 3.6 has a public "was this resumed" getter, and a resumed handshake is the
+/* mbedtls_net_recv plus a byte count during the handshake: Mbed TLS 3.6 has
+ * no public "was this resumed" getter, and a resumed handshake is the
  * one without the server's Certificate (+ ServerKeyExchange in TLS 1.2,
  * CertificateVerify in TLS 1.3): < 400 bytes here, a full one is > 700. */
 static int counting_recv(void *ctx, unsigned char *buf, size_t len) {

@@ -6,8 +6,9 @@ computed within one run (mojo-tls and its peer measured back to back) and
 then summarised the same way. Ratios are mojo-tls ÷ peer: > 1 means faster
 (throughput, handshakes) or bigger (memory, CPU per handshake).
 
-Keys: <measure>.<engine> for the bundled backend (Mbed TLS 2.28), the same
-with "sys." in front for the system backend (Mbed TLS 3.6); their METRIC names
+Keys: <measure>.<engine> for the bundled backend (Mbed TLS 3.6 built by
+mbedtls-rs-sys), the same with "sys." in front for the system backend (an
+installed Mbed TLS 3.6); their METRIC names
 end in "_system". To add an engine (say a new record layer): give it a label
 in ENGINES, add it to the engine lists of the sections it runs in and, for
 ratios, a (numerator, denominator, label, metric stem) entry in the *_RATIOS
@@ -215,7 +216,7 @@ class Report:
 
 def build(data, meta):
     rep = Report(data, meta)
-    bundled = ", Mbed TLS 2.28 (bundled)"
+    bundled = f", {short_backend(meta.get('backend', ''))} (bundled)"
     system = f", {short_backend(meta.get('sys_backend', ''))} (system backend)"
     rep.bulk("", "", bundled)
     rep.python()
@@ -317,9 +318,9 @@ NOTES = """
   measure the shim over the same engine as raw Mbed TLS; the Python rows use the package's
   defaults (the library's own record layer after the handshake, where it applies).
 - Raw Mbed TLS is the very library mojo-tls is built on, called directly by
-  benches/be_raw.c (one source for 2.28 and 3.6): for the bundled backend the static
-  libraries and config.h left by the mbedtls-sys-auto build, for the system backend the
-  static libraries of the Mbed TLS 3.6 install that libmojo_tls links. It uses blocking
+  benches/be_raw.c against the static libraries of the Mbed TLS 3.6 install that the
+  system backend's libmojo_tls links (the bundled engine's libraries need mbedtls-rs-sys's
+  Rust hooks and cannot be linked alone, so the bundled rows have no raw peer). It uses blocking
   `mbedtls_net_*` BIOs; mojo-tls runs its own non-blocking transport with poll().
 - Bulk: the time from the first write to the server's one-byte acknowledgement of the last;
   "CPU (both ends)" is the process's user + system CPU time over the same span (client and
