@@ -29,7 +29,7 @@ ROOT=$(pwd -P)
 DIST="${MOJO_TLS_DIST_DIR:-$ROOT/dist}"
 OS=$(uname -s)
 
-# Backend: bundled Mbed TLS 2.28 by default; MBEDTLS_DIR=<prefix> selects the
+# Backend: bundled Mbed TLS 3.6 LTS by default; MBEDTLS_DIR=<prefix> selects the
 # system backend (Mbed TLS 3.6 / 4.x at that prefix), built in its own
 # target directory so both builds stay warm.
 CARGO_FEATURES=()

@@ -19,7 +19,7 @@ typedef enum mojo_tls_err {
   MOJO_TLS_ERR_VERIFY_FAILED = -8,    /* peer certificate verification failed (reason in last_error) */
   MOJO_TLS_ERR_HANDSHAKE = -9,        /* handshake failed for another reason (alert, no common suite, ...) */
   MOJO_TLS_ERR_IO = -10,              /* socket error */
-  MOJO_TLS_ERR_UNSUPPORTED = -11,     /* not available on this backend (e.g. TLS 1.3 on 2.28) */
+  MOJO_TLS_ERR_UNSUPPORTED = -11,     /* not supported (e.g. SSL 3.0, TLS 1.0 or 1.1 as a version) */
   MOJO_TLS_ERR_PARSE = -12,           /* garbage / truncated PEM or DER, bad cert or key */
   MOJO_TLS_ERR_BAD_PASSWORD = -13,    /* encrypted key: missing or wrong password */
   MOJO_TLS_ERR_NOT_FOUND = -14,       /* file / directory not found, no system CA store */
@@ -56,7 +56,7 @@ typedef struct mojo_tls_gencert mojo_tls_gencert; /* opaque handle: generated ce
 /* ---- library ---- */
 int mojo_tls_init(void);                         /* idempotent, thread-safe; 0 */
 const char *mojo_tls_version(void);              /* "0.1.0" static */
-const char *mojo_tls_backend(void);              /* "Mbed TLS 2.28.10 (bundled)" static */
+const char *mojo_tls_backend(void);              /* "Mbed TLS 3.6.5 (bundled)" static */
 int mojo_tls_abi_version(void);                  /* MOJO_TLS_ABI_VERSION */
 
 /* ---- errors (thread-local last error) ---- */
