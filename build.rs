@@ -160,7 +160,7 @@ mod engine {
     struct StripPrefix;
 
     impl bindgen::callbacks::ParseCallbacks for StripPrefix {
-        // Same names as mbedtls-sys-auto (`sys::ssl_init`, `sys::ERR_SSL_WANT_READ`)
+        // Short names (`sys::ssl_init`, `sys::ERR_SSL_WANT_READ`)
         // so the backend reads alike on every generation.
         fn item_name(&self, info: bindgen::callbacks::ItemInfo) -> Option<String> {
             strip(info.name)
@@ -327,7 +327,7 @@ mod engine {
                     println!("cargo:rustc-cfg=mbedtls_psa_rng_fork_unsafe");
                 }
             }
-            _ => panic!("Mbed TLS {string}: the system backend supports 3.6 and 4.x (use the bundled backend for 2.28)"),
+            _ => panic!("Mbed TLS {string}: the system backend supports 3.6 and 4.x (the bundled backend is 3.6)"),
         }
         println!("cargo:rustc-env=MOJO_TLS_MBEDTLS_VERSION={string}");
 
