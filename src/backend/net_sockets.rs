@@ -290,48 +290,47 @@ pub(crate) unsafe fn set_nonblock(ctx: *mut Ctx) -> c_int {
     )
 }
 
-/// `f_send` for `ssl_set_bio`; `ctx` is a `net_context`.
-pub(crate) unsafe extern "C" fn send(ctx: *mut c_void, buf: *const c_uchar, len: usize) -> c_int {
-    let fd = if ctx.is_null() {
+fn ctx_fd(ctx: *mut c_void) -> c_int {
+    if ctx.is_null() {
         -1
     } else {
-        (*(ctx as *mut Ctx)).fd
-    };
+        // SAFETY: a non-NULL BIO context is the caller's net_context.
+        unsafe { (*(ctx as *mut Ctx)).fd }
+    }
+}
+
+/// A read(2)/write(2) result in Mbed TLS's BIO terms: the byte count, or
+/// `want` (would block, EINTR), CONN_RESET, or `failed`.
+unsafe fn io_result(fd: c_int, n: isize, want: c_int, failed: c_int) -> c_int {
+    if n >= 0 {
+        return n as c_int;
+    }
+    match errno() {
+        _ if would_block(fd) => want,
+        libc::EPIPE | libc::ECONNRESET => sys::ERR_NET_CONN_RESET as c_int,
+        libc::EINTR => want,
+        _ => failed,
+    }
+}
+
+/// `f_send` for `ssl_set_bio`; `ctx` is a `net_context`.
+pub(crate) unsafe extern "C" fn send(ctx: *mut c_void, buf: *const c_uchar, len: usize) -> c_int {
+    let fd = ctx_fd(ctx);
     if fd < 0 {
         return sys::ERR_NET_INVALID_CONTEXT as c_int;
     }
     let n = libc::write(fd, buf as *const c_void, len);
-    if n >= 0 {
-        return n as c_int;
-    }
-    match errno() {
-        _ if would_block(fd) => WANT_WRITE,
-        libc::EPIPE | libc::ECONNRESET => sys::ERR_NET_CONN_RESET as c_int,
-        libc::EINTR => WANT_WRITE,
-        _ => sys::ERR_NET_SEND_FAILED as c_int,
-    }
+    io_result(fd, n, WANT_WRITE, sys::ERR_NET_SEND_FAILED as c_int)
 }
 
 /// `f_recv` for `ssl_set_bio`.
 pub(crate) unsafe extern "C" fn recv(ctx: *mut c_void, buf: *mut c_uchar, len: usize) -> c_int {
-    let fd = if ctx.is_null() {
-        -1
-    } else {
-        (*(ctx as *mut Ctx)).fd
-    };
+    let fd = ctx_fd(ctx);
     if fd < 0 {
         return sys::ERR_NET_INVALID_CONTEXT as c_int;
     }
     let n = libc::read(fd, buf as *mut c_void, len);
-    if n >= 0 {
-        return n as c_int;
-    }
-    match errno() {
-        _ if would_block(fd) => WANT_READ,
-        libc::EPIPE | libc::ECONNRESET => sys::ERR_NET_CONN_RESET as c_int,
-        libc::EINTR => WANT_READ,
-        _ => sys::ERR_NET_RECV_FAILED as c_int,
-    }
+    io_result(fd, n, WANT_READ, sys::ERR_NET_RECV_FAILED as c_int)
 }
 
 /// `f_recv_timeout` for `ssl_set_bio`: wait up to `timeout` ms (0 = no
@@ -342,11 +341,7 @@ pub(crate) unsafe extern "C" fn recv_timeout(
     len: usize,
     timeout: u32,
 ) -> c_int {
-    let fd = if ctx.is_null() {
-        -1
-    } else {
-        (*(ctx as *mut Ctx)).fd
-    };
+    let fd = ctx_fd(ctx);
     if fd < 0 {
         return sys::ERR_NET_INVALID_CONTEXT as c_int;
     }
