@@ -2,6 +2,7 @@
 //! built without MBEDTLS_FS_IO, so files are read here on every engine and
 //! handed to the buffer parsers, the way Mbed TLS's own loaders would.
 
+use std::borrow::Cow;
 use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -10,13 +11,13 @@ use super::sys;
 
 /// The file's bytes as Mbed TLS's `pk_load_file` gives them: PEM text keeps
 /// a terminating NUL inside the length (the PEM parsers require it), DER
-/// does not.
+/// does not (`x509::pem_aware_buffer`, as for in-memory input).
 pub(crate) fn load(path: &Path) -> Option<Vec<u8>> {
-    let mut data = std::fs::read(path).ok()?;
-    if data.windows(11).any(|w| w == b"-----BEGIN ") {
-        data.push(0);
-    }
-    Some(data)
+    let data = std::fs::read(path).ok()?;
+    Some(match super::x509::pem_aware_buffer(&data) {
+        Cow::Owned(terminated) => terminated,
+        Cow::Borrowed(_) => data,
+    })
 }
 
 /// `load` for a C path; None for NULL or an unreadable file.

@@ -66,16 +66,19 @@ pub(crate) unsafe fn free(ctx: *mut Ctx) {
     (*ctx).fd = -1;
 }
 
-pub(crate) unsafe fn connect(
+/// Resolve `host`/`port` and try each address in turn, as Mbed TLS does:
+/// a new socket, then `attempt` (0 keeps the socket in `ctx`, anything else
+/// is that address's error code). The code of the last failure, or
+/// ERR_NET_UNKNOWN_HOST.
+unsafe fn try_addresses(
     ctx: *mut Ctx,
     host: *const c_char,
     port: *const c_char,
-    proto: c_int,
+    hints: &libc::addrinfo,
+    attempt: impl Fn(c_int, &libc::addrinfo) -> c_int,
 ) -> c_int {
-    prepare();
-    let h = hints(proto, false);
     let mut list: *mut libc::addrinfo = std::ptr::null_mut();
-    if libc::getaddrinfo(host, port, &h, &mut list) != 0 {
+    if libc::getaddrinfo(host, port, hints, &mut list) != 0 {
         return sys::ERR_NET_UNKNOWN_HOST as c_int;
     }
     let mut ret = sys::ERR_NET_UNKNOWN_HOST as c_int;
@@ -88,16 +91,43 @@ pub(crate) unsafe fn connect(
             ret = sys::ERR_NET_SOCKET_FAILED as c_int;
             continue;
         }
-        if libc::connect(fd, ai.ai_addr, ai.ai_addrlen) == 0 {
+        ret = attempt(fd, ai);
+        if ret == 0 {
             (*ctx).fd = fd;
-            ret = 0;
             break;
         }
         libc::close(fd);
-        ret = sys::ERR_NET_CONNECT_FAILED as c_int;
     }
     libc::freeaddrinfo(list);
     ret
+}
+
+/// setsockopt(SOL_SOCKET, `opt`, 1).
+unsafe fn set_flag(fd: c_int, opt: c_int) -> bool {
+    let one: c_int = 1;
+    libc::setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        opt,
+        &one as *const c_int as *const c_void,
+        size_of::<c_int>() as libc::socklen_t,
+    ) == 0
+}
+
+pub(crate) unsafe fn connect(
+    ctx: *mut Ctx,
+    host: *const c_char,
+    port: *const c_char,
+    proto: c_int,
+) -> c_int {
+    prepare();
+    try_addresses(ctx, host, port, &hints(proto, false), |fd, ai| {
+        if libc::connect(fd, ai.ai_addr, ai.ai_addrlen) == 0 {
+            0
+        } else {
+            sys::ERR_NET_CONNECT_FAILED as c_int
+        }
+    })
 }
 
 /// `mbedtls_net_bind`; with `reuseport`, SO_REUSEPORT as well so several
@@ -111,49 +141,24 @@ pub(crate) unsafe fn bind(
 ) -> c_int {
     prepare();
     let udp = proto == sys::NET_PROTO_UDP as c_int;
-    let h = hints(proto, bind_ip.is_null());
-    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
-    if libc::getaddrinfo(bind_ip, port, &h, &mut list) != 0 {
-        return sys::ERR_NET_UNKNOWN_HOST as c_int;
-    }
-    let one: c_int = 1;
-    let one_ptr = &one as *const c_int as *const c_void;
-    let one_len = size_of::<c_int>() as libc::socklen_t;
-    let mut ret = sys::ERR_NET_UNKNOWN_HOST as c_int;
-    let mut cur = list;
-    while !cur.is_null() {
-        let ai = &*cur;
-        cur = ai.ai_next;
-        let fd = libc::socket(ai.ai_family, ai.ai_socktype, ai.ai_protocol);
-        if fd < 0 {
-            ret = sys::ERR_NET_SOCKET_FAILED as c_int;
-            continue;
-        }
-        if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, one_ptr, one_len) != 0
-            || (reuseport
-                && libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, one_ptr, one_len)
-                    != 0)
-        {
-            libc::close(fd);
-            ret = sys::ERR_NET_SOCKET_FAILED as c_int;
-            continue;
-        }
-        if libc::bind(fd, ai.ai_addr, ai.ai_addrlen) != 0 {
-            libc::close(fd);
-            ret = sys::ERR_NET_BIND_FAILED as c_int;
-            continue;
-        }
-        if !udp && libc::listen(fd, 10) != 0 {
-            libc::close(fd);
-            ret = sys::ERR_NET_LISTEN_FAILED as c_int;
-            continue;
-        }
-        (*ctx).fd = fd;
-        ret = 0;
-        break;
-    }
-    libc::freeaddrinfo(list);
-    ret
+    try_addresses(
+        ctx,
+        bind_ip,
+        port,
+        &hints(proto, bind_ip.is_null()),
+        |fd, ai| {
+            if !set_flag(fd, libc::SO_REUSEADDR) || (reuseport && !set_flag(fd, libc::SO_REUSEPORT))
+            {
+                sys::ERR_NET_SOCKET_FAILED as c_int
+            } else if libc::bind(fd, ai.ai_addr, ai.ai_addrlen) != 0 {
+                sys::ERR_NET_BIND_FAILED as c_int
+            } else if !udp && libc::listen(fd, 10) != 0 {
+                sys::ERR_NET_LISTEN_FAILED as c_int
+            } else {
+                0
+            }
+        },
+    )
 }
 
 /// Copy the peer's address (4 bytes IPv4, 16 bytes IPv6) into `client_ip`.
@@ -255,14 +260,7 @@ pub(crate) unsafe fn accept(
         if nfd < 0 {
             return sys::ERR_NET_SOCKET_FAILED as c_int;
         }
-        let one: c_int = 1;
-        libc::setsockopt(
-            nfd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            &one as *const c_int as *const c_void,
-            size_of::<c_int>() as libc::socklen_t,
-        );
+        set_flag(nfd, libc::SO_REUSEADDR);
         if libc::bind(nfd, local_ptr, local_len) != 0 {
             libc::close(nfd);
             return sys::ERR_NET_BIND_FAILED as c_int;

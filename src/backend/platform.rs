@@ -35,24 +35,26 @@ unsafe extern "C" fn mutex_free(m: *mut sys::threading_mutex_t) {
     drop(Box::from_raw(lock));
 }
 
-unsafe extern "C" fn mutex_lock(m: *mut sys::threading_mutex_t) -> libc::c_int {
+/// Run a pthread lock operation on the mutex behind `m`.
+unsafe fn mutex_op(
+    m: *mut sys::threading_mutex_t,
+    op: unsafe extern "C" fn(*mut libc::pthread_mutex_t) -> libc::c_int,
+) -> libc::c_int {
     if m.is_null() || (*m).lock.is_null() {
         return sys::ERR_THREADING_BAD_INPUT_DATA as libc::c_int;
     }
-    match libc::pthread_mutex_lock((*m).lock.cast()) {
+    match op((*m).lock.cast()) {
         0 => 0,
         _ => sys::ERR_THREADING_MUTEX_ERROR as libc::c_int,
     }
 }
 
+unsafe extern "C" fn mutex_lock(m: *mut sys::threading_mutex_t) -> libc::c_int {
+    mutex_op(m, libc::pthread_mutex_lock)
+}
+
 unsafe extern "C" fn mutex_unlock(m: *mut sys::threading_mutex_t) -> libc::c_int {
-    if m.is_null() || (*m).lock.is_null() {
-        return sys::ERR_THREADING_BAD_INPUT_DATA as libc::c_int;
-    }
-    match libc::pthread_mutex_unlock((*m).lock.cast()) {
-        0 => 0,
-        _ => sys::ERR_THREADING_MUTEX_ERROR as libc::c_int,
-    }
+    mutex_op(m, libc::pthread_mutex_unlock)
 }
 
 // ---- Randomness -------------------------------------------------------------
@@ -75,6 +77,21 @@ pub(crate) fn os_random(out: &mut [u8]) -> bool {
     true
 }
 
+/// The callback form both Mbed TLS random hooks share: fill `len` bytes at
+/// `output` and report the count in `*olen`; false on bad pointers or an
+/// OS failure (then `*olen` is 0).
+unsafe fn fill_os_random(output: *mut u8, len: usize, olen: *mut usize) -> bool {
+    if olen.is_null() || (output.is_null() && len > 0) {
+        return false;
+    }
+    *olen = 0;
+    if len > 0 && !os_random(std::slice::from_raw_parts_mut(output, len)) {
+        return false;
+    }
+    *olen = len;
+    true
+}
+
 /// PSA's random source (MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG): the OS directly.
 #[no_mangle]
 unsafe extern "C" fn mbedtls_psa_external_get_random(
@@ -84,15 +101,11 @@ unsafe extern "C" fn mbedtls_psa_external_get_random(
     output_length: *mut usize,
 ) -> sys::psa_status_t {
     const PSA_ERROR_INSUFFICIENT_ENTROPY: sys::psa_status_t = -148;
-    if output_length.is_null() || (output.is_null() && output_size > 0) {
-        return PSA_ERROR_INSUFFICIENT_ENTROPY;
+    if fill_os_random(output, output_size, output_length) {
+        0
+    } else {
+        PSA_ERROR_INSUFFICIENT_ENTROPY
     }
-    *output_length = 0;
-    if output_size > 0 && !os_random(std::slice::from_raw_parts_mut(output, output_size)) {
-        return PSA_ERROR_INSUFFICIENT_ENTROPY;
-    }
-    *output_length = output_size;
-    0
 }
 
 /// The entropy pool's source (the bundled config has no platform source).
@@ -102,15 +115,11 @@ unsafe extern "C" fn entropy_source(
     len: usize,
     olen: *mut usize,
 ) -> libc::c_int {
-    if olen.is_null() || (output.is_null() && len > 0) {
-        return sys::ERR_ENTROPY_SOURCE_FAILED as libc::c_int;
+    if fill_os_random(output, len, olen) {
+        0
+    } else {
+        sys::ERR_ENTROPY_SOURCE_FAILED as libc::c_int
     }
-    *olen = 0;
-    if len > 0 && !os_random(std::slice::from_raw_parts_mut(output, len)) {
-        return sys::ERR_ENTROPY_SOURCE_FAILED as libc::c_int;
-    }
-    *olen = len;
-    0
 }
 
 /// Register the OS source with a freshly initialised entropy context.
