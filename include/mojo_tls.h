@@ -1275,7 +1275,7 @@ int32_t mojo_tls_init(void);
 const char *mojo_tls_version(void);
 
 /**
- * The backend, e.g. "Mbed TLS 3.6.5 (bundled)". Static string.
+ * The backend, e.g. "Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)". Static string.
  */
 const char *mojo_tls_backend(void);
 

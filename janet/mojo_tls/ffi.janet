@@ -810,7 +810,7 @@
 
 # const char *mojo_tls_backend(void)  [returns a nullable char * as :ptr]
 (ffi/defbind mojo-tls-backend :ptr
-  "The backend, e.g. \"Mbed TLS 3.6.5 (bundled)\". Static string."
+  "The backend, e.g. \"Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)\". Static string."
   [])
 
 # int32_t mojo_tls_abi_version(void)

@@ -2494,7 +2494,7 @@ struct MojoTlsFFI(Copyable, Movable):
     def backend(self) -> Optional[String]:
         """`const char *mojo_tls_backend(void)`
 
-        The backend, e.g. "Mbed TLS 3.6.5 (bundled)". Static string.
+        The backend, e.g. "Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)". Static string.
         """
         var f = _c_function[def() thin abi("C") -> Int](
             self._lib[].mojo_tls_backend

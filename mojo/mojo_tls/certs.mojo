@@ -172,6 +172,6 @@ def library_version() raises TLSError -> String:
 
 
 def backend() raises TLSError -> String:
-    """The TLS backend, e.g. "Mbed TLS 3.6.5 (bundled)"."""
+    """The TLS backend, e.g. "Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)"."""
     var s = load_library().backend()
     return s.value() if s else String("")

@@ -61,7 +61,7 @@ def library_version() -> str:
 
 
 def backend() -> str:
-    """The TLS backend, e.g. 'Mbed TLS 3.6.5 (bundled)'."""
+    """The TLS backend, e.g. 'Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)'."""
     return _lib().mojo_tls_backend().decode()
 
 

@@ -65,14 +65,23 @@ pub fn ensure_init() {
 }
 
 static DESCRIPTION: Lazy<String> = Lazy::new(|| {
+    // The bundled engine names who multiplies on its curves (src/backend/ecc.rs).
+    #[cfg(mbedtls_bundled)]
+    let ecc = {
+        super::platform::install();
+        format!(", ECC by {}", super::ecc::engine_name())
+    };
+    #[cfg(not(mbedtls_bundled))]
+    let ecc = "";
     format!(
-        "Mbed TLS {} ({})\0",
+        "Mbed TLS {} ({}{})\0",
         super::generation::version_string(),
-        super::generation::GENERATION
+        super::generation::GENERATION,
+        ecc
     )
 });
 
-/// e.g. "Mbed TLS 3.6.5 (bundled)", NUL-terminated, static.
+/// e.g. "Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)", NUL-terminated, static.
 pub fn backend_description() -> &'static str {
     &DESCRIPTION
 }

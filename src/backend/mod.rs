@@ -32,6 +32,8 @@ compile_error!("no backend selected: enable the `bundled` or the `system` featur
 
 pub mod bio;
 pub mod compat;
+#[cfg(mbedtls_bundled)]
+pub(crate) mod ecc;
 pub mod errors;
 pub(crate) mod files;
 pub(crate) mod generation;

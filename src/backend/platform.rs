@@ -204,5 +204,6 @@ pub(crate) fn install() {
             hook_timer(Some(&CLOCK));
             hook_wall_clock(Some(&CLOCK));
         }
+        super::ecc::install();
     });
 }

@@ -22,7 +22,7 @@ pub extern "C" fn mojo_tls_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
 
-/// The backend, e.g. "Mbed TLS 3.6.5 (bundled)". Static string.
+/// The backend, e.g. "Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)". Static string.
 #[no_mangle]
 pub extern "C" fn mojo_tls_backend() -> *const c_char {
     guard(c"unknown".as_ptr(), || {
