@@ -5,7 +5,8 @@
  * engine as be_raw.c); build with
  * -DBENCH_MOJO_RECORD_LAYER=MOJO_TLS_RECORD_LAYER_AUTO for the library's
  * default (its own record layer after the handshake); -DBENCH_MOJO_FAST
- * does that and reports whether the kernel TLS probe fell back cleanly. */
+ * does that and reports whether the kernel TLS probe fell back cleanly.
+ * -DBENCH_MOJO_PSK_KE opts both ends into TLS 1.3 psk_ke resumption. */
 #include "backend.h"
 #include "mojo_tls.h"
 
@@ -66,6 +67,11 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
 #endif
     }
     check(mojo_tls_config_enable_session_tickets(g_srv, 86400), "tickets");
+#ifdef BENCH_MOJO_PSK_KE
+    /* TLS 1.3 resumption without ECDHE (psk_ke): the opt-in, on both ends */
+    for (int i = 0; i < 2; i++)
+        check(mojo_tls_config_enable_resumption_without_forward_secrecy(both[i], 1), "psk_ke");
+#endif
     return 0;
 }
 

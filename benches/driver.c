@@ -5,7 +5,8 @@
  *     bulk BYTES          1 connection, client writes BYTES in 16 KiB writes,
  *                         server reads 16 KiB at a time and acks   → bulk_MBps,
  *                         bulk_cpu_s_per_GiB (process CPU, both ends)
- *     hs full|resumed SEC sequential handshakes for SEC seconds  → hs_per_s, server_cpu_us
+ *     hs full|resumed SEC sequential handshakes for SEC seconds  → hs_per_s, server_cpu_us,
+ *                                                                 client_cpu_us
  *     mem N               N idle connections; the server is this process,
  *                         the client a forked child                → mem_server_B, mem_client_B
  *     conc N BYTES        N connections (2N threads), BYTES in total → conc_MBps
@@ -227,6 +228,7 @@ static int mode_hs(int resumed, double secs) {
         be_free(c);
     }
     long n = 0, nres = 0;
+    double c0 = thread_cpu(); /* the client's own CPU: this thread */
     double t0 = now_s(), end = t0 + secs, dt;
     for (;;) {
         be_conn *c = be_connect(g_port, sess);
@@ -239,6 +241,7 @@ static int mode_hs(int resumed, double secs) {
         n++;
         if ((dt = now_s() - t0) >= secs || now_s() > end) break;
     }
+    double client_cpu = thread_cpu() - c0;
     atomic_store(&s.stop, 1);
     int fd = bench_tcp_connect(g_port); /* wake the server's accept */
     if (fd >= 0) close(fd);
@@ -249,8 +252,8 @@ static int mode_hs(int resumed, double secs) {
         fprintf(stderr, "bench-%s: only %ld of %ld handshakes resumed\n", be_name(), nres, n);
         return 1;
     }
-    printf("hs_count %ld\nhs_per_s %.1f\nserver_cpu_us %.1f\n", n, (double)n / dt,
-           s.count ? s.cpu_s * 1e6 / (double)s.count : 0.0);
+    printf("hs_count %ld\nhs_per_s %.1f\nserver_cpu_us %.1f\nclient_cpu_us %.1f\n", n, (double)n / dt,
+           s.count ? s.cpu_s * 1e6 / (double)s.count : 0.0, client_cpu * 1e6 / (double)n);
     return 0;
 }
 

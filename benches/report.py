@@ -25,6 +25,8 @@ from collections import defaultdict
 ENGINES = {
     "fast": "mojo-tls (C ABI, default: fast record layer)",
     "mojo": "mojo-tls (C ABI, Mbed TLS record layer)",
+    "unhooked": "mojo-tls (C ABI, Mbed TLS record layer, Mbed TLS's own ECC)",
+    "pskke": "mojo-tls (C ABI, Mbed TLS record layer, psk_ke resumption opt-in)",
     "raw": "raw Mbed TLS",
     "openssl": "OpenSSL libssl",
 }
@@ -41,7 +43,7 @@ BULK_RATIOS = [
 BULK_CPU_RATIOS = [
     ("mojo", "raw", "CPU per byte: mojo-tls ÷ raw Mbed TLS", "bulk_cpu_vs_raw"),
 ]
-HS_ENGINES = ["mojo", "raw", "openssl"]
+HS_ENGINES = ["mojo", "unhooked", "pskke", "raw", "openssl"]
 MEM_ENGINES = ["fast", "mojo", "raw", "openssl"]
 SUITES = (("aes128gcm", "AES-128-GCM", "ECDHE-ECDSA ", "TLS_AES_128_GCM_SHA256"),
           ("chacha20", "ChaCha20-Poly1305", "ECDHE-ECDSA ", "TLS_CHACHA20_POLY1305_SHA256"))
@@ -128,22 +130,38 @@ class Report:
             if not any(k.startswith(f"{pfx}{hs}.") for k in self.data):
                 continue
             proto = ("TLS 1.3 TLS_AES_128_GCM_SHA256, x25519, ECDSA P-256 cert, chain + host name verified; "
-                     "resumption by ticket (PSK with ECDHE)" if tls13 else
+                     "resumption by ticket (PSK with ECDHE unless noted)" if tls13 else
                      "TLS 1.2 ECDHE-ECDSA AES-128-GCM, x25519, P-256 cert, chain + host name verified; "
                      "resumption by session ticket")
             sec = f"Handshakes, sequential, {self.meta.get('hs_seconds')} s each, {proto}{backend}"
             m = "handshake_tls13_" if tls13 else "handshake_"
+            v = "tls13" if tls13 else "tls12"
+            clcpu = cpu.replace("hscpu", "hsclcpu")
             for kind in ("full", "resumed"):
                 for e in HS_ENGINES:
                     name = short_engine(e)
                     self.absolute(sec, f"{kind}: {name}", f"{pfx}{hs}.{kind}.{e}", "handshakes/s")
                     self.absolute(sec, f"{kind}: {name}, server CPU", f"{pfx}{cpu}.{kind}.{e}", "µs/handshake")
+                    self.absolute(sec, f"{kind}: {name}, client CPU", f"{pfx}{clcpu}.{kind}.{e}", "µs/handshake")
             for kind in ("full", "resumed"):
                 self.rel(sec, f"{kind}: mojo-tls ÷ raw Mbed TLS (rate)", f"{pfx}{hs}.{kind}.mojo",
                          f"{pfx}{hs}.{kind}.raw", f"{m}{kind}_vs_raw{sfx}")
+            # issue #18's figures: rate (> 1 = faster) and CPU per handshake
+            # (< 1 = cheaper) against OpenSSL, within one run
             for kind in ("full", "resumed"):
                 self.rel(sec, f"{kind}: mojo-tls ÷ OpenSSL (rate)", f"{pfx}{hs}.{kind}.mojo",
-                         f"{pfx}{hs}.{kind}.openssl", f"{m}{kind}_vs_openssl{sfx}")
+                         f"{pfx}{hs}.{kind}.openssl", f"handshake_{kind}_vs_openssl_{v}{sfx}")
+            self.rel(sec, "full: server CPU mojo-tls ÷ OpenSSL", f"{pfx}{cpu}.full.mojo",
+                     f"{pfx}{cpu}.full.openssl", f"handshake_full_server_cpu_vs_openssl_{v}{sfx}")
+            self.rel(sec, "full: client CPU mojo-tls ÷ OpenSSL", f"{pfx}{clcpu}.full.mojo",
+                     f"{pfx}{clcpu}.full.openssl", f"handshake_client_cpu_vs_openssl_{v}{sfx}")
+            self.rel(sec, "full: AWS-LC ECC ÷ Mbed TLS's own ECC (rate)", f"{pfx}{hs}.full.mojo",
+                     f"{pfx}{hs}.full.unhooked", f"handshake_full_vs_unhooked{'' if tls13 else '_tls12'}{sfx}")
+            self.rel(sec, "full: server CPU, AWS-LC ECC ÷ Mbed TLS's own ECC", f"{pfx}{cpu}.full.mojo",
+                     f"{pfx}{cpu}.full.unhooked")
+            self.rel(sec, "resumed, psk_ke opt-in: mojo-tls ÷ OpenSSL (its default, rate)",
+                     f"{pfx}{hs}.resumed.pskke", f"{pfx}{hs}.resumed.openssl",
+                     f"handshake_resumed_psk_ke_vs_openssl_{v}{sfx}")
             self.rel(sec, "mojo-tls resumed ÷ full (rate)", f"{pfx}{hs}.resumed.mojo", f"{pfx}{hs}.full.mojo",
                      f"{m}resumed_vs_full{sfx}")
             self.rel(sec, "raw Mbed TLS resumed ÷ full (rate)", f"{pfx}{hs}.resumed.raw", f"{pfx}{hs}.full.raw")
@@ -268,6 +286,15 @@ def targets(metrics):
                 out.append((f"mem_per_conn_{proto}{side}_fast_vs_mbedtls_layer{sfx}", "<=", 1.05,
                             f"fast record layer memory per idle {'TLS 1.3 ' if proto else ''}{side} "
                             f"connection{who} not worse (≤ 1.05×, issue #11)"))
+    for v, pname in (("tls13", "TLS 1.3"), ("tls12", "TLS 1.2")):
+        out.append((f"handshake_full_vs_openssl_{v}", ">=", 1.0,
+                    f"{pname} full handshakes ≥ 1.0× OpenSSL's rate (issue #18)"))
+        out.append((f"handshake_full_server_cpu_vs_openssl_{v}", "<=", 1.0,
+                    f"{pname} server CPU per full handshake ≤ 1.0× OpenSSL's (issue #18)"))
+    out.append(("handshake_client_cpu_vs_openssl_tls13", "<=", 1.5,
+                "TLS 1.3 client CPU per full handshake ≤ 1.5× OpenSSL's (issue #18)"))
+    out.append(("handshake_resumed_vs_openssl_tls13", ">=", 1.0,
+                "TLS 1.3 resumed handshakes (default psk_dhe_ke) ≥ 1.0× OpenSSL's rate (issue #18)"))
     out.append(("python_bulk_vs_openssl_c", ">=", 1.0, "Python bulk ≥ 1.0× OpenSSL C (issue #11)"))
     out.append(("record_layer_fallback_ok", ">=", 1.0, "kernel TLS probe falls back cleanly"))
     out.append(("ffi_call_ns_c", "<", 50.0, "FFI call from C < 50 ns"))
@@ -313,7 +340,11 @@ NOTES = """
   tickets enabled in mojo-tls and raw Mbed TLS, OpenSSL's tickets with its session cache
   off, one TLS 1.3 ticket per handshake everywhere), one ticket reused by every client; TLS
   1.3 resumption is PSK with ECDHE (every engine's default), so it still costs an x25519
-  exchange, unlike a TLS 1.2 ticket resumption.
+  exchange, unlike a TLS 1.2 ticket resumption. The "psk_ke resumption opt-in" row has both
+  mojo-tls ends call mojo_tls_config_enable_resumption_without_forward_secrecy (no ECDHE,
+  no forward secrecy for the resumed session); OpenSSL stays on its default.
+- The bundled engine's elliptic-curve multiplication runs in AWS-LC (src/backend/ecc.rs);
+  the "Mbed TLS's own ECC" rows run the same library with MOJO_TLS_ECC_ENGINE=mbedtls.
 - The mojo-tls C rows pin Mbed TLS's record layer (MOJO_TLS_RECORD_LAYER_MBEDTLS), so they
   measure the shim over the same engine as raw Mbed TLS; the Python rows use the package's
   defaults (the library's own record layer after the handshake, where it applies).
@@ -327,7 +358,8 @@ NOTES = """
   server threads) per GiB, which other load on the machine disturbs far less than the rate.
 - Order: the engines of a pair run in the listed order on odd runs and reversed on even
   runs, so a drift in the machine's load does not always favour the same side.
-- Server CPU per handshake: getrusage(RUSAGE_THREAD) of the server thread ÷ handshakes.
+- Server and client CPU per handshake: getrusage(RUSAGE_THREAD) of the server thread and of
+  the client thread ÷ handshakes.
 - Memory: RSS growth of each process (server; forked client) over N idle, handshaken
   connections after one warm-up connection, ÷ N.
 - FFI from Mojo and Janet uses a memory-mode connection (no peer needed); from C and Python a

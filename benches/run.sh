@@ -6,7 +6,9 @@
 #
 # Two backends are measured in every run, one after the other:
 #   bundled  dist/ (Mbed TLS 3.6.5 built by mbedtls-rs-sys): bulk TLS 1.2,
-#            Python, handshakes, idle memory, FFI cost, concurrency; no raw
+#            Python, handshakes in TLS 1.2 and TLS 1.3 (also with Mbed TLS's
+#            own ECC, "unhooked", and TLS 1.3 psk_ke resumption, "pskke"),
+#            idle memory, FFI cost, concurrency; no raw
 #            peer (the engine's static libraries need mbedtls-rs-sys's Rust
 #            hooks and our threading layer, so be_raw.c cannot link them
 #            alone): the system rows compare with raw Mbed TLS 3.6
@@ -142,6 +144,18 @@ if want bundled; then
   gcc "${CFLAGS[@]}" -DBENCH_MOJO_FAST -I"$DIST/include" -o "$W/bench-fast" benches/driver.c benches/be_mojo.c \
     -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
   BIN[fast]=$W/bench-fast
+  # The same driver with Mbed TLS's own elliptic-curve code instead of the
+  # AWS-LC multiplication plugged under it (src/backend/ecc.rs): the hook's gain.
+  printf '#!/bin/sh\nMOJO_TLS_ECC_ENGINE=mbedtls exec "%s" "$@"\n' "$W/bench-mojo" >"$W/bench-unhooked"
+  chmod +x "$W/bench-unhooked"
+  BIN[unhooked]=$W/bench-unhooked
+  # TLS 1.3 resumption with psk_ke (no ECDHE), the opt-in of
+  # mojo_tls_config_enable_resumption_without_forward_secrecy, on both ends.
+  if grep -q mojo_tls_config_enable_resumption_without_forward_secrecy "$DIST/include/mojo_tls.h"; then
+    gcc "${CFLAGS[@]}" -DBENCH_MOJO_PSK_KE -I"$DIST/include" -o "$W/bench-pskke" benches/driver.c benches/be_mojo.c \
+      -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
+    BIN[pskke]=$W/bench-pskke
+  fi
   BACKEND=$(backend_of "$DIST/lib/libmojo_tls.so.0")
   note "mojo-tls backend: $BACKEND"
   [[ $BACKEND == *"(bundled"* ]] || die "$DIST is not the bundled backend ($BACKEND)"
@@ -268,12 +282,13 @@ measure_bulk() { # run pfx tls13 suite engines...
       "${BIN[$pfx$e]}" "${CERTS[@]}" "$suite" "$v" bulk "$BYTES"
   done
 }
-measure_hs() { # run pfx tls13 engines...
+measure_hs() { # run pfx tls13 engines... (HS_KINDS: "full resumed" unless set)
   local r=$1 pfx=$2 v=$3 kind e m=hs; shift 3
   ((v)) && m=hs13
-  for kind in full resumed; do
+  for kind in ${HS_KINDS:-full resumed}; do
     for e in $(engines "$r" "$pfx" "$@"); do
-      measure "$r" hs_per_s="$pfx$m.$kind.$e" server_cpu_us="$pfx${m/hs/hscpu}.$kind.$e" -- \
+      measure "$r" hs_per_s="$pfx$m.$kind.$e" server_cpu_us="$pfx${m/hs/hscpu}.$kind.$e" \
+        client_cpu_us="$pfx${m/hs/hsclcpu}.$kind.$e" -- \
         "${BIN[$pfx$e]}" "${CERTS[@]}" aes128gcm "$v" hs "$kind" "$HS_SECONDS"
     done
   done
@@ -300,7 +315,11 @@ for ((r = 1; r <= RUNS; r++)); do
     for k in $( ((r % 2)) && echo mojo stdlib || echo stdlib mojo); do
       measure "$r" bulk_MBps="py.$k" -- "${PY[@]}" bulk "$k" "$BYTES" "${CERTS[@]}" aes128gcm
     done
-    measure_hs "$r" "" 0 mojo raw openssl
+    for v in 0 1; do
+      measure_hs "$r" "" "$v" mojo openssl
+      HS_KINDS=full measure_hs "$r" "" "$v" unhooked mojo
+    done
+    HS_KINDS=resumed measure_hs "$r" "" 1 pskke openssl
     measure_mem "$r" "" 0 fast mojo raw openssl
     for n in 1 16 256; do
       for e in $(engines "$r" "" fast mojo openssl); do
