@@ -82,8 +82,8 @@ enum Outcome {
     Soft,
 }
 
-/// A secret byte buffer wiped on drop.
-struct Secret([u8; MAX_LEN]);
+/// A secret byte buffer wiped on drop (room for a point's two coordinates).
+struct Secret([u8; 2 * MAX_LEN]);
 
 impl Drop for Secret {
     fn drop(&mut self) {
@@ -132,14 +132,14 @@ unsafe fn mul_x25519(
     if sys::ecp_check_pubkey(grp, p) != 0 || !non_negative(&(*p).private_X) {
         return Outcome::Soft;
     }
-    let mut k = Secret([0; MAX_LEN]);
+    let mut k = Secret([0; 2 * MAX_LEN]);
     let mut u = [0u8; 32];
     if sys::mpi_write_binary_le(m, k.0.as_mut_ptr(), 32) != 0
         || sys::mpi_write_binary_le(&(*p).private_X, u.as_mut_ptr(), 32) != 0
     {
         return Outcome::Soft;
     }
-    let mut out = Secret([0; MAX_LEN]);
+    let mut out = Secret([0; 2 * MAX_LEN]);
     let base = sys::mpi_cmp_int(&(*p).private_X, 9) == 0;
     if base {
         awslc::X25519_public_from_private(out.0.as_mut_ptr(), k.0.as_ptr());
@@ -187,7 +187,7 @@ unsafe fn mul_nist(
         || (sys::mpi_cmp_mpi(&pt.private_X, &g.private_X) == 0
             && sys::mpi_cmp_mpi(&pt.private_Y, &g.private_Y) == 0);
 
-    let mut k = Secret([0; MAX_LEN]);
+    let mut k = Secret([0; 2 * MAX_LEN]);
     if sys::mpi_write_binary(m, k.0.as_mut_ptr(), len) != 0 {
         return Outcome::Soft;
     }
@@ -236,7 +236,7 @@ unsafe fn mul_nist(
     };
     // For a scalar in [1, n) and a point of the (prime-order) group the
     // result is never the point at infinity, so encoding cannot fail.
-    let mut res = Secret([0; MAX_LEN]);
+    let mut res = Secret([0; 2 * MAX_LEN]);
     let mut enc = [0u8; 1 + 2 * MAX_LEN];
     if ok != 1
         || awslc::EC_POINT_point2oct(
@@ -282,11 +282,14 @@ impl MbedtlsEcpMul for AwsLcEcp {
         let rp = r as *mut mbedtls_ecp_point as *mut sys::ecp_point;
         let mp = m as *const mbedtls_mpi as *const sys::mpi;
         let pp = p as *const mbedtls_ecp_point as *const sys::ecp_point;
-        let outcome = match Curve::of((*g).id) {
+        // A panic cannot unwind through Mbed TLS's C frames (it would abort
+        // the host): report it as Mbed TLS's generic ECP error instead.
+        let outcome = std::panic::catch_unwind(|| match Curve::of((*g).id) {
             Some(Curve::X25519) => mul_x25519(g, rp, mp, pp),
             Some(Curve::Nist(group, len)) => mul_nist(g, rp, mp, pp, group(), len),
             None => Outcome::Soft,
-        };
+        })
+        .unwrap_or(Outcome::Err(sys::ERR_ECP_BAD_INPUT_DATA as i32));
         match outcome {
             Outcome::Done => Ok(()),
             Outcome::Err(code) => Err(MbedtlsError::new(code)),
