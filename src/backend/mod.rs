@@ -33,6 +33,10 @@ compile_error!("no backend selected: enable the `bundled` or the `system` featur
 pub mod bio;
 pub mod compat;
 #[cfg(mbedtls_bundled)]
+pub(crate) mod digest;
+#[cfg(all(test, mbedtls_bundled))]
+mod digest_tests;
+#[cfg(mbedtls_bundled)]
 pub(crate) mod ecc;
 pub mod errors;
 pub(crate) mod files;
