@@ -30,6 +30,10 @@ compile_error!(
 #[cfg(not(any(feature = "bundled", feature = "system")))]
 compile_error!("no backend selected: enable the `bundled` or the `system` feature");
 
+#[cfg(mbedtls_bundled)]
+pub(crate) mod aes;
+#[cfg(all(test, mbedtls_bundled))]
+mod aes_tests;
 pub mod bio;
 pub mod compat;
 #[cfg(mbedtls_bundled)]

@@ -204,6 +204,7 @@ pub(crate) fn install() {
             hook_timer(Some(&CLOCK));
             hook_wall_clock(Some(&CLOCK));
         }
+        super::aes::install();
         super::digest::install();
         super::ecc::install();
     });
