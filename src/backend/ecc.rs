@@ -82,10 +82,11 @@ enum Outcome {
     Soft,
 }
 
-/// A secret byte buffer wiped on drop.
-struct Secret([u8; MAX_LEN]);
+/// A secret byte buffer wiped on drop (MAX_LEN bytes for a scalar or an
+/// x25519 output, 2 * MAX_LEN for a Weierstrass point's X || Y).
+struct Secret<const N: usize>([u8; N]);
 
-impl Drop for Secret {
+impl<const N: usize> Drop for Secret<N> {
     fn drop(&mut self) {
         self.0.zeroize();
     }
@@ -236,7 +237,10 @@ unsafe fn mul_nist(
     };
     // For a scalar in [1, n) and a point of the (prime-order) group the
     // result is never the point at infinity, so encoding cannot fail.
-    let mut res = Secret([0; MAX_LEN]);
+    // X || Y: 2 * len bytes (96 for P-384, 132 for P-521), so a buffer of
+    // 2 * MAX_LEN; a MAX_LEN one made the copy below panic (an abort, in
+    // this extern "C" hook) on every P-384 / P-521 multiplication.
+    let mut res = Secret([0; 2 * MAX_LEN]);
     let mut enc = [0u8; 1 + 2 * MAX_LEN];
     if ok != 1
         || awslc::EC_POINT_point2oct(
