@@ -130,7 +130,14 @@ unsafe fn mul_x25519(
     if rc != 0 {
         return Outcome::Err(rc);
     }
-    if sys::ecp_check_pubkey(grp, p) != 0 || !non_negative(&(*p).private_X) {
+    // X25519 ignores bit 255 of u, while Mbed TLS's ladder reduces a u of
+    // up to 256 bits mod p (its check allows 32 bytes): a u >= 2^255, which
+    // `ecp_point_read_binary` never produces but a direct `ecp_mul` caller
+    // can pass, is the software path's, or the result would differ.
+    if sys::ecp_check_pubkey(grp, p) != 0
+        || !non_negative(&(*p).private_X)
+        || sys::mpi_bitlen(&(*p).private_X) > 255
+    {
         return Outcome::Soft;
     }
     let mut k = Secret([0; MAX_LEN]);
