@@ -34,6 +34,8 @@ pub mod bio;
 pub mod compat;
 #[cfg(mbedtls_bundled)]
 pub(crate) mod ecc;
+#[cfg(all(test, mbedtls_bundled))]
+mod ecc_tests;
 pub mod errors;
 pub(crate) mod files;
 pub(crate) mod generation;
