@@ -82,10 +82,11 @@ enum Outcome {
     Soft,
 }
 
-/// A secret byte buffer wiped on drop (room for a point's two coordinates).
-struct Secret([u8; 2 * MAX_LEN]);
+/// A secret byte buffer wiped on drop (MAX_LEN bytes for a scalar or an
+/// x25519 output, 2 * MAX_LEN for a Weierstrass point's X || Y).
+struct Secret<const N: usize>([u8; N]);
 
-impl Drop for Secret {
+impl<const N: usize> Drop for Secret<N> {
     fn drop(&mut self) {
         self.0.zeroize();
     }
@@ -129,17 +130,24 @@ unsafe fn mul_x25519(
     if rc != 0 {
         return Outcome::Err(rc);
     }
-    if sys::ecp_check_pubkey(grp, p) != 0 || !non_negative(&(*p).private_X) {
+    // X25519 ignores bit 255 of u, while Mbed TLS's ladder reduces a u of
+    // up to 256 bits mod p (its check allows 32 bytes): a u >= 2^255, which
+    // `ecp_point_read_binary` never produces but a direct `ecp_mul` caller
+    // can pass, is the software path's, or the result would differ.
+    if sys::ecp_check_pubkey(grp, p) != 0
+        || !non_negative(&(*p).private_X)
+        || sys::mpi_bitlen(&(*p).private_X) > 255
+    {
         return Outcome::Soft;
     }
-    let mut k = Secret([0; 2 * MAX_LEN]);
+    let mut k = Secret([0; MAX_LEN]);
     let mut u = [0u8; 32];
     if sys::mpi_write_binary_le(m, k.0.as_mut_ptr(), 32) != 0
         || sys::mpi_write_binary_le(&(*p).private_X, u.as_mut_ptr(), 32) != 0
     {
         return Outcome::Soft;
     }
-    let mut out = Secret([0; 2 * MAX_LEN]);
+    let mut out = Secret([0; MAX_LEN]);
     let base = sys::mpi_cmp_int(&(*p).private_X, 9) == 0;
     if base {
         awslc::X25519_public_from_private(out.0.as_mut_ptr(), k.0.as_ptr());
@@ -187,7 +195,7 @@ unsafe fn mul_nist(
         || (sys::mpi_cmp_mpi(&pt.private_X, &g.private_X) == 0
             && sys::mpi_cmp_mpi(&pt.private_Y, &g.private_Y) == 0);
 
-    let mut k = Secret([0; 2 * MAX_LEN]);
+    let mut k = Secret([0; MAX_LEN]);
     if sys::mpi_write_binary(m, k.0.as_mut_ptr(), len) != 0 {
         return Outcome::Soft;
     }
@@ -236,6 +244,9 @@ unsafe fn mul_nist(
     };
     // For a scalar in [1, n) and a point of the (prime-order) group the
     // result is never the point at infinity, so encoding cannot fail.
+    // X || Y: 2 * len bytes (96 for P-384, 132 for P-521), so a buffer of
+    // 2 * MAX_LEN; a MAX_LEN one made the copy below panic (an abort, in
+    // this extern "C" hook) on every P-384 / P-521 multiplication.
     let mut res = Secret([0; 2 * MAX_LEN]);
     let mut enc = [0u8; 1 + 2 * MAX_LEN];
     if ok != 1

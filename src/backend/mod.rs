@@ -42,6 +42,8 @@ pub(crate) mod digest;
 mod digest_tests;
 #[cfg(mbedtls_bundled)]
 pub(crate) mod ecc;
+#[cfg(all(test, mbedtls_bundled))]
+mod ecc_tests;
 pub mod errors;
 pub(crate) mod files;
 pub(crate) mod generation;
