@@ -862,6 +862,29 @@ int32_t mojo_tls_config_set_keylog_file(struct mojo_tls_config *cfg, const char 
 int32_t mojo_tls_config_enable_session_tickets(struct mojo_tls_config *cfg, int32_t lifetime_s);
 
 /**
+ * TLS 1.3 resumption without forward secrecy (opt-in; off by default).
+ * By default a resumed TLS 1.3 session always runs an ECDHE exchange as
+ * well (psk_dhe_ke) and psk_ke is neither offered nor accepted, in both
+ * roles. With `on` != 0 resumption may use the ticket's key alone
+ * (psk_ke): no ECDHE, the cheapest resumption, but a session resumed so
+ * has no forward secrecy: whoever later obtains the server's ticket key or
+ * the session's resumption secret (e.g. from an exported session) can
+ * decrypt it, as with TLS 1.2 tickets. Both ends must allow it. A client
+ * then offers only psk_ke when it resumes, plus a key share, so a server
+ * that refuses psk_ke runs a full ECDHE handshake instead (full handshakes
+ * always use ECDHE). A server then also accepts psk_ke, but Mbed TLS
+ * prefers ECDHE: it takes psk_dhe_ke whenever the client offers it, and a
+ * full handshake over psk_ke whenever the ClientHello carries a key share,
+ * so it resumes with psk_ke only clients that send none. An opted-in
+ * client always sends one: between two mojo-tls ends resumption becomes a
+ * full handshake; psk_ke works against servers that honour a psk_ke-only
+ * offer (OpenSSL with SSL_OP_ALLOW_NO_DHE_KEX). TLS 1.2 is unaffected.
+ * `on` 0 restores the default. 0, or a negative MOJO_TLS_ERR_*
+ * (MOJO_TLS_ERR_INVALID_HANDLE for a NULL or freed `cfg`).
+ */
+int32_t mojo_tls_config_enable_resumption_without_forward_secrecy(struct mojo_tls_config *cfg, int32_t on);
+
+/**
  * Server: seal session tickets under the caller's keys instead of random
  * ones, so servers sharing the keys (behind a load balancer) resume each
  * other's sessions; a server with other keys ignores such a ticket and

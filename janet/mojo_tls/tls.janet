@@ -131,7 +131,8 @@
 (def- config-keys
   [:server :verify :client-auth :check-hostname :ca :ca-file :ca-dir :system-ca
    :cert :key :password :certs :alpn :ciphers :groups :min-version :max-version
-   :pins :pin-only :crl :crl-file :keylog :session-tickets :ticket-keys :session-cache :fast-record-layer])
+   :pins :pin-only :crl :crl-file :keylog :session-tickets :ticket-keys :session-cache :fast-record-layer
+   :resumption-without-forward-secrecy])
 
 (def- conn-keys
   [:config :timeout :sni :server-name :session :initial-data :close-transport
@@ -287,7 +288,9 @@
     (def [entries secs] (cond (number? sc) [sc 86400] (indexed? sc) sc [1024 86400]))
     (n/check (f/mojo-tls-config-set-session-cache h entries secs) what))
   (when (= false (get opts :fast-record-layer))
-    (n/check (f/mojo-tls-config-set-record-layer h f/MOJO_TLS_RECORD_LAYER_MBEDTLS) what)))
+    (n/check (f/mojo-tls-config-set-record-layer h f/MOJO_TLS_RECORD_LAYER_MBEDTLS) what))
+  (when (get opts :resumption-without-forward-secrecy)
+    (n/check (f/mojo-tls-config-enable-resumption-without-forward-secrecy h 1) what)))
 
 (defn config
   ``A TLS configuration, shareable by many connections: (tls/config opts).
@@ -317,6 +320,9 @@
                      with the same keys resume each other's tickets (the
                      first key seals, all open; implies :session-tickets)
     :session-cache   server: true, a size, or [size seconds]
+    :resumption-without-forward-secrecy  true allows TLS 1.3 psk_ke
+                     resumption (no ECDHE, no forward secrecy; both ends
+                     must allow it; docs/features/resumption.md)
     :fast-record-layer  false keeps Mbed TLS's record layer after the
                      handshake (default true: mojo-tls's faster one where it
                      runs the suite; see the stream's :record-layer)``

@@ -318,6 +318,19 @@
       (check (= default-version (:version c2)) "version %v" (:version c2))
       (check (= "resumed" (string (:read c2 100)))))))
 
+(deftest ":resumption-without-forward-secrecy: resumes default clients, full handshake for psk_ke-only ones"
+  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))
+                     (server-opts {:session-tickets true :resumption-without-forward-secrecy true})))
+  (defer (:close l)
+    (each [opts want] [[{} "resumed"] [{:resumption-without-forward-secrecy true} "full"]]
+      (def c1 (tls/connect "localhost" (:port l) (client-opts opts)))
+      (check (= "full" (string (:read c1 100))))
+      (def blob (:session c1))
+      (:close c1)
+      (with [c2 (tls/connect "localhost" (:port l) (client-opts (merge opts {:session blob})))]
+        (check (= want (string (:read c2 100))) "client opts %v" opts)
+        (check (= (= want "resumed") (:resumed? c2)))))))
+
 (deftest "servers sharing :ticket-keys resume each other's tickets"
   (defn serve [keys]
     (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))

@@ -266,6 +266,7 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_config_set_pin_only",
     "mojo_tls_config_set_keylog_file",
     "mojo_tls_config_enable_session_tickets",
+    "mojo_tls_config_enable_resumption_without_forward_secrecy",
     "mojo_tls_config_set_ticket_keys",
     "mojo_tls_config_set_session_cache",
     "mojo_tls_config_set_record_layer",
@@ -458,6 +459,7 @@ struct _Library(Movable):
     var mojo_tls_config_set_pin_only: Int
     var mojo_tls_config_set_keylog_file: Int
     var mojo_tls_config_enable_session_tickets: Int
+    var mojo_tls_config_enable_resumption_without_forward_secrecy: Int
     var mojo_tls_config_set_ticket_keys: Int
     var mojo_tls_config_set_session_cache: Int
     var mojo_tls_config_set_record_layer: Int
@@ -601,6 +603,7 @@ struct _Library(Movable):
         self.mojo_tls_config_set_pin_only = _address(self.handle, "mojo_tls_config_set_pin_only")
         self.mojo_tls_config_set_keylog_file = _address(self.handle, "mojo_tls_config_set_keylog_file")
         self.mojo_tls_config_enable_session_tickets = _address(self.handle, "mojo_tls_config_enable_session_tickets")
+        self.mojo_tls_config_enable_resumption_without_forward_secrecy = _address(self.handle, "mojo_tls_config_enable_resumption_without_forward_secrecy")
         self.mojo_tls_config_set_ticket_keys = _address(self.handle, "mojo_tls_config_set_ticket_keys")
         self.mojo_tls_config_set_session_cache = _address(self.handle, "mojo_tls_config_set_session_cache")
         self.mojo_tls_config_set_record_layer = _address(self.handle, "mojo_tls_config_set_record_layer")
@@ -1774,6 +1777,35 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_config_enable_session_tickets
         )
         var r = f(Int(cfg), Int32(lifetime_s))
+        return Int(r)
+
+    def config_enable_resumption_without_forward_secrecy(self, cfg: mojo_tls_config_ptr, on: Int) -> Int:
+        """`int32_t mojo_tls_config_enable_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)`
+
+        TLS 1.3 resumption without forward secrecy (opt-in; off by default).
+        By default a resumed TLS 1.3 session always runs an ECDHE exchange as
+        well (psk_dhe_ke) and psk_ke is neither offered nor accepted, in both
+        roles. With `on` != 0 resumption may use the ticket's key alone
+        (psk_ke): no ECDHE, the cheapest resumption, but a session resumed so
+        has no forward secrecy: whoever later obtains the server's ticket key or
+        the session's resumption secret (e.g. from an exported session) can
+        decrypt it, as with TLS 1.2 tickets. Both ends must allow it. A client
+        then offers only psk_ke when it resumes, plus a key share, so a server
+        that refuses psk_ke runs a full ECDHE handshake instead (full handshakes
+        always use ECDHE). A server then also accepts psk_ke, but Mbed TLS
+        prefers ECDHE: it takes psk_dhe_ke whenever the client offers it, and a
+        full handshake over psk_ke whenever the ClientHello carries a key share,
+        so it resumes with psk_ke only clients that send none. An opted-in
+        client always sends one: between two mojo-tls ends resumption becomes a
+        full handshake; psk_ke works against servers that honour a psk_ke-only
+        offer (OpenSSL with SSL_OP_ALLOW_NO_DHE_KEX). TLS 1.2 is unaffected.
+        `on` 0 restores the default. 0, or a negative MOJO_TLS_ERR_*
+        (MOJO_TLS_ERR_INVALID_HANDLE for a NULL or freed `cfg`).
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_config_enable_resumption_without_forward_secrecy
+        )
+        var r = f(Int(cfg), Int32(on))
         return Int(r)
 
     def config_set_ticket_keys(self, cfg: mojo_tls_config_ptr, keys: Int, len_: Int) -> Int:

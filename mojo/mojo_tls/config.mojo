@@ -332,6 +332,19 @@ struct TLSConfig(Copyable, Movable):
             "enable_session_tickets",
         )
 
+    def enable_resumption_without_forward_secrecy(
+        self, on: Bool = True
+    ) raises TLSError:
+        """Allow TLS 1.3 psk_ke resumption: no ECDHE, so a session resumed
+        so has no forward secrecy. Both ends must allow it (see
+        docs/features/resumption.md); False restores psk_dhe_ke only."""
+        self._check(
+            self._box[].ffi.config_enable_resumption_without_forward_secrecy(
+                self.handle(), 1 if on else 0
+            ),
+            "enable_resumption_without_forward_secrecy",
+        )
+
     def set_ticket_keys(self, keys: Span[UInt8, _]) raises TLSError:
         """Server: seal tickets under these keys (1 to 8 keys of 32 random
         bytes, concatenated) instead of random ones, so servers sharing them

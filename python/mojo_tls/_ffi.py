@@ -381,6 +381,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_config_set_keylog_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
     # int32_t mojo_tls_config_enable_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)
     "mojo_tls_config_enable_session_tickets": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_enable_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)
+    "mojo_tls_config_enable_resumption_without_forward_secrecy": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
     # int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)
     "mojo_tls_config_set_ticket_keys": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
     # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)

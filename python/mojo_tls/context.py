@@ -107,6 +107,7 @@ class TLSContext:
         self._keylog: Optional[str] = None
         self._pin_only = False
         self._fast_record_layer = True
+        self._resumption_without_forward_secrecy = False
         self._cert_count = 0
 
     # -- life cycle -------------------------------------------------------------
@@ -434,6 +435,25 @@ class TLSContext:
             raise TypeError("keys must be bytes (1 to 8 keys of 32 bytes)")
         data = bytes(keys)
         check(lib().mojo_tls_config_set_ticket_keys(self._h(), data, len(data)), "set_ticket_keys")
+
+    @property
+    def resumption_without_forward_secrecy(self) -> bool:
+        """False (the default): a resumed TLS 1.3 session always runs ECDHE
+        as well (psk_dhe_ke). True allows psk_ke, resumption on the ticket's
+        key alone: a session resumed so has no forward secrecy (whoever
+        later gets the ticket key or the session's secret can decrypt it).
+        Both ends must allow it; a client then offers psk_ke only when it
+        resumes. Mbed TLS servers (mojo-tls too) prefer ECDHE and answer
+        such a client with a full handshake; see docs/features/resumption.md."""
+        return self._resumption_without_forward_secrecy
+
+    @resumption_without_forward_secrecy.setter
+    def resumption_without_forward_secrecy(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError("resumption_without_forward_secrecy must be a bool")
+        check(lib().mojo_tls_config_enable_resumption_without_forward_secrecy(self._h(), 1 if value else 0),
+              "resumption_without_forward_secrecy")
+        self._resumption_without_forward_secrecy = value
 
     def set_session_cache(self, max_entries: int = 1000, timeout: int = 300) -> None:
         """Server: a session-id cache of `max_entries` sessions resumable for

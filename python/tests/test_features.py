@@ -72,6 +72,29 @@ def test_session_in_memory_mode(server_ctx, client_ctx) -> None:
         x.close()
 
 
+@pytest.mark.parametrize("client_opt,server_opt,reused", [(False, True, True), (True, False, False)])
+def test_resumption_without_forward_secrecy(server_ctx, client_ctx, client_opt, server_opt, reused) -> None:
+    assert client_ctx.resumption_without_forward_secrecy is False
+    with pytest.raises(TypeError):
+        client_ctx.resumption_without_forward_secrecy = 1
+    client_ctx.resumption_without_forward_secrecy = client_opt
+    server_ctx.resumption_without_forward_secrecy = server_opt
+    assert client_ctx.resumption_without_forward_secrecy is client_opt
+    server_ctx.enable_session_tickets()
+    c = client_ctx.wrap_memory(server_hostname="localhost")
+    s = server_ctx.wrap_memory()
+    memory_handshake(c, s)
+    take_tickets(c, s)
+    c2 = client_ctx.wrap_memory(server_hostname="localhost", session=c.session)
+    s2 = server_ctx.wrap_memory()
+    memory_handshake(c2, s2)
+    # A server that allows psk_ke still resumes a default client (psk_dhe_ke);
+    # a client offering psk_ke alone gets a full handshake from a default server.
+    assert (c2.session_reused, s2.session_reused) == (reused, reused)
+    for x in (c, s, c2, s2):
+        x.close()
+
+
 def test_ticket_keys_shared_between_servers(pki, client_ctx) -> None:
     def server(keys: bytes) -> mojo_tls.TLSContext:
         ctx = mojo_tls.TLSContext(server_side=True)

@@ -56,6 +56,11 @@ pub(crate) fn handshake_over(ctx: &sys::ssl_context) -> bool {
 pub(crate) fn before_handshake(ctx: &sys::ssl_context) -> bool {
     ctx.private_state == sys::SSL_HELLO_REQUEST as i32
 }
+/// Server: the next handshake step sends the certificate (a full
+/// handshake, TLS 1.2 or 1.3; a resumption never gets there).
+pub(crate) fn server_certificate_next(ctx: &sys::ssl_context) -> bool {
+    ctx.private_state == sys::SSL_SERVER_CERTIFICATE as i32
+}
 pub(crate) fn version_number(ctx: &sys::ssl_context) -> u16 {
     // SAFETY: a read-only query.
     unsafe { mojotls_sys_ssl_get_version_number(ctx) as u16 }

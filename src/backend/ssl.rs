@@ -49,6 +49,11 @@ pub struct ConfigSpec {
     pub ticket_keys: Option<Arc<TicketKeyRing>>,
     /// Server: session-id cache (max entries, timeout seconds).
     pub cache: Option<(i32, i32)>,
+    /// TLS 1.3 resumption may use psk_ke (no ECDHE); else psk_dhe_ke only.
+    pub psk_ke: bool,
+    /// Tests: TLS 1.3 key exchange modes instead of the ones `psk_ke` picks.
+    #[cfg(test)]
+    pub kex_modes_override: Option<i32>,
     /// Capture traffic keys for the fast record layer.
     pub capture_keys: bool,
 }
@@ -187,6 +192,10 @@ impl SslConfig {
             sys::ssl_conf_ciphersuites(c, cfg._suites.as_ptr());
             generation::conf_groups(c, cfg._groups.as_ptr());
             sys::ssl_conf_renegotiation(c, sys::SSL_RENEGOTIATION_DISABLED as i32);
+            let kex_modes = tls13_kex_modes(spec.server, spec.psk_ke);
+            #[cfg(test)]
+            let kex_modes = spec.kex_modes_override.unwrap_or(kex_modes);
+            sys::ssl_conf_tls13_key_exchange_modes(c, kex_modes);
             let crl = cfg
                 ._crl
                 .as_ref()
@@ -239,6 +248,26 @@ impl SslConfig {
     fn as_ptr(&self) -> *const sys::ssl_config {
         &*self.conf
     }
+}
+
+/// TLS 1.3 key exchange modes. Mbed TLS's default (all three) would let a
+/// client offer psk_ke and a server accept it: resumed sessions without
+/// ECDHE, so without forward secrecy. The default here is ECDHE always
+/// (ephemeral for full handshakes, psk_dhe_ke for resumption). Opted in, a
+/// server accepts psk_ke too (it still picks psk_dhe_ke whenever the client
+/// offers it), and a client offers psk_ke alone with a ticket (a server
+/// that refuses it runs a full, ECDHE, handshake).
+fn tls13_kex_modes(server: bool, psk_ke: bool) -> i32 {
+    let ecdhe = sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL
+        | sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL;
+    let modes = match (psk_ke, server) {
+        (false, _) => ecdhe,
+        (true, true) => ecdhe | sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK,
+        (true, false) => {
+            sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL | sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK
+        }
+    };
+    modes as i32
 }
 
 impl Drop for SslConfig {
@@ -500,7 +529,10 @@ impl Session {
     /// Run the handshake as far as it goes: 0 when done, else a raw Mbed TLS
     /// code (WANT_* included). Steps one at a time; after each step a server
     /// checks whether its ticket or cache look-up accepted a session (Mbed
-    /// TLS keeps the handshake state opaque).
+    /// TLS keeps the handshake state opaque), and whether it is about to send
+    /// its certificate: then it did not resume after all (a TLS 1.3 server
+    /// that opened the ticket but cannot use it, e.g. the client offered it
+    /// for a key exchange mode the server refuses, runs a full handshake).
     pub fn handshake(&mut self) -> i32 {
         // SAFETY: initialised session; exclusive access.
         unsafe {
@@ -510,6 +542,9 @@ impl Session {
                 if super::resumption::server_resumption_marked() {
                     // Server: a ticket or cached session was accepted.
                     self.resumed = true;
+                }
+                if self.config.server && generation::server_certificate_next(&self.ctx) {
+                    self.resumed = false;
                 }
                 if ret == sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET {
                     continue;

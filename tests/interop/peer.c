@@ -20,6 +20,7 @@
  *   --client-auth none|optional|required            (server)
  *   --alpn LIST  --ciphers LIST  --groups LIST
  *   --tickets SECONDS  --cache MAX                    (server)
+ *   --psk-ke           mojo_tls_config_enable_resumption_without_forward_secrecy
  *   --sess-in F --sess-out F                          (client)
  *   --pin-cert HEX --pin-spki HEX --pin-only          (client)
  *   --keylog F         mojo_tls_config_set_keylog_file
@@ -62,7 +63,7 @@ static int ncerts, nkeys, ncas, ncrls;
 static const char *opt_client_auth, *opt_alpn, *opt_ciphers, *opt_groups, *opt_sess_in, *opt_sess_out,
     *opt_keylog, *opt_servername, *opt_send, *opt_ku_word, *opt_close_word;
 static const char *pin_cert[MAX_ITEMS], *pin_spki[MAX_ITEMS];
-static int npin_cert, npin_spki, opt_pin_only, opt_insecure, opt_no_read, opt_echo;
+static int npin_cert, npin_spki, opt_pin_only, opt_insecure, opt_no_read, opt_echo, opt_psk_ke;
 static int opt_tickets = -1, opt_cache = -1, opt_accept = 1, opt_timeout = 10000;
 
 static const char *code_name(int code) {
@@ -195,6 +196,9 @@ static mojo_tls_config *make_config(int role) {
     if (opt_groups) setup_check(mojo_tls_config_set_groups(cfg, opt_groups), "set_groups");
     if (opt_tickets >= 0) setup_check(mojo_tls_config_enable_session_tickets(cfg, opt_tickets), "enable_session_tickets");
     if (opt_cache >= 0) setup_check(mojo_tls_config_set_session_cache(cfg, opt_cache, 300), "set_session_cache");
+    if (opt_psk_ke)
+        setup_check(mojo_tls_config_enable_resumption_without_forward_secrecy(cfg, 1),
+                    "enable_resumption_without_forward_secrecy");
     for (int i = 0; i < npin_cert + npin_spki; i++) {
         int spki = i >= npin_cert;
         unsigned char pin[64];
@@ -533,6 +537,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(o, "--insecure")) opt_insecure = 1;
         else if (!strcmp(o, "--no-read")) opt_no_read = 1;
         else if (!strcmp(o, "--echo")) opt_echo = 1;
+        else if (!strcmp(o, "--psk-ke")) opt_psk_ke = 1;
         else usage();
 #undef ARG
 #undef LIST

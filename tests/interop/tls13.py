@@ -8,6 +8,14 @@ only (every backend has TLS 1.3: Mbed TLS 3.6 bundled or system, 4.x).
     TLS_CHACHA20_POLY1305_SHA256: data both ways, the suite on both sides
   - resumption with tickets both ways (s_client -sess_out/-sess_in against
     our server with tickets; our client's export/import against s_server)
+  - resumption key exchange modes (psk_ke opt-in,
+    mojo_tls_config_enable_resumption_without_forward_secrecy), read from
+    openssl's -msg trace of the ClientHello and ServerHello: our opted-in
+    client resumes with psk_ke (no key_share) against s_server
+    -allow_no_dhe_kex, our default client offers psk_dhe_ke alone, a server
+    without -allow_no_dhe_kex gives our opted-in client a full handshake;
+    s_client -allow_no_dhe_kex (offering both modes) resumes with our
+    opted-in server, which picks psk_dhe_ke as Mbed TLS prefers
   - key log: our server's TLS 1.3 secrets equal openssl s_client -keylogfile's
   - mTLS: s_server -Verify with our client's certificate, our server
     requiring s_client -cert; a missing certificate reaches our client as
@@ -179,6 +187,103 @@ def resumption_cases():
         expect(rc2 == 0 and r2.get("resumed") == "1", "second: rc %s resumed %r" % (rc2, r2.get("resumed")), t2, st)
         expect(r2.get("recv") == "dnoces|", "data after resumption: %r" % r2.get("recv"), t2)
     ours_to_openssl()
+
+
+PRE_SHARED_KEY, PSK_KEY_EXCHANGE_MODES, KEY_SHARE = 0x0029, 0x002d, 0x0033
+
+
+def traced_hellos(text, arrow, name):
+    """Extensions {type: data} of every `name` ("ClientHello" / "ServerHello")
+    in an openssl -msg trace, sent (arrow ">>>") or received ("<<<")."""
+    out = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if not (line.startswith(arrow) and line.rstrip().endswith(", " + name)):
+            continue
+        data = bytearray()
+        for h in lines[i + 1:]:
+            if not re.match(r"^    (?:[0-9a-f]{2} ?)+$", h):
+                break
+            data += bytes.fromhex(h.strip())
+        body = bytes(data[4:4 + int.from_bytes(data[1:4], "big")])
+        p = 2 + 32
+        p += 1 + body[p]
+        if name == "ClientHello":
+            p += 2 + int.from_bytes(body[p:p + 2], "big")
+            p += 1 + body[p]
+        else:
+            p += 3
+        end = p + 2 + int.from_bytes(body[p:p + 2], "big")
+        p += 2
+        exts = {}
+        while p < end:
+            t, n = int.from_bytes(body[p:p + 2], "big"), int.from_bytes(body[p + 2:p + 4], "big")
+            exts[t] = body[p + 4:p + 4 + n]
+            p += 4 + n
+        out.append(exts)
+    return out
+
+
+def psk_modes(client_hello):
+    """The psk_key_exchange_modes a ClientHello offered (0 psk_ke, 1 psk_dhe_ke)."""
+    d = client_hello.get(PSK_KEY_EXCHANGE_MODES, b"")
+    return list(d[1:1 + d[0]]) if d else []
+
+
+def kex_mode(server_hello):
+    return {(True, True): "psk_dhe_ke", (True, False): "psk_ke", (False, True): "full (ECDHE)",
+            (False, False): "none"}[(PRE_SHARED_KEY in server_hello, KEY_SHARE in server_hello)]
+
+
+def psk_ke_cases():
+    def ours_to_s_server(label, ours, s_server_args, want_resumed, want_offer, want_mode):
+        @case("TLS 1.3 resumption modes: our client%s -> s_server%s (%s)"
+              % (" --psk-ke" if ours else "", "".join(" " + a for a in s_server_args), label))
+        def t():
+            s = SServer13(["-rev", "-msg"] + s_server_args, naccept=2)
+            blob = os.path.join(W["dir"], "psk_ke.sess")
+            base = ["--ca", G("ca.pem"), "--servername", "localhost"] + (["--psk-ke"] if ours else [])
+            rc1, r1, t1 = our_client(s.port, base + ["--sess-out", blob, "--send", "first\nCLOSE"])
+            expect(rc1 == 0 and r1.get("resumed") == "0", "first: rc %s resumed %r" % (rc1, r1.get("resumed")), t1)
+            rc2, r2, t2 = our_client(s.port, base + ["--sess-in", blob, "--send", "second\nCLOSE"])
+            st = s.text()
+            expect(rc2 == 0 and r2.get("resumed") == want_resumed,
+                   "second: rc %s resumed %r, expected %s" % (rc2, r2.get("resumed"), want_resumed), t2, st)
+            expect(r2.get("recv") == "dnoces|", "data on the second connection: %r" % r2.get("recv"), t2)
+            chs, shs = traced_hellos(st, "<<<", "ClientHello"), traced_hellos(st, ">>>", "ServerHello")
+            expect(len(chs) == 2 and len(shs) == 2, "s_server traced %d ClientHellos, %d ServerHellos"
+                   % (len(chs), len(shs)), st)
+            expect(psk_modes(chs[1]) == want_offer, "offered psk modes %r, expected %r"
+                   % (psk_modes(chs[1]), want_offer), st)
+            expect(KEY_SHARE in chs[1], "our ClientHello has no key_share", st)
+            expect(kex_mode(shs[0]) == "full (ECDHE)", "first handshake: %s" % kex_mode(shs[0]), st)
+            expect(kex_mode(shs[1]) == want_mode, "second handshake: %s, expected %s" % (kex_mode(shs[1]), want_mode),
+                   st)
+        t()
+
+    ours_to_s_server("psk_ke", True, ["-allow_no_dhe_kex"], "1", [0], "psk_ke")
+    ours_to_s_server("default: psk_dhe_ke", False, ["-allow_no_dhe_kex"], "1", [1], "psk_dhe_ke")
+    ours_to_s_server("psk_ke refused: full handshake", True, [], "0", [0], "full (ECDHE)")
+
+    @case("TLS 1.3 resumption modes: s_client -allow_no_dhe_kex -> our server --psk-ke (psk_dhe_ke)")
+    def s_client_to_ours():
+        srv = OurServer(["--cert", G("server.pem"), "--key", G("server.key"), "--tickets", "3600", "--accept", "2",
+                         "--psk-ke"])
+        sess = os.path.join(W["dir"], "s_client_psk_ke.sess")
+        crc1, _, t1 = s_client13(srv.port, ["-sess_out", sess, "-allow_no_dhe_kex"], b"first\n", brief=False)
+        expect(crc1 == 0 and os.path.exists(sess) and os.path.getsize(sess) > 0, "no session saved", t1)
+        crc2, _, t2 = s_client13(srv.port, ["-sess_in", sess, "-allow_no_dhe_kex", "-msg"], b"second\n", brief=False)
+        rc, reps, stext = srv.finish()
+        expect(crc2 == 0 and re.search(r"^Reused, TLSv1\.3, ", t2, re.M), "s_client did not resume", t2)
+        expect(len(reps) == 2 and [x.get("resumed") for x in reps] == ["0", "1"],
+               "our server resumed flags %r" % [x.get("resumed") for x in reps], stext)
+        chs, shs = traced_hellos(t2, ">>>", "ClientHello"), traced_hellos(t2, "<<<", "ServerHello")
+        expect(len(chs) == 1 and len(shs) == 1, "s_client traced %d ClientHellos, %d ServerHellos"
+               % (len(chs), len(shs)), t2)
+        expect(sorted(psk_modes(chs[0])) == [0, 1], "s_client offered %r" % psk_modes(chs[0]), t2)
+        # Mbed TLS picks psk_dhe_ke whenever the client offers it.
+        expect(kex_mode(shs[0]) == "psk_dhe_ke", "our server chose %s" % kex_mode(shs[0]), t2)
+    s_client_to_ours()
 
 
 def keylog_cases():
@@ -354,7 +459,7 @@ def main():
         r = subprocess.run([W["peer"], "gen", W["gen"]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
         if r.returncode != 0:
             raise RuntimeError("peer gen failed: " + r.stdout.decode(errors="replace"))
-        for group in (suite_cases, resumption_cases, keylog_cases, mtls_cases, key_update_cases):
+        for group in (suite_cases, resumption_cases, psk_ke_cases, keylog_cases, mtls_cases, key_update_cases):
             group()
     except Exception as e:  # setup failure: one failed case, not a traceback
         interop.results.append(("setup", False, "%s: %s" % (type(e).__name__, e)))

@@ -644,6 +644,10 @@ T("mojo_tls_config_enable_session_tickets", lambda fx: [fx.new_scfg(), 3600],
   extra=[("lifetime -1", lambda fx: [fx.new_scfg(), -1], OK),
          ("lifetime INT32_MAX", lambda fx: [fx.new_scfg(), 2**31 - 1], ANY),
          ("on a client config", lambda fx: [fx.new_ccfg(), 3600], codes(0, BAD_STATE))])
+T("mojo_tls_config_enable_resumption_without_forward_secrecy", lambda fx: [fx.new_scfg(), 1],
+  extra=[("on a client config", lambda fx: [fx.new_ccfg(), 1], OK),
+         ("off (0)", lambda fx: [fx.new_scfg(), 0], OK),
+         ("on = -1", lambda fx: [fx.new_ccfg(), -1], OK)])
 T("mojo_tls_config_set_ticket_keys", lambda fx: [fx.new_scfg(), B(b"\x42" * 64), 64],
   extra=[("31 bytes", lambda fx: [fx.new_scfg(), B(b"\x42" * 31), 31], codes(INVALID_ARGUMENT)),
          ("33 bytes", lambda fx: [fx.new_scfg(), B(b"\x42" * 33), 33], codes(INVALID_ARGUMENT)),
