@@ -865,22 +865,23 @@ int32_t mojo_tls_config_enable_session_tickets(struct mojo_tls_config *cfg, int3
  * TLS 1.3 resumption without forward secrecy (opt-in; off by default).
  * By default a resumed TLS 1.3 session always runs an ECDHE exchange as
  * well (psk_dhe_ke) and psk_ke is neither offered nor accepted, in both
- * roles. With `on` != 0 resumption may use the ticket's key alone
- * (psk_ke): no ECDHE, the cheapest resumption, but a session resumed so
- * has no forward secrecy: whoever later obtains the server's ticket key or
- * the session's resumption secret (e.g. from an exported session) can
- * decrypt it, as with TLS 1.2 tickets. Both ends must allow it. A client
- * then offers only psk_ke when it resumes, plus a key share, so a server
- * that refuses psk_ke runs a full ECDHE handshake instead (full handshakes
- * always use ECDHE). A server then also accepts psk_ke, but Mbed TLS
- * prefers ECDHE: it takes psk_dhe_ke whenever the client offers it, and a
- * full handshake over psk_ke whenever the ClientHello carries a key share,
- * so it resumes with psk_ke only clients that send none. An opted-in
- * client always sends one: between two mojo-tls ends resumption becomes a
- * full handshake; psk_ke works against servers that honour a psk_ke-only
- * offer (OpenSSL with SSL_OP_ALLOW_NO_DHE_KEX). TLS 1.2 is unaffected.
- * `on` 0 restores the default. 0, or a negative MOJO_TLS_ERR_*
- * (MOJO_TLS_ERR_INVALID_HANDLE for a NULL or freed `cfg`).
+ * roles. With `on` != 0 resumption uses the ticket's key alone (psk_ke):
+ * no ECDHE, the cheapest resumption, but a session resumed so has no
+ * forward secrecy: whoever later obtains the server's ticket key or the
+ * session's resumption secret (e.g. from an exported session) can decrypt
+ * it, as with TLS 1.2 tickets. Both ends must enable it.
+ * Server: also accepts psk_ke (clients that offer psk_dhe_ke still get
+ * it). Client: full handshakes use ECDHE as always; resuming a TLS 1.3
+ * session (mojo_tls_conn_session_import) offers psk_ke alone and no key
+ * share, because an Mbed TLS server prefers a full ECDHE handshake to
+ * psk_ke whenever the ClientHello has one. So there is no fallback: if
+ * the server does not resume (not opted in, a ticket it cannot open or
+ * that expired) the handshake fails with MOJO_TLS_ERR_HANDSHAKE and a
+ * message saying so; connect again without the session. Works with
+ * OpenSSL servers that allow it (SSL_OP_ALLOW_NO_DHE_KEX). Sessions saved
+ * by a client without this setting resume as before (psk_dhe_ke). TLS 1.2
+ * is unaffected. `on` 0 restores the default. 0, or a negative
+ * MOJO_TLS_ERR_* (MOJO_TLS_ERR_INVALID_HANDLE for a NULL or freed `cfg`).
  */
 int32_t mojo_tls_config_enable_resumption_without_forward_secrecy(struct mojo_tls_config *cfg, int32_t on);
 

@@ -40,9 +40,6 @@ struct Settings {
     cache: Option<(i32, i32)>,
     /// TLS 1.3 resumption may use psk_ke (no ECDHE, no forward secrecy).
     psk_ke: bool,
-    /// Tests: TLS 1.3 key exchange modes instead of the ones `psk_ke` picks.
-    #[cfg(test)]
-    kex_modes_override: Option<i32>,
     /// Use Mbed TLS's own record layer even where the fast one could run.
     mbedtls_record_layer: bool,
 }
@@ -373,25 +370,14 @@ impl Config {
     }
 
     /// TLS 1.3 resumption without ECDHE (psk_ke), opt-in: a server also
-    /// accepts psk_ke when a client offers only that; a client offers only
-    /// psk_ke with a ticket. Off (the default): psk_dhe_ke only, so resumed
+    /// accepts psk_ke; a client resuming a TLS 1.3 session offers psk_ke
+    /// alone, without a key share. Off (the default): psk_dhe_ke only, so resumed
     /// sessions keep forward secrecy.
     pub fn set_resumption_without_forward_secrecy(&self, on: bool) -> Result<()> {
         self.update(|s| {
             s.psk_ke = on;
             Ok(())
         })
-    }
-
-    /// Tests: set Mbed TLS's TLS 1.3 key exchange modes directly (a client
-    /// with psk_ke alone sends no key share, which no setting gives).
-    #[cfg(test)]
-    pub(crate) fn override_kex_modes(&self, modes: i32) {
-        self.update(|s| {
-            s.kex_modes_override = Some(modes);
-            Ok(())
-        })
-        .unwrap()
     }
 
     /// RECORD_LAYER_AUTO (the default): after the handshake, connections
@@ -466,8 +452,6 @@ impl Config {
                 ticket_keys: s.ticket_keys.clone(),
                 cache: s.cache,
                 psk_ke: s.psk_ke,
-                #[cfg(test)]
-                kex_modes_override: s.kex_modes_override,
                 capture_keys: !s.mbedtls_record_layer,
             })?;
             st.built = Some(Arc::new(ssl));
@@ -505,6 +489,3 @@ fn check_version(v: i32) -> Result<u16> {
         ))),
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -3,13 +3,13 @@
 //!
 //! Default: clients offer psk_dhe_ke only and servers accept nothing else,
 //! so a resumed session runs ECDHE (ServerHello with pre_shared_key and
-//! key_share). `set_resumption_without_forward_secrecy(true)`: a client
-//! offers psk_ke alone (with a key share, for the fallback); a server
-//! accepts psk_ke too but, being Mbed TLS 3.6, still prefers ECDHE: it
-//! resumes default clients with psk_dhe_ke, and answers a psk_ke-only
-//! offer that carries a key share with a full handshake. The one case
-//! where it takes psk_ke (a client sending no key share) needs a client no
-//! setting gives: `src/config/tests.rs`. psk_ke against OpenSSL:
+//! key_share). `set_resumption_without_forward_secrecy(true)` on both
+//! ends: full handshakes still run ECDHE; a resumption offers psk_ke alone
+//! with no key share (an Mbed TLS 3.6 server prefers a full ECDHE
+//! handshake to psk_ke whenever there is one) and the ServerHello has
+//! pre_shared_key without key_share. An opted-in client meeting a server
+//! that will not resume it fails with a message saying why; an opted-in
+//! server resumes default clients with psk_dhe_ke. psk_ke against OpenSSL:
 //! `tests/interop/tls13.py`.
 
 mod common;
@@ -245,27 +245,61 @@ fn server_opted_in_default_client_resumes_with_psk_dhe_ke() {
 }
 
 #[test]
-fn opted_in_client_offers_psk_ke_alone_with_a_key_share() {
+fn both_ends_opted_in_resume_with_psk_ke() {
     let p = pki();
-    for server_opted_in in [false, true] {
-        let (client, server) = (ccfg(&p, true), scfg(&p, server_opted_in));
-        let (w, blob) = full(&client, &server);
-        // Full handshakes still run ECDHE.
-        assert!(w.client_key_share, "{w:?}");
-        assert_eq!(w.mode(), "ephemeral (full handshake)", "{w:?}");
-        assert_eq!(w.offered_modes, [PSK_KE], "{w:?}");
+    let (client, server) = (ccfg(&p, true), scfg(&p, true));
+    let (w, blob) = full(&client, &server);
+    // Full handshakes still run ECDHE (the modes extension offers both, but
+    // no PSK goes with it).
+    assert!(w.client_key_share, "{w:?}");
+    assert_eq!(w.mode(), "ephemeral (full handshake)", "{w:?}");
+    let w = resume(&client, &server, &blob);
+    // psk_ke alone and no key share: an Mbed TLS server prefers a full
+    // ECDHE handshake to psk_ke whenever the ClientHello has a key share
+    // (psk_dhe_ke > ephemeral > psk_ke, ssl_tls13_server.c).
+    assert_eq!(w.offered_modes, [PSK_KE], "{w:?}");
+    assert!(!w.client_key_share, "{w:?}");
+    assert_eq!(w.mode(), "psk_ke", "{w:?}");
+    assert!(w.client_resumed && w.server_resumed, "{w:?}");
+}
 
-        let w = resume(&client, &server, &blob);
-        assert_eq!(w.offered_modes, [PSK_KE], "{w:?}");
-        assert!(w.client_key_share, "{w:?}");
-        // A default server refuses psk_ke. An opted-in Mbed TLS 3.6 server
-        // would take psk_ke, but prefers a full ECDHE handshake whenever
-        // the ClientHello has a key share (psk_dhe_ke > ephemeral > psk_ke,
-        // ssl_tls13_server.c): it ignores the ticket either way. Both sides
-        // report a full handshake (the server opened the ticket: it must
-        // not claim a resumption), and data flows.
+#[test]
+fn opted_in_client_and_a_server_that_will_not_resume_fail_clearly() {
+    let p = pki();
+    let client = ccfg(&p, true);
+    let (_, blob) = full(&client, &scfg(&p, true));
+    // A default server (psk_ke not allowed), and an opted-in server that
+    // cannot open the ticket (other ticket keys): no resumption is
+    // possible and without a key share no full handshake either.
+    for server in [scfg(&p, false), scfg(&p, true)] {
+        let c = Conn::in_memory(&client, Some("localhost")).unwrap();
+        let s = Conn::in_memory(&server, None).unwrap();
+        c.import_session(&blob).unwrap();
+        let mut failed = None;
+        let mut buf = vec![0u8; 64 * 1024];
+        for _ in 0..20 {
+            let (rc, rs) = (c.handshake(), s.handshake());
+            if let Err(e) = &rc {
+                if e.code != Code::MOJO_TLS_ERR_WANT_READ {
+                    failed = Some(e.clone());
+                    break;
+                }
+            }
+            assert!(rc.is_err() || rs.is_err(), "the handshake must not succeed");
+            for (from, to) in [(&c, &s), (&s, &c)] {
+                let n = from.drain(&mut buf).unwrap();
+                if n > 0 {
+                    let _ = to.feed(&buf[..n]);
+                }
+            }
+        }
+        let e = failed.expect("the client's handshake fails");
+        assert_eq!(e.code, Code::MOJO_TLS_ERR_HANDSHAKE, "{e:?}");
+        assert!(e.message.contains("psk_ke"), "{}", e.message);
+        assert!(e.message.contains("without the session"), "{}", e.message);
+        // Without the session the same configurations connect.
+        let (w, _) = full(&client, &server);
         assert_eq!(w.mode(), "ephemeral (full handshake)", "{w:?}");
-        assert!(!w.client_resumed && !w.server_resumed, "{w:?}");
     }
 }
 
@@ -273,8 +307,8 @@ fn opted_in_client_offers_psk_ke_alone_with_a_key_share() {
 fn turning_it_off_again_restores_psk_dhe_ke() {
     let p = pki();
     let (client, server) = (ccfg(&p, true), scfg(&p, true));
-    let (w, _) = full(&client, &server);
-    assert_eq!(w.offered_modes, [PSK_KE], "{w:?}");
+    let (_, blob) = full(&client, &server);
+    assert_eq!(resume(&client, &server, &blob).mode(), "psk_ke");
     // Both configurations are in use (built); setting them back rebuilds.
     client
         .set_resumption_without_forward_secrecy(false)

@@ -322,7 +322,8 @@
     :session-cache   server: true, a size, or [size seconds]
     :resumption-without-forward-secrecy  true allows TLS 1.3 psk_ke
                      resumption (no ECDHE, no forward secrecy; both ends
-                     must allow it; docs/features/resumption.md)
+                     must allow it: an opted-in client's resumption fails
+                     against a server that does not; docs/features/resumption.md)
     :fast-record-layer  false keeps Mbed TLS's record layer after the
                      handshake (default true: mojo-tls's faster one where it
                      runs the suite; see the stream's :record-layer)``

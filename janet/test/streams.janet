@@ -318,18 +318,33 @@
       (check (= default-version (:version c2)) "version %v" (:version c2))
       (check (= "resumed" (string (:read c2 100)))))))
 
-(deftest ":resumption-without-forward-secrecy: resumes default clients, full handshake for psk_ke-only ones"
-  (def l (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))
-                     (server-opts {:session-tickets true :resumption-without-forward-secrecy true})))
-  (defer (:close l)
-    (each [opts want] [[{} "resumed"] [{:resumption-without-forward-secrecy true} "full"]]
-      (def c1 (tls/connect "localhost" (:port l) (client-opts opts)))
-      (check (= "full" (string (:read c1 100))))
-      (def blob (:session c1))
-      (:close c1)
-      (with [c2 (tls/connect "localhost" (:port l) (client-opts (merge opts {:session blob})))]
-        (check (= want (string (:read c2 100))) "client opts %v" opts)
-        (check (= (= want "resumed") (:resumed? c2)))))))
+(deftest ":resumption-without-forward-secrecy: psk_ke between opted-in ends, a clear failure otherwise"
+  (defn serve [opts]
+    (tls/server "127.0.0.1" 0 (fn [s] (:write s (if (:resumed? s) "resumed" "full")))
+                (server-opts (merge {:session-tickets true} opts))))
+  (defn ticket [l opts]
+    (def c1 (tls/connect "localhost" (:port l) (client-opts opts)))
+    (check (= "full" (string (:read c1 100))))
+    (def blob (:session c1))
+    (:close c1)
+    blob)
+  (def psk-ke {:resumption-without-forward-secrecy true})
+  (def [opted plain] [(serve psk-ke) (serve {})])
+  (defer (each l [opted plain] (:close l))
+    # An opted-in server resumes default clients (psk_dhe_ke) and opted-in
+    # ones (psk_ke, no key share).
+    (each opts [{} psk-ke]
+      (def blob (ticket opted opts))
+      (with [c2 (tls/connect "localhost" (:port opted) (client-opts (merge opts {:session blob})))]
+        (check (= "resumed" (string (:read c2 100))) "client opts %v" opts)
+        (check (:resumed? c2))))
+    # An opted-in client cannot fall back to a full handshake (it sent no
+    # key share): a server that does not allow psk_ke fails it, saying why.
+    (def blob (ticket plain psk-ke))
+    (def [ok err] (protect (tls/connect "localhost" (:port plain) (client-opts (merge psk-ke {:session blob})))))
+    (check (not ok) "resumed against a default server")
+    (check (= :handshake (err :name)) "error %v" (err :name))
+    (check (string/find "psk_ke" (err :message)) "error %s" (err :message))))
 
 (deftest "servers sharing :ticket-keys resume each other's tickets"
   (defn serve [keys]

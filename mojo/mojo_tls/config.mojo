@@ -336,7 +336,8 @@ struct TLSConfig(Copyable, Movable):
         self, on: Bool = True
     ) raises TLSError:
         """Allow TLS 1.3 psk_ke resumption: no ECDHE, so a session resumed
-        so has no forward secrecy. Both ends must allow it (see
+        so has no forward secrecy. Both ends must allow it: an opted-in
+        client's resumption fails against a server that does not (see
         docs/features/resumption.md); False restores psk_dhe_ke only."""
         self._check(
             self._box[].ffi.config_enable_resumption_without_forward_secrecy(

@@ -442,9 +442,11 @@ class TLSContext:
         as well (psk_dhe_ke). True allows psk_ke, resumption on the ticket's
         key alone: a session resumed so has no forward secrecy (whoever
         later gets the ticket key or the session's secret can decrypt it).
-        Both ends must allow it; a client then offers psk_ke only when it
-        resumes. Mbed TLS servers (mojo-tls too) prefer ECDHE and answer
-        such a client with a full handshake; see docs/features/resumption.md."""
+        Both ends must allow it. A client then resumes TLS 1.3 sessions with
+        psk_ke alone and no key share, so a server that will not resume it
+        (not opted in, an expired or unknown ticket) fails the handshake
+        (TLSHandshakeError naming psk_ke): connect again without the
+        session. See docs/features/resumption.md."""
         return self._resumption_without_forward_secrecy
 
     @resumption_without_forward_secrecy.setter

@@ -1,7 +1,7 @@
 """Session resumption, SNI certificate selection, key log, client auth."""
 
 import pytest
-from conftest import HOST, ThreadServer, memory_handshake, take_tickets
+from conftest import HOST, ThreadServer, memory_handshake, pump, take_tickets
 
 import mojo_tls
 
@@ -72,8 +72,9 @@ def test_session_in_memory_mode(server_ctx, client_ctx) -> None:
         x.close()
 
 
-@pytest.mark.parametrize("client_opt,server_opt,reused", [(False, True, True), (True, False, False)])
-def test_resumption_without_forward_secrecy(server_ctx, client_ctx, client_opt, server_opt, reused) -> None:
+@pytest.mark.parametrize("client_opt,server_opt,outcome",
+                         [(False, True, "psk_dhe_ke"), (True, True, "psk_ke"), (True, False, "fails")])
+def test_resumption_without_forward_secrecy(server_ctx, client_ctx, client_opt, server_opt, outcome) -> None:
     assert client_ctx.resumption_without_forward_secrecy is False
     with pytest.raises(TypeError):
         client_ctx.resumption_without_forward_secrecy = 1
@@ -87,10 +88,19 @@ def test_resumption_without_forward_secrecy(server_ctx, client_ctx, client_opt, 
     take_tickets(c, s)
     c2 = client_ctx.wrap_memory(server_hostname="localhost", session=c.session)
     s2 = server_ctx.wrap_memory()
-    memory_handshake(c2, s2)
-    # A server that allows psk_ke still resumes a default client (psk_dhe_ke);
-    # a client offering psk_ke alone gets a full handshake from a default server.
-    assert (c2.session_reused, s2.session_reused) == (reused, reused)
+    if outcome == "fails":
+        # An opted-in client resumes with psk_ke alone (no key share): a
+        # server that does not allow it cannot resume it, nor fall back.
+        with pytest.raises(mojo_tls.TLSHandshakeError):  # the server's refusal
+            memory_handshake(c2, s2)
+        pump(c2, s2)  # its alert
+        with pytest.raises(mojo_tls.TLSHandshakeError, match="psk_ke"):
+            c2.do_handshake()
+    else:
+        # A server that allows psk_ke still resumes a default client
+        # (psk_dhe_ke); both opted in, psk_ke.
+        memory_handshake(c2, s2)
+        assert (c2.session_reused, s2.session_reused) == (True, True)
     for x in (c, s, c2, s2):
         x.close()
 

@@ -51,9 +51,6 @@ pub struct ConfigSpec {
     pub cache: Option<(i32, i32)>,
     /// TLS 1.3 resumption may use psk_ke (no ECDHE); else psk_dhe_ke only.
     pub psk_ke: bool,
-    /// Tests: TLS 1.3 key exchange modes instead of the ones `psk_ke` picks.
-    #[cfg(test)]
-    pub kex_modes_override: Option<i32>,
     /// Capture traffic keys for the fast record layer.
     pub capture_keys: bool,
 }
@@ -73,6 +70,11 @@ struct SniTable {
 /// A ready `ssl_config`. Immutable once built; shared by connections.
 pub struct SslConfig {
     conf: Box<sys::ssl_config>,
+    /// Client opted into psk_ke: a copy of `conf` with the psk_ke mode alone
+    /// (so no key share), which a connection resuming a TLS 1.3 session
+    /// runs on (see `import_session`). A shallow copy: it shares everything
+    /// `conf` points to, so it is never passed to `ssl_config_free`.
+    psk_only: Option<Box<sys::ssl_config>>,
     _drbg: Box<Drbg>,
     _ca: Option<Arc<CertChain>>,
     _own: Vec<(Arc<CertChain>, Arc<PrivateKey>)>,
@@ -143,6 +145,7 @@ impl SslConfig {
             sys::ssl_config_init(&mut *conf);
             let mut cfg = SslConfig {
                 conf,
+                psk_only: None,
                 _drbg: drbg,
                 _ca: spec.ca.clone(),
                 _own: spec.own.clone(),
@@ -192,9 +195,7 @@ impl SslConfig {
             sys::ssl_conf_ciphersuites(c, cfg._suites.as_ptr());
             generation::conf_groups(c, cfg._groups.as_ptr());
             sys::ssl_conf_renegotiation(c, sys::SSL_RENEGOTIATION_DISABLED as i32);
-            let kex_modes = tls13_kex_modes(spec.server, spec.psk_ke);
-            #[cfg(test)]
-            let kex_modes = spec.kex_modes_override.unwrap_or(kex_modes);
+            let kex_modes = tls13_kex_modes(spec.psk_ke);
             sys::ssl_conf_tls13_key_exchange_modes(c, kex_modes);
             let crl = cfg
                 ._crl
@@ -241,6 +242,14 @@ impl SslConfig {
                     ));
                 }
             }
+            if spec.psk_ke && !spec.server {
+                let mut copy: Box<sys::ssl_config> = Box::new(std::ptr::read(&*cfg.conf));
+                sys::ssl_conf_tls13_key_exchange_modes(
+                    &mut *copy,
+                    sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK as i32,
+                );
+                cfg.psk_only = Some(copy);
+            }
             Ok(cfg)
         }
     }
@@ -253,19 +262,24 @@ impl SslConfig {
 /// TLS 1.3 key exchange modes. Mbed TLS's default (all three) would let a
 /// client offer psk_ke and a server accept it: resumed sessions without
 /// ECDHE, so without forward secrecy. The default here is ECDHE always
-/// (ephemeral for full handshakes, psk_dhe_ke for resumption). Opted in, a
-/// server accepts psk_ke too (it still picks psk_dhe_ke whenever the client
-/// offers it), and a client offers psk_ke alone with a ticket (a server
-/// that refuses it runs a full, ECDHE, handshake).
-fn tls13_kex_modes(server: bool, psk_ke: bool) -> i32 {
+/// (ephemeral for full handshakes, psk_dhe_ke for resumption). Opted in,
+/// either end allows psk_ke too. An Mbed TLS server ranks psk_dhe_ke, then a
+/// full ECDHE handshake, then psk_ke, so it resumes with psk_ke only a
+/// client that sends no key share: an opted-in client's full handshakes use
+/// this config, and its TLS 1.3 resumptions the `psk_only` copy (psk_ke
+/// alone, no key share; a server that will not resume it fails the
+/// handshake).
+fn tls13_kex_modes(psk_ke: bool) -> i32 {
     let ecdhe = sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL
         | sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL;
-    let modes = match (psk_ke, server) {
-        (false, _) => ecdhe,
-        (true, true) => ecdhe | sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK,
-        (true, false) => {
-            sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL | sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK
-        }
+    // An opted-in client enables psk_ke here too: Mbed TLS marks a ticket
+    // usable with psk_ke only if its config allowed that mode when the
+    // ticket arrived. Its ClientHellos from this config (full handshakes)
+    // offer no PSK, so the modes change nothing on the wire.
+    let modes = if psk_ke {
+        ecdhe | sys::SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK
+    } else {
+        ecdhe
     };
     modes as i32
 }
@@ -404,6 +418,9 @@ pub struct Session {
     /// What the next `read` returns first: a close_notify or error found
     /// by `pending` while it processed buffered records.
     deferred_read: Option<i32>,
+    /// Client: resuming with psk_ke alone (no key share); a failed
+    /// handshake then says why.
+    psk_ke_only: bool,
 }
 
 // SAFETY: a session is used by one thread at a time (the connection mutex).
@@ -454,6 +471,7 @@ impl Session {
                 exported: None,
                 parked: None,
                 deferred_read: None,
+                psk_ke_only: false,
             };
             let ret = sys::ssl_setup(&mut *s.ctx, s.config.as_ptr());
             if ret != 0 {
@@ -621,6 +639,19 @@ impl Session {
             ));
         }
         let saved = SavedSession::from_bytes(blob)?;
+        if let Some(psk_only) = &self.config.psk_only {
+            let psk_ticket = saved.s.private_ticket_flags as u32
+                & sys::SSL_TLS1_3_TICKET_ALLOW_PSK_RESUMPTION
+                != 0;
+            if saved.s.private_tls_version == sys::SSL_VERSION_TLS1_3 && psk_ticket {
+                // Opted into psk_ke: this connection resumes on the copy of
+                // its config without a key share (see tls13_kex_modes).
+                // Before the handshake nothing of the config is cached in
+                // the context beyond what the two copies share.
+                self.ctx.private_conf = &**psk_only;
+                self.psk_ke_only = true;
+            }
+        }
         // SAFETY: saved is a valid, loaded session; ssl_set_session copies it.
         let ret = unsafe { sys::ssl_set_session(&mut *self.ctx, &*saved.s) };
         if ret != 0 {
@@ -804,6 +835,15 @@ impl Session {
             if alert == 120 {
                 e.message.push_str(": no ALPN protocol in common");
             }
+        }
+        if self.psk_ke_only && !self.handshake_done() {
+            e.message = format!(
+                "{}; the session was offered for resumption without ECDHE (psk_ke, \
+                 mojo_tls_config_enable_resumption_without_forward_secrecy) and the server \
+                 did not resume it (not opted in, or the ticket expired or is unknown): \
+                 connect again without the session",
+                e.message
+            );
         }
         if self.hook.pin_failed.get() {
             e.message = format!(
