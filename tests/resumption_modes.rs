@@ -189,6 +189,13 @@ fn resume(client: &Config, server: &Config, blob: &[u8]) -> Wire {
     run(&c, &s)
 }
 
+/// Both ends resumed, the client offered psk_dhe_ke alone and got it.
+fn assert_resumed_with_psk_dhe_ke(w: &Wire) {
+    assert!(w.client_resumed && w.server_resumed, "{w:?}");
+    assert_eq!(w.offered_modes, [PSK_DHE_KE], "{w:?}");
+    assert_eq!(w.mode(), "psk_dhe_ke", "{w:?}");
+}
+
 struct Pki {
     ca: mojo_tls::certgen::GenCert,
     cert: mojo_tls::certgen::GenCert,
@@ -239,9 +246,7 @@ fn server_opted_in_default_client_resumes_with_psk_dhe_ke() {
     let (client, server) = (ccfg(&p, false), scfg(&p, true));
     let (_, blob) = full(&client, &server);
     let w = resume(&client, &server, &blob);
-    assert!(w.client_resumed && w.server_resumed, "{w:?}");
-    assert_eq!(w.offered_modes, [PSK_DHE_KE], "{w:?}");
-    assert_eq!(w.mode(), "psk_dhe_ke", "{w:?}");
+    assert_resumed_with_psk_dhe_ke(&w);
 }
 
 #[test]
@@ -318,9 +323,7 @@ fn turning_it_off_again_restores_psk_dhe_ke() {
         .unwrap();
     let (_, blob) = full(&client, &server);
     let w = resume(&client, &server, &blob);
-    assert!(w.client_resumed && w.server_resumed, "{w:?}");
-    assert_eq!(w.offered_modes, [PSK_DHE_KE], "{w:?}");
-    assert_eq!(w.mode(), "psk_dhe_ke", "{w:?}");
+    assert_resumed_with_psk_dhe_ke(&w);
 }
 
 #[test]

@@ -26,57 +26,64 @@ fn mbedtls_self_tests_pass_through_the_hooks() {
     }
 }
 
-/// Hash `data` with Mbed TLS's streaming API in pieces of `step`, cloning
-/// the context half way and finishing both copies.
-unsafe fn sha256_stream(data: &[u8], step: usize, is224: bool) -> (Vec<u8>, Vec<u8>) {
-    let mut a: sys::sha256_context = std::mem::zeroed();
-    let mut b: sys::sha256_context = std::mem::zeroed();
-    sys::sha256_init(&mut a);
-    sys::sha256_init(&mut b);
-    assert_eq!(sys::sha256_starts(&mut a, is224 as i32), 0);
-    let half = data.len() / 2;
-    for chunk in data[..half].chunks(step.max(1)) {
-        assert_eq!(sys::sha256_update(&mut a, chunk.as_ptr(), chunk.len()), 0);
-    }
-    sys::sha256_clone(&mut b, &a);
-    for ctx in [&mut a, &mut b] {
-        for chunk in data[half..].chunks(step.max(1)) {
-            assert_eq!(sys::sha256_update(ctx, chunk.as_ptr(), chunk.len()), 0);
+/// `$name(data, step, variant)`: hash `data` with Mbed TLS's streaming API
+/// of one SHA-2 module in pieces of `step`, cloning the context half way and
+/// finishing both copies; `variant` is SHA-224 / SHA-384 (output `$short`
+/// bytes instead of `$full`).
+macro_rules! stream_fn {
+    ($name:ident, $ctx:ty, $init:path, $starts:path, $update:path, $clone:path,
+     $finish:path, $free:path, $full:expr, $short:expr) => {
+        unsafe fn $name(data: &[u8], step: usize, variant: bool) -> (Vec<u8>, Vec<u8>) {
+            let mut a: $ctx = std::mem::zeroed();
+            let mut b: $ctx = std::mem::zeroed();
+            $init(&mut a);
+            $init(&mut b);
+            assert_eq!($starts(&mut a, variant as i32), 0);
+            let half = data.len() / 2;
+            for chunk in data[..half].chunks(step.max(1)) {
+                assert_eq!($update(&mut a, chunk.as_ptr(), chunk.len()), 0);
+            }
+            $clone(&mut b, &a);
+            for ctx in [&mut a, &mut b] {
+                for chunk in data[half..].chunks(step.max(1)) {
+                    assert_eq!($update(ctx, chunk.as_ptr(), chunk.len()), 0);
+                }
+            }
+            let (mut oa, mut ob) = ([0u8; $full], [0u8; $full]);
+            assert_eq!($finish(&mut a, oa.as_mut_ptr()), 0);
+            assert_eq!($finish(&mut b, ob.as_mut_ptr()), 0);
+            $free(&mut a);
+            $free(&mut b);
+            let n = if variant { $short } else { $full };
+            (oa[..n].to_vec(), ob[..n].to_vec())
         }
-    }
-    let (mut oa, mut ob) = ([0u8; 32], [0u8; 32]);
-    assert_eq!(sys::sha256_finish(&mut a, oa.as_mut_ptr()), 0);
-    assert_eq!(sys::sha256_finish(&mut b, ob.as_mut_ptr()), 0);
-    sys::sha256_free(&mut a);
-    sys::sha256_free(&mut b);
-    let n = if is224 { 28 } else { 32 };
-    (oa[..n].to_vec(), ob[..n].to_vec())
+    };
 }
 
-unsafe fn sha512_stream(data: &[u8], step: usize, is384: bool) -> (Vec<u8>, Vec<u8>) {
-    let mut a: sys::sha512_context = std::mem::zeroed();
-    let mut b: sys::sha512_context = std::mem::zeroed();
-    sys::sha512_init(&mut a);
-    sys::sha512_init(&mut b);
-    assert_eq!(sys::sha512_starts(&mut a, is384 as i32), 0);
-    let half = data.len() / 2;
-    for chunk in data[..half].chunks(step.max(1)) {
-        assert_eq!(sys::sha512_update(&mut a, chunk.as_ptr(), chunk.len()), 0);
-    }
-    sys::sha512_clone(&mut b, &a);
-    for ctx in [&mut a, &mut b] {
-        for chunk in data[half..].chunks(step.max(1)) {
-            assert_eq!(sys::sha512_update(ctx, chunk.as_ptr(), chunk.len()), 0);
-        }
-    }
-    let (mut oa, mut ob) = ([0u8; 64], [0u8; 64]);
-    assert_eq!(sys::sha512_finish(&mut a, oa.as_mut_ptr()), 0);
-    assert_eq!(sys::sha512_finish(&mut b, ob.as_mut_ptr()), 0);
-    sys::sha512_free(&mut a);
-    sys::sha512_free(&mut b);
-    let n = if is384 { 48 } else { 64 };
-    (oa[..n].to_vec(), ob[..n].to_vec())
-}
+stream_fn!(
+    sha256_stream,
+    sys::sha256_context,
+    sys::sha256_init,
+    sys::sha256_starts,
+    sys::sha256_update,
+    sys::sha256_clone,
+    sys::sha256_finish,
+    sys::sha256_free,
+    32,
+    28
+);
+stream_fn!(
+    sha512_stream,
+    sys::sha512_context,
+    sys::sha512_init,
+    sys::sha512_starts,
+    sys::sha512_update,
+    sys::sha512_clone,
+    sys::sha512_finish,
+    sys::sha512_free,
+    64,
+    48
+);
 
 #[test]
 fn streaming_clone_and_every_length_agree_with_ring() {
