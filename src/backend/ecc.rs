@@ -3,9 +3,9 @@
 //! generation and agreement, ECDSA signing and verification, PSA public-key
 //! export) funnels through `ecp_mul_restartable_internal`; mbedtls-rs-sys
 //! lets us replace it. For x25519, P-256, P-384 and P-521 the multiplication
-//! runs in AWS-LC (aws-lc-sys): the same constant-time code OpenSSL-class
-//! TLS stacks use (fiat-crypto field arithmetic; nistz256 assembly for
-//! P-256). Mbed TLS still runs the protocol, the ECDSA arithmetic mod n and
+//! runs in AWS-LC (aws-lc-sys): constant-time code (s2n-bignum's verified
+//! assembly on x86_64 / aarch64, nistz256's table for the P-256 generator,
+//! fiat-crypto C elsewhere). Mbed TLS still runs the protocol, the ECDSA arithmetic mod n and
 //! every check. Other curves (brainpool, secp*k1, curve448) stay on Mbed TLS.
 //!
 //! The contract of the replaced function is kept exactly: the scalar and the
@@ -83,7 +83,7 @@ enum Outcome {
 }
 
 /// A secret byte buffer wiped on drop (MAX_LEN bytes for a scalar or an
-/// x25519 output, 2 * MAX_LEN for a Weierstrass point's X || Y).
+/// x25519 output, 1 + 2 * MAX_LEN for an encoded Weierstrass point).
 struct Secret<const N: usize>([u8; N]);
 
 impl<const N: usize> Drop for Secret<N> {
@@ -244,17 +244,14 @@ unsafe fn mul_nist(
     };
     // For a scalar in [1, n) and a point of the (prime-order) group the
     // result is never the point at infinity, so encoding cannot fail.
-    // X || Y: 2 * len bytes (96 for P-384, 132 for P-521), so a buffer of
-    // 2 * MAX_LEN; a MAX_LEN one made the copy below panic (an abort, in
-    // this extern "C" hook) on every P-384 / P-521 multiplication.
-    let mut res = Secret([0; 2 * MAX_LEN]);
-    let mut enc = [0u8; 1 + 2 * MAX_LEN];
+    // 04 || X || Y, secret for an ECDH shared point (wiped on drop).
+    let mut res = Secret([0; 1 + 2 * MAX_LEN]);
     if ok != 1
         || awslc::EC_POINT_point2oct(
             group,
             out.0,
             awslc::point_conversion_form_t::POINT_CONVERSION_UNCOMPRESSED,
-            enc.as_mut_ptr(),
+            res.0.as_mut_ptr(),
             1 + 2 * len,
             ptr::null_mut(),
         ) != 1 + 2 * len
@@ -262,10 +259,8 @@ unsafe fn mul_nist(
         awslc::ERR_clear_error();
         return Outcome::Err(sys::ERR_ECP_BAD_INPUT_DATA as i32);
     }
-    res.0[..2 * len].copy_from_slice(&enc[1..1 + 2 * len]);
-    enc.zeroize(); // an ECDH shared secret's coordinates
-    if sys::mpi_read_binary(&mut (*r).private_X, res.0.as_ptr(), len) != 0
-        || sys::mpi_read_binary(&mut (*r).private_Y, res.0[len..].as_ptr(), len) != 0
+    if sys::mpi_read_binary(&mut (*r).private_X, res.0[1..].as_ptr(), len) != 0
+        || sys::mpi_read_binary(&mut (*r).private_Y, res.0[1 + len..].as_ptr(), len) != 0
         || sys::mpi_lset(&mut (*r).private_Z, 1) != 0
     {
         return Outcome::Err(sys::ERR_MPI_ALLOC_FAILED as i32);
