@@ -61,6 +61,20 @@ pub(crate) fn before_handshake(ctx: &sys::ssl_context) -> bool {
 pub(crate) fn server_certificate_next(ctx: &sys::ssl_context) -> bool {
     ctx.private_state == sys::SSL_SERVER_CERTIFICATE as i32
 }
+/// Client, before the handshake: run the context on `conf` (a copy of the
+/// config it was set up with that differs only in its TLS 1.3 key exchange
+/// modes; Mbed TLS has no setter, and nothing of the config is cached in
+/// the context before the handshake).
+pub(crate) fn swap_conf_before_handshake(ctx: &mut sys::ssl_context, conf: &sys::ssl_config) {
+    debug_assert!(before_handshake(ctx));
+    ctx.private_conf = conf;
+}
+/// A saved TLS 1.3 session whose ticket was received while psk_ke was
+/// allowed (Mbed TLS then marks it usable for psk_ke resumption).
+pub(crate) fn session_allows_psk_ke(s: &sys::ssl_session) -> bool {
+    s.private_tls_version == sys::SSL_VERSION_TLS1_3
+        && s.private_ticket_flags as u32 & sys::SSL_TLS1_3_TICKET_ALLOW_PSK_RESUMPTION != 0
+}
 pub(crate) fn version_number(ctx: &sys::ssl_context) -> u16 {
     // SAFETY: a read-only query.
     unsafe { mojotls_sys_ssl_get_version_number(ctx) as u16 }

@@ -640,15 +640,10 @@ impl Session {
         }
         let saved = SavedSession::from_bytes(blob)?;
         if let Some(psk_only) = &self.config.psk_only {
-            let psk_ticket = saved.s.private_ticket_flags as u32
-                & sys::SSL_TLS1_3_TICKET_ALLOW_PSK_RESUMPTION
-                != 0;
-            if saved.s.private_tls_version == sys::SSL_VERSION_TLS1_3 && psk_ticket {
+            if generation::session_allows_psk_ke(&saved.s) {
                 // Opted into psk_ke: this connection resumes on the copy of
                 // its config without a key share (see tls13_kex_modes).
-                // Before the handshake nothing of the config is cached in
-                // the context beyond what the two copies share.
-                self.ctx.private_conf = &**psk_only;
+                generation::swap_conf_before_handshake(&mut self.ctx, psk_only);
                 self.psk_ke_only = true;
             }
         }
