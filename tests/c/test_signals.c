@@ -234,6 +234,14 @@ typedef struct {
 
 /* The caller's side of write_all under signals: INTERRUPTED before any
  * byte, or a short count: call again with the rest. */
+/* Each side pauses for several tick periods every PAUSE_EVERY bytes, so the
+ * other one is certainly waiting in the library (for room or for data)
+ * while ticks arrive. Without the pauses a CPU-bound transfer on two cores
+ * can run with every tick landing outside a wait (seen once in CI: 72
+ * ticks, no interruption). */
+#define PAUSE_EVERY ((size_t)8 << 20)
+#define PAUSE_MS 50
+
 static void *writer_main(void *arg) {
     writer *w = arg;
     block_alarm_here(0);
@@ -250,6 +258,9 @@ static void *writer_main(void *arg) {
             return NULL;
         }
         if ((size_t)n < piece) w->short_writes++;
+        /* the reader drains the socket and then waits for data through
+         * several ticks (see PAUSE_EVERY) */
+        if ((off + (size_t)n) / PAUSE_EVERY != off / PAUSE_EVERY && off + (size_t)n < w->len) h_sleep_ms(PAUSE_MS);
         off += (size_t)n;
     }
     return NULL;
@@ -290,6 +301,8 @@ static void t_transfer(mojo_tls_config *ccfg, mojo_tls_config *scfg, const char 
             break;
         }
         sum = h_fnv1a(sum, buf, (size_t)n);
+        /* the writer fills the socket and then waits for room */
+        if ((got + (size_t)n) / PAUSE_EVERY != got / PAUSE_EVERY && got + (size_t)n < len) h_sleep_ms(PAUSE_MS);
         got += (size_t)n;
     }
     pthread_join(th, NULL);
