@@ -6,8 +6,12 @@
 //! the same data before anything else is written).
 //!
 //! After the handshake the connection's record layer is chosen once
-//! (`takeover.rs`): the fast one (`record_io.rs`) or Mbed TLS's own; every
-//! later read, write and close goes through the one chosen.
+//! (`record/handover.rs`): the fast one (`record/io.rs`) or Mbed TLS's
+//! own; every later read, write and close goes through the one chosen.
+//!
+//! The connection owns its transport and lends it, per call, to whichever
+//! record layer runs: the Mbed TLS session (`backend::bio`) or the fast
+//! data path (`record::io::Link`).
 
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -18,9 +22,9 @@ use crate::backend::x509::CertInfo;
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
 use crate::net::{self, Deadline};
-use crate::record_io::Io;
-use crate::takeover::{self, Layer, Over};
-use crate::transport::Transport;
+use crate::record::handover::{self, Layer, Over};
+use crate::record::io::{Io, Link};
+use crate::transport::{MemoryIo, Transport};
 
 enum Step<T> {
     Done(T),
@@ -30,6 +34,9 @@ enum Step<T> {
 
 struct State {
     session: Session,
+    /// What the records travel over; lent to `session` or the fast layer
+    /// for each call.
+    transport: Transport,
     /// `close()` was called.
     closed: bool,
     /// The peer's close_notify arrived.
@@ -80,6 +87,15 @@ fn want_error(write: bool) -> Error {
     }
 }
 
+/// The fast data path's view of a connection: its transport, and its
+/// session for tickets (disjoint fields, so both can be borrowed at once).
+fn link<'a>(transport: &'a mut Transport, session: &'a mut Session) -> Link<'a> {
+    Link {
+        wire: transport,
+        tickets: session,
+    }
+}
+
 impl State {
     fn check_open(&self) -> Option<Error> {
         if self.closed {
@@ -94,7 +110,7 @@ impl State {
     fn fail(&mut self, ret: i32) -> Error {
         let mut err = self.session.error(ret);
         // An alert that arrived before the EOF is the better reason.
-        if self.session.transport_ref().saw_eof() && ret != codes::FATAL_ALERT {
+        if self.transport.saw_eof() && ret != codes::FATAL_ALERT {
             err = if self.session.handshake_done() {
                 Error::new(
                     Code::MOJO_TLS_ERR_TRUNCATED,
@@ -106,7 +122,7 @@ impl State {
                     "the peer closed the connection during the handshake",
                 )
             };
-        } else if let Some(os) = self.session.transport_ref().last_os_error() {
+        } else if let Some(os) = self.transport.last_os_error() {
             if err.code == Code::MOJO_TLS_ERR_IO || err.code == Code::MOJO_TLS_ERR_CLOSED {
                 err.message = format!("{} ({os})", err.message);
             }
@@ -119,7 +135,7 @@ impl State {
     /// layer is chosen.
     fn handshake_step<T>(&mut self) -> Option<Step<T>> {
         if !self.session.handshake_done() {
-            match self.session.handshake() {
+            match self.session.handshake(&mut self.transport) {
                 0 => {}
                 codes::WANT_READ => return Some(Step::Want { write: false }),
                 codes::WANT_WRITE => return Some(Step::Want { write: true }),
@@ -137,7 +153,7 @@ impl State {
     fn choose_layer<T>(&mut self) -> Option<Step<T>> {
         if self.fast_enabled {
             // A TLS 1.3 server sends its tickets before handing over.
-            match self.session.finish_post_handshake() {
+            match self.session.finish_post_handshake(&mut self.transport) {
                 0 => {}
                 codes::WANT_READ => return Some(Step::Want { write: false }),
                 codes::WANT_WRITE => return Some(Step::Want { write: true }),
@@ -148,7 +164,7 @@ impl State {
             own_fd: self.own_fd,
             caller_socket: self.caller_socket,
         };
-        match takeover::decide(&mut self.session, self.fast_enabled, over) {
+        match handover::decide(&mut self.session, self.fast_enabled, over) {
             Ok(layer) => {
                 self.layer = layer;
                 self.owner_pid = current_pid();
@@ -192,11 +208,12 @@ impl Conn {
             Transport::Socket(s) => (s.fd, s.owned, false),
             Transport::Memory(_) => (-1, false, true),
         };
-        let session = Session::new(snap.ssl, transport, server_name, snap.check_hostname)?;
+        let session = Session::new(snap.ssl, server_name, snap.check_hostname)?;
         let fast_enabled = snap.fast_record_layer;
         Ok(Conn {
             state: Mutex::new(State {
                 session,
+                transport,
                 closed: false,
                 peer_closed: false,
                 notify_sent: false,
@@ -370,7 +387,7 @@ impl Conn {
                 return s;
             }
             if let Layer::Fast(io, _) = &mut st.layer {
-                let r = io.read(&mut st.session, buf);
+                let r = io.read(&mut link(&mut st.transport, &mut st.session), buf);
                 return match st.fast_step(r) {
                     Step::Done(0) => {
                         st.peer_closed = true;
@@ -379,7 +396,7 @@ impl Conn {
                     other => other,
                 };
             }
-            match st.session.read(buf) {
+            match st.session.read(&mut st.transport, buf) {
                 n if n > 0 => Step::Done(n as usize),
                 codes::PEER_CLOSE_NOTIFY => {
                     st.peer_closed = true;
@@ -409,10 +426,10 @@ impl Conn {
                 return s;
             }
             if let Layer::Fast(io, _) = &mut st.layer {
-                let r = io.write(&mut st.session, buf);
+                let r = io.write(&mut link(&mut st.transport, &mut st.session), buf);
                 return st.fast_step(r);
             }
-            match st.session.write(buf) {
+            match st.session.write(&mut st.transport, buf) {
                 n if n > 0 => Step::Done(n as usize),
                 codes::WANT_READ => Step::Want { write: false },
                 codes::WANT_WRITE => Step::Want { write: true },
@@ -455,10 +472,15 @@ impl Conn {
         if st.closed || st.peer_closed || st.fatal.is_some() {
             return 0;
         }
-        let State { layer, session, .. } = &mut *st;
+        let State {
+            layer,
+            session,
+            transport,
+            ..
+        } = &mut *st;
         match layer {
-            Layer::Fast(io, _) => io.pending(session),
-            Layer::Mbed(_) => session.pending(),
+            Layer::Fast(io, _) => io.pending(&mut link(transport, session)),
+            Layer::Mbed(_) => session.pending(transport),
             Layer::Undecided => session.bytes_avail(),
         }
     }
@@ -476,7 +498,7 @@ impl Conn {
                 return Step::Fail(Error::bad_state("the handshake has not completed"));
             }
             if let Layer::Fast(io, _) = &mut st.layer {
-                let r = io.close_notify(&mut st.session);
+                let r = io.close_notify(&mut link(&mut st.transport, &mut st.session));
                 return match st.fast_step(r) {
                     Step::Done(()) => {
                         st.notify_sent = true;
@@ -485,7 +507,7 @@ impl Conn {
                     other => other,
                 };
             }
-            match st.session.close_notify() {
+            match st.session.close_notify(&mut st.transport) {
                 0 => {
                     st.notify_sent = true;
                     Step::Done(())
@@ -546,10 +568,20 @@ impl Conn {
         }
         if st.fatal.is_none() && !st.notify_sent && st.session.handshake_done() {
             // Non-blocking: never let close() hang on a stuck peer.
-            let State { layer, session, .. } = &mut *st;
+            let State {
+                layer,
+                session,
+                transport,
+                ..
+            } = &mut *st;
             let sent = match layer {
-                Layer::Fast(io, _) => matches!(io.close_notify(session), Ok(Io::Done(()))),
-                _ => !session.is_detached() && session.close_notify() == 0,
+                Layer::Fast(io, _) => {
+                    matches!(
+                        io.close_notify(&mut link(transport, session)),
+                        Ok(Io::Done(()))
+                    )
+                }
+                _ => !session.is_detached() && session.close_notify(transport) == 0,
             };
             if sent {
                 st.notify_sent = true;
@@ -592,9 +624,9 @@ impl Conn {
         Ok(self.fd)
     }
 
-    fn with_memory<T>(&self, f: impl FnOnce(&mut crate::transport::MemoryIo) -> T) -> Result<T> {
+    fn with_memory<T>(&self, f: impl FnOnce(&mut MemoryIo) -> T) -> Result<T> {
         let mut st = self.lock();
-        match st.session.transport() {
+        match &mut st.transport {
             Transport::Memory(m) => Ok(f(m)),
             Transport::Socket(_) => Err(Error::bad_state("not a memory-mode connection")),
         }
@@ -719,16 +751,23 @@ impl Conn {
                 "the TLS session was shut down",
             ));
         }
-        let State { layer, session, .. } = &mut *st;
+        let State {
+            layer,
+            session,
+            transport,
+            ..
+        } = &mut *st;
         match layer {
-            Layer::Fast(io, _) => match io.key_update(session, request_peer) {
-                Ok(()) => Ok(()),
-                Err(e) if e.code == Code::MOJO_TLS_ERR_NOT_AVAILABLE => Err(e),
-                Err(e) => {
-                    st.fatal = Some(e.clone());
-                    Err(e)
+            Layer::Fast(io, _) => {
+                match io.key_update(&mut link(transport, session), request_peer) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.code == Code::MOJO_TLS_ERR_NOT_AVAILABLE => Err(e),
+                    Err(e) => {
+                        st.fatal = Some(e.clone());
+                        Err(e)
+                    }
                 }
-            },
+            }
             Layer::Undecided => Err(Error::not_available("the handshake has not completed")),
             Layer::Mbed(_) => Err(Error::not_available(
                 "KeyUpdate needs the fast record layer (Mbed TLS's own record layer has none)",

@@ -8,12 +8,9 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod ffi;
-pub mod ktls;
 pub mod net;
 pub mod record;
-pub mod record_io;
 pub mod registry;
-pub mod takeover;
 pub mod transport;
 
 pub use error::{Code, Error, Result};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 
 const SHARDS: usize = 32;
 /// Ids step by 16 from a non-trivial base: small integers and typical
@@ -18,7 +18,8 @@ const STEP: usize = 16;
 
 type Shard = RwLock<HashMap<usize, Arc<dyn Any + Send + Sync>>>;
 
-static TABLE: Lazy<Vec<Shard>> = Lazy::new(|| (0..SHARDS).map(|_| RwLock::default()).collect());
+static TABLE: LazyLock<Vec<Shard>> =
+    LazyLock::new(|| (0..SHARDS).map(|_| RwLock::default()).collect());
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0x6d6f_0000);
 
 fn shard(id: usize) -> &'static Shard {

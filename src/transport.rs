@@ -5,6 +5,7 @@
 use std::io;
 use std::os::unix::io::RawFd;
 
+use crate::backend::bio::{Wire, WireStatus};
 use crate::net;
 
 /// Outcome of one non-blocking transfer.
@@ -196,6 +197,30 @@ impl Transport {
         match self {
             Transport::Socket(s) => Some(s.fd),
             Transport::Memory(_) => None,
+        }
+    }
+}
+
+/// Mbed TLS's BIO callbacks reach the transport through this (lent per
+/// call by the backend session).
+impl Wire for Transport {
+    fn send(&mut self, buf: &[u8]) -> WireStatus {
+        Transport::send(self, buf).into()
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> WireStatus {
+        Transport::recv(self, buf).into()
+    }
+}
+
+impl From<IoStatus> for WireStatus {
+    fn from(st: IoStatus) -> WireStatus {
+        match st {
+            IoStatus::Done(n) => WireStatus::Done(n),
+            IoStatus::WouldBlock => WireStatus::WouldBlock,
+            IoStatus::Eof => WireStatus::Eof,
+            IoStatus::Reset => WireStatus::Reset,
+            IoStatus::Failed => WireStatus::Failed,
         }
     }
 }

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 
-use mojo_tls::backend::rng::sha256;
+use mojo_tls::backend::hash::sha256;
 use mojo_tls::certgen;
 use mojo_tls::config::Config;
 use mojo_tls::conn::Conn;

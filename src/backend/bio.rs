@@ -1,5 +1,7 @@
-//! The send/receive callbacks Mbed TLS calls; they forward to our `Transport`
-//! (socket or memory) and translate its status into Mbed TLS codes.
+//! The send/receive callbacks Mbed TLS calls, and what they reach: the
+//! connection's transport, lent to the session for the length of one call
+//! (`Session::with_wire`). The backend does not know the transport's type:
+//! it sees a [`Wire`], which the layer above implements.
 //!
 //! Once the fast record layer has taken the connection over, Mbed TLS is
 //! *detached*: it never touches the transport again, and the only bytes it
@@ -9,11 +11,57 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::sys;
-use crate::transport::{IoStatus, Transport};
 
-/// What Mbed TLS's BIO callbacks get as their context.
+/// Outcome of one non-blocking transfer, as Mbed TLS needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireStatus {
+    Done(usize),
+    WouldBlock,
+    /// The peer closed its end.
+    Eof,
+    /// Connection reset / broken pipe.
+    Reset,
+    Failed,
+}
+
+/// What Mbed TLS's records travel over (the connection's transport).
+/// Neither call may block.
+pub trait Wire {
+    fn send(&mut self, buf: &[u8]) -> WireStatus;
+    fn recv(&mut self, buf: &mut [u8]) -> WireStatus;
+}
+
+/// A `Wire` lent for one call, with its type erased (Mbed TLS's context is
+/// a thin `void *`, so the vtable is a pair of monomorphised functions).
+#[derive(Clone, Copy)]
+struct Lent {
+    wire: *mut libc::c_void,
+    send: unsafe fn(*mut libc::c_void, &[u8]) -> WireStatus,
+    recv: unsafe fn(*mut libc::c_void, &mut [u8]) -> WireStatus,
+}
+
+/// # Safety
+/// `wire` points to a live, unaliased `W` (see [`BioCtx::lend`]).
+unsafe fn send_as<W: Wire>(wire: *mut libc::c_void, buf: &[u8]) -> WireStatus {
+    // SAFETY: per the contract, `wire` is a `W` nobody else uses now.
+    unsafe { (*(wire as *mut W)).send(buf) }
+}
+
+/// # Safety
+/// As for [`send_as`].
+unsafe fn recv_as<W: Wire>(wire: *mut libc::c_void, buf: &mut [u8]) -> WireStatus {
+    // SAFETY: per the contract, `wire` is a `W` nobody else uses now.
+    unsafe { (*(wire as *mut W)).recv(buf) }
+}
+
+/// What Mbed TLS's BIO callbacks get as their context. It lives in a
+/// `Box` whose address Mbed TLS keeps (`ssl_set_bio`) for the session's
+/// life.
+#[derive(Default)]
 pub struct BioCtx {
-    pub transport: Transport,
+    /// The transport lent for the Mbed TLS call in progress; `None`
+    /// between calls (then receiving says WANT_READ, sending fails).
+    lent: Option<Lent>,
     inject: Vec<u8>,
     inject_pos: usize,
     detached: bool,
@@ -23,14 +71,22 @@ pub struct BioCtx {
 }
 
 impl BioCtx {
-    pub fn new(transport: Transport) -> BioCtx {
-        BioCtx {
-            transport,
-            inject: Vec::new(),
-            inject_pos: 0,
-            detached: false,
-            offline: false,
-        }
+    /// Let the callbacks reach `wire` until [`BioCtx::take_back`].
+    ///
+    /// # Safety
+    /// Until `take_back` is called, `wire` must stay valid and must not be
+    /// used except through these callbacks (the caller holds its `&mut`
+    /// for the whole lending and does not touch it meanwhile).
+    pub(super) unsafe fn lend<W: Wire>(&mut self, wire: &mut W) {
+        self.lent = Some(Lent {
+            wire: wire as *mut W as *mut libc::c_void,
+            send: send_as::<W>,
+            recv: recv_as::<W>,
+        });
+    }
+
+    pub(super) fn take_back(&mut self) {
+        self.lent = None;
     }
 
     /// Mbed TLS no longer owns the transport.
@@ -51,16 +107,21 @@ impl BioCtx {
         self.inject.len() - self.inject_pos
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> IoStatus {
+    fn recv(&mut self, buf: &mut [u8]) -> WireStatus {
         if self.offline {
-            return IoStatus::WouldBlock;
+            return WireStatus::WouldBlock;
         }
         if !self.detached {
-            return self.transport.recv(buf);
+            return match self.lent {
+                // SAFETY: lent by `lend`, whose contract keeps it valid and
+                // unaliased until `take_back`.
+                Some(l) => unsafe { (l.recv)(l.wire, buf) },
+                None => WireStatus::WouldBlock,
+            };
         }
         let n = self.injected_left().min(buf.len());
         if n == 0 {
-            return IoStatus::WouldBlock;
+            return WireStatus::WouldBlock;
         }
         buf[..n].copy_from_slice(&self.inject[self.inject_pos..self.inject_pos + n]);
         self.inject_pos += n;
@@ -68,27 +129,31 @@ impl BioCtx {
             self.inject = Vec::new();
             self.inject_pos = 0;
         }
-        IoStatus::Done(n)
+        WireStatus::Done(n)
     }
 
-    fn send(&mut self, buf: &[u8]) -> IoStatus {
+    fn send(&mut self, buf: &[u8]) -> WireStatus {
         if self.detached {
             // Its sequence numbers are stale: a record from it would break
             // the stream.
-            return IoStatus::Failed;
+            return WireStatus::Failed;
         }
-        self.transport.send(buf)
+        match self.lent {
+            // SAFETY: as in `recv`.
+            Some(l) => unsafe { (l.send)(l.wire, buf) },
+            None => WireStatus::Failed,
+        }
     }
 }
 
-fn to_mbed(status: IoStatus, want: i32, failed: i32) -> i32 {
+fn to_mbed(status: WireStatus, want: i32, failed: i32) -> i32 {
     match status {
-        IoStatus::Done(n) => n.min(i32::MAX as usize) as i32,
-        IoStatus::WouldBlock => want,
+        WireStatus::Done(n) => n.min(i32::MAX as usize) as i32,
+        WireStatus::WouldBlock => want,
         // recv returning 0 is how Mbed TLS learns of EOF.
-        IoStatus::Eof => 0,
-        IoStatus::Reset => sys::ERR_NET_CONN_RESET,
-        IoStatus::Failed => failed,
+        WireStatus::Eof => 0,
+        WireStatus::Reset => sys::ERR_NET_CONN_RESET,
+        WireStatus::Failed => failed,
     }
 }
 
@@ -101,11 +166,14 @@ pub(crate) unsafe extern "C" fn send(ctx: *mut libc::c_void, buf: *const u8, len
     }
     // Unwinding across the C frames of Mbed TLS is undefined: stop it here.
     catch_unwind(AssertUnwindSafe(|| {
-        let b = &mut *(ctx as *mut BioCtx);
+        // SAFETY: per the contract, `ctx` is our BioCtx and the session
+        // (its only other user) is inside the Mbed TLS call that called us.
+        let b = unsafe { &mut *(ctx as *mut BioCtx) };
         let data = if len == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(buf, len)
+            // SAFETY: Mbed TLS passes `len` readable bytes at `buf`.
+            unsafe { std::slice::from_raw_parts(buf, len) }
         };
         to_mbed(
             b.send(data),
@@ -123,11 +191,13 @@ pub(crate) unsafe extern "C" fn recv(ctx: *mut libc::c_void, buf: *mut u8, len: 
         return sys::ERR_NET_RECV_FAILED;
     }
     catch_unwind(AssertUnwindSafe(|| {
-        let b = &mut *(ctx as *mut BioCtx);
+        // SAFETY: as in `send`.
+        let b = unsafe { &mut *(ctx as *mut BioCtx) };
         let data = if len == 0 {
             &mut [][..]
         } else {
-            std::slice::from_raw_parts_mut(buf, len)
+            // SAFETY: Mbed TLS passes `len` writable bytes at `buf`.
+            unsafe { std::slice::from_raw_parts_mut(buf, len) }
         };
         to_mbed(
             b.recv(data),

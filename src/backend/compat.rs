@@ -14,7 +14,7 @@
 use std::mem::size_of;
 
 use libc::{c_char, c_int, c_uchar, c_uint, c_void};
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 
 use super::rng::{Drbg, GLOBAL};
 use super::{generation, net_sockets, suites, sys, x509};
@@ -34,11 +34,11 @@ const NET_BAD_INPUT: c_int = sys::ERR_NET_BAD_INPUT_DATA;
 /// Groups set by `ssl_config_defaults` (the default preset): x25519,
 /// secp256r1, secp384r1, ECP_DP_NONE-terminated. Mbed TLS keeps the pointer,
 /// so the list lives for the whole process.
-static GROUPS: Lazy<Vec<generation::GroupId>> = Lazy::new(suites::default_groups);
+static GROUPS: LazyLock<Vec<generation::GroupId>> = LazyLock::new(suites::default_groups);
 
 /// Cipher suites set by `ssl_config_defaults` (the default preset): the safe
 /// API's forward-secret AEAD list, 0-terminated, kept for the process.
-static SUITES: Lazy<Vec<c_int>> = Lazy::new(suites::default_suites);
+static SUITES: LazyLock<Vec<c_int>> = LazyLock::new(suites::default_suites);
 
 // ---------------------------------------------------------------------------
 // Sizes

@@ -1,9 +1,10 @@
-//! Handing a finished handshake over to the fast record layer: what Mbed
-//! TLS must give up (suite, traffic keys, sequence numbers), the checks that
+//! The Mbed TLS side of the hand-over to the fast record layer
+//! (`crate::record::handover` is the other side): what Mbed TLS must give up (suite, traffic keys, sequence numbers), the checks that
 //! it holds nothing the new layer would miss, and the one thing it still
 //! does afterwards — a TLS 1.3 client storing NewSessionTickets, fed to it
 //! re-encrypted through the detached BIO.
 
+use super::bio::Wire;
 use super::errors::mbed_error;
 use super::generation;
 use super::keys::Material;
@@ -32,15 +33,17 @@ impl Session {
     /// the NewSessionTicket states remain; run them (the tickets go out
     /// under the application key) so Mbed TLS's write side is finished
     /// before the record layer takes over. 0, WANT_* or an error.
-    pub fn finish_post_handshake(&mut self) -> i32 {
-        while !generation::handshake_fully_over(&self.ctx) {
-            // SAFETY: an initialised session, exclusive access.
-            let ret = unsafe { sys::ssl_handshake_step(&mut *self.ctx) };
-            if ret != 0 {
-                return ret;
+    pub fn finish_post_handshake<W: Wire>(&mut self, wire: &mut W) -> i32 {
+        self.with_wire(wire, |s| {
+            while !generation::handshake_fully_over(&s.ctx) {
+                // SAFETY: an initialised session, exclusive access.
+                let ret = unsafe { sys::ssl_handshake_step(&mut *s.ctx) };
+                if ret != 0 {
+                    return ret;
+                }
             }
-        }
-        0
+            0
+        })
     }
 
     /// Take Mbed TLS's traffic keys and sequence numbers, or say why its

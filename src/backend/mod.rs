@@ -44,10 +44,12 @@ mod digest_tests;
 pub(crate) mod ecc;
 #[cfg(all(test, mbedtls_bundled))]
 mod ecc_tests;
+pub(crate) mod entropy;
 pub mod errors;
 pub(crate) mod files;
 pub(crate) mod generation;
 pub(crate) mod handover;
+pub mod hash;
 pub mod init;
 pub mod keylog;
 pub(crate) mod keys;
@@ -55,6 +57,7 @@ pub(crate) mod net_sockets;
 pub mod pk;
 #[cfg(mbedtls_bundled)]
 pub(crate) mod platform;
+pub(crate) mod psa;
 pub mod resumption;
 pub mod rng;
 pub mod ssl;

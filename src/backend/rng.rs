@@ -7,11 +7,11 @@ use std::sync::atomic::Ordering;
 #[cfg(not(mbedtls_4))]
 use std::sync::Mutex;
 
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 
-use super::errors::mbed_error;
 #[cfg(not(mbedtls_4))]
-use super::init::{ENTROPY, FORK_GENERATION};
+use super::entropy::{ENTROPY, FORK_GENERATION};
+use super::errors::mbed_error;
 use super::sys;
 use crate::error::{Code, Result};
 
@@ -44,7 +44,7 @@ impl Drbg {
     pub fn new() -> Result<Drbg> {
         // psa_generate_random needs PSA initialised (BAD_STATE otherwise);
         // GLOBAL may be reached before ensure_init.
-        match super::generation::psa_init() {
+        match super::psa::psa_init() {
             0 => Ok(Drbg { _unit: () }),
             ret => Err(mbed_error(
                 ret,
@@ -55,7 +55,7 @@ impl Drbg {
     }
 
     pub fn fill(&self, out: &mut [u8]) -> i32 {
-        super::generation::psa_rng_after_fork();
+        super::psa::psa_rng_after_fork();
         // SAFETY: out is valid for its length.
         unsafe { sys::psa_generate_random(out.as_mut_ptr(), out.len()) }
     }
@@ -164,8 +164,8 @@ impl Drop for Drbg {
     }
 }
 
-pub(crate) static GLOBAL: Lazy<Drbg> =
-    Lazy::new(|| Drbg::new().expect("cannot seed the global DRBG from the OS entropy source"));
+pub(crate) static GLOBAL: LazyLock<Drbg> =
+    LazyLock::new(|| Drbg::new().expect("cannot seed the global DRBG from the OS entropy source"));
 
 /// Cryptographically secure random bytes.
 pub fn random(out: &mut [u8]) -> Result<()> {
@@ -177,11 +177,4 @@ pub fn random(out: &mut [u8]) -> Result<()> {
             "random generator",
         )),
     }
-}
-
-/// SHA-256 of `data`.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    super::generation::sha256(data, &mut out);
-    out
 }

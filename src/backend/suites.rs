@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 
 use super::generation::{self, GroupId};
 use super::sys;
@@ -26,7 +26,7 @@ fn iana_name(mbed: &str) -> String {
     s.replace('-', "_")
 }
 
-pub static TABLE: Lazy<SuiteTable> = Lazy::new(|| {
+pub static TABLE: LazyLock<SuiteTable> = LazyLock::new(|| {
     let mut by_id = HashMap::new();
     let mut by_name = HashMap::new();
     // SAFETY: list_ciphersuites returns a static 0-terminated array; names are static.

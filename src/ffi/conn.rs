@@ -514,7 +514,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_sha256(
 ) -> intptr_t {
     guard_len(|| {
         let info = conn(c)?.peer_cert()?;
-        copy_out(&crate::backend::rng::sha256(&info.der), buf, cap)
+        copy_out(&crate::backend::hash::sha256(&info.der), buf, cap)
     })
 }
 
@@ -604,7 +604,7 @@ pub extern "C" fn mojo_tls_conn_peer_cert_spki_sha256(
 ) -> intptr_t {
     guard_len(|| {
         let info = conn(c)?.peer_cert()?;
-        copy_out(&crate::backend::rng::sha256(&info.spki), buf, cap)
+        copy_out(&crate::backend::hash::sha256(&info.spki), buf, cap)
     })
 }
 

@@ -97,7 +97,7 @@ pub extern "C" fn mojo_tls_sha256(input: *const u8, input_len: usize, output: *m
     guard_int(|| {
         let data = bytes_arg(input, input_len, "input")?;
         let out = bytes_out(output, 32, "output")?;
-        out.copy_from_slice(&backend::rng::sha256(data));
+        out.copy_from_slice(&backend::hash::sha256(data));
         Ok(0)
     })
 }

@@ -4,13 +4,13 @@
 
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 
+use super::content_type::ContentType;
 use super::suite::{Aead, Suite};
 use super::RecordError;
 
 pub const HEADER_LEN: usize = 5;
 pub const TAG_LEN: usize = 16;
 pub const MAX_PLAINTEXT: usize = 1 << 14;
-pub const CT_APPLICATION_DATA: u8 = 23;
 
 pub struct Direction {
     key: LessSafeKey,
@@ -107,7 +107,7 @@ impl Direction {
         let start = out.len();
         let body_len = self.overhead() - HEADER_LEN + content.len();
         let outer_type = if self.tls13 {
-            CT_APPLICATION_DATA
+            ContentType::APPLICATION_DATA
         } else {
             ctype
         };

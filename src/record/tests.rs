@@ -1,6 +1,11 @@
 //! Unit tests of the record engine: known answers for the key derivations
 //! (computed with `openssl kdf`), and two engines talking to each other.
 
+use zeroize::Zeroizing;
+
+use super::layer::rekey;
+use super::post_handshake::{HS_HELLO_REQUEST, HS_KEY_UPDATE, HS_NEW_SESSION_TICKET};
+use super::protect::MAX_PLAINTEXT;
 use super::*;
 
 fn hex(s: &str) -> Vec<u8> {
@@ -175,7 +180,7 @@ fn tampering_and_replay_fail_authentication() {
         let mut wire = Vec::new();
         c.seal_app_data(b"attack at dawn", &mut wire).unwrap();
         let mut copy = wire.clone();
-        copy[0] = CT_ALERT;
+        copy[0] = ContentType::ALERT;
         assert!(s.open(&mut copy, &mut Vec::new()).is_err());
         // A replayed record fails: the sequence number moved on.
         let (mut c, mut s) = pair(suite, tls13);
@@ -216,7 +221,11 @@ fn record_size_limits() {
         // A record that authenticates but holds more than 2^14 bytes.
         let mut wire = Vec::new();
         c.write
-            .seal(CT_APPLICATION_DATA, &payload(MAX_PLAINTEXT + 1), &mut wire)
+            .seal(
+                ContentType::APPLICATION_DATA,
+                &payload(MAX_PLAINTEXT + 1),
+                &mut wire,
+            )
             .unwrap();
         assert_eq!(
             s.open(&mut wire, &mut Vec::new()),
@@ -230,7 +239,7 @@ fn tls13_padding_and_content_type() {
     let (mut c, mut s) = pair(0x1303, true);
     // content "hi", type 23, then 100 bytes of zero padding
     let mut inner = b"hi".to_vec();
-    inner.push(CT_APPLICATION_DATA);
+    inner.push(ContentType::APPLICATION_DATA);
     inner.extend_from_slice(&[0; 99]);
     let mut wire = Vec::new();
     c.write.seal(0, &inner, &mut wire).unwrap();
@@ -268,7 +277,7 @@ fn alerts() {
         // malformed alerts: one byte, three bytes
         for body in [&[2][..], &[2, 40, 0]] {
             let mut wire = Vec::new();
-            c.write.seal(CT_ALERT, body, &mut wire).unwrap();
+            c.write.seal(ContentType::ALERT, body, &mut wire).unwrap();
             assert_eq!(
                 s.open(&mut wire, &mut Vec::new()).unwrap_err().alert,
                 alert::DECODE_ERROR
@@ -283,7 +292,7 @@ fn an_empty_alert_record_is_an_unexpected_message() {
     for (suite, tls13) in SUITES {
         let (mut c, mut s) = pair(suite, tls13);
         let mut wire = Vec::new();
-        c.write.seal(CT_ALERT, &[], &mut wire).unwrap();
+        c.write.seal(ContentType::ALERT, &[], &mut wire).unwrap();
         let err = s.open(&mut wire, &mut Vec::new()).unwrap_err();
         assert_eq!(err.alert, alert::UNEXPECTED_MESSAGE, "suite {suite:#06x}");
         assert!(err.message.contains("empty alert"), "{}", err.message);
@@ -323,7 +332,11 @@ fn key_update_rules() {
     // data after a KeyUpdate in the same record
     let mut wire = Vec::new();
     c.write
-        .seal(CT_HANDSHAKE, &[HS_KEY_UPDATE, 0, 0, 1, 0, 0], &mut wire)
+        .seal(
+            ContentType::HANDSHAKE,
+            &[HS_KEY_UPDATE, 0, 0, 1, 0, 0],
+            &mut wire,
+        )
         .unwrap();
     assert_eq!(
         s.open(&mut wire, &mut Vec::new()).unwrap_err().alert,
@@ -333,7 +346,11 @@ fn key_update_rules() {
     let (mut c, mut s) = pair(0x1301, true);
     let mut wire = Vec::new();
     c.write
-        .seal(CT_HANDSHAKE, &[HS_KEY_UPDATE, 0, 0, 1, 7], &mut wire)
+        .seal(
+            ContentType::HANDSHAKE,
+            &[HS_KEY_UPDATE, 0, 0, 1, 7],
+            &mut wire,
+        )
         .unwrap();
     assert_eq!(
         s.open(&mut wire, &mut Vec::new()).unwrap_err().alert,
@@ -349,9 +366,11 @@ fn a_key_update_split_over_records_is_reassembled() {
     let (mut c, mut s) = pair(0x1301, true);
     let mut wire = Vec::new();
     c.write
-        .seal(CT_HANDSHAKE, &[HS_KEY_UPDATE, 0], &mut wire)
+        .seal(ContentType::HANDSHAKE, &[HS_KEY_UPDATE, 0], &mut wire)
         .unwrap();
-    c.write.seal(CT_HANDSHAKE, &[0, 1, 0], &mut wire).unwrap();
+    c.write
+        .seal(ContentType::HANDSHAKE, &[0, 1, 0], &mut wire)
+        .unwrap();
     // switch the client's write key by hand, as the KeyUpdate says
     c.write = rekey(c.suite, &mut c.write_secret).unwrap();
     c.seal_app_data(b"x", &mut wire).unwrap();
@@ -362,7 +381,7 @@ fn a_key_update_split_over_records_is_reassembled() {
     let (mut c, mut s) = pair(0x1301, true);
     let mut wire = Vec::new();
     c.write
-        .seal(CT_HANDSHAKE, &[HS_KEY_UPDATE, 0], &mut wire)
+        .seal(ContentType::HANDSHAKE, &[HS_KEY_UPDATE, 0], &mut wire)
         .unwrap();
     c.seal_app_data(b"x", &mut wire).unwrap();
     let first = wire.len() - c.sealed_len(1);
@@ -417,9 +436,11 @@ fn tls13_tickets_are_handed_back_for_mbedtls() {
     let mut wire = Vec::new();
     // a KeyUpdate first: the ticket is re-encrypted under the original key anyway
     s.seal_key_update(false, &mut wire).unwrap();
-    s.write.seal(CT_HANDSHAKE, &nst, &mut wire).unwrap();
     s.write
-        .seal(CT_HANDSHAKE, &[nst, nst].concat(), &mut wire)
+        .seal(ContentType::HANDSHAKE, &nst, &mut wire)
+        .unwrap();
+    s.write
+        .seal(ContentType::HANDSHAKE, &[nst, nst].concat(), &mut wire)
         .unwrap();
     s.seal_app_data(b"data", &mut wire).unwrap();
     let (got, ev) = open_all(&mut c, &mut wire, &mut Vec::new());
@@ -433,14 +454,16 @@ fn tls13_tickets_are_handed_back_for_mbedtls() {
             panic!("expected a ticket, got {e:?}");
         };
         let (inner, range) = mbed.read.open(&mut record).unwrap();
-        assert_eq!(inner, CT_HANDSHAKE);
+        assert_eq!(inner, ContentType::HANDSHAKE);
         assert_eq!(record[range].to_vec(), expect.next().unwrap());
     }
     assert!(expect.next().is_none());
     // A server never accepts a ticket.
     let (mut c, mut s) = pair(0x1301, true);
     let mut wire = Vec::new();
-    c.write.seal(CT_HANDSHAKE, &nst, &mut wire).unwrap();
+    c.write
+        .seal(ContentType::HANDSHAKE, &nst, &mut wire)
+        .unwrap();
     assert!(s.open(&mut wire, &mut Vec::new()).is_err());
 }
 
@@ -449,7 +472,11 @@ fn tls12_renegotiation_is_refused_politely() {
     let (mut c, mut s) = pair(0xC02B, false);
     let mut wire = Vec::new();
     s.write
-        .seal(CT_HANDSHAKE, &[HS_HELLO_REQUEST, 0, 0, 0], &mut wire)
+        .seal(
+            ContentType::HANDSHAKE,
+            &[HS_HELLO_REQUEST, 0, 0, 0],
+            &mut wire,
+        )
         .unwrap();
     let mut reply = Vec::new();
     let (_, ev) = open_all(&mut c, &mut wire, &mut reply);
@@ -460,7 +487,11 @@ fn tls12_renegotiation_is_refused_politely() {
     // other handshake messages are unexpected
     let mut wire = Vec::new();
     s.write
-        .seal(CT_HANDSHAKE, &[HS_NEW_SESSION_TICKET, 0, 0, 0], &mut wire)
+        .seal(
+            ContentType::HANDSHAKE,
+            &[HS_NEW_SESSION_TICKET, 0, 0, 0],
+            &mut wire,
+        )
         .unwrap();
     assert!(c.open(&mut wire, &mut Vec::new()).is_err());
 }
@@ -468,7 +499,7 @@ fn tls12_renegotiation_is_refused_politely() {
 #[test]
 fn unexpected_record_types() {
     let (_, mut s) = pair(0x1301, true);
-    let mut ccs = [CT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1];
+    let mut ccs = [ContentType::CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1];
     assert_eq!(
         s.open(&mut ccs, &mut Vec::new()).unwrap_err().alert,
         alert::UNEXPECTED_MESSAGE

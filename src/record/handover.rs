@@ -1,16 +1,17 @@
-//! Choosing a connection's record layer once its handshake is over: the
-//! ring record layer (kernel TLS first when the kernel offers it), or Mbed
-//! TLS's own when the fast layer is switched off or cannot run this
-//! connection (other suites, record size limits, data Mbed TLS still holds).
+//! The hand-over after the handshake: choosing a connection's record
+//! layer, the ring record layer (kernel TLS first when the kernel offers
+//! it), or Mbed TLS's own when the fast layer is switched off or cannot run
+//! this connection (other suites, record size limits, data Mbed TLS still
+//! holds). What Mbed TLS gives up comes from `backend::handover` as plain
+//! data.
 
+use super::io::{FastIo, TicketSink};
+use super::{ktls, RecordLayer, Secrets};
 use crate::backend::handover::Handover;
 use crate::backend::keys::Material;
 use crate::backend::ssl::Session;
 use crate::backend::suites;
 use crate::error::{Code, Error, Result};
-use crate::ktls;
-use crate::record::{self, RecordLayer, Secrets};
-use crate::record_io::FastIo;
 
 pub enum Layer {
     /// The handshake is not over yet.
@@ -68,7 +69,7 @@ pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer>
         Ok(h) => h,
         Err(why) => return Ok(Layer::Mbed(format!("Mbed TLS: {why}"))),
     };
-    if !record::supported(h.suite, h.tls13) {
+    if !super::supported(h.suite, h.tls13) {
         return Ok(Layer::Mbed(format!(
             "Mbed TLS: {} is not run by the fast record layer",
             suite_name(h.suite)
@@ -88,7 +89,7 @@ pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer>
             master,
             client_random,
             server_random,
-        }) => record::tls12_keys_from_master(suite, &master, &client_random, &server_random)
+        }) => super::tls12_keys_from_master(suite, &master, &client_random, &server_random)
             .map(Secrets::Tls12),
         Some(Material::Tls13 {
             client: Some(client),
@@ -136,4 +137,12 @@ pub fn decide(session: &mut Session, enabled: bool, over: Over) -> Result<Layer>
         Box::new(FastIo::ring(layer).exact_reads(over.caller_socket)),
         format!("mojo-tls (ring): {}; {ktls_note}", suite_name(suite)),
     ))
+}
+
+/// A TLS 1.3 client's tickets go to Mbed TLS's session, re-encrypted for
+/// its detached read path.
+impl TicketSink for Session {
+    fn deliver_tickets(&mut self, records: &[u8]) -> Result<()> {
+        Session::deliver_tickets(self, records)
+    }
 }

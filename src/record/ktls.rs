@@ -12,7 +12,7 @@
 use std::io;
 use std::os::unix::io::RawFd;
 
-use crate::record::Tls12Keys;
+use super::{ContentType, Tls12Keys};
 
 /// Kernel constants (linux/tls.h, linux/tcp.h).
 const TCP_ULP: libc::c_int = 31;
@@ -212,7 +212,7 @@ pub fn recv_record(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, u8)> {
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        let mut rtype = 23; // application data unless a cmsg says otherwise
+        let mut rtype = ContentType::APPLICATION_DATA; // unless a cmsg says otherwise
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
             if (*c).cmsg_level == SOL_TLS && (*c).cmsg_type == TLS_GET_RECORD_TYPE {

@@ -1,6 +1,7 @@
 //! The data path once Mbed TLS has handed a connection over: records are
-//! opened and sealed by the ring record layer (`crate::record`), or by the
-//! kernel (`crate::ktls`), over the connection's transport.
+//! opened and sealed by the ring record layer (`layer.rs`), or by the
+//! kernel (`ktls.rs`), over the connection's transport (lent per call in a
+//! [`Link`]).
 //!
 //! Reads receive large chunks and decrypt records in place as they are
 //! read; plaintext not yet handed out stays for the next read. `pending`
@@ -15,21 +16,28 @@
 use std::ops::Range;
 use std::os::unix::io::RawFd;
 
+use super::{alert, ktls, ContentType, Opened, RecordError, RecordLayer};
 use crate::backend::errors::alert_name;
-use crate::backend::ssl::Session;
 use crate::error::{Code, Error, Result};
-use crate::ktls;
-use crate::record::{alert, Opened, RecordError, RecordLayer};
-use crate::transport::IoStatus;
+use crate::transport::{IoStatus, Transport};
 
 /// Plaintext sealed per write call (one send).
 pub(crate) const WRITE_CHUNK: usize = 256 * 1024;
 /// Ciphertext received per recv call.
 const READ_CHUNK: usize = 256 * 1024;
-/// TLS record content types.
-const CT_ALERT: u8 = 21;
-const CT_HANDSHAKE: u8 = 22;
-const CT_APPLICATION_DATA: u8 = 23;
+
+/// Where a TLS 1.3 client's NewSessionTickets go: Mbed TLS's session,
+/// which stores them for resumption (`handover.rs` implements it).
+pub(crate) trait TicketSink {
+    fn deliver_tickets(&mut self, records: &[u8]) -> Result<()>;
+}
+
+/// What one call of the data path works on besides its own state: the
+/// connection's transport, and where tickets go.
+pub(crate) struct Link<'a> {
+    pub wire: &'a mut Transport,
+    pub tickets: &'a mut dyn TicketSink,
+}
 
 /// The result of one step: done, or wait for the socket.
 pub enum Io<T> {
@@ -110,19 +118,15 @@ impl FastIo {
         matches!(self.engine, Engine::Kernel { .. })
     }
 
-    pub fn is_tls13(&self) -> bool {
-        matches!(&self.engine, Engine::Ring(rl) if rl.is_tls13())
-    }
-
     /// Plaintext bytes `read` returns without I/O. Every complete record
     /// already received is decrypted now (a caller polling the socket
     /// would otherwise wait for data we hold). With no plaintext left, an
     /// unreported close_notify or error counts as 1: `read` returns it at
     /// once.
-    pub fn pending(&mut self, s: &mut Session) -> usize {
+    pub fn pending(&mut self, l: &mut Link<'_>) -> usize {
         if matches!(self.engine, Engine::Ring(_)) {
             while !self.peer_closed && self.deferred.is_none() {
-                match self.open_one(s) {
+                match self.open_one(l) {
                     Ok(None) => {}
                     Ok(Some(_need)) => break,
                     Err(e) => self.deferred = Some(e),
@@ -143,15 +147,15 @@ impl FastIo {
     }
 
     /// Send queued records until done or the transport would block.
-    fn flush(&mut self, s: &mut Session) -> Result<()> {
+    fn flush(&mut self, l: &mut Link<'_>) -> Result<()> {
         while self.wpos < self.wbuf.len() {
-            match s.transport().send(&self.wbuf[self.wpos..]) {
+            match l.wire.send(&self.wbuf[self.wpos..]) {
                 IoStatus::Done(0) | IoStatus::WouldBlock => return Ok(()),
                 IoStatus::Done(n) => {
                     self.wpos += n;
                     self.sent += n as u64;
                 }
-                st => return Err(io_error(s, st, "send")),
+                st => return Err(io_error(l, st, "send")),
             }
         }
         // Nothing left: give the buffer back (idle connections hold none).
@@ -161,17 +165,17 @@ impl FastIo {
     }
 
     /// Best effort: a fatal alert, then the connection is done.
-    fn fail(&mut self, s: &mut Session, e: RecordError) -> Error {
+    fn fail(&mut self, l: &mut Link<'_>, e: RecordError) -> Error {
         match &mut self.engine {
             Engine::Ring(rl) => {
                 let mut out = Vec::new();
                 if rl.seal_alert(e.alert, true, &mut out).is_ok() {
                     self.queue(&out);
-                    let _ = self.flush(s);
+                    let _ = self.flush(l);
                 }
             }
             Engine::Kernel { fd, .. } => {
-                let _ = ktls::send_record(*fd, CT_ALERT, &[2, e.alert]);
+                let _ = ktls::send_record(*fd, ContentType::ALERT, &[2, e.alert]);
             }
         }
         Error::new(
@@ -183,11 +187,11 @@ impl FastIo {
     // ------------------------------------------------------------ reading
 
     /// Bytes > 0, or 0 once the peer's close_notify arrived.
-    pub fn read(&mut self, s: &mut Session, out: &mut [u8]) -> Result<Io<usize>> {
+    pub fn read(&mut self, l: &mut Link<'_>, out: &mut [u8]) -> Result<Io<usize>> {
         // Replies and interrupted writes go out whenever we get the chance
         // (best effort: a send failure is the writer's to report; what the
         // peer sent before it closed can still be read).
-        let _ = self.flush(s);
+        let _ = self.flush(l);
         let mut copied = 0;
         loop {
             if !self.plain.is_empty() {
@@ -212,8 +216,8 @@ impl FastIo {
                 return Ok(Io::Done(copied));
             }
             let step = match self.engine {
-                Engine::Ring(_) => self.open_next(s, copied > 0),
-                Engine::Kernel { .. } => self.recv_kernel(s, copied > 0),
+                Engine::Ring(_) => self.open_next(l, copied > 0),
+                Engine::Kernel { .. } => self.recv_kernel(l, copied > 0),
             };
             match step {
                 Ok(Next::More) => {}
@@ -244,17 +248,17 @@ impl FastIo {
 
     /// Ring: open the next record, receiving more input when needed (only
     /// when nothing was copied yet: a read returns what it has first).
-    fn open_next(&mut self, s: &mut Session, have_data: bool) -> Result<Next> {
-        match self.open_one(s)? {
+    fn open_next(&mut self, l: &mut Link<'_>, have_data: bool) -> Result<Next> {
+        match self.open_one(l)? {
             None => Ok(Next::More),
             Some(_) if have_data => Ok(Next::Stop),
-            Some(need) => self.fill(s, need),
+            Some(need) => self.fill(l, need),
         }
     }
 
     /// Ring: open the record at `rpos` if it is complete, appending its
     /// plaintext to `plain`; `Some(need)` when it is not (no I/O here).
-    fn open_one(&mut self, s: &mut Session) -> Result<Option<usize>> {
+    fn open_one(&mut self, l: &mut Link<'_>) -> Result<Option<usize>> {
         let Engine::Ring(rl) = &mut self.engine else {
             unreachable!("ring engine")
         };
@@ -262,11 +266,11 @@ impl FastIo {
         let opened = rl.open(&mut self.rbuf[self.rpos..], &mut reply);
         if !reply.is_empty() {
             self.queue(&reply);
-            let _ = self.flush(s);
+            let _ = self.flush(l);
         }
         let base = self.rpos;
         let consumed = match opened {
-            Err(e) => return Err(self.fail(s, e)),
+            Err(e) => return Err(self.fail(l, e)),
             Ok(Opened::Incomplete { need }) => return Ok(Some(need)),
             Ok(Opened::AppData { consumed, range }) => {
                 self.append_plain(base + range.start..base + range.end);
@@ -283,7 +287,7 @@ impl FastIo {
             Ok(Opened::Nothing { consumed }) => consumed,
             Ok(Opened::SessionTicket { consumed, record }) => {
                 self.rpos += consumed;
-                s.deliver_tickets(&record)?;
+                l.tickets.deliver_tickets(&record)?;
                 return Ok(None);
             }
         };
@@ -305,7 +309,7 @@ impl FastIo {
     }
 
     /// Receive until `need` bytes are buffered from `rpos`.
-    fn fill(&mut self, s: &mut Session, need: usize) -> Result<Next> {
+    fn fill(&mut self, l: &mut Link<'_>, need: usize) -> Result<Next> {
         debug_assert!(self.plain.is_empty());
         if self.rpos > 0 {
             // Keep only the partial record, at the front.
@@ -317,9 +321,9 @@ impl FastIo {
         let have = self.rbuf.len();
         let max = READ_CHUNK.max(need - have.min(need));
         if self.exact {
-            return self.fill_exact(s, max);
+            return self.fill_exact(l, max);
         }
-        match s.transport().recv_append(&mut self.rbuf, max) {
+        match l.wire.recv_append(&mut self.rbuf, max) {
             IoStatus::Done(0) | IoStatus::WouldBlock => {
                 if self.rbuf.is_empty() {
                     // Idle: hold no buffer while waiting.
@@ -329,16 +333,16 @@ impl FastIo {
             }
             IoStatus::Done(_) => Ok(Next::More),
             IoStatus::Eof => Err(truncated(self.rbuf.len() > self.rpos)),
-            st => Err(io_error(s, st, "recv")),
+            st => Err(io_error(l, st, "recv")),
         }
     }
 
     /// A caller's socket: take whole records only (plus the start of the
     /// first one), so whatever follows the peer's close_notify stays in the
     /// socket for the caller (STARTTLS unwrap).
-    fn fill_exact(&mut self, s: &mut Session, max: usize) -> Result<Next> {
+    fn fill_exact(&mut self, l: &mut Link<'_>, max: usize) -> Result<Next> {
         let had = self.rbuf.len();
-        match s.transport().peek_append(&mut self.rbuf, max) {
+        match l.wire.peek_append(&mut self.rbuf, max) {
             IoStatus::Done(0) | IoStatus::WouldBlock => {
                 if self.rbuf.is_empty() {
                     self.rbuf = Vec::new();
@@ -347,19 +351,19 @@ impl FastIo {
             }
             IoStatus::Done(_) => {}
             IoStatus::Eof => return Err(truncated(had > 0)),
-            st => return Err(io_error(s, st, "recv")),
+            st => return Err(io_error(l, st, "recv")),
         }
         let keep = record_prefix(&self.rbuf).max(had);
         self.rbuf.truncate(keep);
-        match s.transport().consume(&mut self.rbuf[had..]) {
+        match l.wire.consume(&mut self.rbuf[had..]) {
             IoStatus::Done(_) => Ok(Next::More),
             IoStatus::Eof => Err(truncated(true)),
-            st => Err(io_error(s, st, "recv")),
+            st => Err(io_error(l, st, "recv")),
         }
     }
 
     /// Kernel TLS: one recvmsg of decrypted bytes of one record type.
-    fn recv_kernel(&mut self, s: &mut Session, have_data: bool) -> Result<Next> {
+    fn recv_kernel(&mut self, l: &mut Link<'_>, have_data: bool) -> Result<Next> {
         let Engine::Kernel { fd, is_server } = self.engine else {
             unreachable!("kernel engine")
         };
@@ -393,11 +397,11 @@ impl FastIo {
             return Err(truncated(false));
         }
         match rtype {
-            CT_APPLICATION_DATA => {
+            ContentType::APPLICATION_DATA => {
                 self.plain = 0..n;
                 Ok(Next::More)
             }
-            CT_ALERT if n >= 2 => match (self.rbuf[0], self.rbuf[1]) {
+            ContentType::ALERT if n >= 2 => match (self.rbuf[0], self.rbuf[1]) {
                 (_, alert::CLOSE_NOTIFY) => {
                     self.peer_closed = true;
                     Ok(Next::More)
@@ -407,15 +411,15 @@ impl FastIo {
             },
             // Renegotiation (a HelloRequest to a client, a ClientHello to a
             // server): refused with a warning, as the ring layer does.
-            CT_HANDSHAKE
+            ContentType::HANDSHAKE
                 if (!is_server && self.rbuf[..n] == [0, 0, 0, 0])
                     || (is_server && self.rbuf[0] == 1) =>
             {
-                let _ = ktls::send_record(fd, CT_ALERT, &[1, alert::NO_RENEGOTIATION]);
+                let _ = ktls::send_record(fd, ContentType::ALERT, &[1, alert::NO_RENEGOTIATION]);
                 Ok(Next::More)
             }
             _ => Err(self.fail(
-                s,
+                l,
                 RecordError::new(
                     alert::UNEXPECTED_MESSAGE,
                     "the peer sent a message not allowed after the handshake",
@@ -428,9 +432,9 @@ impl FastIo {
 
     /// Write some of `buf` (up to WRITE_CHUNK bytes); see the module docs
     /// for the WANT_WRITE contract.
-    pub fn write(&mut self, s: &mut Session, buf: &[u8]) -> Result<Io<usize>> {
+    pub fn write(&mut self, l: &mut Link<'_>, buf: &[u8]) -> Result<Io<usize>> {
         if let Some((n, mark)) = self.write_pending {
-            self.flush(s)?;
+            self.flush(l)?;
             if self.sent < mark {
                 return Ok(Io::Want { write: true });
             }
@@ -460,13 +464,13 @@ impl FastIo {
                 }
                 if let Err(e) = rl.seal_app_data(&buf[..n], &mut self.wbuf) {
                     self.wbuf.truncate(before);
-                    return Err(self.fail(s, e));
+                    return Err(self.fail(l, e));
                 }
                 self.queued += (self.wbuf.len() - before) as u64;
             }
         }
         let mark = self.queued;
-        self.flush(s)?;
+        self.flush(l)?;
         if self.sent < mark {
             self.write_pending = Some((n, mark));
             return Ok(Io::Want { write: true });
@@ -475,7 +479,7 @@ impl FastIo {
     }
 
     /// Queue (once) and send our close_notify.
-    pub fn close_notify(&mut self, s: &mut Session) -> Result<Io<()>> {
+    pub fn close_notify(&mut self, l: &mut Link<'_>) -> Result<Io<()>> {
         let mark = match self.notify_mark {
             Some(m) => m,
             None => {
@@ -483,12 +487,13 @@ impl FastIo {
                     Engine::Ring(rl) => {
                         let mut out = Vec::new();
                         if let Err(e) = rl.seal_alert(alert::CLOSE_NOTIFY, false, &mut out) {
-                            return Err(self.fail(s, e));
+                            return Err(self.fail(l, e));
                         }
                         self.queue(&out);
                     }
                     Engine::Kernel { fd, .. } => {
-                        match ktls::send_record(*fd, CT_ALERT, &[1, alert::CLOSE_NOTIFY]) {
+                        match ktls::send_record(*fd, ContentType::ALERT, &[1, alert::CLOSE_NOTIFY])
+                        {
                             Ok(_) => {}
                             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                                 return Ok(Io::Want { write: true })
@@ -501,7 +506,7 @@ impl FastIo {
                 self.queued
             }
         };
-        self.flush(s)?;
+        self.flush(l)?;
         if self.sent < mark {
             return Ok(Io::Want { write: true });
         }
@@ -510,7 +515,7 @@ impl FastIo {
 
     /// TLS 1.3: send a KeyUpdate (queued behind anything unsent; it goes
     /// out now if the transport takes it, else with the next read or write).
-    pub fn key_update(&mut self, s: &mut Session, request_peer: bool) -> Result<()> {
+    pub fn key_update(&mut self, l: &mut Link<'_>, request_peer: bool) -> Result<()> {
         let Engine::Ring(rl) = &mut self.engine else {
             return Err(Error::not_available(
                 "KeyUpdate is not available with kernel TLS (TLS 1.2)",
@@ -521,10 +526,10 @@ impl FastIo {
         }
         let mut out = Vec::new();
         if let Err(e) = rl.seal_key_update(request_peer, &mut out) {
-            return Err(self.fail(s, e));
+            return Err(self.fail(l, e));
         }
         self.queue(&out);
-        self.flush(s)
+        self.flush(l)
     }
 }
 
@@ -575,9 +580,9 @@ fn peer_alert(desc: u8) -> Error {
     )
 }
 
-fn io_error(s: &Session, st: IoStatus, what: &str) -> Error {
-    let os = s
-        .transport_ref()
+fn io_error(l: &Link<'_>, st: IoStatus, what: &str) -> Error {
+    let os = l
+        .wire
         .last_os_error()
         .map(|e| format!(" ({e})"))
         .unwrap_or_default();

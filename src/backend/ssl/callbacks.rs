@@ -1,0 +1,123 @@
+//! Mbed TLS's per-handshake callbacks: certificate verification (pins, IP
+//! SANs, host name reasons) and server name indication; and the
+//! per-session state they reach.
+
+use std::cell::{Cell, RefCell};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::config::{Pin, SniTable};
+use crate::backend::generation;
+use crate::backend::hash::sha256;
+use crate::backend::keys::KeyExport;
+use crate::backend::sys;
+use crate::backend::x509::{self, San};
+
+/// Per-session state reached from Mbed TLS callbacks (the verify context,
+/// and the session user pointer for SNI).
+pub(super) struct SessionHook {
+    /// Connecting to an IP literal: the IP SAN check is ours (Mbed TLS is
+    /// given no host name then), and no SNI is sent, per RFC 6066.
+    pub(super) expect_ip: Option<IpAddr>,
+    pub(super) check_hostname: bool,
+    pub(super) pins: Arc<Vec<Pin>>,
+    pub(super) pin_only: bool,
+    pub(super) pin_matched: Cell<bool>,
+    pub(super) pin_failed: Cell<bool>,
+    /// Server: the name the client asked for (SNI). Client: the name sent.
+    pub(super) server_name: RefCell<Option<String>>,
+    /// Client: the host the certificate must match (DNS name or IP literal).
+    pub(super) expected_host: Option<String>,
+    /// Client: why the certificate does not match `expected_host`.
+    pub(super) host_mismatch: RefCell<Option<String>>,
+    /// A certificate was verified in this handshake (not on resumption).
+    pub(super) verify_called: Cell<bool>,
+    /// The client offered a saved session.
+    pub(super) offered: Cell<bool>,
+    /// Key log and captured traffic keys.
+    pub(super) export: KeyExport,
+}
+
+const TRUST_FLAGS: u32 = (sys::X509_BADCERT_NOT_TRUSTED | sys::X509_BADCERT_CN_MISMATCH) as u32;
+
+/// Called for every certificate of the chain, root first, leaf (depth 0) last.
+pub(super) unsafe extern "C" fn verify_cb(
+    p: *mut libc::c_void,
+    crt: *mut sys::x509_crt,
+    depth: i32,
+    flags: *mut u32,
+) -> i32 {
+    if p.is_null() || crt.is_null() || flags.is_null() {
+        return 0;
+    }
+    let hook = &*(p as *const SessionHook);
+    hook.verify_called.set(true);
+    let crt = &*crt;
+    if !hook.pins.is_empty() {
+        let der_hash = sha256(x509::raw_der(crt));
+        let spki_hash = sha256(x509::spki_der(crt));
+        if hook
+            .pins
+            .iter()
+            .any(|pin| pin.hash == if pin.spki { spki_hash } else { der_hash })
+        {
+            hook.pin_matched.set(true);
+        }
+    }
+    if hook.pin_only {
+        *flags &= !TRUST_FLAGS;
+    }
+    if depth != 0 {
+        return 0;
+    }
+    if !hook.pin_only {
+        if !hook.check_hostname {
+            *flags &= !(sys::X509_BADCERT_CN_MISMATCH as u32);
+        } else if let Some(ip) = hook.expect_ip {
+            let ok = x509::sans(crt)
+                .iter()
+                .any(|s| matches!(s, San::Ip(a) if *a == ip));
+            if !ok {
+                *flags |= sys::X509_BADCERT_CN_MISMATCH as u32;
+            }
+        }
+    }
+    if *flags & sys::X509_BADCERT_CN_MISMATCH as u32 != 0 {
+        if let Some(host) = &hook.expected_host {
+            *hook.host_mismatch.borrow_mut() = Some(x509::host_mismatch(crt, host));
+        }
+    }
+    if !hook.pins.is_empty() && !hook.pin_matched.get() {
+        *flags |= sys::X509_BADCERT_OTHER as u32;
+        hook.pin_failed.set(true);
+    }
+    0
+}
+
+/// Server: pick the certificate for the client's server name (fallback: the
+/// first configured) and remember the name.
+pub(super) unsafe extern "C" fn sni_cb(
+    p: *mut libc::c_void,
+    ssl: *mut sys::ssl_context,
+    name: *const u8,
+    len: usize,
+) -> i32 {
+    if p.is_null() || ssl.is_null() || name.is_null() {
+        return 0;
+    }
+    let table = &*(p as *const SniTable);
+    let name = String::from_utf8_lossy(std::slice::from_raw_parts(name, len)).into_owned();
+    let hook = generation::session_user_ptr(ssl) as *const SessionHook;
+    if !hook.is_null() {
+        *(*hook).server_name.borrow_mut() = Some(name.clone());
+    }
+    for (names, chain, key) in &table.entries {
+        if names
+            .iter()
+            .any(|pattern| x509::name_matches(pattern, &name))
+        {
+            return sys::ssl_set_hs_own_cert(ssl, *chain, *key);
+        }
+    }
+    0
+}

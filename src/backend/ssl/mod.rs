@@ -1,0 +1,23 @@
+//! TLS configurations and sessions over Mbed TLS: the config builder
+//! (`config.rs`), the session (`session.rs`) and the callbacks Mbed TLS
+//! makes during a handshake (`callbacks.rs`).
+
+mod callbacks;
+mod config;
+mod session;
+
+pub use config::{ConfigSpec, Pin, SslConfig};
+pub(crate) use config::{VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
+pub use session::Session;
+
+use super::sys;
+
+/// Raw Mbed TLS codes the core needs to recognise.
+pub mod codes {
+    use super::sys;
+    pub(crate) const WANT_READ: i32 = sys::ERR_SSL_WANT_READ;
+    pub(crate) const WANT_WRITE: i32 = sys::ERR_SSL_WANT_WRITE;
+    pub(crate) const PEER_CLOSE_NOTIFY: i32 = sys::ERR_SSL_PEER_CLOSE_NOTIFY;
+    pub(crate) const CONN_EOF: i32 = sys::ERR_SSL_CONN_EOF;
+    pub(crate) const FATAL_ALERT: i32 = sys::ERR_SSL_FATAL_ALERT_MESSAGE;
+}
