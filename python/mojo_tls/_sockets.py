@@ -576,3 +576,10 @@ def listen(host: str = "127.0.0.1", port: int = 0, *, context: TLSContext,
     fd = check(lib().mojo_tls_listen(c_str(host, "host"), port, max(1, min(backlog, 65535))),
                f"listen({host!r}, {port})")
     return TLSListener(context, fd)
+
+
+# TLSContext.connect / listen / wrap_socket reach this module through these
+# (as ssl.SSLContext.sslsocket_class): context.py cannot import it back.
+TLSContext._socket_class = TLSSocket
+TLSContext._connect = staticmethod(connect)
+TLSContext._listen = staticmethod(listen)

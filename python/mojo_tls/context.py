@@ -86,6 +86,15 @@ class TLSContext:
             print(s.recv(4096))
     """
 
+    # The connection classes and functions, set by ``_sockets`` and
+    # ``memory`` when they load (the package imports both), as
+    # ``ssl.SSLContext.sslsocket_class`` is set by ``ssl``: they import this
+    # module, so this module never imports them.
+    _socket_class: Any = None
+    _object_class: Any = None
+    _connect: Callable[..., Any]
+    _listen: Callable[..., Any]
+
     def __init__(self, purpose: Any = Purpose.SERVER_AUTH, *,
                  server_side: Optional[bool] = None) -> None:
         """Create a client context (default) or, with ``Purpose.CLIENT_AUTH``
@@ -470,15 +479,11 @@ class TLSContext:
     def connect(self, host: str, port: int, *, timeout: Optional[float] = None,
                 session: Any = None) -> "TLSSocket":
         """Connect to `host`:`port` and handshake (see :func:`mojo_tls.connect`)."""
-        from ._sockets import connect
-
-        return connect(host, port, context=self, timeout=timeout, session=session)
+        return TLSContext._connect(host, port, context=self, timeout=timeout, session=session)
 
     def listen(self, host: str = "127.0.0.1", port: int = 0, *, backlog: int = 128) -> "TLSListener":
         """A listening socket whose accept() returns TLS connections (server contexts)."""
-        from ._sockets import listen
-
-        return listen(host, port, context=self, backlog=backlog)
+        return TLSContext._listen(host, port, context=self, backlog=backlog)
 
     def wrap_socket(self, sock: _socket.socket, server_side: Optional[bool] = None,
                     do_handshake_on_connect: bool = True, suppress_ragged_eofs: bool = False,
@@ -487,20 +492,17 @@ class TLSContext:
         returned TLSSocket uses `sock`'s file descriptor and keeps `sock` alive;
         closing the TLSSocket closes `sock` too, :meth:`TLSSocket.unwrap`
         gives it back."""
-        from ._sockets import TLSSocket
-
-        return TLSSocket._wrap(self, sock, server_side=server_side,
-                               server_hostname=server_hostname,
-                               do_handshake_on_connect=do_handshake_on_connect,
-                               suppress_ragged_eofs=suppress_ragged_eofs, session=session)
+        return self._socket_class._wrap(self, sock, server_side=server_side,
+                                        server_hostname=server_hostname,
+                                        do_handshake_on_connect=do_handshake_on_connect,
+                                        suppress_ragged_eofs=suppress_ragged_eofs,
+                                        session=session)
 
     def wrap_memory(self, server_side: Optional[bool] = None,
                     server_hostname: Optional[str] = None, session: Any = None) -> "TLSObject":
         """A :class:`TLSObject` (memory mode: feed ciphertext in, drain it out)."""
-        from .memory import TLSObject
-
-        return TLSObject(self, server_side=server_side, server_hostname=server_hostname,
-                         session=session)
+        return self._object_class(self, server_side=server_side,
+                                  server_hostname=server_hostname, session=session)
 
     def _check_side(self, server_side: Optional[bool]) -> None:
         if server_side is not None and bool(server_side) != self._server_side:

@@ -185,3 +185,8 @@ class TLSObject(_ConnBase):
     def __repr__(self) -> str:
         side = "server" if self.server_side else "client"
         return f"<TLSObject {side}{' closed' if self.closed else ''}>"
+
+
+# TLSContext.wrap_memory reaches this class through this (as
+# ssl.SSLContext.sslobject_class): context.py cannot import it back.
+TLSContext._object_class = TLSObject

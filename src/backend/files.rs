@@ -1,4 +1,5 @@
-//! Reading certificate and key files for Mbed TLS. The bundled engine is
+//! Input for Mbed TLS's parsers: PEM buffers NUL-terminated, and
+//! certificate and key files read here. The bundled engine is
 //! built without MBEDTLS_FS_IO, so files are read here on every engine and
 //! handed to the buffer parsers, the way Mbed TLS's own loaders would.
 
@@ -9,12 +10,25 @@ use std::path::Path;
 
 use super::sys;
 
+/// Mbed TLS wants PEM input NUL-terminated (and counts the NUL in the length).
+pub(crate) fn pem_aware_buffer(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let is_pem = data.windows(10).any(|w| w == b"-----BEGIN");
+    if is_pem && data.last() != Some(&0) {
+        let mut v = Vec::with_capacity(data.len() + 1);
+        v.extend_from_slice(data);
+        v.push(0);
+        std::borrow::Cow::Owned(v)
+    } else {
+        std::borrow::Cow::Borrowed(data)
+    }
+}
+
 /// The file's bytes as Mbed TLS's `pk_load_file` gives them: PEM text keeps
 /// a terminating NUL inside the length (the PEM parsers require it), DER
-/// does not (`x509::pem_aware_buffer`, as for in-memory input).
+/// does not (`pem_aware_buffer`, as for in-memory input).
 pub(crate) fn load(path: &Path) -> Option<Vec<u8>> {
     let data = std::fs::read(path).ok()?;
-    Some(match super::x509::pem_aware_buffer(&data) {
+    Some(match pem_aware_buffer(&data) {
         Cow::Owned(terminated) => terminated,
         Cow::Borrowed(_) => data,
     })

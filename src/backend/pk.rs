@@ -1,8 +1,9 @@
 //! Private keys (PEM or DER, optionally password-protected).
 
 use super::errors::{mbed_error, parse_error};
+use super::files::pem_aware_buffer;
 use super::sys;
-use super::x509::{check_readable, pem_aware_buffer};
+use super::x509::check_readable;
 use crate::error::{Code, Error, Result};
 
 pub struct PrivateKey {

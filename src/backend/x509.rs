@@ -5,21 +5,9 @@ use std::ffi::CStr;
 use std::path::Path;
 
 use super::errors::parse_error;
+use super::files::pem_aware_buffer;
 use super::sys;
 use crate::error::{Code, Error, Result};
-
-/// Mbed TLS wants PEM input NUL-terminated (and counts the NUL in the length).
-pub(crate) fn pem_aware_buffer(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let is_pem = data.windows(10).any(|w| w == b"-----BEGIN");
-    if is_pem && data.last() != Some(&0) {
-        let mut v = Vec::with_capacity(data.len() + 1);
-        v.extend_from_slice(data);
-        v.push(0);
-        std::borrow::Cow::Owned(v)
-    } else {
-        std::borrow::Cow::Borrowed(data)
-    }
-}
 
 pub(crate) fn check_readable(path: &str, what: &str) -> Result<()> {
     match std::fs::metadata(Path::new(path)) {

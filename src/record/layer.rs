@@ -1,16 +1,28 @@
 //! Record protection of a connection, both directions: sealing application
-//! data, alerts and KeyUpdates, and opening received records (the control
-//! messages among them are handled in `post_handshake.rs`). No I/O.
+//! data, alerts and KeyUpdates, and checking and decrypting received
+//! records (what they mean is `post_handshake.rs`'s). No I/O.
+
+use std::ops::Range;
 
 use zeroize::Zeroizing;
 
 use super::alert::{self, RecordError};
-use super::content_type::ContentType;
+use super::content_type::{ContentType, HandshakeType};
 use super::keys::{self, Secrets};
-use super::post_handshake::HS_KEY_UPDATE;
 use super::protect::{Direction, HEADER_LEN, MAX_PLAINTEXT};
 use super::suite::{self, Suite};
-use super::Opened;
+
+/// A record at the front of the input, decrypted in place.
+pub(super) enum Unprotected {
+    /// Not a whole record yet: at least `need` bytes are needed in all.
+    Incomplete { need: usize },
+    /// `total` bytes of record; its content type and plaintext range.
+    Record {
+        inner: u8,
+        range: Range<usize>,
+        total: usize,
+    },
+}
 
 pub struct RecordLayer {
     pub(super) suite: Suite,
@@ -159,7 +171,7 @@ impl RecordLayer {
                 "KeyUpdate exists in TLS 1.3 only",
             ));
         }
-        let msg = [HS_KEY_UPDATE, 0, 0, 1, u8::from(request_peer)];
+        let msg = [HandshakeType::KEY_UPDATE, 0, 0, 1, u8::from(request_peer)];
         self.write.seal(ContentType::HANDSHAKE, &msg, out)?;
         self.write = rekey(self.suite, &mut self.write_secret).ok_or(RecordError::INTERNAL)?;
         self.key_updates_sent += 1;
@@ -178,11 +190,11 @@ impl RecordLayer {
         self.write.seal(ctype, content, out)
     }
 
-    /// Parse and decrypt (in place) the record at the front of `input`.
-    /// Records this side must send in answer are appended to `reply`.
-    pub fn open(&mut self, input: &mut [u8], reply: &mut Vec<u8>) -> Result<Opened, RecordError> {
+    /// Parse, check and decrypt (in place) the record at the front of
+    /// `input`; what it means is decided in `post_handshake.rs`.
+    pub(super) fn unprotect(&mut self, input: &mut [u8]) -> Result<Unprotected, RecordError> {
         if input.len() < HEADER_LEN {
-            return Ok(Opened::Incomplete { need: HEADER_LEN });
+            return Ok(Unprotected::Incomplete { need: HEADER_LEN });
         }
         let ctype = input[0];
         let len = usize::from(u16::from_be_bytes([input[3], input[4]]));
@@ -198,7 +210,7 @@ impl RecordLayer {
         }
         let total = HEADER_LEN + len;
         if input.len() < total {
-            return Ok(Opened::Incomplete { need: total });
+            return Ok(Unprotected::Incomplete { need: total });
         }
         let expected = if self.suite.tls13 {
             ctype == ContentType::APPLICATION_DATA
@@ -219,23 +231,11 @@ impl RecordLayer {
             });
         }
         let (inner, range) = self.read.open(&mut input[..total])?;
-        if !self.hs_buf.is_empty() && inner != ContentType::HANDSHAKE {
-            return Err(RecordError::new(
-                alert::UNEXPECTED_MESSAGE,
-                "the peer interleaved a record within a handshake message",
-            ));
-        }
-        match inner {
-            ContentType::APPLICATION_DATA => Ok(Opened::AppData {
-                consumed: total,
-                range,
-            }),
-            ContentType::ALERT => self.on_alert(&input[range], total),
-            ContentType::HANDSHAKE if !range.is_empty() => {
-                self.on_handshake(&input[range], total, reply)
-            }
-            _ => Err(RecordError::UNEXPECTED),
-        }
+        Ok(Unprotected::Record {
+            inner,
+            range,
+            total,
+        })
     }
 }
 

@@ -23,34 +23,11 @@ mod post_handshake;
 mod protect;
 mod suite;
 
-use std::ops::Range;
-
 pub(crate) use alert::RecordError;
 pub(crate) use content_type::ContentType;
 pub use keys::{Secrets, Tls12Keys};
 pub use layer::RecordLayer;
-
-/// What one call to [`RecordLayer::open`] found at the front of the input.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Opened {
-    /// Not a whole record yet: at least `need` bytes are needed in all.
-    Incomplete { need: usize },
-    /// Application data at `input[range]` (may be empty).
-    AppData {
-        consumed: usize,
-        range: Range<usize>,
-    },
-    /// The peer's close_notify.
-    CloseNotify { consumed: usize },
-    /// A fatal alert from the peer.
-    Alert { consumed: usize, desc: u8 },
-    /// Nothing to deliver (KeyUpdate, a warning alert, a refused
-    /// renegotiation); see `reply`.
-    Nothing { consumed: usize },
-    /// TLS 1.3 client: NewSessionTicket message(s), re-encrypted as one or
-    /// more records for Mbed TLS's own read path (see the module docs).
-    SessionTicket { consumed: usize, record: Vec<u8> },
-}
+pub use post_handshake::Opened;
 
 /// Whether the record layer runs this suite (IANA id).
 pub fn supported(suite: u16, tls13: bool) -> bool {

@@ -1,25 +1,75 @@
-//! Control messages after the handshake, once the record is opened:
+//! What an opened record means: application data, or a control message
+//! after the handshake:
 //! alerts, TLS 1.3 KeyUpdate (both directions), a TLS 1.3 client's
 //! NewSessionTickets (handed back re-encrypted under the key and sequence
 //! number Mbed TLS still expects, so it stores the ticket and resumption
 //! keeps working) and TLS 1.2 renegotiation requests (refused with a
 //! no_renegotiation warning).
 
-use super::alert::{self, RecordError};
-use super::content_type::ContentType;
-use super::layer::{rekey, RecordLayer};
-use super::protect::MAX_PLAINTEXT;
-use super::Opened;
+use std::ops::Range;
 
-pub(super) const HS_HELLO_REQUEST: u8 = 0;
-const HS_CLIENT_HELLO: u8 = 1;
-pub(super) const HS_NEW_SESSION_TICKET: u8 = 4;
-pub(super) const HS_KEY_UPDATE: u8 = 24;
+use super::alert::{self, RecordError};
+use super::content_type::{ContentType, HandshakeType};
+use super::layer::{rekey, RecordLayer, Unprotected};
+use super::protect::MAX_PLAINTEXT;
+
 /// Post-handshake messages are small (a ticket is < 64 KiB); refuse more.
 const MAX_HANDSHAKE_MESSAGE: usize = 1 << 17;
 
+/// What one call to [`RecordLayer::open`] found at the front of the input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// Not a whole record yet: at least `need` bytes are needed in all.
+    Incomplete { need: usize },
+    /// Application data at `input[range]` (may be empty).
+    AppData {
+        consumed: usize,
+        range: Range<usize>,
+    },
+    /// The peer's close_notify.
+    CloseNotify { consumed: usize },
+    /// A fatal alert from the peer.
+    Alert { consumed: usize, desc: u8 },
+    /// Nothing to deliver (KeyUpdate, a warning alert, a refused
+    /// renegotiation); see `reply`.
+    Nothing { consumed: usize },
+    /// TLS 1.3 client: NewSessionTicket message(s), re-encrypted as one or
+    /// more records for Mbed TLS's own read path (see the module docs).
+    SessionTicket { consumed: usize, record: Vec<u8> },
+}
+
 impl RecordLayer {
-    pub(super) fn on_alert(&mut self, body: &[u8], consumed: usize) -> Result<Opened, RecordError> {
+    /// Parse and decrypt (in place) the record at the front of `input`.
+    /// Records this side must send in answer are appended to `reply`.
+    pub fn open(&mut self, input: &mut [u8], reply: &mut Vec<u8>) -> Result<Opened, RecordError> {
+        let (inner, range, total) = match self.unprotect(input)? {
+            Unprotected::Incomplete { need } => return Ok(Opened::Incomplete { need }),
+            Unprotected::Record {
+                inner,
+                range,
+                total,
+            } => (inner, range, total),
+        };
+        if !self.hs_buf.is_empty() && inner != ContentType::HANDSHAKE {
+            return Err(RecordError::new(
+                alert::UNEXPECTED_MESSAGE,
+                "the peer interleaved a record within a handshake message",
+            ));
+        }
+        match inner {
+            ContentType::APPLICATION_DATA => Ok(Opened::AppData {
+                consumed: total,
+                range,
+            }),
+            ContentType::ALERT => self.on_alert(&input[range], total),
+            ContentType::HANDSHAKE if !range.is_empty() => {
+                self.on_handshake(&input[range], total, reply)
+            }
+            _ => Err(RecordError::UNEXPECTED),
+        }
+    }
+
+    fn on_alert(&mut self, body: &[u8], consumed: usize) -> Result<Opened, RecordError> {
         // An empty alert record is a zero-length fragment of a type that
         // must never have one (RFC 8446 §5.1, RFC 5246 §6.2.1): the record
         // itself is out of place, not a malformed alert (tlsfuzzer's
@@ -46,7 +96,7 @@ impl RecordLayer {
         })
     }
 
-    pub(super) fn on_handshake(
+    fn on_handshake(
         &mut self,
         body: &[u8],
         consumed: usize,
@@ -76,10 +126,10 @@ impl RecordLayer {
                 break;
             }
             match (self.suite.tls13, msg_type) {
-                (true, HS_NEW_SESSION_TICKET) if !self.is_server => {
+                (true, HandshakeType::NEW_SESSION_TICKET) if !self.is_server => {
                     tickets.extend_from_slice(&self.hs_buf[pos..end]);
                 }
-                (true, HS_KEY_UPDATE) => {
+                (true, HandshakeType::KEY_UPDATE) => {
                     // RFC 8446 §5.1: a KeyUpdate must end its record.
                     if end != self.hs_buf.len() {
                         return Err(RecordError::new(
@@ -108,10 +158,10 @@ impl RecordLayer {
                         self.seal_key_update(false, reply)?;
                     }
                 }
-                (false, HS_HELLO_REQUEST) if !self.is_server && len == 0 => {
+                (false, HandshakeType::HELLO_REQUEST) if !self.is_server && len == 0 => {
                     self.seal_alert(alert::NO_RENEGOTIATION, false, reply)?;
                 }
-                (false, HS_CLIENT_HELLO) if self.is_server => {
+                (false, HandshakeType::CLIENT_HELLO) if self.is_server => {
                     self.seal_alert(alert::NO_RENEGOTIATION, false, reply)?;
                 }
                 _ => return Err(RecordError::UNEXPECTED),

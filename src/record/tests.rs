@@ -3,8 +3,8 @@
 
 use zeroize::Zeroizing;
 
+use super::content_type::HandshakeType;
 use super::layer::rekey;
-use super::post_handshake::{HS_HELLO_REQUEST, HS_KEY_UPDATE, HS_NEW_SESSION_TICKET};
 use super::protect::MAX_PLAINTEXT;
 use super::*;
 
@@ -334,7 +334,7 @@ fn key_update_rules() {
     c.write
         .seal(
             ContentType::HANDSHAKE,
-            &[HS_KEY_UPDATE, 0, 0, 1, 0, 0],
+            &[HandshakeType::KEY_UPDATE, 0, 0, 1, 0, 0],
             &mut wire,
         )
         .unwrap();
@@ -348,7 +348,7 @@ fn key_update_rules() {
     c.write
         .seal(
             ContentType::HANDSHAKE,
-            &[HS_KEY_UPDATE, 0, 0, 1, 7],
+            &[HandshakeType::KEY_UPDATE, 0, 0, 1, 7],
             &mut wire,
         )
         .unwrap();
@@ -366,7 +366,11 @@ fn a_key_update_split_over_records_is_reassembled() {
     let (mut c, mut s) = pair(0x1301, true);
     let mut wire = Vec::new();
     c.write
-        .seal(ContentType::HANDSHAKE, &[HS_KEY_UPDATE, 0], &mut wire)
+        .seal(
+            ContentType::HANDSHAKE,
+            &[HandshakeType::KEY_UPDATE, 0],
+            &mut wire,
+        )
         .unwrap();
     c.write
         .seal(ContentType::HANDSHAKE, &[0, 1, 0], &mut wire)
@@ -381,7 +385,11 @@ fn a_key_update_split_over_records_is_reassembled() {
     let (mut c, mut s) = pair(0x1301, true);
     let mut wire = Vec::new();
     c.write
-        .seal(ContentType::HANDSHAKE, &[HS_KEY_UPDATE, 0], &mut wire)
+        .seal(
+            ContentType::HANDSHAKE,
+            &[HandshakeType::KEY_UPDATE, 0],
+            &mut wire,
+        )
         .unwrap();
     c.seal_app_data(b"x", &mut wire).unwrap();
     let first = wire.len() - c.sealed_len(1);
@@ -432,7 +440,7 @@ fn tls13_tickets_are_handed_back_for_mbedtls() {
     let sec = || secrets(0x1302, true);
     let mut c = RecordLayer::new(0x1302, false, sec(), 2, 0).unwrap();
     let mut s = RecordLayer::new(0x1302, true, sec(), 0, 2).unwrap();
-    let nst = [HS_NEW_SESSION_TICKET, 0, 0, 3, 9, 9, 9];
+    let nst = [HandshakeType::NEW_SESSION_TICKET, 0, 0, 3, 9, 9, 9];
     let mut wire = Vec::new();
     // a KeyUpdate first: the ticket is re-encrypted under the original key anyway
     s.seal_key_update(false, &mut wire).unwrap();
@@ -474,7 +482,7 @@ fn tls12_renegotiation_is_refused_politely() {
     s.write
         .seal(
             ContentType::HANDSHAKE,
-            &[HS_HELLO_REQUEST, 0, 0, 0],
+            &[HandshakeType::HELLO_REQUEST, 0, 0, 0],
             &mut wire,
         )
         .unwrap();
@@ -489,7 +497,7 @@ fn tls12_renegotiation_is_refused_politely() {
     s.write
         .seal(
             ContentType::HANDSHAKE,
-            &[HS_NEW_SESSION_TICKET, 0, 0, 0],
+            &[HandshakeType::NEW_SESSION_TICKET, 0, 0, 0],
             &mut wire,
         )
         .unwrap();

@@ -6,12 +6,23 @@ use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::config::{Pin, SniTable};
 use crate::backend::generation;
 use crate::backend::hash::sha256;
 use crate::backend::keys::KeyExport;
 use crate::backend::sys;
 use crate::backend::x509::{self, San};
+
+/// A certificate pin: SHA-256 of the certificate DER or of its SPKI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub spki: bool,
+    pub hash: [u8; 32],
+}
+
+/// Server certificates by name, for the SNI callback.
+pub(super) struct SniTable {
+    pub(super) entries: Vec<(Vec<String>, *mut sys::x509_crt, *mut sys::pk_context)>,
+}
 
 /// Per-session state reached from Mbed TLS callbacks (the verify context,
 /// and the session user pointer for SNI).

@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::sync::Arc;
 
-use super::callbacks::sni_cb;
+use super::callbacks::{sni_cb, Pin, SniTable};
 use crate::backend::errors::mbed_error;
 use crate::backend::generation::{self, GroupId};
 use crate::backend::keylog::KeyLog;
@@ -49,18 +49,6 @@ pub struct ConfigSpec {
     pub psk_ke: bool,
     /// Capture traffic keys for the fast record layer.
     pub capture_keys: bool,
-}
-
-/// A certificate pin: SHA-256 of the certificate DER or of its SPKI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pin {
-    pub spki: bool,
-    pub hash: [u8; 32],
-}
-
-/// Server certificates by name, for the SNI callback.
-pub(super) struct SniTable {
-    pub(super) entries: Vec<(Vec<String>, *mut sys::x509_crt, *mut sys::pk_context)>,
 }
 
 /// A ready `ssl_config`. Immutable once built; shared by connections.

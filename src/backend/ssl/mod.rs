@@ -6,7 +6,8 @@ mod callbacks;
 mod config;
 mod session;
 
-pub use config::{ConfigSpec, Pin, SslConfig};
+pub use callbacks::Pin;
+pub use config::{ConfigSpec, SslConfig};
 pub(crate) use config::{VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
 pub use session::Session;
 
