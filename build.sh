@@ -4,7 +4,8 @@
 #   ./build.sh [all]   install missing tools, build the library, regenerate
 #                      include/mojo_tls.h, assemble dist/, build examples/c,
 #                      run the loopback demo
-#   ./build.sh test    fmt + clippy + cargo test + header freshness, build dist/
+#   ./build.sh test    fmt + import graph + clippy + cargo test + header
+#                      freshness, build dist/
 #                      (without regenerating the header), then every test suite
 #   ./build.sh test-backend
 #                      with MBEDTLS_DIR=<Mbed TLS 3.6 / 4.x prefix>: the
@@ -293,6 +294,7 @@ cmd_test() {
   export MOJO_TLS_DIST="$DIST"
 
   run_check "cargo fmt --check" cargo fmt --all -- --check
+  run_check "import graph (tools/check_imports.py)" python3 tools/check_imports.py
   run_check "cargo clippy" cargo clippy --release --all-targets "${CARGO_FEATURES[@]}" -- -D warnings
   run_check "cargo test --release" cargo test --release "${CARGO_FEATURES[@]}"
   run_check "header is fresh (headergen --check)" headergen --check

@@ -124,7 +124,9 @@ pub fn recv_nonblocking(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// # Safety
 /// `buf` is valid for writes of `len` bytes (it may be uninitialised).
 pub unsafe fn recv_nonblocking_raw(fd: RawFd, buf: *mut u8, len: usize) -> io::Result<usize> {
-    recv_raw(fd, buf, len, libc::MSG_DONTWAIT)
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe { recv_raw(fd, buf, len, libc::MSG_DONTWAIT) }
 }
 
 /// # Safety
@@ -135,11 +137,15 @@ pub unsafe fn recv_raw(
     len: usize,
     flags: libc::c_int,
 ) -> io::Result<usize> {
-    let n = libc::recv(fd, buf as *mut libc::c_void, len, flags);
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        let n = libc::recv(fd, buf as *mut libc::c_void, len, flags);
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
     }
 }
 
@@ -229,6 +235,7 @@ pub fn linger_close(fd: RawFd) {
 }
 
 pub fn is_socket(fd: RawFd) -> bool {
+    // SAFETY: an all-zero `stat` is a valid value (plain integers).
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstat into a local struct.
     unsafe { libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK }
@@ -240,6 +247,7 @@ fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     let len = match addr {
         SocketAddr::V4(a) => {
             let sin = &mut ss as *mut _ as *mut libc::sockaddr_in;
+            // SAFETY: `ss` is large and aligned enough for a sockaddr_in.
             unsafe {
                 (*sin).sin_family = libc::AF_INET as libc::sa_family_t;
                 (*sin).sin_port = a.port().to_be();
@@ -251,6 +259,7 @@ fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
         }
         SocketAddr::V6(a) => {
             let sin6 = &mut ss as *mut _ as *mut libc::sockaddr_in6;
+            // SAFETY: `ss` is large and aligned enough for a sockaddr_in6.
             unsafe {
                 (*sin6).sin6_family = libc::AF_INET6 as libc::sa_family_t;
                 (*sin6).sin6_port = a.port().to_be();

@@ -90,6 +90,7 @@ fn strerror_covers_every_code() {
     let mut seen = std::collections::HashSet::new();
     for code in Code::ALL {
         let p = mojo_tls_strerror(code as i32);
+        // SAFETY: strerror returns a static NUL-terminated string.
         let s = unsafe { std::ffi::CStr::from_ptr(p) }
             .to_str()
             .unwrap()

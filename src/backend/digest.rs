@@ -35,8 +35,9 @@ struct Sha<C: 'static> {
     finish: unsafe extern "C" fn(*mut u8, *mut C) -> c_int,
 }
 
-// The function pointers are plain code addresses.
+// SAFETY: the function pointers are plain code addresses.
 unsafe impl<C> Sync for Sha<C> {}
+// SAFETY: as for Sync, above.
 unsafe impl<C> Send for Sha<C> {}
 
 impl<C> MbedtlsDigest for Sha<C> {

@@ -34,28 +34,32 @@ macro_rules! stream_fn {
     ($name:ident, $ctx:ty, $init:path, $starts:path, $update:path, $clone:path,
      $finish:path, $free:path, $full:expr, $short:expr) => {
         unsafe fn $name(data: &[u8], step: usize, variant: bool) -> (Vec<u8>, Vec<u8>) {
-            let mut a: $ctx = std::mem::zeroed();
-            let mut b: $ctx = std::mem::zeroed();
-            $init(&mut a);
-            $init(&mut b);
-            assert_eq!($starts(&mut a, variant as i32), 0);
-            let half = data.len() / 2;
-            for chunk in data[..half].chunks(step.max(1)) {
-                assert_eq!($update(&mut a, chunk.as_ptr(), chunk.len()), 0);
-            }
-            $clone(&mut b, &a);
-            for ctx in [&mut a, &mut b] {
-                for chunk in data[half..].chunks(step.max(1)) {
-                    assert_eq!($update(ctx, chunk.as_ptr(), chunk.len()), 0);
+            // SAFETY: the caller upholds this function's `# Safety` contract,
+            // which is what the unsafe operations below rely on.
+            unsafe {
+                let mut a: $ctx = std::mem::zeroed();
+                let mut b: $ctx = std::mem::zeroed();
+                $init(&mut a);
+                $init(&mut b);
+                assert_eq!($starts(&mut a, variant as i32), 0);
+                let half = data.len() / 2;
+                for chunk in data[..half].chunks(step.max(1)) {
+                    assert_eq!($update(&mut a, chunk.as_ptr(), chunk.len()), 0);
                 }
+                $clone(&mut b, &a);
+                for ctx in [&mut a, &mut b] {
+                    for chunk in data[half..].chunks(step.max(1)) {
+                        assert_eq!($update(ctx, chunk.as_ptr(), chunk.len()), 0);
+                    }
+                }
+                let (mut oa, mut ob) = ([0u8; $full], [0u8; $full]);
+                assert_eq!($finish(&mut a, oa.as_mut_ptr()), 0);
+                assert_eq!($finish(&mut b, ob.as_mut_ptr()), 0);
+                $free(&mut a);
+                $free(&mut b);
+                let n = if variant { $short } else { $full };
+                (oa[..n].to_vec(), ob[..n].to_vec())
             }
-            let (mut oa, mut ob) = ([0u8; $full], [0u8; $full]);
-            assert_eq!($finish(&mut a, oa.as_mut_ptr()), 0);
-            assert_eq!($finish(&mut b, ob.as_mut_ptr()), 0);
-            $free(&mut a);
-            $free(&mut b);
-            let n = if variant { $short } else { $full };
-            (oa[..n].to_vec(), ob[..n].to_vec())
         }
     };
 }

@@ -116,8 +116,8 @@ impl Mpi {
     }
     fn le(b: &[u8]) -> Mpi {
         let mut m = Mpi::new();
-        // SAFETY: a valid buffer.
         assert_eq!(
+            // SAFETY: a valid buffer.
             unsafe { sys::mpi_read_binary_le(&mut m.0, b.as_ptr(), b.len()) },
             0
         );
@@ -161,8 +161,8 @@ impl Mpi {
     }
     fn to_be(&self, len: usize) -> Vec<u8> {
         let mut out = vec![0u8; len];
-        // SAFETY: a buffer of `len` bytes.
         assert_eq!(
+            // SAFETY: a buffer of `len` bytes.
             unsafe { sys::mpi_write_binary(&self.0, out.as_mut_ptr(), len) },
             0
         );
@@ -170,8 +170,8 @@ impl Mpi {
     }
     fn to_le(&self, len: usize) -> Vec<u8> {
         let mut out = vec![0u8; len];
-        // SAFETY: a buffer of `len` bytes.
         assert_eq!(
+            // SAFETY: a buffer of `len` bytes.
             unsafe { sys::mpi_write_binary_le(&self.0, out.as_mut_ptr(), len) },
             0
         );

@@ -25,6 +25,7 @@ pub(crate) struct Entropy(pub(crate) Box<sys::entropy_context>);
 #[cfg(not(mbedtls_4))]
 unsafe impl Send for Entropy {}
 #[cfg(not(mbedtls_4))]
+// SAFETY: as for Send, above.
 unsafe impl Sync for Entropy {}
 
 #[cfg(not(mbedtls_4))]

@@ -35,36 +35,51 @@ pub(crate) fn load(path: &Path) -> Option<Vec<u8>> {
 }
 
 /// `load` for a C path; None for NULL or an unreadable file.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
 pub(crate) unsafe fn load_c_path(path: *const libc::c_char) -> Option<Vec<u8>> {
-    if path.is_null() {
-        return None;
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if path.is_null() {
+            return None;
+        }
+        let bytes = CStr::from_ptr(path).to_bytes();
+        load(Path::new(OsStr::from_bytes(bytes)))
     }
-    let bytes = CStr::from_ptr(path).to_bytes();
-    load(Path::new(OsStr::from_bytes(bytes)))
 }
 
 /// Every regular file in `dir` (symlinks followed) into `crt`, like
 /// `mbedtls_x509_crt_parse_path`: the number of files that did not parse,
 /// or ERR_X509_FILE_IO_ERROR when the directory cannot be read.
+///
+/// # Safety
+/// `crt` points to an initialised `x509_crt` nothing else uses during the
+/// call.
 pub(crate) unsafe fn parse_crt_dir(crt: *mut sys::x509_crt, dir: &Path) -> i32 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return sys::ERR_X509_FILE_IO_ERROR as i32;
-    };
-    let mut failed = 0;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if !std::fs::metadata(&path)
-            .map(|m| m.is_file())
-            .unwrap_or(false)
-        {
-            continue;
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return sys::ERR_X509_FILE_IO_ERROR as i32;
+        };
+        let mut failed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !std::fs::metadata(&path)
+                .map(|m| m.is_file())
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            let ok = load(&path)
+                .map(|data| sys::x509_crt_parse(crt, data.as_ptr(), data.len()) == 0)
+                .unwrap_or(false);
+            if !ok {
+                failed += 1;
+            }
         }
-        let ok = load(&path)
-            .map(|data| sys::x509_crt_parse(crt, data.as_ptr(), data.len()) == 0)
-            .unwrap_or(false);
-        if !ok {
-            failed += 1;
-        }
+        failed
     }
-    failed
 }

@@ -106,114 +106,196 @@ pub(crate) fn record_state(ctx: &sys::ssl_context) -> (usize, usize, bool) {
     )
 }
 /// Free the record buffers (see `Parked`).
+///
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn release_record_buffers(ctx: &mut sys::ssl_context) -> Option<Parked> {
-    let parked = Parked::take(ctx.private_in_buf, ctx.private_in_ctr, ctx.private_out_buf)?;
-    for p in [
-        &mut ctx.private_in_buf,
-        &mut ctx.private_in_ctr,
-        &mut ctx.private_in_hdr,
-        &mut ctx.private_in_cid,
-        &mut ctx.private_in_len,
-        &mut ctx.private_in_iv,
-        &mut ctx.private_in_msg,
-        &mut ctx.private_in_offt,
-        &mut ctx.private_out_buf,
-        &mut ctx.private_out_ctr,
-        &mut ctx.private_out_hdr,
-        &mut ctx.private_out_cid,
-        &mut ctx.private_out_len,
-        &mut ctx.private_out_iv,
-        &mut ctx.private_out_msg,
-    ] {
-        *p = std::ptr::null_mut();
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        let parked = Parked::take(ctx.private_in_buf, ctx.private_in_ctr, ctx.private_out_buf)?;
+        for p in [
+            &mut ctx.private_in_buf,
+            &mut ctx.private_in_ctr,
+            &mut ctx.private_in_hdr,
+            &mut ctx.private_in_cid,
+            &mut ctx.private_in_len,
+            &mut ctx.private_in_iv,
+            &mut ctx.private_in_msg,
+            &mut ctx.private_in_offt,
+            &mut ctx.private_out_buf,
+            &mut ctx.private_out_ctr,
+            &mut ctx.private_out_hdr,
+            &mut ctx.private_out_cid,
+            &mut ctx.private_out_len,
+            &mut ctx.private_out_iv,
+            &mut ctx.private_out_msg,
+        ] {
+            *p = std::ptr::null_mut();
+        }
+        Some(parked)
     }
-    Some(parked)
 }
 /// Fresh record buffers after `release_record_buffers`, for a TLS 1.3
 /// client that reads tickets: the pointers as Mbed TLS's
 /// `reset_in_pointers` / `reset_out_pointers` set them for a stream
 /// transport (header after the 8-byte counter; no explicit IV in TLS
 /// 1.3), and the read counter Mbed TLS kept in its input buffer.
+///
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn restore_record_buffers(ctx: &mut sys::ssl_context, parked: &Parked) -> bool {
-    let Some((inb, outb)) = parked.allocate() else {
-        return false;
-    };
-    ctx.private_in_buf = inb;
-    ctx.private_out_buf = outb;
-    ctx.private_in_offt = std::ptr::null_mut();
-    let directions = [
-        (
-            inb,
-            [
-                &mut ctx.private_in_ctr,
-                &mut ctx.private_in_hdr,
-                &mut ctx.private_in_len,
-                &mut ctx.private_in_cid,
-                &mut ctx.private_in_iv,
-                &mut ctx.private_in_msg,
-            ],
-        ),
-        (
-            outb,
-            [
-                &mut ctx.private_out_ctr,
-                &mut ctx.private_out_hdr,
-                &mut ctx.private_out_len,
-                &mut ctx.private_out_cid,
-                &mut ctx.private_out_iv,
-                &mut ctx.private_out_msg,
-            ],
-        ),
-    ];
-    for (buf, [ctr, hdr, len, cid, iv, msg]) in directions {
-        *ctr = buf;
-        *hdr = buf.add(8);
-        *len = buf.add(8 + 3);
-        *cid = *len;
-        *iv = buf.add(8 + 5);
-        *msg = *iv;
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        let Some((inb, outb)) = parked.allocate() else {
+            return false;
+        };
+        ctx.private_in_buf = inb;
+        ctx.private_out_buf = outb;
+        ctx.private_in_offt = std::ptr::null_mut();
+        let directions = [
+            (
+                inb,
+                [
+                    &mut ctx.private_in_ctr,
+                    &mut ctx.private_in_hdr,
+                    &mut ctx.private_in_len,
+                    &mut ctx.private_in_cid,
+                    &mut ctx.private_in_iv,
+                    &mut ctx.private_in_msg,
+                ],
+            ),
+            (
+                outb,
+                [
+                    &mut ctx.private_out_ctr,
+                    &mut ctx.private_out_hdr,
+                    &mut ctx.private_out_len,
+                    &mut ctx.private_out_cid,
+                    &mut ctx.private_out_iv,
+                    &mut ctx.private_out_msg,
+                ],
+            ),
+        ];
+        for (buf, [ctr, hdr, len, cid, iv, msg]) in directions {
+            *ctr = buf;
+            *hdr = buf.add(8);
+            *len = buf.add(8 + 3);
+            *cid = *len;
+            *iv = buf.add(8 + 5);
+            *msg = *iv;
+        }
+        true
     }
-    true
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn session_user_ptr(ssl: *mut sys::ssl_context) -> *mut libc::c_void {
-    mojotls_sys_ssl_get_user_data_p(ssl)
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe { mojotls_sys_ssl_get_user_data_p(ssl) }
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn set_session_user_ptr(ssl: *mut sys::ssl_context, p: *mut libc::c_void) {
-    mojotls_sys_ssl_set_user_data_p(ssl, p);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        mojotls_sys_ssl_set_user_data_p(ssl, p);
+    }
 }
 
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn conf_versions(conf: *mut sys::ssl_config, min: u16, max: u16) {
-    mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(min));
-    mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(max));
-}
-pub(crate) unsafe fn conf_groups(conf: *mut sys::ssl_config, groups: *const GroupId) {
-    sys::ssl_conf_groups(conf, groups);
-}
-pub(crate) unsafe fn conf_extra(conf: *mut sys::ssl_config, client: bool) {
-    // 3.6.1+ drops TLS 1.3 tickets unless told to hand them over (4.x
-    // always does).
-    #[cfg(mbedtls_3)]
-    if client {
-        sys::ssl_conf_tls13_enable_signal_new_session_tickets(
-            conf,
-            sys::SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED as i32,
-        );
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(min));
+        mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(max));
     }
-    let _ = (conf, client);
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
+pub(crate) unsafe fn conf_groups(conf: *mut sys::ssl_config, groups: *const GroupId) {
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        sys::ssl_conf_groups(conf, groups);
+    }
+}
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
+pub(crate) unsafe fn conf_extra(conf: *mut sys::ssl_config, client: bool) {
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        // 3.6.1+ drops TLS 1.3 tickets unless told to hand them over (4.x
+        // always does).
+        #[cfg(mbedtls_3)]
+        if client {
+            sys::ssl_conf_tls13_enable_signal_new_session_tickets(
+                conf,
+                sys::SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED as i32,
+            );
+        }
+        let _ = (conf, client);
+    }
+}
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_3)]
 pub(crate) unsafe fn conf_rng(conf: *mut sys::ssl_config, f: RngFn, p: *mut libc::c_void) {
-    sys::ssl_conf_rng(conf, f, p);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        sys::ssl_conf_rng(conf, f, p);
+    }
 }
 /// 4.x: PSA is the only RNG; there is no conf_rng.
+///
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_4)]
 pub(crate) unsafe fn conf_rng(_conf: *mut sys::ssl_config, _f: RngFn, _p: *mut libc::c_void) {}
 
 /// 3.6.3+ and 4.x refuse to verify without a host name unless told NULL.
+///
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn set_hostname_none(ssl: *mut sys::ssl_context) {
-    sys::ssl_set_hostname(ssl, std::ptr::null());
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        sys::ssl_set_hostname(ssl, std::ptr::null());
+    }
 }
 
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_3)]
 pub(crate) unsafe fn pk_parse_key(
     pk: *mut sys::pk_context,
@@ -221,16 +303,24 @@ pub(crate) unsafe fn pk_parse_key(
     pwd: *const u8,
     pwd_len: usize,
 ) -> i32 {
-    sys::pk_parse_key(
-        pk,
-        key.as_ptr(),
-        key.len(),
-        pwd,
-        pwd_len,
-        Some(super::rng::Drbg::global_callback),
-        std::ptr::null_mut(),
-    )
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        sys::pk_parse_key(
+            pk,
+            key.as_ptr(),
+            key.len(),
+            pwd,
+            pwd_len,
+            Some(super::rng::Drbg::global_callback),
+            std::ptr::null_mut(),
+        )
+    }
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_4)]
 pub(crate) unsafe fn pk_parse_key(
     pk: *mut sys::pk_context,
@@ -240,18 +330,30 @@ pub(crate) unsafe fn pk_parse_key(
 ) -> i32 {
     sys::pk_parse_key(pk, key.as_ptr(), key.len(), pwd, pwd_len)
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_3)]
 pub(crate) unsafe fn pk_check_pair(
     public: *const sys::pk_context,
     private: *const sys::pk_context,
 ) -> i32 {
-    sys::pk_check_pair(
-        public,
-        private,
-        Some(super::rng::Drbg::global_callback),
-        std::ptr::null_mut(),
-    )
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        sys::pk_check_pair(
+            public,
+            private,
+            Some(super::rng::Drbg::global_callback),
+            std::ptr::null_mut(),
+        )
+    }
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_4)]
 pub(crate) unsafe fn pk_check_pair(
     public: *const sys::pk_context,
@@ -265,16 +367,34 @@ pub(crate) unsafe fn pk_check_pair(
 /// clock whose start differs between machines (and boots), so the time
 /// in a ticket from another server is meaningless here. Restate it on
 /// this machine's clock from the ticket's wall-clock age.
+///
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_3)]
 pub(crate) unsafe fn rebase_ticket_creation_time(session: *mut sys::ssl_session, age_ms: u64) {
-    let age = i64::try_from(age_ms).unwrap_or(i64::MAX);
-    (*session).private_ticket_creation_time = sys::ms_time().saturating_sub(age);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        let age = i64::try_from(age_ms).unwrap_or(i64::MAX);
+        (*session).private_ticket_creation_time = sys::ms_time().saturating_sub(age);
+    }
 }
 /// 4.x: the same field presumably needs the same treatment; not done
 /// while no 4.x build can check it (tickets from another machine then
 /// mean a full TLS 1.3 handshake, never a wrong resumption).
+///
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_4)]
 pub(crate) unsafe fn rebase_ticket_creation_time(_session: *mut sys::ssl_session, _age_ms: u64) {}
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_3)]
 pub(crate) unsafe fn ticket_setup(
     ctx: *mut sys::ssl_ticket_context,
@@ -282,8 +402,14 @@ pub(crate) unsafe fn ticket_setup(
     p: *mut libc::c_void,
     lifetime: u32,
 ) -> i32 {
-    sys::ssl_ticket_setup(ctx, f, p, sys::CIPHER_AES_256_GCM, lifetime)
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe { sys::ssl_ticket_setup(ctx, f, p, sys::CIPHER_AES_256_GCM, lifetime) }
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 #[cfg(mbedtls_4)]
 pub(crate) unsafe fn ticket_setup(
     ctx: *mut sys::ssl_ticket_context,
@@ -295,11 +421,27 @@ pub(crate) unsafe fn ticket_setup(
     const PSA_KEY_TYPE_AES: sys::psa_key_type_t = 0x2400;
     sys::ssl_ticket_setup(ctx, PSA_ALG_GCM, PSA_KEY_TYPE_AES, 256, lifetime)
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn compat_set_min(conf: *mut sys::ssl_config, v: u16) {
-    mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(v));
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        mojotls_sys_ssl_conf_min_tls_version(conf, i32::from(v));
+    }
 }
+/// # Safety
+/// Every pointer argument points to an initialised Mbed TLS object of its
+/// type that nothing else uses during the call; buffers are valid for their
+/// lengths.
 pub(crate) unsafe fn compat_set_max(conf: *mut sys::ssl_config, v: u16) {
-    mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(v));
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        mojotls_sys_ssl_conf_max_tls_version(conf, i32::from(v));
+    }
 }
 
 pub(crate) type RngFn = Option<unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize) -> i32>;
@@ -325,21 +467,28 @@ impl Parked {
     /// bytes of `in_buf`, and the caller NULLs every pointer into them.
     #[cfg(target_os = "linux")]
     unsafe fn take(in_buf: *mut u8, in_ctr: *mut u8, out_buf: *mut u8) -> Option<Parked> {
-        if in_buf.is_null() || in_ctr.is_null() || out_buf.is_null() {
-            return None;
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which is what the unsafe operations below rely on.
+        unsafe {
+            if in_buf.is_null() || in_ctr.is_null() || out_buf.is_null() {
+                return None;
+            }
+            let parked = Parked {
+                in_size: libc::malloc_usable_size(in_buf.cast()),
+                out_size: libc::malloc_usable_size(out_buf.cast()),
+                in_ctr: *(in_ctr as *const [u8; 8]),
+            };
+            for (buf, len) in [(in_buf, parked.in_size), (out_buf, parked.out_size)] {
+                zeroize::Zeroize::zeroize(std::slice::from_raw_parts_mut(buf, len));
+                libc::free(buf.cast());
+            }
+            Some(parked)
         }
-        let parked = Parked {
-            in_size: libc::malloc_usable_size(in_buf.cast()),
-            out_size: libc::malloc_usable_size(out_buf.cast()),
-            in_ctr: *(in_ctr as *const [u8; 8]),
-        };
-        for (buf, len) in [(in_buf, parked.in_size), (out_buf, parked.out_size)] {
-            zeroize::Zeroize::zeroize(std::slice::from_raw_parts_mut(buf, len));
-            libc::free(buf.cast());
-        }
-        Some(parked)
     }
 
+    /// # Safety
+    /// The three pointers are the session's record buffers (or NULL), owned
+    /// by nobody else.
     #[cfg(not(target_os = "linux"))]
     unsafe fn take(_in_buf: *mut u8, _in_ctr: *mut u8, _out_buf: *mut u8) -> Option<Parked> {
         None

@@ -85,15 +85,23 @@ impl KeyExport {
 /// # Safety
 /// `ssl` is set up; `export` outlives it.
 pub(crate) unsafe fn install_on_session(ssl: *mut sys::ssl_context, export: &KeyExport) {
-    sys::ssl_set_export_keys_cb(
-        ssl,
-        Some(export_cb),
-        export as *const KeyExport as *mut libc::c_void,
-    );
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        sys::ssl_set_export_keys_cb(
+            ssl,
+            Some(export_cb),
+            export as *const KeyExport as *mut libc::c_void,
+        );
+    }
 }
 
 /// Key log line (the secret's type gives the NSS label) and the secrets
 /// the fast layer needs.
+///
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 unsafe extern "C" fn export_cb(
     p: *mut libc::c_void,
     kind: sys::ssl_key_export_type,
@@ -103,50 +111,54 @@ unsafe extern "C" fn export_cb(
     server_random: *const u8,
     _prf: sys::tls_prf_types,
 ) {
-    if p.is_null() || secret.is_null() || client_random.is_null() {
-        return;
-    }
-    let _ = std::panic::catch_unwind(|| {
-        let export = &*(p as *const KeyExport);
-        let secret = std::slice::from_raw_parts(secret, secret_len);
-        let client_random = std::slice::from_raw_parts(client_random, 32);
-        let label = match kind {
-            sys::SSL_KEY_EXPORT_TLS12_MASTER_SECRET => "CLIENT_RANDOM",
-            sys::SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET => {
-                "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
-            }
-            sys::SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET => {
-                "SERVER_HANDSHAKE_TRAFFIC_SECRET"
-            }
-            sys::SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET => {
-                "CLIENT_TRAFFIC_SECRET_0"
-            }
-            sys::SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET => {
-                "SERVER_TRAFFIC_SECRET_0"
-            }
-            _ => return,
-        };
-        if let Some(log) = &export.keylog {
-            log.write_line(label, client_random, secret);
-        }
-        if !export.capture {
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if p.is_null() || secret.is_null() || client_random.is_null() {
             return;
         }
-        match kind {
-            sys::SSL_KEY_EXPORT_TLS12_MASTER_SECRET if !server_random.is_null() => {
-                export.store_tls12_master(
-                    secret,
-                    client_random,
-                    std::slice::from_raw_parts(server_random, 32),
-                );
+        let _ = std::panic::catch_unwind(|| {
+            let export = &*(p as *const KeyExport);
+            let secret = std::slice::from_raw_parts(secret, secret_len);
+            let client_random = std::slice::from_raw_parts(client_random, 32);
+            let label = match kind {
+                sys::SSL_KEY_EXPORT_TLS12_MASTER_SECRET => "CLIENT_RANDOM",
+                sys::SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET => {
+                    "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
+                }
+                sys::SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET => {
+                    "SERVER_HANDSHAKE_TRAFFIC_SECRET"
+                }
+                sys::SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET => {
+                    "CLIENT_TRAFFIC_SECRET_0"
+                }
+                sys::SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET => {
+                    "SERVER_TRAFFIC_SECRET_0"
+                }
+                _ => return,
+            };
+            if let Some(log) = &export.keylog {
+                log.write_line(label, client_random, secret);
             }
-            sys::SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET => {
-                export.store_tls13(false, secret)
+            if !export.capture {
+                return;
             }
-            sys::SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET => {
-                export.store_tls13(true, secret)
+            match kind {
+                sys::SSL_KEY_EXPORT_TLS12_MASTER_SECRET if !server_random.is_null() => {
+                    export.store_tls12_master(
+                        secret,
+                        client_random,
+                        std::slice::from_raw_parts(server_random, 32),
+                    );
+                }
+                sys::SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET => {
+                    export.store_tls13(false, secret)
+                }
+                sys::SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET => {
+                    export.store_tls13(true, secret)
+                }
+                _ => {}
             }
-            _ => {}
-        }
-    });
+        });
+    }
 }

@@ -14,6 +14,7 @@ pub struct PrivateKey {
 // blinding values, under the RSA context's own mutex); mutation requires
 // `&mut`.
 unsafe impl Send for PrivateKey {}
+// SAFETY: as for Send, above.
 unsafe impl Sync for PrivateKey {}
 
 impl PrivateKey {

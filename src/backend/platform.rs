@@ -17,44 +17,75 @@ use super::sys;
 // threading_alt.h: the struct holds a pointer to a heap pthread mutex, so a
 // context Mbed TLS copies or moves never moves the mutex itself.
 
+/// # Safety
+/// Called by Mbed TLS's threading layer, with a mutex it owns (initialised by
+/// `mutex_init` except for that call).
 unsafe extern "C" fn mutex_init(m: *mut sys::threading_mutex_t) {
-    if m.is_null() {
-        return;
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if m.is_null() {
+            return;
+        }
+        let lock = Box::into_raw(Box::new(libc::PTHREAD_MUTEX_INITIALIZER));
+        (*m).lock = lock.cast();
     }
-    let lock = Box::into_raw(Box::new(libc::PTHREAD_MUTEX_INITIALIZER));
-    (*m).lock = lock.cast();
 }
 
+/// # Safety
+/// Called by Mbed TLS's threading layer, with a mutex it owns (initialised by
+/// `mutex_init` except for that call).
 unsafe extern "C" fn mutex_free(m: *mut sys::threading_mutex_t) {
-    if m.is_null() || (*m).lock.is_null() {
-        return;
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if m.is_null() || (*m).lock.is_null() {
+            return;
+        }
+        let lock = (*m).lock as *mut libc::pthread_mutex_t;
+        (*m).lock = std::ptr::null_mut();
+        libc::pthread_mutex_destroy(lock);
+        drop(Box::from_raw(lock));
     }
-    let lock = (*m).lock as *mut libc::pthread_mutex_t;
-    (*m).lock = std::ptr::null_mut();
-    libc::pthread_mutex_destroy(lock);
-    drop(Box::from_raw(lock));
 }
 
 /// Run a pthread lock operation on the mutex behind `m`.
+///
+/// # Safety
+/// `m` points to a mutex initialised by `mutex_init`.
 unsafe fn mutex_op(
     m: *mut sys::threading_mutex_t,
     op: unsafe extern "C" fn(*mut libc::pthread_mutex_t) -> libc::c_int,
 ) -> libc::c_int {
-    if m.is_null() || (*m).lock.is_null() {
-        return sys::ERR_THREADING_BAD_INPUT_DATA as libc::c_int;
-    }
-    match op((*m).lock.cast()) {
-        0 => 0,
-        _ => sys::ERR_THREADING_MUTEX_ERROR as libc::c_int,
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if m.is_null() || (*m).lock.is_null() {
+            return sys::ERR_THREADING_BAD_INPUT_DATA as libc::c_int;
+        }
+        match op((*m).lock.cast()) {
+            0 => 0,
+            _ => sys::ERR_THREADING_MUTEX_ERROR as libc::c_int,
+        }
     }
 }
 
+/// # Safety
+/// Called by Mbed TLS's threading layer, with a mutex it owns (initialised by
+/// `mutex_init` except for that call).
 unsafe extern "C" fn mutex_lock(m: *mut sys::threading_mutex_t) -> libc::c_int {
-    mutex_op(m, libc::pthread_mutex_lock)
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe { mutex_op(m, libc::pthread_mutex_lock) }
 }
 
+/// # Safety
+/// Called by Mbed TLS's threading layer, with a mutex it owns (initialised by
+/// `mutex_init` except for that call).
 unsafe extern "C" fn mutex_unlock(m: *mut sys::threading_mutex_t) -> libc::c_int {
-    mutex_op(m, libc::pthread_mutex_unlock)
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe { mutex_op(m, libc::pthread_mutex_unlock) }
 }
 
 // ---- Randomness -------------------------------------------------------------
@@ -80,19 +111,30 @@ pub(crate) fn os_random(out: &mut [u8]) -> bool {
 /// The callback form both Mbed TLS random hooks share: fill `len` bytes at
 /// `output` and report the count in `*olen`; false on bad pointers or an
 /// OS failure (then `*olen` is 0).
+///
+/// # Safety
+/// `output` is valid for `len` bytes and `olen` for one write.
 unsafe fn fill_os_random(output: *mut u8, len: usize, olen: *mut usize) -> bool {
-    if olen.is_null() || (output.is_null() && len > 0) {
-        return false;
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if olen.is_null() || (output.is_null() && len > 0) {
+            return false;
+        }
+        *olen = 0;
+        if len > 0 && !os_random(std::slice::from_raw_parts_mut(output, len)) {
+            return false;
+        }
+        *olen = len;
+        true
     }
-    *olen = 0;
-    if len > 0 && !os_random(std::slice::from_raw_parts_mut(output, len)) {
-        return false;
-    }
-    *olen = len;
-    true
 }
 
 /// PSA's random source (MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG): the OS directly.
+///
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 #[no_mangle]
 unsafe extern "C" fn mbedtls_psa_external_get_random(
     _context: *mut libc::c_void,
@@ -100,37 +142,56 @@ unsafe extern "C" fn mbedtls_psa_external_get_random(
     output_size: usize,
     output_length: *mut usize,
 ) -> sys::psa_status_t {
-    const PSA_ERROR_INSUFFICIENT_ENTROPY: sys::psa_status_t = -148;
-    if fill_os_random(output, output_size, output_length) {
-        0
-    } else {
-        PSA_ERROR_INSUFFICIENT_ENTROPY
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        const PSA_ERROR_INSUFFICIENT_ENTROPY: sys::psa_status_t = -148;
+        if fill_os_random(output, output_size, output_length) {
+            0
+        } else {
+            PSA_ERROR_INSUFFICIENT_ENTROPY
+        }
     }
 }
 
 /// The entropy pool's source (the bundled config has no platform source).
+///
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 unsafe extern "C" fn entropy_source(
     _data: *mut libc::c_void,
     output: *mut u8,
     len: usize,
     olen: *mut usize,
 ) -> libc::c_int {
-    if fill_os_random(output, len, olen) {
-        0
-    } else {
-        sys::ERR_ENTROPY_SOURCE_FAILED as libc::c_int
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if fill_os_random(output, len, olen) {
+            0
+        } else {
+            sys::ERR_ENTROPY_SOURCE_FAILED as libc::c_int
+        }
     }
 }
 
 /// Register the OS source with a freshly initialised entropy context.
+///
+/// # Safety
+/// `ctx` points to an initialised `entropy_context`.
 pub(crate) unsafe fn add_entropy_source(ctx: *mut sys::entropy_context) -> i32 {
-    sys::entropy_add_source(
-        ctx,
-        Some(entropy_source),
-        std::ptr::null_mut(),
-        32,
-        sys::ENTROPY_SOURCE_STRONG as libc::c_int,
-    )
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        sys::entropy_add_source(
+            ctx,
+            Some(entropy_source),
+            std::ptr::null_mut(),
+            32,
+            sys::ENTROPY_SOURCE_STRONG as libc::c_int,
+        )
+    }
 }
 
 // ---- Clocks -------------------------------------------------------------------
@@ -154,8 +215,9 @@ impl MbedtlsWallClock for Clock {
     fn instant(&self) -> Option<mbedtls_rs_sys::tm> {
         let secs = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
         let t = libc::time_t::try_from(secs).ok()?;
-        // SAFETY: gmtime_r writes only into `out`.
+        // SAFETY: an all-zero `tm` is a valid value (plain integers).
         let mut out: libc::tm = unsafe { std::mem::zeroed() };
+        // SAFETY: gmtime_r writes only into `out`.
         if unsafe { libc::gmtime_r(&t, &mut out) }.is_null() {
             return None;
         }

@@ -14,6 +14,7 @@ pub struct TicketKeys {
 
 // SAFETY: the ticket context locks internally (MBEDTLS_THREADING_C).
 unsafe impl Send for TicketKeys {}
+// SAFETY: as for Send, above.
 unsafe impl Sync for TicketKeys {}
 
 impl TicketKeys {
@@ -69,6 +70,7 @@ pub struct SessionCache {
 
 // SAFETY: the cache locks internally (MBEDTLS_THREADING_C).
 unsafe impl Send for SessionCache {}
+// SAFETY: as for Send, above.
 unsafe impl Sync for SessionCache {}
 
 impl SessionCache {
@@ -193,20 +195,30 @@ pub(super) fn mark_if_ok(ret: i32) -> i32 {
     ret
 }
 
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 unsafe extern "C" fn ticket_parse(
     p: *mut libc::c_void,
     session: *mut sys::ssl_session,
     buf: *mut u8,
     len: usize,
 ) -> i32 {
-    mark_if_ok(sys::ssl_ticket_parse(p, session, buf, len))
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe { mark_if_ok(sys::ssl_ticket_parse(p, session, buf, len)) }
 }
 
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 unsafe extern "C" fn cache_get(
     data: *mut libc::c_void,
     id: *const u8,
     id_len: usize,
     session: *mut sys::ssl_session,
 ) -> i32 {
-    mark_if_ok(sys::ssl_cache_get(data, id, id_len, session))
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe { mark_if_ok(sys::ssl_cache_get(data, id, id_len, session)) }
 }

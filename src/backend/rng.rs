@@ -34,6 +34,7 @@ pub struct Drbg {
 
 // SAFETY: the context is only touched under the mutex.
 unsafe impl Send for Drbg {}
+// SAFETY: as for Send, above.
 unsafe impl Sync for Drbg {}
 
 #[cfg(not(mbedtls_4))]
@@ -125,19 +126,27 @@ impl Drbg {
 
 impl Drbg {
     /// The `f_rng` callback handed to Mbed TLS, with `self` as `p_rng`.
+    ///
+    /// # Safety
+    /// Called by Mbed TLS as `f_rng`: `p` is a live `Drbg` (from `as_ptr`),
+    /// `out` is valid for `len` bytes.
     pub(crate) unsafe extern "C" fn callback(
         p: *mut libc::c_void,
         out: *mut u8,
         len: usize,
     ) -> i32 {
-        if p.is_null() || (out.is_null() && len > 0) {
-            return -1;
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which is what the unsafe operations below rely on.
+        unsafe {
+            if p.is_null() || (out.is_null() && len > 0) {
+                return -1;
+            }
+            let drbg = &*(p as *const Drbg);
+            if len == 0 {
+                return 0;
+            }
+            drbg.fill(std::slice::from_raw_parts_mut(out, len))
         }
-        let drbg = &*(p as *const Drbg);
-        if len == 0 {
-            return 0;
-        }
-        drbg.fill(std::slice::from_raw_parts_mut(out, len))
     }
 
     pub(crate) fn as_ptr(&self) -> *mut libc::c_void {
@@ -145,13 +154,18 @@ impl Drbg {
     }
 
     /// An `f_rng` for calls that need one but no particular context.
-    #[allow(dead_code)] // used by the 3.6 backend
+    ///
+    /// # Safety
+    /// Called by Mbed TLS as `f_rng`: `out` is valid for `len` bytes.
+    #[cfg(mbedtls_3)]
     pub(crate) unsafe extern "C" fn global_callback(
         _p: *mut libc::c_void,
         out: *mut u8,
         len: usize,
     ) -> i32 {
-        Drbg::callback(GLOBAL.as_ptr(), out, len)
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which is what the unsafe operations below rely on.
+        unsafe { Drbg::callback(GLOBAL.as_ptr(), out, len) }
     }
 }
 

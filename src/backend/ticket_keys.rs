@@ -232,6 +232,9 @@ impl OwnTickets {
     }
 }
 
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 unsafe extern "C" fn write_cb(
     p: *mut libc::c_void,
     session: *const sys::ssl_session,
@@ -240,46 +243,62 @@ unsafe extern "C" fn write_cb(
     tlen: *mut usize,
     lifetime: *mut u32,
 ) -> i32 {
-    if p.is_null() || session.is_null() || start.is_null() || tlen.is_null() || lifetime.is_null() {
-        return sys::ERR_SSL_BAD_INPUT_DATA;
-    }
-    *tlen = 0;
-    if (end as usize) < (start as usize) {
-        return sys::ERR_SSL_BUFFER_TOO_SMALL;
-    }
-    let out = std::slice::from_raw_parts_mut(start, end as usize - start as usize);
-    let own = &*(p as *const OwnTickets);
-    // Unwinding through Mbed TLS's C frames is undefined: stop here.
-    match catch_unwind(AssertUnwindSafe(|| own.ring.seal(session, out))) {
-        Ok(Ok(n)) => {
-            *tlen = n;
-            *lifetime = own.lifetime_s;
-            0
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if p.is_null()
+            || session.is_null()
+            || start.is_null()
+            || tlen.is_null()
+            || lifetime.is_null()
+        {
+            return sys::ERR_SSL_BAD_INPUT_DATA;
         }
-        Ok(Err(ret)) => ret,
-        Err(_) => sys::ERR_SSL_INTERNAL_ERROR,
+        *tlen = 0;
+        if (end as usize) < (start as usize) {
+            return sys::ERR_SSL_BUFFER_TOO_SMALL;
+        }
+        let out = std::slice::from_raw_parts_mut(start, end as usize - start as usize);
+        let own = &*(p as *const OwnTickets);
+        // Unwinding through Mbed TLS's C frames is undefined: stop here.
+        match catch_unwind(AssertUnwindSafe(|| own.ring.seal(session, out))) {
+            Ok(Ok(n)) => {
+                *tlen = n;
+                *lifetime = own.lifetime_s;
+                0
+            }
+            Ok(Err(ret)) => ret,
+            Err(_) => sys::ERR_SSL_INTERNAL_ERROR,
+        }
     }
 }
 
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 unsafe extern "C" fn parse_cb(
     p: *mut libc::c_void,
     session: *mut sys::ssl_session,
     buf: *mut u8,
     len: usize,
 ) -> i32 {
-    if p.is_null() || session.is_null() || buf.is_null() {
-        return sys::ERR_SSL_BAD_INPUT_DATA;
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if p.is_null() || session.is_null() || buf.is_null() {
+            return sys::ERR_SSL_BAD_INPUT_DATA;
+        }
+        let own = &*(p as *const OwnTickets);
+        let ticket = std::slice::from_raw_parts(buf, len);
+        let ret = match catch_unwind(AssertUnwindSafe(|| {
+            own.ring.open(session, ticket, own.lifetime_s)
+        })) {
+            Ok(Ok(())) => 0,
+            Ok(Err(ret)) => ret,
+            Err(_) => sys::ERR_SSL_INTERNAL_ERROR,
+        };
+        super::resumption::mark_if_ok(ret)
     }
-    let own = &*(p as *const OwnTickets);
-    let ticket = std::slice::from_raw_parts(buf, len);
-    let ret = match catch_unwind(AssertUnwindSafe(|| {
-        own.ring.open(session, ticket, own.lifetime_s)
-    })) {
-        Ok(Ok(())) => 0,
-        Ok(Err(ret)) => ret,
-        Err(_) => sys::ERR_SSL_INTERNAL_ERROR,
-    };
-    super::resumption::mark_if_ok(ret)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub struct CertChain {
 // SAFETY: after loading, a chain is only read (verification and queries do
 // not mutate it); mutation requires `&mut`.
 unsafe impl Send for CertChain {}
+// SAFETY: as for Send, above.
 unsafe impl Sync for CertChain {}
 
 impl Default for CertChain {
@@ -393,6 +394,7 @@ pub struct Crl {
 
 // SAFETY: read-only after loading, as CertChain.
 unsafe impl Send for Crl {}
+// SAFETY: as for Send, above.
 unsafe impl Sync for Crl {}
 
 impl Default for Crl {

@@ -159,12 +159,16 @@ pub fn configure_tls12(
 /// `iov` and `cbuf` must outlive every use of the returned msghdr; `cbuf`
 /// is `CMSG_SPACE(1)` bytes (from `record_type_cmsg_buf`).
 unsafe fn one_cmsg_msghdr(iov: &mut libc::iovec, cbuf: &mut [u8]) -> libc::msghdr {
-    let mut msg: libc::msghdr = std::mem::zeroed();
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = cbuf.len() as _;
-    msg
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = cbuf.len() as _;
+        msg
+    }
 }
 
 fn record_type_cmsg_buf() -> Vec<u8> {
@@ -235,8 +239,8 @@ mod tests {
         // plumbing: the bytes arrive, and the type defaults to
         // application data.
         let mut fds = [0; 2];
-        // SAFETY: a valid 2-element array for socketpair.
         assert_eq!(
+            // SAFETY: a valid 2-element array for socketpair.
             unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) },
             0
         );

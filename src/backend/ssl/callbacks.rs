@@ -52,83 +52,99 @@ pub(super) struct SessionHook {
 const TRUST_FLAGS: u32 = (sys::X509_BADCERT_NOT_TRUSTED | sys::X509_BADCERT_CN_MISMATCH) as u32;
 
 /// Called for every certificate of the chain, root first, leaf (depth 0) last.
+///
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 pub(super) unsafe extern "C" fn verify_cb(
     p: *mut libc::c_void,
     crt: *mut sys::x509_crt,
     depth: i32,
     flags: *mut u32,
 ) -> i32 {
-    if p.is_null() || crt.is_null() || flags.is_null() {
-        return 0;
-    }
-    let hook = &*(p as *const SessionHook);
-    hook.verify_called.set(true);
-    let crt = &*crt;
-    if !hook.pins.is_empty() {
-        let der_hash = sha256(x509::raw_der(crt));
-        let spki_hash = sha256(x509::spki_der(crt));
-        if hook
-            .pins
-            .iter()
-            .any(|pin| pin.hash == if pin.spki { spki_hash } else { der_hash })
-        {
-            hook.pin_matched.set(true);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if p.is_null() || crt.is_null() || flags.is_null() {
+            return 0;
         }
-    }
-    if hook.pin_only {
-        *flags &= !TRUST_FLAGS;
-    }
-    if depth != 0 {
-        return 0;
-    }
-    if !hook.pin_only {
-        if !hook.check_hostname {
-            *flags &= !(sys::X509_BADCERT_CN_MISMATCH as u32);
-        } else if let Some(ip) = hook.expect_ip {
-            let ok = x509::sans(crt)
+        let hook = &*(p as *const SessionHook);
+        hook.verify_called.set(true);
+        let crt = &*crt;
+        if !hook.pins.is_empty() {
+            let der_hash = sha256(x509::raw_der(crt));
+            let spki_hash = sha256(x509::spki_der(crt));
+            if hook
+                .pins
                 .iter()
-                .any(|s| matches!(s, San::Ip(a) if *a == ip));
-            if !ok {
-                *flags |= sys::X509_BADCERT_CN_MISMATCH as u32;
+                .any(|pin| pin.hash == if pin.spki { spki_hash } else { der_hash })
+            {
+                hook.pin_matched.set(true);
             }
         }
-    }
-    if *flags & sys::X509_BADCERT_CN_MISMATCH as u32 != 0 {
-        if let Some(host) = &hook.expected_host {
-            *hook.host_mismatch.borrow_mut() = Some(x509::host_mismatch(crt, host));
+        if hook.pin_only {
+            *flags &= !TRUST_FLAGS;
         }
+        if depth != 0 {
+            return 0;
+        }
+        if !hook.pin_only {
+            if !hook.check_hostname {
+                *flags &= !(sys::X509_BADCERT_CN_MISMATCH as u32);
+            } else if let Some(ip) = hook.expect_ip {
+                let ok = x509::sans(crt)
+                    .iter()
+                    .any(|s| matches!(s, San::Ip(a) if *a == ip));
+                if !ok {
+                    *flags |= sys::X509_BADCERT_CN_MISMATCH as u32;
+                }
+            }
+        }
+        if *flags & sys::X509_BADCERT_CN_MISMATCH as u32 != 0 {
+            if let Some(host) = &hook.expected_host {
+                *hook.host_mismatch.borrow_mut() = Some(x509::host_mismatch(crt, host));
+            }
+        }
+        if !hook.pins.is_empty() && !hook.pin_matched.get() {
+            *flags |= sys::X509_BADCERT_OTHER as u32;
+            hook.pin_failed.set(true);
+        }
+        0
     }
-    if !hook.pins.is_empty() && !hook.pin_matched.get() {
-        *flags |= sys::X509_BADCERT_OTHER as u32;
-        hook.pin_failed.set(true);
-    }
-    0
 }
 
 /// Server: pick the certificate for the client's server name (fallback: the
 /// first configured) and remember the name.
+///
+/// # Safety
+/// Called by Mbed TLS only, with the context pointer registered alongside the
+/// callback and every other pointer valid for the length it passes.
 pub(super) unsafe extern "C" fn sni_cb(
     p: *mut libc::c_void,
     ssl: *mut sys::ssl_context,
     name: *const u8,
     len: usize,
 ) -> i32 {
-    if p.is_null() || ssl.is_null() || name.is_null() {
-        return 0;
-    }
-    let table = &*(p as *const SniTable);
-    let name = String::from_utf8_lossy(std::slice::from_raw_parts(name, len)).into_owned();
-    let hook = generation::session_user_ptr(ssl) as *const SessionHook;
-    if !hook.is_null() {
-        *(*hook).server_name.borrow_mut() = Some(name.clone());
-    }
-    for (names, chain, key) in &table.entries {
-        if names
-            .iter()
-            .any(|pattern| x509::name_matches(pattern, &name))
-        {
-            return sys::ssl_set_hs_own_cert(ssl, *chain, *key);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which is what the unsafe operations below rely on.
+    unsafe {
+        if p.is_null() || ssl.is_null() || name.is_null() {
+            return 0;
         }
+        let table = &*(p as *const SniTable);
+        let name = String::from_utf8_lossy(std::slice::from_raw_parts(name, len)).into_owned();
+        let hook = generation::session_user_ptr(ssl) as *const SessionHook;
+        if !hook.is_null() {
+            *(*hook).server_name.borrow_mut() = Some(name.clone());
+        }
+        for (names, chain, key) in &table.entries {
+            if names
+                .iter()
+                .any(|pattern| x509::name_matches(pattern, &name))
+            {
+                return sys::ssl_set_hs_own_cert(ssl, *chain, *key);
+            }
+        }
+        0
     }
-    0
 }

@@ -84,6 +84,7 @@ pub struct SslConfig {
 // SAFETY: the config is never mutated after build(); Mbed TLS only reads it
 // from sessions, and its RNG (the DRBG) locks internally.
 unsafe impl Send for SslConfig {}
+// SAFETY: as for Send, above.
 unsafe impl Sync for SslConfig {}
 
 impl SslConfig {

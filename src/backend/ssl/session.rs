@@ -337,9 +337,9 @@ impl Session {
                 self.exported = None;
                 continue;
             }
-            // SAFETY: read-only query.
             if ret == sys::ERR_SSL_WANT_READ
                 && spins < 64
+                // SAFETY: read-only query.
                 && unsafe { sys::ssl_check_pending(&*self.ctx) } != 0
             {
                 spins += 1;
