@@ -1,19 +1,23 @@
 //! mojo-tls: TLS for any language that can dlopen a C library — a flat,
 //! checked C ABI over Mbed TLS. See docs/ARCHITECTURE.md for the layers.
+//!
+//! Every module is crate-private: the `extern "C"` functions (`src/ffi/`)
+//! are the interface. `testing` is what the Rust integration tests and
+//! fuzz targets reach inside.
 
-pub mod backend;
-pub mod certgen;
-pub mod certs;
-pub mod config;
-pub mod conn;
-pub mod error;
+pub(crate) mod backend;
+pub(crate) mod certgen;
+pub(crate) mod certs;
+pub(crate) mod config;
+pub(crate) mod conn;
+pub(crate) mod error;
 // src/ffi/ is brought under the crate's unsafe lints on its own branch
 // (abi1); this allow goes when the branches merge.
 #[allow(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-pub mod ffi;
-pub mod net;
-pub mod record;
-pub mod registry;
-pub mod transport;
-
-pub use error::{Code, Error, Result};
+pub(crate) mod ffi;
+pub(crate) mod net;
+pub(crate) mod record;
+pub(crate) mod registry;
+#[doc(hidden)]
+pub mod testing;
+pub(crate) mod transport;

@@ -38,14 +38,6 @@ impl Deadline {
             }
         }
     }
-
-    pub fn expired(&self) -> bool {
-        match self {
-            Deadline::NonBlocking => true,
-            Deadline::Never => false,
-            Deadline::At(t) => Instant::now() >= *t,
-        }
-    }
 }
 
 pub fn timeout_error(what: &str) -> Error {

@@ -61,11 +61,3 @@ pub fn remove<T: Any + Send + Sync>(id: usize) -> Option<Arc<T>> {
     }
     map.remove(&id)?.downcast::<T>().ok()
 }
-
-/// Number of live handles (for leak checks in tests).
-pub fn live_count() -> usize {
-    TABLE
-        .iter()
-        .map(|s| s.read().unwrap_or_else(|p| p.into_inner()).len())
-        .sum()
-}

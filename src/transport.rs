@@ -191,14 +191,6 @@ impl Transport {
         }
         IoStatus::Done(done)
     }
-
-    /// The socket's fd (None in memory mode).
-    pub fn socket_fd(&self) -> Option<RawFd> {
-        match self {
-            Transport::Socket(s) => Some(s.fd),
-            Transport::Memory(_) => None,
-        }
-    }
 }
 
 /// Mbed TLS's BIO callbacks reach the transport through this (lent per

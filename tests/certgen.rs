@@ -1,7 +1,7 @@
 //! Certificate generation rejects out-of-range input cleanly.
 
-use mojo_tls::certgen;
-use mojo_tls::Code;
+use mojo_tls::testing::certgen;
+use mojo_tls::testing::Code;
 
 #[test]
 fn out_of_range_validity_is_an_invalid_argument() {

@@ -6,10 +6,14 @@
 mod common;
 use common::*;
 
-use mojo_tls::conn::Conn;
-use mojo_tls::record::{alert, tls12_keys_from_master, Opened, RecordLayer, Secrets};
-use mojo_tls::Code;
+use mojo_tls::testing::record::{tls12_keys_from_master, Opened, RecordLayer, Secrets};
+
+use mojo_tls::testing::Code;
+use mojo_tls::testing::Conn;
 use zeroize::Zeroizing;
+
+/// unexpected_message (RFC 8446 §6), the alert the record layer must send.
+const UNEXPECTED_MESSAGE: u8 = 10;
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -133,7 +137,7 @@ fn empty_alert_case(suite_name: &str, tls13: bool) {
     // What the server sent back: a fatal unexpected_message alert.
     let mut reply = drain_all(&s);
     match hostile.open(&mut reply, &mut Vec::new()) {
-        Ok(Opened::Alert { desc, .. }) => assert_eq!(desc, alert::UNEXPECTED_MESSAGE),
+        Ok(Opened::Alert { desc, .. }) => assert_eq!(desc, UNEXPECTED_MESSAGE),
         other => panic!("expected an alert, got {other:?}"),
     }
 }

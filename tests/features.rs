@@ -4,11 +4,11 @@
 mod common;
 use common::*;
 
-use mojo_tls::backend::hash::sha256;
-use mojo_tls::certgen;
-use mojo_tls::config::Config;
-use mojo_tls::conn::Conn;
-use mojo_tls::Code;
+use mojo_tls::testing::certgen;
+use mojo_tls::testing::sha256;
+use mojo_tls::testing::Code;
+use mojo_tls::testing::Config;
+use mojo_tls::testing::Conn;
 
 #[test]
 fn mutual_tls_required_optional_and_wrong_ca() {

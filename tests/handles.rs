@@ -1,11 +1,8 @@
 //! The handle registry through the C entry points: NULL, freed, forged and
 //! wrong-type handles are rejected with INVALID_HANDLE, never a crash.
 
-use mojo_tls::ffi::certgen::*;
-use mojo_tls::ffi::config::*;
-use mojo_tls::ffi::conn::*;
-use mojo_tls::ffi::library::*;
-use mojo_tls::Code;
+use mojo_tls::testing::ffi::*;
+use mojo_tls::testing::Code;
 
 const INVALID_HANDLE: i32 = Code::MOJO_TLS_ERR_INVALID_HANDLE as i32;
 

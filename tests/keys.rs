@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
-use mojo_tls::backend::pk::PrivateKey;
-use mojo_tls::certgen;
-use mojo_tls::Code;
+use mojo_tls::testing::certgen;
+use mojo_tls::testing::Code;
+use mojo_tls::testing::PrivateKey;
 
 fn openssl(args: &[&str], input: &str) -> String {
     use std::io::Write;

@@ -4,10 +4,10 @@
 mod common;
 use common::*;
 
-use mojo_tls::certgen;
-use mojo_tls::config::Config;
-use mojo_tls::conn::Conn;
-use mojo_tls::Code;
+use mojo_tls::testing::certgen;
+use mojo_tls::testing::Code;
+use mojo_tls::testing::Config;
+use mojo_tls::testing::Conn;
 
 fn configs() -> (Config, Config) {
     let ca = ca("Test CA");

@@ -15,10 +15,10 @@
 mod common;
 use common::*;
 
-use mojo_tls::config::Config;
-use mojo_tls::conn::Conn;
-use mojo_tls::ffi::config::*;
-use mojo_tls::Code;
+use mojo_tls::testing::ffi::*;
+use mojo_tls::testing::Code;
+use mojo_tls::testing::Config;
+use mojo_tls::testing::Conn;
 
 const EXT_PRE_SHARED_KEY: u16 = 0x0029;
 const EXT_PSK_KEY_EXCHANGE_MODES: u16 = 0x002d;
@@ -197,8 +197,8 @@ fn assert_resumed_with_psk_dhe_ke(w: &Wire) {
 }
 
 struct Pki {
-    ca: mojo_tls::certgen::GenCert,
-    cert: mojo_tls::certgen::GenCert,
+    ca: mojo_tls::testing::certgen::GenCert,
+    cert: mojo_tls::testing::certgen::GenCert,
 }
 
 fn pki() -> Pki {

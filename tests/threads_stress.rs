@@ -15,7 +15,7 @@ use common::*;
 
 use std::sync::Arc;
 
-use mojo_tls::conn::Conn;
+use mojo_tls::testing::Conn;
 
 #[test]
 fn eight_threads_of_full_handshakes_on_shared_configs() {

@@ -6,9 +6,9 @@
 mod common;
 use common::*;
 
-use mojo_tls::config::Config;
-use mojo_tls::conn::Conn;
-use mojo_tls::Code;
+use mojo_tls::testing::Code;
+use mojo_tls::testing::Config;
+use mojo_tls::testing::Conn;
 
 fn key(b: u8) -> Vec<u8> {
     vec![b; 32]

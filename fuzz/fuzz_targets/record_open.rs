@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mojo_tls::record::{tls12_keys_from_master, Opened, RecordLayer, Secrets};
+use mojo_tls::testing::record::{tls12_keys_from_master, Opened, RecordLayer, Secrets};
 use zeroize::Zeroizing;
 
 const SUITES: [(u16, bool); 6] = [

@@ -7,11 +7,7 @@
 use std::ffi::{c_char, c_void, CString};
 use std::sync::OnceLock;
 
-pub use mojo_tls::ffi::certgen::*;
-pub use mojo_tls::ffi::compat::*;
-pub use mojo_tls::ffi::config::*;
-pub use mojo_tls::ffi::conn::*;
-pub use mojo_tls::ffi::library::*;
+pub use mojo_tls::testing::ffi::*;
 
 pub const WANT_READ: i64 = -1;
 pub const INTERNAL: i64 = -20;

@@ -1,16 +1,16 @@
 //! TLS alerts: the descriptions the record layer sends and recognises
 //! (RFC 8446 §6), and the failure type that carries the alert to send.
 
-pub const CLOSE_NOTIFY: u8 = 0;
-pub const UNEXPECTED_MESSAGE: u8 = 10;
-pub const BAD_RECORD_MAC: u8 = 20;
-pub const RECORD_OVERFLOW: u8 = 22;
-pub const ILLEGAL_PARAMETER: u8 = 47;
-pub const DECODE_ERROR: u8 = 50;
-pub const PROTOCOL_VERSION: u8 = 70;
-pub const INTERNAL_ERROR: u8 = 80;
-pub const USER_CANCELED: u8 = 90;
-pub const NO_RENEGOTIATION: u8 = 100;
+pub(crate) const CLOSE_NOTIFY: u8 = 0;
+pub(crate) const UNEXPECTED_MESSAGE: u8 = 10;
+pub(crate) const BAD_RECORD_MAC: u8 = 20;
+pub(crate) const RECORD_OVERFLOW: u8 = 22;
+pub(crate) const ILLEGAL_PARAMETER: u8 = 47;
+pub(crate) const DECODE_ERROR: u8 = 50;
+pub(crate) const PROTOCOL_VERSION: u8 = 70;
+pub(crate) const INTERNAL_ERROR: u8 = 80;
+pub(crate) const USER_CANCELED: u8 = 90;
+pub(crate) const NO_RENEGOTIATION: u8 = 100;
 
 /// A record-layer failure: the alert to send (best effort) before the
 /// connection fails, and why.

@@ -4,21 +4,21 @@
 
 /// Record content types; associated constants so they work in patterns
 /// against the raw header byte.
-pub struct ContentType;
+pub(crate) struct ContentType;
 
 impl ContentType {
-    pub const CHANGE_CIPHER_SPEC: u8 = 20;
-    pub const ALERT: u8 = 21;
-    pub const HANDSHAKE: u8 = 22;
-    pub const APPLICATION_DATA: u8 = 23;
+    pub(crate) const CHANGE_CIPHER_SPEC: u8 = 20;
+    pub(crate) const ALERT: u8 = 21;
+    pub(crate) const HANDSHAKE: u8 = 22;
+    pub(crate) const APPLICATION_DATA: u8 = 23;
 }
 
 /// Handshake message types the record layer meets after the handshake.
-pub struct HandshakeType;
+pub(crate) struct HandshakeType;
 
 impl HandshakeType {
-    pub const HELLO_REQUEST: u8 = 0;
-    pub const CLIENT_HELLO: u8 = 1;
-    pub const NEW_SESSION_TICKET: u8 = 4;
-    pub const KEY_UPDATE: u8 = 24;
+    pub(crate) const HELLO_REQUEST: u8 = 0;
+    pub(crate) const CLIENT_HELLO: u8 = 1;
+    pub(crate) const NEW_SESSION_TICKET: u8 = 4;
+    pub(crate) const KEY_UPDATE: u8 = 24;
 }

@@ -12,7 +12,7 @@
 //! - `io.rs`: the data path over the connection's transport;
 //! - `ktls.rs`: kernel TLS (Linux `tls` ULP).
 
-pub mod alert;
+pub(crate) mod alert;
 mod content_type;
 pub(crate) mod handover;
 pub(crate) mod io;

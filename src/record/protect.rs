@@ -8,9 +8,9 @@ use super::content_type::ContentType;
 use super::suite::{Aead, Suite};
 use super::RecordError;
 
-pub const HEADER_LEN: usize = 5;
-pub const TAG_LEN: usize = 16;
-pub const MAX_PLAINTEXT: usize = 1 << 14;
+pub(crate) const HEADER_LEN: usize = 5;
+pub(crate) const TAG_LEN: usize = 16;
+pub(crate) const MAX_PLAINTEXT: usize = 1 << 14;
 
 pub struct Direction {
     key: LessSafeKey,

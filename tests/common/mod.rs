@@ -2,12 +2,12 @@
 //! connection pairs and a pump that moves ciphertext between them.
 #![allow(dead_code)]
 
-use mojo_tls::backend::pk::PrivateKey;
-use mojo_tls::backend::x509::CertChain;
-use mojo_tls::certgen::{self, GenCert};
-use mojo_tls::config::Config;
-use mojo_tls::conn::Conn;
-use mojo_tls::{Code, Error};
+use mojo_tls::testing::certgen::{self, GenCert};
+use mojo_tls::testing::CertChain;
+use mojo_tls::testing::Config;
+use mojo_tls::testing::Conn;
+use mojo_tls::testing::PrivateKey;
+use mojo_tls::testing::{Code, Error};
 
 pub const SERVER: i32 = 1;
 pub const CLIENT: i32 = 2;
