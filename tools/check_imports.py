@@ -304,8 +304,9 @@ def main() -> int:
             if show:
                 print(f"{fname(m)} -> {fname(d)}")
             if layer_of(d) > layer_of(m):
+                top = lambda x: x[0] if x else "lib.rs"  # noqa: E731
                 problems.append(f"layering: {fname(m)} imports {fname(d)} "
-                                f"(`{d[0]}` is above `{m[0] if m else 'lib'}` in LAYERS)")
+                                f"(`{top(d)}` is above `{top(m)}` in LAYERS)")
     # Cycles: remove one found cycle's edge and look again, to list them all.
     g = {m: set(d) for m, d in rg.items()}
     while (c := find_cycle(g)) is not None:
