@@ -150,7 +150,7 @@ if want bundled; then
   chmod +x "$W/bench-unhooked"
   BIN[unhooked]=$W/bench-unhooked
   # TLS 1.3 resumption with psk_ke (no ECDHE), the opt-in of
-  # mojo_tls_config_enable_resumption_without_forward_secrecy, on both ends.
+  # mojo_tls_config_insecure_resumption_without_forward_secrecy, on both ends.
   gcc "${CFLAGS[@]}" -DBENCH_MOJO_PSK_KE -I"$DIST/include" -o "$W/bench-pskke" benches/driver.c benches/be_mojo.c \
     -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
   BIN[pskke]=$W/bench-pskke

@@ -135,6 +135,8 @@ pub struct Error {
     pub backend_code: Option<i32>,
     /// X.509 verification flags, for `VERIFY_FAILED`.
     pub verify_flags: Option<u32>,
+    /// Why verification failed, for `VERIFY_FAILED` (the text the message quotes).
+    pub verify_reason: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -146,6 +148,7 @@ impl Error {
             message: message.into(),
             backend_code: None,
             verify_flags: None,
+            verify_reason: None,
         }
     }
     pub fn invalid_arg(message: impl Into<String>) -> Error {
@@ -199,6 +202,20 @@ pub fn clear_last_error() {
 
 pub fn last_error_code() -> i32 {
     LAST_ERROR.with(|e| e.borrow().as_ref().map_or(0, |e| e.code as i32))
+}
+
+/// The verification flags and reason of the thread's last error, when it
+/// is a certificate verification failure.
+pub fn last_error_verify() -> Option<(Option<u32>, String)> {
+    LAST_ERROR.with(|e| {
+        e.borrow()
+            .as_ref()
+            .filter(|e| e.code == Code::MOJO_TLS_ERR_VERIFY_FAILED)
+            .map(|e| {
+                let reason = e.verify_reason.clone().unwrap_or_else(|| e.message.clone());
+                (e.verify_flags, reason)
+            })
+    })
 }
 
 /// The full last-error text: "<strerror>: <message>" plus details.

@@ -108,7 +108,7 @@ def generate_ca(
 ) raises TLSError -> GeneratedCert:
     """A fresh self-signed CA certificate (ECDSA P-256)."""
     var ffi = load_library()
-    var h = ffi.gencert_ca(common_name, valid_days, MOJO_TLS_KEY_ECDSA_P256)
+    var h = ffi.gencert_new_ca(common_name, valid_days, MOJO_TLS_KEY_ECDSA_P256)
     if h == 0:
         raise null_error(ffi, "generate_ca")
     return GeneratedCert(ffi^, h)
@@ -128,7 +128,7 @@ def generate_cert(
     var s: Optional[String] = None
     if sans.byte_length() > 0:
         s = sans
-    var h = ffi.gencert_leaf(
+    var h = ffi.gencert_new_leaf(
         issuer.handle(),
         common_name,
         s,

@@ -296,7 +296,7 @@ struct TLSStream(Movable):
         configuration). `host` is the name verified and sent as SNI."""
         _check_port(port)
         var ffi = config.ffi()
-        var h = ffi.connect(config.handle(), host, port, timeout_ms)
+        var h = ffi.conn_new_connect(config.handle(), host, port, timeout_ms)
         if h == 0:
             raise null_error(ffi, String("connect(", host, ":", port, ")"))
         return TLSStream(ffi^, h)
@@ -407,7 +407,7 @@ struct TLSStream(Movable):
 
     def fileno(self) raises TLSError -> Int:
         """The socket's fd, to poll (do not read or write it directly)."""
-        return self._c.check(self._c.ffi.conn_get_fd(self._c.h()), "fileno")
+        return self._c.check(self._c.ffi.conn_fd(self._c.h()), "fileno")
 
     def close_notify(self) raises TLSError:
         """Send close_notify (the peer then reads EOF); reading stays possible.
@@ -561,7 +561,7 @@ struct TLSListener(Movable):
 
     def __deinit__(deinit self):
         if self._fd >= 0:
-            _ = self._ffi.close_fd(self._fd)
+            _ = self._ffi.socket_close(self._fd)
 
     @staticmethod
     def bind(
@@ -578,7 +578,7 @@ struct TLSListener(Movable):
                 ),
             )
         var ffi = config.ffi()
-        var fd = ffi.listen(host, port, backlog)
+        var fd = ffi.socket_listen(host, port, backlog)
         if fd < 0:
             raise make_error(
                 ffi, fd, String("TLSListener.bind(", host, ":", port, ")")
@@ -592,7 +592,7 @@ struct TLSListener(Movable):
 
     def port(self) raises TLSError -> Int:
         """The local port (useful after binding port 0)."""
-        var p = self._ffi.listen_port(self._get_fd())
+        var p = self._ffi.socket_port(self._get_fd())
         if p < 0:
             raise make_error(self._ffi, p, "TLSListener.port")
         return p
@@ -605,7 +605,7 @@ struct TLSListener(Movable):
         """Accept one client and complete the handshake within `timeout_ms`
         (< 0 blocks; MOJO_TLS_ERR_TIMEOUT when no client came). The timeout
         becomes the stream's timeout."""
-        var h = self._ffi.accept(
+        var h = self._ffi.conn_new_accept(
             self._config.handle(), self._get_fd(), timeout_ms
         )
         if h == 0:
@@ -615,5 +615,5 @@ struct TLSListener(Movable):
     def close(mut self):
         """Stop listening. Idempotent."""
         if self._fd >= 0:
-            _ = self._ffi.close_fd(self._fd)
+            _ = self._ffi.socket_close(self._fd)
             self._fd = -1

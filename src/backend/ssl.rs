@@ -834,17 +834,19 @@ impl Session {
         if self.psk_ke_only && !self.handshake_done() {
             e.message = format!(
                 "{}; the session was offered for resumption without ECDHE (psk_ke, \
-                 mojo_tls_config_enable_resumption_without_forward_secrecy) and the server \
+                 mojo_tls_config_insecure_resumption_without_forward_secrecy) and the server \
                  did not resume it (not opted in, or the ticket expired or is unknown): \
                  connect again without the session",
                 e.message
             );
         }
         if self.hook.pin_failed.get() {
-            e.message = format!(
-                "no certificate pin matched the peer's certificate; {}",
-                e.message
-            );
+            const PIN: &str = "no certificate pin matched the peer's certificate";
+            e.message = format!("{PIN}; {}", e.message);
+            e.verify_reason = Some(match e.verify_reason.take() {
+                Some(r) if !r.is_empty() => format!("{PIN}; {r}"),
+                _ => PIN.to_string(),
+            });
         }
         e
     }

@@ -148,7 +148,7 @@ static void test_certgen(void) {
 
     /* leaf P-384 under the P-384 CA, valid from 2 days ago for 10 days */
     f_cert leaf384;
-    leaf384.g = mojo_tls_gencert_leaf(ca384.g, "gen leaf 384", sans, -2, 10, MOJO_TLS_USAGE_SERVER,
+    leaf384.g = mojo_tls_gencert_new_leaf(ca384.g, "gen leaf 384", sans, -2, 10, MOJO_TLS_USAGE_SERVER,
                                       MOJO_TLS_KEY_ECDSA_P384);
     REQUIRE_NONNULL(leaf384.g);
     leaf384.cert = h_gencert_pem(leaf384.g, 0, &leaf384.cert_len);
@@ -197,7 +197,7 @@ static void test_certgen(void) {
     CHECK_EQ(connect_as(&both, &ca256, "both.example", NULL, &s), 0);
     {
         mojo_tls_config *scfg = f_server_cfg(&leaf384), *ccfg = f_client_cfg(&ca384);
-        REQUIRE_RC(mojo_tls_config_load_ca_mem(scfg, U8(ca256.cert), ca256.cert_len), 0);
+        REQUIRE_RC(mojo_tls_config_add_ca_mem(scfg, U8(ca256.cert), ca256.cert_len), 0);
         REQUIRE_RC(mojo_tls_config_set_client_auth(scfg, MOJO_TLS_CLIENT_AUTH_REQUIRED), 0);
         REQUIRE_RC(f_add_cert(ccfg, &both), 0);
         f_cli cli;
@@ -233,7 +233,7 @@ static void test_certgen(void) {
         REQUIRE_NONNULL(cfg);
         size_t cn;
         uint8_t *ca_der = f_der(&ca384, &cn);
-        CHECK_RC(mojo_tls_config_load_ca_mem(cfg, ca_der, cn), 0);
+        CHECK_RC(mojo_tls_config_add_ca_mem(cfg, ca_der, cn), 0);
         mojo_tls_config *scfg = mojo_tls_config_new(MOJO_TLS_ROLE_SERVER);
         REQUIRE_NONNULL(scfg);
         /* DER certificate + PEM key */

@@ -25,7 +25,7 @@ typedef struct {
 
 static void *client_thread(void *p) {
     client_job *j = p;
-    mojo_tls_conn *c = mojo_tls_connect(j->ccfg, "localhost", (uint16_t)j->port, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(j->ccfg, "localhost", (uint16_t)j->port, h_io_timeout_ms());
     if (!c) {
         h_fail(__FILE__, __LINE__, "client %d: connect failed", j->idx);
         return NULL;

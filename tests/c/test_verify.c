@@ -16,7 +16,7 @@ typedef struct {
  * on failure it depends on what the client's alert looked like. */
 static void *srv_thread(void *p) {
     srv_ctx *s = p;
-    s->conn = mojo_tls_accept(s->cfg, s->lfd, h_io_timeout_ms());
+    s->conn = mojo_tls_conn_new_accept(s->cfg, s->lfd, h_io_timeout_ms());
     s->code = s->conn ? 0 : mojo_tls_last_error_code();
     if (s->conn) {
         /* echo one message so positive controls can check data flow */
@@ -41,14 +41,14 @@ static void server_start(mojo_tls_config *cfg) {
 
 static void server_join(void) {
     pthread_join(g_th, NULL);
-    CHECK_RC(mojo_tls_close_fd(g_srv.lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(g_srv.lfd), 0);
 }
 
 /* connect must fail verification; reason must mention one of the needles */
 static void expect_verify_fail(const char *label, mojo_tls_config *ccfg, const char *host, const char *n1,
                                const char *n2) {
     mojo_tls_clear_error();
-    mojo_tls_conn *c = mojo_tls_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
     int code = mojo_tls_last_error_code();
     char msg[1024];
     msg[0] = '\0';
@@ -89,7 +89,7 @@ static void expect_verify_fail_fd(const char *label, mojo_tls_config *ccfg, cons
 
 /* connect must succeed (positive control) and data must flow */
 static mojo_tls_conn *expect_ok(const char *label, mojo_tls_config *ccfg, const char *host) {
-    mojo_tls_conn *c = mojo_tls_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
     CHECK_MSG(c != NULL, "%s: connect failed", label);
     if (!c) {
         server_join();
@@ -122,12 +122,12 @@ int main(void) {
         expect_verify_fail_fd("untrusted CA (fd)", ccfg, "localhost", "trust", NULL);
         /* control: VERIFY_NONE connects; OPTIONAL connects and records flags */
         mojo_tls_config *weak = client_cfg(&good);
-        CHECK_RC(mojo_tls_config_insecure_set_verify(weak, MOJO_TLS_VERIFY_NONE), 0);
+        CHECK_RC(mojo_tls_config_insecure_verify(weak, MOJO_TLS_VERIFY_NONE), 0);
         server_start(scfg);
         mojo_tls_conn *c = expect_ok("untrusted, VERIFY_NONE", weak, "localhost");
         CHECK_RC(mojo_tls_conn_free(c), 0);
         server_join();
-        CHECK_RC(mojo_tls_config_insecure_set_verify(weak, MOJO_TLS_VERIFY_OPTIONAL), 0);
+        CHECK_RC(mojo_tls_config_insecure_verify(weak, MOJO_TLS_VERIFY_OPTIONAL), 0);
         server_start(scfg);
         c = expect_ok("untrusted, VERIFY_OPTIONAL", weak, "localhost");
         if (c) {
@@ -139,7 +139,7 @@ int main(void) {
         }
         server_join();
         /* REQUIRED restores the default */
-        CHECK_RC(mojo_tls_config_insecure_set_verify(weak, MOJO_TLS_VERIFY_REQUIRED), 0);
+        CHECK_RC(mojo_tls_config_insecure_verify(weak, MOJO_TLS_VERIFY_REQUIRED), 0);
         server_start(scfg);
         expect_verify_fail("untrusted, REQUIRED again", weak, "localhost", "trust", NULL);
         CHECK_RC(mojo_tls_config_free(weak), 0);

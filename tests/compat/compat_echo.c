@@ -437,9 +437,9 @@ int main(void) {
     reuseport();
 
     /* Certificates: a CA and a server certificate for localhost it signed. */
-    struct mojo_tls_gencert *ca = mojo_tls_gencert_ca("compat test CA", 30, MOJO_TLS_KEY_ECDSA_P256);
+    struct mojo_tls_gencert *ca = mojo_tls_gencert_new_ca("compat test CA", 30, MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE(ca != NULL, "gencert_ca");
-    struct mojo_tls_gencert *leaf = mojo_tls_gencert_leaf(ca, "localhost", "localhost,127.0.0.1", -1, 30,
+    struct mojo_tls_gencert *leaf = mojo_tls_gencert_new_leaf(ca, "localhost", "localhost,127.0.0.1", -1, 30,
                                                           MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE(leaf != NULL, "gencert_leaf");
     ca_pem = pem_of(ca, 0);

@@ -148,13 +148,13 @@ class Fx:
         k = L.mojo_tls_conn_new_memory(self.ccfg, b"localhost")
         L.mojo_tls_conn_free(k)
         self.freed_conn = k.value
-        g = L.mojo_tls_gencert_ca(b"freed", 1, 0)
+        g = L.mojo_tls_gencert_new_ca(b"freed", 1, 0)
         L.mojo_tls_gencert_free(g)
         self.freed_gen = g.value
         # wrong-type objects (dedicated, checked to survive being passed as another type)
         self.wt_cfg = L.mojo_tls_config_new(0).value
         self.wt_conn = L.mojo_tls_conn_new_memory(self.ccfg, b"localhost").value
-        self.wt_gen = L.mojo_tls_gencert_ca(b"wrong type", 1, 0).value
+        self.wt_gen = L.mojo_tls_gencert_new_ca(b"wrong type", 1, 0).value
         self.real_mem = ctypes.create_string_buffer(b"\x41" * 256)
         self.compat_ssl = L.mojo_tls_alloc(L.mojo_tls_sizeof_ssl_context())
         top = max(self.wt_gen, self.wt_conn, self.wt_cfg, self.hs_server)
@@ -182,8 +182,8 @@ class Fx:
         self.enc_key: Optional[str] = None
         self._enc_key()
         # a listening socket nobody connects to, and a closed port
-        self.lfd = L.mojo_tls_listen(b"127.0.0.1", 0, 4)
-        self.lport = L.mojo_tls_listen_port(self.lfd)
+        self.lfd = L.mojo_tls_socket_listen(b"127.0.0.1", 0, 4)
+        self.lport = L.mojo_tls_socket_port(self.lfd)
         self.mute = socket.socket()  # accepts TCP (kernel backlog), never speaks TLS
         self.mute.bind(("127.0.0.1", 0))
         self.mute.listen(64)
@@ -270,7 +270,7 @@ class Fx:
         return h
 
     def new_gen(self) -> int:
-        h = R.L.mojo_tls_gencert_ca(b"scratch", 1, 0).value
+        h = R.L.mojo_tls_gencert_new_ca(b"scratch", 1, 0).value
         self.keep.append(("gen", h))
         return h
 
@@ -287,7 +287,7 @@ class Fx:
     def new_lfd(self) -> int:
         """A listening fd for a case that closes it (not released again: the
         number could be reused by then)."""
-        return R.L.mojo_tls_listen(b"127.0.0.1", 0, 4)
+        return R.L.mojo_tls_socket_listen(b"127.0.0.1", 0, 4)
 
     def release(self) -> None:
         L = R.L
@@ -301,7 +301,7 @@ class Fx:
             elif kind == "sock":
                 h.close()
             elif kind == "fd" and isinstance(h, int) and h >= 0:
-                L.mojo_tls_close_fd(h)
+                L.mojo_tls_socket_close(h)
         self.keep.clear()
 
     def wrong_type_alive(self) -> Optional[str]:
@@ -453,7 +453,7 @@ TABLE["mojo_tls_pk_parse_keyfile"].extra.append(
     ("live pk, NULL path", lambda fx: [compat_ctx(fx, "pk_context"), None, None], codes(PK_BAD_INPUT)))
 
 # --- certificate generation -----------------------------------------------
-T("mojo_tls_gencert_ca", lambda fx: [S("sweep"), 30, 0],
+T("mojo_tls_gencert_new_ca", lambda fx: [S("sweep"), 30, 0],
   extra=[("key_alg 99", lambda fx: [S("x"), 30, 99], codes(INVALID_ARGUMENT)),
          ("key_alg -1", lambda fx: [S("x"), 30, -1], codes(INVALID_ARGUMENT)),
          ("valid_days 0", lambda fx: [S("x"), 0, 0], ANY),
@@ -462,7 +462,7 @@ T("mojo_tls_gencert_ca", lambda fx: [S("sweep"), 30, 0],
          ("valid_days INT32_MIN", lambda fx: [S("x"), -(2**31), 0], ANY),
          ("empty common name", lambda fx: [S(""), 30, 0], ANY),
          ("100 KiB common name", lambda fx: [S("a" * 100000), 30, 0], ANY)])
-T("mojo_tls_gencert_leaf", lambda fx: [fx.ca, S("leaf"), S("localhost,127.0.0.1"), 0, 30, 1, 0],
+T("mojo_tls_gencert_new_leaf", lambda fx: [fx.ca, S("leaf"), S("localhost,127.0.0.1"), 0, 30, 1, 0],
   over={"issuer:NULL": OK, "sans:NULL": OK},
   extra=[("usage 0", lambda fx: [fx.ca, S("x"), S("localhost"), 0, 30, 0, 0], ANY),
          ("usage 99", lambda fx: [fx.ca, S("x"), S("localhost"), 0, 30, 99, 0], codes(INVALID_ARGUMENT)),
@@ -507,7 +507,7 @@ T("mojo_tls_config_set_max_version", lambda fx: [fx.new_ccfg(), 0x0304],
          ("TLS 1.0", lambda fx: [fx.new_ccfg(), 0x0301], codes(INVALID_ARGUMENT, UNSUPPORTED)),
          ("version 0", lambda fx: [fx.new_ccfg(), 0], codes(INVALID_ARGUMENT, UNSUPPORTED)),
          ("version 0xFFFF", lambda fx: [fx.new_ccfg(), 0xFFFF], codes(INVALID_ARGUMENT, UNSUPPORTED))])
-T("mojo_tls_config_load_system_ca", lambda fx: [fx.new_ccfg()], ANY)
+T("mojo_tls_config_add_ca_system", lambda fx: [fx.new_ccfg()], ANY)
 
 
 def file_loader(name: str, what: str) -> None:
@@ -524,11 +524,11 @@ def file_loader(name: str, what: str) -> None:
              ("a key file", lambda fx: [fx.new_ccfg(), S(fx.f_key)], codes(PARSE))])
 
 
-file_loader("mojo_tls_config_load_ca_file", "cert")
-file_loader("mojo_tls_config_load_crl_file", "crl")
-TABLE["mojo_tls_config_load_crl_file"].extra.append(
+file_loader("mojo_tls_config_add_ca_file", "cert")
+file_loader("mojo_tls_config_add_crl_file", "crl")
+TABLE["mojo_tls_config_add_crl_file"].extra.append(
     ("a certificate file", lambda fx: [fx.new_ccfg(), S(fx.f_ca)], codes(PARSE)))
-T("mojo_tls_config_load_ca_dir", lambda fx: [fx.new_ccfg(), S(str(fx.d_cas))],
+T("mojo_tls_config_add_ca_dir", lambda fx: [fx.new_ccfg(), S(str(fx.d_cas))],
   over={"path:non-UTF-8": codes(INVALID_ARGUMENT, NOT_FOUND)},
   extra=[("missing directory", lambda fx: [fx.new_ccfg(), S(fx.f_missing)], codes(NOT_FOUND)),
          ("a regular file", lambda fx: [fx.new_ccfg(), S(fx.f_ca)],
@@ -622,7 +622,7 @@ T("mojo_tls_config_set_groups", lambda fx: [fx.new_ccfg(), S("x25519,secp256r1")
          ("empty list", lambda fx: [fx.new_ccfg(), S("")], codes(INVALID_ARGUMENT)),
          ("','", lambda fx: [fx.new_ccfg(), S(",")], codes(INVALID_ARGUMENT)),
          ("ffdhe2048", lambda fx: [fx.new_ccfg(), S("ffdhe2048")], ANY)])
-T("mojo_tls_config_insecure_set_verify", lambda fx: [fx.new_ccfg(), 2],
+T("mojo_tls_config_insecure_verify", lambda fx: [fx.new_ccfg(), 2],
   extra=[(f"mode {m}", (lambda m: lambda fx: [fx.new_ccfg(), m])(m), codes(INVALID_ARGUMENT)) for m in (3, -1, 99)])
 T("mojo_tls_config_insecure_skip_hostname_check", lambda fx: [fx.new_ccfg(), 0],
   extra=[("skip 12345", lambda fx: [fx.new_ccfg(), 12345], OK)])
@@ -640,11 +640,11 @@ T("mojo_tls_config_set_pin_only", lambda fx: [fx.new_ccfg(), 1])
 T("mojo_tls_config_set_keylog_file", lambda fx: [fx.new_ccfg(), S(str(fx.tmp.path / "keylog.txt"))],
   over={"path:NULL": OK, "path:non-UTF-8": codes(0, INVALID_ARGUMENT)},
   extra=[("in a missing directory", lambda fx: [fx.new_ccfg(), S(fx.f_missing + "/k.txt")], ANY)])
-T("mojo_tls_config_enable_session_tickets", lambda fx: [fx.new_scfg(), 3600],
+T("mojo_tls_config_set_session_tickets", lambda fx: [fx.new_scfg(), 3600],
   extra=[("lifetime -1", lambda fx: [fx.new_scfg(), -1], OK),
          ("lifetime INT32_MAX", lambda fx: [fx.new_scfg(), 2**31 - 1], ANY),
          ("on a client config", lambda fx: [fx.new_ccfg(), 3600], codes(0, BAD_STATE))])
-T("mojo_tls_config_enable_resumption_without_forward_secrecy", lambda fx: [fx.new_scfg(), 1],
+T("mojo_tls_config_insecure_resumption_without_forward_secrecy", lambda fx: [fx.new_scfg(), 1],
   extra=[("on a client config", lambda fx: [fx.new_ccfg(), 1], OK),
          ("off (0)", lambda fx: [fx.new_scfg(), 0], OK),
          ("on = -1", lambda fx: [fx.new_ccfg(), -1], OK)])
@@ -663,7 +663,7 @@ T("mojo_tls_config_set_session_cache", lambda fx: [fx.new_scfg(), 100, 60],
          ("turn off (0)", lambda fx: [fx.new_scfg(), 0, 0], OK)])
 
 # --- connections ----------------------------------------------------------
-T("mojo_tls_connect", lambda fx: [fx.ccfg, S("127.0.0.1"), fx.closed_port, 3000], codes(C["CONNECT"]),
+T("mojo_tls_conn_new_connect", lambda fx: [fx.ccfg, S("127.0.0.1"), fx.closed_port, 3000], codes(C["CONNECT"]),
   extra=[("port 0", lambda fx: [fx.ccfg, S("127.0.0.1"), 0, 1000], codes(INVALID_ARGUMENT)),
          ("empty host", lambda fx: [fx.ccfg, S(""), fx.closed_port, 1000], codes(INVALID_ARGUMENT, C["CONNECT"])),
          ("peer never answers (200 ms)", lambda fx: [fx.ccfg, S("127.0.0.1"), fx.mute_port, 200],
@@ -678,17 +678,17 @@ T("mojo_tls_conn_new_fd", lambda fx: [fx.ccfg, fx.new_sock(), 1, S("localhost")]
 T("mojo_tls_conn_new_memory", lambda fx: [fx.ccfg, S("localhost")], over={"server_name:NULL": ANY},
   extra=[("server config", lambda fx: [fx.scfg, None], OK),
          ("64 KiB server name", lambda fx: [fx.ccfg, S("a" * 65536)], ANY)])
-T("mojo_tls_listen", lambda fx: [S("127.0.0.1"), 0, 4],
+T("mojo_tls_socket_listen", lambda fx: [S("127.0.0.1"), 0, 4],
   extra=[("backlog -1", lambda fx: [S("127.0.0.1"), 0, -1], ANY),
          ("backlog INT32_MAX", lambda fx: [S("127.0.0.1"), 0, 2**31 - 1], ANY),
          ("port in use", lambda fx: [S("127.0.0.1"), fx.lport, 4], ANY),
          ("not an address", lambda fx: [S("300.1.2.3"), 0, 4], ANY)])
-T("mojo_tls_listen_port", lambda fx: [fx.lfd],
+T("mojo_tls_socket_port", lambda fx: [fx.lfd],
   extra=[("fd -1", lambda fx: [-1], codes(INVALID_ARGUMENT, C["IO"], NOT_FOUND, BAD_STATE)),
          ("a pipe", lambda fx: [fx.pipe_r], ANY)])
-T("mojo_tls_close_fd", lambda fx: [fx.new_lfd()], codes(0),
+T("mojo_tls_socket_close", lambda fx: [fx.new_lfd()], codes(0),
   extra=[("fd -1", lambda fx: [-1], codes(INVALID_ARGUMENT))])
-for _f in ("mojo_tls_accept", "mojo_tls_accept_no_handshake"):
+for _f in ("mojo_tls_conn_new_accept", "mojo_tls_conn_new_accept_no_handshake"):
     T(_f, lambda fx: [fx.scfg, fx.lfd, 0], codes(WANT_READ),
       extra=[("no client within 100 ms", lambda fx: [fx.scfg, fx.lfd, 100], codes(C["TIMEOUT"])),
              ("listen fd -1", lambda fx: [fx.scfg, -1, 100], ANY),
@@ -710,7 +710,7 @@ T("mojo_tls_conn_abandon", lambda fx: [fx.new_conn()], codes(0), over={"c:NULL":
   extra=[("socket connection", lambda fx: [fx.new_fd_conn()], codes(0))])
 T("mojo_tls_conn_set_timeout", lambda fx: [fx.new_conn(), 1000],
   extra=[("INT32_MIN", lambda fx: [fx.new_conn(), -(2**31)], codes(0))])
-T("mojo_tls_conn_get_fd", lambda fx: [fx.conn], codes(NOT_AVAILABLE),
+T("mojo_tls_conn_fd", lambda fx: [fx.conn], codes(NOT_AVAILABLE),
   extra=[("socket connection", lambda fx: [fx.new_fd_conn()], OK)])
 T("mojo_tls_conn_feed", lambda fx: [fx.new_conn(), B(b"\x16\x03\x03"), 3],
   extra=[("length 0", lambda fx: [fx.new_conn(), B(b"x"), 0], codes(0)),
@@ -939,9 +939,9 @@ class _NS:
 def all_cases(seed_dir: Optional[str]) -> Tuple[Dict[str, H.Func], List[Case]]:
     global FX_STATIC
     FX_STATIC = _NS(static_material(seed_dir))
-    if "mojo_tls_config_load_ca_mem" not in TABLE:
-        mem_loader("mojo_tls_config_load_ca_mem", "cert")
-        mem_loader("mojo_tls_config_load_crl_mem", "crl")
+    if "mojo_tls_config_add_ca_mem" not in TABLE:
+        mem_loader("mojo_tls_config_add_ca_mem", "cert")
+        mem_loader("mojo_tls_config_add_crl_mem", "crl")
         add_cert_cases()
     funcs = H.parse()
     return funcs, build_cases(funcs)
@@ -1049,8 +1049,8 @@ def cleanup_result(f: H.Func, ret: Any) -> None:
         L.mojo_tls_conn_free(ret)
     elif f.ret.endswith("mojo_tls_gencert *"):
         L.mojo_tls_gencert_free(ret)
-    elif f.name == "mojo_tls_listen" and ret >= 0:
-        L.mojo_tls_close_fd(ret)
+    elif f.name == "mojo_tls_socket_listen" and ret >= 0:
+        L.mojo_tls_socket_close(ret)
     elif f.name == "mojo_tls_alloc":
         L.mojo_tls_free(ret)
 
@@ -1069,7 +1069,7 @@ def run_double_free(case: Case, fx: Fx) -> Tuple[Any, Optional[str]]:
     kind = case.post.split(":")[1]
     new, free = {"config": (lambda: L.mojo_tls_config_new(0), L.mojo_tls_config_free),
                  "conn": (lambda: L.mojo_tls_conn_new_memory(fx.ccfg, b"localhost"), L.mojo_tls_conn_free),
-                 "gencert": (lambda: L.mojo_tls_gencert_ca(b"df", 1, 0), L.mojo_tls_gencert_free)}[kind]
+                 "gencert": (lambda: L.mojo_tls_gencert_new_ca(b"df", 1, 0), L.mojo_tls_gencert_free)}[kind]
     h = new()
     first = free(h)
     if first != 0:
