@@ -121,7 +121,7 @@ int main(int argc, char **argv) {
     /* the library's CSPRNG in 64 KiB steps: a pattern no cipher can compress */
     for (size_t off = 0; off < PATTERN_LEN; off += CHUNK) {
         size_t n = PATTERN_LEN - off < CHUNK ? PATTERN_LEN - off : CHUNK;
-        if (mojo_tls_random(g_pattern + off, n) != 0) die("random");
+        if (mojo_tls_random(g_pattern + off, n) < 0) die("random");
     }
 
     printf("mojo-tls %s (ABI %d), backend: %s\n", mojo_tls_version(), mojo_tls_abi_version(), mojo_tls_backend());

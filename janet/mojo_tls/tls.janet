@@ -615,12 +615,21 @@
       (def nb (buffer/new-filled 8))
       (def na (buffer/new-filled 8))
       (n/check (f/mojo-tls-conn-peer-cert-validity c nb na) what)
-      (def sans-text (n/out-string what f/mojo-tls-conn-peer-cert-sans c))
+      # Structured SANs (type + value), not the text getter split on newlines.
+      (def sans @[])
+      (def kind (buffer/new-filled 4))
+      (for i 0 (n/check (f/mojo-tls-conn-peer-cert-san-count c) what)
+        (def value (n/out-string what (fn [buf cap] (f/mojo-tls-conn-peer-cert-san c i kind buf cap))))
+        (def k (ffi/read :int32 kind))
+        (array/push sans (string (cond (= k f/MOJO_TLS_SAN_DNS) "DNS"
+                                       (= k f/MOJO_TLS_SAN_IP) "IP"
+                                       "OTHER")
+                                 ":" value)))
       {:der der
        :pem (n/out-string what f/mojo-tls-conn-peer-cert-pem c)
        :subject (n/out-string what f/mojo-tls-conn-peer-cert-subject c)
        :issuer (n/out-string what f/mojo-tls-conn-peer-cert-issuer c)
-       :sans (filter |(not (empty? $)) (string/split "\n" sans-text))
+       :sans sans
        :not-before (n/to-int (ffi/read :int64 nb))
        :not-after (n/to-int (ffi/read :int64 na))
        :sha256 (n/out-bytes what f/mojo-tls-conn-peer-cert-sha256 c)

@@ -190,7 +190,7 @@
 (deftest "every generated FFI binding resolves in the loaded library"
   (def env (require "mojo_tls/ffi"))
   (def path (get-in env ['mojo-tls-library-path :value]))
-  (check (string/has-suffix? "mojo_tls/libmojo_tls.so.0" path) "library %v (not the bundled one)" path)
+  (check (string/has-suffix? "mojo_tls/libmojo_tls.so.1" path) "library %v (not the bundled one)" path)
   (def native (ffi/native path))
   (def names (seq [[k v] :pairs env
                    :when (and (symbol? k) (string/has-prefix? "mojo-tls-" k)

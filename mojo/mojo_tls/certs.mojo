@@ -146,7 +146,7 @@ def sha256(data: Span[UInt8, _]) raises TLSError -> List[UInt8]:
     """SHA-256 digest (32 bytes), computed by the library."""
     var ffi = load_library()
     var out = List[UInt8](length=32, fill=0)
-    var rc = ffi.sha256(addr_of(data), len(data), Int(out.unsafe_ptr()))
+    var rc = ffi.sha256(addr_of(data), len(data), Int(out.unsafe_ptr()), 32)
     if rc < 0:
         raise make_error(ffi, rc, "sha256")
     return out^

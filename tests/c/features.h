@@ -205,7 +205,7 @@ static H_UNUSED uint8_t *f_der(const f_cert *c, size_t *len) {
 static H_UNUSED void f_cert_sha256(const f_cert *c, uint8_t out[32]) {
     size_t n;
     uint8_t *d = f_der(c, &n);
-    REQUIRE_RC(mojo_tls_sha256(d, n, out), 0);
+    REQUIRE_RC(mojo_tls_sha256(d, n, out, 32), 32);
     free(d);
 }
 

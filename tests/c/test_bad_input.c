@@ -368,9 +368,9 @@ static void test_bad_arguments(void) {
     CHECK_RC(mojo_tls_random(NULL, 16), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_random(out, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_random(out, 0), 0);
-    CHECK_RC(mojo_tls_sha256(NULL, 5, out), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_sha256(U8("abc"), 3, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_sha256(U8("abc"), SIZE_MAX, out), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_sha256(NULL, 5, out, 32), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_sha256(U8("abc"), 3, NULL, 32), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_sha256(U8("abc"), SIZE_MAX, out, 32), MOJO_TLS_ERR_INVALID_ARGUMENT);
     {
         static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
                                         0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
@@ -378,15 +378,17 @@ static void test_bad_arguments(void) {
         static const uint8_t empty[32] = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
                                           0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
                                           0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
-        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, out), 0);
+        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, out, 32), 32);
+        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, NULL, 0), 32); /* size query */
+        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, out, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK(memcmp(out, abc, 32) == 0);
-        CHECK_RC(mojo_tls_sha256(U8(""), 0, out), 0);
+        CHECK_RC(mojo_tls_sha256(U8(""), 0, out, 32), 32);
         CHECK(memcmp(out, empty, 32) == 0);
-        CHECK_RC(mojo_tls_sha256(NULL, 0, out), 0); /* NULL is fine with length 0 */
+        CHECK_RC(mojo_tls_sha256(NULL, 0, out, 32), 32); /* NULL is fine with length 0 */
         CHECK(memcmp(out, empty, 32) == 0);
         uint8_t r1[32], r2[32];
-        CHECK_RC(mojo_tls_random(r1, 32), 0);
-        CHECK_RC(mojo_tls_random(r2, 32), 0);
+        CHECK_RC(mojo_tls_random(r1, 32), (intptr_t)(32));
+        CHECK_RC(mojo_tls_random(r2, 32), (intptr_t)(32));
         CHECK(memcmp(r1, r2, 32) != 0);
     }
 

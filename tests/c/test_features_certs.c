@@ -20,7 +20,7 @@ static void sha_kat(const char *label, const void *data, size_t len, const char 
     uint8_t h[32];
     char got[65];
     memset(h, 0xAA, sizeof h);
-    CHECK_RC(mojo_tls_sha256(data, len, h), 0);
+    CHECK_RC(mojo_tls_sha256(data, len, h, 32), 32);
     hex32(h, got);
     CHECK_MSG(strcmp(got, want) == 0, "sha256(%s) = %s, expected %s", label, got, want);
 }
@@ -52,8 +52,8 @@ static int cmp16(const void *a, const void *b) { return memcmp(a, b, 16); }
 static void test_random(void) {
     /* successive calls never repeat */
     uint8_t r1[32], r2[32], zero[32] = {0};
-    CHECK_RC(mojo_tls_random(r1, sizeof r1), 0);
-    CHECK_RC(mojo_tls_random(r2, sizeof r2), 0);
+    CHECK_RC(mojo_tls_random(r1, sizeof r1), (intptr_t)(sizeof r1));
+    CHECK_RC(mojo_tls_random(r2, sizeof r2), (intptr_t)(sizeof r2));
     CHECK_MSG(memcmp(r1, r2, 32) != 0, "two mojo_tls_random calls returned the same 32 bytes");
     CHECK(memcmp(r1, zero, 32) != 0 && memcmp(r2, zero, 32) != 0);
 
@@ -63,7 +63,7 @@ static void test_random(void) {
     enum { N = 65536 };
     uint8_t *buf = h_xmalloc(N);
     memset(buf, 0, N);
-    CHECK_RC(mojo_tls_random(buf, N), 0);
+    CHECK_RC(mojo_tls_random(buf, N), (intptr_t)(N));
     unsigned counts[256] = {0};
     uint64_t ones = 0;
     for (size_t i = 0; i < N; i++) {
@@ -84,7 +84,7 @@ static void test_random(void) {
 
     /* many short calls: 2000 x 16 bytes, all distinct */
     enum { K = 2000 };
-    for (size_t i = 0; i < K; i++) CHECK_RC(mojo_tls_random(buf + 16 * i, 16), 0);
+    for (size_t i = 0; i < K; i++) CHECK_RC(mojo_tls_random(buf + 16 * i, 16), (intptr_t)(16));
     qsort(buf, K, 16, cmp16);
     dup = 0;
     for (size_t i = 1; i < K; i++) dup += memcmp(buf + 16 * (i - 1), buf + 16 * i, 16) == 0;
@@ -94,7 +94,7 @@ static void test_random(void) {
     int untouched = 0;
     for (size_t len = 1; len <= 33; len++) {
         memset(buf, 0x5A, 64);
-        CHECK_RC(mojo_tls_random(buf, len), 0);
+        CHECK_RC(mojo_tls_random(buf, len), (intptr_t)(len));
         untouched += buf[len - 1] == 0x5A;
         CHECK_MSG(buf[len] == 0x5A, "mojo_tls_random(%zu) wrote past the end", len);
     }

@@ -51,7 +51,7 @@ static void expect_accepted(const char *label, int mode, const f_cert *cert, con
         uint8_t *der = f_der(cert, &n);
         CHECK_EQ(s.peer_der_len, (intptr_t)n);
         uint8_t h[32];
-        CHECK_RC(mojo_tls_sha256(der, n, h), 0);
+        CHECK_RC(mojo_tls_sha256(der, n, h, 32), 32);
         CHECK_MSG(memcmp(h, s.peer_sha256, 32) == 0, "%s: server's peer_cert_sha256 is not the client's cert", label);
         free(der);
     } else {

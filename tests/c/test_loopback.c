@@ -86,7 +86,7 @@ static void check_queries(mojo_tls_conn *c, const h_pki *pki) {
     memset(fp, 0, sizeof fp);
     CHECK_EQ(mojo_tls_conn_peer_cert_sha256(c, NULL, 0), 32);
     CHECK_EQ(mojo_tls_conn_peer_cert_sha256(c, fp, sizeof fp), 32);
-    CHECK_RC(mojo_tls_sha256(der, (size_t)n, want), 0);
+    CHECK_RC(mojo_tls_sha256(der, (size_t)n, want, sizeof want), 32);
     CHECK(memcmp(fp, want, 32) == 0);
     free(der);
 

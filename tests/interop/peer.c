@@ -494,7 +494,7 @@ int main(int argc, char **argv) {
         if (!data) usage();
         unsigned char h[32];
         char hx[65];
-        setup_check(mojo_tls_sha256(data, n, h), "sha256");
+        setup_check(mojo_tls_sha256(data, n, h, sizeof h) == 32 ? 0 : -1, "sha256");
         hex(h, 32, hx);
         printf("%s\n", hx);
         return 0;

@@ -29,7 +29,7 @@ DIST = Path(os.environ.get("MOJO_TLS_DIST") or (ROOT / "dist")).resolve()
 
 
 def library_file() -> Path:
-    for name in ("libmojo_tls.so.0", "libmojo_tls.so", "libmojo_tls.0.dylib", "libmojo_tls.dylib"):
+    for name in ("libmojo_tls.so.1", "libmojo_tls.so", "libmojo_tls.1.dylib", "libmojo_tls.dylib"):
         p = DIST / "lib" / name
         if p.exists():
             return p
