@@ -49,6 +49,26 @@ import header as H
 import rtlib as R
 from rtlib import E, ffi
 
+class _CompatLib:
+    """The few compat functions the fixtures call (mojo_tls_compat.h; the
+    generated ctypes layer declares only mojo_tls.h)."""
+
+    def fn(self, name: str, restype: Any, argtypes: List[Any]) -> Any:
+        f = ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(getattr(R.L.cdll, name), ctypes.c_void_p).value)
+        return f
+
+    def alloc(self, size: int) -> int:
+        return self.fn("mojo_tls_alloc", ctypes.c_void_p, [ctypes.c_size_t])(size)
+
+    def free(self, p: int) -> None:
+        self.fn("mojo_tls_free", None, [ctypes.c_void_p])(p)
+
+    def sizeof(self, kind: str) -> int:
+        return self.fn(f"mojo_tls_sizeof_{kind}", ctypes.c_size_t, [])()
+
+
+CL = _CompatLib()
+
 SIZE_MAX = 2**64 - 1 if ctypes.sizeof(ctypes.c_size_t) == 8 else 2**32 - 1
 HUGE = 2**63 if ctypes.sizeof(ctypes.c_size_t) == 8 else 2**31
 
@@ -156,7 +176,7 @@ class Fx:
         self.wt_conn = L.mojo_tls_conn_new_memory(self.ccfg, b"localhost").value
         self.wt_gen = L.mojo_tls_gencert_new_ca(b"wrong type", 1, 0).value
         self.real_mem = ctypes.create_string_buffer(b"\x41" * 256)
-        self.compat_ssl = L.mojo_tls_alloc(L.mojo_tls_sizeof_ssl_context())
+        self.compat_ssl = CL.alloc(CL.sizeof("ssl_context"))
         top = max(self.wt_gen, self.wt_conn, self.wt_cfg, self.hs_server)
         self.forged = [top + 16 * 1000003, 0x4141414141414140, top + 8, 16, ctypes.addressof(self.real_mem),
                        self.compat_ssl]
@@ -434,10 +454,8 @@ if os.environ.get("MOJO_TLS_SWEEP_SELFTEST") == "1":
 
 def compat_ctx(fx: Fx, kind: str) -> int:
     """A zeroed, initialised compat context (released by the worker after the case)."""
-    L = R.L
-    size = getattr(L, f"mojo_tls_sizeof_{kind}")()
-    p = L.mojo_tls_alloc(size)
-    getattr(L, {"x509_crt": "mojo_tls_x509_crt_init", "pk_context": "mojo_tls_pk_init"}[kind])(p)
+    p = CL.alloc(CL.sizeof(kind))
+    CL.fn({"x509_crt": "mojo_tls_x509_crt_init", "pk_context": "mojo_tls_pk_init"}[kind], None, [ctypes.c_void_p])(p)
     fx.keep.append(("compat_" + kind, p))
     return p
 
@@ -739,6 +757,33 @@ T("mojo_tls_conn_peer_cert_validity", lambda fx: [fx.hs_client, O(8), O(8)], cod
   extra=[("before the handshake", lambda fx: [fx.conn, O(8), O(8)], codes(NOT_AVAILABLE))])
 T("mojo_tls_conn_verify_flags", lambda fx: [fx.hs_client], codes(0),
   extra=[("before the handshake", lambda fx: [fx.conn], codes(NOT_AVAILABLE))])
+# structured peer certificate names (MOJO_TLS_DN_SUBJECT 0 / ISSUER 1)
+T("mojo_tls_conn_peer_cert_dn_count", lambda fx: [fx.hs_client, 0], OK,
+  extra=[("issuer", lambda fx: [fx.hs_client, 1], OK),
+         ("which 2", lambda fx: [fx.hs_client, 2], codes(INVALID_ARGUMENT)),
+         ("which -1", lambda fx: [fx.hs_client, -1], codes(INVALID_ARGUMENT)),
+         ("before the handshake", lambda fx: [fx.conn, 0], codes(NOT_AVAILABLE))])
+T("mojo_tls_conn_peer_cert_dn_attr", lambda fx: [fx.hs_client, 0, 0, O(4), O(BIG_OUT), BIG_OUT], OK,
+  over={"rdn:NULL": OK},
+  extra=[("issuer", lambda fx: [fx.hs_client, 1, 0, O(4), O(64), 64], OK),
+         ("index out of range", lambda fx: [fx.hs_client, 0, 1000, O(4), O(64), 64], codes(INVALID_ARGUMENT)),
+         ("index SIZE_MAX", lambda fx: [fx.hs_client, 0, SIZE_MAX, O(4), O(64), 64], codes(INVALID_ARGUMENT)),
+         ("which 7", lambda fx: [fx.hs_client, 7, 0, O(4), O(64), 64], codes(INVALID_ARGUMENT)),
+         ("before the handshake", lambda fx: [fx.conn, 0, 0, O(4), O(64), 64], codes(NOT_AVAILABLE)),
+         ("capacity 1", lambda fx: [fx.hs_client, 0, 0, None, O(1), 1], ANY)])
+T("mojo_tls_conn_peer_cert_dn_value", lambda fx: [fx.hs_client, 0, 0, O(BIG_OUT), BIG_OUT], OK,
+  extra=[("index out of range", lambda fx: [fx.hs_client, 1, 1000, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("which 2", lambda fx: [fx.hs_client, 2, 0, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("before the handshake", lambda fx: [fx.conn, 0, 0, O(64), 64], codes(NOT_AVAILABLE)),
+         ("capacity 1", lambda fx: [fx.hs_client, 0, 0, O(1), 1], ANY)])
+T("mojo_tls_conn_peer_cert_san_count", lambda fx: [fx.hs_client], OK,
+  extra=[("before the handshake", lambda fx: [fx.conn], codes(NOT_AVAILABLE))])
+T("mojo_tls_conn_peer_cert_san", lambda fx: [fx.hs_client, 0, O(4), O(BIG_OUT), BIG_OUT], OK,
+  over={"type:NULL": OK},
+  extra=[("index out of range", lambda fx: [fx.hs_client, 1000, O(4), O(64), 64], codes(INVALID_ARGUMENT)),
+         ("index SIZE_MAX", lambda fx: [fx.hs_client, SIZE_MAX, O(4), O(64), 64], codes(INVALID_ARGUMENT)),
+         ("before the handshake", lambda fx: [fx.conn, 0, O(4), O(64), 64], codes(NOT_AVAILABLE)),
+         ("capacity 1", lambda fx: [fx.hs_client, 0, None, O(1), 1], ANY)])
 T("mojo_tls_conn_session_import", lambda fx: [fx.new_conn(), B(fx.session), len(fx.session)],
   extra=[("garbage blob", lambda fx: [fx.new_conn(), B(GARBAGE), len(GARBAGE)], codes(PARSE)),
          ("truncated blob", lambda fx: [fx.new_conn(), B(fx.session[: len(fx.session) // 2]),
@@ -772,13 +817,23 @@ T("mojo_tls_clear_error", lambda fx: [], NOCRASH)
 T("mojo_tls_last_error", lambda fx: [O(256), 256],
   over={"buf:NULL,cap": OK, "cap:SIZE_MAX": ANY, "cap:2^63": ANY},
   extra=[("size query (NULL, 0)", lambda fx: [None, 0], OK), ("capacity 1", lambda fx: [O(1), 1], OK)])
+# the verification result of the last failure: none here (the worker clears
+# the last error before each case); tests/c/test_verify.c and the Python
+# tests cover a real verification failure.
+T("mojo_tls_last_error_verify_flags", lambda fx: [], codes(NOT_AVAILABLE))
+T("mojo_tls_last_error_verify_reason", lambda fx: [O(256), 256], codes(NOT_AVAILABLE),
+  over={"buf:NULL,cap": codes(NOT_AVAILABLE), "cap:SIZE_MAX": ANY, "cap:2^63": ANY,
+        "buf:NULL,0": codes(NOT_AVAILABLE)},
+  extra=[("capacity 1", lambda fx: [O(1), 1], codes(NOT_AVAILABLE))])
 T("mojo_tls_strerror", lambda fx: [-8],
   extra=[(f"code {c}", (lambda c: lambda fx: [c])(c), OK) for c in (12345, -12345, 2**31 - 1, -(2**31), 0)])
-T("mojo_tls_random", lambda fx: [O(64), 64], codes(0),
-  extra=[("length 0", lambda fx: [O(1), 0], codes(0)), ("NULL, length 0", lambda fx: [None, 0], codes(0)),
-         ("1 MiB", lambda fx: [O(1 << 20), 1 << 20], codes(0))])
-T("mojo_tls_sha256", lambda fx: [S("abc"), 3, O(32)], codes(0),
-  extra=[("empty input", lambda fx: [None, 0, O(32)], codes(0))])
+T("mojo_tls_random", lambda fx: [O(64), 64], codes(64),
+  extra=[("capacity 0", lambda fx: [O(1), 0], codes(0)), ("NULL, capacity 0", lambda fx: [None, 0], codes(0)),
+         ("1 MiB", lambda fx: [O(1 << 20), 1 << 20], codes(1 << 20))])
+T("mojo_tls_sha256", lambda fx: [S("abc"), 3, O(32), 32], codes(32),
+  over={"buf:NULL,0": codes(32)},
+  extra=[("empty input", lambda fx: [None, 0, O(32), 32], codes(32)),
+         ("capacity 16 (copies what fits)", lambda fx: [S("abc"), 3, O(16), 16], codes(32))])
 
 
 def flip(b: bytes) -> bytes:
@@ -951,7 +1006,7 @@ def all_cases(seed_dir: Optional[str]) -> Tuple[Dict[str, H.Func], List[Case]]:
 # worker: runs cases, one JSON line each
 # ---------------------------------------------------------------------------
 
-CT = {"void": None, "size_t": ctypes.c_size_t, "ptrdiff_t": ctypes.c_ssize_t, "int32_t": ctypes.c_int32,
+CT = {"void": None, "size_t": ctypes.c_size_t, "ptrdiff_t": ctypes.c_ssize_t, "intptr_t": ctypes.c_ssize_t, "int32_t": ctypes.c_int32,
       "int64_t": ctypes.c_int64, "int": ctypes.c_int, "unsigned int": ctypes.c_uint, "uint16_t": ctypes.c_uint16}
 
 
@@ -1026,7 +1081,8 @@ def check_case(case: Case, f: H.Func, ret: Any, fx: Fx) -> Optional[str]:
             return f"got {ret}, expected {x}"
         return None
     if ret < 0:
-        if code != ret and not (ret < -64):
+        # The last_error_* getters report on the last error and never change it.
+        if code != ret and not (ret < -64) and not f.name.startswith("mojo_tls_last_error"):
             return f"returned {R.code_name(ret)} but last_error_code is {R.code_name(code)} ({msg})"
         if not msg:
             return f"returned {R.code_name(ret)} with an empty last_error message"
@@ -1052,7 +1108,7 @@ def cleanup_result(f: H.Func, ret: Any) -> None:
     elif f.name == "mojo_tls_socket_listen" and ret >= 0:
         L.mojo_tls_socket_close(ret)
     elif f.name == "mojo_tls_alloc":
-        L.mojo_tls_free(ret)
+        CL.free(ret)
 
 
 def post_check(case: Case, fx: Fx, args: List[Any]) -> Optional[str]:
@@ -1139,11 +1195,11 @@ def worker(start: int, seed_dir: str) -> int:
         finally:
             for kind, h in fx.keep:
                 if kind == "compat_x509_crt":
-                    R.L.mojo_tls_x509_crt_free(h)
-                    R.L.mojo_tls_free(h)
+                    CL.fn("mojo_tls_x509_crt_free", None, [ctypes.c_void_p])(h)
+                    CL.free(h)
                 elif kind == "compat_pk_context":
-                    R.L.mojo_tls_pk_free(h)
-                    R.L.mojo_tls_free(h)
+                    CL.fn("mojo_tls_pk_free", None, [ctypes.c_void_p])(h)
+                    CL.free(h)
             fx.keep = [k for k in fx.keep if not k[0].startswith("compat_")]
             fx.release()
         if err and status != "skip":
