@@ -325,7 +325,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         3 => mojo_tls_conn_peer_cert_pem(c, b as *mut c_char, 8192) as i64,
                         4 => mojo_tls_conn_peer_cert_subject(c, b as *mut c_char, 1024) as i64,
                         5 => mojo_tls_conn_peer_cert_sans(c, b as *mut c_char, 1024) as i64,
-                        6 => mojo_tls_conn_verify_flags(c),
+                        6 => mojo_tls_conn_verify_flags(c) as i64,
                         7 => mojo_tls_conn_verify_reason(c, b as *mut c_char, 1024) as i64,
                         8 => mojo_tls_conn_server_name(c, b as *mut c_char, 300) as i64,
                         9 => mojo_tls_conn_session_resumed(c) as i64,

@@ -12,6 +12,9 @@ pub use mojo_tls::ffi::compat::*;
 pub use mojo_tls::ffi::config::*;
 pub use mojo_tls::ffi::conn::*;
 pub use mojo_tls::ffi::library::*;
+pub use mojo_tls::ffi::peer::*;
+pub use mojo_tls::ffi::socket::*;
+pub use mojo_tls::ffi::util::*;
 
 pub const WANT_READ: i64 = -1;
 pub const INTERNAL: i64 = -20;
@@ -36,7 +39,7 @@ pub fn check_ptr<T>(p: *mut T, what: &str) -> *mut T {
 pub fn last_error() -> String {
     let mut buf = vec![0u8; 1024];
     let n = mojo_tls_last_error(buf.as_mut_ptr() as *mut c_char, buf.len());
-    buf.truncate(n.min(1023));
+    buf.truncate((n.max(0) as usize).min(1023));
     String::from_utf8_lossy(&buf).into_owned()
 }
 
