@@ -133,10 +133,17 @@ pub struct Error {
     pub message: String,
     /// The Mbed TLS return code behind this error, if any.
     pub backend_code: Option<i32>,
-    /// X.509 verification flags, for `VERIFY_FAILED`.
-    pub verify_flags: Option<u32>,
-    /// Why verification failed, for `VERIFY_FAILED` (the text the message quotes).
-    pub verify_reason: Option<String>,
+    /// The verification result, for `VERIFY_FAILED` (boxed: errors stay small).
+    pub verify: Option<Box<VerifyFailure>>,
+}
+
+/// What a certificate verification failure reports besides its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyFailure {
+    /// X.509 verification flags (Mbed TLS `MBEDTLS_X509_BADCERT_*` bits).
+    pub flags: u32,
+    /// Why verification failed (the text the message quotes).
+    pub reason: String,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -147,8 +154,7 @@ impl Error {
             code,
             message: message.into(),
             backend_code: None,
-            verify_flags: None,
-            verify_reason: None,
+            verify: None,
         }
     }
     pub fn invalid_arg(message: impl Into<String>) -> Error {
@@ -211,9 +217,9 @@ pub fn last_error_verify() -> Option<(Option<u32>, String)> {
         e.borrow()
             .as_ref()
             .filter(|e| e.code == Code::MOJO_TLS_ERR_VERIFY_FAILED)
-            .map(|e| {
-                let reason = e.verify_reason.clone().unwrap_or_else(|| e.message.clone());
-                (e.verify_flags, reason)
+            .map(|e| match &e.verify {
+                Some(v) => (Some(v.flags), v.reason.clone()),
+                None => (None, e.message.clone()),
             })
     })
 }

@@ -5,9 +5,6 @@ use mojo_tls::ffi::certgen::*;
 use mojo_tls::ffi::config::*;
 use mojo_tls::ffi::conn::*;
 use mojo_tls::ffi::library::*;
-use mojo_tls::ffi::peer::*;
-use mojo_tls::ffi::socket::*;
-use mojo_tls::ffi::util::*;
 use mojo_tls::Code;
 
 const INVALID_HANDLE: i32 = Code::MOJO_TLS_ERR_INVALID_HANDLE as i32;

@@ -220,8 +220,10 @@ pub fn ssl_error(
             ),
         )
         .with_backend(ret);
-        e.verify_flags = Some(verify_flags);
-        e.verify_reason = Some(reason);
+        e.verify = Some(Box::new(crate::error::VerifyFailure {
+            flags: verify_flags,
+            reason,
+        }));
         return e;
     }
     let (code, what) = match ret {

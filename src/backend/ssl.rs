@@ -843,10 +843,13 @@ impl Session {
         if self.hook.pin_failed.get() {
             const PIN: &str = "no certificate pin matched the peer's certificate";
             e.message = format!("{PIN}; {}", e.message);
-            e.verify_reason = Some(match e.verify_reason.take() {
-                Some(r) if !r.is_empty() => format!("{PIN}; {r}"),
-                _ => PIN.to_string(),
-            });
+            if let Some(v) = e.verify.as_mut() {
+                v.reason = if v.reason.is_empty() {
+                    PIN.to_string()
+                } else {
+                    format!("{PIN}; {}", v.reason)
+                };
+            }
         }
         e
     }

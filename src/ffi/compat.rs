@@ -301,8 +301,8 @@ pub extern "C" fn mojo_tls_ssl_close_notify(ssl: *mut c_void) -> c_int {
 /// NULL for a NULL `ssl`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_version(ssl: *const c_void) -> *const c_char {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(std::ptr::null(), || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_version(ssl) })
     })
 }
@@ -311,8 +311,8 @@ pub extern "C" fn mojo_tls_ssl_get_version(ssl: *const c_void) -> *const c_char 
 /// ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"), static; NULL for a NULL `ssl`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_ciphersuite(ssl: *const c_void) -> *const c_char {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(std::ptr::null(), || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_ciphersuite(ssl) })
     })
 }
@@ -322,8 +322,8 @@ pub extern "C" fn mojo_tls_ssl_get_ciphersuite(ssl: *const c_void) -> *const c_c
 /// available (also for a NULL `ssl`).
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_verify_result(ssl: *const c_void) -> c_uint {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(compat::VERIFY_RESULT_UNAVAILABLE, || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_verify_result(ssl) })
     })
 }
@@ -332,8 +332,8 @@ pub extern "C" fn mojo_tls_ssl_get_verify_result(ssl: *const c_void) -> c_uint {
 /// valid until it is freed or reset); NULL if none or for a NULL `ssl`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_peer_cert(ssl: *const c_void) -> *const c_void {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(std::ptr::null(), || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_peer_cert(ssl) })
     })
 }
@@ -344,8 +344,8 @@ pub extern "C" fn mojo_tls_ssl_get_peer_cert(ssl: *const c_void) -> *const c_voi
 /// one of a chain); NULL for a NULL `crt`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_x509_crt_get_raw_data(crt: *const c_void) -> *const c_uchar {
-    // SAFETY: crt is NULL or an initialised x509_crt.
     guard(std::ptr::null(), || {
+        // SAFETY: crt is NULL or an initialised x509_crt.
         Ok(unsafe { compat::x509_crt_get_raw_data(crt) })
     })
 }
@@ -531,8 +531,8 @@ pub extern "C" fn mojo_tls_net_accept_alloc(
     cip_len: *mut size_t,
     ret_code: *mut c_int,
 ) -> *mut c_void {
-    // SAFETY: bind_ctx is NULL or initialised; out pointers are NULL or writable.
     guard(std::ptr::null_mut(), || {
+        // SAFETY: bind_ctx is NULL or initialised; out pointers are NULL or writable.
         Ok(unsafe { compat::net_accept_alloc(bind_ctx, client_ip, buf_size, cip_len, ret_code) })
     })
 }
