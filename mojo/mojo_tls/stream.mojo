@@ -9,6 +9,8 @@ from ._ffi import (
     MOJO_TLS_ERR_INVALID_ARGUMENT,
     MOJO_TLS_ERR_NOT_AVAILABLE,
     MOJO_TLS_ERR_TRUNCATED,
+    MOJO_TLS_SAN_DNS,
+    MOJO_TLS_SAN_IP,
 )
 from ._library import (
     TLSError,
@@ -246,6 +248,38 @@ struct _Conn(Movable):
 
     def verify_flags(self) raises TLSError -> Int:
         return self.check(self.ffi.conn_verify_flags(self.h()), "verify_flags")
+
+    def san_count(self) raises TLSError -> Int:
+        return self.check(
+            self.ffi.conn_peer_cert_san_count(self.h()), "peer_cert_sans"
+        )
+
+    def san(self, index: Int) raises TLSError -> String:
+        """Subject alternative name `index` as "DNS:name", "IP:address" or
+        "OTHER:tag", from the structured getter (type + value)."""
+        var kind = List[Int32](length=1, fill=0)
+        var cap = 256
+        while True:
+            var buf = List[UInt8](length=cap, fill=0)
+            var n = self.check(
+                self.ffi.conn_peer_cert_san(
+                    self.h(),
+                    index,
+                    Int(kind.unsafe_ptr()),
+                    Int(buf.unsafe_ptr()),
+                    cap,
+                ),
+                "peer_cert_sans",
+            )
+            if n < cap:
+                var k = Int(kind[0])
+                var prefix = String("OTHER:")
+                if k == MOJO_TLS_SAN_DNS:
+                    prefix = "DNS:"
+                elif k == MOJO_TLS_SAN_IP:
+                    prefix = "IP:"
+                return prefix + String(from_utf8_lossy=Span(buf)[0:n])
+            cap = n + 1
 
 
 struct TLSStream(Movable):
@@ -507,11 +541,9 @@ struct TLSStream(Movable):
 
     def peer_cert_sans(self) raises TLSError -> List[String]:
         """The subject alternative names ("DNS:example.com", "IP:127.0.0.1")."""
-        var text = self._c.get_string(_S_SANS, "peer_cert_sans")
         var out = List[String]()
-        for line in text.split("\n"):
-            if line.byte_length() > 0:
-                out.append(String(line))
+        for i in range(self._c.san_count()):
+            out.append(self._c.san(i))
         return out^
 
     def verify_flags(self) raises TLSError -> Int:

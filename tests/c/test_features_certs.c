@@ -122,9 +122,54 @@ static int connect_as(const f_cert *srv, const f_cert *trust, const char *name, 
     return code;
 }
 
+/* The structured names, rebuilt into the text getters' format: "CN=a, O=b"
+ * (" + " inside a multi-valued RDN) and "DNS:x\nIP:y". */
+static void dn_text(mojo_tls_conn *c, int32_t which, char *out, size_t cap) {
+    out[0] = '\0';
+    intptr_t n = mojo_tls_conn_peer_cert_dn_count(c, which);
+    CHECK_MSG(n > 0, "dn_count(%d) = %jd", (int)which, (intmax_t)n);
+    int32_t prev = -1;
+    for (intptr_t i = 0; i < n; i++) {
+        char attr[64], value[256];
+        int32_t rdn = -1;
+        CHECK_OK(mojo_tls_conn_peer_cert_dn_attr(c, which, (size_t)i, &rdn, attr, sizeof attr));
+        CHECK_OK(mojo_tls_conn_peer_cert_dn_value(c, which, (size_t)i, value, sizeof value));
+        CHECK_MSG(rdn >= 0 && rdn >= prev, "rdn index %d after %d", (int)rdn, (int)prev);
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%s=%s", i == 0 ? "" : rdn == prev ? " + " : ", ", attr, value);
+        prev = rdn;
+    }
+    CHECK_RC(mojo_tls_conn_peer_cert_dn_attr(c, which, (size_t)n, NULL, NULL, 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_conn_peer_cert_dn_value(c, which, (size_t)n, NULL, 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
+}
+
+static void san_text(mojo_tls_conn *c, char *out, size_t cap) {
+    out[0] = '\0';
+    intptr_t n = mojo_tls_conn_peer_cert_san_count(c);
+    CHECK_MSG(n >= 0, "san_count = %jd", (intmax_t)n);
+    for (intptr_t i = 0; i < n; i++) {
+        char value[256];
+        int32_t type = -1;
+        intptr_t vl = mojo_tls_conn_peer_cert_san(c, (size_t)i, &type, value, sizeof value);
+        CHECK_MSG(vl > 0 && (size_t)vl == strlen(value), "san %jd: length %jd", (intmax_t)i, (intmax_t)vl);
+        CHECK_RC(mojo_tls_conn_peer_cert_san(c, (size_t)i, NULL, NULL, 0), vl); /* size query */
+        const char *kind = type == MOJO_TLS_SAN_DNS ? "DNS" : type == MOJO_TLS_SAN_IP ? "IP" : "OTHER";
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%s:%s", i == 0 ? "" : "\n", kind, value);
+    }
+    CHECK_RC(mojo_tls_conn_peer_cert_san(c, (size_t)n, NULL, NULL, 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
+}
+
 static void check_leaf_view(mojo_tls_conn *c, const char *subject, const char *issuer, const char *sans,
                             int64_t nb_days, int64_t valid_days) {
     char buf[512];
+    dn_text(c, MOJO_TLS_DN_SUBJECT, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, subject) == 0, "structured subject \"%s\", expected \"%s\"", buf, subject);
+    dn_text(c, MOJO_TLS_DN_ISSUER, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, issuer) == 0, "structured issuer \"%s\", expected \"%s\"", buf, issuer);
+    san_text(c, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, sans) == 0, "structured SANs \"%s\", expected \"%s\"", buf, sans);
+    CHECK_RC(mojo_tls_conn_peer_cert_dn_count(c, 2), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_OK(mojo_tls_conn_peer_cert_subject(c, buf, sizeof buf));
     CHECK_MSG(strcmp(buf, subject) == 0, "subject \"%s\", expected \"%s\"", buf, subject);
     CHECK_OK(mojo_tls_conn_peer_cert_issuer(c, buf, sizeof buf));

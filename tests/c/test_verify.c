@@ -60,6 +60,21 @@ static void expect_verify_fail(const char *label, mojo_tls_config *ccfg, const c
               h_code_name(code));
     CHECK_MSG(h_contains_ci(msg, n1) || (n2 && h_contains_ci(msg, n2)),
               "%s: last_error \"%s\" mentions neither \"%s\" nor \"%s\"", label, msg, n1, n2 ? n2 : "");
+    /* the structured result of the failed constructor (thread-local, read-only) */
+    int32_t lflags = mojo_tls_last_error_verify_flags();
+    CHECK_MSG(lflags > 0, "%s: last_error_verify_flags = %d", label, (int)lflags);
+    char why[512];
+    why[0] = '\0';
+    intptr_t wl = mojo_tls_last_error_verify_reason(why, sizeof why);
+    CHECK_MSG(wl > 0 && (size_t)wl == strlen(why), "%s: last_error_verify_reason length %jd", label, (intmax_t)wl);
+    CHECK_MSG(strstr(msg, why) != NULL, "%s: reason \"%s\" is not part of the message \"%s\"", label, why, msg);
+    CHECK_MSG(h_contains_ci(why, n1) || (n2 && h_contains_ci(why, n2)),
+              "%s: last_error_verify_reason \"%s\" mentions neither \"%s\" nor \"%s\"", label, why, n1, n2 ? n2 : "");
+    CHECK_RC(mojo_tls_last_error_verify_reason(NULL, 0), wl);
+    CHECK_RC(mojo_tls_last_error_code(), MOJO_TLS_ERR_VERIFY_FAILED); /* the getters changed nothing */
+    mojo_tls_clear_error();
+    CHECK_RC(mojo_tls_last_error_verify_flags(), MOJO_TLS_ERR_NOT_AVAILABLE);
+    CHECK_RC(mojo_tls_last_error_verify_reason(why, sizeof why), MOJO_TLS_ERR_NOT_AVAILABLE);
     server_join();
     CHECK_MSG(g_srv.conn == NULL, "%s: server side completed a handshake the client rejected", label);
 }
@@ -73,8 +88,9 @@ static void expect_verify_fail_fd(const char *label, mojo_tls_config *ccfg, cons
     REQUIRE_NONNULL(c);
     CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
     CHECK_RC(mojo_tls_conn_handshake(c), MOJO_TLS_ERR_VERIFY_FAILED);
-    int64_t flags = mojo_tls_conn_verify_flags(c);
-    CHECK_MSG(flags > 0, "%s: verify_flags after a verify failure = %" PRId64, label, flags);
+    int32_t flags = mojo_tls_conn_verify_flags(c);
+    CHECK_MSG(flags > 0, "%s: verify_flags after a verify failure = %d", label, (int)flags);
+    CHECK_RC(mojo_tls_last_error_verify_flags(), flags); /* the handshake's failure, same flags */
     char reason[512];
     reason[0] = '\0';
     intptr_t rl = mojo_tls_conn_verify_reason(c, reason, sizeof reason);
