@@ -48,7 +48,7 @@
   n/codes)
 
 (defn version
-  "The library version, backend and ABI: {:version \"0.1.0\" :backend \"Mbed TLS ...\" :abi 0}."
+  "The library version, backend and ABI: {:version \"0.1.0\" :backend \"Mbed TLS ...\" :abi 1}."
   []
   {:version (n/cstring (f/mojo-tls-version))
    :backend (n/cstring (f/mojo-tls-backend))
