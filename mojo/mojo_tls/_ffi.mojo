@@ -160,9 +160,9 @@ comptime MOJO_TLS_ERR_INTERRUPTED: Int = -21
 # may be shared by many connections and threads; changing it affects only
 # connections created afterwards.
 comptime mojo_tls_config_ptr = Int
-# Opaque handle to a TLS connection. Created by mojo_tls_conn_new_connect,
-# mojo_tls_conn_new_accept, mojo_tls_conn_new_accept_no_handshake, mojo_tls_conn_new_fd or
-# mojo_tls_conn_new_memory; released by mojo_tls_conn_free. Calls on one
+# Opaque handle to a TLS connection. Created by the mojo_tls_conn_new_*
+# constructors (connect, accept, accept_no_handshake, fd, memory);
+# released by mojo_tls_conn_free. Calls on one
 # connection from several threads are serialised; distinct connections run
 # in parallel.
 comptime mojo_tls_conn_ptr = Int

@@ -192,9 +192,9 @@ class ConfigHandle(ctypes.c_void_p):
 
 
 class ConnHandle(ctypes.c_void_p):
-    """`mojo_tls_conn *`: Opaque handle to a TLS connection. Created by mojo_tls_conn_new_connect,
-    mojo_tls_conn_new_accept, mojo_tls_conn_new_accept_no_handshake, mojo_tls_conn_new_fd or
-    mojo_tls_conn_new_memory; released by mojo_tls_conn_free. Calls on one
+    """`mojo_tls_conn *`: Opaque handle to a TLS connection. Created by the mojo_tls_conn_new_*
+    constructors (connect, accept, accept_no_handshake, fd, memory);
+    released by mojo_tls_conn_free. Calls on one
     connection from several threads are serialised; distinct connections run
     in parallel."""
 
