@@ -606,3 +606,24 @@ impl Drop for Crl {
         unsafe { sys::x509_crl_free(&mut *self.crl) };
     }
 }
+
+#[cfg(test)]
+mod dn_tests {
+    use super::{dn_value, dotted_oid};
+
+    #[test]
+    fn oids_in_dotted_form() {
+        assert_eq!(dotted_oid(&[0x55, 0x04, 0x03]), "2.5.4.3");
+        assert_eq!(
+            dotted_oid(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x01]),
+            "1.2.840.113549.1.9.1"
+        );
+        assert_eq!(dotted_oid(&[0x88, 0x37, 0x03]), "2.999.3");
+    }
+
+    #[test]
+    fn values_as_text() {
+        assert_eq!(dn_value(0x0C, "Zürich, O=x".as_bytes()), "Zürich, O=x");
+        assert_eq!(dn_value(0x1E, &[0x00, 0x41, 0x00, 0xE9]), "Aé"); // BMPString
+    }
+}
