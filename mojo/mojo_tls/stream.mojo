@@ -29,7 +29,6 @@ comptime _S_ALPN = 0
 comptime _S_PEM = 1
 comptime _S_SUBJECT = 2
 comptime _S_ISSUER = 3
-comptime _S_SANS = 4
 comptime _S_VERIFY_REASON = 5
 comptime _S_SERVER_NAME = 6
 # ... and of the byte getters.
@@ -189,8 +188,6 @@ struct _Conn(Movable):
             return self.ffi.conn_peer_cert_subject(c, buf, cap)
         elif which == _S_ISSUER:
             return self.ffi.conn_peer_cert_issuer(c, buf, cap)
-        elif which == _S_SANS:
-            return self.ffi.conn_peer_cert_sans(c, buf, cap)
         elif which == _S_VERIFY_REASON:
             return self.ffi.conn_verify_reason(c, buf, cap)
         return self.ffi.conn_server_name(c, buf, cap)
