@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use libc::{c_void, intptr_t, size_t};
+use libc::{c_void, intptr_t};
 
 use super::conn::mojo_tls_conn;
 use super::{guard, guard_handle, guard_int, guard_len, handle};

@@ -38,6 +38,10 @@ pub mod socket;
 /// cbindgen:ignore
 pub mod compat;
 
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub mod debug;
+
 /// Run `f` inside the panic boundary: a panic becomes MOJO_TLS_ERR_INTERNAL,
 /// an error is recorded as the thread's last error. Every entry point
 /// initialises the library first.
