@@ -9,7 +9,7 @@
 #   ./build.sh test-backend
 #                      with MBEDTLS_DIR=<Mbed TLS 3.6 / 4.x prefix>: the
 #                      backend-dependent checks and suites against that install
-#   ./build.sh header  regenerate include/mojo_tls.h only
+#   ./build.sh header  regenerate include/mojo_tls.h and include/mojo_tls_compat.h only
 #   ./build.sh dist    build the library and assemble dist/ only (no header
 #                      regeneration, bindings, wheel or examples)
 #   ./build.sh bench   benchmarks (benches/run.sh): bundled and system
