@@ -12,8 +12,21 @@
 //!   bundled engine's Rust shims would otherwise export `mbedtls_*`).
 
 fn main() {
-    // The ABI major is the package's major version (0 while at 0.x).
-    let abi_major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
+    // The ABI major is MOJO_TLS_ABI_VERSION (src/ffi/library.rs, the one
+    // place it is written; the header carries it from there).
+    let library_rs = "src/ffi/library.rs";
+    println!("cargo:rerun-if-changed={library_rs}");
+    let abi_major = std::fs::read_to_string(library_rs)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("pub const MOJO_TLS_ABI_VERSION: i32 = ")
+                })
+                .map(|v| v.trim_end_matches(';').trim().to_string())
+        })
+        .expect("MOJO_TLS_ABI_VERSION not found in src/ffi/library.rs");
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     match target_os.as_str() {
         "macos" | "ios" => {

@@ -10,7 +10,7 @@
 #   ./build.sh test-backend
 #                      with MBEDTLS_DIR=<Mbed TLS 3.6 / 4.x prefix>: the
 #                      backend-dependent checks and suites against that install
-#   ./build.sh header  regenerate include/mojo_tls.h only
+#   ./build.sh header  regenerate include/mojo_tls.h and include/mojo_tls_compat.h only
 #   ./build.sh dist    build the library and assemble dist/ only (no header
 #                      regeneration, bindings, wheel or examples)
 #   ./build.sh bench   benchmarks (benches/run.sh): bundled and system
@@ -73,7 +73,11 @@ cargo_package_field() {
 
 VERSION=$(cargo_package_field version)
 [[ -n "$VERSION" ]] || die "cannot read the package version from Cargo.toml"
-SOMAJOR=${VERSION%%.*}
+# The ABI major (SONAME libmojo_tls.so.$SOMAJOR) is MOJO_TLS_ABI_VERSION;
+# the library file is libmojo_tls.so.$SOMAJOR.0.0 (its own version, not the
+# package's).
+SOMAJOR=$(sed -n 's/^pub const MOJO_TLS_ABI_VERSION: i32 = \([0-9]*\);$/\1/p' src/ffi/library.rs)
+[[ -n "$SOMAJOR" ]] || die "cannot read MOJO_TLS_ABI_VERSION from src/ffi/library.rs"
 DESCRIPTION=$(cargo_package_field description)
 
 # ---------------------------------------------------------------------------
@@ -110,19 +114,19 @@ assemble_dist() {
   [[ -f include/mojo_tls.h ]] || die "include/mojo_tls.h missing: run ./build.sh"
   rm -rf "$DIST"
   mkdir -p "$DIST/include" "$DIST/lib/pkgconfig" "$DIST/bin"
-  cp include/mojo_tls.h "$DIST/include/"
+  cp include/mojo_tls.h include/mojo_tls_compat.h "$DIST/include/"
 
   local rel="$TARGET_DIR/release" real soname link
   if [[ $OS == Darwin ]]; then
-    # --- macOS: lib.<version>.dylib, lib.<major>.dylib, lib.dylib ---
-    real="libmojo_tls.$VERSION.dylib"
+    # --- macOS: lib.<abi>.0.0.dylib, lib.<major>.dylib, lib.dylib ---
+    real="libmojo_tls.$SOMAJOR.0.0.dylib"
     soname="libmojo_tls.$SOMAJOR.dylib"
     link="libmojo_tls.dylib"
     cp "$rel/libmojo_tls.dylib" "$DIST/lib/$real"
     install_name_tool -id "@rpath/$soname" "$DIST/lib/$real"
     # --- end macOS ---
   else
-    real="libmojo_tls.so.$VERSION"
+    real="libmojo_tls.so.$SOMAJOR.0.0"
     soname="libmojo_tls.so.$SOMAJOR"
     link="libmojo_tls.so"
     cp "$rel/libmojo_tls.so" "$DIST/lib/$real"

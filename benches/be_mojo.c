@@ -55,7 +55,7 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
     check(mojo_tls_config_add_cert_mem(g_srv, (const uint8_t *)cert, strlen(cert), (const uint8_t *)key, strlen(key),
                                        NULL),
           "cert");
-    check(mojo_tls_config_load_ca_mem(g_cli, (const uint8_t *)ca, strlen(ca)), "ca");
+    check(mojo_tls_config_add_ca_mem(g_cli, (const uint8_t *)ca, strlen(ca)), "ca");
     mojo_tls_config *both[2] = {g_srv, g_cli};
     for (int i = 0; i < 2; i++) {
         check(mojo_tls_config_set_min_version(both[i], v), "min version");
@@ -66,17 +66,17 @@ int be_init(const char *cert, const char *key, const char *ca, const char *suite
         check(mojo_tls_config_set_record_layer(both[i], BENCH_MOJO_RECORD_LAYER), "record layer");
 #endif
     }
-    check(mojo_tls_config_enable_session_tickets(g_srv, 86400), "tickets");
+    check(mojo_tls_config_set_session_tickets(g_srv, 86400), "tickets");
 #ifdef BENCH_MOJO_PSK_KE
     /* TLS 1.3 resumption without ECDHE (psk_ke): the opt-in, on both ends */
     for (int i = 0; i < 2; i++)
-        check(mojo_tls_config_enable_resumption_without_forward_secrecy(both[i], 1), "psk_ke");
+        check(mojo_tls_config_insecure_resumption_without_forward_secrecy(both[i], 1), "psk_ke");
 #endif
     return 0;
 }
 
 be_conn *be_accept(int lfd) {
-    mojo_tls_conn *c = mojo_tls_accept(g_srv, lfd, 60000);
+    mojo_tls_conn *c = mojo_tls_conn_new_accept(g_srv, lfd, 60000);
     if (!c && getenv("BENCH_DEBUG")) {
         char msg[256];
         mojo_tls_last_error(msg, sizeof msg);

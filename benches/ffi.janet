@@ -1,7 +1,7 @@
 # benches/ffi.janet — cost of one libmojo_tls call from Janet through the
 # package's generated binding (janet/mojo_tls/ffi.janet, ffi/defbind):
 # mojo_tls_conn_pending on a live memory-mode connection. Prints ffi_ns.
-# Run: MOJO_TLS_LIBRARY=<dist>/lib/libmojo_tls.so.0 janet benches/ffi.janet [ITERS]
+# Run: MOJO_TLS_LIBRARY=<dist>/lib/libmojo_tls.so.1 janet benches/ffi.janet [ITERS]
 (import ../janet/mojo_tls/ffi :as f)
 
 (defn main [& args]

@@ -1,7 +1,7 @@
 # benches/ffi.mojo — cost of one libmojo_tls call from Mojo, through the
 # package's generated binding (mojo/mojo_tls/_ffi.mojo, MojoTlsFFI):
 # mojo_tls_conn_pending on a live memory-mode connection. Prints ffi_ns.
-# Run: MOJO_TLS_LIBRARY=<dist>/lib/libmojo_tls.so.0 mojo run -I mojo benches/ffi.mojo [ITERS]
+# Run: MOJO_TLS_LIBRARY=<dist>/lib/libmojo_tls.so.1 mojo run -I mojo benches/ffi.mojo [ITERS]
 from std.sys import argv
 from std.time import perf_counter_ns
 from mojo_tls._ffi import MojoTlsFFI

@@ -341,7 +341,7 @@ NOTES = """
   off, one TLS 1.3 ticket per handshake everywhere), one ticket reused by every client; TLS
   1.3 resumption is PSK with ECDHE (every engine's default), so it still costs an x25519
   exchange, unlike a TLS 1.2 ticket resumption. The "psk_ke resumption opt-in" row has both
-  mojo-tls ends call mojo_tls_config_enable_resumption_without_forward_secrecy (no ECDHE,
+  mojo-tls ends call mojo_tls_config_insecure_resumption_without_forward_secrecy (no ECDHE,
   no forward secrecy for the resumed session); OpenSSL stays on its default.
 - The bundled engine's elliptic-curve multiplication runs in AWS-LC (src/backend/ecc.rs);
   the "Mbed TLS's own ECC" rows run the same library with MOJO_TLS_ECC_ENGINE=mbedtls.

@@ -107,7 +107,7 @@ mbed_prefix_dirs() { # prefix -> "incdir libdir"
 }
 
 wheel() { ls "$DIST"/python/mojo_tls-*.whl 2>/dev/null | head -1; }
-if want bundled && [[ ! -e $DIST/lib/libmojo_tls.so.0 || -z $(wheel) ]]; then
+if want bundled && [[ ! -e $DIST/lib/libmojo_tls.so.1 || -z $(wheel) ]]; then
   [[ $DIST == "$ROOT/dist" ]] || die "$DIST is incomplete"
   say "building dist/ (./build.sh)"
   ./build.sh >&2
@@ -150,11 +150,11 @@ if want bundled; then
   chmod +x "$W/bench-unhooked"
   BIN[unhooked]=$W/bench-unhooked
   # TLS 1.3 resumption with psk_ke (no ECDHE), the opt-in of
-  # mojo_tls_config_enable_resumption_without_forward_secrecy, on both ends.
+  # mojo_tls_config_insecure_resumption_without_forward_secrecy, on both ends.
   gcc "${CFLAGS[@]}" -DBENCH_MOJO_PSK_KE -I"$DIST/include" -o "$W/bench-pskke" benches/driver.c benches/be_mojo.c \
     -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
   BIN[pskke]=$W/bench-pskke
-  BACKEND=$(backend_of "$DIST/lib/libmojo_tls.so.0")
+  BACKEND=$(backend_of "$DIST/lib/libmojo_tls.so.1")
   note "mojo-tls backend: $BACKEND"
   [[ $BACKEND == *"(bundled"* ]] || die "$DIST is not the bundled backend ($BACKEND)"
   note "raw Mbed TLS for the bundled engine: not built (see the top of this script)"
@@ -166,7 +166,7 @@ if want system; then
   gcc "${CFLAGS[@]}" -DBENCH_MOJO_FAST -I"$SYS_DIST/include" -o "$W/bench-fast-sys" benches/driver.c benches/be_mojo.c \
     -L"$SYS_DIST/lib" -lmojo_tls -Wl,-rpath,"$SYS_DIST/lib" -lpthread
   BIN[sys.fast]=$W/bench-fast-sys
-  SYS_BACKEND=$(backend_of "$SYS_DIST/lib/libmojo_tls.so.0")
+  SYS_BACKEND=$(backend_of "$SYS_DIST/lib/libmojo_tls.so.1")
   note "mojo-tls system backend: $SYS_BACKEND"
   read -r SYS_INC SYS_LIB < <(mbed_prefix_dirs "$SYS_PREFIX") || true
   if [[ -n ${SYS_LIB:-} ]]; then
@@ -238,7 +238,7 @@ measure() {
   while [[ $1 != -- ]]; do pairs+=("$1"); shift; done
   shift
   local out rc=0
-  out=$(MOJO_TLS_LIBRARY="$DIST/lib/libmojo_tls.so.0" timeout -k 5 "$T" "$@" 2>"$W/err") || rc=$?
+  out=$(MOJO_TLS_LIBRARY="$DIST/lib/libmojo_tls.so.1" timeout -k 5 "$T" "$@" 2>"$W/err") || rc=$?
   if [[ $rc -eq 3 ]] && grep -q '^unsupported' <<<"$out"; then return 0; fi
   if [[ $rc -ne 0 ]]; then
     FAILS=$((FAILS + 1))

@@ -118,7 +118,7 @@ TYPE_MAP: Dict[str, CType] = {
     # Out: a writable caller buffer.
     "uint8_t *": _ptr("ctypes.POINTER(ctypes.c_char)", py_ret="ctypes.c_void_p"),
     "unsigned char *": _ptr("ctypes.POINTER(ctypes.c_char)", py_ret="ctypes.c_void_p"),
-    # --- untyped memory (compat layer) ---
+    # --- untyped memory (I/O buffers: conn_read, conn_write, feed, drain) ---
     "void *": _ptr("ctypes.c_void_p"),
     "const void *": _ptr("ctypes.c_void_p"),
     # --- out-parameters ---

@@ -167,6 +167,20 @@ class ParserTest(unittest.TestCase):
             self.assertIn(must, names)
         self.assertEqual(len(names), len(set(names)))
 
+    def test_no_compat_api(self) -> None:
+        # The original shim's void* API lives in include/mojo_tls_compat.h,
+        # which the generator does not read: none of it in mojo_tls.h or in
+        # the generated files.
+        h = g.parse_header((g.ROOT / g.HEADER).read_text(encoding="utf-8"))
+        compat = g.parse_header((g.ROOT / "include" / "mojo_tls_compat.h").read_text(encoding="utf-8"))
+        compat_names = {f.name for f in compat.functions} | {c.name for c in compat.constants}
+        self.assertGreaterEqual(len(compat_names), 50)
+        self.assertFalse(compat_names & {f.name for f in h.functions})
+        self.assertFalse(compat_names & {c.name for c in h.constants})
+        for path, text in g.generate(g.ROOT, g.ROOT / g.HEADER).items():
+            for name in ("mojo_tls_sizeof_ssl_context", "mojo_tls_ssl_handshake", "MOJO_TLS_IS_CLIENT"):
+                self.assertNotIn(name, text, path)
+
 
 class CheckModeTest(unittest.TestCase):
     def test_check_detects_stale_and_missing(self) -> None:

@@ -62,7 +62,7 @@ def main() -> int:
     client = R.Gen.leaf(ca, usage=2)
     ccfg = R.client_config([ca.cert])
     scfg = R.server_config(leaf.cert, leaf.key)
-    L.mojo_tls_config_enable_session_tickets(scfg, 3600)
+    L.mojo_tls_config_set_session_tickets(scfg, 3600)
     L.mojo_tls_config_set_alpn(ccfg, b"h2,http/1.1")
     L.mojo_tls_config_set_alpn(scfg, b"h2")
     cf, sf, c, s = flights(ccfg, scfg)

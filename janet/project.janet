@@ -1,6 +1,6 @@
 # jpm project file of the mojo_tls Janet package (the bundle in bundle/ is
 # the native Janet >= 1.35 way: janet --install janet). jpm installs the
-# Janet modules only: make libmojo_tls.so.0 loadable (system library path)
+# Janet modules only: make libmojo_tls.so.1 loadable (system library path)
 # or set MOJO_TLS_LIBRARY to its path.
 (declare-project
   :name "mojo_tls"

@@ -17,7 +17,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 TREE="$TARGET_DIR/janet/tree"
 FILE_TIMEOUT=${JANET_TEST_FILE_TIMEOUT:-600}
 
-[[ -e $DIST/lib/libmojo_tls.so.0 || -e $DIST/lib/libmojo_tls.0.dylib ]] ||
+[[ -e $DIST/lib/libmojo_tls.so.1 || -e $DIST/lib/libmojo_tls.1.dylib ]] ||
   { echo "error: $DIST/lib has no libmojo_tls: run ./build.sh first" >&2; exit 1; }
 
 echo "==> janet: interpreter"

@@ -21,7 +21,7 @@ TEST_TIMEOUT=${MOJO_TLS_TEST_TIMEOUT:-900}
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-[[ -e $DIST/lib/libmojo_tls.so.0 || -e $DIST/lib/libmojo_tls.0.dylib ]] ||
+[[ -e $DIST/lib/libmojo_tls.so.1 || -e $DIST/lib/libmojo_tls.1.dylib ]] ||
   die "$DIST/lib has no libmojo_tls: run ./build.sh first"
 command -v openssl >/dev/null || die "the openssl CLI is needed (interop peers)"
 

@@ -9,7 +9,7 @@ ROOT=$(cd .. && pwd -P)
 DIST=${MOJO_TLS_DIST:-$ROOT/dist}
 VENV=${MOJO_TLS_PY_VENV:-$ROOT/target/python-venv}
 
-[[ -e $DIST/lib/libmojo_tls.so.0 || -e $DIST/lib/libmojo_tls.0.dylib ]] ||
+[[ -e $DIST/lib/libmojo_tls.so.1 || -e $DIST/lib/libmojo_tls.1.dylib ]] ||
   { echo "error: $DIST/lib has no libmojo_tls: run ./build.sh first" >&2; exit 1; }
 
 echo "==> python: wheel"

@@ -7,7 +7,7 @@ puts the stripped shared library into the wheel as
 used: the only way to package a prebuilt one is to name it, as
 ./build.sh does (python/build_wheel.sh):
 
-    MOJO_TLS_PREBUILT_LIBRARY=dist/lib/libmojo_tls.so.0.1.0 pip wheel ./python
+    MOJO_TLS_PREBUILT_LIBRARY=dist/lib/libmojo_tls.so.1.0.0 pip wheel ./python
 
 Needs Rust (cargo) and a C compiler; cmake and libclang come from the build
 requirements in pyproject.toml when the system has none.

@@ -133,8 +133,17 @@ pub struct Error {
     pub message: String,
     /// The Mbed TLS return code behind this error, if any.
     pub backend_code: Option<i32>,
-    /// X.509 verification flags, for `VERIFY_FAILED`.
-    pub verify_flags: Option<u32>,
+    /// The verification result, for `VERIFY_FAILED` (boxed: errors stay small).
+    pub verify: Option<Box<VerifyFailure>>,
+}
+
+/// What a certificate verification failure reports besides its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyFailure {
+    /// X.509 verification flags (Mbed TLS `MBEDTLS_X509_BADCERT_*` bits).
+    pub flags: u32,
+    /// Why verification failed (the text the message quotes).
+    pub reason: String,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -145,7 +154,7 @@ impl Error {
             code,
             message: message.into(),
             backend_code: None,
-            verify_flags: None,
+            verify: None,
         }
     }
     pub fn invalid_arg(message: impl Into<String>) -> Error {
@@ -199,6 +208,20 @@ pub fn clear_last_error() {
 
 pub fn last_error_code() -> i32 {
     LAST_ERROR.with(|e| e.borrow().as_ref().map_or(0, |e| e.code as i32))
+}
+
+/// The verification flags and reason of the thread's last error, when it
+/// is a certificate verification failure.
+pub fn last_error_verify() -> Option<(Option<u32>, String)> {
+    LAST_ERROR.with(|e| {
+        e.borrow()
+            .as_ref()
+            .filter(|e| e.code == Code::MOJO_TLS_ERR_VERIFY_FAILED)
+            .map(|e| match &e.verify {
+                Some(v) => (Some(v.flags), v.reason.clone()),
+                None => (None, e.message.clone()),
+            })
+    })
 }
 
 /// The full last-error text: "<strerror>: <message>" plus details.

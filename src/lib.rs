@@ -11,9 +11,6 @@ pub(crate) mod certs;
 pub(crate) mod config;
 pub(crate) mod conn;
 pub(crate) mod error;
-// src/ffi/ is brought under the crate's unsafe lints on its own branch
-// (abi1); this allow goes when the branches merge.
-#[allow(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 pub(crate) mod ffi;
 pub(crate) mod net;
 pub(crate) mod record;

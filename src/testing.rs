@@ -10,6 +10,9 @@ pub mod ffi {
     pub use crate::ffi::config::*;
     pub use crate::ffi::conn::*;
     pub use crate::ffi::library::*;
+    pub use crate::ffi::peer::*;
+    pub use crate::ffi::socket::*;
+    pub use crate::ffi::util::*;
 }
 
 /// The fast record layer on its own (no I/O): fuzzed and played against

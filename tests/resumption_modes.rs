@@ -342,27 +342,27 @@ fn tls12_resumption_is_unaffected() {
 fn c_entry_point() {
     let invalid = Code::MOJO_TLS_ERR_INVALID_HANDLE as i32;
     assert_eq!(
-        mojo_tls_config_enable_resumption_without_forward_secrecy(std::ptr::null_mut(), 1),
+        mojo_tls_config_insecure_resumption_without_forward_secrecy(std::ptr::null_mut(), 1),
         invalid
     );
     for role in [MOJO_TLS_ROLE_CLIENT, MOJO_TLS_ROLE_SERVER] {
         let cfg = mojo_tls_config_new(role);
         assert!(!cfg.is_null());
         assert_eq!(
-            mojo_tls_config_enable_resumption_without_forward_secrecy(cfg, 1),
+            mojo_tls_config_insecure_resumption_without_forward_secrecy(cfg, 1),
             0
         );
         assert_eq!(
-            mojo_tls_config_enable_resumption_without_forward_secrecy(cfg, 0),
+            mojo_tls_config_insecure_resumption_without_forward_secrecy(cfg, 0),
             0
         );
         assert_eq!(
-            mojo_tls_config_enable_resumption_without_forward_secrecy(cfg, 7),
+            mojo_tls_config_insecure_resumption_without_forward_secrecy(cfg, 7),
             0
         );
         assert_eq!(mojo_tls_config_free(cfg), 0);
         assert_eq!(
-            mojo_tls_config_enable_resumption_without_forward_secrecy(cfg, 1),
+            mojo_tls_config_insecure_resumption_without_forward_secrecy(cfg, 1),
             invalid,
             "freed"
         );

@@ -3,9 +3,13 @@
 #
 # Checks dist/lib (run ./build.sh first):
 #   1. the shared library exports only mojo_tls_* symbols (nm -D --defined-only);
-#   2. its SONAME is libmojo_tls.so.<major version from Cargo.toml>, and dist/lib
-#      has a file of that name;
-#   3. every function declared in dist/include/mojo_tls.h is exported.
+#   2. its SONAME is libmojo_tls.so.<MOJO_TLS_ABI_VERSION of the header>, and
+#      dist/lib has a file of that name;
+#   3. every function declared in dist/include/mojo_tls.h or
+#      dist/include/mojo_tls_compat.h is exported, and every exported symbol is
+#      declared in exactly one of the two headers;
+#   4. the headers match the ABI snapshot tests/abi/abi-1.txt
+#      (update on purpose: python3 tests/abi/snapshot.py --update).
 # Exits non-zero on any failure and prints what it checked.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,11 +19,10 @@ OS=$(uname -s)
 fail=0
 indent() { sed 's/^/  /'; }
 
-version=$(awk -F'"' '
-  /^\[package\][[:space:]]*$/ { p = 1; next }
-  /^\[/ { p = 0 }
-  p && $1 ~ /^version[[:space:]]*=[[:space:]]*$/ { print $2; exit }' Cargo.toml)
-major=${version%%.*}
+header="$DIST/include/mojo_tls.h"
+compat_header="$DIST/include/mojo_tls_compat.h"
+major=$(sed -n 's/^#define MOJO_TLS_ABI_VERSION \([0-9]*\)$/\1/p' "$header" 2>/dev/null || true)
+[[ -n $major ]] || { echo "FAIL: no MOJO_TLS_ABI_VERSION in $header: run ./build.sh first" >&2; exit 1; }
 
 if [[ $OS == Darwin ]]; then
   lib="$DIST/lib/libmojo_tls.dylib"
@@ -28,7 +31,6 @@ else
   lib="$DIST/lib/libmojo_tls.so"
   want_soname="libmojo_tls.so.$major"
 fi
-header="$DIST/include/mojo_tls.h"
 [[ -e $lib ]] || { echo "FAIL: $lib not found: run ./build.sh first" >&2; exit 1; }
 
 # --- 1. exported symbols -----------------------------------------------------
@@ -70,22 +72,47 @@ else
   echo "ok: SONAME $soname"
 fi
 
-# --- 3. header functions are exported ------------------------------------------
-if [[ -f $header ]]; then
+# --- 3. header functions are exported, exports declared exactly once ---------
+declared_in() {
   # Preprocess to drop comments, then take every identifier called like a function.
-  declared=$(cc -E -P -x c "$header" | grep -o '\bmojo_tls_[A-Za-z0-9_]*[[:space:]]*(' |
-    sed 's/[[:space:]]*($//' | sort -u || true)
-  missing=$(comm -23 <(printf '%s\n' "$declared" | sed '/^$/d') <(printf '%s\n' "$exported"))
-  ndecl=$(grep -c . <<<"$declared" || true)
+  cc -E -P -x c -I "$DIST/include" "$1" | grep -o '\bmojo_tls_[A-Za-z0-9_]*[[:space:]]*(' |
+    sed 's/[[:space:]]*($//' | sort -u || true
+}
+if [[ -f $header && -f $compat_header ]]; then
+  native=$(declared_in "$header")
+  # mojo_tls_compat.h includes mojo_tls.h: its own declarations are the rest.
+  compat=$(comm -23 <(declared_in "$compat_header") <(printf '%s\n' "$native"))
+  both=$(comm -12 <(printf '%s\n' "$native") <(printf '%s\n' "$compat") | sed '/^$/d')
+  declared=$(printf '%s\n%s\n' "$native" "$compat" | sed '/^$/d' | sort -u)
+  missing=$(comm -23 <(printf '%s\n' "$declared") <(printf '%s\n' "$exported"))
+  undeclared=$(comm -13 <(printf '%s\n' "$declared") <(printf '%s\n' "$exported") | sed '/^$/d')
+  nnative=$(grep -c . <<<"$native" || true)
+  ncompat=$(grep -c . <<<"$compat" || true)
   if [[ -n $missing ]]; then
-    echo "FAIL: declared in mojo_tls.h but not exported:"
+    echo "FAIL: declared in a header but not exported:"
     indent <<<"$missing"
     fail=1
   else
-    echo "ok: all $ndecl functions declared in mojo_tls.h are exported"
+    echo "ok: all $nnative functions of mojo_tls.h and $ncompat of mojo_tls_compat.h are exported"
+  fi
+  if [[ -n $undeclared ]]; then
+    echo "FAIL: exported but declared in neither header:"
+    indent <<<"$undeclared"
+    fail=1
+  elif [[ -n $both ]]; then
+    echo "FAIL: declared in both headers:"
+    indent <<<"$both"
+    fail=1
+  else
+    echo "ok: every exported symbol is declared in exactly one header"
   fi
 else
-  echo "FAIL: $header not found"
+  echo "FAIL: $header or $compat_header not found"
+  fail=1
+fi
+
+# --- 4. ABI snapshot -----------------------------------------------------------
+if ! python3 tests/abi/snapshot.py; then
   fail=1
 fi
 

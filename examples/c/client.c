@@ -72,17 +72,17 @@ int main(int argc, char **argv) {
     mojo_tls_config *cfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     if (!cfg) die("config");
     /* without --ca the library falls back to the system trust store */
-    if (ca && mojo_tls_config_load_ca_file(cfg, ca) < 0) die(ca);
-    if (insecure && mojo_tls_config_insecure_set_verify(cfg, MOJO_TLS_VERIFY_NONE) < 0) die("insecure");
+    if (ca && mojo_tls_config_add_ca_file(cfg, ca) < 0) die(ca);
+    if (insecure && mojo_tls_config_insecure_verify(cfg, MOJO_TLS_VERIFY_NONE) < 0) die("insecure");
 
     /* blocking connect + handshake, bounded, so errors come back here with a reason */
-    mojo_tls_conn *c = mojo_tls_connect(cfg, host, (uint16_t)port, timeout_ms);
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(cfg, host, (uint16_t)port, timeout_ms);
     if (!c) die("connect");
     fprintf(stderr, "client: connected to %s:%d, %s, %s\n", host, port, mojo_tls_conn_version_name(c),
             mojo_tls_conn_cipher(c));
     if (insecure) fprintf(stderr, "client: WARNING: certificate not verified (--insecure)\n");
     if (mojo_tls_conn_set_timeout(c, 0) < 0) die("set_timeout");
-    int fd = mojo_tls_conn_get_fd(c);
+    int fd = mojo_tls_conn_fd(c);
     if (fd < 0) die("get_fd");
 
     /* out: bytes waiting to be encrypted; a WANT_WRITE retry must pass the

@@ -92,7 +92,7 @@ typedef struct {
 /* Server: receive the upload, send the download, then expect a clean EOF. */
 static void *server(void *p) {
     server_ctx *s = p;
-    mojo_tls_conn *c = mojo_tls_accept(s->cfg, s->lfd, 30000);
+    mojo_tls_conn *c = mojo_tls_conn_new_accept(s->cfg, s->lfd, 30000);
     if (!c) die("accept");
     mojo_tls_conn_set_timeout(c, 60000);
     unsigned char *buf = malloc(CHUNK);
@@ -121,15 +121,15 @@ int main(int argc, char **argv) {
     /* the library's CSPRNG in 64 KiB steps: a pattern no cipher can compress */
     for (size_t off = 0; off < PATTERN_LEN; off += CHUNK) {
         size_t n = PATTERN_LEN - off < CHUNK ? PATTERN_LEN - off : CHUNK;
-        if (mojo_tls_random(g_pattern + off, n) != 0) die("random");
+        if (mojo_tls_random(g_pattern + off, n) < 0) die("random");
     }
 
     printf("mojo-tls %s (ABI %d), backend: %s\n", mojo_tls_version(), mojo_tls_abi_version(), mojo_tls_backend());
 
     /* a private CA and a leaf it signs, so the client verifies for real */
-    mojo_tls_gencert *ca = mojo_tls_gencert_ca("mojo-tls demo CA", 1, MOJO_TLS_KEY_ECDSA_P256);
+    mojo_tls_gencert *ca = mojo_tls_gencert_new_ca("mojo-tls demo CA", 1, MOJO_TLS_KEY_ECDSA_P256);
     if (!ca) die("CA");
-    mojo_tls_gencert *leaf = mojo_tls_gencert_leaf(ca, "localhost", "localhost,127.0.0.1", 0, 1,
+    mojo_tls_gencert *leaf = mojo_tls_gencert_new_leaf(ca, "localhost", "localhost,127.0.0.1", 0, 1,
                                                    MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
     if (!leaf) die("leaf");
     size_t ca_len, cert_len, key_len;
@@ -143,16 +143,16 @@ int main(int argc, char **argv) {
         die("server cert");
     mojo_tls_config *ccfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     if (!ccfg) die("client config");
-    if (mojo_tls_config_load_ca_mem(ccfg, (const uint8_t *)ca_pem, ca_len) < 0) die("client CA");
+    if (mojo_tls_config_add_ca_mem(ccfg, (const uint8_t *)ca_pem, ca_len) < 0) die("client CA");
 
-    s.lfd = mojo_tls_listen("127.0.0.1", 0, 4);
+    s.lfd = mojo_tls_socket_listen("127.0.0.1", 0, 4);
     if (s.lfd < 0) die("listen");
-    int port = mojo_tls_listen_port(s.lfd);
+    int port = mojo_tls_socket_port(s.lfd);
     pthread_t th;
     if (pthread_create(&th, NULL, server, &s) != 0) return 1;
 
     double t0 = now_s();
-    mojo_tls_conn *c = mojo_tls_connect(ccfg, "localhost", (uint16_t)port, 30000);
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, "localhost", (uint16_t)port, 30000);
     if (!c) die("connect");
     double t_hs = now_s() - t0;
     char subject[256] = "";
@@ -186,7 +186,7 @@ int main(int argc, char **argv) {
     free(buf);
     free(g_pattern);
     mojo_tls_conn_free(c);
-    mojo_tls_close_fd(s.lfd);
+    mojo_tls_socket_close(s.lfd);
     mojo_tls_config_free(ccfg);
     mojo_tls_config_free(s.cfg);
     mojo_tls_gencert_free(leaf);

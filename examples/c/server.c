@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
     if (cert) {
         if (mojo_tls_config_add_cert_file(cfg, cert, key, password) < 0) die("certificate");
     } else {
-        mojo_tls_gencert *g = mojo_tls_gencert_leaf(NULL, "localhost", "localhost,127.0.0.1", 0, 30,
+        mojo_tls_gencert *g = mojo_tls_gencert_new_leaf(NULL, "localhost", "localhost,127.0.0.1", 0, 30,
                                                     MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
         if (!g) die("generate certificate");
         intptr_t cl = mojo_tls_gencert_cert_pem(g, NULL, 0), kl = mojo_tls_gencert_key_pem(g, NULL, 0);
@@ -117,9 +117,9 @@ int main(int argc, char **argv) {
         mojo_tls_gencert_free(g);
     }
 
-    int lfd = mojo_tls_listen(host, (uint16_t)port, 64);
+    int lfd = mojo_tls_socket_listen(host, (uint16_t)port, 64);
     if (lfd < 0) die("listen");
-    int bound = mojo_tls_listen_port(lfd);
+    int bound = mojo_tls_socket_port(lfd);
     if (bound < 0) die("listen_port");
     /* scripts wait for this line to learn the port: flush it now */
     printf("listening on %d\n", bound);
@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
     int rc = 0;
     for (;;) {
         /* accept includes the handshake; a failed handshake only costs that client */
-        mojo_tls_conn *c = mojo_tls_accept(cfg, lfd, -1);
+        mojo_tls_conn *c = mojo_tls_conn_new_accept(cfg, lfd, -1);
         if (!c) {
             char msg[512];
             mojo_tls_last_error(msg, sizeof msg);
@@ -156,7 +156,7 @@ int main(int argc, char **argv) {
         }
         pthread_detach(th);
     }
-    mojo_tls_close_fd(lfd);
+    mojo_tls_socket_close(lfd);
     mojo_tls_config_free(cfg);
     return rc;
 }

@@ -103,8 +103,8 @@ fuzz_target!(|ops: Vec<Op>| {
                             std::ptr::null(),
                         );
                     }
-                    mojo_tls_config_load_ca_mem(c, p.ca_pem.as_ptr(), p.ca_pem.len());
-                    mojo_tls_config_load_crl_mem(c, p.crl_pem.as_ptr(), p.crl_pem.len());
+                    mojo_tls_config_add_ca_mem(c, p.ca_pem.as_ptr(), p.ca_pem.len());
+                    mojo_tls_config_add_crl_mem(c, p.crl_pem.as_ptr(), p.crl_pem.len());
                 }
                 st.cfgs.push(c as usize);
             }
@@ -138,7 +138,7 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::SetVerify(i, m) => {
                 if let Some(c) = pick(&st.cfgs, i) {
                     check(
-                        mojo_tls_config_insecure_set_verify(cfg(c), m as i32) as i64,
+                        mojo_tls_config_insecure_verify(cfg(c), m as i32) as i64,
                         "set_verify",
                     );
                 }
@@ -170,7 +170,7 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Tickets(i, s) => {
                 if let Some(c) = pick(&st.cfgs, i) {
                     check(
-                        mojo_tls_config_enable_session_tickets(cfg(c), s) as i64,
+                        mojo_tls_config_set_session_tickets(cfg(c), s) as i64,
                         "tickets",
                     );
                 }
@@ -325,12 +325,12 @@ fuzz_target!(|ops: Vec<Op>| {
                         3 => mojo_tls_conn_peer_cert_pem(c, b as *mut c_char, 8192) as i64,
                         4 => mojo_tls_conn_peer_cert_subject(c, b as *mut c_char, 1024) as i64,
                         5 => mojo_tls_conn_peer_cert_sans(c, b as *mut c_char, 1024) as i64,
-                        6 => mojo_tls_conn_verify_flags(c),
+                        6 => mojo_tls_conn_verify_flags(c) as i64,
                         7 => mojo_tls_conn_verify_reason(c, b as *mut c_char, 1024) as i64,
                         8 => mojo_tls_conn_server_name(c, b as *mut c_char, 300) as i64,
                         9 => mojo_tls_conn_session_resumed(c) as i64,
                         10 => mojo_tls_conn_pending(c) as i64,
-                        _ => mojo_tls_conn_get_fd(c) as i64,
+                        _ => mojo_tls_conn_fd(c) as i64,
                     };
                     check(rc, "query");
                 }

@@ -24,9 +24,9 @@ fuzz_target!(|input: &[u8]| {
         0 | 1 => {
             let c = mojo_tls_config_new(0);
             let rc = if sel % 12 == 0 {
-                mojo_tls_config_load_ca_mem(c, data.as_ptr(), data.len())
+                mojo_tls_config_add_ca_mem(c, data.as_ptr(), data.len())
             } else {
-                mojo_tls_config_load_crl_mem(c, data.as_ptr(), data.len())
+                mojo_tls_config_add_crl_mem(c, data.as_ptr(), data.len())
             };
             check(rc as i64, "load_ca/crl_mem");
             mojo_tls_config_free(c);
@@ -131,9 +131,9 @@ fuzz_target!(|input: &[u8]| {
                 0..=1 => (0, 1),
                 _ => ((data[0] as i8) as i32, (data[1] as i32) + 1),
             };
-            let ca = mojo_tls_gencert_ca(s.as_ptr() as *const c_char, days, 0);
+            let ca = mojo_tls_gencert_new_ca(s.as_ptr() as *const c_char, days, 0);
             check_ptr(ca as *mut c_void, "gencert_ca");
-            let leaf = mojo_tls_gencert_leaf(
+            let leaf = mojo_tls_gencert_new_leaf(
                 ca,
                 c"fuzz".as_ptr(),
                 s.as_ptr() as *const c_char,

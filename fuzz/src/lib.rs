@@ -32,7 +32,7 @@ pub fn check_ptr<T>(p: *mut T, what: &str) -> *mut T {
 pub fn last_error() -> String {
     let mut buf = vec![0u8; 1024];
     let n = mojo_tls_last_error(buf.as_mut_ptr() as *mut c_char, buf.len());
-    buf.truncate(n.min(1023));
+    buf.truncate((n.max(0) as usize).min(1023));
     String::from_utf8_lossy(&buf).into_owned()
 }
 
@@ -70,12 +70,12 @@ pub fn pki() -> &'static Pki {
     static P: OnceLock<Pki> = OnceLock::new();
     P.get_or_init(|| {
         let cn = CString::new("fuzz CA").unwrap();
-        let ca = mojo_tls_gencert_ca(cn.as_ptr(), 3650, 0);
+        let ca = mojo_tls_gencert_new_ca(cn.as_ptr(), 3650, 0);
         assert!(!ca.is_null(), "gencert_ca: {}", last_error());
         let leaf_cn = CString::new("localhost").unwrap();
         let sans = CString::new("localhost,127.0.0.1").unwrap();
-        let leaf = mojo_tls_gencert_leaf(ca, leaf_cn.as_ptr(), sans.as_ptr(), 0, 3650, 1, 0);
-        let client = mojo_tls_gencert_leaf(ca, leaf_cn.as_ptr(), sans.as_ptr(), 0, 3650, 2, 0);
+        let leaf = mojo_tls_gencert_new_leaf(ca, leaf_cn.as_ptr(), sans.as_ptr(), 0, 3650, 1, 0);
+        let client = mojo_tls_gencert_new_leaf(ca, leaf_cn.as_ptr(), sans.as_ptr(), 0, 3650, 2, 0);
         assert!(!leaf.is_null() && !client.is_null());
         let revoked = [client as *const mojo_tls_gencert];
         let mut crl = vec![0u8; 8192];
@@ -104,10 +104,10 @@ pub fn pki() -> &'static Pki {
         let client_cfg = |verify: i32, with_cert: bool| {
             let c = mojo_tls_config_new(0);
             assert_eq!(
-                mojo_tls_config_load_ca_mem(c, p.ca_pem.as_ptr(), p.ca_pem.len()),
+                mojo_tls_config_add_ca_mem(c, p.ca_pem.as_ptr(), p.ca_pem.len()),
                 0
             );
-            assert_eq!(mojo_tls_config_insecure_set_verify(c, verify), 0);
+            assert_eq!(mojo_tls_config_insecure_verify(c, verify), 0);
             if with_cert {
                 assert_eq!(
                     mojo_tls_config_add_cert_mem(
@@ -138,12 +138,12 @@ pub fn pki() -> &'static Pki {
             );
             if mtls {
                 assert_eq!(
-                    mojo_tls_config_load_ca_mem(s, p.ca_pem.as_ptr(), p.ca_pem.len()),
+                    mojo_tls_config_add_ca_mem(s, p.ca_pem.as_ptr(), p.ca_pem.len()),
                     0
                 );
                 assert_eq!(mojo_tls_config_set_client_auth(s, 2), 0);
             }
-            assert_eq!(mojo_tls_config_enable_session_tickets(s, 3600), 0);
+            assert_eq!(mojo_tls_config_set_session_tickets(s, 3600), 0);
             s as usize
         };
         let p = Pki {

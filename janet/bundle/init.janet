@@ -10,7 +10,7 @@
 (def- modules ["ffi.janet" "native.janet" "cert.janet" "tls.janet"])
 
 (def- library-name
-  (if (= (os/which) :macos) "libmojo_tls.0.dylib" "libmojo_tls.so.0"))
+  (if (= (os/which) :macos) "libmojo_tls.1.dylib" "libmojo_tls.so.1"))
 
 (defn- find-library []
   (def candidates

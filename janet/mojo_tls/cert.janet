@@ -109,7 +109,7 @@
   (default opts {})
   (def cn (n/c-str common-name "common-name"))
   (def days (int32-arg (get opts :days 365) ":days"))
-  (def h (n/check-handle (f/mojo-tls-gencert-ca cn days (key-alg (get opts :key))) "cert/ca"))
+  (def h (n/check-handle (f/mojo-tls-gencert-new-ca cn days (key-alg (get opts :key))) "cert/ca"))
   (wrap h (string common-name)))
 
 (defn leaf
@@ -132,7 +132,7 @@
   (def cn (n/c-str common-name "common-name"))
   (def sans (sans-arg (get opts :sans [common-name])))
   (def h (n/check-handle
-           (f/mojo-tls-gencert-leaf ih cn sans
+           (f/mojo-tls-gencert-new-leaf ih cn sans
                                     (int32-arg (get opts :not-before-days 0) ":not-before-days")
                                     (int32-arg (get opts :days 365) ":days")
                                     (usage-bits (get opts :usage))

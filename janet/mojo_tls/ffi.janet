@@ -12,12 +12,12 @@
 # length.
 #
 # The library path: (dyn :mojo-tls-library), else $MOJO_TLS_LIBRARY, else
-# libmojo_tls.so.0 (macOS: libmojo_tls.0.dylib) in this file's
+# libmojo_tls.so.1 (macOS: libmojo_tls.1.dylib) in this file's
 # directory (where the Janet bundle installs it), else that name from the
 # system's search path. It is opened lazily, at the first call.
 
 (def- mojo-tls-library-name
-  (if (= (os/which) :macos) "libmojo_tls.0.dylib" "libmojo_tls.so.0"))
+  (if (= (os/which) :macos) "libmojo_tls.1.dylib" "libmojo_tls.so.1"))
 
 (defn- mojo-tls-library-beside-module []
   (def here (dyn :current-file))
@@ -36,32 +36,8 @@
 (ffi/context mojo-tls-library-path :lazy true)
 
 # ---- constants ------------------------------------------------------------
-# Key algorithm for generated certificates: ECDSA P-256 (default).
-(def MOJO_TLS_KEY_ECDSA_P256 0)
-# Key algorithm for generated certificates: ECDSA P-384.
-(def MOJO_TLS_KEY_ECDSA_P384 1)
-# Generated certificate usage bit: TLS server (serverAuth).
-(def MOJO_TLS_USAGE_SERVER 1)
-# Generated certificate usage bit: TLS client (clientAuth).
-(def MOJO_TLS_USAGE_CLIENT 2)
-# Compat: protocol version not known / not negotiated.
-(def MOJO_TLS_VERSION_UNKNOWN 0)
-# Compat: endpoint for mojo_tls_ssl_config_defaults — client.
-(def MOJO_TLS_IS_CLIENT 0)
-# Compat: endpoint for mojo_tls_ssl_config_defaults — server.
-(def MOJO_TLS_IS_SERVER 1)
-# Compat: transport for mojo_tls_ssl_config_defaults — TLS over a stream.
-(def MOJO_TLS_TRANSPORT_STREAM 0)
-# Compat: transport for mojo_tls_ssl_config_defaults — DTLS over datagrams.
-(def MOJO_TLS_TRANSPORT_DATAGRAM 1)
-# Compat: preset for mojo_tls_ssl_config_defaults — the default settings.
-(def MOJO_TLS_PRESET_DEFAULT 0)
-# Compat: preset for mojo_tls_ssl_config_defaults — NSA Suite B.
-(def MOJO_TLS_PRESET_SUITEB 2)
-# Compat: protocol for mojo_tls_net_connect / mojo_tls_net_bind — TCP.
-(def MOJO_TLS_NET_PROTO_TCP 0)
-# Compat: protocol for mojo_tls_net_connect / mojo_tls_net_bind — UDP.
-(def MOJO_TLS_NET_PROTO_UDP 1)
+# The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
+(def MOJO_TLS_ABI_VERSION 1)
 # Role of a configuration: client.
 (def MOJO_TLS_ROLE_CLIENT 0)
 # Role of a configuration: server.
@@ -93,8 +69,28 @@
 (def MOJO_TLS_RECORD_LAYER_AUTO 0)
 # Record layer mode: always keep Mbed TLS's own record layer.
 (def MOJO_TLS_RECORD_LAYER_MBEDTLS 1)
-# The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
-(def MOJO_TLS_ABI_VERSION 0)
+# Distinguished name of the peer certificate's subject, for
+# mojo_tls_conn_peer_cert_dn_*.
+(def MOJO_TLS_DN_SUBJECT 0)
+# Distinguished name of the peer certificate's issuer, for
+# mojo_tls_conn_peer_cert_dn_*.
+(def MOJO_TLS_DN_ISSUER 1)
+# Subject alternative name type: another kind of name; its value is the
+# GeneralName tag number in decimal.
+(def MOJO_TLS_SAN_OTHER 0)
+# Subject alternative name type: a DNS name.
+(def MOJO_TLS_SAN_DNS 1)
+# Subject alternative name type: an IP address (its value in text form,
+# "127.0.0.1" or "::1").
+(def MOJO_TLS_SAN_IP 2)
+# Key algorithm for generated certificates: ECDSA P-256 (default).
+(def MOJO_TLS_KEY_ECDSA_P256 0)
+# Key algorithm for generated certificates: ECDSA P-384.
+(def MOJO_TLS_KEY_ECDSA_P384 1)
+# Generated certificate usage bit: TLS server (serverAuth).
+(def MOJO_TLS_USAGE_SERVER 1)
+# Generated certificate usage bit: TLS client (clientAuth).
+(def MOJO_TLS_USAGE_CLIENT 2)
 
 # ---- enum mojo_tls_err --------------------------------------------
 # Success.
@@ -148,310 +144,55 @@
 
 # ---- functions ------------------------------------------------------------
 
-# mojo_tls_gencert *mojo_tls_gencert_ca(const char *common_name, int32_t valid_days, int32_t key_alg)
-(ffi/defbind mojo-tls-gencert-ca :ptr
-  "Generate a self-signed CA certificate named `common_name`, valid from now\nfor `valid_days` days, with a fresh key (MOJO_TLS_KEY_*). NULL on error."
-  [common_name :ptr valid_days :int32 key_alg :int32])
-
-# mojo_tls_gencert *mojo_tls_gencert_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)
-(ffi/defbind mojo-tls-gencert-leaf :ptr
-  "Generate a leaf certificate signed by `issuer` (a CA from\nmojo_tls_gencert_ca), or self-signed when `issuer` is NULL. `sans` is a\ncomma-separated list of DNS names and IP addresses (may be NULL).\nValidity starts `not_before_days` from now (negative = in the past) and\nlasts `valid_days` (so -30, 10 gives an expired certificate). `usage` is\nMOJO_TLS_USAGE_SERVER and/or MOJO_TLS_USAGE_CLIENT. NULL on error."
-  [issuer :ptr common_name :ptr sans :ptr not_before_days :int32 valid_days :int32 usage :int32 key_alg :int32])
-
-# ptrdiff_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-gencert-cert-pem :ssize
-  "The certificate in PEM (snprintf style). Returns the full length."
-  [g :ptr buf :ptr cap :size])
-
-# ptrdiff_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-gencert-key-pem :ssize
-  "The private key in PEM (PKCS#8, unencrypted; snprintf style). Returns the\nfull length."
-  [g :ptr buf :ptr cap :size])
-
-# int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)
-(ffi/defbind mojo-tls-gencert-free :int32
-  "Release a generated certificate. NULL → 0; stale → MOJO_TLS_ERR_INVALID_HANDLE."
-  [g :ptr])
-
-# ptrdiff_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-gencert-cert-der :ssize
-  "The certificate in DER (copies what fits). Returns the full length."
-  [g :ptr buf :ptr cap :size])
-
-# ptrdiff_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-gencert-crl-pem :ssize
-  "A CRL signed by the CA `ca` revoking the `n` generated certificates in\n`revoked` (valid for 30 days), in PEM (snprintf style). Returns the full\nlength. Each call signs a new CRL: size it with one call, fill with a\nsecond, or pass a generous buffer."
-  [ca :ptr revoked :ptr n :size buf :ptr cap :size])
-
-# size_t mojo_tls_sizeof_ssl_context(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-ssl-context :size
-  "Compat: size in bytes of an Mbed TLS ssl_context (for mojo_tls_alloc)."
+# int32_t mojo_tls_init(void)
+(ffi/defbind mojo-tls-init :int32
+  "Initialise the library. Optional: every entry point does it implicitly.\nIdempotent and thread-safe. Returns 0."
   [])
 
-# size_t mojo_tls_sizeof_ssl_config(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-ssl-config :size
-  "Compat: size in bytes of an Mbed TLS ssl_config."
+# const char *mojo_tls_version(void)  [returns a nullable char * as :ptr]
+(ffi/defbind mojo-tls-version :ptr
+  "The library version, e.g. \"0.1.0\". Static string."
   [])
 
-# size_t mojo_tls_sizeof_ssl_session(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-ssl-session :size
-  "Compat: size in bytes of an Mbed TLS ssl_session."
+# const char *mojo_tls_backend(void)  [returns a nullable char * as :ptr]
+(ffi/defbind mojo-tls-backend :ptr
+  "The backend, e.g. \"Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)\". Static string."
   [])
 
-# size_t mojo_tls_sizeof_entropy_context(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-entropy-context :size
-  "Compat: size in bytes of an Mbed TLS entropy_context (Mbed TLS 4.x:\nits private one; nothing in the compat API takes it)."
+# int32_t mojo_tls_abi_version(void)
+(ffi/defbind mojo-tls-abi-version :int32
+  "The ABI major version of the loaded library (MOJO_TLS_ABI_VERSION of the\nheader it was built with)."
   [])
 
-# size_t mojo_tls_sizeof_ctr_drbg_context(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-ctr-drbg-context :size
-  "Compat: size in bytes of an Mbed TLS ctr_drbg_context (Mbed TLS 4.x:\nits private one; nothing in the compat API takes it)."
+# int32_t mojo_tls_last_error_code(void)
+(ffi/defbind mojo-tls-last-error-code :int32
+  "The code (a mojo_tls_err value) of the last failure on this thread, 0 if none."
   [])
 
-# size_t mojo_tls_sizeof_x509_crt(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-x509-crt :size
-  "Compat: size in bytes of an Mbed TLS x509_crt (certificate chain)."
+# intptr_t mojo_tls_last_error(char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-last-error :ssize
+  "The message of the last failure on this thread (with the Mbed TLS code and\ntext, and for certificate failures the verification reason), written to\n`buf` NUL-terminated and truncated to `cap`. Returns the full length\nwithout the NUL (snprintf style); `buf` may be NULL when `cap` is 0.\nReturns 0 and writes \"\" when there was no failure. Never changes the\nlast error."
+  [buf :ptr cap :size])
+
+# int32_t mojo_tls_last_error_verify_flags(void)
+(ffi/defbind mojo-tls-last-error-verify-flags :int32
+  "When the last failure on this thread is a certificate verification\nfailure (MOJO_TLS_ERR_VERIFY_FAILED, also from a constructor that\nreturned NULL): its X.509 verification flags (Mbed TLS\nMBEDTLS_X509_BADCERT_* bits, >= 0; 0 when the failure was not in the\nflags, e.g. no pin matched). Otherwise MOJO_TLS_ERR_NOT_AVAILABLE.\nNever changes the last error."
   [])
 
-# size_t mojo_tls_sizeof_pk_context(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-pk-context :size
-  "Compat: size in bytes of an Mbed TLS pk_context (private key)."
+# intptr_t mojo_tls_last_error_verify_reason(char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-last-error-verify-reason :ssize
+  "When the last failure on this thread is a certificate verification\nfailure: its reason (\"certificate has expired\", \"no certificate pin\nmatched the peer's certificate\", ...) into `buf` (snprintf style),\nreturning the full length. Otherwise MOJO_TLS_ERR_NOT_AVAILABLE. Never\nchanges the last error."
+  [buf :ptr cap :size])
+
+# void mojo_tls_clear_error(void)
+(ffi/defbind mojo-tls-clear-error :void
+  "Forget the last error of this thread."
   [])
 
-# size_t mojo_tls_sizeof_net_context(void)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-sizeof-net-context :size
-  "Compat: size in bytes of an Mbed TLS net_context (its first field is the\nsocket, `int fd`)."
-  [])
-
-# void *mojo_tls_alloc(size_t size)
-(ffi/defbind mojo-tls-alloc :ptr
-  "Compat: `size` bytes of zeroed heap memory (calloc), for contexts of the\nsizes above; release with mojo_tls_free. NULL when out of memory."
-  [size :size])
-
-# void mojo_tls_free(void *ptr)
-(ffi/defbind mojo-tls-free :void
-  "Compat: release memory from mojo_tls_alloc (free the context inside it\nfirst with its *_free function). NULL is ignored."
-  [ptr :ptr])
-
-# void mojo_tls_conf_min_version(void *conf, int version)
-(ffi/defbind mojo-tls-conf-min-version :void
-  "Compat: lowest protocol version, MOJO_TLS_VERSION_TLS1_2 (0x0303) or\nMOJO_TLS_VERSION_TLS1_3 (0x0304). Other values leave the config unchanged\nand set the thread's last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL\n`conf` is ignored."
-  [conf :ptr version :int])
-
-# void mojo_tls_conf_max_version(void *conf, int version)
-(ffi/defbind mojo-tls-conf-max-version :void
-  "Compat: highest protocol version, 0x0303 or 0x0304. Other values leave the\nconfig unchanged and set the thread's last error. NULL `conf` is ignored."
-  [conf :ptr version :int])
-
-# void mojo_tls_ssl_config_init(void *conf)
-(ffi/defbind mojo-tls-ssl-config-init :void
-  "Compat: mbedtls_ssl_config_init on caller memory of\nmojo_tls_sizeof_ssl_config() bytes. NULL is ignored."
-  [conf :ptr])
-
-# void mojo_tls_ssl_config_free(void *conf)
-(ffi/defbind mojo-tls-ssl-config-free :void
-  "Compat: mbedtls_ssl_config_free (the memory itself stays the caller's).\nNULL is ignored."
-  [conf :ptr])
-
-# int mojo_tls_ssl_config_defaults(void *conf, int endpoint, int transport, int preset)
-(ffi/defbind mojo-tls-ssl-config-defaults :int
-  "Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,\ntransport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the\noriginal shim's backend did implicitly: the library's RNG (a CTR_DRBG\nreseeded after fork; PSA's own on Mbed TLS 4.x), TLS 1.2 as minimum and maximum available version,\nand for the default preset forward-secret AEAD cipher suites (ECDHE with\nAES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,\nSHA-1-free signature hashes and a SHA-1-free certificate profile\n(RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.\nReturns 0 or an Mbed TLS error; NULL `conf` →\nMBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100; on Mbed TLS 4.x -0x87,\nPSA_ERROR_INVALID_ARGUMENT)."
-  [conf :ptr endpoint :int transport :int preset :int])
-
-# void mojo_tls_ssl_conf_authmode(void *conf, int authmode)
-(ffi/defbind mojo-tls-ssl-conf-authmode :void
-  "Compat: mbedtls_ssl_conf_authmode (MOJO_TLS_VERIFY_NONE / OPTIONAL /\nREQUIRED). NULL `conf` is ignored."
-  [conf :ptr authmode :int])
-
-# void mojo_tls_ssl_conf_ca_chain(void *conf, void *ca_chain, void *ca_crl)
-(ffi/defbind mojo-tls-ssl-conf-ca-chain :void
-  "Compat: mbedtls_ssl_conf_ca_chain. The config keeps the pointers: the CA\nchain (x509_crt) and CRL (may be NULL) must outlive it. NULL `conf` is\nignored."
-  [conf :ptr ca_chain :ptr ca_crl :ptr])
-
-# int mojo_tls_ssl_conf_own_cert(void *conf, void *own_cert, void *pk_ctx)
-(ffi/defbind mojo-tls-ssl-conf-own-cert :int
-  "Compat: mbedtls_ssl_conf_own_cert. The config keeps the pointers: the\nchain and key must outlive it. Returns 0 or an Mbed TLS error; a NULL\nargument → MBEDTLS_ERR_SSL_BAD_INPUT_DATA."
-  [conf :ptr own_cert :ptr pk_ctx :ptr])
-
-# void mojo_tls_ssl_init(void *ssl)
-(ffi/defbind mojo-tls-ssl-init :void
-  "Compat: mbedtls_ssl_init on caller memory of mojo_tls_sizeof_ssl_context()\nbytes. NULL is ignored."
-  [ssl :ptr])
-
-# void mojo_tls_ssl_free(void *ssl)
-(ffi/defbind mojo-tls-ssl-free :void
-  "Compat: mbedtls_ssl_free (the memory stays the caller's). NULL is ignored."
-  [ssl :ptr])
-
-# int mojo_tls_ssl_setup(void *ssl, const void *conf)
-(ffi/defbind mojo-tls-ssl-setup :int
-  "Compat: mbedtls_ssl_setup. The config must outlive the context. Returns\n0 or an Mbed TLS error; NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA."
-  [ssl :ptr conf :ptr])
-
-# int mojo_tls_ssl_set_hostname(void *ssl, const char *hostname)
-(ffi/defbind mojo-tls-ssl-set-hostname :int
-  "Compat: mbedtls_ssl_set_hostname: the name checked in the server's\ncertificate and sent as SNI (copied). NULL `hostname` clears it.\nReturns 0 or an Mbed TLS error; NULL `ssl` → MBEDTLS_ERR_SSL_BAD_INPUT_DATA."
-  [ssl :ptr hostname :ptr])
-
-# void mojo_tls_ssl_set_bio(void *ssl, void *p_bio, void *f_send, void *f_recv, void *f_recv_timeout)
-(ffi/defbind mojo-tls-ssl-set-bio :void
-  "Compat: mbedtls_ssl_set_bio. `f_send`, `f_recv`, `f_recv_timeout` are\nfunction pointers with the Mbed TLS signatures (NULL = none), e.g. from\nmojo_tls_get_net_send_ptr() with a net_context as `p_bio`. NULL `ssl` is\nignored."
-  [ssl :ptr p_bio :ptr f_send :ptr f_recv :ptr f_recv_timeout :ptr])
-
-# int mojo_tls_ssl_handshake(void *ssl)
-(ffi/defbind mojo-tls-ssl-handshake :int
-  "Compat: mbedtls_ssl_handshake. Returns 0, MBEDTLS_ERR_SSL_WANT_READ /\nWANT_WRITE (non-blocking I/O) or another Mbed TLS error (e.g.\nMBEDTLS_ERR_X509_CERT_VERIFY_FAILED, see mojo_tls_ssl_get_verify_result);\nNULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA."
-  [ssl :ptr])
-
-# int mojo_tls_ssl_read(void *ssl, unsigned char *buf, size_t len)
-(ffi/defbind mojo-tls-ssl-read :int
-  "Compat: mbedtls_ssl_read. Returns the byte count (> 0), 0 or\nMBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY at the peer's close_notify, or an Mbed\nTLS error; NULL `ssl` (or NULL `buf` with `len` > 0) →\nMBEDTLS_ERR_SSL_BAD_INPUT_DATA."
-  [ssl :ptr buf :ptr len :size])
-
-# int mojo_tls_ssl_write(void *ssl, const unsigned char *buf, size_t len)
-(ffi/defbind mojo-tls-ssl-write :int
-  "Compat: mbedtls_ssl_write (may write fewer than `len` bytes). Returns the\nbyte count or an Mbed TLS error; NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA."
-  [ssl :ptr buf :ptr len :size])
-
-# int mojo_tls_ssl_close_notify(void *ssl)
-(ffi/defbind mojo-tls-ssl-close-notify :int
-  "Compat: mbedtls_ssl_close_notify. Returns 0 or an Mbed TLS error; NULL →\nMBEDTLS_ERR_SSL_BAD_INPUT_DATA."
-  [ssl :ptr])
-
-# const char *mojo_tls_ssl_get_version(const void *ssl)  [returns a nullable char * as :ptr]
-(ffi/defbind mojo-tls-ssl-get-version :ptr
-  "Compat: the negotiated protocol version's name (\"TLSv1.2\"), static;\nNULL for a NULL `ssl`."
-  [ssl :ptr])
-
-# const char *mojo_tls_ssl_get_ciphersuite(const void *ssl)  [returns a nullable char * as :ptr]
-(ffi/defbind mojo-tls-ssl-get-ciphersuite :ptr
-  "Compat: the negotiated cipher suite's Mbed TLS name\n(\"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256\"), static; NULL for a NULL `ssl`."
-  [ssl :ptr])
-
-# unsigned int mojo_tls_ssl_get_verify_result(const void *ssl)
-(ffi/defbind mojo-tls-ssl-get-verify-result :uint
-  "Compat: mbedtls_ssl_get_verify_result: 0 when the peer certificate\nverified, else MBEDTLS_X509_BADCERT_* flags; 0xFFFFFFFF when no result is\navailable (also for a NULL `ssl`)."
-  [ssl :ptr])
-
-# const void *mojo_tls_ssl_get_peer_cert(const void *ssl)
-(ffi/defbind mojo-tls-ssl-get-peer-cert :ptr
-  "Compat: the peer's certificate (an x509_crt owned by the ssl context,\nvalid until it is freed or reset); NULL if none or for a NULL `ssl`."
-  [ssl :ptr])
-
-# const unsigned char *mojo_tls_x509_crt_get_raw_data(const void *crt)
-(ffi/defbind mojo-tls-x509-crt-get-raw-data :ptr
-  "Compat: the DER bytes of a certificate (borrowed from `crt`; the first\none of a chain); NULL for a NULL `crt`."
-  [crt :ptr])
-
-# size_t mojo_tls_x509_crt_get_raw_len(const void *crt)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-x509-crt-get-raw-len :size
-  "Compat: the length of mojo_tls_x509_crt_get_raw_data; 0 for a NULL `crt`."
-  [crt :ptr])
-
-# void mojo_tls_x509_crt_init(void *crt)
-(ffi/defbind mojo-tls-x509-crt-init :void
-  "Compat: mbedtls_x509_crt_init on caller memory of\nmojo_tls_sizeof_x509_crt() bytes. NULL is ignored."
-  [crt :ptr])
-
-# void mojo_tls_x509_crt_free(void *crt)
-(ffi/defbind mojo-tls-x509-crt-free :void
-  "Compat: mbedtls_x509_crt_free (the whole chain; the memory stays the\ncaller's). NULL is ignored."
-  [crt :ptr])
-
-# int mojo_tls_x509_crt_parse(void *chain, const unsigned char *buf, size_t buflen)
-(ffi/defbind mojo-tls-x509-crt-parse :int
-  "Compat: mbedtls_x509_crt_parse: add DER or PEM certificates from memory\nto `chain` (copied). For PEM, `buflen` must include the terminating NUL.\nReturns 0, the number of certificates that failed to parse (> 0), or an\nMbed TLS error; NULL → MBEDTLS_ERR_X509_BAD_INPUT_DATA (-0x2800)."
-  [chain :ptr buf :ptr buflen :size])
-
-# int mojo_tls_x509_crt_parse_file(void *chain, const char *path)
-(ffi/defbind mojo-tls-x509-crt-parse-file :int
-  "Compat: mbedtls_x509_crt_parse_file (DER or PEM file). Returns as\nmojo_tls_x509_crt_parse; NULL → MBEDTLS_ERR_X509_BAD_INPUT_DATA."
-  [chain :ptr path :ptr])
-
-# void mojo_tls_pk_init(void *pk)
-(ffi/defbind mojo-tls-pk-init :void
-  "Compat: mbedtls_pk_init on caller memory of mojo_tls_sizeof_pk_context()\nbytes. NULL is ignored."
-  [pk :ptr])
-
-# void mojo_tls_pk_free(void *pk)
-(ffi/defbind mojo-tls-pk-free :void
-  "Compat: mbedtls_pk_free (the memory stays the caller's). NULL is ignored."
-  [pk :ptr])
-
-# int mojo_tls_pk_parse_key(void *pk, const unsigned char *key, size_t keylen, const unsigned char *pwd, size_t pwdlen)
-(ffi/defbind mojo-tls-pk-parse-key :int
-  "Compat: mbedtls_pk_parse_key: a private key in DER or PEM from memory\n(for PEM, `keylen` includes the NUL), optionally encrypted with `pwd`\n(`pwdlen` bytes; NULL = none). Returns 0 or an Mbed TLS error (e.g.\nMBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →\nMBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80; on Mbed TLS 4.x -0x87,\nPSA_ERROR_INVALID_ARGUMENT)."
-  [pk :ptr key :ptr keylen :size pwd :ptr pwdlen :size])
-
-# int mojo_tls_pk_parse_keyfile(void *pk, const char *path, const char *password)
-(ffi/defbind mojo-tls-pk-parse-keyfile :int
-  "Compat: mbedtls_pk_parse_keyfile (`password` may be NULL). Returns 0 or\nan Mbed TLS error; NULL `pk`/`path` → MBEDTLS_ERR_PK_BAD_INPUT_DATA."
-  [pk :ptr path :ptr password :ptr])
-
-# void mojo_tls_net_init(void *ctx)
-(ffi/defbind mojo-tls-net-init :void
-  "Compat: mbedtls_net_init on caller memory of\nmojo_tls_sizeof_net_context() bytes. NULL is ignored."
-  [ctx :ptr])
-
-# void mojo_tls_net_free(void *ctx)
-(ffi/defbind mojo-tls-net-free :void
-  "Compat: mbedtls_net_free: closes the socket (the memory stays the\ncaller's). NULL is ignored."
-  [ctx :ptr])
-
-# int mojo_tls_net_connect(void *ctx, const char *host, const char *port, int proto)
-(ffi/defbind mojo-tls-net-connect :int
-  "Compat: mbedtls_net_connect to `host`:`port` (a service name or number)\nover MOJO_TLS_NET_PROTO_TCP or _UDP; blocking. Returns 0 or\nMBEDTLS_ERR_NET_UNKNOWN_HOST / SOCKET_FAILED / CONNECT_FAILED; NULL →\nMBEDTLS_ERR_NET_BAD_INPUT_DATA (-0x0049)."
-  [ctx :ptr host :ptr port :ptr proto :int])
-
-# int mojo_tls_net_bind(void *ctx, const char *bind_ip, const char *port, int proto)
-(ffi/defbind mojo-tls-net-bind :int
-  "Compat: mbedtls_net_bind: a listening socket (SO_REUSEADDR, backlog 10)\non `bind_ip` (NULL = every address) and `port` (\"0\" = any free port; read\nit back with getsockname on the context's fd). Returns 0 or\nMBEDTLS_ERR_NET_UNKNOWN_HOST / SOCKET_FAILED / BIND_FAILED /\nLISTEN_FAILED; NULL `ctx`/`port` → MBEDTLS_ERR_NET_BAD_INPUT_DATA."
-  [ctx :ptr bind_ip :ptr port :ptr proto :int])
-
-# int mojo_tls_net_bind_reuseport(void *ctx, const char *bind_ip, const char *port, int proto)
-(ffi/defbind mojo-tls-net-bind-reuseport :int
-  "Compat: as mojo_tls_net_bind, with SO_REUSEPORT set as well, so several\nprocesses or threads can each listen on the same port."
-  [ctx :ptr bind_ip :ptr port :ptr proto :int])
-
-# int mojo_tls_net_accept(void *bind_ctx, void *client_ctx, void *client_ip, size_t buf_size, size_t *cip_len)
-(ffi/defbind mojo-tls-net-accept :int
-  "Compat: mbedtls_net_accept: wait for a client on `bind_ctx` and put its\nsocket in `client_ctx` (an initialised net_context). If `client_ip` is\nnot NULL, the client's raw address (4 or 16 bytes) is written there (up\nto `buf_size`) and its length to `*cip_len`. Returns 0 or an Mbed TLS\nerror; NULL contexts → MBEDTLS_ERR_NET_BAD_INPUT_DATA."
-  [bind_ctx :ptr client_ctx :ptr client_ip :ptr buf_size :size cip_len :ptr])
-
-# void *mojo_tls_net_accept_alloc(void *bind_ctx, void *client_ip, size_t buf_size, size_t *cip_len, int *ret_code)
-(ffi/defbind mojo-tls-net-accept-alloc :ptr
-  "Compat: as mojo_tls_net_accept, into a net_context the library allocates\n(as mojo_tls_alloc). Returns it — release it with\nmojo_tls_net_free_context — or NULL on failure. `*ret_code` (if\n`ret_code` is not NULL) receives 0 or the Mbed TLS error."
-  [bind_ctx :ptr client_ip :ptr buf_size :size cip_len :ptr ret_code :ptr])
-
-# void mojo_tls_net_free_context(void *ctx)
-(ffi/defbind mojo-tls-net-free-context :void
-  "Compat: close and release a net_context from mojo_tls_net_accept_alloc\n(or one in mojo_tls_alloc memory): mbedtls_net_free + mojo_tls_free.\nNULL is ignored."
-  [ctx :ptr])
-
-# int mojo_tls_net_set_block(void *ctx)
-(ffi/defbind mojo-tls-net-set-block :int
-  "Compat: mbedtls_net_set_block. Returns 0 or an Mbed TLS error; NULL →\nMBEDTLS_ERR_NET_BAD_INPUT_DATA."
-  [ctx :ptr])
-
-# int mojo_tls_net_set_nonblock(void *ctx)
-(ffi/defbind mojo-tls-net-set-nonblock :int
-  "Compat: mbedtls_net_set_nonblock (reads and writes then return\nMBEDTLS_ERR_SSL_WANT_READ / WANT_WRITE). Returns 0 or an Mbed TLS error;\nNULL → MBEDTLS_ERR_NET_BAD_INPUT_DATA."
-  [ctx :ptr])
-
-# void *mojo_tls_get_net_send_ptr(void)
-(ffi/defbind mojo-tls-get-net-send-ptr :ptr
-  "Compat: mbedtls_net_send, as a function pointer for the `f_send`\nargument of mojo_tls_ssl_set_bio (with a net_context as `p_bio`)."
-  [])
-
-# void *mojo_tls_get_net_recv_ptr(void)
-(ffi/defbind mojo-tls-get-net-recv-ptr :ptr
-  "Compat: mbedtls_net_recv, for the `f_recv` argument of mojo_tls_ssl_set_bio."
-  [])
-
-# void *mojo_tls_get_net_recv_timeout_ptr(void)
-(ffi/defbind mojo-tls-get-net-recv-timeout-ptr :ptr
-  "Compat: mbedtls_net_recv_timeout, for the `f_recv_timeout` argument of\nmojo_tls_ssl_set_bio (used when a read timeout is configured)."
-  [])
+# const char *mojo_tls_strerror(int32_t code)  [returns a nullable char * as :ptr]
+(ffi/defbind mojo-tls-strerror :ptr
+  "A static description of an error code; never NULL (\"unknown error code\"\nfor values outside mojo_tls_err)."
+  [code :int32])
 
 # mojo_tls_config *mojo_tls_config_new(int32_t role)
 (ffi/defbind mojo-tls-config-new :ptr
@@ -473,23 +214,23 @@
   "Highest protocol version to offer: MOJO_TLS_VERSION_TLS1_3 (default) or\nMOJO_TLS_VERSION_TLS1_2."
   [cfg :ptr version :int32])
 
-# int32_t mojo_tls_config_load_system_ca(mojo_tls_config *cfg)
-(ffi/defbind mojo-tls-config-load-system-ca :int32
+# int32_t mojo_tls_config_add_ca_system(mojo_tls_config *cfg)
+(ffi/defbind mojo-tls-config-add-ca-system :int32
   "Add the system's CA certificates to the trust store (Debian/Ubuntu,\nFedora/RHEL, openSUSE, Alpine, macOS Homebrew locations; SSL_CERT_FILE and\nSSL_CERT_DIR override them). MOJO_TLS_ERR_NOT_FOUND if there is none."
   [cfg :ptr])
 
-# int32_t mojo_tls_config_load_ca_file(mojo_tls_config *cfg, const char *path)
-(ffi/defbind mojo-tls-config-load-ca-file :int32
+# int32_t mojo_tls_config_add_ca_file(mojo_tls_config *cfg, const char *path)
+(ffi/defbind mojo-tls-config-add-ca-file :int32
   "Add CA certificates from a PEM file (one or many) or a DER file.\nMOJO_TLS_ERR_NOT_FOUND, MOJO_TLS_ERR_PARSE on failure."
   [cfg :ptr path :ptr])
 
-# int32_t mojo_tls_config_load_ca_dir(mojo_tls_config *cfg, const char *path)
-(ffi/defbind mojo-tls-config-load-ca-dir :int32
+# int32_t mojo_tls_config_add_ca_dir(mojo_tls_config *cfg, const char *path)
+(ffi/defbind mojo-tls-config-add-ca-dir :int32
   "Add every CA certificate file found in a directory."
   [cfg :ptr path :ptr])
 
-# int32_t mojo_tls_config_load_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
-(ffi/defbind mojo-tls-config-load-ca-mem :int32
+# int32_t mojo_tls_config_add_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
+(ffi/defbind mojo-tls-config-add-ca-mem :int32
   "Add CA certificates from memory: PEM (one or many) or DER. The data is\ncopied. MOJO_TLS_ERR_PARSE for garbage or truncated input."
   [cfg :ptr data :ptr len :size])
 
@@ -518,8 +259,8 @@
   "Key-exchange groups, most preferred first, separated by ':' or ','\n(\"x25519\", \"secp256r1\"/\"P-256\", \"secp384r1\"/\"P-384\", \"secp521r1\", \"x448\").\nDefault: \"x25519,secp256r1,secp384r1\"."
   [cfg :ptr names :ptr])
 
-# int32_t mojo_tls_config_insecure_set_verify(mojo_tls_config *cfg, int32_t mode)
-(ffi/defbind mojo-tls-config-insecure-set-verify :int32
+# int32_t mojo_tls_config_insecure_verify(mojo_tls_config *cfg, int32_t mode)
+(ffi/defbind mojo-tls-config-insecure-verify :int32
   "INSECURE for clients: weaken peer verification. MOJO_TLS_VERIFY_NONE skips\nit, MOJO_TLS_VERIFY_OPTIONAL records failures (see\nmojo_tls_conn_verify_flags) without failing the handshake;\nMOJO_TLS_VERIFY_REQUIRED restores the default. On a server config this\nsets whether client certificates are requested (default NONE)."
   [cfg :ptr mode :int32])
 
@@ -530,17 +271,17 @@
 
 # int32_t mojo_tls_config_set_client_auth(mojo_tls_config *cfg, int32_t mode)
 (ffi/defbind mojo-tls-config-set-client-auth :int32
-  "Server: mutual TLS. `mode` is MOJO_TLS_CLIENT_AUTH_NONE (default),\n_OPTIONAL (verified if sent) or _REQUIRED (the handshake fails without a\nvalid client certificate). Client certificates are verified against this\nconfiguration's CA store (mojo_tls_config_load_ca_*). The server reads\nthe result with mojo_tls_conn_peer_cert_* and mojo_tls_conn_verify_flags.\nMOJO_TLS_ERR_BAD_STATE on a client configuration."
+  "Server: mutual TLS. `mode` is MOJO_TLS_CLIENT_AUTH_NONE (default),\n_OPTIONAL (verified if sent) or _REQUIRED (the handshake fails without a\nvalid client certificate). Client certificates are verified against this\nconfiguration's CA store (mojo_tls_config_add_ca_*). The server reads\nthe result with mojo_tls_conn_peer_cert_* and mojo_tls_conn_verify_flags.\nMOJO_TLS_ERR_BAD_STATE on a client configuration."
   [cfg :ptr mode :int32])
 
-# int32_t mojo_tls_config_load_crl_file(mojo_tls_config *cfg, const char *path)
-(ffi/defbind mojo-tls-config-load-crl-file :int32
+# int32_t mojo_tls_config_add_crl_file(mojo_tls_config *cfg, const char *path)
+(ffi/defbind mojo-tls-config-add-crl-file :int32
   "Add certificate revocation lists (PEM, one or many, or DER) from a file\nto the trust store: a revoked certificate then fails verification with\nMOJO_TLS_ERR_VERIFY_FAILED and a reason naming revocation."
   [cfg :ptr path :ptr])
 
-# int32_t mojo_tls_config_load_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
-(ffi/defbind mojo-tls-config-load-crl-mem :int32
-  "As mojo_tls_config_load_crl_file, from memory (copied)."
+# int32_t mojo_tls_config_add_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
+(ffi/defbind mojo-tls-config-add-crl-mem :int32
+  "As mojo_tls_config_add_crl_file, from memory (copied)."
   [cfg :ptr data :ptr len :size])
 
 # int32_t mojo_tls_config_add_pin(mojo_tls_config *cfg, int32_t kind, const uint8_t *sha256, size_t len)
@@ -558,19 +299,19 @@
   "Debugging aid (opt-in): append NSS key-log lines (CLIENT_RANDOM …) for\nconnections of this configuration to `path`, so Wireshark can decrypt\nthem. NULL turns it off. Without it, the file named by the SSLKEYLOGFILE\nenvironment variable (read when the configuration is first used) is used.\nAnyone with this file can decrypt the traffic."
   [cfg :ptr path :ptr])
 
-# int32_t mojo_tls_config_enable_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)
-(ffi/defbind mojo-tls-config-enable-session-tickets :int32
+# int32_t mojo_tls_config_set_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)
+(ffi/defbind mojo-tls-config-set-session-tickets :int32
   "Server: issue session tickets (RFC 5077) so clients can resume. Ticket\nkeys are random, held in memory and rotated every `lifetime_s` seconds\n(<= 0: 86400). Clients use tickets automatically."
   [cfg :ptr lifetime_s :int32])
 
-# int32_t mojo_tls_config_enable_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)
-(ffi/defbind mojo-tls-config-enable-resumption-without-forward-secrecy :int32
+# int32_t mojo_tls_config_insecure_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)
+(ffi/defbind mojo-tls-config-insecure-resumption-without-forward-secrecy :int32
   "TLS 1.3 resumption without forward secrecy (opt-in; off by default).\nBy default a resumed TLS 1.3 session always runs an ECDHE exchange as\nwell (psk_dhe_ke) and psk_ke is neither offered nor accepted, in both\nroles. With `on` != 0 resumption uses the ticket's key alone (psk_ke):\nno ECDHE, the cheapest resumption, but a session resumed so has no\nforward secrecy: whoever later obtains the server's ticket key or the\nsession's resumption secret (e.g. from an exported session) can decrypt\nit, as with TLS 1.2 tickets. Both ends must enable it.\nServer: also accepts psk_ke (clients that offer psk_dhe_ke still get\nit). Client: full handshakes use ECDHE as always; resuming a TLS 1.3\nsession (mojo_tls_conn_session_import) offers psk_ke alone and no key\nshare, because an Mbed TLS server prefers a full ECDHE handshake to\npsk_ke whenever the ClientHello has one. So there is no fallback: if\nthe server does not resume (not opted in, a ticket it cannot open or\nthat expired) the handshake fails with MOJO_TLS_ERR_HANDSHAKE and a\nmessage saying so; connect again without the session. Works with\nOpenSSL servers that allow it (SSL_OP_ALLOW_NO_DHE_KEX). Sessions saved\nby a client without this setting resume as before (psk_dhe_ke). TLS 1.2\nis unaffected. `on` 0 restores the default. 0, or a negative\nMOJO_TLS_ERR_* (MOJO_TLS_ERR_INVALID_HANDLE for a NULL or freed `cfg`)."
   [cfg :ptr on :int32])
 
 # int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)
 (ffi/defbind mojo-tls-config-set-ticket-keys :int32
-  "Server: seal session tickets under the caller's keys instead of random\nones, so servers sharing the keys (behind a load balancer) resume each\nother's sessions; a server with other keys ignores such a ticket and\nruns a full handshake. `keys` is 1 to 8 secrets of\nMOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets\nstore (`len` = 32 × n): the first seals new tickets,\nevery one opens them. Each is expanded with HKDF-SHA256 into an\nAES-256-GCM key and a public 4-byte key id; the same on every backend\n(Mbed TLS 3.6, 4.x). Turns tickets on (lifetime 86400 s unless\nmojo_tls_config_enable_session_tickets set one; at most 7 days; issue\ntimes are wall-clock, so servers need roughly synchronised clocks).\nRotation: call again with the new key first and the previous one after\nit (drop a key once its tickets have expired); it applies at once, also\nto connections of this configuration already accepted. The library\nkeeps only the derived keys (wiped when replaced or freed), not `keys`;\nthe caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not\n32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration)."
+  "Server: seal session tickets under the caller's keys instead of random\nones, so servers sharing the keys (behind a load balancer) resume each\nother's sessions; a server with other keys ignores such a ticket and\nruns a full handshake. `keys` is 1 to 8 secrets of\nMOJO_TLS_TICKET_KEY_LEN (32) random bytes each, e.g. from a secrets\nstore (`len` = 32 × n): the first seals new tickets,\nevery one opens them. Each is expanded with HKDF-SHA256 into an\nAES-256-GCM key and a public 4-byte key id; the same on every backend\n(Mbed TLS 3.6, 4.x). Turns tickets on (lifetime 86400 s unless\nmojo_tls_config_set_session_tickets set one; at most 7 days; issue\ntimes are wall-clock, so servers need roughly synchronised clocks).\nRotation: call again with the new key first and the previous one after\nit (drop a key once its tickets have expired); it applies at once, also\nto connections of this configuration already accepted. The library\nkeeps only the derived keys (wiped when replaced or freed), not `keys`;\nthe caller should wipe its buffer. 0, MOJO_TLS_ERR_INVALID_ARGUMENT (a length that is not\n32 × 1..8) or MOJO_TLS_ERR_BAD_STATE (a client configuration)."
   [cfg :ptr keys :ptr len :size])
 
 # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)
@@ -583,10 +324,20 @@
   "Which record layer protects application data after the handshake.\nMOJO_TLS_RECORD_LAYER_AUTO (default): Mbed TLS does the handshake, then\nthe connection's traffic keys move to mojo-tls's record layer (ring\nAES-128/256-GCM and ChaCha20-Poly1305, TLS 1.2 and 1.3; kernel TLS for\nTLS 1.2 on the library's own sockets where the kernel offers it), much\nfaster for bulk data. Connections it cannot run (other suites, a\nnegotiated record size limit) keep Mbed TLS's record layer.\nMOJO_TLS_RECORD_LAYER_MBEDTLS: Mbed TLS's record layer always.\nmojo_tls_conn_record_layer says which one a connection uses.\nMOJO_TLS_ERR_INVALID_ARGUMENT for another mode."
   [cfg :ptr mode :int32])
 
-# mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
-(ffi/defbind mojo-tls-connect :ptr
+# mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
+(ffi/defbind mojo-tls-conn-new-connect :ptr
   "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)\nand handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:\ncall again, ...)."
   [cfg :ptr host :ptr port :uint16 timeout_ms :int32])
+
+# mojo_tls_conn *mojo_tls_conn_new_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
+(ffi/defbind mojo-tls-conn-new-accept :ptr
+  "Server: accept one client on `listen_fd` and handshake, both within\n`timeout_ms` (< 0 blocks); the accepted socket is closed on failure.\n`timeout_ms` becomes the connection's timeout. Returns NULL on failure\n(MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with\ntimeout 0 and no pending client, handshake errors). A signal gives\nMOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped\n(closed); call again for the next one."
+  [cfg :ptr listen_fd :int32 timeout_ms :int32])
+
+# mojo_tls_conn *mojo_tls_conn_new_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
+(ffi/defbind mojo-tls-conn-new-accept-no-handshake :ptr
+  "Server: accept one client within `timeout_ms` without handshaking, so a\nslow client cannot stall an accept loop; run mojo_tls_conn_handshake\nlater (another thread, or non-blocking). NULL on failure."
+  [cfg :ptr listen_fd :int32 timeout_ms :int32])
 
 # mojo_tls_conn *mojo_tls_conn_new_fd(const mojo_tls_config *cfg, int32_t fd, int32_t take_ownership, const char *server_name)
 (ffi/defbind mojo-tls-conn-new-fd :ptr
@@ -598,55 +349,75 @@
   "A memory-mode connection: no socket. Give it the ciphertext received\nfrom the peer with mojo_tls_conn_feed (and mojo_tls_conn_feed_eof at\nthe transport's end), send what mojo_tls_conn_drain returns. Operations\nreturn MOJO_TLS_ERR_WANT_READ when they need more input. `server_name`\nas for mojo_tls_conn_new_fd. NULL on failure."
   [cfg :ptr server_name :ptr])
 
-# int32_t mojo_tls_listen(const char *host, uint16_t port, int32_t backlog)
-(ffi/defbind mojo-tls-listen :int32
-  "Open a listening TCP socket on `host`:`port` (port 0 = any free port;\nSO_REUSEADDR; non-blocking; close-on-exec). Returns the fd (>= 0) or a\nnegative error. Close it with mojo_tls_close_fd."
-  [host :ptr port :uint16 backlog :int32])
-
-# int32_t mojo_tls_listen_port(int32_t listen_fd)
-(ffi/defbind mojo-tls-listen-port :int32
-  "The local port a socket is bound to (>= 0), or a negative error."
-  [listen_fd :int32])
-
-# int32_t mojo_tls_close_fd(int32_t fd)
-(ffi/defbind mojo-tls-close-fd :int32
-  "Close a file descriptor returned by mojo_tls_listen. Returns 0."
-  [fd :int32])
-
-# mojo_tls_conn *mojo_tls_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
-(ffi/defbind mojo-tls-accept :ptr
-  "Server: accept one client on `listen_fd` and handshake, both within\n`timeout_ms` (< 0 blocks); the accepted socket is closed on failure.\n`timeout_ms` becomes the connection's timeout. Returns NULL on failure\n(MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with\ntimeout 0 and no pending client, handshake errors). A signal gives\nMOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped\n(closed); call again for the next one."
-  [cfg :ptr listen_fd :int32 timeout_ms :int32])
-
-# mojo_tls_conn *mojo_tls_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
-(ffi/defbind mojo-tls-accept-no-handshake :ptr
-  "Server: accept one client within `timeout_ms` without handshaking, so a\nslow client cannot stall an accept loop; run mojo_tls_conn_handshake\nlater (another thread, or non-blocking). NULL on failure."
-  [cfg :ptr listen_fd :int32 timeout_ms :int32])
-
 # int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-handshake :int32
   "Complete the handshake (optional: read and write do it implicitly).\nReturns 0 or an error (MOJO_TLS_ERR_WANT_READ/WANT_WRITE when\nnon-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_INTERRUPTED (call\nagain), MOJO_TLS_ERR_VERIFY_FAILED with the reason in\nmojo_tls_last_error, MOJO_TLS_ERR_HANDSHAKE)."
   [c :ptr])
 
-# ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+# intptr_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-read :ssize
-  "Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the\npeer has sent close_notify (clean EOF), or an error:\nMOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,\nMOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,\nMOJO_TLS_ERR_INTERRUPTED (a signal; call again), MOJO_TLS_ERR_CLOSED\nafter close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT."
-  [c :ptr buf :ptr len :size])
+  "Read up to `cap` decrypted bytes into `buf`. Returns the count (> 0), 0 once the\npeer has sent close_notify (clean EOF), or an error:\nMOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,\nMOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,\nMOJO_TLS_ERR_INTERRUPTED (a signal; call again), MOJO_TLS_ERR_CLOSED\nafter close. `cap` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT."
+  [c :ptr buf :ptr cap :size])
 
-# ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+# intptr_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-write :ssize
   "Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's\nrecord layer, up to 256 KiB with the fast one); returns the count\nwritten (> 0), 0 when `len` is 0, or an error. After\nMOJO_TLS_ERR_WANT_WRITE or MOJO_TLS_ERR_INTERRUPTED, call again with\nthe same data."
   [c :ptr buf :ptr len :size])
 
-# ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+# intptr_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-write-all :ssize
   "Write all `len` bytes; returns `len` or an error (after an error an\nunknown prefix may have been sent). A signal (a handler without\nSA_RESTART) interrupts it like POSIX write: after part of the data went\nout it returns that count (< `len`; call again with the rest), before\nany MOJO_TLS_ERR_INTERRUPTED. Concurrent write_all calls on one\nconnection do not interleave their data. In non-blocking mode use\nmojo_tls_conn_write instead."
   [c :ptr buf :ptr len :size])
 
-# ptrdiff_t mojo_tls_conn_pending(mojo_tls_conn *c)  [returns 64-bit: boxed, use int/to-number]
+# intptr_t mojo_tls_conn_pending(mojo_tls_conn *c)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-pending :ssize
-  "The number of plaintext bytes mojo_tls_conn_read returns without\ntouching the transport (>= 0), on every record layer: every complete\nrecord the library has already received is decrypted now and counted\n(the fast record layer receives up to 256 KiB at once). When no\nplaintext is left but the peer's close_notify or an error already\narrived and was not reported yet, it returns 1: the next read returns 0\nor that error at once. 0 means the next read needs the socket.\n\nThe one correct readiness loop: never poll while pending() > 0 (those\nbytes are already inside the library; the socket may stay silent).\n\n  for (;;) {\n      struct pollfd p = { mojo_tls_conn_get_fd(c), POLLIN, 0 };\n      poll(&p, 1, -1);\n      do {\n          n = mojo_tls_conn_read(c, buf, sizeof buf);\n          if (n > 0) consume(buf, n);\n      } while (n > 0 && mojo_tls_conn_pending(c) > 0);\n      if (n == 0) break;                     // the peer's close_notify\n      if (n < 0 && n != MOJO_TLS_ERR_WANT_READ\n                && n != MOJO_TLS_ERR_INTERRUPTED) fail(n);\n  }\n\nEvent loops use timeout 0 (mojo_tls_conn_set_timeout); with a blocking\nconnection the loop works too, but a read may wait for the rest of a\nrecord that poll saw only the start of.\n\nMemory mode: what was fed but not yet read counts only once a read took\nit in; after mojo_tls_conn_feed, read until MOJO_TLS_ERR_WANT_READ."
+  "The number of plaintext bytes mojo_tls_conn_read returns without\ntouching the transport (>= 0), on every record layer: every complete\nrecord the library has already received is decrypted now and counted\n(the fast record layer receives up to 256 KiB at once). When no\nplaintext is left but the peer's close_notify or an error already\narrived and was not reported yet, it returns 1: the next read returns 0\nor that error at once. 0 means the next read needs the socket.\n\nThe one correct readiness loop: never poll while pending() > 0 (those\nbytes are already inside the library; the socket may stay silent).\n\n  for (;;) {\n      struct pollfd p = { mojo_tls_conn_fd(c), POLLIN, 0 };\n      poll(&p, 1, -1);\n      do {\n          n = mojo_tls_conn_read(c, buf, sizeof buf);\n          if (n > 0) consume(buf, n);\n      } while (n > 0 && mojo_tls_conn_pending(c) > 0);\n      if (n == 0) break;                     // the peer's close_notify\n      if (n < 0 && n != MOJO_TLS_ERR_WANT_READ\n                && n != MOJO_TLS_ERR_INTERRUPTED) fail(n);\n  }\n\nEvent loops use timeout 0 (mojo_tls_conn_set_timeout); with a blocking\nconnection the loop works too, but a read may wait for the rest of a\nrecord that poll saw only the start of.\n\nMemory mode: what was fed but not yet read counts only once a read took\nit in; after mojo_tls_conn_feed, read until MOJO_TLS_ERR_WANT_READ."
   [c :ptr])
+
+# int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)
+(ffi/defbind mojo-tls-conn-set-timeout :int32
+  "Timeout for later handshake, read, write and close_notify calls:\n0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from\nmojo_tls_conn_fd), > 0 = wait up to that many ms\n(MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns\nMOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).\nReturns 0."
+  [c :ptr timeout_ms :int32])
+
+# int32_t mojo_tls_conn_fd(const mojo_tls_conn *c)
+(ffi/defbind mojo-tls-conn-fd :int32
+  "The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,\nMOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly."
+  [c :ptr])
+
+# intptr_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-feed :ssize
+  "Memory mode: hand over `len` bytes of ciphertext received from the peer\n(copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection."
+  [c :ptr data :ptr len :size])
+
+# int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)
+(ffi/defbind mojo-tls-conn-feed-eof :int32
+  "Memory mode: the transport has ended. Reads then return 0 if the peer's\nclose_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0."
+  [c :ptr])
+
+# intptr_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-drain :ssize
+  "Memory mode: move up to `cap` bytes of ciphertext to send to the peer\ninto `buf`. Returns the count copied (0 = nothing to send)."
+  [c :ptr buf :ptr cap :size])
+
+# intptr_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-pending-output :ssize
+  "Memory mode: bytes of ciphertext waiting to be drained (>= 0)."
+  [c :ptr])
+
+# intptr_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-session-export :ssize
+  "Client, after the handshake: the session as an opaque blob (copies what\nfits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it\n(it holds the session's secret) and give it to\nmojo_tls_conn_session_import on a later connection to resume."
+  [c :ptr buf :ptr cap :size])
+
+# int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)
+(ffi/defbind mojo-tls-conn-session-import :int32
+  "Client, before the handshake: offer a session saved by\nmojo_tls_conn_session_export. A corrupted or foreign blob →\nMOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a\nsession the server no longer accepts also gives a full handshake."
+  [c :ptr blob :ptr len :size])
+
+# int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)
+(ffi/defbind mojo-tls-conn-key-update :int32
+  "TLS 1.3: send a KeyUpdate, switching to the next write key; with\n`request_peer` != 0 the peer is asked to update its key too (RFC 8446\n§4.6.3). The message is sent now if the socket takes it, else before the\nnext data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the\nhandshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after\nclose_notify."
+  [c :ptr request_peer :int32])
 
 # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-close-notify :int32
@@ -668,36 +439,6 @@
   "Release the handle without touching the peer, in any process: no\nclose_notify, no TCP shutdown; the fd is closed if the connection owns\nit (in the owning process once no other thread is blocked on it). The\npeer sees the transport end without close_notify\n(MOJO_TLS_ERR_TRUNCATED) once every process has closed its copy of the\nsocket. For a forked child that drops its copy, or a process handing\nthe socket's session to someone else. NULL → 0; an already freed\nhandle → MOJO_TLS_ERR_INVALID_HANDLE (harmless)."
   [c :ptr])
 
-# int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)
-(ffi/defbind mojo-tls-conn-set-timeout :int32
-  "Timeout for later handshake, read, write and close_notify calls:\n0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from\nmojo_tls_conn_get_fd), > 0 = wait up to that many ms\n(MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns\nMOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).\nReturns 0."
-  [c :ptr timeout_ms :int32])
-
-# int32_t mojo_tls_conn_get_fd(const mojo_tls_conn *c)
-(ffi/defbind mojo-tls-conn-get-fd :int32
-  "The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,\nMOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly."
-  [c :ptr])
-
-# ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-feed :ssize
-  "Memory mode: hand over `len` bytes of ciphertext received from the peer\n(copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection."
-  [c :ptr data :ptr len :size])
-
-# int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)
-(ffi/defbind mojo-tls-conn-feed-eof :int32
-  "Memory mode: the transport has ended. Reads then return 0 if the peer's\nclose_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0."
-  [c :ptr])
-
-# ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-drain :ssize
-  "Memory mode: move up to `cap` bytes of ciphertext to send to the peer\ninto `buf`. Returns the count copied (0 = nothing to send)."
-  [c :ptr buf :ptr cap :size])
-
-# ptrdiff_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-pending-output :ssize
-  "Memory mode: bytes of ciphertext waiting to be drained (>= 0)."
-  [c :ptr])
-
 # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-version :int32
   "The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or\nMOJO_TLS_ERR_NOT_AVAILABLE before the handshake completes."
@@ -713,34 +454,59 @@
   "The negotiated cipher suite's IANA name\n(\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\"), static; NULL before the\nhandshake or on error."
   [c :ptr])
 
-# ptrdiff_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+# intptr_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-alpn :ssize
   "The negotiated ALPN protocol into `buf` (snprintf style). Returns its\nlength, 0 when none was negotiated, or an error."
   [c :ptr buf :ptr cap :size])
 
-# ptrdiff_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+# intptr_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-server-name :ssize
+  "Server: the server name the client asked for (SNI); client: the name it\nsent. snprintf style; returns the length, 0 when there is none."
+  [c :ptr buf :ptr cap :size])
+
+# int32_t mojo_tls_conn_session_resumed(const mojo_tls_conn *c)
+(ffi/defbind mojo-tls-conn-session-resumed :int32
+  "1 if the handshake resumed a session (ticket or cache), 0 for a full\nhandshake, or an error (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake)."
+  [c :ptr])
+
+# const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)  [returns a nullable char * as :ptr]
+(ffi/defbind mojo-tls-conn-record-layer :ptr
+  "The record layer protecting this connection's data, static: \"mojo-tls\n(ring)\", \"kernel TLS\" or \"Mbed TLS\" (see\nmojo_tls_config_set_record_layer). NULL before the handshake completes\n(MOJO_TLS_ERR_NOT_AVAILABLE) or on error."
+  [c :ptr])
+
+# intptr_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-record-layer-detail :ssize
+  "Why the connection uses its record layer, for logs (snprintf style):\nthe suite, and why kernel TLS or the fast layer is not used, e.g.\n\"mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …\".\nReturns the full length, or MOJO_TLS_ERR_NOT_AVAILABLE before the\nhandshake completes."
+  [c :ptr buf :ptr cap :size])
+
+# int32_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)
+(ffi/defbind mojo-tls-conn-verify-flags :int32
+  "X.509 verification flags of the peer's certificate (Mbed TLS\nMBEDTLS_X509_BADCERT_* bits; 0 = verified), >= 0, or an error\n(MOJO_TLS_ERR_NOT_AVAILABLE before the handshake)."
+  [c :ptr])
+
+# intptr_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-verify-reason :ssize
+  "Human-readable reason for the verification flags (\"\" when verified),\nsnprintf style. Returns the full length or an error."
+  [c :ptr buf :ptr cap :size])
+
+# intptr_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-peer-cert-der :ssize
   "The peer's certificate in DER into `buf` (copies what fits; `buf` may be\nNULL with `cap` 0). Returns the full length, or\nMOJO_TLS_ERR_NOT_AVAILABLE when there is none."
   [c :ptr buf :ptr cap :size])
 
-# ptrdiff_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+# intptr_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-peer-cert-pem :ssize
   "The peer's certificate in PEM (snprintf style). Returns the full length."
   [c :ptr buf :ptr cap :size])
 
-# ptrdiff_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-peer-cert-subject :ssize
-  "The peer certificate's subject, e.g. \"CN=example.com, O=Example\"\n(snprintf style). Returns the full length."
+# intptr_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-sha256 :ssize
+  "SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.\nReturns 32, or an error."
   [c :ptr buf :ptr cap :size])
 
-# ptrdiff_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-peer-cert-issuer :ssize
-  "The peer certificate's issuer (snprintf style). Returns the full length."
-  [c :ptr buf :ptr cap :size])
-
-# ptrdiff_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-peer-cert-sans :ssize
-  "The peer certificate's subject alternative names, one per line:\n\"DNS:example.com\\nIP:127.0.0.1\" (snprintf style). Returns the full length."
+# intptr_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-spki-sha256 :ssize
+  "SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the\nvalue for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error."
   [c :ptr buf :ptr cap :size])
 
 # int32_t mojo_tls_conn_peer_cert_validity(const mojo_tls_conn *c, int64_t *not_before, int64_t *not_after)
@@ -748,107 +514,102 @@
   "The peer certificate's validity as Unix times (seconds, UTC). Either\npointer may be NULL. Returns 0 or an error."
   [c :ptr not_before :ptr not_after :ptr])
 
-# ptrdiff_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-peer-cert-sha256 :ssize
-  "SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.\nReturns 32, or an error."
+# intptr_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-subject :ssize
+  "The peer certificate's subject, e.g. \"CN=example.com, O=Example\"\n(snprintf style). Returns the full length."
   [c :ptr buf :ptr cap :size])
 
-# int64_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-verify-flags :int64
-  "X.509 verification flags of the peer's certificate (Mbed TLS\nMBEDTLS_X509_BADCERT_* bits; 0 = verified), >= 0, or an error\n(MOJO_TLS_ERR_NOT_AVAILABLE before the handshake)."
+# intptr_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-issuer :ssize
+  "The peer certificate's issuer (snprintf style). Returns the full length."
+  [c :ptr buf :ptr cap :size])
+
+# intptr_t mojo_tls_conn_peer_cert_dn_count(const mojo_tls_conn *c, int32_t which)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-dn-count :ssize
+  "The number of attributes (>= 0) in the peer certificate's subject\n(`which` MOJO_TLS_DN_SUBJECT) or issuer (MOJO_TLS_DN_ISSUER), for the\nindexed getters below; MOJO_TLS_ERR_NOT_AVAILABLE without a peer\ncertificate."
+  [c :ptr which :int32])
+
+# intptr_t mojo_tls_conn_peer_cert_dn_attr(const mojo_tls_conn *c, int32_t which, size_t index, int32_t *rdn, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-dn-attr :ssize
+  "Attribute `index` (0 ..< count, certificate order) of the subject or\nissuer: its short name (\"CN\", \"O\", \"OU\", \"C\", \"emailAddress\", ...; the\ndotted OID for others) into `buf` (snprintf style). `rdn` (may be NULL)\nreceives the index of the RelativeDistinguishedName holding it:\nattributes of one multi-valued RDN share it. Returns the full length;\nMOJO_TLS_ERR_INVALID_ARGUMENT for an index out of range."
+  [c :ptr which :int32 index :size rdn :ptr buf :ptr cap :size])
+
+# intptr_t mojo_tls_conn_peer_cert_dn_value(const mojo_tls_conn *c, int32_t which, size_t index, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-dn-value :ssize
+  "The value of attribute `index` of the subject or issuer, as UTF-8 text\n(snprintf style). Returns the full length; MOJO_TLS_ERR_INVALID_ARGUMENT\nfor an index out of range."
+  [c :ptr which :int32 index :size buf :ptr cap :size])
+
+# intptr_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-sans :ssize
+  "The peer certificate's subject alternative names, one per line:\n\"DNS:example.com\\nIP:127.0.0.1\" (snprintf style). Returns the full length."
+  [c :ptr buf :ptr cap :size])
+
+# intptr_t mojo_tls_conn_peer_cert_san_count(const mojo_tls_conn *c)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-san-count :ssize
+  "The number of subject alternative names (>= 0) of the peer certificate,\nor MOJO_TLS_ERR_NOT_AVAILABLE without a peer certificate."
   [c :ptr])
 
-# ptrdiff_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-verify-reason :ssize
-  "Human-readable reason for the verification flags (\"\" when verified),\nsnprintf style. Returns the full length or an error."
-  [c :ptr buf :ptr cap :size])
+# intptr_t mojo_tls_conn_peer_cert_san(const mojo_tls_conn *c, size_t index, int32_t *type, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-peer-cert-san :ssize
+  "Subject alternative name `index` (0 ..< count, certificate order): its\ntype (MOJO_TLS_SAN_*) into `type` (may be NULL) and its value into `buf`\n(snprintf style). Returns the value's full length;\nMOJO_TLS_ERR_INVALID_ARGUMENT for an index out of range."
+  [c :ptr index :size type :ptr buf :ptr cap :size])
 
-# ptrdiff_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-server-name :ssize
-  "Server: the server name the client asked for (SNI); client: the name it\nsent. snprintf style; returns the length, 0 when there is none."
-  [c :ptr buf :ptr cap :size])
-
-# ptrdiff_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-session-export :ssize
-  "Client, after the handshake: the session as an opaque blob (copies what\nfits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it\n(it holds the session's secret) and give it to\nmojo_tls_conn_session_import on a later connection to resume."
-  [c :ptr buf :ptr cap :size])
-
-# int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)
-(ffi/defbind mojo-tls-conn-session-import :int32
-  "Client, before the handshake: offer a session saved by\nmojo_tls_conn_session_export. A corrupted or foreign blob →\nMOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a\nsession the server no longer accepts also gives a full handshake."
-  [c :ptr blob :ptr len :size])
-
-# int32_t mojo_tls_conn_session_resumed(const mojo_tls_conn *c)
-(ffi/defbind mojo-tls-conn-session-resumed :int32
-  "1 if the handshake resumed a session (ticket or cache), 0 for a full\nhandshake, or an error (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake)."
-  [c :ptr])
-
-# ptrdiff_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-peer-cert-spki-sha256 :ssize
-  "SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the\nvalue for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error."
-  [c :ptr buf :ptr cap :size])
-
-# const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)  [returns a nullable char * as :ptr]
-(ffi/defbind mojo-tls-conn-record-layer :ptr
-  "The record layer protecting this connection's data, static: \"mojo-tls\n(ring)\", \"kernel TLS\" or \"Mbed TLS\" (see\nmojo_tls_config_set_record_layer). NULL before the handshake completes\n(MOJO_TLS_ERR_NOT_AVAILABLE) or on error."
-  [c :ptr])
-
-# ptrdiff_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-conn-record-layer-detail :ssize
-  "Why the connection uses its record layer, for logs (snprintf style):\nthe suite, and why kernel TLS or the fast layer is not used, e.g.\n\"mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …\".\nReturns the full length, or MOJO_TLS_ERR_NOT_AVAILABLE before the\nhandshake completes."
-  [c :ptr buf :ptr cap :size])
-
-# int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)
-(ffi/defbind mojo-tls-conn-key-update :int32
-  "TLS 1.3: send a KeyUpdate, switching to the next write key; with\n`request_peer` != 0 the peer is asked to update its key too (RFC 8446\n§4.6.3). The message is sent now if the socket takes it, else before the\nnext data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the\nhandshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after\nclose_notify."
-  [c :ptr request_peer :int32])
-
-# int32_t mojo_tls_init(void)
-(ffi/defbind mojo-tls-init :int32
-  "Initialise the library. Optional: every entry point does it implicitly.\nIdempotent and thread-safe. Returns 0."
-  [])
-
-# const char *mojo_tls_version(void)  [returns a nullable char * as :ptr]
-(ffi/defbind mojo-tls-version :ptr
-  "The library version, e.g. \"0.1.0\". Static string."
-  [])
-
-# const char *mojo_tls_backend(void)  [returns a nullable char * as :ptr]
-(ffi/defbind mojo-tls-backend :ptr
-  "The backend, e.g. \"Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)\". Static string."
-  [])
-
-# int32_t mojo_tls_abi_version(void)
-(ffi/defbind mojo-tls-abi-version :int32
-  "The ABI major version of the loaded library (MOJO_TLS_ABI_VERSION of the\nheader it was built with)."
-  [])
-
-# int32_t mojo_tls_last_error_code(void)
-(ffi/defbind mojo-tls-last-error-code :int32
-  "The code (a mojo_tls_err value) of the last failure on this thread, 0 if none."
-  [])
-
-# size_t mojo_tls_last_error(char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
-(ffi/defbind mojo-tls-last-error :size
-  "The message of the last failure on this thread (with the Mbed TLS code and\ntext, and for certificate failures the verification reason), written to\n`buf` NUL-terminated and truncated to `cap`. Returns the full length\nwithout the NUL (snprintf style); `buf` may be NULL when `cap` is 0.\nReturns 0 and writes \"\" when there was no failure."
+# intptr_t mojo_tls_random(uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-random :ssize
+  "Fill `buf` with `cap` cryptographically secure random bytes (CTR_DRBG;\nPSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns\n`cap` or a negative error."
   [buf :ptr cap :size])
 
-# void mojo_tls_clear_error(void)
-(ffi/defbind mojo-tls-clear-error :void
-  "Forget the last error of this thread."
-  [])
+# intptr_t mojo_tls_sha256(const uint8_t *data, size_t len, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-sha256 :ssize
+  "SHA-256 of the `len` bytes at `data` into `buf` (copies what fits of the\n32-byte digest; `buf` may be NULL with `cap` 0). Returns 32, or a\nnegative error."
+  [data :ptr len :size buf :ptr cap :size])
 
-# const char *mojo_tls_strerror(int32_t code)  [returns a nullable char * as :ptr]
-(ffi/defbind mojo-tls-strerror :ptr
-  "A static description of an error code; never NULL (\"unknown error code\"\nfor values outside mojo_tls_err)."
-  [code :int32])
+# mojo_tls_gencert *mojo_tls_gencert_new_ca(const char *common_name, int32_t valid_days, int32_t key_alg)
+(ffi/defbind mojo-tls-gencert-new-ca :ptr
+  "Generate a self-signed CA certificate named `common_name`, valid from now\nfor `valid_days` days, with a fresh key (MOJO_TLS_KEY_*). NULL on error."
+  [common_name :ptr valid_days :int32 key_alg :int32])
 
-# int32_t mojo_tls_random(uint8_t *buf, size_t len)
-(ffi/defbind mojo-tls-random :int32
-  "Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG;\nPSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns 0\nor a negative error."
-  [buf :ptr len :size])
+# mojo_tls_gencert *mojo_tls_gencert_new_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)
+(ffi/defbind mojo-tls-gencert-new-leaf :ptr
+  "Generate a leaf certificate signed by `issuer` (a CA from\nmojo_tls_gencert_new_ca), or self-signed when `issuer` is NULL. `sans` is a\ncomma-separated list of DNS names and IP addresses (may be NULL).\nValidity starts `not_before_days` from now (negative = in the past) and\nlasts `valid_days` (so -30, 10 gives an expired certificate). `usage` is\nMOJO_TLS_USAGE_SERVER and/or MOJO_TLS_USAGE_CLIENT. NULL on error."
+  [issuer :ptr common_name :ptr sans :ptr not_before_days :int32 valid_days :int32 usage :int32 key_alg :int32])
 
-# int32_t mojo_tls_sha256(const uint8_t *input, size_t input_len, uint8_t *output)
-(ffi/defbind mojo-tls-sha256 :int32
-  "SHA-256 of `input_len` bytes at `input` into the 32 bytes at `output`.\nReturns 0 or a negative error."
-  [input :ptr input_len :size output :ptr])
+# intptr_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-gencert-cert-pem :ssize
+  "The certificate in PEM (snprintf style). Returns the full length."
+  [g :ptr buf :ptr cap :size])
+
+# intptr_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-gencert-key-pem :ssize
+  "The private key in PEM (PKCS#8, unencrypted; snprintf style). Returns the\nfull length."
+  [g :ptr buf :ptr cap :size])
+
+# int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)
+(ffi/defbind mojo-tls-gencert-free :int32
+  "Release a generated certificate. NULL → 0; stale → MOJO_TLS_ERR_INVALID_HANDLE."
+  [g :ptr])
+
+# intptr_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-gencert-cert-der :ssize
+  "The certificate in DER (copies what fits). Returns the full length."
+  [g :ptr buf :ptr cap :size])
+
+# intptr_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-gencert-crl-pem :ssize
+  "A CRL signed by the CA `ca` revoking the `n` generated certificates in\n`revoked` (valid for 30 days), in PEM (snprintf style). Returns the full\nlength. Each call signs a new CRL: size it with one call, fill with a\nsecond, or pass a generous buffer."
+  [ca :ptr revoked :ptr n :size buf :ptr cap :size])
+
+# int32_t mojo_tls_socket_listen(const char *host, uint16_t port, int32_t backlog)
+(ffi/defbind mojo-tls-socket-listen :int32
+  "Open a listening TCP socket on `host`:`port` (port 0 = any free port;\nSO_REUSEADDR; non-blocking; close-on-exec). Returns the fd (>= 0) or a\nnegative error. Close it with mojo_tls_socket_close."
+  [host :ptr port :uint16 backlog :int32])
+
+# int32_t mojo_tls_socket_port(int32_t listen_fd)
+(ffi/defbind mojo-tls-socket-port :int32
+  "The local port a socket is bound to (>= 0), or a negative error."
+  [listen_fd :int32])
+
+# int32_t mojo_tls_socket_close(int32_t fd)
+(ffi/defbind mojo-tls-socket-close :int32
+  "Close a file descriptor returned by mojo_tls_socket_listen. Returns 0."
+  [fd :int32])

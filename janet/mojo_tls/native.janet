@@ -156,7 +156,7 @@
   [data]
   (bytes-arg data "data")
   (def out (buffer/new-filled 32))
-  (check (f/mojo-tls-sha256 data (length data) out) "sha256")
+  (check (f/mojo-tls-sha256 data (length data) out 32) "sha256")
   (string out))
 
 (defn random-bytes

@@ -48,7 +48,7 @@
   n/codes)
 
 (defn version
-  "The library version, backend and ABI: {:version \"0.1.0\" :backend \"Mbed TLS ...\" :abi 0}."
+  "The library version, backend and ABI: {:version \"0.1.0\" :backend \"Mbed TLS ...\" :abi 1}."
   []
   {:version (n/cstring (f/mojo-tls-version))
    :backend (n/cstring (f/mojo-tls-backend))
@@ -240,19 +240,19 @@
       (unless (nil? mode)
         (def m (get verify-modes mode))
         (when (nil? m) (n/invalid "%s: :verify must be true, false, :required, :optional or :none, got %v" what mode))
-        (n/check (f/mojo-tls-config-insecure-set-verify h m) what))
+        (n/check (f/mojo-tls-config-insecure-verify h m) what))
       (when (= false (get opts :check-hostname))
         (n/check (f/mojo-tls-config-insecure-skip-hostname-check h 1) what))))
-  (when (get opts :system-ca) (n/check (f/mojo-tls-config-load-system-ca h) what))
+  (when (get opts :system-ca) (n/check (f/mojo-tls-config-add-ca-system h) what))
   (each path (list-of (get opts :ca-file []))
-    (n/check (f/mojo-tls-config-load-ca-file h (n/c-str path ":ca-file")) what))
+    (n/check (f/mojo-tls-config-add-ca-file h (n/c-str path ":ca-file")) what))
   (each path (list-of (get opts :ca-dir []))
-    (n/check (f/mojo-tls-config-load-ca-dir h (n/c-str path ":ca-dir")) what))
+    (n/check (f/mojo-tls-config-add-ca-dir h (n/c-str path ":ca-dir")) what))
   (def ca (get opts :ca))
   (each c (if (or (nil? ca) (generated-cert? ca) (bytes? ca)) (if ca [ca] []) ca)
     (def data (if (generated-cert? c) (c :cert-pem) (n/bytes-arg c ":ca")))
     (when (empty? data) (n/invalid "%s: :ca is empty" what))
-    (n/check (f/mojo-tls-config-load-ca-mem h data (length data)) what))
+    (n/check (f/mojo-tls-config-add-ca-mem h data (length data)) what))
   # own certificates
   (def {:cert cert :key key :password password} opts)
   (when (or cert key) (add-cert h cert key password what))
@@ -273,14 +273,14 @@
     (n/check (f/mojo-tls-config-add-pin h kind hash 32) what))
   (when (get opts :pin-only) (n/check (f/mojo-tls-config-set-pin-only h 1) what))
   (each path (list-of (get opts :crl-file []))
-    (n/check (f/mojo-tls-config-load-crl-file h (n/c-str path ":crl-file")) what))
+    (n/check (f/mojo-tls-config-add-crl-file h (n/c-str path ":crl-file")) what))
   (each c (list-of (get opts :crl []))
     (n/bytes-arg c ":crl")
-    (n/check (f/mojo-tls-config-load-crl-mem h c (length c)) what))
+    (n/check (f/mojo-tls-config-add-crl-mem h c (length c)) what))
   (when-let [path (get opts :keylog)]
     (n/check (f/mojo-tls-config-set-keylog-file h (n/c-str path ":keylog")) what))
   (when-let [t (get opts :session-tickets)]
-    (n/check (f/mojo-tls-config-enable-session-tickets h (if (number? t) t 0)) what))
+    (n/check (f/mojo-tls-config-set-session-tickets h (if (number? t) t 0)) what))
   (when-let [k (get opts :ticket-keys)]
     (n/bytes-arg k ":ticket-keys")
     (n/check (f/mojo-tls-config-set-ticket-keys h k (length k)) what))
@@ -290,7 +290,7 @@
   (when (= false (get opts :fast-record-layer))
     (n/check (f/mojo-tls-config-set-record-layer h f/MOJO_TLS_RECORD_LAYER_MBEDTLS) what))
   (when (get opts :resumption-without-forward-secrecy)
-    (n/check (f/mojo-tls-config-enable-resumption-without-forward-secrecy h 1) what)))
+    (n/check (f/mojo-tls-config-insecure-resumption-without-forward-secrecy h 1) what)))
 
 (defn config
   ``A TLS configuration, shareable by many connections: (tls/config opts).
@@ -615,12 +615,21 @@
       (def nb (buffer/new-filled 8))
       (def na (buffer/new-filled 8))
       (n/check (f/mojo-tls-conn-peer-cert-validity c nb na) what)
-      (def sans-text (n/out-string what f/mojo-tls-conn-peer-cert-sans c))
+      # Structured SANs (type + value), not the text getter split on newlines.
+      (def sans @[])
+      (def kind (buffer/new-filled 4))
+      (for i 0 (n/check (f/mojo-tls-conn-peer-cert-san-count c) what)
+        (def value (n/out-string what (fn [buf cap] (f/mojo-tls-conn-peer-cert-san c i kind buf cap))))
+        (def k (ffi/read :int32 kind))
+        (array/push sans (string (cond (= k f/MOJO_TLS_SAN_DNS) "DNS"
+                                       (= k f/MOJO_TLS_SAN_IP) "IP"
+                                       "OTHER")
+                                 ":" value)))
       {:der der
        :pem (n/out-string what f/mojo-tls-conn-peer-cert-pem c)
        :subject (n/out-string what f/mojo-tls-conn-peer-cert-subject c)
        :issuer (n/out-string what f/mojo-tls-conn-peer-cert-issuer c)
-       :sans (filter |(not (empty? $)) (string/split "\n" sans-text))
+       :sans sans
        :not-before (n/to-int (ffi/read :int64 nb))
        :not-after (n/to-int (ffi/read :int64 na))
        :sha256 (n/out-bytes what f/mojo-tls-conn-peer-cert-sha256 c)

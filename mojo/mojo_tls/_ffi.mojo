@@ -21,44 +21,8 @@ from std.os import getenv
 
 # ---- constants ------------------------------------------------------------
 
-# Key algorithm for generated certificates: ECDSA P-256 (default).
-comptime MOJO_TLS_KEY_ECDSA_P256: Int = 0
-
-# Key algorithm for generated certificates: ECDSA P-384.
-comptime MOJO_TLS_KEY_ECDSA_P384: Int = 1
-
-# Generated certificate usage bit: TLS server (serverAuth).
-comptime MOJO_TLS_USAGE_SERVER: Int = 1
-
-# Generated certificate usage bit: TLS client (clientAuth).
-comptime MOJO_TLS_USAGE_CLIENT: Int = 2
-
-# Compat: protocol version not known / not negotiated.
-comptime MOJO_TLS_VERSION_UNKNOWN: Int = 0
-
-# Compat: endpoint for mojo_tls_ssl_config_defaults — client.
-comptime MOJO_TLS_IS_CLIENT: Int = 0
-
-# Compat: endpoint for mojo_tls_ssl_config_defaults — server.
-comptime MOJO_TLS_IS_SERVER: Int = 1
-
-# Compat: transport for mojo_tls_ssl_config_defaults — TLS over a stream.
-comptime MOJO_TLS_TRANSPORT_STREAM: Int = 0
-
-# Compat: transport for mojo_tls_ssl_config_defaults — DTLS over datagrams.
-comptime MOJO_TLS_TRANSPORT_DATAGRAM: Int = 1
-
-# Compat: preset for mojo_tls_ssl_config_defaults — the default settings.
-comptime MOJO_TLS_PRESET_DEFAULT: Int = 0
-
-# Compat: preset for mojo_tls_ssl_config_defaults — NSA Suite B.
-comptime MOJO_TLS_PRESET_SUITEB: Int = 2
-
-# Compat: protocol for mojo_tls_net_connect / mojo_tls_net_bind — TCP.
-comptime MOJO_TLS_NET_PROTO_TCP: Int = 0
-
-# Compat: protocol for mojo_tls_net_connect / mojo_tls_net_bind — UDP.
-comptime MOJO_TLS_NET_PROTO_UDP: Int = 1
+# The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
+comptime MOJO_TLS_ABI_VERSION: Int = 1
 
 # Role of a configuration: client.
 comptime MOJO_TLS_ROLE_CLIENT: Int = 0
@@ -106,8 +70,36 @@ comptime MOJO_TLS_RECORD_LAYER_AUTO: Int = 0
 # Record layer mode: always keep Mbed TLS's own record layer.
 comptime MOJO_TLS_RECORD_LAYER_MBEDTLS: Int = 1
 
-# The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
-comptime MOJO_TLS_ABI_VERSION: Int = 0
+# Distinguished name of the peer certificate's subject, for
+# mojo_tls_conn_peer_cert_dn_*.
+comptime MOJO_TLS_DN_SUBJECT: Int = 0
+
+# Distinguished name of the peer certificate's issuer, for
+# mojo_tls_conn_peer_cert_dn_*.
+comptime MOJO_TLS_DN_ISSUER: Int = 1
+
+# Subject alternative name type: another kind of name; its value is the
+# GeneralName tag number in decimal.
+comptime MOJO_TLS_SAN_OTHER: Int = 0
+
+# Subject alternative name type: a DNS name.
+comptime MOJO_TLS_SAN_DNS: Int = 1
+
+# Subject alternative name type: an IP address (its value in text form,
+# "127.0.0.1" or "::1").
+comptime MOJO_TLS_SAN_IP: Int = 2
+
+# Key algorithm for generated certificates: ECDSA P-256 (default).
+comptime MOJO_TLS_KEY_ECDSA_P256: Int = 0
+
+# Key algorithm for generated certificates: ECDSA P-384.
+comptime MOJO_TLS_KEY_ECDSA_P384: Int = 1
+
+# Generated certificate usage bit: TLS server (serverAuth).
+comptime MOJO_TLS_USAGE_SERVER: Int = 1
+
+# Generated certificate usage bit: TLS client (clientAuth).
+comptime MOJO_TLS_USAGE_CLIENT: Int = 2
 
 # ---- enum mojo_tls_err --------------------------------------------
 # Stable error codes of the C ABI. Every failing call returns one of these
@@ -168,9 +160,9 @@ comptime MOJO_TLS_ERR_INTERRUPTED: Int = -21
 # may be shared by many connections and threads; changing it affects only
 # connections created afterwards.
 comptime mojo_tls_config_ptr = Int
-# Opaque handle to a TLS connection. Created by mojo_tls_connect,
-# mojo_tls_accept, mojo_tls_accept_no_handshake, mojo_tls_conn_new_fd or
-# mojo_tls_conn_new_memory; released by mojo_tls_conn_free. Calls on one
+# Opaque handle to a TLS connection. Created by the mojo_tls_conn_new_*
+# constructors (connect, accept, accept_no_handshake, fd, memory);
+# released by mojo_tls_conn_free. Calls on one
 # connection from several threads are serialised; distinct connections run
 # in parallel.
 comptime mojo_tls_conn_ptr = Int
@@ -178,152 +170,105 @@ comptime mojo_tls_conn_ptr = Int
 # Released by mojo_tls_gencert_free.
 comptime mojo_tls_gencert_ptr = Int
 
-comptime ABI_VERSION: Int = 0
-comptime LIBRARY_NAME = "libmojo_tls.so.0"
+comptime ABI_VERSION: Int = 1
+comptime LIBRARY_NAME = "libmojo_tls.so.1"
 
 # Every C function wrapped below, checked when the library is loaded.
 comptime FUNCTION_NAMES: List[String] = [
-    "mojo_tls_gencert_ca",
-    "mojo_tls_gencert_leaf",
-    "mojo_tls_gencert_cert_pem",
-    "mojo_tls_gencert_key_pem",
-    "mojo_tls_gencert_free",
-    "mojo_tls_gencert_cert_der",
-    "mojo_tls_gencert_crl_pem",
-    "mojo_tls_sizeof_ssl_context",
-    "mojo_tls_sizeof_ssl_config",
-    "mojo_tls_sizeof_ssl_session",
-    "mojo_tls_sizeof_entropy_context",
-    "mojo_tls_sizeof_ctr_drbg_context",
-    "mojo_tls_sizeof_x509_crt",
-    "mojo_tls_sizeof_pk_context",
-    "mojo_tls_sizeof_net_context",
-    "mojo_tls_alloc",
-    "mojo_tls_free",
-    "mojo_tls_conf_min_version",
-    "mojo_tls_conf_max_version",
-    "mojo_tls_ssl_config_init",
-    "mojo_tls_ssl_config_free",
-    "mojo_tls_ssl_config_defaults",
-    "mojo_tls_ssl_conf_authmode",
-    "mojo_tls_ssl_conf_ca_chain",
-    "mojo_tls_ssl_conf_own_cert",
-    "mojo_tls_ssl_init",
-    "mojo_tls_ssl_free",
-    "mojo_tls_ssl_setup",
-    "mojo_tls_ssl_set_hostname",
-    "mojo_tls_ssl_set_bio",
-    "mojo_tls_ssl_handshake",
-    "mojo_tls_ssl_read",
-    "mojo_tls_ssl_write",
-    "mojo_tls_ssl_close_notify",
-    "mojo_tls_ssl_get_version",
-    "mojo_tls_ssl_get_ciphersuite",
-    "mojo_tls_ssl_get_verify_result",
-    "mojo_tls_ssl_get_peer_cert",
-    "mojo_tls_x509_crt_get_raw_data",
-    "mojo_tls_x509_crt_get_raw_len",
-    "mojo_tls_x509_crt_init",
-    "mojo_tls_x509_crt_free",
-    "mojo_tls_x509_crt_parse",
-    "mojo_tls_x509_crt_parse_file",
-    "mojo_tls_pk_init",
-    "mojo_tls_pk_free",
-    "mojo_tls_pk_parse_key",
-    "mojo_tls_pk_parse_keyfile",
-    "mojo_tls_net_init",
-    "mojo_tls_net_free",
-    "mojo_tls_net_connect",
-    "mojo_tls_net_bind",
-    "mojo_tls_net_bind_reuseport",
-    "mojo_tls_net_accept",
-    "mojo_tls_net_accept_alloc",
-    "mojo_tls_net_free_context",
-    "mojo_tls_net_set_block",
-    "mojo_tls_net_set_nonblock",
-    "mojo_tls_get_net_send_ptr",
-    "mojo_tls_get_net_recv_ptr",
-    "mojo_tls_get_net_recv_timeout_ptr",
-    "mojo_tls_config_new",
-    "mojo_tls_config_free",
-    "mojo_tls_config_set_min_version",
-    "mojo_tls_config_set_max_version",
-    "mojo_tls_config_load_system_ca",
-    "mojo_tls_config_load_ca_file",
-    "mojo_tls_config_load_ca_dir",
-    "mojo_tls_config_load_ca_mem",
-    "mojo_tls_config_add_cert_file",
-    "mojo_tls_config_add_cert_mem",
-    "mojo_tls_config_set_alpn",
-    "mojo_tls_config_set_ciphersuites",
-    "mojo_tls_config_set_groups",
-    "mojo_tls_config_insecure_set_verify",
-    "mojo_tls_config_insecure_skip_hostname_check",
-    "mojo_tls_config_set_client_auth",
-    "mojo_tls_config_load_crl_file",
-    "mojo_tls_config_load_crl_mem",
-    "mojo_tls_config_add_pin",
-    "mojo_tls_config_set_pin_only",
-    "mojo_tls_config_set_keylog_file",
-    "mojo_tls_config_enable_session_tickets",
-    "mojo_tls_config_enable_resumption_without_forward_secrecy",
-    "mojo_tls_config_set_ticket_keys",
-    "mojo_tls_config_set_session_cache",
-    "mojo_tls_config_set_record_layer",
-    "mojo_tls_connect",
-    "mojo_tls_conn_new_fd",
-    "mojo_tls_conn_new_memory",
-    "mojo_tls_listen",
-    "mojo_tls_listen_port",
-    "mojo_tls_close_fd",
-    "mojo_tls_accept",
-    "mojo_tls_accept_no_handshake",
-    "mojo_tls_conn_handshake",
-    "mojo_tls_conn_read",
-    "mojo_tls_conn_write",
-    "mojo_tls_conn_write_all",
-    "mojo_tls_conn_pending",
-    "mojo_tls_conn_close_notify",
-    "mojo_tls_conn_close",
-    "mojo_tls_conn_free",
-    "mojo_tls_conn_abandon",
-    "mojo_tls_conn_set_timeout",
-    "mojo_tls_conn_get_fd",
-    "mojo_tls_conn_feed",
-    "mojo_tls_conn_feed_eof",
-    "mojo_tls_conn_drain",
-    "mojo_tls_conn_pending_output",
-    "mojo_tls_conn_version",
-    "mojo_tls_conn_version_name",
-    "mojo_tls_conn_cipher",
-    "mojo_tls_conn_alpn",
-    "mojo_tls_conn_peer_cert_der",
-    "mojo_tls_conn_peer_cert_pem",
-    "mojo_tls_conn_peer_cert_subject",
-    "mojo_tls_conn_peer_cert_issuer",
-    "mojo_tls_conn_peer_cert_sans",
-    "mojo_tls_conn_peer_cert_validity",
-    "mojo_tls_conn_peer_cert_sha256",
-    "mojo_tls_conn_verify_flags",
-    "mojo_tls_conn_verify_reason",
-    "mojo_tls_conn_server_name",
-    "mojo_tls_conn_session_export",
-    "mojo_tls_conn_session_import",
-    "mojo_tls_conn_session_resumed",
-    "mojo_tls_conn_peer_cert_spki_sha256",
-    "mojo_tls_conn_record_layer",
-    "mojo_tls_conn_record_layer_detail",
-    "mojo_tls_conn_key_update",
     "mojo_tls_init",
     "mojo_tls_version",
     "mojo_tls_backend",
     "mojo_tls_abi_version",
     "mojo_tls_last_error_code",
     "mojo_tls_last_error",
+    "mojo_tls_last_error_verify_flags",
+    "mojo_tls_last_error_verify_reason",
     "mojo_tls_clear_error",
     "mojo_tls_strerror",
+    "mojo_tls_config_new",
+    "mojo_tls_config_free",
+    "mojo_tls_config_set_min_version",
+    "mojo_tls_config_set_max_version",
+    "mojo_tls_config_add_ca_system",
+    "mojo_tls_config_add_ca_file",
+    "mojo_tls_config_add_ca_dir",
+    "mojo_tls_config_add_ca_mem",
+    "mojo_tls_config_add_cert_file",
+    "mojo_tls_config_add_cert_mem",
+    "mojo_tls_config_set_alpn",
+    "mojo_tls_config_set_ciphersuites",
+    "mojo_tls_config_set_groups",
+    "mojo_tls_config_insecure_verify",
+    "mojo_tls_config_insecure_skip_hostname_check",
+    "mojo_tls_config_set_client_auth",
+    "mojo_tls_config_add_crl_file",
+    "mojo_tls_config_add_crl_mem",
+    "mojo_tls_config_add_pin",
+    "mojo_tls_config_set_pin_only",
+    "mojo_tls_config_set_keylog_file",
+    "mojo_tls_config_set_session_tickets",
+    "mojo_tls_config_insecure_resumption_without_forward_secrecy",
+    "mojo_tls_config_set_ticket_keys",
+    "mojo_tls_config_set_session_cache",
+    "mojo_tls_config_set_record_layer",
+    "mojo_tls_conn_new_connect",
+    "mojo_tls_conn_new_accept",
+    "mojo_tls_conn_new_accept_no_handshake",
+    "mojo_tls_conn_new_fd",
+    "mojo_tls_conn_new_memory",
+    "mojo_tls_conn_handshake",
+    "mojo_tls_conn_read",
+    "mojo_tls_conn_write",
+    "mojo_tls_conn_write_all",
+    "mojo_tls_conn_pending",
+    "mojo_tls_conn_set_timeout",
+    "mojo_tls_conn_fd",
+    "mojo_tls_conn_feed",
+    "mojo_tls_conn_feed_eof",
+    "mojo_tls_conn_drain",
+    "mojo_tls_conn_pending_output",
+    "mojo_tls_conn_session_export",
+    "mojo_tls_conn_session_import",
+    "mojo_tls_conn_key_update",
+    "mojo_tls_conn_close_notify",
+    "mojo_tls_conn_close",
+    "mojo_tls_conn_free",
+    "mojo_tls_conn_abandon",
+    "mojo_tls_conn_version",
+    "mojo_tls_conn_version_name",
+    "mojo_tls_conn_cipher",
+    "mojo_tls_conn_alpn",
+    "mojo_tls_conn_server_name",
+    "mojo_tls_conn_session_resumed",
+    "mojo_tls_conn_record_layer",
+    "mojo_tls_conn_record_layer_detail",
+    "mojo_tls_conn_verify_flags",
+    "mojo_tls_conn_verify_reason",
+    "mojo_tls_conn_peer_cert_der",
+    "mojo_tls_conn_peer_cert_pem",
+    "mojo_tls_conn_peer_cert_sha256",
+    "mojo_tls_conn_peer_cert_spki_sha256",
+    "mojo_tls_conn_peer_cert_validity",
+    "mojo_tls_conn_peer_cert_subject",
+    "mojo_tls_conn_peer_cert_issuer",
+    "mojo_tls_conn_peer_cert_dn_count",
+    "mojo_tls_conn_peer_cert_dn_attr",
+    "mojo_tls_conn_peer_cert_dn_value",
+    "mojo_tls_conn_peer_cert_sans",
+    "mojo_tls_conn_peer_cert_san_count",
+    "mojo_tls_conn_peer_cert_san",
     "mojo_tls_random",
     "mojo_tls_sha256",
+    "mojo_tls_gencert_new_ca",
+    "mojo_tls_gencert_new_leaf",
+    "mojo_tls_gencert_cert_pem",
+    "mojo_tls_gencert_key_pem",
+    "mojo_tls_gencert_free",
+    "mojo_tls_gencert_cert_der",
+    "mojo_tls_gencert_crl_pem",
+    "mojo_tls_socket_listen",
+    "mojo_tls_socket_port",
+    "mojo_tls_socket_close",
 ]
 
 def _c_string(s: Optional[String]) -> List[UInt8]:
@@ -376,291 +321,197 @@ struct _Library(Movable):
     no symbol lookup."""
 
     var handle: OwnedDLHandle
-    var mojo_tls_gencert_ca: Int
-    var mojo_tls_gencert_leaf: Int
-    var mojo_tls_gencert_cert_pem: Int
-    var mojo_tls_gencert_key_pem: Int
-    var mojo_tls_gencert_free: Int
-    var mojo_tls_gencert_cert_der: Int
-    var mojo_tls_gencert_crl_pem: Int
-    var mojo_tls_sizeof_ssl_context: Int
-    var mojo_tls_sizeof_ssl_config: Int
-    var mojo_tls_sizeof_ssl_session: Int
-    var mojo_tls_sizeof_entropy_context: Int
-    var mojo_tls_sizeof_ctr_drbg_context: Int
-    var mojo_tls_sizeof_x509_crt: Int
-    var mojo_tls_sizeof_pk_context: Int
-    var mojo_tls_sizeof_net_context: Int
-    var mojo_tls_alloc: Int
-    var mojo_tls_free: Int
-    var mojo_tls_conf_min_version: Int
-    var mojo_tls_conf_max_version: Int
-    var mojo_tls_ssl_config_init: Int
-    var mojo_tls_ssl_config_free: Int
-    var mojo_tls_ssl_config_defaults: Int
-    var mojo_tls_ssl_conf_authmode: Int
-    var mojo_tls_ssl_conf_ca_chain: Int
-    var mojo_tls_ssl_conf_own_cert: Int
-    var mojo_tls_ssl_init: Int
-    var mojo_tls_ssl_free: Int
-    var mojo_tls_ssl_setup: Int
-    var mojo_tls_ssl_set_hostname: Int
-    var mojo_tls_ssl_set_bio: Int
-    var mojo_tls_ssl_handshake: Int
-    var mojo_tls_ssl_read: Int
-    var mojo_tls_ssl_write: Int
-    var mojo_tls_ssl_close_notify: Int
-    var mojo_tls_ssl_get_version: Int
-    var mojo_tls_ssl_get_ciphersuite: Int
-    var mojo_tls_ssl_get_verify_result: Int
-    var mojo_tls_ssl_get_peer_cert: Int
-    var mojo_tls_x509_crt_get_raw_data: Int
-    var mojo_tls_x509_crt_get_raw_len: Int
-    var mojo_tls_x509_crt_init: Int
-    var mojo_tls_x509_crt_free: Int
-    var mojo_tls_x509_crt_parse: Int
-    var mojo_tls_x509_crt_parse_file: Int
-    var mojo_tls_pk_init: Int
-    var mojo_tls_pk_free: Int
-    var mojo_tls_pk_parse_key: Int
-    var mojo_tls_pk_parse_keyfile: Int
-    var mojo_tls_net_init: Int
-    var mojo_tls_net_free: Int
-    var mojo_tls_net_connect: Int
-    var mojo_tls_net_bind: Int
-    var mojo_tls_net_bind_reuseport: Int
-    var mojo_tls_net_accept: Int
-    var mojo_tls_net_accept_alloc: Int
-    var mojo_tls_net_free_context: Int
-    var mojo_tls_net_set_block: Int
-    var mojo_tls_net_set_nonblock: Int
-    var mojo_tls_get_net_send_ptr: Int
-    var mojo_tls_get_net_recv_ptr: Int
-    var mojo_tls_get_net_recv_timeout_ptr: Int
-    var mojo_tls_config_new: Int
-    var mojo_tls_config_free: Int
-    var mojo_tls_config_set_min_version: Int
-    var mojo_tls_config_set_max_version: Int
-    var mojo_tls_config_load_system_ca: Int
-    var mojo_tls_config_load_ca_file: Int
-    var mojo_tls_config_load_ca_dir: Int
-    var mojo_tls_config_load_ca_mem: Int
-    var mojo_tls_config_add_cert_file: Int
-    var mojo_tls_config_add_cert_mem: Int
-    var mojo_tls_config_set_alpn: Int
-    var mojo_tls_config_set_ciphersuites: Int
-    var mojo_tls_config_set_groups: Int
-    var mojo_tls_config_insecure_set_verify: Int
-    var mojo_tls_config_insecure_skip_hostname_check: Int
-    var mojo_tls_config_set_client_auth: Int
-    var mojo_tls_config_load_crl_file: Int
-    var mojo_tls_config_load_crl_mem: Int
-    var mojo_tls_config_add_pin: Int
-    var mojo_tls_config_set_pin_only: Int
-    var mojo_tls_config_set_keylog_file: Int
-    var mojo_tls_config_enable_session_tickets: Int
-    var mojo_tls_config_enable_resumption_without_forward_secrecy: Int
-    var mojo_tls_config_set_ticket_keys: Int
-    var mojo_tls_config_set_session_cache: Int
-    var mojo_tls_config_set_record_layer: Int
-    var mojo_tls_connect: Int
-    var mojo_tls_conn_new_fd: Int
-    var mojo_tls_conn_new_memory: Int
-    var mojo_tls_listen: Int
-    var mojo_tls_listen_port: Int
-    var mojo_tls_close_fd: Int
-    var mojo_tls_accept: Int
-    var mojo_tls_accept_no_handshake: Int
-    var mojo_tls_conn_handshake: Int
-    var mojo_tls_conn_read: Int
-    var mojo_tls_conn_write: Int
-    var mojo_tls_conn_write_all: Int
-    var mojo_tls_conn_pending: Int
-    var mojo_tls_conn_close_notify: Int
-    var mojo_tls_conn_close: Int
-    var mojo_tls_conn_free: Int
-    var mojo_tls_conn_abandon: Int
-    var mojo_tls_conn_set_timeout: Int
-    var mojo_tls_conn_get_fd: Int
-    var mojo_tls_conn_feed: Int
-    var mojo_tls_conn_feed_eof: Int
-    var mojo_tls_conn_drain: Int
-    var mojo_tls_conn_pending_output: Int
-    var mojo_tls_conn_version: Int
-    var mojo_tls_conn_version_name: Int
-    var mojo_tls_conn_cipher: Int
-    var mojo_tls_conn_alpn: Int
-    var mojo_tls_conn_peer_cert_der: Int
-    var mojo_tls_conn_peer_cert_pem: Int
-    var mojo_tls_conn_peer_cert_subject: Int
-    var mojo_tls_conn_peer_cert_issuer: Int
-    var mojo_tls_conn_peer_cert_sans: Int
-    var mojo_tls_conn_peer_cert_validity: Int
-    var mojo_tls_conn_peer_cert_sha256: Int
-    var mojo_tls_conn_verify_flags: Int
-    var mojo_tls_conn_verify_reason: Int
-    var mojo_tls_conn_server_name: Int
-    var mojo_tls_conn_session_export: Int
-    var mojo_tls_conn_session_import: Int
-    var mojo_tls_conn_session_resumed: Int
-    var mojo_tls_conn_peer_cert_spki_sha256: Int
-    var mojo_tls_conn_record_layer: Int
-    var mojo_tls_conn_record_layer_detail: Int
-    var mojo_tls_conn_key_update: Int
     var mojo_tls_init: Int
     var mojo_tls_version: Int
     var mojo_tls_backend: Int
     var mojo_tls_abi_version: Int
     var mojo_tls_last_error_code: Int
     var mojo_tls_last_error: Int
+    var mojo_tls_last_error_verify_flags: Int
+    var mojo_tls_last_error_verify_reason: Int
     var mojo_tls_clear_error: Int
     var mojo_tls_strerror: Int
+    var mojo_tls_config_new: Int
+    var mojo_tls_config_free: Int
+    var mojo_tls_config_set_min_version: Int
+    var mojo_tls_config_set_max_version: Int
+    var mojo_tls_config_add_ca_system: Int
+    var mojo_tls_config_add_ca_file: Int
+    var mojo_tls_config_add_ca_dir: Int
+    var mojo_tls_config_add_ca_mem: Int
+    var mojo_tls_config_add_cert_file: Int
+    var mojo_tls_config_add_cert_mem: Int
+    var mojo_tls_config_set_alpn: Int
+    var mojo_tls_config_set_ciphersuites: Int
+    var mojo_tls_config_set_groups: Int
+    var mojo_tls_config_insecure_verify: Int
+    var mojo_tls_config_insecure_skip_hostname_check: Int
+    var mojo_tls_config_set_client_auth: Int
+    var mojo_tls_config_add_crl_file: Int
+    var mojo_tls_config_add_crl_mem: Int
+    var mojo_tls_config_add_pin: Int
+    var mojo_tls_config_set_pin_only: Int
+    var mojo_tls_config_set_keylog_file: Int
+    var mojo_tls_config_set_session_tickets: Int
+    var mojo_tls_config_insecure_resumption_without_forward_secrecy: Int
+    var mojo_tls_config_set_ticket_keys: Int
+    var mojo_tls_config_set_session_cache: Int
+    var mojo_tls_config_set_record_layer: Int
+    var mojo_tls_conn_new_connect: Int
+    var mojo_tls_conn_new_accept: Int
+    var mojo_tls_conn_new_accept_no_handshake: Int
+    var mojo_tls_conn_new_fd: Int
+    var mojo_tls_conn_new_memory: Int
+    var mojo_tls_conn_handshake: Int
+    var mojo_tls_conn_read: Int
+    var mojo_tls_conn_write: Int
+    var mojo_tls_conn_write_all: Int
+    var mojo_tls_conn_pending: Int
+    var mojo_tls_conn_set_timeout: Int
+    var mojo_tls_conn_fd: Int
+    var mojo_tls_conn_feed: Int
+    var mojo_tls_conn_feed_eof: Int
+    var mojo_tls_conn_drain: Int
+    var mojo_tls_conn_pending_output: Int
+    var mojo_tls_conn_session_export: Int
+    var mojo_tls_conn_session_import: Int
+    var mojo_tls_conn_key_update: Int
+    var mojo_tls_conn_close_notify: Int
+    var mojo_tls_conn_close: Int
+    var mojo_tls_conn_free: Int
+    var mojo_tls_conn_abandon: Int
+    var mojo_tls_conn_version: Int
+    var mojo_tls_conn_version_name: Int
+    var mojo_tls_conn_cipher: Int
+    var mojo_tls_conn_alpn: Int
+    var mojo_tls_conn_server_name: Int
+    var mojo_tls_conn_session_resumed: Int
+    var mojo_tls_conn_record_layer: Int
+    var mojo_tls_conn_record_layer_detail: Int
+    var mojo_tls_conn_verify_flags: Int
+    var mojo_tls_conn_verify_reason: Int
+    var mojo_tls_conn_peer_cert_der: Int
+    var mojo_tls_conn_peer_cert_pem: Int
+    var mojo_tls_conn_peer_cert_sha256: Int
+    var mojo_tls_conn_peer_cert_spki_sha256: Int
+    var mojo_tls_conn_peer_cert_validity: Int
+    var mojo_tls_conn_peer_cert_subject: Int
+    var mojo_tls_conn_peer_cert_issuer: Int
+    var mojo_tls_conn_peer_cert_dn_count: Int
+    var mojo_tls_conn_peer_cert_dn_attr: Int
+    var mojo_tls_conn_peer_cert_dn_value: Int
+    var mojo_tls_conn_peer_cert_sans: Int
+    var mojo_tls_conn_peer_cert_san_count: Int
+    var mojo_tls_conn_peer_cert_san: Int
     var mojo_tls_random: Int
     var mojo_tls_sha256: Int
+    var mojo_tls_gencert_new_ca: Int
+    var mojo_tls_gencert_new_leaf: Int
+    var mojo_tls_gencert_cert_pem: Int
+    var mojo_tls_gencert_key_pem: Int
+    var mojo_tls_gencert_free: Int
+    var mojo_tls_gencert_cert_der: Int
+    var mojo_tls_gencert_crl_pem: Int
+    var mojo_tls_socket_listen: Int
+    var mojo_tls_socket_port: Int
+    var mojo_tls_socket_close: Int
 
     def __init__(out self, path: String) raises:
         self.handle = OwnedDLHandle(path)
-        self.mojo_tls_gencert_ca = _address(self.handle, "mojo_tls_gencert_ca")
-        self.mojo_tls_gencert_leaf = _address(self.handle, "mojo_tls_gencert_leaf")
-        self.mojo_tls_gencert_cert_pem = _address(self.handle, "mojo_tls_gencert_cert_pem")
-        self.mojo_tls_gencert_key_pem = _address(self.handle, "mojo_tls_gencert_key_pem")
-        self.mojo_tls_gencert_free = _address(self.handle, "mojo_tls_gencert_free")
-        self.mojo_tls_gencert_cert_der = _address(self.handle, "mojo_tls_gencert_cert_der")
-        self.mojo_tls_gencert_crl_pem = _address(self.handle, "mojo_tls_gencert_crl_pem")
-        self.mojo_tls_sizeof_ssl_context = _address(self.handle, "mojo_tls_sizeof_ssl_context")
-        self.mojo_tls_sizeof_ssl_config = _address(self.handle, "mojo_tls_sizeof_ssl_config")
-        self.mojo_tls_sizeof_ssl_session = _address(self.handle, "mojo_tls_sizeof_ssl_session")
-        self.mojo_tls_sizeof_entropy_context = _address(self.handle, "mojo_tls_sizeof_entropy_context")
-        self.mojo_tls_sizeof_ctr_drbg_context = _address(self.handle, "mojo_tls_sizeof_ctr_drbg_context")
-        self.mojo_tls_sizeof_x509_crt = _address(self.handle, "mojo_tls_sizeof_x509_crt")
-        self.mojo_tls_sizeof_pk_context = _address(self.handle, "mojo_tls_sizeof_pk_context")
-        self.mojo_tls_sizeof_net_context = _address(self.handle, "mojo_tls_sizeof_net_context")
-        self.mojo_tls_alloc = _address(self.handle, "mojo_tls_alloc")
-        self.mojo_tls_free = _address(self.handle, "mojo_tls_free")
-        self.mojo_tls_conf_min_version = _address(self.handle, "mojo_tls_conf_min_version")
-        self.mojo_tls_conf_max_version = _address(self.handle, "mojo_tls_conf_max_version")
-        self.mojo_tls_ssl_config_init = _address(self.handle, "mojo_tls_ssl_config_init")
-        self.mojo_tls_ssl_config_free = _address(self.handle, "mojo_tls_ssl_config_free")
-        self.mojo_tls_ssl_config_defaults = _address(self.handle, "mojo_tls_ssl_config_defaults")
-        self.mojo_tls_ssl_conf_authmode = _address(self.handle, "mojo_tls_ssl_conf_authmode")
-        self.mojo_tls_ssl_conf_ca_chain = _address(self.handle, "mojo_tls_ssl_conf_ca_chain")
-        self.mojo_tls_ssl_conf_own_cert = _address(self.handle, "mojo_tls_ssl_conf_own_cert")
-        self.mojo_tls_ssl_init = _address(self.handle, "mojo_tls_ssl_init")
-        self.mojo_tls_ssl_free = _address(self.handle, "mojo_tls_ssl_free")
-        self.mojo_tls_ssl_setup = _address(self.handle, "mojo_tls_ssl_setup")
-        self.mojo_tls_ssl_set_hostname = _address(self.handle, "mojo_tls_ssl_set_hostname")
-        self.mojo_tls_ssl_set_bio = _address(self.handle, "mojo_tls_ssl_set_bio")
-        self.mojo_tls_ssl_handshake = _address(self.handle, "mojo_tls_ssl_handshake")
-        self.mojo_tls_ssl_read = _address(self.handle, "mojo_tls_ssl_read")
-        self.mojo_tls_ssl_write = _address(self.handle, "mojo_tls_ssl_write")
-        self.mojo_tls_ssl_close_notify = _address(self.handle, "mojo_tls_ssl_close_notify")
-        self.mojo_tls_ssl_get_version = _address(self.handle, "mojo_tls_ssl_get_version")
-        self.mojo_tls_ssl_get_ciphersuite = _address(self.handle, "mojo_tls_ssl_get_ciphersuite")
-        self.mojo_tls_ssl_get_verify_result = _address(self.handle, "mojo_tls_ssl_get_verify_result")
-        self.mojo_tls_ssl_get_peer_cert = _address(self.handle, "mojo_tls_ssl_get_peer_cert")
-        self.mojo_tls_x509_crt_get_raw_data = _address(self.handle, "mojo_tls_x509_crt_get_raw_data")
-        self.mojo_tls_x509_crt_get_raw_len = _address(self.handle, "mojo_tls_x509_crt_get_raw_len")
-        self.mojo_tls_x509_crt_init = _address(self.handle, "mojo_tls_x509_crt_init")
-        self.mojo_tls_x509_crt_free = _address(self.handle, "mojo_tls_x509_crt_free")
-        self.mojo_tls_x509_crt_parse = _address(self.handle, "mojo_tls_x509_crt_parse")
-        self.mojo_tls_x509_crt_parse_file = _address(self.handle, "mojo_tls_x509_crt_parse_file")
-        self.mojo_tls_pk_init = _address(self.handle, "mojo_tls_pk_init")
-        self.mojo_tls_pk_free = _address(self.handle, "mojo_tls_pk_free")
-        self.mojo_tls_pk_parse_key = _address(self.handle, "mojo_tls_pk_parse_key")
-        self.mojo_tls_pk_parse_keyfile = _address(self.handle, "mojo_tls_pk_parse_keyfile")
-        self.mojo_tls_net_init = _address(self.handle, "mojo_tls_net_init")
-        self.mojo_tls_net_free = _address(self.handle, "mojo_tls_net_free")
-        self.mojo_tls_net_connect = _address(self.handle, "mojo_tls_net_connect")
-        self.mojo_tls_net_bind = _address(self.handle, "mojo_tls_net_bind")
-        self.mojo_tls_net_bind_reuseport = _address(self.handle, "mojo_tls_net_bind_reuseport")
-        self.mojo_tls_net_accept = _address(self.handle, "mojo_tls_net_accept")
-        self.mojo_tls_net_accept_alloc = _address(self.handle, "mojo_tls_net_accept_alloc")
-        self.mojo_tls_net_free_context = _address(self.handle, "mojo_tls_net_free_context")
-        self.mojo_tls_net_set_block = _address(self.handle, "mojo_tls_net_set_block")
-        self.mojo_tls_net_set_nonblock = _address(self.handle, "mojo_tls_net_set_nonblock")
-        self.mojo_tls_get_net_send_ptr = _address(self.handle, "mojo_tls_get_net_send_ptr")
-        self.mojo_tls_get_net_recv_ptr = _address(self.handle, "mojo_tls_get_net_recv_ptr")
-        self.mojo_tls_get_net_recv_timeout_ptr = _address(self.handle, "mojo_tls_get_net_recv_timeout_ptr")
-        self.mojo_tls_config_new = _address(self.handle, "mojo_tls_config_new")
-        self.mojo_tls_config_free = _address(self.handle, "mojo_tls_config_free")
-        self.mojo_tls_config_set_min_version = _address(self.handle, "mojo_tls_config_set_min_version")
-        self.mojo_tls_config_set_max_version = _address(self.handle, "mojo_tls_config_set_max_version")
-        self.mojo_tls_config_load_system_ca = _address(self.handle, "mojo_tls_config_load_system_ca")
-        self.mojo_tls_config_load_ca_file = _address(self.handle, "mojo_tls_config_load_ca_file")
-        self.mojo_tls_config_load_ca_dir = _address(self.handle, "mojo_tls_config_load_ca_dir")
-        self.mojo_tls_config_load_ca_mem = _address(self.handle, "mojo_tls_config_load_ca_mem")
-        self.mojo_tls_config_add_cert_file = _address(self.handle, "mojo_tls_config_add_cert_file")
-        self.mojo_tls_config_add_cert_mem = _address(self.handle, "mojo_tls_config_add_cert_mem")
-        self.mojo_tls_config_set_alpn = _address(self.handle, "mojo_tls_config_set_alpn")
-        self.mojo_tls_config_set_ciphersuites = _address(self.handle, "mojo_tls_config_set_ciphersuites")
-        self.mojo_tls_config_set_groups = _address(self.handle, "mojo_tls_config_set_groups")
-        self.mojo_tls_config_insecure_set_verify = _address(self.handle, "mojo_tls_config_insecure_set_verify")
-        self.mojo_tls_config_insecure_skip_hostname_check = _address(self.handle, "mojo_tls_config_insecure_skip_hostname_check")
-        self.mojo_tls_config_set_client_auth = _address(self.handle, "mojo_tls_config_set_client_auth")
-        self.mojo_tls_config_load_crl_file = _address(self.handle, "mojo_tls_config_load_crl_file")
-        self.mojo_tls_config_load_crl_mem = _address(self.handle, "mojo_tls_config_load_crl_mem")
-        self.mojo_tls_config_add_pin = _address(self.handle, "mojo_tls_config_add_pin")
-        self.mojo_tls_config_set_pin_only = _address(self.handle, "mojo_tls_config_set_pin_only")
-        self.mojo_tls_config_set_keylog_file = _address(self.handle, "mojo_tls_config_set_keylog_file")
-        self.mojo_tls_config_enable_session_tickets = _address(self.handle, "mojo_tls_config_enable_session_tickets")
-        self.mojo_tls_config_enable_resumption_without_forward_secrecy = _address(self.handle, "mojo_tls_config_enable_resumption_without_forward_secrecy")
-        self.mojo_tls_config_set_ticket_keys = _address(self.handle, "mojo_tls_config_set_ticket_keys")
-        self.mojo_tls_config_set_session_cache = _address(self.handle, "mojo_tls_config_set_session_cache")
-        self.mojo_tls_config_set_record_layer = _address(self.handle, "mojo_tls_config_set_record_layer")
-        self.mojo_tls_connect = _address(self.handle, "mojo_tls_connect")
-        self.mojo_tls_conn_new_fd = _address(self.handle, "mojo_tls_conn_new_fd")
-        self.mojo_tls_conn_new_memory = _address(self.handle, "mojo_tls_conn_new_memory")
-        self.mojo_tls_listen = _address(self.handle, "mojo_tls_listen")
-        self.mojo_tls_listen_port = _address(self.handle, "mojo_tls_listen_port")
-        self.mojo_tls_close_fd = _address(self.handle, "mojo_tls_close_fd")
-        self.mojo_tls_accept = _address(self.handle, "mojo_tls_accept")
-        self.mojo_tls_accept_no_handshake = _address(self.handle, "mojo_tls_accept_no_handshake")
-        self.mojo_tls_conn_handshake = _address(self.handle, "mojo_tls_conn_handshake")
-        self.mojo_tls_conn_read = _address(self.handle, "mojo_tls_conn_read")
-        self.mojo_tls_conn_write = _address(self.handle, "mojo_tls_conn_write")
-        self.mojo_tls_conn_write_all = _address(self.handle, "mojo_tls_conn_write_all")
-        self.mojo_tls_conn_pending = _address(self.handle, "mojo_tls_conn_pending")
-        self.mojo_tls_conn_close_notify = _address(self.handle, "mojo_tls_conn_close_notify")
-        self.mojo_tls_conn_close = _address(self.handle, "mojo_tls_conn_close")
-        self.mojo_tls_conn_free = _address(self.handle, "mojo_tls_conn_free")
-        self.mojo_tls_conn_abandon = _address(self.handle, "mojo_tls_conn_abandon")
-        self.mojo_tls_conn_set_timeout = _address(self.handle, "mojo_tls_conn_set_timeout")
-        self.mojo_tls_conn_get_fd = _address(self.handle, "mojo_tls_conn_get_fd")
-        self.mojo_tls_conn_feed = _address(self.handle, "mojo_tls_conn_feed")
-        self.mojo_tls_conn_feed_eof = _address(self.handle, "mojo_tls_conn_feed_eof")
-        self.mojo_tls_conn_drain = _address(self.handle, "mojo_tls_conn_drain")
-        self.mojo_tls_conn_pending_output = _address(self.handle, "mojo_tls_conn_pending_output")
-        self.mojo_tls_conn_version = _address(self.handle, "mojo_tls_conn_version")
-        self.mojo_tls_conn_version_name = _address(self.handle, "mojo_tls_conn_version_name")
-        self.mojo_tls_conn_cipher = _address(self.handle, "mojo_tls_conn_cipher")
-        self.mojo_tls_conn_alpn = _address(self.handle, "mojo_tls_conn_alpn")
-        self.mojo_tls_conn_peer_cert_der = _address(self.handle, "mojo_tls_conn_peer_cert_der")
-        self.mojo_tls_conn_peer_cert_pem = _address(self.handle, "mojo_tls_conn_peer_cert_pem")
-        self.mojo_tls_conn_peer_cert_subject = _address(self.handle, "mojo_tls_conn_peer_cert_subject")
-        self.mojo_tls_conn_peer_cert_issuer = _address(self.handle, "mojo_tls_conn_peer_cert_issuer")
-        self.mojo_tls_conn_peer_cert_sans = _address(self.handle, "mojo_tls_conn_peer_cert_sans")
-        self.mojo_tls_conn_peer_cert_validity = _address(self.handle, "mojo_tls_conn_peer_cert_validity")
-        self.mojo_tls_conn_peer_cert_sha256 = _address(self.handle, "mojo_tls_conn_peer_cert_sha256")
-        self.mojo_tls_conn_verify_flags = _address(self.handle, "mojo_tls_conn_verify_flags")
-        self.mojo_tls_conn_verify_reason = _address(self.handle, "mojo_tls_conn_verify_reason")
-        self.mojo_tls_conn_server_name = _address(self.handle, "mojo_tls_conn_server_name")
-        self.mojo_tls_conn_session_export = _address(self.handle, "mojo_tls_conn_session_export")
-        self.mojo_tls_conn_session_import = _address(self.handle, "mojo_tls_conn_session_import")
-        self.mojo_tls_conn_session_resumed = _address(self.handle, "mojo_tls_conn_session_resumed")
-        self.mojo_tls_conn_peer_cert_spki_sha256 = _address(self.handle, "mojo_tls_conn_peer_cert_spki_sha256")
-        self.mojo_tls_conn_record_layer = _address(self.handle, "mojo_tls_conn_record_layer")
-        self.mojo_tls_conn_record_layer_detail = _address(self.handle, "mojo_tls_conn_record_layer_detail")
-        self.mojo_tls_conn_key_update = _address(self.handle, "mojo_tls_conn_key_update")
         self.mojo_tls_init = _address(self.handle, "mojo_tls_init")
         self.mojo_tls_version = _address(self.handle, "mojo_tls_version")
         self.mojo_tls_backend = _address(self.handle, "mojo_tls_backend")
         self.mojo_tls_abi_version = _address(self.handle, "mojo_tls_abi_version")
         self.mojo_tls_last_error_code = _address(self.handle, "mojo_tls_last_error_code")
         self.mojo_tls_last_error = _address(self.handle, "mojo_tls_last_error")
+        self.mojo_tls_last_error_verify_flags = _address(self.handle, "mojo_tls_last_error_verify_flags")
+        self.mojo_tls_last_error_verify_reason = _address(self.handle, "mojo_tls_last_error_verify_reason")
         self.mojo_tls_clear_error = _address(self.handle, "mojo_tls_clear_error")
         self.mojo_tls_strerror = _address(self.handle, "mojo_tls_strerror")
+        self.mojo_tls_config_new = _address(self.handle, "mojo_tls_config_new")
+        self.mojo_tls_config_free = _address(self.handle, "mojo_tls_config_free")
+        self.mojo_tls_config_set_min_version = _address(self.handle, "mojo_tls_config_set_min_version")
+        self.mojo_tls_config_set_max_version = _address(self.handle, "mojo_tls_config_set_max_version")
+        self.mojo_tls_config_add_ca_system = _address(self.handle, "mojo_tls_config_add_ca_system")
+        self.mojo_tls_config_add_ca_file = _address(self.handle, "mojo_tls_config_add_ca_file")
+        self.mojo_tls_config_add_ca_dir = _address(self.handle, "mojo_tls_config_add_ca_dir")
+        self.mojo_tls_config_add_ca_mem = _address(self.handle, "mojo_tls_config_add_ca_mem")
+        self.mojo_tls_config_add_cert_file = _address(self.handle, "mojo_tls_config_add_cert_file")
+        self.mojo_tls_config_add_cert_mem = _address(self.handle, "mojo_tls_config_add_cert_mem")
+        self.mojo_tls_config_set_alpn = _address(self.handle, "mojo_tls_config_set_alpn")
+        self.mojo_tls_config_set_ciphersuites = _address(self.handle, "mojo_tls_config_set_ciphersuites")
+        self.mojo_tls_config_set_groups = _address(self.handle, "mojo_tls_config_set_groups")
+        self.mojo_tls_config_insecure_verify = _address(self.handle, "mojo_tls_config_insecure_verify")
+        self.mojo_tls_config_insecure_skip_hostname_check = _address(self.handle, "mojo_tls_config_insecure_skip_hostname_check")
+        self.mojo_tls_config_set_client_auth = _address(self.handle, "mojo_tls_config_set_client_auth")
+        self.mojo_tls_config_add_crl_file = _address(self.handle, "mojo_tls_config_add_crl_file")
+        self.mojo_tls_config_add_crl_mem = _address(self.handle, "mojo_tls_config_add_crl_mem")
+        self.mojo_tls_config_add_pin = _address(self.handle, "mojo_tls_config_add_pin")
+        self.mojo_tls_config_set_pin_only = _address(self.handle, "mojo_tls_config_set_pin_only")
+        self.mojo_tls_config_set_keylog_file = _address(self.handle, "mojo_tls_config_set_keylog_file")
+        self.mojo_tls_config_set_session_tickets = _address(self.handle, "mojo_tls_config_set_session_tickets")
+        self.mojo_tls_config_insecure_resumption_without_forward_secrecy = _address(self.handle, "mojo_tls_config_insecure_resumption_without_forward_secrecy")
+        self.mojo_tls_config_set_ticket_keys = _address(self.handle, "mojo_tls_config_set_ticket_keys")
+        self.mojo_tls_config_set_session_cache = _address(self.handle, "mojo_tls_config_set_session_cache")
+        self.mojo_tls_config_set_record_layer = _address(self.handle, "mojo_tls_config_set_record_layer")
+        self.mojo_tls_conn_new_connect = _address(self.handle, "mojo_tls_conn_new_connect")
+        self.mojo_tls_conn_new_accept = _address(self.handle, "mojo_tls_conn_new_accept")
+        self.mojo_tls_conn_new_accept_no_handshake = _address(self.handle, "mojo_tls_conn_new_accept_no_handshake")
+        self.mojo_tls_conn_new_fd = _address(self.handle, "mojo_tls_conn_new_fd")
+        self.mojo_tls_conn_new_memory = _address(self.handle, "mojo_tls_conn_new_memory")
+        self.mojo_tls_conn_handshake = _address(self.handle, "mojo_tls_conn_handshake")
+        self.mojo_tls_conn_read = _address(self.handle, "mojo_tls_conn_read")
+        self.mojo_tls_conn_write = _address(self.handle, "mojo_tls_conn_write")
+        self.mojo_tls_conn_write_all = _address(self.handle, "mojo_tls_conn_write_all")
+        self.mojo_tls_conn_pending = _address(self.handle, "mojo_tls_conn_pending")
+        self.mojo_tls_conn_set_timeout = _address(self.handle, "mojo_tls_conn_set_timeout")
+        self.mojo_tls_conn_fd = _address(self.handle, "mojo_tls_conn_fd")
+        self.mojo_tls_conn_feed = _address(self.handle, "mojo_tls_conn_feed")
+        self.mojo_tls_conn_feed_eof = _address(self.handle, "mojo_tls_conn_feed_eof")
+        self.mojo_tls_conn_drain = _address(self.handle, "mojo_tls_conn_drain")
+        self.mojo_tls_conn_pending_output = _address(self.handle, "mojo_tls_conn_pending_output")
+        self.mojo_tls_conn_session_export = _address(self.handle, "mojo_tls_conn_session_export")
+        self.mojo_tls_conn_session_import = _address(self.handle, "mojo_tls_conn_session_import")
+        self.mojo_tls_conn_key_update = _address(self.handle, "mojo_tls_conn_key_update")
+        self.mojo_tls_conn_close_notify = _address(self.handle, "mojo_tls_conn_close_notify")
+        self.mojo_tls_conn_close = _address(self.handle, "mojo_tls_conn_close")
+        self.mojo_tls_conn_free = _address(self.handle, "mojo_tls_conn_free")
+        self.mojo_tls_conn_abandon = _address(self.handle, "mojo_tls_conn_abandon")
+        self.mojo_tls_conn_version = _address(self.handle, "mojo_tls_conn_version")
+        self.mojo_tls_conn_version_name = _address(self.handle, "mojo_tls_conn_version_name")
+        self.mojo_tls_conn_cipher = _address(self.handle, "mojo_tls_conn_cipher")
+        self.mojo_tls_conn_alpn = _address(self.handle, "mojo_tls_conn_alpn")
+        self.mojo_tls_conn_server_name = _address(self.handle, "mojo_tls_conn_server_name")
+        self.mojo_tls_conn_session_resumed = _address(self.handle, "mojo_tls_conn_session_resumed")
+        self.mojo_tls_conn_record_layer = _address(self.handle, "mojo_tls_conn_record_layer")
+        self.mojo_tls_conn_record_layer_detail = _address(self.handle, "mojo_tls_conn_record_layer_detail")
+        self.mojo_tls_conn_verify_flags = _address(self.handle, "mojo_tls_conn_verify_flags")
+        self.mojo_tls_conn_verify_reason = _address(self.handle, "mojo_tls_conn_verify_reason")
+        self.mojo_tls_conn_peer_cert_der = _address(self.handle, "mojo_tls_conn_peer_cert_der")
+        self.mojo_tls_conn_peer_cert_pem = _address(self.handle, "mojo_tls_conn_peer_cert_pem")
+        self.mojo_tls_conn_peer_cert_sha256 = _address(self.handle, "mojo_tls_conn_peer_cert_sha256")
+        self.mojo_tls_conn_peer_cert_spki_sha256 = _address(self.handle, "mojo_tls_conn_peer_cert_spki_sha256")
+        self.mojo_tls_conn_peer_cert_validity = _address(self.handle, "mojo_tls_conn_peer_cert_validity")
+        self.mojo_tls_conn_peer_cert_subject = _address(self.handle, "mojo_tls_conn_peer_cert_subject")
+        self.mojo_tls_conn_peer_cert_issuer = _address(self.handle, "mojo_tls_conn_peer_cert_issuer")
+        self.mojo_tls_conn_peer_cert_dn_count = _address(self.handle, "mojo_tls_conn_peer_cert_dn_count")
+        self.mojo_tls_conn_peer_cert_dn_attr = _address(self.handle, "mojo_tls_conn_peer_cert_dn_attr")
+        self.mojo_tls_conn_peer_cert_dn_value = _address(self.handle, "mojo_tls_conn_peer_cert_dn_value")
+        self.mojo_tls_conn_peer_cert_sans = _address(self.handle, "mojo_tls_conn_peer_cert_sans")
+        self.mojo_tls_conn_peer_cert_san_count = _address(self.handle, "mojo_tls_conn_peer_cert_san_count")
+        self.mojo_tls_conn_peer_cert_san = _address(self.handle, "mojo_tls_conn_peer_cert_san")
         self.mojo_tls_random = _address(self.handle, "mojo_tls_random")
         self.mojo_tls_sha256 = _address(self.handle, "mojo_tls_sha256")
+        self.mojo_tls_gencert_new_ca = _address(self.handle, "mojo_tls_gencert_new_ca")
+        self.mojo_tls_gencert_new_leaf = _address(self.handle, "mojo_tls_gencert_new_leaf")
+        self.mojo_tls_gencert_cert_pem = _address(self.handle, "mojo_tls_gencert_cert_pem")
+        self.mojo_tls_gencert_key_pem = _address(self.handle, "mojo_tls_gencert_key_pem")
+        self.mojo_tls_gencert_free = _address(self.handle, "mojo_tls_gencert_free")
+        self.mojo_tls_gencert_cert_der = _address(self.handle, "mojo_tls_gencert_cert_der")
+        self.mojo_tls_gencert_crl_pem = _address(self.handle, "mojo_tls_gencert_crl_pem")
+        self.mojo_tls_socket_listen = _address(self.handle, "mojo_tls_socket_listen")
+        self.mojo_tls_socket_port = _address(self.handle, "mojo_tls_socket_port")
+        self.mojo_tls_socket_close = _address(self.handle, "mojo_tls_socket_close")
 
 
 struct MojoTlsFFI(Copyable, Movable):
@@ -695,779 +546,131 @@ struct MojoTlsFFI(Copyable, Movable):
             return MojoTlsFFI(env)
         return MojoTlsFFI(String(LIBRARY_NAME))
 
-    def gencert_ca(self, common_name: Optional[String], valid_days: Int, key_alg: Int) -> Int:
-        """`mojo_tls_gencert *mojo_tls_gencert_ca(const char *common_name, int32_t valid_days, int32_t key_alg)`
+    def init(self) -> Int:
+        """`int32_t mojo_tls_init(void)`
 
-        Generate a self-signed CA certificate named `common_name`, valid from now
-        for `valid_days` days, with a fresh key (MOJO_TLS_KEY_*). NULL on error.
+        Initialise the library. Optional: every entry point does it implicitly.
+        Idempotent and thread-safe. Returns 0.
         """
-        var _common_name_c = _c_string(common_name)
-        var f = _c_function[def(Int, Int32, Int32) thin abi("C") -> Int](
-            self._lib[].mojo_tls_gencert_ca
-        )
-        var r = f(_c_string_addr(_common_name_c), Int32(valid_days), Int32(key_alg))
-        _ = len(_common_name_c)  # keep the C string alive until here
-        return r
-
-    def gencert_leaf(self, issuer: mojo_tls_gencert_ptr, common_name: Optional[String], sans: Optional[String], not_before_days: Int, valid_days: Int, usage: Int, key_alg: Int) -> Int:
-        """`mojo_tls_gencert *mojo_tls_gencert_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)`
-
-        Generate a leaf certificate signed by `issuer` (a CA from
-        mojo_tls_gencert_ca), or self-signed when `issuer` is NULL. `sans` is a
-        comma-separated list of DNS names and IP addresses (may be NULL).
-        Validity starts `not_before_days` from now (negative = in the past) and
-        lasts `valid_days` (so -30, 10 gives an expired certificate). `usage` is
-        MOJO_TLS_USAGE_SERVER and/or MOJO_TLS_USAGE_CLIENT. NULL on error.
-        """
-        var _common_name_c = _c_string(common_name)
-        var _sans_c = _c_string(sans)
-        var f = _c_function[def(Int, Int, Int, Int32, Int32, Int32, Int32) thin abi("C") -> Int](
-            self._lib[].mojo_tls_gencert_leaf
-        )
-        var r = f(Int(issuer), _c_string_addr(_common_name_c), _c_string_addr(_sans_c), Int32(not_before_days), Int32(valid_days), Int32(usage), Int32(key_alg))
-        _ = len(_common_name_c)  # keep the C string alive until here
-        _ = len(_sans_c)  # keep the C string alive until here
-        return r
-
-    def gencert_cert_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
-
-        The certificate in PEM (snprintf style). Returns the full length.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_gencert_cert_pem
-        )
-        var r = f(Int(g), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def gencert_key_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
-
-        The private key in PEM (PKCS#8, unencrypted; snprintf style). Returns the
-        full length.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_gencert_key_pem
-        )
-        var r = f(Int(g), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def gencert_free(self, g: mojo_tls_gencert_ptr) -> Int:
-        """`int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)`
-
-        Release a generated certificate. NULL → 0; stale → MOJO_TLS_ERR_INVALID_HANDLE.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_gencert_free
-        )
-        var r = f(Int(g))
-        return Int(r)
-
-    def gencert_cert_der(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)`
-
-        The certificate in DER (copies what fits). Returns the full length.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_gencert_cert_der
-        )
-        var r = f(Int(g), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def gencert_crl_pem(self, ca: mojo_tls_gencert_ptr, revoked: Int, n: Int, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)`
-
-        A CRL signed by the CA `ca` revoking the `n` generated certificates in
-        `revoked` (valid for 30 days), in PEM (snprintf style). Returns the full
-        length. Each call signs a new CRL: size it with one call, fill with a
-        second, or pass a generous buffer.
-        """
-        var f = _c_function[def(Int, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_gencert_crl_pem
-        )
-        var r = f(Int(ca), Int(revoked), c_size_t(n), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def sizeof_ssl_context(self) -> Int:
-        """`size_t mojo_tls_sizeof_ssl_context(void)`
-
-        Compat: size in bytes of an Mbed TLS ssl_context (for mojo_tls_alloc).
-        """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_ssl_context
+        var f = _c_function[def() thin abi("C") -> Int32](
+            self._lib[].mojo_tls_init
         )
         var r = f()
         return Int(r)
 
-    def sizeof_ssl_config(self) -> Int:
-        """`size_t mojo_tls_sizeof_ssl_config(void)`
+    def version(self) -> Optional[String]:
+        """`const char *mojo_tls_version(void)`
 
-        Compat: size in bytes of an Mbed TLS ssl_config.
+        The library version, e.g. "0.1.0". Static string.
         """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_ssl_config
+        var f = _c_function[def() thin abi("C") -> Int](
+            self._lib[].mojo_tls_version
         )
         var r = f()
-        return Int(r)
-
-    def sizeof_ssl_session(self) -> Int:
-        """`size_t mojo_tls_sizeof_ssl_session(void)`
-
-        Compat: size in bytes of an Mbed TLS ssl_session.
-        """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_ssl_session
-        )
-        var r = f()
-        return Int(r)
-
-    def sizeof_entropy_context(self) -> Int:
-        """`size_t mojo_tls_sizeof_entropy_context(void)`
-
-        Compat: size in bytes of an Mbed TLS entropy_context (Mbed TLS 4.x:
-        its private one; nothing in the compat API takes it).
-        """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_entropy_context
-        )
-        var r = f()
-        return Int(r)
-
-    def sizeof_ctr_drbg_context(self) -> Int:
-        """`size_t mojo_tls_sizeof_ctr_drbg_context(void)`
-
-        Compat: size in bytes of an Mbed TLS ctr_drbg_context (Mbed TLS 4.x:
-        its private one; nothing in the compat API takes it).
-        """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_ctr_drbg_context
-        )
-        var r = f()
-        return Int(r)
-
-    def sizeof_x509_crt(self) -> Int:
-        """`size_t mojo_tls_sizeof_x509_crt(void)`
-
-        Compat: size in bytes of an Mbed TLS x509_crt (certificate chain).
-        """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_x509_crt
-        )
-        var r = f()
-        return Int(r)
-
-    def sizeof_pk_context(self) -> Int:
-        """`size_t mojo_tls_sizeof_pk_context(void)`
-
-        Compat: size in bytes of an Mbed TLS pk_context (private key).
-        """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_pk_context
-        )
-        var r = f()
-        return Int(r)
-
-    def sizeof_net_context(self) -> Int:
-        """`size_t mojo_tls_sizeof_net_context(void)`
-
-        Compat: size in bytes of an Mbed TLS net_context (its first field is the
-        socket, `int fd`).
-        """
-        var f = _c_function[def() thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_sizeof_net_context
-        )
-        var r = f()
-        return Int(r)
-
-    def alloc(self, size: Int) -> Int:
-        """`void *mojo_tls_alloc(size_t size)`
-
-        Compat: `size` bytes of zeroed heap memory (calloc), for contexts of the
-        sizes above; release with mojo_tls_free. NULL when out of memory.
-        """
-        var f = _c_function[def(c_size_t) thin abi("C") -> Int](
-            self._lib[].mojo_tls_alloc
-        )
-        var r = f(c_size_t(size))
-        return r
-
-    def free(self, ptr: Int):
-        """`void mojo_tls_free(void *ptr)`
-
-        Compat: release memory from mojo_tls_alloc (free the context inside it
-        first with its *_free function). NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_free
-        )
-        f(Int(ptr))
-
-    def conf_min_version(self, conf: Int, version: Int):
-        """`void mojo_tls_conf_min_version(void *conf, int version)`
-
-        Compat: lowest protocol version, MOJO_TLS_VERSION_TLS1_2 (0x0303) or
-        MOJO_TLS_VERSION_TLS1_3 (0x0304). Other values leave the config unchanged
-        and set the thread's last error (MOJO_TLS_ERR_INVALID_ARGUMENT). NULL
-        `conf` is ignored.
-        """
-        var f = _c_function[def(Int, c_int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_conf_min_version
-        )
-        f(Int(conf), c_int(version))
-
-    def conf_max_version(self, conf: Int, version: Int):
-        """`void mojo_tls_conf_max_version(void *conf, int version)`
-
-        Compat: highest protocol version, 0x0303 or 0x0304. Other values leave the
-        config unchanged and set the thread's last error. NULL `conf` is ignored.
-        """
-        var f = _c_function[def(Int, c_int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_conf_max_version
-        )
-        f(Int(conf), c_int(version))
-
-    def ssl_config_init(self, conf: Int):
-        """`void mojo_tls_ssl_config_init(void *conf)`
-
-        Compat: mbedtls_ssl_config_init on caller memory of
-        mojo_tls_sizeof_ssl_config() bytes. NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_ssl_config_init
-        )
-        f(Int(conf))
-
-    def ssl_config_free(self, conf: Int):
-        """`void mojo_tls_ssl_config_free(void *conf)`
-
-        Compat: mbedtls_ssl_config_free (the memory itself stays the caller's).
-        NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_ssl_config_free
-        )
-        f(Int(conf))
-
-    def ssl_config_defaults(self, conf: Int, endpoint: Int, transport: Int, preset: Int) -> Int:
-        """`int mojo_tls_ssl_config_defaults(void *conf, int endpoint, int transport, int preset)`
-
-        Compat: mbedtls_ssl_config_defaults(endpoint MOJO_TLS_IS_CLIENT/SERVER,
-        transport MOJO_TLS_TRANSPORT_*, preset MOJO_TLS_PRESET_*), plus what the
-        original shim's backend did implicitly: the library's RNG (a CTR_DRBG
-        reseeded after fork; PSA's own on Mbed TLS 4.x), TLS 1.2 as minimum and maximum available version,
-        and for the default preset forward-secret AEAD cipher suites (ECDHE with
-        AES-GCM or ChaCha20-Poly1305), groups x25519/secp256r1/secp384r1,
-        SHA-1-free signature hashes and a SHA-1-free certificate profile
-        (RSA >= 2048). MOJO_TLS_PRESET_SUITEB keeps Mbed TLS's Suite B settings.
-        Returns 0 or an Mbed TLS error; NULL `conf` →
-        MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100; on Mbed TLS 4.x -0x87,
-        PSA_ERROR_INVALID_ARGUMENT).
-        """
-        var f = _c_function[def(Int, c_int, c_int, c_int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_config_defaults
-        )
-        var r = f(Int(conf), c_int(endpoint), c_int(transport), c_int(preset))
-        return Int(r)
-
-    def ssl_conf_authmode(self, conf: Int, authmode: Int):
-        """`void mojo_tls_ssl_conf_authmode(void *conf, int authmode)`
-
-        Compat: mbedtls_ssl_conf_authmode (MOJO_TLS_VERIFY_NONE / OPTIONAL /
-        REQUIRED). NULL `conf` is ignored.
-        """
-        var f = _c_function[def(Int, c_int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_ssl_conf_authmode
-        )
-        f(Int(conf), c_int(authmode))
-
-    def ssl_conf_ca_chain(self, conf: Int, ca_chain: Int, ca_crl: Int):
-        """`void mojo_tls_ssl_conf_ca_chain(void *conf, void *ca_chain, void *ca_crl)`
-
-        Compat: mbedtls_ssl_conf_ca_chain. The config keeps the pointers: the CA
-        chain (x509_crt) and CRL (may be NULL) must outlive it. NULL `conf` is
-        ignored.
-        """
-        var f = _c_function[def(Int, Int, Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_ssl_conf_ca_chain
-        )
-        f(Int(conf), Int(ca_chain), Int(ca_crl))
-
-    def ssl_conf_own_cert(self, conf: Int, own_cert: Int, pk_ctx: Int) -> Int:
-        """`int mojo_tls_ssl_conf_own_cert(void *conf, void *own_cert, void *pk_ctx)`
-
-        Compat: mbedtls_ssl_conf_own_cert. The config keeps the pointers: the
-        chain and key must outlive it. Returns 0 or an Mbed TLS error; a NULL
-        argument → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int, Int, Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_conf_own_cert
-        )
-        var r = f(Int(conf), Int(own_cert), Int(pk_ctx))
-        return Int(r)
-
-    def ssl_init(self, ssl: Int):
-        """`void mojo_tls_ssl_init(void *ssl)`
-
-        Compat: mbedtls_ssl_init on caller memory of mojo_tls_sizeof_ssl_context()
-        bytes. NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_ssl_init
-        )
-        f(Int(ssl))
-
-    def ssl_free(self, ssl: Int):
-        """`void mojo_tls_ssl_free(void *ssl)`
-
-        Compat: mbedtls_ssl_free (the memory stays the caller's). NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_ssl_free
-        )
-        f(Int(ssl))
-
-    def ssl_setup(self, ssl: Int, conf: Int) -> Int:
-        """`int mojo_tls_ssl_setup(void *ssl, const void *conf)`
-
-        Compat: mbedtls_ssl_setup. The config must outlive the context. Returns
-        0 or an Mbed TLS error; NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int, Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_setup
-        )
-        var r = f(Int(ssl), Int(conf))
-        return Int(r)
-
-    def ssl_set_hostname(self, ssl: Int, hostname: Optional[String]) -> Int:
-        """`int mojo_tls_ssl_set_hostname(void *ssl, const char *hostname)`
-
-        Compat: mbedtls_ssl_set_hostname: the name checked in the server's
-        certificate and sent as SNI (copied). NULL `hostname` clears it.
-        Returns 0 or an Mbed TLS error; NULL `ssl` → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
-        """
-        var _hostname_c = _c_string(hostname)
-        var f = _c_function[def(Int, Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_set_hostname
-        )
-        var r = f(Int(ssl), _c_string_addr(_hostname_c))
-        _ = len(_hostname_c)  # keep the C string alive until here
-        return Int(r)
-
-    def ssl_set_bio(self, ssl: Int, p_bio: Int, f_send: Int, f_recv: Int, f_recv_timeout: Int):
-        """`void mojo_tls_ssl_set_bio(void *ssl, void *p_bio, void *f_send, void *f_recv, void *f_recv_timeout)`
-
-        Compat: mbedtls_ssl_set_bio. `f_send`, `f_recv`, `f_recv_timeout` are
-        function pointers with the Mbed TLS signatures (NULL = none), e.g. from
-        mojo_tls_get_net_send_ptr() with a net_context as `p_bio`. NULL `ssl` is
-        ignored.
-        """
-        var f = _c_function[def(Int, Int, Int, Int, Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_ssl_set_bio
-        )
-        f(Int(ssl), Int(p_bio), Int(f_send), Int(f_recv), Int(f_recv_timeout))
-
-    def ssl_handshake(self, ssl: Int) -> Int:
-        """`int mojo_tls_ssl_handshake(void *ssl)`
-
-        Compat: mbedtls_ssl_handshake. Returns 0, MBEDTLS_ERR_SSL_WANT_READ /
-        WANT_WRITE (non-blocking I/O) or another Mbed TLS error (e.g.
-        MBEDTLS_ERR_X509_CERT_VERIFY_FAILED, see mojo_tls_ssl_get_verify_result);
-        NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_handshake
-        )
-        var r = f(Int(ssl))
-        return Int(r)
-
-    def ssl_read(self, ssl: Int, buf: Int, len_: Int) -> Int:
-        """`int mojo_tls_ssl_read(void *ssl, unsigned char *buf, size_t len)`
-
-        Compat: mbedtls_ssl_read. Returns the byte count (> 0), 0 or
-        MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY at the peer's close_notify, or an Mbed
-        TLS error; NULL `ssl` (or NULL `buf` with `len` > 0) →
-        MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_read
-        )
-        var r = f(Int(ssl), Int(buf), c_size_t(len_))
-        return Int(r)
-
-    def ssl_write(self, ssl: Int, buf: Int, len_: Int) -> Int:
-        """`int mojo_tls_ssl_write(void *ssl, const unsigned char *buf, size_t len)`
-
-        Compat: mbedtls_ssl_write (may write fewer than `len` bytes). Returns the
-        byte count or an Mbed TLS error; NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_write
-        )
-        var r = f(Int(ssl), Int(buf), c_size_t(len_))
-        return Int(r)
-
-    def ssl_close_notify(self, ssl: Int) -> Int:
-        """`int mojo_tls_ssl_close_notify(void *ssl)`
-
-        Compat: mbedtls_ssl_close_notify. Returns 0 or an Mbed TLS error; NULL →
-        MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_ssl_close_notify
-        )
-        var r = f(Int(ssl))
-        return Int(r)
-
-    def ssl_get_version(self, ssl: Int) -> Optional[String]:
-        """`const char *mojo_tls_ssl_get_version(const void *ssl)`
-
-        Compat: the negotiated protocol version's name ("TLSv1.2"), static;
-        NULL for a NULL `ssl`.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> Int](
-            self._lib[].mojo_tls_ssl_get_version
-        )
-        var r = f(Int(ssl))
         return string_from_c(r)
 
-    def ssl_get_ciphersuite(self, ssl: Int) -> Optional[String]:
-        """`const char *mojo_tls_ssl_get_ciphersuite(const void *ssl)`
+    def backend(self) -> Optional[String]:
+        """`const char *mojo_tls_backend(void)`
 
-        Compat: the negotiated cipher suite's Mbed TLS name
-        ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"), static; NULL for a NULL `ssl`.
+        The backend, e.g. "Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)". Static string.
         """
-        var f = _c_function[def(Int) thin abi("C") -> Int](
-            self._lib[].mojo_tls_ssl_get_ciphersuite
+        var f = _c_function[def() thin abi("C") -> Int](
+            self._lib[].mojo_tls_backend
         )
-        var r = f(Int(ssl))
+        var r = f()
         return string_from_c(r)
 
-    def ssl_get_verify_result(self, ssl: Int) -> Int:
-        """`unsigned int mojo_tls_ssl_get_verify_result(const void *ssl)`
+    def abi_version(self) -> Int:
+        """`int32_t mojo_tls_abi_version(void)`
 
-        Compat: mbedtls_ssl_get_verify_result: 0 when the peer certificate
-        verified, else MBEDTLS_X509_BADCERT_* flags; 0xFFFFFFFF when no result is
-        available (also for a NULL `ssl`).
+        The ABI major version of the loaded library (MOJO_TLS_ABI_VERSION of the
+        header it was built with).
         """
-        var f = _c_function[def(Int) thin abi("C") -> c_uint](
-            self._lib[].mojo_tls_ssl_get_verify_result
-        )
-        var r = f(Int(ssl))
-        return Int(r)
-
-    def ssl_get_peer_cert(self, ssl: Int) -> Int:
-        """`const void *mojo_tls_ssl_get_peer_cert(const void *ssl)`
-
-        Compat: the peer's certificate (an x509_crt owned by the ssl context,
-        valid until it is freed or reset); NULL if none or for a NULL `ssl`.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> Int](
-            self._lib[].mojo_tls_ssl_get_peer_cert
-        )
-        var r = f(Int(ssl))
-        return r
-
-    def x509_crt_get_raw_data(self, crt: Int) -> Int:
-        """`const unsigned char *mojo_tls_x509_crt_get_raw_data(const void *crt)`
-
-        Compat: the DER bytes of a certificate (borrowed from `crt`; the first
-        one of a chain); NULL for a NULL `crt`.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> Int](
-            self._lib[].mojo_tls_x509_crt_get_raw_data
-        )
-        var r = f(Int(crt))
-        return r
-
-    def x509_crt_get_raw_len(self, crt: Int) -> Int:
-        """`size_t mojo_tls_x509_crt_get_raw_len(const void *crt)`
-
-        Compat: the length of mojo_tls_x509_crt_get_raw_data; 0 for a NULL `crt`.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_x509_crt_get_raw_len
-        )
-        var r = f(Int(crt))
-        return Int(r)
-
-    def x509_crt_init(self, crt: Int):
-        """`void mojo_tls_x509_crt_init(void *crt)`
-
-        Compat: mbedtls_x509_crt_init on caller memory of
-        mojo_tls_sizeof_x509_crt() bytes. NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_x509_crt_init
-        )
-        f(Int(crt))
-
-    def x509_crt_free(self, crt: Int):
-        """`void mojo_tls_x509_crt_free(void *crt)`
-
-        Compat: mbedtls_x509_crt_free (the whole chain; the memory stays the
-        caller's). NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_x509_crt_free
-        )
-        f(Int(crt))
-
-    def x509_crt_parse(self, chain: Int, buf: Int, buflen: Int) -> Int:
-        """`int mojo_tls_x509_crt_parse(void *chain, const unsigned char *buf, size_t buflen)`
-
-        Compat: mbedtls_x509_crt_parse: add DER or PEM certificates from memory
-        to `chain` (copied). For PEM, `buflen` must include the terminating NUL.
-        Returns 0, the number of certificates that failed to parse (> 0), or an
-        Mbed TLS error; NULL → MBEDTLS_ERR_X509_BAD_INPUT_DATA (-0x2800).
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_x509_crt_parse
-        )
-        var r = f(Int(chain), Int(buf), c_size_t(buflen))
-        return Int(r)
-
-    def x509_crt_parse_file(self, chain: Int, path: Optional[String]) -> Int:
-        """`int mojo_tls_x509_crt_parse_file(void *chain, const char *path)`
-
-        Compat: mbedtls_x509_crt_parse_file (DER or PEM file). Returns as
-        mojo_tls_x509_crt_parse; NULL → MBEDTLS_ERR_X509_BAD_INPUT_DATA.
-        """
-        var _path_c = _c_string(path)
-        var f = _c_function[def(Int, Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_x509_crt_parse_file
-        )
-        var r = f(Int(chain), _c_string_addr(_path_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        return Int(r)
-
-    def pk_init(self, pk: Int):
-        """`void mojo_tls_pk_init(void *pk)`
-
-        Compat: mbedtls_pk_init on caller memory of mojo_tls_sizeof_pk_context()
-        bytes. NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_pk_init
-        )
-        f(Int(pk))
-
-    def pk_free(self, pk: Int):
-        """`void mojo_tls_pk_free(void *pk)`
-
-        Compat: mbedtls_pk_free (the memory stays the caller's). NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_pk_free
-        )
-        f(Int(pk))
-
-    def pk_parse_key(self, pk: Int, key: Int, keylen: Int, pwd: Int, pwdlen: Int) -> Int:
-        """`int mojo_tls_pk_parse_key(void *pk, const unsigned char *key, size_t keylen, const unsigned char *pwd, size_t pwdlen)`
-
-        Compat: mbedtls_pk_parse_key: a private key in DER or PEM from memory
-        (for PEM, `keylen` includes the NUL), optionally encrypted with `pwd`
-        (`pwdlen` bytes; NULL = none). Returns 0 or an Mbed TLS error (e.g.
-        MBEDTLS_ERR_PK_PASSWORD_REQUIRED); NULL `pk`/`key` →
-        MBEDTLS_ERR_PK_BAD_INPUT_DATA (-0x3E80; on Mbed TLS 4.x -0x87,
-        PSA_ERROR_INVALID_ARGUMENT).
-        """
-        var f = _c_function[def(Int, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_pk_parse_key
-        )
-        var r = f(Int(pk), Int(key), c_size_t(keylen), Int(pwd), c_size_t(pwdlen))
-        return Int(r)
-
-    def pk_parse_keyfile(self, pk: Int, path: Optional[String], password: Optional[String]) -> Int:
-        """`int mojo_tls_pk_parse_keyfile(void *pk, const char *path, const char *password)`
-
-        Compat: mbedtls_pk_parse_keyfile (`password` may be NULL). Returns 0 or
-        an Mbed TLS error; NULL `pk`/`path` → MBEDTLS_ERR_PK_BAD_INPUT_DATA.
-        """
-        var _path_c = _c_string(path)
-        var _password_c = _c_string(password)
-        var f = _c_function[def(Int, Int, Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_pk_parse_keyfile
-        )
-        var r = f(Int(pk), _c_string_addr(_path_c), _c_string_addr(_password_c))
-        _ = len(_path_c)  # keep the C string alive until here
-        _ = len(_password_c)  # keep the C string alive until here
-        return Int(r)
-
-    def net_init(self, ctx: Int):
-        """`void mojo_tls_net_init(void *ctx)`
-
-        Compat: mbedtls_net_init on caller memory of
-        mojo_tls_sizeof_net_context() bytes. NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_net_init
-        )
-        f(Int(ctx))
-
-    def net_free(self, ctx: Int):
-        """`void mojo_tls_net_free(void *ctx)`
-
-        Compat: mbedtls_net_free: closes the socket (the memory stays the
-        caller's). NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_net_free
-        )
-        f(Int(ctx))
-
-    def net_connect(self, ctx: Int, host: Optional[String], port: Optional[String], proto: Int) -> Int:
-        """`int mojo_tls_net_connect(void *ctx, const char *host, const char *port, int proto)`
-
-        Compat: mbedtls_net_connect to `host`:`port` (a service name or number)
-        over MOJO_TLS_NET_PROTO_TCP or _UDP; blocking. Returns 0 or
-        MBEDTLS_ERR_NET_UNKNOWN_HOST / SOCKET_FAILED / CONNECT_FAILED; NULL →
-        MBEDTLS_ERR_NET_BAD_INPUT_DATA (-0x0049).
-        """
-        var _host_c = _c_string(host)
-        var _port_c = _c_string(port)
-        var f = _c_function[def(Int, Int, Int, c_int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_net_connect
-        )
-        var r = f(Int(ctx), _c_string_addr(_host_c), _c_string_addr(_port_c), c_int(proto))
-        _ = len(_host_c)  # keep the C string alive until here
-        _ = len(_port_c)  # keep the C string alive until here
-        return Int(r)
-
-    def net_bind(self, ctx: Int, bind_ip: Optional[String], port: Optional[String], proto: Int) -> Int:
-        """`int mojo_tls_net_bind(void *ctx, const char *bind_ip, const char *port, int proto)`
-
-        Compat: mbedtls_net_bind: a listening socket (SO_REUSEADDR, backlog 10)
-        on `bind_ip` (NULL = every address) and `port` ("0" = any free port; read
-        it back with getsockname on the context's fd). Returns 0 or
-        MBEDTLS_ERR_NET_UNKNOWN_HOST / SOCKET_FAILED / BIND_FAILED /
-        LISTEN_FAILED; NULL `ctx`/`port` → MBEDTLS_ERR_NET_BAD_INPUT_DATA.
-        """
-        var _bind_ip_c = _c_string(bind_ip)
-        var _port_c = _c_string(port)
-        var f = _c_function[def(Int, Int, Int, c_int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_net_bind
-        )
-        var r = f(Int(ctx), _c_string_addr(_bind_ip_c), _c_string_addr(_port_c), c_int(proto))
-        _ = len(_bind_ip_c)  # keep the C string alive until here
-        _ = len(_port_c)  # keep the C string alive until here
-        return Int(r)
-
-    def net_bind_reuseport(self, ctx: Int, bind_ip: Optional[String], port: Optional[String], proto: Int) -> Int:
-        """`int mojo_tls_net_bind_reuseport(void *ctx, const char *bind_ip, const char *port, int proto)`
-
-        Compat: as mojo_tls_net_bind, with SO_REUSEPORT set as well, so several
-        processes or threads can each listen on the same port.
-        """
-        var _bind_ip_c = _c_string(bind_ip)
-        var _port_c = _c_string(port)
-        var f = _c_function[def(Int, Int, Int, c_int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_net_bind_reuseport
-        )
-        var r = f(Int(ctx), _c_string_addr(_bind_ip_c), _c_string_addr(_port_c), c_int(proto))
-        _ = len(_bind_ip_c)  # keep the C string alive until here
-        _ = len(_port_c)  # keep the C string alive until here
-        return Int(r)
-
-    def net_accept(self, bind_ctx: Int, client_ctx: Int, client_ip: Int, buf_size: Int, cip_len: Int) -> Int:
-        """`int mojo_tls_net_accept(void *bind_ctx, void *client_ctx, void *client_ip, size_t buf_size, size_t *cip_len)`
-
-        Compat: mbedtls_net_accept: wait for a client on `bind_ctx` and put its
-        socket in `client_ctx` (an initialised net_context). If `client_ip` is
-        not NULL, the client's raw address (4 or 16 bytes) is written there (up
-        to `buf_size`) and its length to `*cip_len`. Returns 0 or an Mbed TLS
-        error; NULL contexts → MBEDTLS_ERR_NET_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int, Int, Int, c_size_t, Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_net_accept
-        )
-        var r = f(Int(bind_ctx), Int(client_ctx), Int(client_ip), c_size_t(buf_size), Int(cip_len))
-        return Int(r)
-
-    def net_accept_alloc(self, bind_ctx: Int, client_ip: Int, buf_size: Int, cip_len: Int, ret_code: Int) -> Int:
-        """`void *mojo_tls_net_accept_alloc(void *bind_ctx, void *client_ip, size_t buf_size, size_t *cip_len, int *ret_code)`
-
-        Compat: as mojo_tls_net_accept, into a net_context the library allocates
-        (as mojo_tls_alloc). Returns it — release it with
-        mojo_tls_net_free_context — or NULL on failure. `*ret_code` (if
-        `ret_code` is not NULL) receives 0 or the Mbed TLS error.
-        """
-        var f = _c_function[def(Int, Int, c_size_t, Int, Int) thin abi("C") -> Int](
-            self._lib[].mojo_tls_net_accept_alloc
-        )
-        var r = f(Int(bind_ctx), Int(client_ip), c_size_t(buf_size), Int(cip_len), Int(ret_code))
-        return r
-
-    def net_free_context(self, ctx: Int):
-        """`void mojo_tls_net_free_context(void *ctx)`
-
-        Compat: close and release a net_context from mojo_tls_net_accept_alloc
-        (or one in mojo_tls_alloc memory): mbedtls_net_free + mojo_tls_free.
-        NULL is ignored.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_net_free_context
-        )
-        f(Int(ctx))
-
-    def net_set_block(self, ctx: Int) -> Int:
-        """`int mojo_tls_net_set_block(void *ctx)`
-
-        Compat: mbedtls_net_set_block. Returns 0 or an Mbed TLS error; NULL →
-        MBEDTLS_ERR_NET_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_net_set_block
-        )
-        var r = f(Int(ctx))
-        return Int(r)
-
-    def net_set_nonblock(self, ctx: Int) -> Int:
-        """`int mojo_tls_net_set_nonblock(void *ctx)`
-
-        Compat: mbedtls_net_set_nonblock (reads and writes then return
-        MBEDTLS_ERR_SSL_WANT_READ / WANT_WRITE). Returns 0 or an Mbed TLS error;
-        NULL → MBEDTLS_ERR_NET_BAD_INPUT_DATA.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> c_int](
-            self._lib[].mojo_tls_net_set_nonblock
-        )
-        var r = f(Int(ctx))
-        return Int(r)
-
-    def get_net_send_ptr(self) -> Int:
-        """`void *mojo_tls_get_net_send_ptr(void)`
-
-        Compat: mbedtls_net_send, as a function pointer for the `f_send`
-        argument of mojo_tls_ssl_set_bio (with a net_context as `p_bio`).
-        """
-        var f = _c_function[def() thin abi("C") -> Int](
-            self._lib[].mojo_tls_get_net_send_ptr
+        var f = _c_function[def() thin abi("C") -> Int32](
+            self._lib[].mojo_tls_abi_version
         )
         var r = f()
-        return r
+        return Int(r)
 
-    def get_net_recv_ptr(self) -> Int:
-        """`void *mojo_tls_get_net_recv_ptr(void)`
+    def last_error_code(self) -> Int:
+        """`int32_t mojo_tls_last_error_code(void)`
 
-        Compat: mbedtls_net_recv, for the `f_recv` argument of mojo_tls_ssl_set_bio.
+        The code (a mojo_tls_err value) of the last failure on this thread, 0 if none.
         """
-        var f = _c_function[def() thin abi("C") -> Int](
-            self._lib[].mojo_tls_get_net_recv_ptr
+        var f = _c_function[def() thin abi("C") -> Int32](
+            self._lib[].mojo_tls_last_error_code
         )
         var r = f()
-        return r
+        return Int(r)
 
-    def get_net_recv_timeout_ptr(self) -> Int:
-        """`void *mojo_tls_get_net_recv_timeout_ptr(void)`
+    def last_error(self, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_last_error(char *buf, size_t cap)`
 
-        Compat: mbedtls_net_recv_timeout, for the `f_recv_timeout` argument of
-        mojo_tls_ssl_set_bio (used when a read timeout is configured).
+        The message of the last failure on this thread (with the Mbed TLS code and
+        text, and for certificate failures the verification reason), written to
+        `buf` NUL-terminated and truncated to `cap`. Returns the full length
+        without the NUL (snprintf style); `buf` may be NULL when `cap` is 0.
+        Returns 0 and writes "" when there was no failure. Never changes the
+        last error.
         """
-        var f = _c_function[def() thin abi("C") -> Int](
-            self._lib[].mojo_tls_get_net_recv_timeout_ptr
+        var f = _c_function[def(Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_last_error
+        )
+        var r = f(Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def last_error_verify_flags(self) -> Int:
+        """`int32_t mojo_tls_last_error_verify_flags(void)`
+
+        When the last failure on this thread is a certificate verification
+        failure (MOJO_TLS_ERR_VERIFY_FAILED, also from a constructor that
+        returned NULL): its X.509 verification flags (Mbed TLS
+        MBEDTLS_X509_BADCERT_* bits, >= 0; 0 when the failure was not in the
+        flags, e.g. no pin matched). Otherwise MOJO_TLS_ERR_NOT_AVAILABLE.
+        Never changes the last error.
+        """
+        var f = _c_function[def() thin abi("C") -> Int32](
+            self._lib[].mojo_tls_last_error_verify_flags
         )
         var r = f()
-        return r
+        return Int(r)
+
+    def last_error_verify_reason(self, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_last_error_verify_reason(char *buf, size_t cap)`
+
+        When the last failure on this thread is a certificate verification
+        failure: its reason ("certificate has expired", "no certificate pin
+        matched the peer's certificate", ...) into `buf` (snprintf style),
+        returning the full length. Otherwise MOJO_TLS_ERR_NOT_AVAILABLE. Never
+        changes the last error.
+        """
+        var f = _c_function[def(Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_last_error_verify_reason
+        )
+        var r = f(Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def clear_error(self):
+        """`void mojo_tls_clear_error(void)`
+
+        Forget the last error of this thread.
+        """
+        var f = _c_function[def() thin abi("C") -> NoneType](
+            self._lib[].mojo_tls_clear_error
+        )
+        f()
+
+    def strerror(self, code: Int) -> Optional[String]:
+        """`const char *mojo_tls_strerror(int32_t code)`
+
+        A static description of an error code; never NULL ("unknown error code"
+        for values outside mojo_tls_err).
+        """
+        var f = _c_function[def(Int32) thin abi("C") -> Int](
+            self._lib[].mojo_tls_strerror
+        )
+        var r = f(Int32(code))
+        return string_from_c(r)
 
     def config_new(self, role: Int) -> Int:
         """`mojo_tls_config *mojo_tls_config_new(int32_t role)`
@@ -1521,54 +724,54 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(version))
         return Int(r)
 
-    def config_load_system_ca(self, cfg: mojo_tls_config_ptr) -> Int:
-        """`int32_t mojo_tls_config_load_system_ca(mojo_tls_config *cfg)`
+    def config_add_ca_system(self, cfg: mojo_tls_config_ptr) -> Int:
+        """`int32_t mojo_tls_config_add_ca_system(mojo_tls_config *cfg)`
 
         Add the system's CA certificates to the trust store (Debian/Ubuntu,
         Fedora/RHEL, openSUSE, Alpine, macOS Homebrew locations; SSL_CERT_FILE and
         SSL_CERT_DIR override them). MOJO_TLS_ERR_NOT_FOUND if there is none.
         """
         var f = _c_function[def(Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_load_system_ca
+            self._lib[].mojo_tls_config_add_ca_system
         )
         var r = f(Int(cfg))
         return Int(r)
 
-    def config_load_ca_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
-        """`int32_t mojo_tls_config_load_ca_file(mojo_tls_config *cfg, const char *path)`
+    def config_add_ca_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
+        """`int32_t mojo_tls_config_add_ca_file(mojo_tls_config *cfg, const char *path)`
 
         Add CA certificates from a PEM file (one or many) or a DER file.
         MOJO_TLS_ERR_NOT_FOUND, MOJO_TLS_ERR_PARSE on failure.
         """
         var _path_c = _c_string(path)
         var f = _c_function[def(Int, Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_load_ca_file
+            self._lib[].mojo_tls_config_add_ca_file
         )
         var r = f(Int(cfg), _c_string_addr(_path_c))
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_load_ca_dir(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
-        """`int32_t mojo_tls_config_load_ca_dir(mojo_tls_config *cfg, const char *path)`
+    def config_add_ca_dir(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
+        """`int32_t mojo_tls_config_add_ca_dir(mojo_tls_config *cfg, const char *path)`
 
         Add every CA certificate file found in a directory.
         """
         var _path_c = _c_string(path)
         var f = _c_function[def(Int, Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_load_ca_dir
+            self._lib[].mojo_tls_config_add_ca_dir
         )
         var r = f(Int(cfg), _c_string_addr(_path_c))
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_load_ca_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
-        """`int32_t mojo_tls_config_load_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
+    def config_add_ca_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
+        """`int32_t mojo_tls_config_add_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
 
         Add CA certificates from memory: PEM (one or many) or DER. The data is
         copied. MOJO_TLS_ERR_PARSE for garbage or truncated input.
         """
         var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_load_ca_mem
+            self._lib[].mojo_tls_config_add_ca_mem
         )
         var r = f(Int(cfg), Int(data), c_size_t(len_))
         return Int(r)
@@ -1652,8 +855,8 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_names_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_insecure_set_verify(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
-        """`int32_t mojo_tls_config_insecure_set_verify(mojo_tls_config *cfg, int32_t mode)`
+    def config_insecure_verify(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
+        """`int32_t mojo_tls_config_insecure_verify(mojo_tls_config *cfg, int32_t mode)`
 
         INSECURE for clients: weaken peer verification. MOJO_TLS_VERIFY_NONE skips
         it, MOJO_TLS_VERIFY_OPTIONAL records failures (see
@@ -1662,7 +865,7 @@ struct MojoTlsFFI(Copyable, Movable):
         sets whether client certificates are requested (default NONE).
         """
         var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_insecure_set_verify
+            self._lib[].mojo_tls_config_insecure_verify
         )
         var r = f(Int(cfg), Int32(mode))
         return Int(r)
@@ -1685,7 +888,7 @@ struct MojoTlsFFI(Copyable, Movable):
         Server: mutual TLS. `mode` is MOJO_TLS_CLIENT_AUTH_NONE (default),
         _OPTIONAL (verified if sent) or _REQUIRED (the handshake fails without a
         valid client certificate). Client certificates are verified against this
-        configuration's CA store (mojo_tls_config_load_ca_*). The server reads
+        configuration's CA store (mojo_tls_config_add_ca_*). The server reads
         the result with mojo_tls_conn_peer_cert_* and mojo_tls_conn_verify_flags.
         MOJO_TLS_ERR_BAD_STATE on a client configuration.
         """
@@ -1695,8 +898,8 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(mode))
         return Int(r)
 
-    def config_load_crl_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
-        """`int32_t mojo_tls_config_load_crl_file(mojo_tls_config *cfg, const char *path)`
+    def config_add_crl_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
+        """`int32_t mojo_tls_config_add_crl_file(mojo_tls_config *cfg, const char *path)`
 
         Add certificate revocation lists (PEM, one or many, or DER) from a file
         to the trust store: a revoked certificate then fails verification with
@@ -1704,19 +907,19 @@ struct MojoTlsFFI(Copyable, Movable):
         """
         var _path_c = _c_string(path)
         var f = _c_function[def(Int, Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_load_crl_file
+            self._lib[].mojo_tls_config_add_crl_file
         )
         var r = f(Int(cfg), _c_string_addr(_path_c))
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_load_crl_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
-        """`int32_t mojo_tls_config_load_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
+    def config_add_crl_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
+        """`int32_t mojo_tls_config_add_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
 
-        As mojo_tls_config_load_crl_file, from memory (copied).
+        As mojo_tls_config_add_crl_file, from memory (copied).
         """
         var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_load_crl_mem
+            self._lib[].mojo_tls_config_add_crl_mem
         )
         var r = f(Int(cfg), Int(data), c_size_t(len_))
         return Int(r)
@@ -1766,21 +969,21 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_enable_session_tickets(self, cfg: mojo_tls_config_ptr, lifetime_s: Int) -> Int:
-        """`int32_t mojo_tls_config_enable_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)`
+    def config_set_session_tickets(self, cfg: mojo_tls_config_ptr, lifetime_s: Int) -> Int:
+        """`int32_t mojo_tls_config_set_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)`
 
         Server: issue session tickets (RFC 5077) so clients can resume. Ticket
         keys are random, held in memory and rotated every `lifetime_s` seconds
         (<= 0: 86400). Clients use tickets automatically.
         """
         var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_enable_session_tickets
+            self._lib[].mojo_tls_config_set_session_tickets
         )
         var r = f(Int(cfg), Int32(lifetime_s))
         return Int(r)
 
-    def config_enable_resumption_without_forward_secrecy(self, cfg: mojo_tls_config_ptr, on: Int) -> Int:
-        """`int32_t mojo_tls_config_enable_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)`
+    def config_insecure_resumption_without_forward_secrecy(self, cfg: mojo_tls_config_ptr, on: Int) -> Int:
+        """`int32_t mojo_tls_config_insecure_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)`
 
         TLS 1.3 resumption without forward secrecy (opt-in; off by default).
         By default a resumed TLS 1.3 session always runs an ECDHE exchange as
@@ -1804,7 +1007,7 @@ struct MojoTlsFFI(Copyable, Movable):
         MOJO_TLS_ERR_* (MOJO_TLS_ERR_INVALID_HANDLE for a NULL or freed `cfg`).
         """
         var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_config_enable_resumption_without_forward_secrecy
+            self._lib[].mojo_tls_config_insecure_resumption_without_forward_secrecy
         )
         var r = f(Int(cfg), Int32(on))
         return Int(r)
@@ -1821,7 +1024,7 @@ struct MojoTlsFFI(Copyable, Movable):
         every one opens them. Each is expanded with HKDF-SHA256 into an
         AES-256-GCM key and a public 4-byte key id; the same on every backend
         (Mbed TLS 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
-        mojo_tls_config_enable_session_tickets set one; at most 7 days; issue
+        mojo_tls_config_set_session_tickets set one; at most 7 days; issue
         times are wall-clock, so servers need roughly synchronised clocks).
         Rotation: call again with the new key first and the previous one after
         it (drop a key once its tickets have expired); it applies at once, also
@@ -1868,8 +1071,8 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(mode))
         return Int(r)
 
-    def connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
-        """`mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
+    def conn_new_connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
+        """`mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
 
         Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
         and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
@@ -1884,10 +1087,40 @@ struct MojoTlsFFI(Copyable, Movable):
         """
         var _host_c = _c_string(host)
         var f = _c_function[def(Int, Int, UInt16, Int32) thin abi("C") -> Int](
-            self._lib[].mojo_tls_connect
+            self._lib[].mojo_tls_conn_new_connect
         )
         var r = f(Int(cfg), _c_string_addr(_host_c), UInt16(port), Int32(timeout_ms))
         _ = len(_host_c)  # keep the C string alive until here
+        return r
+
+    def conn_new_accept(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
+        """`mojo_tls_conn *mojo_tls_conn_new_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
+
+        Server: accept one client on `listen_fd` and handshake, both within
+        `timeout_ms` (< 0 blocks); the accepted socket is closed on failure.
+        `timeout_ms` becomes the connection's timeout. Returns NULL on failure
+        (MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with
+        timeout 0 and no pending client, handshake errors). A signal gives
+        MOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped
+        (closed); call again for the next one.
+        """
+        var f = _c_function[def(Int, Int32, Int32) thin abi("C") -> Int](
+            self._lib[].mojo_tls_conn_new_accept
+        )
+        var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
+        return r
+
+    def conn_new_accept_no_handshake(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
+        """`mojo_tls_conn *mojo_tls_conn_new_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
+
+        Server: accept one client within `timeout_ms` without handshaking, so a
+        slow client cannot stall an accept loop; run mojo_tls_conn_handshake
+        later (another thread, or non-blocking). NULL on failure.
+        """
+        var f = _c_function[def(Int, Int32, Int32) thin abi("C") -> Int](
+            self._lib[].mojo_tls_conn_new_accept_no_handshake
+        )
+        var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
         return r
 
     def conn_new_fd(self, cfg: mojo_tls_config_ptr, fd: Int, take_ownership: Int, server_name: Optional[String]) -> Int:
@@ -1927,73 +1160,6 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_server_name_c)  # keep the C string alive until here
         return r
 
-    def listen(self, host: Optional[String], port: Int, backlog: Int) -> Int:
-        """`int32_t mojo_tls_listen(const char *host, uint16_t port, int32_t backlog)`
-
-        Open a listening TCP socket on `host`:`port` (port 0 = any free port;
-        SO_REUSEADDR; non-blocking; close-on-exec). Returns the fd (>= 0) or a
-        negative error. Close it with mojo_tls_close_fd.
-        """
-        var _host_c = _c_string(host)
-        var f = _c_function[def(Int, UInt16, Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_listen
-        )
-        var r = f(_c_string_addr(_host_c), UInt16(port), Int32(backlog))
-        _ = len(_host_c)  # keep the C string alive until here
-        return Int(r)
-
-    def listen_port(self, listen_fd: Int) -> Int:
-        """`int32_t mojo_tls_listen_port(int32_t listen_fd)`
-
-        The local port a socket is bound to (>= 0), or a negative error.
-        """
-        var f = _c_function[def(Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_listen_port
-        )
-        var r = f(Int32(listen_fd))
-        return Int(r)
-
-    def close_fd(self, fd: Int) -> Int:
-        """`int32_t mojo_tls_close_fd(int32_t fd)`
-
-        Close a file descriptor returned by mojo_tls_listen. Returns 0.
-        """
-        var f = _c_function[def(Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_close_fd
-        )
-        var r = f(Int32(fd))
-        return Int(r)
-
-    def accept(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
-        """`mojo_tls_conn *mojo_tls_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
-
-        Server: accept one client on `listen_fd` and handshake, both within
-        `timeout_ms` (< 0 blocks); the accepted socket is closed on failure.
-        `timeout_ms` becomes the connection's timeout. Returns NULL on failure
-        (MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with
-        timeout 0 and no pending client, handshake errors). A signal gives
-        MOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped
-        (closed); call again for the next one.
-        """
-        var f = _c_function[def(Int, Int32, Int32) thin abi("C") -> Int](
-            self._lib[].mojo_tls_accept
-        )
-        var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
-        return r
-
-    def accept_no_handshake(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
-        """`mojo_tls_conn *mojo_tls_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
-
-        Server: accept one client within `timeout_ms` without handshaking, so a
-        slow client cannot stall an accept loop; run mojo_tls_conn_handshake
-        later (another thread, or non-blocking). NULL on failure.
-        """
-        var f = _c_function[def(Int, Int32, Int32) thin abi("C") -> Int](
-            self._lib[].mojo_tls_accept_no_handshake
-        )
-        var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
-        return r
-
     def conn_handshake(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)`
 
@@ -2009,24 +1175,24 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_read(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)`
+    def conn_read(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t cap)`
 
-        Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the
+        Read up to `cap` decrypted bytes into `buf`. Returns the count (> 0), 0 once the
         peer has sent close_notify (clean EOF), or an error:
         MOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,
         MOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,
         MOJO_TLS_ERR_INTERRUPTED (a signal; call again), MOJO_TLS_ERR_CLOSED
-        after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
+        after close. `cap` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
         """
         var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
             self._lib[].mojo_tls_conn_read
         )
-        var r = f(Int(c), Int(buf), c_size_t(len_))
+        var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
     def conn_write(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)`
+        """`intptr_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)`
 
         Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's
         record layer, up to 256 KiB with the fast one); returns the count
@@ -2041,7 +1207,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return Int(r)
 
     def conn_write_all(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)`
+        """`intptr_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)`
 
         Write all `len` bytes; returns `len` or an error (after an error an
         unknown prefix may have been sent). A signal (a handler without
@@ -2058,7 +1224,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return Int(r)
 
     def conn_pending(self, c: mojo_tls_conn_ptr) -> Int:
-        """`ptrdiff_t mojo_tls_conn_pending(mojo_tls_conn *c)`
+        """`intptr_t mojo_tls_conn_pending(mojo_tls_conn *c)`
 
         The number of plaintext bytes mojo_tls_conn_read returns without
         touching the transport (>= 0), on every record layer: every complete
@@ -2072,7 +1238,7 @@ struct MojoTlsFFI(Copyable, Movable):
         bytes are already inside the library; the socket may stay silent).
 
           for (;;) {
-              struct pollfd p = { mojo_tls_conn_get_fd(c), POLLIN, 0 };
+              struct pollfd p = { mojo_tls_conn_fd(c), POLLIN, 0 };
               poll(&p, 1, -1);
               do {
                   n = mojo_tls_conn_read(c, buf, sizeof buf);
@@ -2094,6 +1260,125 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_pending
         )
         var r = f(Int(c))
+        return Int(r)
+
+    def conn_set_timeout(self, c: mojo_tls_conn_ptr, timeout_ms: Int) -> Int:
+        """`int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)`
+
+        Timeout for later handshake, read, write and close_notify calls:
+        0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from
+        mojo_tls_conn_fd), > 0 = wait up to that many ms
+        (MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns
+        MOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).
+        Returns 0.
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_set_timeout
+        )
+        var r = f(Int(c), Int32(timeout_ms))
+        return Int(r)
+
+    def conn_fd(self, c: mojo_tls_conn_ptr) -> Int:
+        """`int32_t mojo_tls_conn_fd(const mojo_tls_conn *c)`
+
+        The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,
+        MOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_fd
+        )
+        var r = f(Int(c))
+        return Int(r)
+
+    def conn_feed(self, c: mojo_tls_conn_ptr, data: Int, len_: Int) -> Int:
+        """`intptr_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)`
+
+        Memory mode: hand over `len` bytes of ciphertext received from the peer
+        (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_feed
+        )
+        var r = f(Int(c), Int(data), c_size_t(len_))
+        return Int(r)
+
+    def conn_feed_eof(self, c: mojo_tls_conn_ptr) -> Int:
+        """`int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)`
+
+        Memory mode: the transport has ended. Reads then return 0 if the peer's
+        close_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_feed_eof
+        )
+        var r = f(Int(c))
+        return Int(r)
+
+    def conn_drain(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)`
+
+        Memory mode: move up to `cap` bytes of ciphertext to send to the peer
+        into `buf`. Returns the count copied (0 = nothing to send).
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_drain
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_pending_output(self, c: mojo_tls_conn_ptr) -> Int:
+        """`intptr_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)`
+
+        Memory mode: bytes of ciphertext waiting to be drained (>= 0).
+        """
+        var f = _c_function[def(Int) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_pending_output
+        )
+        var r = f(Int(c))
+        return Int(r)
+
+    def conn_session_export(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
+
+        Client, after the handshake: the session as an opaque blob (copies what
+        fits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it
+        (it holds the session's secret) and give it to
+        mojo_tls_conn_session_import on a later connection to resume.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_session_export
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_session_import(self, c: mojo_tls_conn_ptr, blob: Int, len_: Int) -> Int:
+        """`int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)`
+
+        Client, before the handshake: offer a session saved by
+        mojo_tls_conn_session_export. A corrupted or foreign blob →
+        MOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a
+        session the server no longer accepts also gives a full handshake.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_session_import
+        )
+        var r = f(Int(c), Int(blob), c_size_t(len_))
+        return Int(r)
+
+    def conn_key_update(self, c: mojo_tls_conn_ptr, request_peer: Int) -> Int:
+        """`int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)`
+
+        TLS 1.3: send a KeyUpdate, switching to the next write key; with
+        `request_peer` != 0 the peer is asked to update its key too (RFC 8446
+        §4.6.3). The message is sent now if the socket takes it, else before the
+        next data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the
+        handshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after
+        close_notify.
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_key_update
+        )
+        var r = f(Int(c), Int32(request_peer))
         return Int(r)
 
     def conn_close_notify(self, c: mojo_tls_conn_ptr) -> Int:
@@ -2160,81 +1445,6 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_set_timeout(self, c: mojo_tls_conn_ptr, timeout_ms: Int) -> Int:
-        """`int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)`
-
-        Timeout for later handshake, read, write and close_notify calls:
-        0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from
-        mojo_tls_conn_get_fd), > 0 = wait up to that many ms
-        (MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns
-        MOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).
-        Returns 0.
-        """
-        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_conn_set_timeout
-        )
-        var r = f(Int(c), Int32(timeout_ms))
-        return Int(r)
-
-    def conn_get_fd(self, c: mojo_tls_conn_ptr) -> Int:
-        """`int32_t mojo_tls_conn_get_fd(const mojo_tls_conn *c)`
-
-        The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,
-        MOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_conn_get_fd
-        )
-        var r = f(Int(c))
-        return Int(r)
-
-    def conn_feed(self, c: mojo_tls_conn_ptr, data: Int, len_: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)`
-
-        Memory mode: hand over `len` bytes of ciphertext received from the peer
-        (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_feed
-        )
-        var r = f(Int(c), Int(data), c_size_t(len_))
-        return Int(r)
-
-    def conn_feed_eof(self, c: mojo_tls_conn_ptr) -> Int:
-        """`int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)`
-
-        Memory mode: the transport has ended. Reads then return 0 if the peer's
-        close_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0.
-        """
-        var f = _c_function[def(Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_conn_feed_eof
-        )
-        var r = f(Int(c))
-        return Int(r)
-
-    def conn_drain(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)`
-
-        Memory mode: move up to `cap` bytes of ciphertext to send to the peer
-        into `buf`. Returns the count copied (0 = nothing to send).
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_drain
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_pending_output(self, c: mojo_tls_conn_ptr) -> Int:
-        """`ptrdiff_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)`
-
-        Memory mode: bytes of ciphertext waiting to be drained (>= 0).
-        """
-        var f = _c_function[def(Int) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_pending_output
-        )
-        var r = f(Int(c))
-        return Int(r)
-
     def conn_version(self, c: mojo_tls_conn_ptr) -> Int:
         """`int32_t mojo_tls_conn_version(const mojo_tls_conn *c)`
 
@@ -2273,7 +1483,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return string_from_c(r)
 
     def conn_alpn(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)`
+        """`intptr_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The negotiated ALPN protocol into `buf` (snprintf style). Returns its
         length, 0 when none was negotiated, or an error.
@@ -2284,116 +1494,8 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_der(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
-
-        The peer's certificate in DER into `buf` (copies what fits; `buf` may be
-        NULL with `cap` 0). Returns the full length, or
-        MOJO_TLS_ERR_NOT_AVAILABLE when there is none.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_peer_cert_der
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_peer_cert_pem(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)`
-
-        The peer's certificate in PEM (snprintf style). Returns the full length.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_peer_cert_pem
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_peer_cert_subject(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)`
-
-        The peer certificate's subject, e.g. "CN=example.com, O=Example"
-        (snprintf style). Returns the full length.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_peer_cert_subject
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_peer_cert_issuer(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)`
-
-        The peer certificate's issuer (snprintf style). Returns the full length.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_peer_cert_issuer
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_peer_cert_sans(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)`
-
-        The peer certificate's subject alternative names, one per line:
-        "DNS:example.com\nIP:127.0.0.1" (snprintf style). Returns the full length.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_peer_cert_sans
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_peer_cert_validity(self, c: mojo_tls_conn_ptr, not_before: Int, not_after: Int) -> Int:
-        """`int32_t mojo_tls_conn_peer_cert_validity(const mojo_tls_conn *c, int64_t *not_before, int64_t *not_after)`
-
-        The peer certificate's validity as Unix times (seconds, UTC). Either
-        pointer may be NULL. Returns 0 or an error.
-        """
-        var f = _c_function[def(Int, Int, Int) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_conn_peer_cert_validity
-        )
-        var r = f(Int(c), Int(not_before), Int(not_after))
-        return Int(r)
-
-    def conn_peer_cert_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
-
-        SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.
-        Returns 32, or an error.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_peer_cert_sha256
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_verify_flags(self, c: mojo_tls_conn_ptr) -> Int:
-        """`int64_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)`
-
-        X.509 verification flags of the peer's certificate (Mbed TLS
-        MBEDTLS_X509_BADCERT_* bits; 0 = verified), >= 0, or an error
-        (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
-        """
-        var f = _c_function[def(Int) thin abi("C") -> Int64](
-            self._lib[].mojo_tls_conn_verify_flags
-        )
-        var r = f(Int(c))
-        return Int(r)
-
-    def conn_verify_reason(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)`
-
-        Human-readable reason for the verification flags ("" when verified),
-        snprintf style. Returns the full length or an error.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_verify_reason
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
     def conn_server_name(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)`
+        """`intptr_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         Server: the server name the client asked for (SNI); client: the name it
         sent. snprintf style; returns the length, 0 when there is none.
@@ -2402,34 +1504,6 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_server_name
         )
         var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_session_export(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
-
-        Client, after the handshake: the session as an opaque blob (copies what
-        fits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it
-        (it holds the session's secret) and give it to
-        mojo_tls_conn_session_import on a later connection to resume.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_session_export
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
-        return Int(r)
-
-    def conn_session_import(self, c: mojo_tls_conn_ptr, blob: Int, len_: Int) -> Int:
-        """`int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)`
-
-        Client, before the handshake: offer a session saved by
-        mojo_tls_conn_session_export. A corrupted or foreign blob →
-        MOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a
-        session the server no longer accepts also gives a full handshake.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_conn_session_import
-        )
-        var r = f(Int(c), Int(blob), c_size_t(len_))
         return Int(r)
 
     def conn_session_resumed(self, c: mojo_tls_conn_ptr) -> Int:
@@ -2442,18 +1516,6 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_session_resumed
         )
         var r = f(Int(c))
-        return Int(r)
-
-    def conn_peer_cert_spki_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
-
-        SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the
-        value for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error.
-        """
-        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
-            self._lib[].mojo_tls_conn_peer_cert_spki_sha256
-        )
-        var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
     def conn_record_layer(self, c: mojo_tls_conn_ptr) -> Optional[String]:
@@ -2471,7 +1533,7 @@ struct MojoTlsFFI(Copyable, Movable):
         return string_from_c(r)
 
     def conn_record_layer_detail(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
-        """`ptrdiff_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)`
+        """`intptr_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         Why the connection uses its record layer, for logs (snprintf style):
         the suite, and why kernel TLS or the fast layer is not used, e.g.
@@ -2485,137 +1547,347 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_key_update(self, c: mojo_tls_conn_ptr, request_peer: Int) -> Int:
-        """`int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)`
+    def conn_verify_flags(self, c: mojo_tls_conn_ptr) -> Int:
+        """`int32_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)`
 
-        TLS 1.3: send a KeyUpdate, switching to the next write key; with
-        `request_peer` != 0 the peer is asked to update its key too (RFC 8446
-        §4.6.3). The message is sent now if the socket takes it, else before the
-        next data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the
-        handshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after
-        close_notify.
+        X.509 verification flags of the peer's certificate (Mbed TLS
+        MBEDTLS_X509_BADCERT_* bits; 0 = verified), >= 0, or an error
+        (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
         """
-        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_conn_key_update
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_verify_flags
         )
-        var r = f(Int(c), Int32(request_peer))
+        var r = f(Int(c))
         return Int(r)
 
-    def init(self) -> Int:
-        """`int32_t mojo_tls_init(void)`
+    def conn_verify_reason(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)`
 
-        Initialise the library. Optional: every entry point does it implicitly.
-        Idempotent and thread-safe. Returns 0.
+        Human-readable reason for the verification flags ("" when verified),
+        snprintf style. Returns the full length or an error.
         """
-        var f = _c_function[def() thin abi("C") -> Int32](
-            self._lib[].mojo_tls_init
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_verify_reason
         )
-        var r = f()
+        var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def version(self) -> Optional[String]:
-        """`const char *mojo_tls_version(void)`
+    def conn_peer_cert_der(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
 
-        The library version, e.g. "0.1.0". Static string.
+        The peer's certificate in DER into `buf` (copies what fits; `buf` may be
+        NULL with `cap` 0). Returns the full length, or
+        MOJO_TLS_ERR_NOT_AVAILABLE when there is none.
         """
-        var f = _c_function[def() thin abi("C") -> Int](
-            self._lib[].mojo_tls_version
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_der
         )
-        var r = f()
-        return string_from_c(r)
-
-    def backend(self) -> Optional[String]:
-        """`const char *mojo_tls_backend(void)`
-
-        The backend, e.g. "Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)". Static string.
-        """
-        var f = _c_function[def() thin abi("C") -> Int](
-            self._lib[].mojo_tls_backend
-        )
-        var r = f()
-        return string_from_c(r)
-
-    def abi_version(self) -> Int:
-        """`int32_t mojo_tls_abi_version(void)`
-
-        The ABI major version of the loaded library (MOJO_TLS_ABI_VERSION of the
-        header it was built with).
-        """
-        var f = _c_function[def() thin abi("C") -> Int32](
-            self._lib[].mojo_tls_abi_version
-        )
-        var r = f()
+        var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def last_error_code(self) -> Int:
-        """`int32_t mojo_tls_last_error_code(void)`
+    def conn_peer_cert_pem(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)`
 
-        The code (a mojo_tls_err value) of the last failure on this thread, 0 if none.
+        The peer's certificate in PEM (snprintf style). Returns the full length.
         """
-        var f = _c_function[def() thin abi("C") -> Int32](
-            self._lib[].mojo_tls_last_error_code
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_pem
         )
-        var r = f()
+        var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def last_error(self, buf: Int, cap: Int) -> Int:
-        """`size_t mojo_tls_last_error(char *buf, size_t cap)`
+    def conn_peer_cert_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
 
-        The message of the last failure on this thread (with the Mbed TLS code and
-        text, and for certificate failures the verification reason), written to
-        `buf` NUL-terminated and truncated to `cap`. Returns the full length
-        without the NUL (snprintf style); `buf` may be NULL when `cap` is 0.
-        Returns 0 and writes "" when there was no failure.
+        SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.
+        Returns 32, or an error.
         """
-        var f = _c_function[def(Int, c_size_t) thin abi("C") -> c_size_t](
-            self._lib[].mojo_tls_last_error
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_sha256
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_peer_cert_spki_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
+
+        SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the
+        value for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_spki_sha256
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_peer_cert_validity(self, c: mojo_tls_conn_ptr, not_before: Int, not_after: Int) -> Int:
+        """`int32_t mojo_tls_conn_peer_cert_validity(const mojo_tls_conn *c, int64_t *not_before, int64_t *not_after)`
+
+        The peer certificate's validity as Unix times (seconds, UTC). Either
+        pointer may be NULL. Returns 0 or an error.
+        """
+        var f = _c_function[def(Int, Int, Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_peer_cert_validity
+        )
+        var r = f(Int(c), Int(not_before), Int(not_after))
+        return Int(r)
+
+    def conn_peer_cert_subject(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)`
+
+        The peer certificate's subject, e.g. "CN=example.com, O=Example"
+        (snprintf style). Returns the full length.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_subject
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_peer_cert_issuer(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)`
+
+        The peer certificate's issuer (snprintf style). Returns the full length.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_issuer
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_peer_cert_dn_count(self, c: mojo_tls_conn_ptr, which: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_dn_count(const mojo_tls_conn *c, int32_t which)`
+
+        The number of attributes (>= 0) in the peer certificate's subject
+        (`which` MOJO_TLS_DN_SUBJECT) or issuer (MOJO_TLS_DN_ISSUER), for the
+        indexed getters below; MOJO_TLS_ERR_NOT_AVAILABLE without a peer
+        certificate.
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_dn_count
+        )
+        var r = f(Int(c), Int32(which))
+        return Int(r)
+
+    def conn_peer_cert_dn_attr(self, c: mojo_tls_conn_ptr, which: Int, index: Int, rdn: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_dn_attr(const mojo_tls_conn *c, int32_t which, size_t index, int32_t *rdn, char *buf, size_t cap)`
+
+        Attribute `index` (0 ..< count, certificate order) of the subject or
+        issuer: its short name ("CN", "O", "OU", "C", "emailAddress", ...; the
+        dotted OID for others) into `buf` (snprintf style). `rdn` (may be NULL)
+        receives the index of the RelativeDistinguishedName holding it:
+        attributes of one multi-valued RDN share it. Returns the full length;
+        MOJO_TLS_ERR_INVALID_ARGUMENT for an index out of range.
+        """
+        var f = _c_function[def(Int, Int32, c_size_t, Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_dn_attr
+        )
+        var r = f(Int(c), Int32(which), c_size_t(index), Int(rdn), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_peer_cert_dn_value(self, c: mojo_tls_conn_ptr, which: Int, index: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_dn_value(const mojo_tls_conn *c, int32_t which, size_t index, char *buf, size_t cap)`
+
+        The value of attribute `index` of the subject or issuer, as UTF-8 text
+        (snprintf style). Returns the full length; MOJO_TLS_ERR_INVALID_ARGUMENT
+        for an index out of range.
+        """
+        var f = _c_function[def(Int, Int32, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_dn_value
+        )
+        var r = f(Int(c), Int32(which), c_size_t(index), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_peer_cert_sans(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)`
+
+        The peer certificate's subject alternative names, one per line:
+        "DNS:example.com\nIP:127.0.0.1" (snprintf style). Returns the full length.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_sans
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_peer_cert_san_count(self, c: mojo_tls_conn_ptr) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_san_count(const mojo_tls_conn *c)`
+
+        The number of subject alternative names (>= 0) of the peer certificate,
+        or MOJO_TLS_ERR_NOT_AVAILABLE without a peer certificate.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_san_count
+        )
+        var r = f(Int(c))
+        return Int(r)
+
+    def conn_peer_cert_san(self, c: mojo_tls_conn_ptr, index: Int, type_: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_peer_cert_san(const mojo_tls_conn *c, size_t index, int32_t *type, char *buf, size_t cap)`
+
+        Subject alternative name `index` (0 ..< count, certificate order): its
+        type (MOJO_TLS_SAN_*) into `type` (may be NULL) and its value into `buf`
+        (snprintf style). Returns the value's full length;
+        MOJO_TLS_ERR_INVALID_ARGUMENT for an index out of range.
+        """
+        var f = _c_function[def(Int, c_size_t, Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_peer_cert_san
+        )
+        var r = f(Int(c), c_size_t(index), Int(type_), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def random(self, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_random(uint8_t *buf, size_t cap)`
+
+        Fill `buf` with `cap` cryptographically secure random bytes (CTR_DRBG;
+        PSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns
+        `cap` or a negative error.
+        """
+        var f = _c_function[def(Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_random
         )
         var r = f(Int(buf), c_size_t(cap))
         return Int(r)
 
-    def clear_error(self):
-        """`void mojo_tls_clear_error(void)`
+    def sha256(self, data: Int, len_: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_sha256(const uint8_t *data, size_t len, uint8_t *buf, size_t cap)`
 
-        Forget the last error of this thread.
+        SHA-256 of the `len` bytes at `data` into `buf` (copies what fits of the
+        32-byte digest; `buf` may be NULL with `cap` 0). Returns 32, or a
+        negative error.
         """
-        var f = _c_function[def() thin abi("C") -> NoneType](
-            self._lib[].mojo_tls_clear_error
-        )
-        f()
-
-    def strerror(self, code: Int) -> Optional[String]:
-        """`const char *mojo_tls_strerror(int32_t code)`
-
-        A static description of an error code; never NULL ("unknown error code"
-        for values outside mojo_tls_err).
-        """
-        var f = _c_function[def(Int32) thin abi("C") -> Int](
-            self._lib[].mojo_tls_strerror
-        )
-        var r = f(Int32(code))
-        return string_from_c(r)
-
-    def random(self, buf: Int, len_: Int) -> Int:
-        """`int32_t mojo_tls_random(uint8_t *buf, size_t len)`
-
-        Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG;
-        PSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns 0
-        or a negative error.
-        """
-        var f = _c_function[def(Int, c_size_t) thin abi("C") -> Int32](
-            self._lib[].mojo_tls_random
-        )
-        var r = f(Int(buf), c_size_t(len_))
-        return Int(r)
-
-    def sha256(self, input: Int, input_len: Int, output: Int) -> Int:
-        """`int32_t mojo_tls_sha256(const uint8_t *input, size_t input_len, uint8_t *output)`
-
-        SHA-256 of `input_len` bytes at `input` into the 32 bytes at `output`.
-        Returns 0 or a negative error.
-        """
-        var f = _c_function[def(Int, c_size_t, Int) thin abi("C") -> Int32](
+        var f = _c_function[def(Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
             self._lib[].mojo_tls_sha256
         )
-        var r = f(Int(input), c_size_t(input_len), Int(output))
+        var r = f(Int(data), c_size_t(len_), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def gencert_new_ca(self, common_name: Optional[String], valid_days: Int, key_alg: Int) -> Int:
+        """`mojo_tls_gencert *mojo_tls_gencert_new_ca(const char *common_name, int32_t valid_days, int32_t key_alg)`
+
+        Generate a self-signed CA certificate named `common_name`, valid from now
+        for `valid_days` days, with a fresh key (MOJO_TLS_KEY_*). NULL on error.
+        """
+        var _common_name_c = _c_string(common_name)
+        var f = _c_function[def(Int, Int32, Int32) thin abi("C") -> Int](
+            self._lib[].mojo_tls_gencert_new_ca
+        )
+        var r = f(_c_string_addr(_common_name_c), Int32(valid_days), Int32(key_alg))
+        _ = len(_common_name_c)  # keep the C string alive until here
+        return r
+
+    def gencert_new_leaf(self, issuer: mojo_tls_gencert_ptr, common_name: Optional[String], sans: Optional[String], not_before_days: Int, valid_days: Int, usage: Int, key_alg: Int) -> Int:
+        """`mojo_tls_gencert *mojo_tls_gencert_new_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)`
+
+        Generate a leaf certificate signed by `issuer` (a CA from
+        mojo_tls_gencert_new_ca), or self-signed when `issuer` is NULL. `sans` is a
+        comma-separated list of DNS names and IP addresses (may be NULL).
+        Validity starts `not_before_days` from now (negative = in the past) and
+        lasts `valid_days` (so -30, 10 gives an expired certificate). `usage` is
+        MOJO_TLS_USAGE_SERVER and/or MOJO_TLS_USAGE_CLIENT. NULL on error.
+        """
+        var _common_name_c = _c_string(common_name)
+        var _sans_c = _c_string(sans)
+        var f = _c_function[def(Int, Int, Int, Int32, Int32, Int32, Int32) thin abi("C") -> Int](
+            self._lib[].mojo_tls_gencert_new_leaf
+        )
+        var r = f(Int(issuer), _c_string_addr(_common_name_c), _c_string_addr(_sans_c), Int32(not_before_days), Int32(valid_days), Int32(usage), Int32(key_alg))
+        _ = len(_common_name_c)  # keep the C string alive until here
+        _ = len(_sans_c)  # keep the C string alive until here
+        return r
+
+    def gencert_cert_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
+
+        The certificate in PEM (snprintf style). Returns the full length.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_gencert_cert_pem
+        )
+        var r = f(Int(g), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def gencert_key_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
+
+        The private key in PEM (PKCS#8, unencrypted; snprintf style). Returns the
+        full length.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_gencert_key_pem
+        )
+        var r = f(Int(g), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def gencert_free(self, g: mojo_tls_gencert_ptr) -> Int:
+        """`int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)`
+
+        Release a generated certificate. NULL → 0; stale → MOJO_TLS_ERR_INVALID_HANDLE.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_gencert_free
+        )
+        var r = f(Int(g))
+        return Int(r)
+
+    def gencert_cert_der(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)`
+
+        The certificate in DER (copies what fits). Returns the full length.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_gencert_cert_der
+        )
+        var r = f(Int(g), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def gencert_crl_pem(self, ca: mojo_tls_gencert_ptr, revoked: Int, n: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)`
+
+        A CRL signed by the CA `ca` revoking the `n` generated certificates in
+        `revoked` (valid for 30 days), in PEM (snprintf style). Returns the full
+        length. Each call signs a new CRL: size it with one call, fill with a
+        second, or pass a generous buffer.
+        """
+        var f = _c_function[def(Int, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_gencert_crl_pem
+        )
+        var r = f(Int(ca), Int(revoked), c_size_t(n), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def socket_listen(self, host: Optional[String], port: Int, backlog: Int) -> Int:
+        """`int32_t mojo_tls_socket_listen(const char *host, uint16_t port, int32_t backlog)`
+
+        Open a listening TCP socket on `host`:`port` (port 0 = any free port;
+        SO_REUSEADDR; non-blocking; close-on-exec). Returns the fd (>= 0) or a
+        negative error. Close it with mojo_tls_socket_close.
+        """
+        var _host_c = _c_string(host)
+        var f = _c_function[def(Int, UInt16, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_socket_listen
+        )
+        var r = f(_c_string_addr(_host_c), UInt16(port), Int32(backlog))
+        _ = len(_host_c)  # keep the C string alive until here
+        return Int(r)
+
+    def socket_port(self, listen_fd: Int) -> Int:
+        """`int32_t mojo_tls_socket_port(int32_t listen_fd)`
+
+        The local port a socket is bound to (>= 0), or a negative error.
+        """
+        var f = _c_function[def(Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_socket_port
+        )
+        var r = f(Int32(listen_fd))
+        return Int(r)
+
+    def socket_close(self, fd: Int) -> Int:
+        """`int32_t mojo_tls_socket_close(int32_t fd)`
+
+        Close a file descriptor returned by mojo_tls_socket_listen. Returns 0.
+        """
+        var f = _c_function[def(Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_socket_close
+        )
+        var r = f(Int32(fd))
         return Int(r)

@@ -108,7 +108,7 @@ def generate_ca(
 ) raises TLSError -> GeneratedCert:
     """A fresh self-signed CA certificate (ECDSA P-256)."""
     var ffi = load_library()
-    var h = ffi.gencert_ca(common_name, valid_days, MOJO_TLS_KEY_ECDSA_P256)
+    var h = ffi.gencert_new_ca(common_name, valid_days, MOJO_TLS_KEY_ECDSA_P256)
     if h == 0:
         raise null_error(ffi, "generate_ca")
     return GeneratedCert(ffi^, h)
@@ -128,7 +128,7 @@ def generate_cert(
     var s: Optional[String] = None
     if sans.byte_length() > 0:
         s = sans
-    var h = ffi.gencert_leaf(
+    var h = ffi.gencert_new_leaf(
         issuer.handle(),
         common_name,
         s,
@@ -146,7 +146,7 @@ def sha256(data: Span[UInt8, _]) raises TLSError -> List[UInt8]:
     """SHA-256 digest (32 bytes), computed by the library."""
     var ffi = load_library()
     var out = List[UInt8](length=32, fill=0)
-    var rc = ffi.sha256(addr_of(data), len(data), Int(out.unsafe_ptr()))
+    var rc = ffi.sha256(addr_of(data), len(data), Int(out.unsafe_ptr()), 32)
     if rc < 0:
         raise make_error(ffi, rc, "sha256")
     return out^

@@ -117,28 +117,28 @@ struct TLSConfig(Copyable, Movable):
         """Trust the system's CA certificates (SSL_CERT_FILE / SSL_CERT_DIR
         override the locations)."""
         self._check(
-            self._box[].ffi.config_load_system_ca(self.handle()),
+            self._box[].ffi.config_add_ca_system(self.handle()),
             "load_system_ca",
         )
 
     def load_ca_file(self, path: String) raises TLSError:
         """Trust the CA certificates of a PEM (one or many) or DER file."""
         self._check(
-            self._box[].ffi.config_load_ca_file(self.handle(), path),
+            self._box[].ffi.config_add_ca_file(self.handle(), path),
             String("load_ca_file(", path, ")"),
         )
 
     def load_ca_dir(self, path: String) raises TLSError:
         """Trust every CA certificate file of a directory."""
         self._check(
-            self._box[].ffi.config_load_ca_dir(self.handle(), path),
+            self._box[].ffi.config_add_ca_dir(self.handle(), path),
             String("load_ca_dir(", path, ")"),
         )
 
     def load_ca_mem(self, data: Span[UInt8, _]) raises TLSError:
         """Trust CA certificates from memory (PEM or DER bytes)."""
         self._check(
-            self._box[].ffi.config_load_ca_mem(
+            self._box[].ffi.config_add_ca_mem(
                 self.handle(), addr_of(data), len(data)
             ),
             "load_ca_mem",
@@ -151,7 +151,7 @@ struct TLSConfig(Copyable, Movable):
     def load_crl_file(self, path: String) raises TLSError:
         """Add certificate revocation lists (PEM or DER file)."""
         self._check(
-            self._box[].ffi.config_load_crl_file(self.handle(), path),
+            self._box[].ffi.config_add_crl_file(self.handle(), path),
             String("load_crl_file(", path, ")"),
         )
 
@@ -159,7 +159,7 @@ struct TLSConfig(Copyable, Movable):
         """Add certificate revocation lists from a PEM text."""
         var b = pem.as_bytes()
         self._check(
-            self._box[].ffi.config_load_crl_mem(
+            self._box[].ffi.config_add_crl_mem(
                 self.handle(), addr_of(b), len(b)
             ),
             "load_crl_pem",
@@ -170,7 +170,7 @@ struct TLSConfig(Copyable, Movable):
         failures, see TLSStream.verify_flags) or _NONE (INSECURE). On a server
         it sets whether client certificates are requested."""
         self._check(
-            self._box[].ffi.config_insecure_set_verify(self.handle(), mode),
+            self._box[].ffi.config_insecure_verify(self.handle(), mode),
             "set_verify",
         )
 
@@ -326,7 +326,7 @@ struct TLSConfig(Copyable, Movable):
     def enable_session_tickets(self, lifetime_s: Int = 86400) raises TLSError:
         """Server: issue session tickets (keys rotated every `lifetime_s`)."""
         self._check(
-            self._box[].ffi.config_enable_session_tickets(
+            self._box[].ffi.config_set_session_tickets(
                 self.handle(), lifetime_s
             ),
             "enable_session_tickets",
@@ -340,7 +340,7 @@ struct TLSConfig(Copyable, Movable):
         client's resumption fails against a server that does not (see
         docs/features/resumption.md); False restores psk_dhe_ke only."""
         self._check(
-            self._box[].ffi.config_enable_resumption_without_forward_secrecy(
+            self._box[].ffi.config_insecure_resumption_without_forward_secrecy(
                 self.handle(), 1 if on else 0
             ),
             "enable_resumption_without_forward_secrecy",

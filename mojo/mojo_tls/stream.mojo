@@ -9,6 +9,8 @@ from ._ffi import (
     MOJO_TLS_ERR_INVALID_ARGUMENT,
     MOJO_TLS_ERR_NOT_AVAILABLE,
     MOJO_TLS_ERR_TRUNCATED,
+    MOJO_TLS_SAN_DNS,
+    MOJO_TLS_SAN_IP,
 )
 from ._library import (
     TLSError,
@@ -27,7 +29,6 @@ comptime _S_ALPN = 0
 comptime _S_PEM = 1
 comptime _S_SUBJECT = 2
 comptime _S_ISSUER = 3
-comptime _S_SANS = 4
 comptime _S_VERIFY_REASON = 5
 comptime _S_SERVER_NAME = 6
 # ... and of the byte getters.
@@ -187,8 +188,6 @@ struct _Conn(Movable):
             return self.ffi.conn_peer_cert_subject(c, buf, cap)
         elif which == _S_ISSUER:
             return self.ffi.conn_peer_cert_issuer(c, buf, cap)
-        elif which == _S_SANS:
-            return self.ffi.conn_peer_cert_sans(c, buf, cap)
         elif which == _S_VERIFY_REASON:
             return self.ffi.conn_verify_reason(c, buf, cap)
         return self.ffi.conn_server_name(c, buf, cap)
@@ -247,6 +246,38 @@ struct _Conn(Movable):
     def verify_flags(self) raises TLSError -> Int:
         return self.check(self.ffi.conn_verify_flags(self.h()), "verify_flags")
 
+    def san_count(self) raises TLSError -> Int:
+        return self.check(
+            self.ffi.conn_peer_cert_san_count(self.h()), "peer_cert_sans"
+        )
+
+    def san(self, index: Int) raises TLSError -> String:
+        """Subject alternative name `index` as "DNS:name", "IP:address" or
+        "OTHER:tag", from the structured getter (type + value)."""
+        var kind = List[Int32](length=1, fill=0)
+        var cap = 256
+        while True:
+            var buf = List[UInt8](length=cap, fill=0)
+            var n = self.check(
+                self.ffi.conn_peer_cert_san(
+                    self.h(),
+                    index,
+                    Int(kind.unsafe_ptr()),
+                    Int(buf.unsafe_ptr()),
+                    cap,
+                ),
+                "peer_cert_sans",
+            )
+            if n < cap:
+                var k = Int(kind[0])
+                var prefix = String("OTHER:")
+                if k == MOJO_TLS_SAN_DNS:
+                    prefix = "DNS:"
+                elif k == MOJO_TLS_SAN_IP:
+                    prefix = "IP:"
+                return prefix + String(from_utf8_lossy=Span(buf)[0:n])
+            cap = n + 1
+
 
 struct TLSStream(Movable):
     """A TLS connection over a TCP socket: `TLSStream.connect` (client) or
@@ -296,7 +327,7 @@ struct TLSStream(Movable):
         configuration). `host` is the name verified and sent as SNI."""
         _check_port(port)
         var ffi = config.ffi()
-        var h = ffi.connect(config.handle(), host, port, timeout_ms)
+        var h = ffi.conn_new_connect(config.handle(), host, port, timeout_ms)
         if h == 0:
             raise null_error(ffi, String("connect(", host, ":", port, ")"))
         return TLSStream(ffi^, h)
@@ -407,7 +438,7 @@ struct TLSStream(Movable):
 
     def fileno(self) raises TLSError -> Int:
         """The socket's fd, to poll (do not read or write it directly)."""
-        return self._c.check(self._c.ffi.conn_get_fd(self._c.h()), "fileno")
+        return self._c.check(self._c.ffi.conn_fd(self._c.h()), "fileno")
 
     def close_notify(self) raises TLSError:
         """Send close_notify (the peer then reads EOF); reading stays possible.
@@ -507,11 +538,9 @@ struct TLSStream(Movable):
 
     def peer_cert_sans(self) raises TLSError -> List[String]:
         """The subject alternative names ("DNS:example.com", "IP:127.0.0.1")."""
-        var text = self._c.get_string(_S_SANS, "peer_cert_sans")
         var out = List[String]()
-        for line in text.split("\n"):
-            if line.byte_length() > 0:
-                out.append(String(line))
+        for i in range(self._c.san_count()):
+            out.append(self._c.san(i))
         return out^
 
     def verify_flags(self) raises TLSError -> Int:
@@ -561,7 +590,7 @@ struct TLSListener(Movable):
 
     def __deinit__(deinit self):
         if self._fd >= 0:
-            _ = self._ffi.close_fd(self._fd)
+            _ = self._ffi.socket_close(self._fd)
 
     @staticmethod
     def bind(
@@ -578,7 +607,7 @@ struct TLSListener(Movable):
                 ),
             )
         var ffi = config.ffi()
-        var fd = ffi.listen(host, port, backlog)
+        var fd = ffi.socket_listen(host, port, backlog)
         if fd < 0:
             raise make_error(
                 ffi, fd, String("TLSListener.bind(", host, ":", port, ")")
@@ -592,7 +621,7 @@ struct TLSListener(Movable):
 
     def port(self) raises TLSError -> Int:
         """The local port (useful after binding port 0)."""
-        var p = self._ffi.listen_port(self._get_fd())
+        var p = self._ffi.socket_port(self._get_fd())
         if p < 0:
             raise make_error(self._ffi, p, "TLSListener.port")
         return p
@@ -605,7 +634,7 @@ struct TLSListener(Movable):
         """Accept one client and complete the handshake within `timeout_ms`
         (< 0 blocks; MOJO_TLS_ERR_TIMEOUT when no client came). The timeout
         becomes the stream's timeout."""
-        var h = self._ffi.accept(
+        var h = self._ffi.conn_new_accept(
             self._config.handle(), self._get_fd(), timeout_ms
         )
         if h == 0:
@@ -615,5 +644,5 @@ struct TLSListener(Movable):
     def close(mut self):
         """Stop listening. Idempotent."""
         if self._fd >= 0:
-            _ = self._ffi.close_fd(self._fd)
+            _ = self._ffi.socket_close(self._fd)
             self._fd = -1

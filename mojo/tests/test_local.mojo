@@ -527,7 +527,7 @@ def test_library_lookup() raises:
     assert_true(found, "no candidate library path exists")
     # MOJO_TLS_LIBRARY, when set, is the only place tried.
     var saved = getenv("MOJO_TLS_LIBRARY")
-    _ = setenv("MOJO_TLS_LIBRARY", "/nonexistent/libmojo_tls.so.0")
+    _ = setenv("MOJO_TLS_LIBRARY", "/nonexistent/libmojo_tls.so.1")
     var err = Optional[TLSError]()
     try:
         _ = TLSConfig.client()

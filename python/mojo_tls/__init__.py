@@ -78,7 +78,7 @@ def sha256(data: bytes) -> bytes:
 
     b = as_bytes(data)
     out = ctypes.create_string_buffer(32)
-    check(_lib().mojo_tls_sha256(b, len(b), out), "sha256")
+    check(_lib().mojo_tls_sha256(b, len(b), out, 32), "sha256")
     return out.raw
 
 

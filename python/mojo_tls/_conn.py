@@ -4,7 +4,6 @@ and what it can tell about the negotiated session and the peer."""
 from __future__ import annotations
 
 import ctypes
-import re
 import threading
 import time
 from typing import Any, Dict, Optional, Tuple, Union
@@ -31,18 +30,43 @@ _DN_NAMES = {
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def parse_dn(text: str) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
-    """'CN=example.com, O=Example' -> ((('commonName', 'example.com'),), (('organizationName', 'Example'),))"""
-    if not text:
-        return ()
-    rdns = []
-    for part in re.split(r", (?=[A-Za-z][A-Za-z0-9.]*=)", text):
-        avas = []
-        for ava in re.split(r" \+ (?=[A-Za-z][A-Za-z0-9.]*=)", part):
-            key, _, value = ava.partition("=")
-            avas.append((_DN_NAMES.get(key, key), value))
-        rdns.append(tuple(avas))
-    return tuple(rdns)
+def peer_dn(c: Any, which: int) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
+    """The peer certificate's subject or issuer (MOJO_TLS_DN_*) from the
+    library's indexed attributes, as the stdlib's getpeercert() shapes it:
+    ((('commonName', 'example.com'),), (('organizationName', 'Example'),))."""
+    L = lib()
+    n = L.mojo_tls_conn_peer_cert_dn_count(c, which)
+    if n < 0:
+        raise make_error(n, "peer certificate name")
+    rdns: list = []
+    last = None
+    for i in range(n):
+        rdn = ctypes.c_int32()
+        attr = out_string(lambda buf, cap: L.mojo_tls_conn_peer_cert_dn_attr(
+            c, which, i, ctypes.byref(rdn), buf, cap))
+        value = out_string(L.mojo_tls_conn_peer_cert_dn_value, c, which, i)
+        if rdn.value != last:
+            rdns.append([])
+            last = rdn.value
+        rdns[-1].append((_DN_NAMES.get(attr, attr), value))
+    return tuple(tuple(avas) for avas in rdns)
+
+
+def peer_sans(c: Any) -> Tuple[Tuple[str, str], ...]:
+    """The peer certificate's subject alternative names, as the stdlib's
+    getpeercert() shapes them: (('DNS', 'example.com'), ('IP Address', '127.0.0.1'))."""
+    L = lib()
+    n = L.mojo_tls_conn_peer_cert_san_count(c)
+    if n < 0:
+        raise make_error(n, "peer certificate names")
+    kinds = {_ffi.MOJO_TLS_SAN_DNS: "DNS", _ffi.MOJO_TLS_SAN_IP: "IP Address"}
+    out = []
+    for i in range(n):
+        kind = ctypes.c_int32()
+        value = out_string(lambda buf, cap: L.mojo_tls_conn_peer_cert_san(
+            c, i, ctypes.byref(kind), buf, cap))
+        out.append((kinds.get(kind.value, "OTHER"), value))
+    return tuple(out)
 
 
 def cert_time(t: int) -> str:
@@ -194,8 +218,8 @@ class _ConnBase:
         if binary_form:
             return der
         info: Dict[str, Any] = {
-            "subject": parse_dn(out_string(L.mojo_tls_conn_peer_cert_subject, c)),
-            "issuer": parse_dn(out_string(L.mojo_tls_conn_peer_cert_issuer, c)),
+            "subject": peer_dn(c, _ffi.MOJO_TLS_DN_SUBJECT),
+            "issuer": peer_dn(c, _ffi.MOJO_TLS_DN_ISSUER),
             "version": 3,
         }
         nb = ctypes.c_int64()
@@ -203,16 +227,9 @@ class _ConnBase:
         if L.mojo_tls_conn_peer_cert_validity(c, ctypes.byref(nb), ctypes.byref(na)) >= 0:
             info["notBefore"] = cert_time(nb.value)
             info["notAfter"] = cert_time(na.value)
-        sans = out_string(L.mojo_tls_conn_peer_cert_sans, c)
-        alt = []
-        for line in sans.splitlines():
-            kind, _, value = line.partition(":")
-            if kind == "IP":
-                alt.append(("IP Address", value))
-            elif kind:
-                alt.append((kind, value))
+        alt = peer_sans(c)
         if alt:
-            info["subjectAltName"] = tuple(alt)
+            info["subjectAltName"] = alt
         return info
 
     def getpeercert_pem(self) -> Optional[str]:

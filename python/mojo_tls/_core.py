@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
 from typing import Any, Callable, Optional, Union
 
 from . import _ffi
@@ -49,13 +48,18 @@ def make_error(code: int, context: str = "", *, verify_reason: Optional[str] = N
         message = f"{context}: {message}"
     cls = error_class(code)
     if cls is CertificateVerifyError:
+        # Structured, from the thread's last error (not parsed from the message).
+        L = lib()
         if verify_flags is None:
-            m = re.search(r"flags 0x([0-9a-fA-F]+)", message)
-            verify_flags = int(m.group(1), 16) if m else None
+            flags = L.mojo_tls_last_error_verify_flags()
+            verify_flags = flags if flags >= 0 else None
         if verify_reason is None:
-            m = re.search(r"certificate verification failed: (?:peer certificate rejected: )?(.*?)"
-                          r"(?: \(Mbed TLS [^)]*\))?$", message)
-            verify_reason = m.group(1) if m else None
+            buf = ctypes.create_string_buffer(256)
+            n = L.mojo_tls_last_error_verify_reason(buf, len(buf))
+            if n >= len(buf):
+                buf = ctypes.create_string_buffer(n + 1)
+                n = L.mojo_tls_last_error_verify_reason(buf, len(buf))
+            verify_reason = buf.raw[:n].decode("utf-8", "replace") if n > 0 else None
         return CertificateVerifyError(message, code, verify_reason=verify_reason,
                                       verify_flags=verify_flags)
     return cls(message, code)

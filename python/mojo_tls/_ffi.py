@@ -21,44 +21,8 @@ from typing import Dict, List, Optional, Tuple
 
 # ---- constants ------------------------------------------------------------
 
-# Key algorithm for generated certificates: ECDSA P-256 (default).
-MOJO_TLS_KEY_ECDSA_P256 = 0
-
-# Key algorithm for generated certificates: ECDSA P-384.
-MOJO_TLS_KEY_ECDSA_P384 = 1
-
-# Generated certificate usage bit: TLS server (serverAuth).
-MOJO_TLS_USAGE_SERVER = 1
-
-# Generated certificate usage bit: TLS client (clientAuth).
-MOJO_TLS_USAGE_CLIENT = 2
-
-# Compat: protocol version not known / not negotiated.
-MOJO_TLS_VERSION_UNKNOWN = 0
-
-# Compat: endpoint for mojo_tls_ssl_config_defaults — client.
-MOJO_TLS_IS_CLIENT = 0
-
-# Compat: endpoint for mojo_tls_ssl_config_defaults — server.
-MOJO_TLS_IS_SERVER = 1
-
-# Compat: transport for mojo_tls_ssl_config_defaults — TLS over a stream.
-MOJO_TLS_TRANSPORT_STREAM = 0
-
-# Compat: transport for mojo_tls_ssl_config_defaults — DTLS over datagrams.
-MOJO_TLS_TRANSPORT_DATAGRAM = 1
-
-# Compat: preset for mojo_tls_ssl_config_defaults — the default settings.
-MOJO_TLS_PRESET_DEFAULT = 0
-
-# Compat: preset for mojo_tls_ssl_config_defaults — NSA Suite B.
-MOJO_TLS_PRESET_SUITEB = 2
-
-# Compat: protocol for mojo_tls_net_connect / mojo_tls_net_bind — TCP.
-MOJO_TLS_NET_PROTO_TCP = 0
-
-# Compat: protocol for mojo_tls_net_connect / mojo_tls_net_bind — UDP.
-MOJO_TLS_NET_PROTO_UDP = 1
+# The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
+MOJO_TLS_ABI_VERSION = 1
 
 # Role of a configuration: client.
 MOJO_TLS_ROLE_CLIENT = 0
@@ -106,8 +70,36 @@ MOJO_TLS_RECORD_LAYER_AUTO = 0
 # Record layer mode: always keep Mbed TLS's own record layer.
 MOJO_TLS_RECORD_LAYER_MBEDTLS = 1
 
-# The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
-MOJO_TLS_ABI_VERSION = 0
+# Distinguished name of the peer certificate's subject, for
+# mojo_tls_conn_peer_cert_dn_*.
+MOJO_TLS_DN_SUBJECT = 0
+
+# Distinguished name of the peer certificate's issuer, for
+# mojo_tls_conn_peer_cert_dn_*.
+MOJO_TLS_DN_ISSUER = 1
+
+# Subject alternative name type: another kind of name; its value is the
+# GeneralName tag number in decimal.
+MOJO_TLS_SAN_OTHER = 0
+
+# Subject alternative name type: a DNS name.
+MOJO_TLS_SAN_DNS = 1
+
+# Subject alternative name type: an IP address (its value in text form,
+# "127.0.0.1" or "::1").
+MOJO_TLS_SAN_IP = 2
+
+# Key algorithm for generated certificates: ECDSA P-256 (default).
+MOJO_TLS_KEY_ECDSA_P256 = 0
+
+# Key algorithm for generated certificates: ECDSA P-384.
+MOJO_TLS_KEY_ECDSA_P384 = 1
+
+# Generated certificate usage bit: TLS server (serverAuth).
+MOJO_TLS_USAGE_SERVER = 1
+
+# Generated certificate usage bit: TLS client (clientAuth).
+MOJO_TLS_USAGE_CLIENT = 2
 
 
 class mojo_tls_err(enum.IntEnum):
@@ -200,9 +192,9 @@ class ConfigHandle(ctypes.c_void_p):
 
 
 class ConnHandle(ctypes.c_void_p):
-    """`mojo_tls_conn *`: Opaque handle to a TLS connection. Created by mojo_tls_connect,
-    mojo_tls_accept, mojo_tls_accept_no_handshake, mojo_tls_conn_new_fd or
-    mojo_tls_conn_new_memory; released by mojo_tls_conn_free. Calls on one
+    """`mojo_tls_conn *`: Opaque handle to a TLS connection. Created by the mojo_tls_conn_new_*
+    constructors (connect, accept, accept_no_handshake, fd, memory);
+    released by mojo_tls_conn_free. Calls on one
     connection from several threads are serialised; distinct connections run
     in parallel."""
 
@@ -215,268 +207,6 @@ class GencertHandle(ctypes.c_void_p):
 # ---- functions ------------------------------------------------------------
 # name: (restype, argtypes)
 FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
-    # mojo_tls_gencert *mojo_tls_gencert_ca(const char *common_name, int32_t valid_days, int32_t key_alg)
-    "mojo_tls_gencert_ca": (GencertHandle, [ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32]),
-    # mojo_tls_gencert *mojo_tls_gencert_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)
-    "mojo_tls_gencert_leaf": (GencertHandle, [GencertHandle, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32]),
-    # ptrdiff_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)
-    "mojo_tls_gencert_cert_pem": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)
-    "mojo_tls_gencert_key_pem": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)
-    "mojo_tls_gencert_free": (ctypes.c_int32, [GencertHandle]),
-    # ptrdiff_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)
-    "mojo_tls_gencert_cert_der": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)
-    "mojo_tls_gencert_crl_pem": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(GencertHandle), ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # size_t mojo_tls_sizeof_ssl_context(void)
-    "mojo_tls_sizeof_ssl_context": (ctypes.c_size_t, []),
-    # size_t mojo_tls_sizeof_ssl_config(void)
-    "mojo_tls_sizeof_ssl_config": (ctypes.c_size_t, []),
-    # size_t mojo_tls_sizeof_ssl_session(void)
-    "mojo_tls_sizeof_ssl_session": (ctypes.c_size_t, []),
-    # size_t mojo_tls_sizeof_entropy_context(void)
-    "mojo_tls_sizeof_entropy_context": (ctypes.c_size_t, []),
-    # size_t mojo_tls_sizeof_ctr_drbg_context(void)
-    "mojo_tls_sizeof_ctr_drbg_context": (ctypes.c_size_t, []),
-    # size_t mojo_tls_sizeof_x509_crt(void)
-    "mojo_tls_sizeof_x509_crt": (ctypes.c_size_t, []),
-    # size_t mojo_tls_sizeof_pk_context(void)
-    "mojo_tls_sizeof_pk_context": (ctypes.c_size_t, []),
-    # size_t mojo_tls_sizeof_net_context(void)
-    "mojo_tls_sizeof_net_context": (ctypes.c_size_t, []),
-    # void *mojo_tls_alloc(size_t size)
-    "mojo_tls_alloc": (ctypes.c_void_p, [ctypes.c_size_t]),
-    # void mojo_tls_free(void *ptr)
-    "mojo_tls_free": (None, [ctypes.c_void_p]),
-    # void mojo_tls_conf_min_version(void *conf, int version)
-    "mojo_tls_conf_min_version": (None, [ctypes.c_void_p, ctypes.c_int]),
-    # void mojo_tls_conf_max_version(void *conf, int version)
-    "mojo_tls_conf_max_version": (None, [ctypes.c_void_p, ctypes.c_int]),
-    # void mojo_tls_ssl_config_init(void *conf)
-    "mojo_tls_ssl_config_init": (None, [ctypes.c_void_p]),
-    # void mojo_tls_ssl_config_free(void *conf)
-    "mojo_tls_ssl_config_free": (None, [ctypes.c_void_p]),
-    # int mojo_tls_ssl_config_defaults(void *conf, int endpoint, int transport, int preset)
-    "mojo_tls_ssl_config_defaults": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]),
-    # void mojo_tls_ssl_conf_authmode(void *conf, int authmode)
-    "mojo_tls_ssl_conf_authmode": (None, [ctypes.c_void_p, ctypes.c_int]),
-    # void mojo_tls_ssl_conf_ca_chain(void *conf, void *ca_chain, void *ca_crl)
-    "mojo_tls_ssl_conf_ca_chain": (None, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
-    # int mojo_tls_ssl_conf_own_cert(void *conf, void *own_cert, void *pk_ctx)
-    "mojo_tls_ssl_conf_own_cert": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
-    # void mojo_tls_ssl_init(void *ssl)
-    "mojo_tls_ssl_init": (None, [ctypes.c_void_p]),
-    # void mojo_tls_ssl_free(void *ssl)
-    "mojo_tls_ssl_free": (None, [ctypes.c_void_p]),
-    # int mojo_tls_ssl_setup(void *ssl, const void *conf)
-    "mojo_tls_ssl_setup": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p]),
-    # int mojo_tls_ssl_set_hostname(void *ssl, const char *hostname)
-    "mojo_tls_ssl_set_hostname": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
-    # void mojo_tls_ssl_set_bio(void *ssl, void *p_bio, void *f_send, void *f_recv, void *f_recv_timeout)
-    "mojo_tls_ssl_set_bio": (None, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
-    # int mojo_tls_ssl_handshake(void *ssl)
-    "mojo_tls_ssl_handshake": (ctypes.c_int, [ctypes.c_void_p]),
-    # int mojo_tls_ssl_read(void *ssl, unsigned char *buf, size_t len)
-    "mojo_tls_ssl_read": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # int mojo_tls_ssl_write(void *ssl, const unsigned char *buf, size_t len)
-    "mojo_tls_ssl_write": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]),
-    # int mojo_tls_ssl_close_notify(void *ssl)
-    "mojo_tls_ssl_close_notify": (ctypes.c_int, [ctypes.c_void_p]),
-    # const char *mojo_tls_ssl_get_version(const void *ssl)
-    "mojo_tls_ssl_get_version": (ctypes.c_char_p, [ctypes.c_void_p]),
-    # const char *mojo_tls_ssl_get_ciphersuite(const void *ssl)
-    "mojo_tls_ssl_get_ciphersuite": (ctypes.c_char_p, [ctypes.c_void_p]),
-    # unsigned int mojo_tls_ssl_get_verify_result(const void *ssl)
-    "mojo_tls_ssl_get_verify_result": (ctypes.c_uint, [ctypes.c_void_p]),
-    # const void *mojo_tls_ssl_get_peer_cert(const void *ssl)
-    "mojo_tls_ssl_get_peer_cert": (ctypes.c_void_p, [ctypes.c_void_p]),
-    # const unsigned char *mojo_tls_x509_crt_get_raw_data(const void *crt)
-    "mojo_tls_x509_crt_get_raw_data": (ctypes.c_void_p, [ctypes.c_void_p]),
-    # size_t mojo_tls_x509_crt_get_raw_len(const void *crt)
-    "mojo_tls_x509_crt_get_raw_len": (ctypes.c_size_t, [ctypes.c_void_p]),
-    # void mojo_tls_x509_crt_init(void *crt)
-    "mojo_tls_x509_crt_init": (None, [ctypes.c_void_p]),
-    # void mojo_tls_x509_crt_free(void *crt)
-    "mojo_tls_x509_crt_free": (None, [ctypes.c_void_p]),
-    # int mojo_tls_x509_crt_parse(void *chain, const unsigned char *buf, size_t buflen)
-    "mojo_tls_x509_crt_parse": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]),
-    # int mojo_tls_x509_crt_parse_file(void *chain, const char *path)
-    "mojo_tls_x509_crt_parse_file": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
-    # void mojo_tls_pk_init(void *pk)
-    "mojo_tls_pk_init": (None, [ctypes.c_void_p]),
-    # void mojo_tls_pk_free(void *pk)
-    "mojo_tls_pk_free": (None, [ctypes.c_void_p]),
-    # int mojo_tls_pk_parse_key(void *pk, const unsigned char *key, size_t keylen, const unsigned char *pwd, size_t pwdlen)
-    "mojo_tls_pk_parse_key": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
-    # int mojo_tls_pk_parse_keyfile(void *pk, const char *path, const char *password)
-    "mojo_tls_pk_parse_keyfile": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]),
-    # void mojo_tls_net_init(void *ctx)
-    "mojo_tls_net_init": (None, [ctypes.c_void_p]),
-    # void mojo_tls_net_free(void *ctx)
-    "mojo_tls_net_free": (None, [ctypes.c_void_p]),
-    # int mojo_tls_net_connect(void *ctx, const char *host, const char *port, int proto)
-    "mojo_tls_net_connect": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]),
-    # int mojo_tls_net_bind(void *ctx, const char *bind_ip, const char *port, int proto)
-    "mojo_tls_net_bind": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]),
-    # int mojo_tls_net_bind_reuseport(void *ctx, const char *bind_ip, const char *port, int proto)
-    "mojo_tls_net_bind_reuseport": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]),
-    # int mojo_tls_net_accept(void *bind_ctx, void *client_ctx, void *client_ip, size_t buf_size, size_t *cip_len)
-    "mojo_tls_net_accept": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
-    # void *mojo_tls_net_accept_alloc(void *bind_ctx, void *client_ip, size_t buf_size, size_t *cip_len, int *ret_code)
-    "mojo_tls_net_accept_alloc": (ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_int)]),
-    # void mojo_tls_net_free_context(void *ctx)
-    "mojo_tls_net_free_context": (None, [ctypes.c_void_p]),
-    # int mojo_tls_net_set_block(void *ctx)
-    "mojo_tls_net_set_block": (ctypes.c_int, [ctypes.c_void_p]),
-    # int mojo_tls_net_set_nonblock(void *ctx)
-    "mojo_tls_net_set_nonblock": (ctypes.c_int, [ctypes.c_void_p]),
-    # void *mojo_tls_get_net_send_ptr(void)
-    "mojo_tls_get_net_send_ptr": (ctypes.c_void_p, []),
-    # void *mojo_tls_get_net_recv_ptr(void)
-    "mojo_tls_get_net_recv_ptr": (ctypes.c_void_p, []),
-    # void *mojo_tls_get_net_recv_timeout_ptr(void)
-    "mojo_tls_get_net_recv_timeout_ptr": (ctypes.c_void_p, []),
-    # mojo_tls_config *mojo_tls_config_new(int32_t role)
-    "mojo_tls_config_new": (ConfigHandle, [ctypes.c_int32]),
-    # int32_t mojo_tls_config_free(mojo_tls_config *cfg)
-    "mojo_tls_config_free": (ctypes.c_int32, [ConfigHandle]),
-    # int32_t mojo_tls_config_set_min_version(mojo_tls_config *cfg, int32_t version)
-    "mojo_tls_config_set_min_version": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_set_max_version(mojo_tls_config *cfg, int32_t version)
-    "mojo_tls_config_set_max_version": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_load_system_ca(mojo_tls_config *cfg)
-    "mojo_tls_config_load_system_ca": (ctypes.c_int32, [ConfigHandle]),
-    # int32_t mojo_tls_config_load_ca_file(mojo_tls_config *cfg, const char *path)
-    "mojo_tls_config_load_ca_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_load_ca_dir(mojo_tls_config *cfg, const char *path)
-    "mojo_tls_config_load_ca_dir": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_load_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
-    "mojo_tls_config_load_ca_mem": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
-    # int32_t mojo_tls_config_add_cert_file(mojo_tls_config *cfg, const char *cert_path, const char *key_path, const char *password)
-    "mojo_tls_config_add_cert_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_add_cert_mem(mojo_tls_config *cfg, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len, const char *password)
-    "mojo_tls_config_add_cert_mem": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_set_alpn(mojo_tls_config *cfg, const char *protocols)
-    "mojo_tls_config_set_alpn": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_set_ciphersuites(mojo_tls_config *cfg, const char *names)
-    "mojo_tls_config_set_ciphersuites": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_set_groups(mojo_tls_config *cfg, const char *names)
-    "mojo_tls_config_set_groups": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_insecure_set_verify(mojo_tls_config *cfg, int32_t mode)
-    "mojo_tls_config_insecure_set_verify": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_insecure_skip_hostname_check(mojo_tls_config *cfg, int32_t skip)
-    "mojo_tls_config_insecure_skip_hostname_check": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_set_client_auth(mojo_tls_config *cfg, int32_t mode)
-    "mojo_tls_config_set_client_auth": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_load_crl_file(mojo_tls_config *cfg, const char *path)
-    "mojo_tls_config_load_crl_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_load_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
-    "mojo_tls_config_load_crl_mem": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
-    # int32_t mojo_tls_config_add_pin(mojo_tls_config *cfg, int32_t kind, const uint8_t *sha256, size_t len)
-    "mojo_tls_config_add_pin": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t]),
-    # int32_t mojo_tls_config_set_pin_only(mojo_tls_config *cfg, int32_t on)
-    "mojo_tls_config_set_pin_only": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_set_keylog_file(mojo_tls_config *cfg, const char *path)
-    "mojo_tls_config_set_keylog_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_config_enable_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)
-    "mojo_tls_config_enable_session_tickets": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_enable_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)
-    "mojo_tls_config_enable_resumption_without_forward_secrecy": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)
-    "mojo_tls_config_set_ticket_keys": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
-    # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)
-    "mojo_tls_config_set_session_cache": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
-    # int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)
-    "mojo_tls_config_set_record_layer": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
-    # mojo_tls_conn *mojo_tls_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
-    "mojo_tls_connect": (ConnHandle, [ConfigHandle, ctypes.c_char_p, ctypes.c_uint16, ctypes.c_int32]),
-    # mojo_tls_conn *mojo_tls_conn_new_fd(const mojo_tls_config *cfg, int32_t fd, int32_t take_ownership, const char *server_name)
-    "mojo_tls_conn_new_fd": (ConnHandle, [ConfigHandle, ctypes.c_int32, ctypes.c_int32, ctypes.c_char_p]),
-    # mojo_tls_conn *mojo_tls_conn_new_memory(const mojo_tls_config *cfg, const char *server_name)
-    "mojo_tls_conn_new_memory": (ConnHandle, [ConfigHandle, ctypes.c_char_p]),
-    # int32_t mojo_tls_listen(const char *host, uint16_t port, int32_t backlog)
-    "mojo_tls_listen": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint16, ctypes.c_int32]),
-    # int32_t mojo_tls_listen_port(int32_t listen_fd)
-    "mojo_tls_listen_port": (ctypes.c_int32, [ctypes.c_int32]),
-    # int32_t mojo_tls_close_fd(int32_t fd)
-    "mojo_tls_close_fd": (ctypes.c_int32, [ctypes.c_int32]),
-    # mojo_tls_conn *mojo_tls_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
-    "mojo_tls_accept": (ConnHandle, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
-    # mojo_tls_conn *mojo_tls_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
-    "mojo_tls_accept_no_handshake": (ConnHandle, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
-    # int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)
-    "mojo_tls_conn_handshake": (ctypes.c_int32, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t len)
-    "mojo_tls_conn_read": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)
-    "mojo_tls_conn_write": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)
-    "mojo_tls_conn_write_all": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_pending(mojo_tls_conn *c)
-    "mojo_tls_conn_pending": (ctypes.c_ssize_t, [ConnHandle]),
-    # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
-    "mojo_tls_conn_close_notify": (ctypes.c_int32, [ConnHandle]),
-    # int32_t mojo_tls_conn_close(mojo_tls_conn *c)
-    "mojo_tls_conn_close": (ctypes.c_int32, [ConnHandle]),
-    # int32_t mojo_tls_conn_free(mojo_tls_conn *c)
-    "mojo_tls_conn_free": (ctypes.c_int32, [ConnHandle]),
-    # int32_t mojo_tls_conn_abandon(mojo_tls_conn *c)
-    "mojo_tls_conn_abandon": (ctypes.c_int32, [ConnHandle]),
-    # int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)
-    "mojo_tls_conn_set_timeout": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
-    # int32_t mojo_tls_conn_get_fd(const mojo_tls_conn *c)
-    "mojo_tls_conn_get_fd": (ctypes.c_int32, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)
-    "mojo_tls_conn_feed": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
-    # int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)
-    "mojo_tls_conn_feed_eof": (ctypes.c_int32, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)
-    "mojo_tls_conn_drain": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)
-    "mojo_tls_conn_pending_output": (ctypes.c_ssize_t, [ConnHandle]),
-    # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)
-    "mojo_tls_conn_version": (ctypes.c_int32, [ConnHandle]),
-    # const char *mojo_tls_conn_version_name(const mojo_tls_conn *c)
-    "mojo_tls_conn_version_name": (ctypes.c_char_p, [ConnHandle]),
-    # const char *mojo_tls_conn_cipher(const mojo_tls_conn *c)
-    "mojo_tls_conn_cipher": (ctypes.c_char_p, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_alpn": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
-    "mojo_tls_conn_peer_cert_der": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_peer_cert_pem": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_peer_cert_subject": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_peer_cert_issuer": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_peer_cert_sans": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # int32_t mojo_tls_conn_peer_cert_validity(const mojo_tls_conn *c, int64_t *not_before, int64_t *not_after)
-    "mojo_tls_conn_peer_cert_validity": (ctypes.c_int32, [ConnHandle, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64)]),
-    # ptrdiff_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
-    "mojo_tls_conn_peer_cert_sha256": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # int64_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)
-    "mojo_tls_conn_verify_flags": (ctypes.c_int64, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_verify_reason": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_server_name": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # ptrdiff_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
-    "mojo_tls_conn_session_export": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)
-    "mojo_tls_conn_session_import": (ctypes.c_int32, [ConnHandle, ctypes.c_char_p, ctypes.c_size_t]),
-    # int32_t mojo_tls_conn_session_resumed(const mojo_tls_conn *c)
-    "mojo_tls_conn_session_resumed": (ctypes.c_int32, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
-    "mojo_tls_conn_peer_cert_spki_sha256": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)
-    "mojo_tls_conn_record_layer": (ctypes.c_char_p, [ConnHandle]),
-    # ptrdiff_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)
-    "mojo_tls_conn_record_layer_detail": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)
-    "mojo_tls_conn_key_update": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
     # int32_t mojo_tls_init(void)
     "mojo_tls_init": (ctypes.c_int32, []),
     # const char *mojo_tls_version(void)
@@ -487,33 +217,190 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_abi_version": (ctypes.c_int32, []),
     # int32_t mojo_tls_last_error_code(void)
     "mojo_tls_last_error_code": (ctypes.c_int32, []),
-    # size_t mojo_tls_last_error(char *buf, size_t cap)
-    "mojo_tls_last_error": (ctypes.c_size_t, [ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_last_error(char *buf, size_t cap)
+    "mojo_tls_last_error": (ctypes.c_ssize_t, [ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_last_error_verify_flags(void)
+    "mojo_tls_last_error_verify_flags": (ctypes.c_int32, []),
+    # intptr_t mojo_tls_last_error_verify_reason(char *buf, size_t cap)
+    "mojo_tls_last_error_verify_reason": (ctypes.c_ssize_t, [ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
     # void mojo_tls_clear_error(void)
     "mojo_tls_clear_error": (None, []),
     # const char *mojo_tls_strerror(int32_t code)
     "mojo_tls_strerror": (ctypes.c_char_p, [ctypes.c_int32]),
-    # int32_t mojo_tls_random(uint8_t *buf, size_t len)
-    "mojo_tls_random": (ctypes.c_int32, [ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
-    # int32_t mojo_tls_sha256(const uint8_t *input, size_t input_len, uint8_t *output)
-    "mojo_tls_sha256": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char)]),
+    # mojo_tls_config *mojo_tls_config_new(int32_t role)
+    "mojo_tls_config_new": (ConfigHandle, [ctypes.c_int32]),
+    # int32_t mojo_tls_config_free(mojo_tls_config *cfg)
+    "mojo_tls_config_free": (ctypes.c_int32, [ConfigHandle]),
+    # int32_t mojo_tls_config_set_min_version(mojo_tls_config *cfg, int32_t version)
+    "mojo_tls_config_set_min_version": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_max_version(mojo_tls_config *cfg, int32_t version)
+    "mojo_tls_config_set_max_version": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_add_ca_system(mojo_tls_config *cfg)
+    "mojo_tls_config_add_ca_system": (ctypes.c_int32, [ConfigHandle]),
+    # int32_t mojo_tls_config_add_ca_file(mojo_tls_config *cfg, const char *path)
+    "mojo_tls_config_add_ca_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_add_ca_dir(mojo_tls_config *cfg, const char *path)
+    "mojo_tls_config_add_ca_dir": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_add_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
+    "mojo_tls_config_add_ca_mem": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_config_add_cert_file(mojo_tls_config *cfg, const char *cert_path, const char *key_path, const char *password)
+    "mojo_tls_config_add_cert_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_add_cert_mem(mojo_tls_config *cfg, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len, const char *password)
+    "mojo_tls_config_add_cert_mem": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_set_alpn(mojo_tls_config *cfg, const char *protocols)
+    "mojo_tls_config_set_alpn": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_set_ciphersuites(mojo_tls_config *cfg, const char *names)
+    "mojo_tls_config_set_ciphersuites": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_set_groups(mojo_tls_config *cfg, const char *names)
+    "mojo_tls_config_set_groups": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_insecure_verify(mojo_tls_config *cfg, int32_t mode)
+    "mojo_tls_config_insecure_verify": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_insecure_skip_hostname_check(mojo_tls_config *cfg, int32_t skip)
+    "mojo_tls_config_insecure_skip_hostname_check": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_client_auth(mojo_tls_config *cfg, int32_t mode)
+    "mojo_tls_config_set_client_auth": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_add_crl_file(mojo_tls_config *cfg, const char *path)
+    "mojo_tls_config_add_crl_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_add_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)
+    "mojo_tls_config_add_crl_mem": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_config_add_pin(mojo_tls_config *cfg, int32_t kind, const uint8_t *sha256, size_t len)
+    "mojo_tls_config_add_pin": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_config_set_pin_only(mojo_tls_config *cfg, int32_t on)
+    "mojo_tls_config_set_pin_only": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_keylog_file(mojo_tls_config *cfg, const char *path)
+    "mojo_tls_config_set_keylog_file": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_config_set_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)
+    "mojo_tls_config_set_session_tickets": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_insecure_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)
+    "mojo_tls_config_insecure_resumption_without_forward_secrecy": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)
+    "mojo_tls_config_set_ticket_keys": (ctypes.c_int32, [ConfigHandle, ctypes.c_char_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)
+    "mojo_tls_config_set_session_cache": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)
+    "mojo_tls_config_set_record_layer": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
+    "mojo_tls_conn_new_connect": (ConnHandle, [ConfigHandle, ctypes.c_char_p, ctypes.c_uint16, ctypes.c_int32]),
+    # mojo_tls_conn *mojo_tls_conn_new_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
+    "mojo_tls_conn_new_accept": (ConnHandle, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
+    # mojo_tls_conn *mojo_tls_conn_new_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
+    "mojo_tls_conn_new_accept_no_handshake": (ConnHandle, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
+    # mojo_tls_conn *mojo_tls_conn_new_fd(const mojo_tls_config *cfg, int32_t fd, int32_t take_ownership, const char *server_name)
+    "mojo_tls_conn_new_fd": (ConnHandle, [ConfigHandle, ctypes.c_int32, ctypes.c_int32, ctypes.c_char_p]),
+    # mojo_tls_conn *mojo_tls_conn_new_memory(const mojo_tls_config *cfg, const char *server_name)
+    "mojo_tls_conn_new_memory": (ConnHandle, [ConfigHandle, ctypes.c_char_p]),
+    # int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)
+    "mojo_tls_conn_handshake": (ctypes.c_int32, [ConnHandle]),
+    # intptr_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t cap)
+    "mojo_tls_conn_read": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)
+    "mojo_tls_conn_write": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)
+    "mojo_tls_conn_write_all": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_pending(mojo_tls_conn *c)
+    "mojo_tls_conn_pending": (ctypes.c_ssize_t, [ConnHandle]),
+    # int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)
+    "mojo_tls_conn_set_timeout": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_conn_fd(const mojo_tls_conn *c)
+    "mojo_tls_conn_fd": (ctypes.c_int32, [ConnHandle]),
+    # intptr_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)
+    "mojo_tls_conn_feed": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)
+    "mojo_tls_conn_feed_eof": (ctypes.c_int32, [ConnHandle]),
+    # intptr_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)
+    "mojo_tls_conn_drain": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)
+    "mojo_tls_conn_pending_output": (ctypes.c_ssize_t, [ConnHandle]),
+    # intptr_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
+    "mojo_tls_conn_session_export": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)
+    "mojo_tls_conn_session_import": (ctypes.c_int32, [ConnHandle, ctypes.c_char_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)
+    "mojo_tls_conn_key_update": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
+    "mojo_tls_conn_close_notify": (ctypes.c_int32, [ConnHandle]),
+    # int32_t mojo_tls_conn_close(mojo_tls_conn *c)
+    "mojo_tls_conn_close": (ctypes.c_int32, [ConnHandle]),
+    # int32_t mojo_tls_conn_free(mojo_tls_conn *c)
+    "mojo_tls_conn_free": (ctypes.c_int32, [ConnHandle]),
+    # int32_t mojo_tls_conn_abandon(mojo_tls_conn *c)
+    "mojo_tls_conn_abandon": (ctypes.c_int32, [ConnHandle]),
+    # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)
+    "mojo_tls_conn_version": (ctypes.c_int32, [ConnHandle]),
+    # const char *mojo_tls_conn_version_name(const mojo_tls_conn *c)
+    "mojo_tls_conn_version_name": (ctypes.c_char_p, [ConnHandle]),
+    # const char *mojo_tls_conn_cipher(const mojo_tls_conn *c)
+    "mojo_tls_conn_cipher": (ctypes.c_char_p, [ConnHandle]),
+    # intptr_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_alpn": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_server_name": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_session_resumed(const mojo_tls_conn *c)
+    "mojo_tls_conn_session_resumed": (ctypes.c_int32, [ConnHandle]),
+    # const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)
+    "mojo_tls_conn_record_layer": (ctypes.c_char_p, [ConnHandle]),
+    # intptr_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_record_layer_detail": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)
+    "mojo_tls_conn_verify_flags": (ctypes.c_int32, [ConnHandle]),
+    # intptr_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_verify_reason": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_der": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_pem": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_sha256": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_spki_sha256": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_peer_cert_validity(const mojo_tls_conn *c, int64_t *not_before, int64_t *not_after)
+    "mojo_tls_conn_peer_cert_validity": (ctypes.c_int32, [ConnHandle, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64)]),
+    # intptr_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_subject": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_issuer": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_dn_count(const mojo_tls_conn *c, int32_t which)
+    "mojo_tls_conn_peer_cert_dn_count": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_int32]),
+    # intptr_t mojo_tls_conn_peer_cert_dn_attr(const mojo_tls_conn *c, int32_t which, size_t index, int32_t *rdn, char *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_dn_attr": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_int32, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_dn_value(const mojo_tls_conn *c, int32_t which, size_t index, char *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_dn_value": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_int32, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_sans": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_peer_cert_san_count(const mojo_tls_conn *c)
+    "mojo_tls_conn_peer_cert_san_count": (ctypes.c_ssize_t, [ConnHandle]),
+    # intptr_t mojo_tls_conn_peer_cert_san(const mojo_tls_conn *c, size_t index, int32_t *type, char *buf, size_t cap)
+    "mojo_tls_conn_peer_cert_san": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_random(uint8_t *buf, size_t cap)
+    "mojo_tls_random": (ctypes.c_ssize_t, [ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_sha256(const uint8_t *data, size_t len, uint8_t *buf, size_t cap)
+    "mojo_tls_sha256": (ctypes.c_ssize_t, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # mojo_tls_gencert *mojo_tls_gencert_new_ca(const char *common_name, int32_t valid_days, int32_t key_alg)
+    "mojo_tls_gencert_new_ca": (GencertHandle, [ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32]),
+    # mojo_tls_gencert *mojo_tls_gencert_new_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)
+    "mojo_tls_gencert_new_leaf": (GencertHandle, [GencertHandle, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32]),
+    # intptr_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)
+    "mojo_tls_gencert_cert_pem": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)
+    "mojo_tls_gencert_key_pem": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)
+    "mojo_tls_gencert_free": (ctypes.c_int32, [GencertHandle]),
+    # intptr_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)
+    "mojo_tls_gencert_cert_der": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)
+    "mojo_tls_gencert_crl_pem": (ctypes.c_ssize_t, [GencertHandle, ctypes.POINTER(GencertHandle), ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # int32_t mojo_tls_socket_listen(const char *host, uint16_t port, int32_t backlog)
+    "mojo_tls_socket_listen": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint16, ctypes.c_int32]),
+    # int32_t mojo_tls_socket_port(int32_t listen_fd)
+    "mojo_tls_socket_port": (ctypes.c_int32, [ctypes.c_int32]),
+    # int32_t mojo_tls_socket_close(int32_t fd)
+    "mojo_tls_socket_close": (ctypes.c_int32, [ctypes.c_int32]),
 }
 
 # Functions whose result is a 64-bit integer (informational).
 WIDE_RESULTS = frozenset({
-    "mojo_tls_gencert_cert_pem",
-    "mojo_tls_gencert_key_pem",
-    "mojo_tls_gencert_cert_der",
-    "mojo_tls_gencert_crl_pem",
-    "mojo_tls_sizeof_ssl_context",
-    "mojo_tls_sizeof_ssl_config",
-    "mojo_tls_sizeof_ssl_session",
-    "mojo_tls_sizeof_entropy_context",
-    "mojo_tls_sizeof_ctr_drbg_context",
-    "mojo_tls_sizeof_x509_crt",
-    "mojo_tls_sizeof_pk_context",
-    "mojo_tls_sizeof_net_context",
-    "mojo_tls_x509_crt_get_raw_len",
+    "mojo_tls_last_error",
+    "mojo_tls_last_error_verify_reason",
     "mojo_tls_conn_read",
     "mojo_tls_conn_write",
     "mojo_tls_conn_write_all",
@@ -521,24 +408,33 @@ WIDE_RESULTS = frozenset({
     "mojo_tls_conn_feed",
     "mojo_tls_conn_drain",
     "mojo_tls_conn_pending_output",
+    "mojo_tls_conn_session_export",
     "mojo_tls_conn_alpn",
+    "mojo_tls_conn_server_name",
+    "mojo_tls_conn_record_layer_detail",
+    "mojo_tls_conn_verify_reason",
     "mojo_tls_conn_peer_cert_der",
     "mojo_tls_conn_peer_cert_pem",
+    "mojo_tls_conn_peer_cert_sha256",
+    "mojo_tls_conn_peer_cert_spki_sha256",
     "mojo_tls_conn_peer_cert_subject",
     "mojo_tls_conn_peer_cert_issuer",
+    "mojo_tls_conn_peer_cert_dn_count",
+    "mojo_tls_conn_peer_cert_dn_attr",
+    "mojo_tls_conn_peer_cert_dn_value",
     "mojo_tls_conn_peer_cert_sans",
-    "mojo_tls_conn_peer_cert_sha256",
-    "mojo_tls_conn_verify_flags",
-    "mojo_tls_conn_verify_reason",
-    "mojo_tls_conn_server_name",
-    "mojo_tls_conn_session_export",
-    "mojo_tls_conn_peer_cert_spki_sha256",
-    "mojo_tls_conn_record_layer_detail",
-    "mojo_tls_last_error",
+    "mojo_tls_conn_peer_cert_san_count",
+    "mojo_tls_conn_peer_cert_san",
+    "mojo_tls_random",
+    "mojo_tls_sha256",
+    "mojo_tls_gencert_cert_pem",
+    "mojo_tls_gencert_key_pem",
+    "mojo_tls_gencert_cert_der",
+    "mojo_tls_gencert_crl_pem",
 })
 
-ABI_VERSION = 0
-LIBRARY_NAMES: Tuple[str, ...] = ("libmojo_tls.so.0", "libmojo_tls.so", "libmojo_tls.0.dylib", "libmojo_tls.dylib")
+ABI_VERSION = 1
+LIBRARY_NAMES: Tuple[str, ...] = ("libmojo_tls.so.1", "libmojo_tls.so", "libmojo_tls.1.dylib", "libmojo_tls.dylib")
 
 
 class LibraryNotFoundError(OSError):

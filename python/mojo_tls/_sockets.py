@@ -275,7 +275,7 @@ class TLSSocket(_ConnBase):
         c = self._conn
         if c is None:
             return -1
-        fd = lib().mojo_tls_conn_get_fd(c)
+        fd = lib().mojo_tls_conn_fd(c)
         return fd if fd >= 0 else -1
 
     def getpeername(self) -> Any:
@@ -289,7 +289,7 @@ class TLSSocket(_ConnBase):
             return s.getsockname()
 
     def _fd(self) -> int:
-        fd = lib().mojo_tls_conn_get_fd(self._h())
+        fd = lib().mojo_tls_conn_fd(self._h())
         if fd < 0:
             raise self._error(fd, "fileno")
         return fd
@@ -455,13 +455,13 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
     ms = timeout_ms(timeout)
     L = lib()
     if session is None:
-        conn = check_handle(handle_call(timeout, lambda t: L.mojo_tls_connect(context._h(), h, port, t)),
+        conn = check_handle(handle_call(timeout, lambda t: L.mojo_tls_conn_new_connect(context._h(), h, port, t)),
                             f"connect({host!r}, {port})")
         return TLSSocket._new(context, conn, server_side=False, server_hostname=host,
                               timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
                               handshake_done=True)
     # Resumption: start the TCP connect only, offer the session, then handshake.
-    conn = check_handle(L.mojo_tls_connect(context._h(), h, port, 0), f"connect({host!r}, {port})")
+    conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0), f"connect({host!r}, {port})")
     s = TLSSocket._new(context, conn, server_side=False, server_hostname=host, timeout=timeout,
                        suppress_ragged_eofs=suppress_ragged_eofs)
     try:
@@ -486,7 +486,7 @@ class TLSListener:
     @property
     def port(self) -> int:
         """The local port (useful after listening on port 0)."""
-        return check(lib().mojo_tls_listen_port(self._get_fd()), "port")
+        return check(lib().mojo_tls_socket_port(self._get_fd()), "port")
 
     def getsockname(self) -> Any:
         """The local address."""
@@ -522,7 +522,7 @@ class TLSListener:
         timeout_ms(t)  # validate
         fd = self._get_fd()
         L = lib()
-        fn = L.mojo_tls_accept if handshake else L.mojo_tls_accept_no_handshake
+        fn = L.mojo_tls_conn_new_accept if handshake else L.mojo_tls_conn_new_accept_no_handshake
         conn = check_handle(handle_call(t, lambda ms: fn(self.context._h(), fd, ms)), "accept")
         s = TLSSocket._new(self.context, conn, server_side=True, server_hostname=None, timeout=t,
                            handshake_done=handshake)
@@ -537,7 +537,7 @@ class TLSListener:
         with self._lock:
             fd, self._fd = self._fd, None
         if fd is not None:
-            lib().mojo_tls_close_fd(fd)
+            lib().mojo_tls_socket_close(fd)
 
     @property
     def closed(self) -> bool:
@@ -573,7 +573,7 @@ def listen(host: str = "127.0.0.1", port: int = 0, *, context: TLSContext,
     _check_port(port)
     if isinstance(backlog, bool) or not isinstance(backlog, int):
         raise TypeError("backlog must be an int")
-    fd = check(lib().mojo_tls_listen(c_str(host, "host"), port, max(1, min(backlog, 65535))),
+    fd = check(lib().mojo_tls_socket_listen(c_str(host, "host"), port, max(1, min(backlog, 65535))),
                f"listen({host!r}, {port})")
     return TLSListener(context, fd)
 

@@ -143,7 +143,7 @@ def generate_ca(common_name: str = "mojo-tls test CA", *, valid_days: int = 365,
     """Generate a self-signed CA certificate with a fresh key."""
     cn = c_str(common_name, "common_name")
     L = lib()
-    h = check_handle(L.mojo_tls_gencert_ca(cn, _days(valid_days, "valid_days"), _key_alg(key)),
+    h = check_handle(L.mojo_tls_gencert_new_ca(cn, _days(valid_days, "valid_days"), _key_alg(key)),
                      "generate_ca")
     return GeneratedCert(h, common_name)
 
@@ -182,7 +182,7 @@ def generate_cert(ca: Optional[GeneratedCert], common_name: str = "localhost", *
         raise ValueError("a certificate needs server=True and/or client=True")
     issuer = ca._native() if ca is not None else None
     L = lib()
-    h = check_handle(L.mojo_tls_gencert_leaf(issuer, cn, sans_arg,
+    h = check_handle(L.mojo_tls_gencert_new_leaf(issuer, cn, sans_arg,
                                              _days(not_before_days, "not_before_days"),
                                              _days(valid_days, "valid_days"), usage,
                                              _key_alg(key)),

@@ -226,7 +226,7 @@ class TLSContext:
                 if mode == CERT_NONE and self._check_hostname:
                     raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname "
                                      "is enabled.")
-                check(L.mojo_tls_config_insecure_set_verify(self._h(), int(mode)), "verify_mode")
+                check(L.mojo_tls_config_insecure_verify(self._h(), int(mode)), "verify_mode")
             self._verify_mode = mode
 
     @property
@@ -253,7 +253,7 @@ class TLSContext:
     def load_default_certs(self, purpose: Any = None) -> None:
         """Trust the system's CA store (Debian/Ubuntu, Fedora, Alpine, macOS
         Homebrew locations; SSL_CERT_FILE / SSL_CERT_DIR override)."""
-        check(lib().mojo_tls_config_load_system_ca(self._h()), "load_default_certs")
+        check(lib().mojo_tls_config_add_ca_system(self._h()), "load_default_certs")
 
     def set_default_verify_paths(self) -> None:
         """Same as :meth:`load_default_certs` (stdlib name)."""
@@ -269,14 +269,14 @@ class TLSContext:
             raise TypeError("cafile, capath and cadata cannot be all omitted")
         L = lib()
         if cafile is not None:
-            check(L.mojo_tls_config_load_ca_file(self._h(), c_path(cafile, "cafile")),
+            check(L.mojo_tls_config_add_ca_file(self._h(), c_path(cafile, "cafile")),
                   f"load_verify_locations({os.fsdecode(cafile)!r})")
         if capath is not None:
-            check(L.mojo_tls_config_load_ca_dir(self._h(), c_path(capath, "capath")),
+            check(L.mojo_tls_config_add_ca_dir(self._h(), c_path(capath, "capath")),
                   f"load_verify_locations(capath={os.fsdecode(capath)!r})")
         if cadata is not None:
             data = cadata.encode("ascii") if isinstance(cadata, str) else as_bytes(cadata, "cadata")
-            check(L.mojo_tls_config_load_ca_mem(self._h(), data, len(data)), "load_verify_locations(cadata)")
+            check(L.mojo_tls_config_add_ca_mem(self._h(), data, len(data)), "load_verify_locations(cadata)")
 
     def load_crl(self, crlfile: Optional[PathLike] = None, *,
                  crldata: Optional[Union[str, bytes]] = None) -> None:
@@ -286,10 +286,10 @@ class TLSContext:
             raise TypeError("crlfile and crldata cannot be both omitted")
         L = lib()
         if crlfile is not None:
-            check(L.mojo_tls_config_load_crl_file(self._h(), c_path(crlfile, "crlfile")), "load_crl")
+            check(L.mojo_tls_config_add_crl_file(self._h(), c_path(crlfile, "crlfile")), "load_crl")
         if crldata is not None:
             data = crldata.encode("ascii") if isinstance(crldata, str) else as_bytes(crldata, "crldata")
-            check(L.mojo_tls_config_load_crl_mem(self._h(), data, len(data)), "load_crl(crldata)")
+            check(L.mojo_tls_config_add_crl_mem(self._h(), data, len(data)), "load_crl(crldata)")
 
     def add_pin(self, sha256: Union[bytes, str], kind: str = "cert") -> None:
         """Pin the peer: `sha256` is the SHA-256 (32 bytes, or 64 hex digits) of
@@ -430,7 +430,7 @@ class TLSContext:
         rotate every `lifetime` seconds."""
         if isinstance(lifetime, bool) or not isinstance(lifetime, int):
             raise TypeError("lifetime must be an int (seconds)")
-        check(lib().mojo_tls_config_enable_session_tickets(self._h(), max(0, min(lifetime, 2**31 - 1))),
+        check(lib().mojo_tls_config_set_session_tickets(self._h(), max(0, min(lifetime, 2**31 - 1))),
               "enable_session_tickets")
 
     def set_ticket_keys(self, keys: bytes) -> None:
@@ -462,7 +462,7 @@ class TLSContext:
     def resumption_without_forward_secrecy(self, value: bool) -> None:
         if not isinstance(value, bool):
             raise TypeError("resumption_without_forward_secrecy must be a bool")
-        check(lib().mojo_tls_config_enable_resumption_without_forward_secrecy(self._h(), 1 if value else 0),
+        check(lib().mojo_tls_config_insecure_resumption_without_forward_secrecy(self._h(), 1 if value else 0),
               "resumption_without_forward_secrecy")
         self._resumption_without_forward_secrecy = value
 

@@ -1,6 +1,9 @@
 """Certificate verification failures and the trust options (pins, CRLs,
 optional verification), with certificates generated at test time."""
 
+import shutil
+import subprocess
+
 import pytest
 from conftest import HOST, ThreadServer
 
@@ -186,3 +189,59 @@ def test_generated_cert_object(pki, tmp_path) -> None:
         mojo_tls.generate_ca("x", key="rsa-1024")
     with pytest.raises(TypeError):
         mojo_tls.generate_cert("not a ca", "x")  # type: ignore[arg-type]
+
+
+def test_verify_result_is_structured(pki) -> None:
+    # A failed constructor (connect returned NULL): flags and reason come from
+    # mojo_tls_last_error_verify_flags / _reason, not from the message text.
+    other_ca = mojo_tls.generate_ca("Yet another CA")
+    cert = mojo_tls.generate_cert(other_ca, "localhost")
+    srv, lst, _ = _serve(cert)
+    with lst:
+        with pytest.raises(mojo_tls.CertificateVerifyError) as ei:
+            mojo_tls.connect("localhost", lst.port, context=_client(pki), timeout=10)
+        srv.join()
+    from mojo_tls._core import lib
+
+    L = lib()
+    e = ei.value
+    assert e.verify_flags == L.mojo_tls_last_error_verify_flags() > 0
+    assert e.verify_reason and "Mbed TLS -0x" not in e.verify_reason
+    assert e.verify_reason in e.message
+    L.mojo_tls_clear_error()
+    assert L.mojo_tls_last_error_verify_flags() == mojo_tls.Err.MOJO_TLS_ERR_NOT_AVAILABLE
+    assert L.mojo_tls_last_error_verify_reason(None, 0) == mojo_tls.Err.MOJO_TLS_ERR_NOT_AVAILABLE
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+def test_getpeercert_structured_names(tmp_path) -> None:
+    # Values with ", X=" and " + " in them and a multi-valued RDN: what a
+    # parser of the "CN=..., O=..." text got wrong, the indexed getters give.
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-keyout", str(key), "-out", str(crt), "-multivalue-rdn",
+                    "-subj", "/CN=odd, O=fake \\+ more/O=Org+OU=Unit/C=DE",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"],
+                   check=True, capture_output=True)
+    srv_ctx = mojo_tls.TLSContext(server_side=True)
+    srv_ctx.load_cert_chain(str(crt), str(key))
+    cli = mojo_tls.TLSContext()
+    cli.load_verify_locations(cafile=str(crt))
+    with srv_ctx.listen(HOST, 0) as lst:
+        def handler(conn):
+            with conn:
+                conn.recv(10)
+        srv = ThreadServer(lambda: lst.accept(timeout=10)[0], handler, count=1)
+        with mojo_tls.connect("localhost", lst.port, context=cli, timeout=10) as s:
+            info = s.getpeercert()
+            s.sendall(b"x")
+        srv.join()
+    want = ((("commonName", "odd, O=fake + more"),),
+            (("organizationName", "Org"), ("organizationalUnitName", "Unit")),
+            (("countryName", "DE"),))
+    # (a multi-valued RDN is a DER SET: compare its attributes in any order)
+    def norm(dn):
+        return tuple(tuple(sorted(rdn)) for rdn in dn)
+    assert norm(info["subject"]) == norm(want), info["subject"]
+    assert norm(info["issuer"]) == norm(want), info["issuer"]
+    assert info["subjectAltName"] == (("DNS", "localhost"), ("IP Address", "127.0.0.1"), ("IP Address", "::1"))

@@ -210,17 +210,20 @@ pub fn ssl_error(
         && verify_flags & !not_failures != 0
         && ret != sys::ERR_SSL_FATAL_ALERT_MESSAGE;
     if ret == sys::ERR_X509_CERT_VERIFY_FAILED || cert_failure {
+        let reason = verify_reason_with(verify_flags, host_mismatch);
         let mut e = Error::new(
             Code::MOJO_TLS_ERR_VERIFY_FAILED,
             format!(
-                "peer certificate rejected: {} (Mbed TLS -0x{:04X}, flags 0x{:08x})",
-                verify_reason_with(verify_flags, host_mismatch),
+                "peer certificate rejected: {reason} (Mbed TLS -0x{:04X}, flags 0x{:08x})",
                 ret.unsigned_abs(),
                 verify_flags
             ),
         )
         .with_backend(ret);
-        e.verify_flags = Some(verify_flags);
+        e.verify = Some(Box::new(crate::error::VerifyFailure {
+            flags: verify_flags,
+            reason,
+        }));
         return e;
     }
     let (code, what) = match ret {

@@ -210,6 +210,126 @@ pub fn sans(crt: &sys::x509_crt) -> Vec<San> {
     out
 }
 
+/// One attribute of a distinguished name, in certificate order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnEntry {
+    /// Index of the RelativeDistinguishedName (the SET) holding it: the
+    /// attributes of a multi-valued RDN share it.
+    pub rdn: u32,
+    /// The attribute's short name as Mbed TLS prints it ("CN", "O", ...),
+    /// else its dotted OID.
+    pub attr: String,
+    /// The value as text (UTF-8; BMPString decoded).
+    pub value: String,
+}
+
+/// Short names of the attributes Mbed TLS's x509_dn_gets knows (DER of the
+/// OID's contents → name).
+const DN_NAMES: &[(&[u8], &str)] = &[
+    (&[0x55, 0x04, 0x03], "CN"),
+    (&[0x55, 0x04, 0x06], "C"),
+    (&[0x55, 0x04, 0x07], "L"),
+    (&[0x55, 0x04, 0x08], "ST"),
+    (&[0x55, 0x04, 0x0A], "O"),
+    (&[0x55, 0x04, 0x0B], "OU"),
+    (&[0x55, 0x04, 0x05], "serialNumber"),
+    (&[0x55, 0x04, 0x10], "postalAddress"),
+    (&[0x55, 0x04, 0x11], "postalCode"),
+    (&[0x55, 0x04, 0x04], "SN"),
+    (&[0x55, 0x04, 0x2A], "GN"),
+    (&[0x55, 0x04, 0x2B], "initials"),
+    (&[0x55, 0x04, 0x0C], "title"),
+    (&[0x55, 0x04, 0x2C], "generationQualifier"),
+    (&[0x55, 0x04, 0x2E], "dnQualifier"),
+    (&[0x55, 0x04, 0x41], "pseudonym"),
+    (&[0x55, 0x04, 0x2D], "uniqueIdentifier"),
+    (&[0x55, 0x04, 0x09], "street"),
+    (&[0x55, 0x04, 0x48], "R"),
+    (
+        &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x01],
+        "emailAddress",
+    ),
+    (
+        &[0x09, 0x92, 0x26, 0x89, 0x93, 0xF2, 0x2C, 0x64, 0x01, 0x19],
+        "DC",
+    ),
+    (
+        &[0x09, 0x92, 0x26, 0x89, 0x93, 0xF2, 0x2C, 0x64, 0x01, 0x01],
+        "UID",
+    ),
+];
+
+/// An OID's DER contents as dotted decimal ("1.2.840.113549").
+fn dotted_oid(der: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut v: u64 = 0;
+    for &b in der {
+        v = (v << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (v / 40).min(2);
+                arcs.push(first);
+                arcs.push(v - first * 40);
+            } else {
+                arcs.push(v);
+            }
+            v = 0;
+        }
+    }
+    arcs.iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn dn_value(tag: i32, bytes: &[u8]) -> String {
+    // BMPString: UTF-16BE.
+    if tag == 0x1E && bytes.len() % 2 == 0 {
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The attributes of a distinguished name, in certificate order.
+pub fn dn_entries(name: &sys::x509_name) -> Vec<DnEntry> {
+    let mut out = Vec::new();
+    let mut rdn = 0u32;
+    let mut cur: *const sys::x509_name = name;
+    // SAFETY: walking the certificate's own name list; every buffer points
+    // into the parsed certificate and holds `len` bytes.
+    unsafe {
+        while !cur.is_null() {
+            let item = &*cur;
+            if item.oid.len > 0 && !item.oid.p.is_null() {
+                let oid = std::slice::from_raw_parts(item.oid.p, item.oid.len);
+                let val = if item.val.len > 0 && !item.val.p.is_null() {
+                    std::slice::from_raw_parts(item.val.p, item.val.len)
+                } else {
+                    &[]
+                };
+                let attr = DN_NAMES
+                    .iter()
+                    .find(|(der, _)| *der == oid)
+                    .map_or_else(|| dotted_oid(oid), |(_, n)| (*n).to_string());
+                out.push(DnEntry {
+                    rdn,
+                    attr,
+                    value: dn_value(item.val.tag, val),
+                });
+            }
+            if item.private_next_merged == 0 {
+                rdn += 1;
+            }
+            cur = item.next;
+        }
+    }
+    out
+}
+
 fn dn_string(name: &sys::x509_name) -> String {
     let mut buf = vec![0 as libc::c_char; 1024];
     // SAFETY: dn_gets writes a NUL-terminated string into buf.
@@ -243,6 +363,10 @@ pub struct CertInfo {
     pub spki: Vec<u8>,
     pub subject: String,
     pub issuer: String,
+    /// The subject's attributes (structured).
+    pub subject_dn: Vec<DnEntry>,
+    /// The issuer's attributes (structured).
+    pub issuer_dn: Vec<DnEntry>,
     pub sans: Vec<San>,
     pub not_before: i64,
     pub not_after: i64,
@@ -255,6 +379,8 @@ impl CertInfo {
             spki: spki_der(crt).to_vec(),
             subject: dn_string(&crt.subject),
             issuer: dn_string(&crt.issuer),
+            subject_dn: dn_entries(&crt.subject),
+            issuer_dn: dn_entries(&crt.issuer),
             sans: sans(crt),
             not_before: unix_time(&crt.valid_from),
             not_after: unix_time(&crt.valid_to),
@@ -468,5 +594,26 @@ impl Drop for Crl {
     fn drop(&mut self) {
         // SAFETY: initialised in new(); freed once.
         unsafe { sys::x509_crl_free(&mut *self.crl) };
+    }
+}
+
+#[cfg(test)]
+mod dn_tests {
+    use super::{dn_value, dotted_oid};
+
+    #[test]
+    fn oids_in_dotted_form() {
+        assert_eq!(dotted_oid(&[0x55, 0x04, 0x03]), "2.5.4.3");
+        assert_eq!(
+            dotted_oid(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x01]),
+            "1.2.840.113549.1.9.1"
+        );
+        assert_eq!(dotted_oid(&[0x88, 0x37, 0x03]), "2.999.3");
+    }
+
+    #[test]
+    fn values_as_text() {
+        assert_eq!(dn_value(0x0C, "Zürich, O=x".as_bytes()), "Zürich, O=x");
+        assert_eq!(dn_value(0x1E, &[0x00, 0x41, 0x00, 0xE9]), "Aé"); // BMPString
     }
 }

@@ -1,6 +1,6 @@
 //! C entry points for certificate generation.
 
-use libc::{c_char, intptr_t};
+use libc::{c_char, intptr_t, size_t};
 
 use super::{copy_out, copy_out_str, guard_handle, guard_int, guard_len, handle, release, str_arg};
 use crate::certgen::{self, GenCert};
@@ -29,7 +29,7 @@ fn gen(h: *const mojo_tls_gencert) -> Result<std::sync::Arc<GenCert>> {
 /// Generate a self-signed CA certificate named `common_name`, valid from now
 /// for `valid_days` days, with a fresh key (MOJO_TLS_KEY_*). NULL on error.
 #[no_mangle]
-pub extern "C" fn mojo_tls_gencert_ca(
+pub extern "C" fn mojo_tls_gencert_new_ca(
     common_name: *const c_char,
     valid_days: i32,
     key_alg: i32,
@@ -38,13 +38,13 @@ pub extern "C" fn mojo_tls_gencert_ca(
 }
 
 /// Generate a leaf certificate signed by `issuer` (a CA from
-/// mojo_tls_gencert_ca), or self-signed when `issuer` is NULL. `sans` is a
+/// mojo_tls_gencert_new_ca), or self-signed when `issuer` is NULL. `sans` is a
 /// comma-separated list of DNS names and IP addresses (may be NULL).
 /// Validity starts `not_before_days` from now (negative = in the past) and
 /// lasts `valid_days` (so -30, 10 gives an expired certificate). `usage` is
 /// MOJO_TLS_USAGE_SERVER and/or MOJO_TLS_USAGE_CLIENT. NULL on error.
 #[no_mangle]
-pub extern "C" fn mojo_tls_gencert_leaf(
+pub extern "C" fn mojo_tls_gencert_new_leaf(
     issuer: *const mojo_tls_gencert,
     common_name: *const c_char,
     sans: *const c_char,
@@ -82,7 +82,7 @@ pub extern "C" fn mojo_tls_gencert_leaf(
 pub extern "C" fn mojo_tls_gencert_cert_pem(
     g: *const mojo_tls_gencert,
     buf: *mut c_char,
-    cap: usize,
+    cap: size_t,
 ) -> intptr_t {
     guard_len(|| copy_out_str(&gen(g)?.cert_pem, buf, cap))
 }
@@ -93,7 +93,7 @@ pub extern "C" fn mojo_tls_gencert_cert_pem(
 pub extern "C" fn mojo_tls_gencert_key_pem(
     g: *const mojo_tls_gencert,
     buf: *mut c_char,
-    cap: usize,
+    cap: size_t,
 ) -> intptr_t {
     guard_len(|| copy_out_str(&gen(g)?.key_pem, buf, cap))
 }
@@ -109,7 +109,7 @@ pub extern "C" fn mojo_tls_gencert_free(g: *mut mojo_tls_gencert) -> i32 {
 pub extern "C" fn mojo_tls_gencert_cert_der(
     g: *const mojo_tls_gencert,
     buf: *mut u8,
-    cap: usize,
+    cap: size_t,
 ) -> intptr_t {
     guard_len(|| copy_out(&gen(g)?.cert_der, buf, cap))
 }
@@ -122,9 +122,9 @@ pub extern "C" fn mojo_tls_gencert_cert_der(
 pub extern "C" fn mojo_tls_gencert_crl_pem(
     ca: *const mojo_tls_gencert,
     revoked: *const *const mojo_tls_gencert,
-    n: usize,
+    n: size_t,
     buf: *mut c_char,
-    cap: usize,
+    cap: size_t,
 ) -> intptr_t {
     guard_len(|| {
         let ca = gen(ca)?;

@@ -11,7 +11,7 @@
 // `unsafe` would change nothing for C callers.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-use libc::{c_char, c_int, c_uchar, c_uint, c_void};
+use libc::{c_char, c_int, c_uchar, c_uint, c_void, size_t};
 
 use super::guard;
 use crate::backend::compat;
@@ -52,52 +52,52 @@ fn void(f: impl FnOnce()) {
 
 /// Compat: size in bytes of an Mbed TLS ssl_context (for mojo_tls_alloc).
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_ssl_context() -> usize {
+pub extern "C" fn mojo_tls_sizeof_ssl_context() -> size_t {
     guard(0, || Ok(compat::sizeof_ssl_context()))
 }
 
 /// Compat: size in bytes of an Mbed TLS ssl_config.
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_ssl_config() -> usize {
+pub extern "C" fn mojo_tls_sizeof_ssl_config() -> size_t {
     guard(0, || Ok(compat::sizeof_ssl_config()))
 }
 
 /// Compat: size in bytes of an Mbed TLS ssl_session.
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_ssl_session() -> usize {
+pub extern "C" fn mojo_tls_sizeof_ssl_session() -> size_t {
     guard(0, || Ok(compat::sizeof_ssl_session()))
 }
 
 /// Compat: size in bytes of an Mbed TLS entropy_context (Mbed TLS 4.x:
 /// its private one; nothing in the compat API takes it).
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_entropy_context() -> usize {
+pub extern "C" fn mojo_tls_sizeof_entropy_context() -> size_t {
     guard(0, || Ok(compat::sizeof_entropy_context()))
 }
 
 /// Compat: size in bytes of an Mbed TLS ctr_drbg_context (Mbed TLS 4.x:
 /// its private one; nothing in the compat API takes it).
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_ctr_drbg_context() -> usize {
+pub extern "C" fn mojo_tls_sizeof_ctr_drbg_context() -> size_t {
     guard(0, || Ok(compat::sizeof_ctr_drbg_context()))
 }
 
 /// Compat: size in bytes of an Mbed TLS x509_crt (certificate chain).
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_x509_crt() -> usize {
+pub extern "C" fn mojo_tls_sizeof_x509_crt() -> size_t {
     guard(0, || Ok(compat::sizeof_x509_crt()))
 }
 
 /// Compat: size in bytes of an Mbed TLS pk_context (private key).
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_pk_context() -> usize {
+pub extern "C" fn mojo_tls_sizeof_pk_context() -> size_t {
     guard(0, || Ok(compat::sizeof_pk_context()))
 }
 
 /// Compat: size in bytes of an Mbed TLS net_context (its first field is the
 /// socket, `int fd`).
 #[no_mangle]
-pub extern "C" fn mojo_tls_sizeof_net_context() -> usize {
+pub extern "C" fn mojo_tls_sizeof_net_context() -> size_t {
     guard(0, || Ok(compat::sizeof_net_context()))
 }
 
@@ -106,7 +106,7 @@ pub extern "C" fn mojo_tls_sizeof_net_context() -> usize {
 /// Compat: `size` bytes of zeroed heap memory (calloc), for contexts of the
 /// sizes above; release with mojo_tls_free. NULL when out of memory.
 #[no_mangle]
-pub extern "C" fn mojo_tls_alloc(size: usize) -> *mut c_void {
+pub extern "C" fn mojo_tls_alloc(size: size_t) -> *mut c_void {
     guard(std::ptr::null_mut(), || Ok(compat::alloc(size)))
 }
 
@@ -276,7 +276,7 @@ pub extern "C" fn mojo_tls_ssl_handshake(ssl: *mut c_void) -> c_int {
 /// TLS error; NULL `ssl` (or NULL `buf` with `len` > 0) →
 /// MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
 #[no_mangle]
-pub extern "C" fn mojo_tls_ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: usize) -> c_int {
+pub extern "C" fn mojo_tls_ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: size_t) -> c_int {
     // SAFETY: ssl is NULL or a set-up ssl_context; buf holds len bytes.
     ret(|| unsafe { compat::ssl_read(ssl, buf, len) })
 }
@@ -284,7 +284,7 @@ pub extern "C" fn mojo_tls_ssl_read(ssl: *mut c_void, buf: *mut c_uchar, len: us
 /// Compat: mbedtls_ssl_write (may write fewer than `len` bytes). Returns the
 /// byte count or an Mbed TLS error; NULL → MBEDTLS_ERR_SSL_BAD_INPUT_DATA.
 #[no_mangle]
-pub extern "C" fn mojo_tls_ssl_write(ssl: *mut c_void, buf: *const c_uchar, len: usize) -> c_int {
+pub extern "C" fn mojo_tls_ssl_write(ssl: *mut c_void, buf: *const c_uchar, len: size_t) -> c_int {
     // SAFETY: ssl is NULL or a set-up ssl_context; buf holds len bytes.
     ret(|| unsafe { compat::ssl_write(ssl, buf, len) })
 }
@@ -301,8 +301,8 @@ pub extern "C" fn mojo_tls_ssl_close_notify(ssl: *mut c_void) -> c_int {
 /// NULL for a NULL `ssl`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_version(ssl: *const c_void) -> *const c_char {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(std::ptr::null(), || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_version(ssl) })
     })
 }
@@ -311,8 +311,8 @@ pub extern "C" fn mojo_tls_ssl_get_version(ssl: *const c_void) -> *const c_char 
 /// ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"), static; NULL for a NULL `ssl`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_ciphersuite(ssl: *const c_void) -> *const c_char {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(std::ptr::null(), || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_ciphersuite(ssl) })
     })
 }
@@ -322,8 +322,8 @@ pub extern "C" fn mojo_tls_ssl_get_ciphersuite(ssl: *const c_void) -> *const c_c
 /// available (also for a NULL `ssl`).
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_verify_result(ssl: *const c_void) -> c_uint {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(compat::VERIFY_RESULT_UNAVAILABLE, || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_verify_result(ssl) })
     })
 }
@@ -332,8 +332,8 @@ pub extern "C" fn mojo_tls_ssl_get_verify_result(ssl: *const c_void) -> c_uint {
 /// valid until it is freed or reset); NULL if none or for a NULL `ssl`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_ssl_get_peer_cert(ssl: *const c_void) -> *const c_void {
-    // SAFETY: ssl is NULL or an initialised ssl_context.
     guard(std::ptr::null(), || {
+        // SAFETY: ssl is NULL or an initialised ssl_context.
         Ok(unsafe { compat::ssl_get_peer_cert(ssl) })
     })
 }
@@ -344,15 +344,15 @@ pub extern "C" fn mojo_tls_ssl_get_peer_cert(ssl: *const c_void) -> *const c_voi
 /// one of a chain); NULL for a NULL `crt`.
 #[no_mangle]
 pub extern "C" fn mojo_tls_x509_crt_get_raw_data(crt: *const c_void) -> *const c_uchar {
-    // SAFETY: crt is NULL or an initialised x509_crt.
     guard(std::ptr::null(), || {
+        // SAFETY: crt is NULL or an initialised x509_crt.
         Ok(unsafe { compat::x509_crt_get_raw_data(crt) })
     })
 }
 
 /// Compat: the length of mojo_tls_x509_crt_get_raw_data; 0 for a NULL `crt`.
 #[no_mangle]
-pub extern "C" fn mojo_tls_x509_crt_get_raw_len(crt: *const c_void) -> usize {
+pub extern "C" fn mojo_tls_x509_crt_get_raw_len(crt: *const c_void) -> size_t {
     // SAFETY: crt is NULL or an initialised x509_crt.
     guard(0, || Ok(unsafe { compat::x509_crt_get_raw_len(crt) }))
 }
@@ -381,7 +381,7 @@ pub extern "C" fn mojo_tls_x509_crt_free(crt: *mut c_void) {
 pub extern "C" fn mojo_tls_x509_crt_parse(
     chain: *mut c_void,
     buf: *const c_uchar,
-    buflen: usize,
+    buflen: size_t,
 ) -> c_int {
     // SAFETY: chain is NULL or an initialised x509_crt; buf holds buflen bytes.
     ret(|| unsafe { compat::x509_crt_parse(chain, buf, buflen) })
@@ -420,9 +420,9 @@ pub extern "C" fn mojo_tls_pk_free(pk: *mut c_void) {
 pub extern "C" fn mojo_tls_pk_parse_key(
     pk: *mut c_void,
     key: *const c_uchar,
-    keylen: usize,
+    keylen: size_t,
     pwd: *const c_uchar,
-    pwdlen: usize,
+    pwdlen: size_t,
 ) -> c_int {
     // SAFETY: pk is NULL or an initialised pk_context; buffers hold their lengths.
     ret(|| unsafe { compat::pk_parse_key(pk, key, keylen, pwd, pwdlen) })
@@ -512,8 +512,8 @@ pub extern "C" fn mojo_tls_net_accept(
     bind_ctx: *mut c_void,
     client_ctx: *mut c_void,
     client_ip: *mut c_void,
-    buf_size: usize,
-    cip_len: *mut usize,
+    buf_size: size_t,
+    cip_len: *mut size_t,
 ) -> c_int {
     // SAFETY: contexts are NULL or initialised; client_ip holds buf_size bytes.
     ret(|| unsafe { compat::net_accept(bind_ctx, client_ctx, client_ip, buf_size, cip_len) })
@@ -527,12 +527,12 @@ pub extern "C" fn mojo_tls_net_accept(
 pub extern "C" fn mojo_tls_net_accept_alloc(
     bind_ctx: *mut c_void,
     client_ip: *mut c_void,
-    buf_size: usize,
-    cip_len: *mut usize,
+    buf_size: size_t,
+    cip_len: *mut size_t,
     ret_code: *mut c_int,
 ) -> *mut c_void {
-    // SAFETY: bind_ctx is NULL or initialised; out pointers are NULL or writable.
     guard(std::ptr::null_mut(), || {
+        // SAFETY: bind_ctx is NULL or initialised; out pointers are NULL or writable.
         Ok(unsafe { compat::net_accept_alloc(bind_ctx, client_ip, buf_size, cip_len, ret_code) })
     })
 }

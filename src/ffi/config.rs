@@ -1,6 +1,6 @@
 //! C entry points for `mojo_tls_config`.
 
-use libc::c_char;
+use libc::{c_char, size_t};
 
 use super::{bytes_arg, guard_handle, guard_int, handle, opt_str_arg, release, str_arg};
 use crate::backend::pk::PrivateKey;
@@ -76,14 +76,14 @@ pub extern "C" fn mojo_tls_config_set_max_version(cfg: *mut mojo_tls_config, ver
 /// Fedora/RHEL, openSUSE, Alpine, macOS Homebrew locations; SSL_CERT_FILE and
 /// SSL_CERT_DIR override them). MOJO_TLS_ERR_NOT_FOUND if there is none.
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_load_system_ca(cfg: *mut mojo_tls_config) -> i32 {
+pub extern "C" fn mojo_tls_config_add_ca_system(cfg: *mut mojo_tls_config) -> i32 {
     guard_int(|| self::cfg(cfg)?.load_system_ca().map(|_| 0))
 }
 
 /// Add CA certificates from a PEM file (one or many) or a DER file.
 /// MOJO_TLS_ERR_NOT_FOUND, MOJO_TLS_ERR_PARSE on failure.
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_load_ca_file(
+pub extern "C" fn mojo_tls_config_add_ca_file(
     cfg: *mut mojo_tls_config,
     path: *const c_char,
 ) -> i32 {
@@ -92,7 +92,7 @@ pub extern "C" fn mojo_tls_config_load_ca_file(
 
 /// Add every CA certificate file found in a directory.
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_load_ca_dir(
+pub extern "C" fn mojo_tls_config_add_ca_dir(
     cfg: *mut mojo_tls_config,
     path: *const c_char,
 ) -> i32 {
@@ -102,10 +102,10 @@ pub extern "C" fn mojo_tls_config_load_ca_dir(
 /// Add CA certificates from memory: PEM (one or many) or DER. The data is
 /// copied. MOJO_TLS_ERR_PARSE for garbage or truncated input.
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_load_ca_mem(
+pub extern "C" fn mojo_tls_config_add_ca_mem(
     cfg: *mut mojo_tls_config,
     data: *const u8,
-    len: usize,
+    len: size_t,
 ) -> i32 {
     guard_int(|| {
         let data = bytes_arg(data, len, "data")?;
@@ -158,9 +158,9 @@ pub extern "C" fn mojo_tls_config_add_cert_file(
 pub extern "C" fn mojo_tls_config_add_cert_mem(
     cfg: *mut mojo_tls_config,
     cert: *const u8,
-    cert_len: usize,
+    cert_len: size_t,
     key: *const u8,
-    key_len: usize,
+    key_len: size_t,
     password: *const c_char,
 ) -> i32 {
     guard_int(|| {
@@ -213,7 +213,7 @@ pub extern "C" fn mojo_tls_config_set_groups(
 /// MOJO_TLS_VERIFY_REQUIRED restores the default. On a server config this
 /// sets whether client certificates are requested (default NONE).
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_insecure_set_verify(cfg: *mut mojo_tls_config, mode: i32) -> i32 {
+pub extern "C" fn mojo_tls_config_insecure_verify(cfg: *mut mojo_tls_config, mode: i32) -> i32 {
     guard_int(|| self::cfg(cfg)?.insecure_set_verify(mode).map(|_| 0))
 }
 
@@ -245,7 +245,7 @@ pub const MOJO_TLS_PIN_SPKI: i32 = 1;
 /// Server: mutual TLS. `mode` is MOJO_TLS_CLIENT_AUTH_NONE (default),
 /// _OPTIONAL (verified if sent) or _REQUIRED (the handshake fails without a
 /// valid client certificate). Client certificates are verified against this
-/// configuration's CA store (mojo_tls_config_load_ca_*). The server reads
+/// configuration's CA store (mojo_tls_config_add_ca_*). The server reads
 /// the result with mojo_tls_conn_peer_cert_* and mojo_tls_conn_verify_flags.
 /// MOJO_TLS_ERR_BAD_STATE on a client configuration.
 #[no_mangle]
@@ -257,19 +257,19 @@ pub extern "C" fn mojo_tls_config_set_client_auth(cfg: *mut mojo_tls_config, mod
 /// to the trust store: a revoked certificate then fails verification with
 /// MOJO_TLS_ERR_VERIFY_FAILED and a reason naming revocation.
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_load_crl_file(
+pub extern "C" fn mojo_tls_config_add_crl_file(
     cfg: *mut mojo_tls_config,
     path: *const c_char,
 ) -> i32 {
     set_str(cfg, path, "path", Config::load_crl_file)
 }
 
-/// As mojo_tls_config_load_crl_file, from memory (copied).
+/// As mojo_tls_config_add_crl_file, from memory (copied).
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_load_crl_mem(
+pub extern "C" fn mojo_tls_config_add_crl_mem(
     cfg: *mut mojo_tls_config,
     data: *const u8,
-    len: usize,
+    len: size_t,
 ) -> i32 {
     guard_int(|| {
         let data = bytes_arg(data, len, "data")?;
@@ -287,7 +287,7 @@ pub extern "C" fn mojo_tls_config_add_pin(
     cfg: *mut mojo_tls_config,
     kind: i32,
     sha256: *const u8,
-    len: usize,
+    len: size_t,
 ) -> i32 {
     guard_int(|| {
         let spki = match kind {
@@ -328,7 +328,7 @@ pub extern "C" fn mojo_tls_config_set_keylog_file(
 /// keys are random, held in memory and rotated every `lifetime_s` seconds
 /// (<= 0: 86400). Clients use tickets automatically.
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_enable_session_tickets(
+pub extern "C" fn mojo_tls_config_set_session_tickets(
     cfg: *mut mojo_tls_config,
     lifetime_s: i32,
 ) -> i32 {
@@ -360,7 +360,7 @@ pub extern "C" fn mojo_tls_config_enable_session_tickets(
 /// is unaffected. `on` 0 restores the default. 0, or a negative
 /// MOJO_TLS_ERR_* (MOJO_TLS_ERR_INVALID_HANDLE for a NULL or freed `cfg`).
 #[no_mangle]
-pub extern "C" fn mojo_tls_config_enable_resumption_without_forward_secrecy(
+pub extern "C" fn mojo_tls_config_insecure_resumption_without_forward_secrecy(
     cfg: *mut mojo_tls_config,
     on: i32,
 ) -> i32 {
@@ -384,7 +384,7 @@ const _: () = assert!(MOJO_TLS_TICKET_KEY_LEN as usize == crate::backend::ticket
 /// every one opens them. Each is expanded with HKDF-SHA256 into an
 /// AES-256-GCM key and a public 4-byte key id; the same on every backend
 /// (Mbed TLS 3.6, 4.x). Turns tickets on (lifetime 86400 s unless
-/// mojo_tls_config_enable_session_tickets set one; at most 7 days; issue
+/// mojo_tls_config_set_session_tickets set one; at most 7 days; issue
 /// times are wall-clock, so servers need roughly synchronised clocks).
 /// Rotation: call again with the new key first and the previous one after
 /// it (drop a key once its tickets have expired); it applies at once, also
@@ -396,7 +396,7 @@ const _: () = assert!(MOJO_TLS_TICKET_KEY_LEN as usize == crate::backend::ticket
 pub extern "C" fn mojo_tls_config_set_ticket_keys(
     cfg: *mut mojo_tls_config,
     keys: *const u8,
-    len: usize,
+    len: size_t,
 ) -> i32 {
     guard_int(|| {
         let keys = bytes_arg(keys, len, "keys")?;

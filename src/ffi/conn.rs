@@ -1,20 +1,20 @@
-//! C entry points for `mojo_tls_conn`, listening sockets and connection queries.
+//! C entry points for `mojo_tls_conn`: constructors, I/O, memory mode, sessions, close.
 
-use libc::{c_char, c_void, intptr_t};
+use libc::{c_char, c_void, intptr_t, size_t};
 
 use super::config::mojo_tls_config;
 use super::{
-    bytes_arg, bytes_out, copy_out, copy_out_str, guard, guard_handle, guard_int, guard_len,
-    handle, opt_str_arg, release, str_arg,
+    bytes_arg, bytes_out, copy_out, guard_handle, guard_int, guard_len, handle, opt_str_arg,
+    release, str_arg,
 };
 use crate::config::Config;
 use crate::conn::Conn;
-use crate::error::{Code, Error, Result};
+use crate::error::{Error, Result};
 use crate::net;
 
-/// Opaque handle to a TLS connection. Created by mojo_tls_connect,
-/// mojo_tls_accept, mojo_tls_accept_no_handshake, mojo_tls_conn_new_fd or
-/// mojo_tls_conn_new_memory; released by mojo_tls_conn_free. Calls on one
+/// Opaque handle to a TLS connection. Created by the mojo_tls_conn_new_*
+/// constructors (connect, accept, accept_no_handshake, fd, memory);
+/// released by mojo_tls_conn_free. Calls on one
 /// connection from several threads are serialised; distinct connections run
 /// in parallel.
 #[allow(non_camel_case_types)]
@@ -29,7 +29,6 @@ fn conn(h: *const mojo_tls_conn) -> Result<std::sync::Arc<Conn>> {
 fn cfg(h: *const mojo_tls_config) -> Result<std::sync::Arc<Config>> {
     handle::<Config, _>(h, "config")
 }
-
 /// Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
 /// and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
 /// name verified in the server's certificate and sent as SNI (an IP literal
@@ -41,7 +40,7 @@ fn cfg(h: *const mojo_tls_config) -> Result<std::sync::Arc<Config>> {
 /// MOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:
 /// call again, ...).
 #[no_mangle]
-pub extern "C" fn mojo_tls_connect(
+pub extern "C" fn mojo_tls_conn_new_connect(
     cfg: *const mojo_tls_config,
     host: *const c_char,
     port: u16,
@@ -55,6 +54,34 @@ pub extern "C" fn mojo_tls_connect(
         }
         Conn::connect(&c, host, port, timeout_ms)
     })
+}
+
+/// Server: accept one client on `listen_fd` and handshake, both within
+/// `timeout_ms` (< 0 blocks); the accepted socket is closed on failure.
+/// `timeout_ms` becomes the connection's timeout. Returns NULL on failure
+/// (MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with
+/// timeout 0 and no pending client, handshake errors). A signal gives
+/// MOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped
+/// (closed); call again for the next one.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_new_accept(
+    cfg: *const mojo_tls_config,
+    listen_fd: i32,
+    timeout_ms: i32,
+) -> *mut mojo_tls_conn {
+    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, true))
+}
+
+/// Server: accept one client within `timeout_ms` without handshaking, so a
+/// slow client cannot stall an accept loop; run mojo_tls_conn_handshake
+/// later (another thread, or non-blocking). NULL on failure.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_new_accept_no_handshake(
+    cfg: *const mojo_tls_config,
+    listen_fd: i32,
+    timeout_ms: i32,
+) -> *mut mojo_tls_conn {
+    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, false))
 }
 
 /// A connection over an fd the caller already has (STARTTLS), as client or
@@ -111,63 +138,6 @@ pub extern "C" fn mojo_tls_conn_new_memory(
     })
 }
 
-/// Open a listening TCP socket on `host`:`port` (port 0 = any free port;
-/// SO_REUSEADDR; non-blocking; close-on-exec). Returns the fd (>= 0) or a
-/// negative error. Close it with mojo_tls_close_fd.
-#[no_mangle]
-pub extern "C" fn mojo_tls_listen(host: *const c_char, port: u16, backlog: i32) -> i32 {
-    guard_int(|| {
-        let host = str_arg(host, "host")?;
-        net::listen(host, port, backlog)
-    })
-}
-
-/// The local port a socket is bound to (>= 0), or a negative error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_listen_port(listen_fd: i32) -> i32 {
-    guard_int(|| net::local_port(listen_fd).map(i32::from))
-}
-
-/// Close a file descriptor returned by mojo_tls_listen. Returns 0.
-#[no_mangle]
-pub extern "C" fn mojo_tls_close_fd(fd: i32) -> i32 {
-    guard_int(|| {
-        if fd < 0 {
-            return Err(Error::invalid_arg("negative fd"));
-        }
-        net::close(fd);
-        Ok(0)
-    })
-}
-
-/// Server: accept one client on `listen_fd` and handshake, both within
-/// `timeout_ms` (< 0 blocks); the accepted socket is closed on failure.
-/// `timeout_ms` becomes the connection's timeout. Returns NULL on failure
-/// (MOJO_TLS_ERR_TIMEOUT when no client came, MOJO_TLS_ERR_WANT_READ with
-/// timeout 0 and no pending client, handshake errors). A signal gives
-/// MOJO_TLS_ERR_INTERRUPTED: a client in mid-handshake is then dropped
-/// (closed); call again for the next one.
-#[no_mangle]
-pub extern "C" fn mojo_tls_accept(
-    cfg: *const mojo_tls_config,
-    listen_fd: i32,
-    timeout_ms: i32,
-) -> *mut mojo_tls_conn {
-    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, true))
-}
-
-/// Server: accept one client within `timeout_ms` without handshaking, so a
-/// slow client cannot stall an accept loop; run mojo_tls_conn_handshake
-/// later (another thread, or non-blocking). NULL on failure.
-#[no_mangle]
-pub extern "C" fn mojo_tls_accept_no_handshake(
-    cfg: *const mojo_tls_config,
-    listen_fd: i32,
-    timeout_ms: i32,
-) -> *mut mojo_tls_conn {
-    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, false))
-}
-
 /// Complete the handshake (optional: read and write do it implicitly).
 /// Returns 0 or an error (MOJO_TLS_ERR_WANT_READ/WANT_WRITE when
 /// non-blocking, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_INTERRUPTED (call
@@ -178,21 +148,21 @@ pub extern "C" fn mojo_tls_conn_handshake(c: *mut mojo_tls_conn) -> i32 {
     guard_int(|| conn(c)?.handshake().map(|_| 0))
 }
 
-/// Read up to `len` decrypted bytes. Returns the count (> 0), 0 once the
+/// Read up to `cap` decrypted bytes into `buf`. Returns the count (> 0), 0 once the
 /// peer has sent close_notify (clean EOF), or an error:
 /// MOJO_TLS_ERR_TRUNCATED when the transport ended without close_notify,
 /// MOJO_TLS_ERR_WANT_READ (non-blocking / memory mode), MOJO_TLS_ERR_TIMEOUT,
 /// MOJO_TLS_ERR_INTERRUPTED (a signal; call again), MOJO_TLS_ERR_CLOSED
-/// after close. `len` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
+/// after close. `cap` 0 → MOJO_TLS_ERR_INVALID_ARGUMENT.
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_read(
     c: *mut mojo_tls_conn,
     buf: *mut c_void,
-    len: usize,
+    cap: size_t,
 ) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
-        let out = bytes_out(buf as *mut u8, len, "buf")?;
+        let out = bytes_out(buf as *mut u8, cap, "buf")?;
         c.read(out)
     })
 }
@@ -206,7 +176,7 @@ pub extern "C" fn mojo_tls_conn_read(
 pub extern "C" fn mojo_tls_conn_write(
     c: *mut mojo_tls_conn,
     buf: *const c_void,
-    len: usize,
+    len: size_t,
 ) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
@@ -226,7 +196,7 @@ pub extern "C" fn mojo_tls_conn_write(
 pub extern "C" fn mojo_tls_conn_write_all(
     c: *mut mojo_tls_conn,
     buf: *const c_void,
-    len: usize,
+    len: size_t,
 ) -> intptr_t {
     guard_len(|| {
         let c = conn(c)?;
@@ -247,7 +217,7 @@ pub extern "C" fn mojo_tls_conn_write_all(
 /// bytes are already inside the library; the socket may stay silent).
 ///
 ///   for (;;) {
-///       struct pollfd p = { mojo_tls_conn_get_fd(c), POLLIN, 0 };
+///       struct pollfd p = { mojo_tls_conn_fd(c), POLLIN, 0 };
 ///       poll(&p, 1, -1);
 ///       do {
 ///           n = mojo_tls_conn_read(c, buf, sizeof buf);
@@ -267,6 +237,111 @@ pub extern "C" fn mojo_tls_conn_write_all(
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_pending(c: *mut mojo_tls_conn) -> intptr_t {
     guard_len(|| Ok(conn(c)?.pending()))
+}
+
+/// Timeout for later handshake, read, write and close_notify calls:
+/// 0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from
+/// mojo_tls_conn_fd), > 0 = wait up to that many ms
+/// (MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns
+/// MOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).
+/// Returns 0.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_set_timeout(c: *mut mojo_tls_conn, timeout_ms: i32) -> i32 {
+    guard_int(|| {
+        conn(c)?.set_timeout(timeout_ms);
+        Ok(0)
+    })
+}
+
+/// The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,
+/// MOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_fd(c: *const mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.fd())
+}
+
+/// Memory mode: hand over `len` bytes of ciphertext received from the peer
+/// (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_feed(
+    c: *mut mojo_tls_conn,
+    data: *const c_void,
+    len: size_t,
+) -> intptr_t {
+    guard_len(|| {
+        let c = conn(c)?;
+        let data = bytes_arg(data as *const u8, len, "data")?;
+        c.feed(data)
+    })
+}
+
+/// Memory mode: the transport has ended. Reads then return 0 if the peer's
+/// close_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_feed_eof(c: *mut mojo_tls_conn) -> i32 {
+    guard_int(|| conn(c)?.feed_eof().map(|_| 0))
+}
+
+/// Memory mode: move up to `cap` bytes of ciphertext to send to the peer
+/// into `buf`. Returns the count copied (0 = nothing to send).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_drain(
+    c: *mut mojo_tls_conn,
+    buf: *mut c_void,
+    cap: size_t,
+) -> intptr_t {
+    guard_len(|| {
+        let c = conn(c)?;
+        let out = bytes_out(buf as *mut u8, cap, "buf")?;
+        c.drain(out)
+    })
+}
+
+/// Memory mode: bytes of ciphertext waiting to be drained (>= 0).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_pending_output(c: *const mojo_tls_conn) -> intptr_t {
+    guard_len(|| conn(c)?.pending_output())
+}
+
+/// Client, after the handshake: the session as an opaque blob (copies what
+/// fits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it
+/// (it holds the session's secret) and give it to
+/// mojo_tls_conn_session_import on a later connection to resume.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_session_export(
+    c: *const mojo_tls_conn,
+    buf: *mut u8,
+    cap: size_t,
+) -> intptr_t {
+    guard_len(|| copy_out(&conn(c)?.export_session()?, buf, cap))
+}
+
+/// Client, before the handshake: offer a session saved by
+/// mojo_tls_conn_session_export. A corrupted or foreign blob →
+/// MOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a
+/// session the server no longer accepts also gives a full handshake.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_session_import(
+    c: *mut mojo_tls_conn,
+    blob: *const u8,
+    len: size_t,
+) -> i32 {
+    guard_int(|| {
+        let c = conn(c)?;
+        let blob = bytes_arg(blob, len, "blob")?;
+        c.import_session(blob).map(|_| 0)
+    })
+}
+
+/// TLS 1.3: send a KeyUpdate, switching to the next write key; with
+/// `request_peer` != 0 the peer is asked to update its key too (RFC 8446
+/// §4.6.3). The message is sent now if the socket takes it, else before the
+/// next data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the
+/// handshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after
+/// close_notify.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_key_update(c: *mut mojo_tls_conn, request_peer: i32) -> i32 {
+    guard_int(|| conn(c)?.key_update(request_peer != 0).map(|_| 0))
 }
 
 /// Send close_notify (the TLS-level end of the stream). The peer's reads
@@ -324,320 +399,4 @@ pub extern "C" fn mojo_tls_conn_abandon(c: *mut mojo_tls_conn) -> i32 {
         }
         Ok(0)
     })
-}
-
-/// Timeout for later handshake, read, write and close_notify calls:
-/// 0 = non-blocking (MOJO_TLS_ERR_WANT_READ / WANT_WRITE; poll the fd from
-/// mojo_tls_conn_get_fd), > 0 = wait up to that many ms
-/// (MOJO_TLS_ERR_TIMEOUT), < 0 = block. A wait a signal interrupts returns
-/// MOJO_TLS_ERR_INTERRUPTED (with a timeout, call again with what is left).
-/// Returns 0.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_set_timeout(c: *mut mojo_tls_conn, timeout_ms: i32) -> i32 {
-    guard_int(|| {
-        conn(c)?.set_timeout(timeout_ms);
-        Ok(0)
-    })
-}
-
-/// The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,
-/// MOJO_TLS_ERR_CLOSED once closed. Do not read or write it directly.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_get_fd(c: *const mojo_tls_conn) -> i32 {
-    guard_int(|| conn(c)?.fd())
-}
-
-/// Memory mode: hand over `len` bytes of ciphertext received from the peer
-/// (copied). Returns `len`, or MOJO_TLS_ERR_BAD_STATE on a socket connection.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_feed(
-    c: *mut mojo_tls_conn,
-    data: *const c_void,
-    len: usize,
-) -> intptr_t {
-    guard_len(|| {
-        let c = conn(c)?;
-        let data = bytes_arg(data as *const u8, len, "data")?;
-        c.feed(data)
-    })
-}
-
-/// Memory mode: the transport has ended. Reads then return 0 if the peer's
-/// close_notify arrived, else MOJO_TLS_ERR_TRUNCATED. Returns 0.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_feed_eof(c: *mut mojo_tls_conn) -> i32 {
-    guard_int(|| conn(c)?.feed_eof().map(|_| 0))
-}
-
-/// Memory mode: move up to `cap` bytes of ciphertext to send to the peer
-/// into `buf`. Returns the count copied (0 = nothing to send).
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_drain(
-    c: *mut mojo_tls_conn,
-    buf: *mut c_void,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| {
-        let c = conn(c)?;
-        let out = bytes_out(buf as *mut u8, cap, "buf")?;
-        c.drain(out)
-    })
-}
-
-/// Memory mode: bytes of ciphertext waiting to be drained (>= 0).
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_pending_output(c: *const mojo_tls_conn) -> intptr_t {
-    guard_len(|| conn(c)?.pending_output())
-}
-
-/// The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or
-/// MOJO_TLS_ERR_NOT_AVAILABLE before the handshake completes.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_version(c: *const mojo_tls_conn) -> i32 {
-    guard_int(|| conn(c)?.version().map(i32::from))
-}
-
-/// The negotiated protocol version's name ("TLSv1.2"), static; NULL before
-/// the handshake or on error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_version_name(c: *const mojo_tls_conn) -> *const c_char {
-    guard(std::ptr::null(), || Ok(conn(c)?.version_name()?.as_ptr()))
-}
-
-/// The negotiated cipher suite's IANA name
-/// ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), static; NULL before the
-/// handshake or on error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_cipher(c: *const mojo_tls_conn) -> *const c_char {
-    guard(std::ptr::null(), || Ok(conn(c)?.cipher()?.as_ptr()))
-}
-
-/// The negotiated ALPN protocol into `buf` (snprintf style). Returns its
-/// length, 0 when none was negotiated, or an error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_alpn(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out_str(&conn(c)?.alpn()?.unwrap_or_default(), buf, cap))
-}
-
-/// The peer's certificate in DER into `buf` (copies what fits; `buf` may be
-/// NULL with `cap` 0). Returns the full length, or
-/// MOJO_TLS_ERR_NOT_AVAILABLE when there is none.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_der(
-    c: *const mojo_tls_conn,
-    buf: *mut u8,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out(&conn(c)?.peer_cert()?.der, buf, cap))
-}
-
-/// The peer's certificate in PEM (snprintf style). Returns the full length.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_pem(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.pem(), buf, cap))
-}
-
-/// The peer certificate's subject, e.g. "CN=example.com, O=Example"
-/// (snprintf style). Returns the full length.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_subject(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.subject, buf, cap))
-}
-
-/// The peer certificate's issuer (snprintf style). Returns the full length.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_issuer(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out_str(&conn(c)?.peer_cert()?.issuer, buf, cap))
-}
-
-/// The peer certificate's subject alternative names, one per line:
-/// "DNS:example.com\nIP:127.0.0.1" (snprintf style). Returns the full length.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_sans(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| {
-        let info = conn(c)?.peer_cert()?;
-        let text: Vec<String> = info.sans.iter().map(|s| s.to_string()).collect();
-        copy_out_str(&text.join("\n"), buf, cap)
-    })
-}
-
-/// The peer certificate's validity as Unix times (seconds, UTC). Either
-/// pointer may be NULL. Returns 0 or an error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_validity(
-    c: *const mojo_tls_conn,
-    not_before: *mut i64,
-    not_after: *mut i64,
-) -> i32 {
-    guard_int(|| {
-        let info = conn(c)?.peer_cert()?;
-        // SAFETY: non-NULL pointers are the caller's writable int64_t.
-        unsafe {
-            if !not_before.is_null() {
-                *not_before = info.not_before;
-            }
-            if !not_after.is_null() {
-                *not_after = info.not_after;
-            }
-        }
-        Ok(0)
-    })
-}
-
-/// SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.
-/// Returns 32, or an error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_sha256(
-    c: *const mojo_tls_conn,
-    buf: *mut u8,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| {
-        let info = conn(c)?.peer_cert()?;
-        copy_out(&crate::backend::hash::sha256(&info.der), buf, cap)
-    })
-}
-
-/// X.509 verification flags of the peer's certificate (Mbed TLS
-/// MBEDTLS_X509_BADCERT_* bits; 0 = verified), >= 0, or an error
-/// (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_verify_flags(c: *const mojo_tls_conn) -> i64 {
-    guard(Code::MOJO_TLS_ERR_INTERNAL as i64, || {
-        match conn(c).and_then(|c| c.verify_flags()) {
-            Ok(f) => Ok(f as i64),
-            Err(e) => {
-                let code = e.code as i64;
-                crate::error::set_last_error(e);
-                Ok(code)
-            }
-        }
-    })
-}
-
-/// Human-readable reason for the verification flags ("" when verified),
-/// snprintf style. Returns the full length or an error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_verify_reason(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out_str(&conn(c)?.verify_reason()?, buf, cap))
-}
-
-/// Server: the server name the client asked for (SNI); client: the name it
-/// sent. snprintf style; returns the length, 0 when there is none.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_server_name(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out_str(&conn(c)?.server_name()?.unwrap_or_default(), buf, cap))
-}
-
-/// Client, after the handshake: the session as an opaque blob (copies what
-/// fits; `buf` may be NULL with `cap` 0). Returns the full length. Keep it
-/// (it holds the session's secret) and give it to
-/// mojo_tls_conn_session_import on a later connection to resume.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_session_export(
-    c: *const mojo_tls_conn,
-    buf: *mut u8,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out(&conn(c)?.export_session()?, buf, cap))
-}
-
-/// Client, before the handshake: offer a session saved by
-/// mojo_tls_conn_session_export. A corrupted or foreign blob →
-/// MOJO_TLS_ERR_PARSE and the connection stays usable (full handshake); a
-/// session the server no longer accepts also gives a full handshake.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_session_import(
-    c: *mut mojo_tls_conn,
-    blob: *const u8,
-    len: usize,
-) -> i32 {
-    guard_int(|| {
-        let c = conn(c)?;
-        let blob = bytes_arg(blob, len, "blob")?;
-        c.import_session(blob).map(|_| 0)
-    })
-}
-
-/// 1 if the handshake resumed a session (ticket or cache), 0 for a full
-/// handshake, or an error (MOJO_TLS_ERR_NOT_AVAILABLE before the handshake).
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_session_resumed(c: *const mojo_tls_conn) -> i32 {
-    guard_int(|| conn(c)?.resumed().map(i32::from))
-}
-
-/// SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the
-/// value for MOJO_TLS_PIN_SPKI) into `buf`. Returns 32, or an error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_peer_cert_spki_sha256(
-    c: *const mojo_tls_conn,
-    buf: *mut u8,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| {
-        let info = conn(c)?.peer_cert()?;
-        copy_out(&crate::backend::hash::sha256(&info.spki), buf, cap)
-    })
-}
-
-/// The record layer protecting this connection's data, static: "mojo-tls
-/// (ring)", "kernel TLS" or "Mbed TLS" (see
-/// mojo_tls_config_set_record_layer). NULL before the handshake completes
-/// (MOJO_TLS_ERR_NOT_AVAILABLE) or on error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_record_layer(c: *const mojo_tls_conn) -> *const c_char {
-    guard(std::ptr::null(), || Ok(conn(c)?.record_layer()?.as_ptr()))
-}
-
-/// Why the connection uses its record layer, for logs (snprintf style):
-/// the suite, and why kernel TLS or the fast layer is not used, e.g.
-/// "mojo-tls (ring): TLS_AES_128_GCM_SHA256; kernel TLS unavailable: …".
-/// Returns the full length, or MOJO_TLS_ERR_NOT_AVAILABLE before the
-/// handshake completes.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_record_layer_detail(
-    c: *const mojo_tls_conn,
-    buf: *mut c_char,
-    cap: usize,
-) -> intptr_t {
-    guard_len(|| copy_out_str(&conn(c)?.record_layer_detail()?, buf, cap))
-}
-
-/// TLS 1.3: send a KeyUpdate, switching to the next write key; with
-/// `request_peer` != 0 the peer is asked to update its key too (RFC 8446
-/// §4.6.3). The message is sent now if the socket takes it, else before the
-/// next data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the
-/// handshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after
-/// close_notify.
-#[no_mangle]
-pub extern "C" fn mojo_tls_conn_key_update(c: *mut mojo_tls_conn, request_peer: i32) -> i32 {
-    guard_int(|| conn(c)?.key_update(request_peer != 0).map(|_| 0))
 }

@@ -1,13 +1,13 @@
-//! Library-wide entry points: init, versions, errors, helpers.
+//! Library-wide entry points: init, versions, the thread's last error.
 
-use libc::c_char;
+use libc::{c_char, intptr_t, size_t};
 
-use super::{bytes_arg, bytes_out, guard, guard_int};
+use super::{copy_out_str, guard, guard_int};
 use crate::backend;
 use crate::error::{self, Code};
 
-/// The ABI major version; it is also the SONAME suffix (libmojo_tls.so.0).
-pub const MOJO_TLS_ABI_VERSION: i32 = 0;
+/// The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
+pub const MOJO_TLS_ABI_VERSION: i32 = 1;
 
 /// Initialise the library. Optional: every entry point does it implicitly.
 /// Idempotent and thread-safe. Returns 0.
@@ -47,19 +47,50 @@ pub extern "C" fn mojo_tls_last_error_code() -> i32 {
 /// text, and for certificate failures the verification reason), written to
 /// `buf` NUL-terminated and truncated to `cap`. Returns the full length
 /// without the NUL (snprintf style); `buf` may be NULL when `cap` is 0.
-/// Returns 0 and writes "" when there was no failure.
+/// Returns 0 and writes "" when there was no failure. Never changes the
+/// last error.
 #[no_mangle]
-pub extern "C" fn mojo_tls_last_error(buf: *mut c_char, cap: usize) -> usize {
+pub extern "C" fn mojo_tls_last_error(buf: *mut c_char, cap: size_t) -> intptr_t {
     let text = error::last_error_text();
     if !buf.is_null() && cap > 0 {
         let n = text.len().min(cap - 1);
-        // SAFETY: the caller provides cap writable bytes.
+        // SAFETY: the caller provides cap writable bytes at buf; n < cap.
         unsafe {
             std::ptr::copy_nonoverlapping(text.as_ptr(), buf as *mut u8, n);
             *buf.add(n) = 0;
         }
     }
-    text.len()
+    text.len().min(isize::MAX as usize) as intptr_t
+}
+
+/// When the last failure on this thread is a certificate verification
+/// failure (MOJO_TLS_ERR_VERIFY_FAILED, also from a constructor that
+/// returned NULL): its X.509 verification flags (Mbed TLS
+/// MBEDTLS_X509_BADCERT_* bits, >= 0; 0 when the failure was not in the
+/// flags, e.g. no pin matched). Otherwise MOJO_TLS_ERR_NOT_AVAILABLE.
+/// Never changes the last error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_last_error_verify_flags() -> i32 {
+    match error::last_error_verify() {
+        Some((flags, _)) => flags.map_or(0, |f| i32::try_from(f).unwrap_or(i32::MAX)),
+        None => Code::MOJO_TLS_ERR_NOT_AVAILABLE as i32,
+    }
+}
+
+/// When the last failure on this thread is a certificate verification
+/// failure: its reason ("certificate has expired", "no certificate pin
+/// matched the peer's certificate", ...) into `buf` (snprintf style),
+/// returning the full length. Otherwise MOJO_TLS_ERR_NOT_AVAILABLE. Never
+/// changes the last error.
+#[no_mangle]
+pub extern "C" fn mojo_tls_last_error_verify_reason(buf: *mut c_char, cap: size_t) -> intptr_t {
+    match error::last_error_verify() {
+        Some((_, reason)) => match copy_out_str(&reason, buf, cap) {
+            Ok(n) => n.min(isize::MAX as usize) as intptr_t,
+            Err(e) => e.code as intptr_t,
+        },
+        None => Code::MOJO_TLS_ERR_NOT_AVAILABLE as intptr_t,
+    }
 }
 
 /// Forget the last error of this thread.
@@ -76,28 +107,4 @@ pub extern "C" fn mojo_tls_strerror(code: i32) -> *const c_char {
         Some(c) => c.text().as_ptr() as *const c_char,
         None => c"unknown error code".as_ptr(),
     }
-}
-
-/// Fill `buf` with `len` cryptographically secure random bytes (CTR_DRBG;
-/// PSA's RNG on Mbed TLS 4.x; reseeded after fork either way). Returns 0
-/// or a negative error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_random(buf: *mut u8, len: usize) -> i32 {
-    guard_int(|| {
-        let out = bytes_out(buf, len, "buf")?;
-        backend::rng::random(out)?;
-        Ok(0)
-    })
-}
-
-/// SHA-256 of `input_len` bytes at `input` into the 32 bytes at `output`.
-/// Returns 0 or a negative error.
-#[no_mangle]
-pub extern "C" fn mojo_tls_sha256(input: *const u8, input_len: usize, output: *mut u8) -> i32 {
-    guard_int(|| {
-        let data = bytes_arg(input, input_len, "input")?;
-        let out = bytes_out(output, 32, "output")?;
-        out.copy_from_slice(&backend::hash::sha256(data));
-        Ok(0)
-    })
 }

@@ -1,6 +1,12 @@
 //! `extern "C"` glue: argument checks, the panic boundary and error mapping.
 //! No TLS logic lives here.
-
+//!
+//! The modules are declared in the order of the header's sections (cbindgen
+//! follows it): library → config → connection → peer info → utilities.
+//! `compat` (the original shim's `void*` API) goes to its own header,
+//! `include/mojo_tls_compat.h` (tools/headergen).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 // C entry points take raw pointers by contract (documented in the header);
 // marking them `unsafe fn` would change nothing for C callers.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
@@ -9,19 +15,32 @@ use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use libc::c_char;
+use libc::{c_char, size_t};
 
 use crate::error::{set_last_error, Code, Error, Result};
 use crate::registry;
 
-pub mod certgen;
-pub mod compat;
+// The header's sections, in order (blank lines keep rustfmt from sorting them).
+pub mod library;
+
 pub mod config;
+
 pub mod conn;
+
+pub mod peer;
+
+pub mod util;
+
+pub mod certgen;
+
+pub mod socket;
+
+/// cbindgen:ignore
+pub mod compat;
+
 /// cbindgen:ignore
 #[cfg(feature = "test-hooks")]
 pub mod debug;
-pub mod library;
 
 /// Run `f` inside the panic boundary: a panic becomes MOJO_TLS_ERR_INTERNAL,
 /// an error is recorded as the thread's last error. Every entry point
@@ -114,7 +133,7 @@ pub(crate) fn opt_str_arg<'a>(p: *const c_char, what: &str) -> Result<Option<&'a
     }
 }
 
-fn check_len(len: usize, what: &str) -> Result<()> {
+fn check_len(len: size_t, what: &str) -> Result<()> {
     if len > isize::MAX as usize {
         return Err(Error::invalid_arg(format!(
             "{what}: length {len} is too large"
@@ -124,7 +143,7 @@ fn check_len(len: usize, what: &str) -> Result<()> {
 }
 
 /// An input buffer. `len == 0` gives an empty slice (any pointer).
-pub(crate) fn bytes_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
+pub(crate) fn bytes_arg<'a>(p: *const u8, len: size_t, what: &str) -> Result<&'a [u8]> {
     check_len(len, what)?;
     if len == 0 {
         return Ok(&[]);
@@ -139,7 +158,7 @@ pub(crate) fn bytes_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a 
 }
 
 /// An output buffer to fill.
-pub(crate) fn bytes_out<'a>(p: *mut u8, len: usize, what: &str) -> Result<&'a mut [u8]> {
+pub(crate) fn bytes_out<'a>(p: *mut u8, len: size_t, what: &str) -> Result<&'a mut [u8]> {
     check_len(len, what)?;
     if len == 0 {
         return Ok(&mut []);
@@ -154,7 +173,7 @@ pub(crate) fn bytes_out<'a>(p: *mut u8, len: usize, what: &str) -> Result<&'a mu
 }
 
 /// snprintf-style binary output: copies what fits, returns the full length.
-pub(crate) fn copy_out(data: &[u8], buf: *mut u8, cap: usize) -> Result<usize> {
+pub(crate) fn copy_out(data: &[u8], buf: *mut u8, cap: size_t) -> Result<usize> {
     let out = bytes_out(buf, cap, "output buffer")?;
     let n = data.len().min(out.len());
     out[..n].copy_from_slice(&data[..n]);
@@ -163,7 +182,7 @@ pub(crate) fn copy_out(data: &[u8], buf: *mut u8, cap: usize) -> Result<usize> {
 
 /// snprintf-style string output: NUL-terminated when cap > 0, returns the
 /// full length without the NUL.
-pub(crate) fn copy_out_str(s: &str, buf: *mut c_char, cap: usize) -> Result<usize> {
+pub(crate) fn copy_out_str(s: &str, buf: *mut c_char, cap: size_t) -> Result<usize> {
     let out = bytes_out(buf as *mut u8, cap, "output buffer")?;
     if !out.is_empty() {
         let n = s.len().min(out.len() - 1);

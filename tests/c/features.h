@@ -1,7 +1,7 @@
 /* Helpers shared by the test_features_*.c programs (on top of harness.h).
  *
  * f_run() runs one connection over 127.0.0.1: a server thread accepts once
- * (mojo_tls_accept, handshake included) and records what the server saw —
+ * (mojo_tls_conn_new_accept, handshake included) and records what the server saw —
  * or, if the handshake failed there, the server thread's own last error
  * code and message; the client connects over its own TCP socket with
  * mojo_tls_conn_new_fd (so any server name can be verified and sent as SNI
@@ -48,7 +48,7 @@ static H_UNUSED void f_str(ptrdiff_t (*fn)(const mojo_tls_conn *, char *, size_t
 static void *f_srv_thread(void *p) {
     f_srv *s = p;
     mojo_tls_clear_error();
-    mojo_tls_conn *c = mojo_tls_accept(s->cfg, s->lfd, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_accept(s->cfg, s->lfd, h_io_timeout_ms());
     if (!c) {
         s->code = mojo_tls_last_error_code();
         mojo_tls_last_error(s->msg, sizeof s->msg);
@@ -118,7 +118,7 @@ static H_UNUSED mojo_tls_conn *f_client(const mojo_tls_config *ccfg, int port, c
 static H_UNUSED void f_end(f_srv *s, mojo_tls_conn *c) {
     if (c) CHECK_RC(mojo_tls_conn_free(c), 0);
     pthread_join(s->th, NULL);
-    CHECK_RC(mojo_tls_close_fd(s->lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(s->lfd), 0);
 }
 
 /* Start a server, connect a client: the usual first half of a case. */
@@ -150,7 +150,7 @@ typedef struct {
 
 static H_UNUSED f_cert f_ca(const char *cn, int key_alg) {
     f_cert c;
-    c.g = mojo_tls_gencert_ca(cn, 30, key_alg);
+    c.g = mojo_tls_gencert_new_ca(cn, 30, key_alg);
     REQUIRE_NONNULL(c.g);
     c.cert = h_gencert_pem(c.g, 0, &c.cert_len);
     c.key = h_gencert_pem(c.g, 1, &c.key_len);
@@ -159,7 +159,7 @@ static H_UNUSED f_cert f_ca(const char *cn, int key_alg) {
 
 static H_UNUSED f_cert f_leaf(const f_cert *issuer, const char *cn, const char *sans, int usage, int key_alg) {
     f_cert c;
-    c.g = mojo_tls_gencert_leaf(issuer ? issuer->g : NULL, cn, sans, 0, 10, usage, key_alg);
+    c.g = mojo_tls_gencert_new_leaf(issuer ? issuer->g : NULL, cn, sans, 0, 10, usage, key_alg);
     REQUIRE_NONNULL(c.g);
     c.cert = h_gencert_pem(c.g, 0, &c.cert_len);
     c.key = h_gencert_pem(c.g, 1, &c.key_len);
@@ -187,7 +187,7 @@ static H_UNUSED mojo_tls_config *f_server_cfg(const f_cert *c) {
 static H_UNUSED mojo_tls_config *f_client_cfg(const f_cert *ca) {
     mojo_tls_config *cfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     REQUIRE_NONNULL(cfg);
-    if (ca) REQUIRE_RC(mojo_tls_config_load_ca_mem(cfg, U8(ca->cert), ca->cert_len), 0);
+    if (ca) REQUIRE_RC(mojo_tls_config_add_ca_mem(cfg, U8(ca->cert), ca->cert_len), 0);
     return cfg;
 }
 
@@ -205,7 +205,7 @@ static H_UNUSED uint8_t *f_der(const f_cert *c, size_t *len) {
 static H_UNUSED void f_cert_sha256(const f_cert *c, uint8_t out[32]) {
     size_t n;
     uint8_t *d = f_der(c, &n);
-    REQUIRE_RC(mojo_tls_sha256(d, n, out), 0);
+    REQUIRE_RC(mojo_tls_sha256(d, n, out, 32), 32);
     free(d);
 }
 

@@ -388,9 +388,9 @@ typedef struct {
 static H_UNUSED void h_pki_make_ex(h_pki *p, const char *ca_cn, const char *leaf_cn, const char *sans,
                                    int not_before_days, int valid_days) {
     memset(p, 0, sizeof *p);
-    p->ca = mojo_tls_gencert_ca(ca_cn, 30, MOJO_TLS_KEY_ECDSA_P256);
+    p->ca = mojo_tls_gencert_new_ca(ca_cn, 30, MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE_NONNULL(p->ca);
-    p->leaf = mojo_tls_gencert_leaf(p->ca, leaf_cn, sans, not_before_days, valid_days, MOJO_TLS_USAGE_SERVER,
+    p->leaf = mojo_tls_gencert_new_leaf(p->ca, leaf_cn, sans, not_before_days, valid_days, MOJO_TLS_USAGE_SERVER,
                                     MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE_NONNULL(p->leaf);
     p->ca_pem = h_gencert_pem(p->ca, 0, &p->ca_pem_len);
@@ -424,7 +424,7 @@ static H_UNUSED mojo_tls_config *h_server_config(const h_pki *p) {
 static H_UNUSED mojo_tls_config *h_client_config(const char *ca_pem, size_t ca_len) {
     mojo_tls_config *cfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     REQUIRE_NONNULL(cfg);
-    REQUIRE_RC(mojo_tls_config_load_ca_mem(cfg, (const uint8_t *)ca_pem, ca_len), 0);
+    REQUIRE_RC(mojo_tls_config_add_ca_mem(cfg, (const uint8_t *)ca_pem, ca_len), 0);
     return cfg;
 }
 
@@ -433,9 +433,9 @@ static H_UNUSED mojo_tls_config *h_client_config(const char *ca_pem, size_t ca_l
 
 /* Listening socket on 127.0.0.1 via the library; returns fd, sets *port. */
 static H_UNUSED int h_listen(int *port) {
-    int lfd = mojo_tls_listen("127.0.0.1", 0, 16);
+    int lfd = mojo_tls_socket_listen("127.0.0.1", 0, 16);
     REQUIRE_OK(lfd);
-    int p = mojo_tls_listen_port(lfd);
+    int p = mojo_tls_socket_port(lfd);
     REQUIRE(p > 0 && p < 65536);
     if (port) *port = p;
     return lfd;
@@ -514,9 +514,9 @@ struct h_server {
 static void *h_server_thread(void *p) {
     h_server_slot *slot = p;
     h_server *s = slot->srv;
-    mojo_tls_conn *c = mojo_tls_accept(s->cfg, s->lfd, s->accept_timeout_ms);
+    mojo_tls_conn *c = mojo_tls_conn_new_accept(s->cfg, s->lfd, s->accept_timeout_ms);
     if (!c) {
-        h_fail(__FILE__, __LINE__, "server slot %d: mojo_tls_accept failed", slot->idx);
+        h_fail(__FILE__, __LINE__, "server slot %d: mojo_tls_conn_new_accept failed", slot->idx);
         return NULL;
     }
     int rc = mojo_tls_conn_set_timeout(c, h_io_timeout_ms());
@@ -548,7 +548,7 @@ static H_UNUSED void h_server_start(h_server *s, mojo_tls_config *cfg, int nthre
 
 static H_UNUSED void h_server_join(h_server *s) {
     for (int i = 0; i < s->nthreads; i++) pthread_join(s->slots[i].th, NULL);
-    CHECK_RC(mojo_tls_close_fd(s->lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(s->lfd), 0);
 }
 
 /* Echo until EOF/error; records the final read result and a checksum. */
@@ -576,9 +576,9 @@ static H_UNUSED void h_echo_handler(h_server_slot *slot, mojo_tls_conn *c, void 
     free(buf);
 }
 
-/* Connect a client (mojo_tls_connect to 127.0.0.1) with the test timeout. */
+/* Connect a client (mojo_tls_conn_new_connect to 127.0.0.1) with the test timeout. */
 static H_UNUSED mojo_tls_conn *h_connect(const mojo_tls_config *cfg, int port) {
-    mojo_tls_conn *c = mojo_tls_connect(cfg, "127.0.0.1", (uint16_t)port, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(cfg, "127.0.0.1", (uint16_t)port, h_io_timeout_ms());
     REQUIRE_NONNULL(c);
     return c;
 }

@@ -1,4 +1,4 @@
-/* The installed header matches the planned API (docs/spec/mojo_tls_spec.h):
+/* The installed header matches the planned API (tests/abi/abi-1.txt):
  * every function has the spec's exact C type, every constant exists with the
  * spec's value. Mostly compile-time: under -Werror a drifted signature is a
  * build failure of this one test, naming the function and both types, while
@@ -18,7 +18,7 @@
 #error "mojo_tls.h lacks MOJO_TLS_USAGE_SERVER / MOJO_TLS_USAGE_CLIENT (spec: certificate usages)"
 #endif
 
-_Static_assert(MOJO_TLS_ABI_VERSION == 0, "ABI version");
+_Static_assert(MOJO_TLS_ABI_VERSION == 1, "ABI version");
 _Static_assert(MOJO_TLS_ROLE_CLIENT == 0 && MOJO_TLS_ROLE_SERVER == 1, "roles");
 _Static_assert(MOJO_TLS_VERSION_TLS1_2 == 0x0303 && MOJO_TLS_VERSION_TLS1_3 == 0x0304, "versions");
 _Static_assert(MOJO_TLS_VERIFY_NONE == 0 && MOJO_TLS_VERIFY_OPTIONAL == 1 && MOJO_TLS_VERIFY_REQUIRED == 2,
@@ -57,73 +57,102 @@ static mojo_tls_conn *g_conn_type_exists;
 static mojo_tls_gencert *g_gen_type_exists;
 
 /* Each line: a pointer of the spec's function type initialised with the
- * library function (generated from docs/spec/mojo_tls_spec.h). */
+ * library function (generated from include/mojo_tls.h; the ABI snapshot tests/abi/abi-1.txt pins it). */
 static void signatures(void) {
-    { int (*p)(void) = mojo_tls_init; (void)p; }
+    { int32_t (*p)(void) = mojo_tls_init; (void)p; }
     { const char * (*p)(void) = mojo_tls_version; (void)p; }
     { const char * (*p)(void) = mojo_tls_backend; (void)p; }
-    { int (*p)(void) = mojo_tls_abi_version; (void)p; }
-    { int (*p)(void) = mojo_tls_last_error_code; (void)p; }
-    { size_t (*p)(char *, size_t) = mojo_tls_last_error; (void)p; }
-    { const char * (*p)(int) = mojo_tls_strerror; (void)p; }
+    { int32_t (*p)(void) = mojo_tls_abi_version; (void)p; }
+    { int32_t (*p)(void) = mojo_tls_last_error_code; (void)p; }
+    { intptr_t (*p)(char *, size_t) = mojo_tls_last_error; (void)p; }
+    { int32_t (*p)(void) = mojo_tls_last_error_verify_flags; (void)p; }
+    { intptr_t (*p)(char *, size_t) = mojo_tls_last_error_verify_reason; (void)p; }
     { void (*p)(void) = mojo_tls_clear_error; (void)p; }
-    { int (*p)(uint8_t *, size_t) = mojo_tls_random; (void)p; }
-    { int (*p)(const unsigned char *, size_t, unsigned char *) = mojo_tls_sha256; (void)p; }
-    { mojo_tls_config * (*p)(int) = mojo_tls_config_new; (void)p; }
-    { int (*p)(mojo_tls_config *) = mojo_tls_config_free; (void)p; }
-    { int (*p)(mojo_tls_config *, int) = mojo_tls_config_set_min_version; (void)p; }
-    { int (*p)(mojo_tls_config *, int) = mojo_tls_config_set_max_version; (void)p; }
-    { int (*p)(mojo_tls_config *) = mojo_tls_config_load_system_ca; (void)p; }
-    { int (*p)(mojo_tls_config *, const char *) = mojo_tls_config_load_ca_file; (void)p; }
-    { int (*p)(mojo_tls_config *, const char *) = mojo_tls_config_load_ca_dir; (void)p; }
-    { int (*p)(mojo_tls_config *, const uint8_t *, size_t) = mojo_tls_config_load_ca_mem; (void)p; }
-    { int (*p)(mojo_tls_config *, const char *, const char *, const char *) = mojo_tls_config_add_cert_file; (void)p; }
-    { int (*p)(mojo_tls_config *, const uint8_t *, size_t, const uint8_t *, size_t, const char *) = mojo_tls_config_add_cert_mem; (void)p; }
-    { int (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_alpn; (void)p; }
-    { int (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_ciphersuites; (void)p; }
-    { int (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_groups; (void)p; }
-    { int (*p)(mojo_tls_config *, int) = mojo_tls_config_insecure_set_verify; (void)p; }
-    { int (*p)(mojo_tls_config *, int) = mojo_tls_config_insecure_skip_hostname_check; (void)p; }
-    { mojo_tls_conn * (*p)(const mojo_tls_config *, const char *, uint16_t, int) = mojo_tls_connect; (void)p; }
-    { mojo_tls_conn * (*p)(const mojo_tls_config *, int, int, const char *) = mojo_tls_conn_new_fd; (void)p; }
+    { const char * (*p)(int32_t) = mojo_tls_strerror; (void)p; }
+    { mojo_tls_config * (*p)(int32_t) = mojo_tls_config_new; (void)p; }
+    { int32_t (*p)(mojo_tls_config *) = mojo_tls_config_free; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_set_min_version; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_set_max_version; (void)p; }
+    { int32_t (*p)(mojo_tls_config *) = mojo_tls_config_add_ca_system; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_add_ca_file; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_add_ca_dir; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const uint8_t *, size_t) = mojo_tls_config_add_ca_mem; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *, const char *, const char *) = mojo_tls_config_add_cert_file; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const uint8_t *, size_t, const uint8_t *, size_t, const char *) = mojo_tls_config_add_cert_mem; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_alpn; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_ciphersuites; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_groups; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_insecure_verify; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_insecure_skip_hostname_check; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_set_client_auth; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_add_crl_file; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const uint8_t *, size_t) = mojo_tls_config_add_crl_mem; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t, const uint8_t *, size_t) = mojo_tls_config_add_pin; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_set_pin_only; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_keylog_file; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_set_session_tickets; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_insecure_resumption_without_forward_secrecy; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, const uint8_t *, size_t) = mojo_tls_config_set_ticket_keys; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t, int32_t) = mojo_tls_config_set_session_cache; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_set_record_layer; (void)p; }
+    { mojo_tls_conn * (*p)(const mojo_tls_config *, const char *, uint16_t, int32_t) = mojo_tls_conn_new_connect; (void)p; }
+    { mojo_tls_conn * (*p)(const mojo_tls_config *, int32_t, int32_t) = mojo_tls_conn_new_accept; (void)p; }
+    { mojo_tls_conn * (*p)(const mojo_tls_config *, int32_t, int32_t) = mojo_tls_conn_new_accept_no_handshake; (void)p; }
+    { mojo_tls_conn * (*p)(const mojo_tls_config *, int32_t, int32_t, const char *) = mojo_tls_conn_new_fd; (void)p; }
     { mojo_tls_conn * (*p)(const mojo_tls_config *, const char *) = mojo_tls_conn_new_memory; (void)p; }
-    { int (*p)(const char *, uint16_t, int) = mojo_tls_listen; (void)p; }
-    { int (*p)(int) = mojo_tls_listen_port; (void)p; }
-    { int (*p)(int) = mojo_tls_close_fd; (void)p; }
-    { mojo_tls_conn * (*p)(const mojo_tls_config *, int, int) = mojo_tls_accept; (void)p; }
-    { mojo_tls_conn * (*p)(const mojo_tls_config *, int, int) = mojo_tls_accept_no_handshake; (void)p; }
-    { int (*p)(mojo_tls_conn *) = mojo_tls_conn_handshake; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_handshake; (void)p; }
     { intptr_t (*p)(mojo_tls_conn *, void *, size_t) = mojo_tls_conn_read; (void)p; }
     { intptr_t (*p)(mojo_tls_conn *, const void *, size_t) = mojo_tls_conn_write; (void)p; }
     { intptr_t (*p)(mojo_tls_conn *, const void *, size_t) = mojo_tls_conn_write_all; (void)p; }
     { intptr_t (*p)(mojo_tls_conn *) = mojo_tls_conn_pending; (void)p; }
-    { int (*p)(mojo_tls_conn *) = mojo_tls_conn_close_notify; (void)p; }
-    { int (*p)(mojo_tls_conn *) = mojo_tls_conn_close; (void)p; }
-    { int (*p)(mojo_tls_conn *) = mojo_tls_conn_free; (void)p; }
-    { int (*p)(mojo_tls_conn *, int) = mojo_tls_conn_set_timeout; (void)p; }
-    { int (*p)(const mojo_tls_conn *) = mojo_tls_conn_get_fd; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *, int32_t) = mojo_tls_conn_set_timeout; (void)p; }
+    { int32_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_fd; (void)p; }
     { intptr_t (*p)(mojo_tls_conn *, const void *, size_t) = mojo_tls_conn_feed; (void)p; }
-    { int (*p)(mojo_tls_conn *) = mojo_tls_conn_feed_eof; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_feed_eof; (void)p; }
     { intptr_t (*p)(mojo_tls_conn *, void *, size_t) = mojo_tls_conn_drain; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_pending_output; (void)p; }
-    { int (*p)(const mojo_tls_conn *) = mojo_tls_conn_version; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_session_export; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *, const uint8_t *, size_t) = mojo_tls_conn_session_import; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *, int32_t) = mojo_tls_conn_key_update; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_close_notify; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_close; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_free; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_abandon; (void)p; }
+    { int32_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_version; (void)p; }
     { const char * (*p)(const mojo_tls_conn *) = mojo_tls_conn_version_name; (void)p; }
     { const char * (*p)(const mojo_tls_conn *) = mojo_tls_conn_cipher; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_alpn; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_server_name; (void)p; }
+    { int32_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_session_resumed; (void)p; }
+    { const char * (*p)(const mojo_tls_conn *) = mojo_tls_conn_record_layer; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_record_layer_detail; (void)p; }
+    { int32_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_verify_flags; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_verify_reason; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_peer_cert_der; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_peer_cert_pem; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_peer_cert_sha256; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_peer_cert_spki_sha256; (void)p; }
+    { int32_t (*p)(const mojo_tls_conn *, int64_t *, int64_t *) = mojo_tls_conn_peer_cert_validity; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_peer_cert_subject; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_peer_cert_issuer; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, int32_t) = mojo_tls_conn_peer_cert_dn_count; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, int32_t, size_t, int32_t *, char *, size_t) = mojo_tls_conn_peer_cert_dn_attr; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, int32_t, size_t, char *, size_t) = mojo_tls_conn_peer_cert_dn_value; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_peer_cert_sans; (void)p; }
-    { int (*p)(const mojo_tls_conn *, int64_t *, int64_t *) = mojo_tls_conn_peer_cert_validity; (void)p; }
-    { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_peer_cert_sha256; (void)p; }
-    { int64_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_verify_flags; (void)p; }
-    { intptr_t (*p)(const mojo_tls_conn *, char *, size_t) = mojo_tls_conn_verify_reason; (void)p; }
-    { mojo_tls_gencert * (*p)(const char *, int, int) = mojo_tls_gencert_ca; (void)p; }
-    { mojo_tls_gencert * (*p)(const mojo_tls_gencert *, const char *, const char *, int, int, int, int) = mojo_tls_gencert_leaf; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_peer_cert_san_count; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, size_t, int32_t *, char *, size_t) = mojo_tls_conn_peer_cert_san; (void)p; }
+    { intptr_t (*p)(uint8_t *, size_t) = mojo_tls_random; (void)p; }
+    { intptr_t (*p)(const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_sha256; (void)p; }
+    { mojo_tls_gencert * (*p)(const char *, int32_t, int32_t) = mojo_tls_gencert_new_ca; (void)p; }
+    { mojo_tls_gencert * (*p)(const mojo_tls_gencert *, const char *, const char *, int32_t, int32_t, int32_t, int32_t) = mojo_tls_gencert_new_leaf; (void)p; }
     { intptr_t (*p)(const mojo_tls_gencert *, char *, size_t) = mojo_tls_gencert_cert_pem; (void)p; }
     { intptr_t (*p)(const mojo_tls_gencert *, char *, size_t) = mojo_tls_gencert_key_pem; (void)p; }
-    { int (*p)(mojo_tls_gencert *) = mojo_tls_gencert_free; (void)p; }
+    { int32_t (*p)(mojo_tls_gencert *) = mojo_tls_gencert_free; (void)p; }
+    { intptr_t (*p)(const mojo_tls_gencert *, uint8_t *, size_t) = mojo_tls_gencert_cert_der; (void)p; }
+    { intptr_t (*p)(const mojo_tls_gencert *, const mojo_tls_gencert *const *, size_t, char *, size_t) = mojo_tls_gencert_crl_pem; (void)p; }
+    { int32_t (*p)(const char *, uint16_t, int32_t) = mojo_tls_socket_listen; (void)p; }
+    { int32_t (*p)(int32_t) = mojo_tls_socket_port; (void)p; }
+    { int32_t (*p)(int32_t) = mojo_tls_socket_close; (void)p; }
 }
 
 int main(void) {

@@ -101,7 +101,7 @@ static void bad_conn(mojo_tls_conn *c, const char *what, int is_null) {
     BAD(mojo_tls_conn_pending(c));
     BAD(mojo_tls_conn_close_notify(c));
     BAD(mojo_tls_conn_set_timeout(c, 10));
-    BAD(mojo_tls_conn_get_fd(c));
+    BAD(mojo_tls_conn_fd(c));
     BAD(mojo_tls_conn_feed(c, U8("x"), 1));
     BAD(mojo_tls_conn_feed_eof(c));
     BAD(mojo_tls_conn_drain(c, bin, sizeof bin));
@@ -127,25 +127,25 @@ static void bad_conn(mojo_tls_conn *c, const char *what, int is_null) {
 static void bad_config(mojo_tls_config *cfg, const char *what, int is_null) {
     BAD(mojo_tls_config_set_min_version(cfg, MOJO_TLS_VERSION_TLS1_2));
     BAD(mojo_tls_config_set_max_version(cfg, MOJO_TLS_VERSION_TLS1_2));
-    BAD(mojo_tls_config_load_system_ca(cfg));
-    BAD(mojo_tls_config_load_ca_file(cfg, "ca.pem"));
-    BAD(mojo_tls_config_load_ca_dir(cfg, "."));
-    BAD(mojo_tls_config_load_ca_mem(cfg, U8(ENC_CERT), strlen(ENC_CERT)));
+    BAD(mojo_tls_config_add_ca_system(cfg));
+    BAD(mojo_tls_config_add_ca_file(cfg, "ca.pem"));
+    BAD(mojo_tls_config_add_ca_dir(cfg, "."));
+    BAD(mojo_tls_config_add_ca_mem(cfg, U8(ENC_CERT), strlen(ENC_CERT)));
     BAD(mojo_tls_config_add_cert_file(cfg, "cert.pem", "key.pem", NULL));
     BAD(mojo_tls_config_add_cert_mem(cfg, U8(ENC_CERT), strlen(ENC_CERT), U8(PLAIN_KEY), strlen(PLAIN_KEY), NULL));
     BAD(mojo_tls_config_set_alpn(cfg, "h2"));
     BAD(mojo_tls_config_set_ciphersuites(cfg, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"));
     BAD(mojo_tls_config_set_groups(cfg, "secp256r1"));
-    BAD(mojo_tls_config_insecure_set_verify(cfg, MOJO_TLS_VERIFY_REQUIRED));
+    BAD(mojo_tls_config_insecure_verify(cfg, MOJO_TLS_VERIFY_REQUIRED));
     BAD(mojo_tls_config_insecure_skip_hostname_check(cfg, 0));
     /* constructors taking a config: NULL + INVALID_HANDLE, nothing opened.
      * Targets are chosen so a library that skipped the check would fail
      * fast with some other code instead of hanging. */
-    BAD_NULLRET(mojo_tls_connect(cfg, "127.0.0.1", 1, 200));
+    BAD_NULLRET(mojo_tls_conn_new_connect(cfg, "127.0.0.1", 1, 200));
     BAD_NULLRET(mojo_tls_conn_new_fd(cfg, g_pair[0], 0, "localhost"));
     BAD_NULLRET(mojo_tls_conn_new_memory(cfg, "localhost"));
-    BAD_NULLRET(mojo_tls_accept(cfg, g_lfd, 0));
-    BAD_NULLRET(mojo_tls_accept_no_handshake(cfg, g_lfd, 0));
+    BAD_NULLRET(mojo_tls_conn_new_accept(cfg, g_lfd, 0));
+    BAD_NULLRET(mojo_tls_conn_new_accept_no_handshake(cfg, g_lfd, 0));
     if (is_null) CHECK_RC(mojo_tls_config_free(cfg), 0); /* documented: NULL -> 0 */
     else BAD(mojo_tls_config_free(cfg));
 }
@@ -156,7 +156,7 @@ static void bad_gencert(mojo_tls_gencert *g, const char *what, int is_null) {
     BAD(mojo_tls_gencert_key_pem(g, buf, sizeof buf));
     if (!is_null) {
         /* NULL issuer means self-signed, so only non-NULL bad issuers apply */
-        BAD_NULLRET(mojo_tls_gencert_leaf(g, "x", "localhost", 0, 1, MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256));
+        BAD_NULLRET(mojo_tls_gencert_new_leaf(g, "x", "localhost", 0, 1, MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256));
         BAD(mojo_tls_gencert_free(g));
     } else {
         /* the spec does not say; accept the free() convention or INVALID_HANDLE */
@@ -170,17 +170,17 @@ static void test_bad_handles(void) {
      * addresses are not immediately recycled into live handles */
     mojo_tls_config *live_cfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     REQUIRE_NONNULL(live_cfg);
-    REQUIRE_RC(mojo_tls_config_insecure_set_verify(live_cfg, MOJO_TLS_VERIFY_NONE), 0);
+    REQUIRE_RC(mojo_tls_config_insecure_verify(live_cfg, MOJO_TLS_VERIFY_NONE), 0);
     mojo_tls_conn *live_conn = mojo_tls_conn_new_memory(live_cfg, "localhost");
     REQUIRE_NONNULL(live_conn);
-    mojo_tls_gencert *live_gen = mojo_tls_gencert_ca("live", 1, MOJO_TLS_KEY_ECDSA_P256);
+    mojo_tls_gencert *live_gen = mojo_tls_gencert_new_ca("live", 1, MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE_NONNULL(live_gen);
 
     mojo_tls_config *dead_cfg = mojo_tls_config_new(MOJO_TLS_ROLE_SERVER);
     REQUIRE_NONNULL(dead_cfg);
     mojo_tls_conn *dead_conn = mojo_tls_conn_new_memory(live_cfg, "localhost");
     REQUIRE_NONNULL(dead_conn);
-    mojo_tls_gencert *dead_gen = mojo_tls_gencert_ca("dead", 1, MOJO_TLS_KEY_ECDSA_P256);
+    mojo_tls_gencert *dead_gen = mojo_tls_gencert_new_ca("dead", 1, MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE_NONNULL(dead_gen);
     CHECK_RC(mojo_tls_conn_free(dead_conn), 0);
     CHECK_RC(mojo_tls_config_free(dead_cfg), 0);
@@ -285,17 +285,17 @@ static void test_bad_arguments(void) {
     CHECK_NULL_CODE(mojo_tls_config_new(-1), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_set_min_version(cfg, 12345), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_set_max_version(cfg, -1), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_config_insecure_set_verify(cfg, 7), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_insecure_verify(cfg, 7), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_set_min_version(cfg, MOJO_TLS_VERSION_TLS1_2), 0);
     CHECK_RC(mojo_tls_config_set_min_version(cfg, MOJO_TLS_VERSION_TLS1_3), 0);
     CHECK_RC(mojo_tls_config_set_min_version(cfg, 0x0301), MOJO_TLS_ERR_UNSUPPORTED); /* TLS 1.0 */
     CHECK_RC(mojo_tls_config_set_max_version(cfg, 0x0302), MOJO_TLS_ERR_UNSUPPORTED); /* TLS 1.1 */
 
     /* strings / paths */
-    CHECK_RC(mojo_tls_config_load_ca_file(cfg, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_config_load_ca_dir(cfg, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_config_load_ca_file(cfg, "does-not-exist/ca.pem"), MOJO_TLS_ERR_NOT_FOUND);
-    CHECK_RC(mojo_tls_config_load_ca_dir(cfg, "does-not-exist/certs"), MOJO_TLS_ERR_NOT_FOUND);
+    CHECK_RC(mojo_tls_config_add_ca_file(cfg, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_add_ca_dir(cfg, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_add_ca_file(cfg, "does-not-exist/ca.pem"), MOJO_TLS_ERR_NOT_FOUND);
+    CHECK_RC(mojo_tls_config_add_ca_dir(cfg, "does-not-exist/certs"), MOJO_TLS_ERR_NOT_FOUND);
     CHECK_RC(mojo_tls_config_add_cert_file(cfg, NULL, "k.pem", NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_add_cert_file(cfg, "c.pem", NULL, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_add_cert_file(cfg, "does-not-exist/c.pem", "does-not-exist/k.pem", NULL),
@@ -319,27 +319,27 @@ static void test_bad_arguments(void) {
     }
 
     /* non-UTF-8 names */
-    CHECK_NULL_CODE(mojo_tls_connect(ccfg, "\xff\xfe", 443, 200), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_NULL_CODE(mojo_tls_connect(ccfg, "local\xc3\x28host", 443, 200), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_NULL_CODE(mojo_tls_connect(ccfg, NULL, 443, 200), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_conn_new_connect(ccfg, "\xff\xfe", 443, 200), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_conn_new_connect(ccfg, "local\xc3\x28host", 443, 200), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_conn_new_connect(ccfg, NULL, 443, 200), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_NULL_CODE(mojo_tls_conn_new_memory(ccfg, "\xc3\x28"), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_NULL_CODE(mojo_tls_conn_new_fd(ccfg, g_pair[0], 0, "\xff"), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_listen("\xff\xfe", 0, 4), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_NULL_CODE(mojo_tls_gencert_ca("\xff", 1, MOJO_TLS_KEY_ECDSA_P256), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_NULL_CODE(mojo_tls_gencert_leaf(NULL, "ok", "local\xffhost", 0, 1, MOJO_TLS_USAGE_SERVER,
+    CHECK_RC(mojo_tls_socket_listen("\xff\xfe", 0, 4), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_gencert_new_ca("\xff", 1, MOJO_TLS_KEY_ECDSA_P256), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_gencert_new_leaf(NULL, "ok", "local\xffhost", 0, 1, MOJO_TLS_USAGE_SERVER,
                                           MOJO_TLS_KEY_ECDSA_P256),
                     MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_set_alpn(cfg, "h2,\xff"), MOJO_TLS_ERR_INVALID_ARGUMENT);
 
     /* gencert arguments */
-    CHECK_NULL_CODE(mojo_tls_gencert_ca(NULL, 1, MOJO_TLS_KEY_ECDSA_P256), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_NULL_CODE(mojo_tls_gencert_ca("ca", 1, 99), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_NULL_CODE(mojo_tls_gencert_ca("ca", -5, MOJO_TLS_KEY_ECDSA_P256), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_gencert_new_ca(NULL, 1, MOJO_TLS_KEY_ECDSA_P256), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_gencert_new_ca("ca", 1, 99), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_NULL_CODE(mojo_tls_gencert_new_ca("ca", -5, MOJO_TLS_KEY_ECDSA_P256), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_gencert_cert_pem(pki.ca, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_gencert_key_pem(pki.ca, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
     /* P-384 is in the API: make sure it works end to end enough to print */
     {
-        mojo_tls_gencert *g = mojo_tls_gencert_leaf(NULL, "p384", "localhost", 0, 1, MOJO_TLS_USAGE_SERVER,
+        mojo_tls_gencert *g = mojo_tls_gencert_new_leaf(NULL, "p384", "localhost", 0, 1, MOJO_TLS_USAGE_SERVER,
                                                     MOJO_TLS_KEY_ECDSA_P384);
         REQUIRE_NONNULL(g);
         size_t kl = 0;
@@ -350,9 +350,9 @@ static void test_bad_arguments(void) {
     }
 
     /* buffers: NULL with a length, zero, SIZE_MAX */
-    CHECK_RC(mojo_tls_config_load_ca_mem(cfg, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_config_load_ca_mem(cfg, U8(pki.ca_pem), 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_config_load_ca_mem(cfg, U8(pki.ca_pem), SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_add_ca_mem(cfg, NULL, 10), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_add_ca_mem(cfg, U8(pki.ca_pem), 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_add_ca_mem(cfg, U8(pki.ca_pem), SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_add_cert_mem(cfg, NULL, 10, U8(PLAIN_KEY), strlen(PLAIN_KEY), NULL),
              MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_add_cert_mem(cfg, U8(ENC_CERT), strlen(ENC_CERT), NULL, 10, NULL),
@@ -368,9 +368,9 @@ static void test_bad_arguments(void) {
     CHECK_RC(mojo_tls_random(NULL, 16), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_random(out, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_random(out, 0), 0);
-    CHECK_RC(mojo_tls_sha256(NULL, 5, out), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_sha256(U8("abc"), 3, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_sha256(U8("abc"), SIZE_MAX, out), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_sha256(NULL, 5, out, 32), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_sha256(U8("abc"), 3, NULL, 32), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_sha256(U8("abc"), SIZE_MAX, out, 32), MOJO_TLS_ERR_INVALID_ARGUMENT);
     {
         static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
                                         0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
@@ -378,21 +378,23 @@ static void test_bad_arguments(void) {
         static const uint8_t empty[32] = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
                                           0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
                                           0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
-        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, out), 0);
+        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, out, 32), 32);
+        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, NULL, 0), 32); /* size query */
+        CHECK_RC(mojo_tls_sha256(U8("abc"), 3, out, SIZE_MAX), MOJO_TLS_ERR_INVALID_ARGUMENT);
         CHECK(memcmp(out, abc, 32) == 0);
-        CHECK_RC(mojo_tls_sha256(U8(""), 0, out), 0);
+        CHECK_RC(mojo_tls_sha256(U8(""), 0, out, 32), 32);
         CHECK(memcmp(out, empty, 32) == 0);
-        CHECK_RC(mojo_tls_sha256(NULL, 0, out), 0); /* NULL is fine with length 0 */
+        CHECK_RC(mojo_tls_sha256(NULL, 0, out, 32), 32); /* NULL is fine with length 0 */
         CHECK(memcmp(out, empty, 32) == 0);
         uint8_t r1[32], r2[32];
-        CHECK_RC(mojo_tls_random(r1, 32), 0);
-        CHECK_RC(mojo_tls_random(r2, 32), 0);
+        CHECK_RC(mojo_tls_random(r1, 32), (intptr_t)(32));
+        CHECK_RC(mojo_tls_random(r2, 32), (intptr_t)(32));
         CHECK(memcmp(r1, r2, 32) != 0);
     }
 
     /* fds */
-    CHECK(mojo_tls_listen_port(-1) < 0);
-    CHECK(mojo_tls_close_fd(-1) < 0);
+    CHECK(mojo_tls_socket_port(-1) < 0);
+    CHECK(mojo_tls_socket_close(-1) < 0);
     CHECK_NULL_CODE(mojo_tls_conn_new_fd(ccfg, -1, 0, "localhost"), MOJO_TLS_ERR_INVALID_ARGUMENT);
     /* "server_name ... required for clients when hostname checking is on" */
     CHECK_NULL_CODE(mojo_tls_conn_new_fd(ccfg, g_pair[0], 0, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
@@ -456,14 +458,14 @@ static void test_bad_arguments(void) {
     /* PEM garbage */
     {
         const char *garbage = "this is not a certificate at all\n";
-        CHECK_RC(mojo_tls_config_load_ca_mem(cfg, U8(garbage), strlen(garbage)), MOJO_TLS_ERR_PARSE);
-        CHECK_RC(mojo_tls_config_load_ca_mem(cfg, U8(pki.ca_pem), pki.ca_pem_len / 2), MOJO_TLS_ERR_PARSE);
+        CHECK_RC(mojo_tls_config_add_ca_mem(cfg, U8(garbage), strlen(garbage)), MOJO_TLS_ERR_PARSE);
+        CHECK_RC(mojo_tls_config_add_ca_mem(cfg, U8(pki.ca_pem), pki.ca_pem_len / 2), MOJO_TLS_ERR_PARSE);
         /* header and footer intact, body damaged */
         char *bad = strdup(pki.ca_pem);
         REQUIRE_NONNULL(bad);
         char *body = strchr(bad, '\n') + 1;
         for (int i = 0; i < 40; i++) body[i] = '!';
-        CHECK_RC(mojo_tls_config_load_ca_mem(cfg, U8(bad), strlen(bad)), MOJO_TLS_ERR_PARSE);
+        CHECK_RC(mojo_tls_config_add_ca_mem(cfg, U8(bad), strlen(bad)), MOJO_TLS_ERR_PARSE);
         /* valid base64, truncated content */
         char *cut = strdup(pki.ca_pem);
         REQUIRE_NONNULL(cut);
@@ -471,11 +473,11 @@ static void test_bad_arguments(void) {
         REQUIRE(endm != NULL);
         const char *footer = "-----END CERTIFICATE-----\n";
         memcpy(cut + 100, footer, strlen(footer) + 1);
-        CHECK_RC(mojo_tls_config_load_ca_mem(cfg, U8(cut), strlen(cut)), MOJO_TLS_ERR_PARSE);
+        CHECK_RC(mojo_tls_config_add_ca_mem(cfg, U8(cut), strlen(cut)), MOJO_TLS_ERR_PARSE);
         free(cut);
         /* DER garbage and truncated DER */
         static const uint8_t der_junk[] = {0x30, 0x82, 0x01, 0x00, 0x01, 0x02, 0x03};
-        CHECK_RC(mojo_tls_config_load_ca_mem(cfg, der_junk, sizeof der_junk), MOJO_TLS_ERR_PARSE);
+        CHECK_RC(mojo_tls_config_add_ca_mem(cfg, der_junk, sizeof der_junk), MOJO_TLS_ERR_PARSE);
         /* cert/key garbage */
         CHECK_RC(mojo_tls_config_add_cert_mem(scfg, U8(garbage), strlen(garbage), U8(PLAIN_KEY), strlen(PLAIN_KEY),
                                               NULL),
@@ -511,7 +513,7 @@ static void test_bad_arguments(void) {
 static void check_key_works(mojo_tls_config *scfg) {
     mojo_tls_config *ccfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     REQUIRE_NONNULL(ccfg);
-    REQUIRE_RC(mojo_tls_config_insecure_set_verify(ccfg, MOJO_TLS_VERIFY_NONE), 0);
+    REQUIRE_RC(mojo_tls_config_insecure_verify(ccfg, MOJO_TLS_VERIFY_NONE), 0);
     mojo_tls_conn *c = mojo_tls_conn_new_memory(ccfg, "localhost");
     mojo_tls_conn *s = mojo_tls_conn_new_memory(scfg, NULL);
     REQUIRE_NONNULL(c);
@@ -583,8 +585,8 @@ static void test_encrypted_keys(void) {
     /* CA file / dir loading with a real file */
     cfg = mojo_tls_config_new(MOJO_TLS_ROLE_CLIENT);
     REQUIRE_NONNULL(cfg);
-    CHECK_RC(mojo_tls_config_load_ca_file(cfg, cp), 0);
-    CHECK_RC(mojo_tls_config_load_ca_file(cfg, kp), MOJO_TLS_ERR_PARSE); /* a key is not a CA */
+    CHECK_RC(mojo_tls_config_add_ca_file(cfg, cp), 0);
+    CHECK_RC(mojo_tls_config_add_ca_file(cfg, kp), MOJO_TLS_ERR_PARSE); /* a key is not a CA */
     CHECK_RC(mojo_tls_config_free(cfg), 0);
     unlink(cp);
     unlink(kp);
@@ -687,6 +689,6 @@ int main(void) {
     CHECK(!h_fd_is_closed(g_pair[0]));
     close(g_pair[0]);
     close(g_pair[1]);
-    CHECK_RC(mojo_tls_close_fd(g_lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(g_lfd), 0);
     return h_finish();
 }

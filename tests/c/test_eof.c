@@ -171,7 +171,7 @@ int main(void) {
         pthread_join(th, NULL);
         CHECK(rs.ok);
         CHECK_RC(mojo_tls_conn_free(c), 0);
-        CHECK_RC(mojo_tls_close_fd(rs.lfd), 0);
+        CHECK_RC(mojo_tls_socket_close(rs.lfd), 0);
     }
 
     /* D: socketpair (STARTTLS-style fds), server side closes abruptly */

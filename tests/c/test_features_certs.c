@@ -20,7 +20,7 @@ static void sha_kat(const char *label, const void *data, size_t len, const char 
     uint8_t h[32];
     char got[65];
     memset(h, 0xAA, sizeof h);
-    CHECK_RC(mojo_tls_sha256(data, len, h), 0);
+    CHECK_RC(mojo_tls_sha256(data, len, h, 32), 32);
     hex32(h, got);
     CHECK_MSG(strcmp(got, want) == 0, "sha256(%s) = %s, expected %s", label, got, want);
 }
@@ -52,8 +52,8 @@ static int cmp16(const void *a, const void *b) { return memcmp(a, b, 16); }
 static void test_random(void) {
     /* successive calls never repeat */
     uint8_t r1[32], r2[32], zero[32] = {0};
-    CHECK_RC(mojo_tls_random(r1, sizeof r1), 0);
-    CHECK_RC(mojo_tls_random(r2, sizeof r2), 0);
+    CHECK_RC(mojo_tls_random(r1, sizeof r1), (intptr_t)(sizeof r1));
+    CHECK_RC(mojo_tls_random(r2, sizeof r2), (intptr_t)(sizeof r2));
     CHECK_MSG(memcmp(r1, r2, 32) != 0, "two mojo_tls_random calls returned the same 32 bytes");
     CHECK(memcmp(r1, zero, 32) != 0 && memcmp(r2, zero, 32) != 0);
 
@@ -63,7 +63,7 @@ static void test_random(void) {
     enum { N = 65536 };
     uint8_t *buf = h_xmalloc(N);
     memset(buf, 0, N);
-    CHECK_RC(mojo_tls_random(buf, N), 0);
+    CHECK_RC(mojo_tls_random(buf, N), (intptr_t)(N));
     unsigned counts[256] = {0};
     uint64_t ones = 0;
     for (size_t i = 0; i < N; i++) {
@@ -84,7 +84,7 @@ static void test_random(void) {
 
     /* many short calls: 2000 x 16 bytes, all distinct */
     enum { K = 2000 };
-    for (size_t i = 0; i < K; i++) CHECK_RC(mojo_tls_random(buf + 16 * i, 16), 0);
+    for (size_t i = 0; i < K; i++) CHECK_RC(mojo_tls_random(buf + 16 * i, 16), (intptr_t)(16));
     qsort(buf, K, 16, cmp16);
     dup = 0;
     for (size_t i = 1; i < K; i++) dup += memcmp(buf + 16 * (i - 1), buf + 16 * i, 16) == 0;
@@ -94,7 +94,7 @@ static void test_random(void) {
     int untouched = 0;
     for (size_t len = 1; len <= 33; len++) {
         memset(buf, 0x5A, 64);
-        CHECK_RC(mojo_tls_random(buf, len), 0);
+        CHECK_RC(mojo_tls_random(buf, len), (intptr_t)(len));
         untouched += buf[len - 1] == 0x5A;
         CHECK_MSG(buf[len] == 0x5A, "mojo_tls_random(%zu) wrote past the end", len);
     }
@@ -122,9 +122,54 @@ static int connect_as(const f_cert *srv, const f_cert *trust, const char *name, 
     return code;
 }
 
+/* The structured names, rebuilt into the text getters' format: "CN=a, O=b"
+ * (" + " inside a multi-valued RDN) and "DNS:x\nIP:y". */
+static void dn_text(mojo_tls_conn *c, int32_t which, char *out, size_t cap) {
+    out[0] = '\0';
+    intptr_t n = mojo_tls_conn_peer_cert_dn_count(c, which);
+    CHECK_MSG(n > 0, "dn_count(%d) = %jd", (int)which, (intmax_t)n);
+    int32_t prev = -1;
+    for (intptr_t i = 0; i < n; i++) {
+        char attr[64], value[256];
+        int32_t rdn = -1;
+        CHECK_OK(mojo_tls_conn_peer_cert_dn_attr(c, which, (size_t)i, &rdn, attr, sizeof attr));
+        CHECK_OK(mojo_tls_conn_peer_cert_dn_value(c, which, (size_t)i, value, sizeof value));
+        CHECK_MSG(rdn >= 0 && rdn >= prev, "rdn index %d after %d", (int)rdn, (int)prev);
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%s=%s", i == 0 ? "" : rdn == prev ? " + " : ", ", attr, value);
+        prev = rdn;
+    }
+    CHECK_RC(mojo_tls_conn_peer_cert_dn_attr(c, which, (size_t)n, NULL, NULL, 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_conn_peer_cert_dn_value(c, which, (size_t)n, NULL, 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
+}
+
+static void san_text(mojo_tls_conn *c, char *out, size_t cap) {
+    out[0] = '\0';
+    intptr_t n = mojo_tls_conn_peer_cert_san_count(c);
+    CHECK_MSG(n >= 0, "san_count = %jd", (intmax_t)n);
+    for (intptr_t i = 0; i < n; i++) {
+        char value[256];
+        int32_t type = -1;
+        intptr_t vl = mojo_tls_conn_peer_cert_san(c, (size_t)i, &type, value, sizeof value);
+        CHECK_MSG(vl > 0 && (size_t)vl == strlen(value), "san %jd: length %jd", (intmax_t)i, (intmax_t)vl);
+        CHECK_RC(mojo_tls_conn_peer_cert_san(c, (size_t)i, NULL, NULL, 0), vl); /* size query */
+        const char *kind = type == MOJO_TLS_SAN_DNS ? "DNS" : type == MOJO_TLS_SAN_IP ? "IP" : "OTHER";
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%s:%s", i == 0 ? "" : "\n", kind, value);
+    }
+    CHECK_RC(mojo_tls_conn_peer_cert_san(c, (size_t)n, NULL, NULL, 0), MOJO_TLS_ERR_INVALID_ARGUMENT);
+}
+
 static void check_leaf_view(mojo_tls_conn *c, const char *subject, const char *issuer, const char *sans,
                             int64_t nb_days, int64_t valid_days) {
     char buf[512];
+    dn_text(c, MOJO_TLS_DN_SUBJECT, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, subject) == 0, "structured subject \"%s\", expected \"%s\"", buf, subject);
+    dn_text(c, MOJO_TLS_DN_ISSUER, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, issuer) == 0, "structured issuer \"%s\", expected \"%s\"", buf, issuer);
+    san_text(c, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, sans) == 0, "structured SANs \"%s\", expected \"%s\"", buf, sans);
+    CHECK_RC(mojo_tls_conn_peer_cert_dn_count(c, 2), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_OK(mojo_tls_conn_peer_cert_subject(c, buf, sizeof buf));
     CHECK_MSG(strcmp(buf, subject) == 0, "subject \"%s\", expected \"%s\"", buf, subject);
     CHECK_OK(mojo_tls_conn_peer_cert_issuer(c, buf, sizeof buf));
@@ -148,7 +193,7 @@ static void test_certgen(void) {
 
     /* leaf P-384 under the P-384 CA, valid from 2 days ago for 10 days */
     f_cert leaf384;
-    leaf384.g = mojo_tls_gencert_leaf(ca384.g, "gen leaf 384", sans, -2, 10, MOJO_TLS_USAGE_SERVER,
+    leaf384.g = mojo_tls_gencert_new_leaf(ca384.g, "gen leaf 384", sans, -2, 10, MOJO_TLS_USAGE_SERVER,
                                       MOJO_TLS_KEY_ECDSA_P384);
     REQUIRE_NONNULL(leaf384.g);
     leaf384.cert = h_gencert_pem(leaf384.g, 0, &leaf384.cert_len);
@@ -197,7 +242,7 @@ static void test_certgen(void) {
     CHECK_EQ(connect_as(&both, &ca256, "both.example", NULL, &s), 0);
     {
         mojo_tls_config *scfg = f_server_cfg(&leaf384), *ccfg = f_client_cfg(&ca384);
-        REQUIRE_RC(mojo_tls_config_load_ca_mem(scfg, U8(ca256.cert), ca256.cert_len), 0);
+        REQUIRE_RC(mojo_tls_config_add_ca_mem(scfg, U8(ca256.cert), ca256.cert_len), 0);
         REQUIRE_RC(mojo_tls_config_set_client_auth(scfg, MOJO_TLS_CLIENT_AUTH_REQUIRED), 0);
         REQUIRE_RC(f_add_cert(ccfg, &both), 0);
         f_cli cli;
@@ -233,7 +278,7 @@ static void test_certgen(void) {
         REQUIRE_NONNULL(cfg);
         size_t cn;
         uint8_t *ca_der = f_der(&ca384, &cn);
-        CHECK_RC(mojo_tls_config_load_ca_mem(cfg, ca_der, cn), 0);
+        CHECK_RC(mojo_tls_config_add_ca_mem(cfg, ca_der, cn), 0);
         mojo_tls_config *scfg = mojo_tls_config_new(MOJO_TLS_ROLE_SERVER);
         REQUIRE_NONNULL(scfg);
         /* DER certificate + PEM key */

@@ -13,7 +13,7 @@ static int tls13 = 1;
 
 static mojo_tls_config *mtls_server(int mode) {
     mojo_tls_config *cfg = f_server_cfg(&server);
-    REQUIRE_RC(mojo_tls_config_load_ca_mem(cfg, U8(ca1.cert), ca1.cert_len), 0);
+    REQUIRE_RC(mojo_tls_config_add_ca_mem(cfg, U8(ca1.cert), ca1.cert_len), 0);
     REQUIRE_RC(mojo_tls_config_set_client_auth(cfg, mode), 0);
     return cfg;
 }
@@ -51,7 +51,7 @@ static void expect_accepted(const char *label, int mode, const f_cert *cert, con
         uint8_t *der = f_der(cert, &n);
         CHECK_EQ(s.peer_der_len, (intptr_t)n);
         uint8_t h[32];
-        CHECK_RC(mojo_tls_sha256(der, n, h), 0);
+        CHECK_RC(mojo_tls_sha256(der, n, h, 32), 32);
         CHECK_MSG(memcmp(h, s.peer_sha256, 32) == 0, "%s: server's peer_cert_sha256 is not the client's cert", label);
         free(der);
     } else {
@@ -161,7 +161,7 @@ static void required_cases(void) {
         intptr_t n = mojo_tls_gencert_crl_pem(ca1.g, list, 1, crl, 8192);
         REQUIRE(n > 0 && n < 8192);
         mojo_tls_config *scfg = mtls_server(MOJO_TLS_CLIENT_AUTH_REQUIRED);
-        CHECK_RC(mojo_tls_config_load_crl_mem(scfg, U8(crl), (size_t)n), 0);
+        CHECK_RC(mojo_tls_config_add_crl_mem(scfg, U8(crl), (size_t)n), 0);
         expect_rejected("required + CRL, revoked client cert", scfg, &revoked, MOJO_TLS_ERR_VERIFY_FAILED, "revoked",
                         NULL, "alert", "certificate_revoked");
         /* control: the same client certificate without the CRL */

@@ -115,10 +115,10 @@ static mojo_tls_config *server_cfg12(void) {
 static void test_resumption(void) {
     /* tickets: TLS 1.2 (RFC 5077) and TLS 1.3 (NewSessionTicket after the handshake) */
     mojo_tls_config *tickets = server_cfg();
-    CHECK_RC(mojo_tls_config_enable_session_tickets(tickets, 3600), 0);
+    CHECK_RC(mojo_tls_config_set_session_tickets(tickets, 3600), 0);
     resume_with("tickets (TLS 1.3)", tickets, 1);
     mojo_tls_config *t12 = server_cfg12();
-    CHECK_RC(mojo_tls_config_enable_session_tickets(t12, 3600), 0);
+    CHECK_RC(mojo_tls_config_set_session_tickets(t12, 3600), 0);
     resume_with("tickets (TLS 1.2)", t12, 1);
     CHECK_RC(mojo_tls_config_free(t12), 0);
 
@@ -133,7 +133,7 @@ static void test_resumption(void) {
 
     /* both */
     mojo_tls_config *both = server_cfg();
-    CHECK_RC(mojo_tls_config_enable_session_tickets(both, 0), 0); /* <= 0: the default lifetime */
+    CHECK_RC(mojo_tls_config_set_session_tickets(both, 0), 0); /* <= 0: the default lifetime */
     CHECK_RC(mojo_tls_config_set_session_cache(both, 10, 300), 0);
     resume_with("tickets + cache", both, 1);
 
@@ -163,7 +163,7 @@ static void test_resumption(void) {
     {
         r_out a = conn_once(tickets, ccfg, NULL, 0, 1);
         mojo_tls_config *other = server_cfg();
-        CHECK_RC(mojo_tls_config_enable_session_tickets(other, 3600), 0);
+        CHECK_RC(mojo_tls_config_set_session_tickets(other, 3600), 0);
         r_out b = conn_once(other, ccfg, a.blob, a.blob_len, 0);
         CHECK_EQ(b.import_rc, 0);
         CHECK_MSG(b.ok && b.client_resumed == 0 && b.server_resumed == 0,
@@ -220,9 +220,9 @@ static void test_resumption(void) {
     }
     /* bad arguments to the server switches */
     CHECK_RC(mojo_tls_config_set_session_cache(tickets, -1, 300), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_config_enable_session_tickets(NULL, 10), MOJO_TLS_ERR_INVALID_HANDLE);
+    CHECK_RC(mojo_tls_config_set_session_tickets(NULL, 10), MOJO_TLS_ERR_INVALID_HANDLE);
     CHECK_RC(mojo_tls_config_set_session_cache(ccfg, 10, 10), MOJO_TLS_ERR_BAD_STATE);
-    CHECK_RC(mojo_tls_config_enable_session_tickets(ccfg, 10), MOJO_TLS_ERR_BAD_STATE);
+    CHECK_RC(mojo_tls_config_set_session_tickets(ccfg, 10), MOJO_TLS_ERR_BAD_STATE);
 
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
     CHECK_RC(mojo_tls_config_free(tickets), 0);

@@ -118,7 +118,7 @@ static void test_pinning(void) {
     trust_case("pin-only, other server", &good, cfg, "localhost", MOJO_TLS_ERR_VERIFY_FAILED, "pin");
     /* switched off again: the self-signed certificate is untrusted */
     CHECK_RC(mojo_tls_config_set_pin_only(cfg, 0), 0);
-    CHECK_RC(mojo_tls_config_load_ca_mem(cfg, U8(ca.cert), ca.cert_len), 0);
+    CHECK_RC(mojo_tls_config_add_ca_mem(cfg, U8(ca.cert), ca.cert_len), 0);
     trust_case("pin-only off, self-signed", &selfsigned, cfg, "device.local", MOJO_TLS_ERR_VERIFY_FAILED, "trust");
     CHECK_RC(mojo_tls_config_free(cfg), 0);
 
@@ -136,11 +136,11 @@ static void test_pinning(void) {
         int lfd, port;
         lfd = h_listen(&port);
         mojo_tls_clear_error();
-        mojo_tls_conn *c = mojo_tls_connect(cfg, "127.0.0.1", (uint16_t)port, h_io_timeout_ms());
+        mojo_tls_conn *c = mojo_tls_conn_new_connect(cfg, "127.0.0.1", (uint16_t)port, h_io_timeout_ms());
         CHECK_MSG(c == NULL, "pin-only without pins connected");
         CHECK_EQ(mojo_tls_last_error_code(), MOJO_TLS_ERR_BAD_STATE);
         if (c) mojo_tls_conn_free(c);
-        CHECK_RC(mojo_tls_close_fd(lfd), 0);
+        CHECK_RC(mojo_tls_socket_close(lfd), 0);
     }
     /* argument checks */
     uint8_t pin33[33] = {0};
@@ -209,7 +209,7 @@ static void test_crl(void) {
 
     /* from memory, PEM */
     mojo_tls_config *cfg = f_client_cfg(&ca);
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, U8(crl), crl_len), 0);
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, U8(crl), crl_len), 0);
     trust_case("CRL (mem, PEM): revoked server", &revoked, cfg, "localhost", MOJO_TLS_ERR_VERIFY_FAILED, "revoked");
     trust_case("CRL (mem, PEM): good server", &good, cfg, "localhost", 0, NULL);
     CHECK_RC(mojo_tls_config_free(cfg), 0);
@@ -218,7 +218,7 @@ static void test_crl(void) {
     cfg = f_client_cfg(&ca);
     trust_case("no CRL: the same certificate", &revoked, cfg, "localhost", 0, NULL);
     /* an empty CRL revokes nothing */
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, U8(empty), empty_len), 0);
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, U8(empty), empty_len), 0);
     trust_case("empty CRL: the same certificate", &revoked, cfg, "localhost", 0, NULL);
     CHECK_RC(mojo_tls_config_free(cfg), 0);
 
@@ -234,23 +234,23 @@ static void test_crl(void) {
     f_write_file(der_path, der, der_len);
 
     cfg = f_client_cfg(&ca);
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, der, der_len), 0);
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, der, der_len), 0);
     trust_case("CRL (mem, DER): revoked server", &revoked, cfg, "localhost", MOJO_TLS_ERR_VERIFY_FAILED, "revoked");
     CHECK_RC(mojo_tls_config_free(cfg), 0);
     cfg = f_client_cfg(&ca);
-    CHECK_RC(mojo_tls_config_load_crl_file(cfg, pem_path), 0);
+    CHECK_RC(mojo_tls_config_add_crl_file(cfg, pem_path), 0);
     trust_case("CRL (file, PEM): revoked server", &revoked, cfg, "localhost", MOJO_TLS_ERR_VERIFY_FAILED, "revoked");
     trust_case("CRL (file, PEM): good server", &good, cfg, "localhost", 0, NULL);
     CHECK_RC(mojo_tls_config_free(cfg), 0);
     cfg = f_client_cfg(&ca);
-    CHECK_RC(mojo_tls_config_load_crl_file(cfg, der_path), 0);
+    CHECK_RC(mojo_tls_config_add_crl_file(cfg, der_path), 0);
     trust_case("CRL (file, DER): revoked server", &revoked, cfg, "localhost", MOJO_TLS_ERR_VERIFY_FAILED, "revoked");
     CHECK_RC(mojo_tls_config_free(cfg), 0);
 
     /* VERIFY_OPTIONAL: connects, and the revocation is in the flags and reason */
     cfg = f_client_cfg(&ca);
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, U8(crl), crl_len), 0);
-    CHECK_RC(mojo_tls_config_insecure_set_verify(cfg, MOJO_TLS_VERIFY_OPTIONAL), 0);
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, U8(crl), crl_len), 0);
+    CHECK_RC(mojo_tls_config_insecure_verify(cfg, MOJO_TLS_VERIFY_OPTIONAL), 0);
     {
         mojo_tls_config *scfg = f_server_cfg(&revoked);
         f_srv s;
@@ -276,7 +276,7 @@ static void test_crl(void) {
         size_t olen;
         char *ocrl = make_crl(&other_ca, srl, 1, &olen);
         cfg = f_client_cfg(&ca);
-        CHECK_RC(mojo_tls_config_load_crl_mem(cfg, U8(ocrl), olen), 0);
+        CHECK_RC(mojo_tls_config_add_crl_mem(cfg, U8(ocrl), olen), 0);
         trust_case("CRL of another CA: good server", &good, cfg, "localhost", 0, NULL);
         CHECK_RC(mojo_tls_config_free(cfg), 0);
         free(ocrl);
@@ -284,14 +284,14 @@ static void test_crl(void) {
 
     /* errors */
     cfg = f_client_cfg(&ca);
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, U8("not a crl"), 9), MOJO_TLS_ERR_PARSE);
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, U8(crl), crl_len / 2), MOJO_TLS_ERR_PARSE);
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, U8(ca.cert), ca.cert_len), MOJO_TLS_ERR_PARSE); /* a certificate */
-    CHECK_RC(mojo_tls_config_load_crl_mem(cfg, NULL, 5), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, U8("not a crl"), 9), MOJO_TLS_ERR_PARSE);
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, U8(crl), crl_len / 2), MOJO_TLS_ERR_PARSE);
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, U8(ca.cert), ca.cert_len), MOJO_TLS_ERR_PARSE); /* a certificate */
+    CHECK_RC(mojo_tls_config_add_crl_mem(cfg, NULL, 5), MOJO_TLS_ERR_INVALID_ARGUMENT);
     char missing[700];
     snprintf(missing, sizeof missing, "%s/does-not-exist.pem", dir);
-    CHECK_RC(mojo_tls_config_load_crl_file(cfg, missing), MOJO_TLS_ERR_NOT_FOUND);
-    CHECK_RC(mojo_tls_config_load_crl_file(cfg, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_config_add_crl_file(cfg, missing), MOJO_TLS_ERR_NOT_FOUND);
+    CHECK_RC(mojo_tls_config_add_crl_file(cfg, NULL), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_config_free(cfg), 0);
     /* gencert_crl_pem argument checks */
     char small[16];

@@ -27,7 +27,7 @@ static void serve(int lfd, int n, int out) {
     mojo_tls_config *cfg = h_server_config(&g_pki);
     unsigned char *buf = h_xmalloc(CHUNK);
     for (int i = 0; i < n; i++) {
-        mojo_tls_conn *c = mojo_tls_accept(cfg, lfd, h_io_timeout_ms());
+        mojo_tls_conn *c = mojo_tls_conn_new_accept(cfg, lfd, h_io_timeout_ms());
         REQUIRE_NONNULL(c);
         CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
         srv_result r = {0, H_FNV_INIT, 0};
@@ -84,7 +84,7 @@ static const char *const names[] = {"child frees", "child closes and frees", "ch
 
 /* In the child: drop the copy; exit 0 when every call did what it should. */
 static void child(mojo_tls_conn *c, enum action a) {
-    int fd = mojo_tls_conn_get_fd(c), ok = fd >= 0;
+    int fd = mojo_tls_conn_fd(c), ok = fd >= 0;
     switch (a) {
     case CHILD_FREE: ok &= mojo_tls_conn_free(c) == 0; break;
     case CHILD_CLOSE: ok &= mojo_tls_conn_close(c) == 0 && mojo_tls_conn_free(c) == 0; break;
@@ -149,7 +149,7 @@ int main(void) {
         serve(lfd, N, pipefd[1]);
     }
     close(pipefd[1]);
-    CHECK_RC(mojo_tls_close_fd(lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(lfd), 0);
 
     mojo_tls_config *ccfg = h_client_config(g_pki.ca_pem, g_pki.ca_pem_len);
     for (int a = 0; a < N; a++) scenario(ccfg, port, pipefd[0], (enum action)a);

@@ -37,7 +37,7 @@ static void *server_thread(void *arg) {
     for (;;) {
         /* exactly `total` clients connect: claim one before accepting */
         if (__atomic_fetch_add(&claimed, 1, __ATOMIC_SEQ_CST) >= total) break;
-        mojo_tls_conn *c = mojo_tls_accept(scfg, server_lfd, h_io_timeout_ms());
+        mojo_tls_conn *c = mojo_tls_conn_new_accept(scfg, server_lfd, h_io_timeout_ms());
         if (!c) {
             h_fail(__FILE__, __LINE__, "accept: %s", last_error());
             continue;
@@ -61,7 +61,7 @@ static void *client_thread(void *arg) {
     int idx = (int)(intptr_t)arg;
     unsigned char out[MSG], in[MSG];
     for (int i = 0; i < per_thread; i++) {
-        mojo_tls_conn *c = mojo_tls_connect(ccfg, "localhost", (uint16_t)server_port, h_io_timeout_ms());
+        mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, "localhost", (uint16_t)server_port, h_io_timeout_ms());
         if (!c) {
             h_fail(__FILE__, __LINE__, "client %d #%d: connect: %s", idx, i, last_error());
             continue;
@@ -92,7 +92,7 @@ int main(void) {
     h_pki pki;
     h_pki_make(&pki);
     scfg = h_server_config(&pki);
-    REQUIRE_RC(mojo_tls_config_enable_session_tickets(scfg, 0), 0);
+    REQUIRE_RC(mojo_tls_config_set_session_tickets(scfg, 0), 0);
     ccfg = h_client_config(pki.ca_pem, pki.ca_pem_len);
     server_lfd = h_listen(&server_port);
 
@@ -111,7 +111,7 @@ int main(void) {
     CHECK_EQ(client_ok, total);
     CHECK_EQ(accepted_ok, total);
 
-    CHECK_RC(mojo_tls_close_fd(server_lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(server_lfd), 0);
     CHECK_RC(mojo_tls_config_free(ccfg), 0);
     CHECK_RC(mojo_tls_config_free(scfg), 0);
     h_pki_free(&pki);

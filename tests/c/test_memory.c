@@ -127,7 +127,7 @@ int main(void) {
     {
         mojo_tls_conn *cli, *srv;
         new_pair(ccfg, scfg, &cli, &srv);
-        CHECK_RC(mojo_tls_conn_get_fd(cli), MOJO_TLS_ERR_NOT_AVAILABLE);
+        CHECK_RC(mojo_tls_conn_fd(cli), MOJO_TLS_ERR_NOT_AVAILABLE);
         CHECK_EQ(mojo_tls_conn_pending_output(cli), 0);
         /* client speaks first: a ClientHello must appear, the server has nothing */
         CHECK_RC(mojo_tls_conn_handshake(cli), MOJO_TLS_ERR_WANT_READ);

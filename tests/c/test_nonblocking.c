@@ -1,5 +1,5 @@
 /* Non-blocking use (timeout 0): connect returns at once, the handshake is
- * driven with poll() on mojo_tls_conn_get_fd; read with no data is
+ * driven with poll() on mojo_tls_conn_fd; read with no data is
  * WANT_READ; writes to a peer that is not reading hit WANT_WRITE, and poll +
  * retry with the same buffer finishes the transfer without loss. */
 #include "harness.h"
@@ -42,7 +42,7 @@ static void server_fn(h_server_slot *slot, mojo_tls_conn *c, void *arg) {
 
 /* wait for fd readiness, bounded */
 static void wait_fd(mojo_tls_conn *c, short events, double deadline) {
-    int fd = mojo_tls_conn_get_fd(c);
+    int fd = mojo_tls_conn_fd(c);
     REQUIRE(fd >= 0);
     int left = (int)(deadline - h_now_ms());
     if (left <= 0) {
@@ -67,10 +67,10 @@ int main(void) {
 
     /* connect with timeout 0: must come back without finishing the handshake */
     double t0 = h_now_ms();
-    mojo_tls_conn *c = mojo_tls_connect(ccfg, "127.0.0.1", (uint16_t)srv.port, 0);
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, "127.0.0.1", (uint16_t)srv.port, 0);
     REQUIRE_NONNULL(c);
     CHECK_MSG(h_now_ms() - t0 < 1000.0 * h_slow(), "connect(timeout 0) took %.0f ms", h_now_ms() - t0);
-    int fd = mojo_tls_conn_get_fd(c);
+    int fd = mojo_tls_conn_fd(c);
     CHECK(fd >= 0);
 
     double deadline = h_now_ms() + h_io_timeout_ms();

@@ -48,8 +48,8 @@ typedef struct {
 
 static mojo_tls_conn *open_conn(endpoint *e) {
     if (e->own_socket)
-        return e->server ? mojo_tls_accept(e->cfg, e->lfd, h_io_timeout_ms())
-                         : mojo_tls_connect(e->cfg, "127.0.0.1", (uint16_t)e->port, h_io_timeout_ms());
+        return e->server ? mojo_tls_conn_new_accept(e->cfg, e->lfd, h_io_timeout_ms())
+                         : mojo_tls_conn_new_connect(e->cfg, "127.0.0.1", (uint16_t)e->port, h_io_timeout_ms());
     mojo_tls_conn *c = mojo_tls_conn_new_fd(e->cfg, e->fd, 0, e->server ? NULL : "localhost");
     if (c && (mojo_tls_conn_set_timeout(c, h_io_timeout_ms()) != 0 || mojo_tls_conn_handshake(c) != 0)) {
         h_fail(__FILE__, __LINE__, "%s handshake over a caller's fd", e->server ? "server" : "client");
@@ -110,7 +110,7 @@ static void *endpoint_main(void *arg) {
         e->failed = 1;
         return NULL;
     }
-    int fd = mojo_tls_conn_get_fd(e->c);
+    int fd = mojo_tls_conn_fd(e->c);
     REQUIRE_OK(fd);
     REQUIRE_RC(mojo_tls_conn_set_timeout(e->c, 0), 0);
     unsigned char *buf = h_xmalloc(MAX_PIECE);
@@ -203,7 +203,7 @@ static int one_run(mojo_tls_config *ccfg, mojo_tls_config *scfg, int own_socket,
     }
     if (fds[0] >= 0) close(fds[0]);
     if (fds[1] >= 0) close(fds[1]);
-    if (own_socket) mojo_tls_close_fd(lfd);
+    if (own_socket) mojo_tls_socket_close(lfd);
     else close(lfd);
     return stalled;
 }

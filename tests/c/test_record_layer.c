@@ -429,7 +429,7 @@ static void t_oversized(const h_pki *pki) {
  * layer into Mbed TLS) resumes a second one; data works on both. */
 static void t_resumption(const h_pki *pki) {
     mojo_tls_config *scfg = h_server_config(pki), *ccfg = h_client_config(pki->ca_pem, pki->ca_pem_len);
-    REQUIRE_RC(mojo_tls_config_enable_session_tickets(scfg, 3600), 0);
+    REQUIRE_RC(mojo_tls_config_set_session_tickets(scfg, 3600), 0);
     mojo_tls_conn *cli, *srv;
     new_pair(ccfg, scfg, &cli, &srv);
     check_layer(cli, "mojo-tls (ring)");
@@ -517,7 +517,7 @@ static void t_sockets(const h_pki *pki) {
     size_t off = 0;
     int wants = 0;
     double deadline = h_now_ms() + 30000.0 * h_slow();
-    int fd = mojo_tls_conn_get_fd(c);
+    int fd = mojo_tls_conn_fd(c);
     while (off < BIG && h_now_ms() < deadline) {
         intptr_t w = mojo_tls_conn_write(c, buf + off, BIG - off);
         if (w > 0) {

@@ -69,7 +69,7 @@ typedef struct {
 static void *accept_thread(void *arg) {
     peer *p = arg;
     block_alarm_here(1);
-    p->c = mojo_tls_accept(p->cfg, p->lfd, h_io_timeout_ms());
+    p->c = mojo_tls_conn_new_accept(p->cfg, p->lfd, h_io_timeout_ms());
     return NULL;
 }
 
@@ -77,7 +77,7 @@ static void *connect_later(void *arg) {
     peer *p = arg;
     block_alarm_here(1);
     h_sleep_ms(p->delay_ms);
-    p->c = mojo_tls_connect(p->cfg, "127.0.0.1", (uint16_t)p->port, h_io_timeout_ms());
+    p->c = mojo_tls_conn_new_connect(p->cfg, "127.0.0.1", (uint16_t)p->port, h_io_timeout_ms());
     return NULL;
 }
 
@@ -87,12 +87,12 @@ static void make_pair(mojo_tls_config *ccfg, mojo_tls_config *scfg, mojo_tls_con
     s.lfd = h_listen(&s.port);
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, accept_thread, &s) == 0);
-    *cli = mojo_tls_connect(ccfg, "127.0.0.1", (uint16_t)s.port, h_io_timeout_ms());
+    *cli = mojo_tls_conn_new_connect(ccfg, "127.0.0.1", (uint16_t)s.port, h_io_timeout_ms());
     pthread_join(th, NULL);
     REQUIRE_NONNULL(*cli);
     REQUIRE_NONNULL(s.c);
     *srv = s.c;
-    mojo_tls_close_fd(s.lfd);
+    mojo_tls_socket_close(s.lfd);
     REQUIRE_RC(mojo_tls_conn_set_timeout(*cli, -1), 0);
     REQUIRE_RC(mojo_tls_conn_set_timeout(*srv, -1), 0);
 }
@@ -114,14 +114,14 @@ static void t_accept(mojo_tls_config *ccfg, mojo_tls_config *scfg) {
     int lfd = h_listen(&cl.port);
     ticking(1);
     double t0 = h_now_ms();
-    CHECK_NULL_CODE(mojo_tls_accept(scfg, lfd, -1), MOJO_TLS_ERR_INTERRUPTED);
+    CHECK_NULL_CODE(mojo_tls_conn_new_accept(scfg, lfd, -1), MOJO_TLS_ERR_INTERRUPTED);
     CHECK_MSG(h_now_ms() - t0 < 1000.0 * h_slow(), "accept took %.0f ms to report the signal", h_now_ms() - t0);
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, connect_later, &cl) == 0);
     mojo_tls_conn *srv = NULL;
     int interrupted = 1;
     while (!srv) {
-        srv = mojo_tls_accept_no_handshake(scfg, lfd, -1);
+        srv = mojo_tls_conn_new_accept_no_handshake(scfg, lfd, -1);
         if (!srv) {
             REQUIRE_RC(mojo_tls_last_error_code(), MOJO_TLS_ERR_INTERRUPTED);
             interrupted++;
@@ -139,7 +139,7 @@ static void t_accept(mojo_tls_config *ccfg, mojo_tls_config *scfg) {
     CHECK(memcmp(b, "ping", 4) == 0);
     mojo_tls_conn_free(cl.c);
     mojo_tls_conn_free(srv);
-    mojo_tls_close_fd(lfd);
+    mojo_tls_socket_close(lfd);
 }
 
 typedef struct {
@@ -276,8 +276,8 @@ static void t_transfer(mojo_tls_config *ccfg, mojo_tls_config *scfg, const char 
      * CPU-bound transfer, e.g. software AES on Mbed TLS's record layer,
      * could run without a single wait.) */
     int small = 32 * 1024;
-    REQUIRE(setsockopt(mojo_tls_conn_get_fd(cli), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
-    REQUIRE(setsockopt(mojo_tls_conn_get_fd(srv), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    REQUIRE(setsockopt(mojo_tls_conn_fd(cli), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    REQUIRE(setsockopt(mojo_tls_conn_fd(srv), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
     writer w = {cli, data, len, 0, 0};
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, writer_main, &w) == 0);

@@ -25,7 +25,7 @@ typedef struct {
 
 static void *client_thread(void *p) {
     client_job *j = p;
-    mojo_tls_conn *c = mojo_tls_connect(j->ccfg, "localhost", (uint16_t)j->port, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(j->ccfg, "localhost", (uint16_t)j->port, h_io_timeout_ms());
     if (!c) {
         h_fail(__FILE__, __LINE__, "client %d: connect failed", j->idx);
         return NULL;
@@ -230,7 +230,7 @@ static void shared_connection(mojo_tls_config *scfg, mojo_tls_config *ccfg) {
 
 static void fork_reseeds(void) {
     uint8_t before[32], parent_after[32], child[2][32];
-    CHECK_RC(mojo_tls_random(before, sizeof before), 0); /* DRBG is seeded and in use */
+    CHECK_RC(mojo_tls_random(before, sizeof before), (intptr_t)(sizeof before)); /* DRBG is seeded and in use */
     for (int k = 0; k < 2; k++) {
         int pfd[2];
         REQUIRE(pipe(pfd) == 0);
@@ -242,12 +242,12 @@ static void fork_reseeds(void) {
             close(pfd[0]);
             uint8_t r[32];
             int rc = mojo_tls_random(r, sizeof r);
-            if (rc != 0) memset(r, 0, sizeof r);
+            if (rc != (int)sizeof r) memset(r, 0, sizeof r);
             ssize_t n = write(pfd[1], r, sizeof r);
-            _exit(n == (ssize_t)sizeof r && rc == 0 ? 0 : 1);
+            _exit(n == (ssize_t)sizeof r && rc == (int)sizeof r ? 0 : 1);
         }
         close(pfd[1]);
-        if (k == 0) CHECK_RC(mojo_tls_random(parent_after, sizeof parent_after), 0);
+        if (k == 0) CHECK_RC(mojo_tls_random(parent_after, sizeof parent_after), (intptr_t)(sizeof parent_after));
         size_t got = 0;
         while (got < 32) {
             ssize_t n = read(pfd[0], child[k] + got, 32 - got);
@@ -265,7 +265,7 @@ static void fork_reseeds(void) {
     /* the second child was forked from the state after parent_after; it too
      * must not repeat what the parent produces next */
     uint8_t parent_next[32];
-    CHECK_RC(mojo_tls_random(parent_next, sizeof parent_next), 0);
+    CHECK_RC(mojo_tls_random(parent_next, sizeof parent_next), (intptr_t)(sizeof parent_next));
     CHECK_MSG(memcmp(child[1], parent_next, 32) != 0, "second child's random bytes equal the parent's");
     CHECK_MSG(memcmp(child[0], child[1], 32) != 0, "two children produced the same random bytes");
 }

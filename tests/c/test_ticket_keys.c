@@ -32,7 +32,7 @@ static server start_server(uint8_t key, int n) {
         memset(keys, key, sizeof keys);
         REQUIRE_RC(mojo_tls_config_set_ticket_keys(cfg, keys, sizeof keys), 0);
         for (int i = 0; i < n; i++) {
-            mojo_tls_conn *c = mojo_tls_accept(cfg, s.lfd, h_io_timeout_ms());
+            mojo_tls_conn *c = mojo_tls_conn_new_accept(cfg, s.lfd, h_io_timeout_ms());
             REQUIRE_NONNULL(c);
             CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
             unsigned char b[64];
@@ -54,7 +54,7 @@ static server start_server(uint8_t key, int n) {
 static void stop_server(server *s) {
     CHECK_EQ(h_wait_child(s->pid, h_io_timeout_ms()), 0);
     close(s->results);
-    CHECK_RC(mojo_tls_close_fd(s->lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(s->lfd), 0);
 }
 
 typedef struct {

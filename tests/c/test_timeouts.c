@@ -46,7 +46,7 @@ int main(void) {
         int port;
         int lfd = h_raw_listen(&port, 4);
         t0 = h_now_ms();
-        CHECK_NULL_CODE(mojo_tls_connect(ccfg, "127.0.0.1", (uint16_t)port, T_MS), MOJO_TLS_ERR_TIMEOUT);
+        CHECK_NULL_CODE(mojo_tls_conn_new_connect(ccfg, "127.0.0.1", (uint16_t)port, T_MS), MOJO_TLS_ERR_TIMEOUT);
         check_elapsed("connect, silent peer", t0, T_MS);
         close(lfd);
     }
@@ -56,17 +56,17 @@ int main(void) {
         int port;
         int lfd = h_listen(&port);
         t0 = h_now_ms();
-        CHECK_NULL_CODE(mojo_tls_accept(scfg, lfd, T_MS), MOJO_TLS_ERR_TIMEOUT);
+        CHECK_NULL_CODE(mojo_tls_conn_new_accept(scfg, lfd, T_MS), MOJO_TLS_ERR_TIMEOUT);
         check_elapsed("accept, no client", t0, T_MS);
         t0 = h_now_ms();
-        CHECK_NULL_CODE(mojo_tls_accept_no_handshake(scfg, lfd, T_MS), MOJO_TLS_ERR_TIMEOUT);
+        CHECK_NULL_CODE(mojo_tls_conn_new_accept_no_handshake(scfg, lfd, T_MS), MOJO_TLS_ERR_TIMEOUT);
         check_elapsed("accept_no_handshake, no client", t0, T_MS);
 
         /* a TCP client that never sends a ClientHello: accept covers the
          * handshake too, so it must time out as well (and close the fd) */
         int cfd = h_tcp_connect(port);
         t0 = h_now_ms();
-        CHECK_NULL_CODE(mojo_tls_accept(scfg, lfd, T_MS), MOJO_TLS_ERR_TIMEOUT);
+        CHECK_NULL_CODE(mojo_tls_conn_new_accept(scfg, lfd, T_MS), MOJO_TLS_ERR_TIMEOUT);
         check_elapsed("accept, silent client", t0, T_MS);
         /* the library closed the accepted socket: we see EOF (an alert
          * before it would be fine) */
@@ -83,7 +83,7 @@ int main(void) {
 
         /* accept_no_handshake returns the conn; the handshake then times out */
         cfd = h_tcp_connect(port);
-        mojo_tls_conn *c = mojo_tls_accept_no_handshake(scfg, lfd, 5000 * h_slow());
+        mojo_tls_conn *c = mojo_tls_conn_new_accept_no_handshake(scfg, lfd, 5000 * h_slow());
         REQUIRE_NONNULL(c);
         CHECK_RC(mojo_tls_conn_set_timeout(c, T_MS), 0);
         t0 = h_now_ms();
@@ -91,7 +91,7 @@ int main(void) {
         check_elapsed("handshake, silent client", t0, T_MS);
         CHECK_RC(mojo_tls_conn_free(c), 0);
         close(cfd);
-        CHECK_RC(mojo_tls_close_fd(lfd), 0);
+        CHECK_RC(mojo_tls_socket_close(lfd), 0);
     }
 
     /* read with no data; connect's timeout becomes the conn's timeout */
@@ -99,7 +99,7 @@ int main(void) {
         idle_arg a = {0, 0};
         h_server srv;
         h_server_start(&srv, scfg, 1, idle_server, &a);
-        mojo_tls_conn *c = mojo_tls_connect(ccfg, "localhost", (uint16_t)srv.port, T_MS * h_slow() * 5);
+        mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, "localhost", (uint16_t)srv.port, T_MS * h_slow() * 5);
         REQUIRE_NONNULL(c);
         unsigned char b[16];
         t0 = h_now_ms();
@@ -160,7 +160,7 @@ int main(void) {
         idle_arg a = {1, 0};
         h_server srv;
         h_server_start(&srv, scfg, 1, idle_server, &a);
-        mojo_tls_conn *c = mojo_tls_connect(ccfg, "localhost", (uint16_t)srv.port, -1);
+        mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, "localhost", (uint16_t)srv.port, -1);
         REQUIRE_NONNULL(c);
         CHECK(mojo_tls_conn_cipher(c) != NULL);
         CHECK_RC(mojo_tls_conn_free(c), 0);

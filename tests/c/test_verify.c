@@ -16,7 +16,7 @@ typedef struct {
  * on failure it depends on what the client's alert looked like. */
 static void *srv_thread(void *p) {
     srv_ctx *s = p;
-    s->conn = mojo_tls_accept(s->cfg, s->lfd, h_io_timeout_ms());
+    s->conn = mojo_tls_conn_new_accept(s->cfg, s->lfd, h_io_timeout_ms());
     s->code = s->conn ? 0 : mojo_tls_last_error_code();
     if (s->conn) {
         /* echo one message so positive controls can check data flow */
@@ -41,14 +41,14 @@ static void server_start(mojo_tls_config *cfg) {
 
 static void server_join(void) {
     pthread_join(g_th, NULL);
-    CHECK_RC(mojo_tls_close_fd(g_srv.lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(g_srv.lfd), 0);
 }
 
 /* connect must fail verification; reason must mention one of the needles */
 static void expect_verify_fail(const char *label, mojo_tls_config *ccfg, const char *host, const char *n1,
                                const char *n2) {
     mojo_tls_clear_error();
-    mojo_tls_conn *c = mojo_tls_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
     int code = mojo_tls_last_error_code();
     char msg[1024];
     msg[0] = '\0';
@@ -60,6 +60,21 @@ static void expect_verify_fail(const char *label, mojo_tls_config *ccfg, const c
               h_code_name(code));
     CHECK_MSG(h_contains_ci(msg, n1) || (n2 && h_contains_ci(msg, n2)),
               "%s: last_error \"%s\" mentions neither \"%s\" nor \"%s\"", label, msg, n1, n2 ? n2 : "");
+    /* the structured result of the failed constructor (thread-local, read-only) */
+    int32_t lflags = mojo_tls_last_error_verify_flags();
+    CHECK_MSG(lflags > 0, "%s: last_error_verify_flags = %d", label, (int)lflags);
+    char why[512];
+    why[0] = '\0';
+    intptr_t wl = mojo_tls_last_error_verify_reason(why, sizeof why);
+    CHECK_MSG(wl > 0 && (size_t)wl == strlen(why), "%s: last_error_verify_reason length %jd", label, (intmax_t)wl);
+    CHECK_MSG(strstr(msg, why) != NULL, "%s: reason \"%s\" is not part of the message \"%s\"", label, why, msg);
+    CHECK_MSG(h_contains_ci(why, n1) || (n2 && h_contains_ci(why, n2)),
+              "%s: last_error_verify_reason \"%s\" mentions neither \"%s\" nor \"%s\"", label, why, n1, n2 ? n2 : "");
+    CHECK_RC(mojo_tls_last_error_verify_reason(NULL, 0), wl);
+    CHECK_RC(mojo_tls_last_error_code(), MOJO_TLS_ERR_VERIFY_FAILED); /* the getters changed nothing */
+    mojo_tls_clear_error();
+    CHECK_RC(mojo_tls_last_error_verify_flags(), MOJO_TLS_ERR_NOT_AVAILABLE);
+    CHECK_RC(mojo_tls_last_error_verify_reason(why, sizeof why), MOJO_TLS_ERR_NOT_AVAILABLE);
     server_join();
     CHECK_MSG(g_srv.conn == NULL, "%s: server side completed a handshake the client rejected", label);
 }
@@ -73,8 +88,9 @@ static void expect_verify_fail_fd(const char *label, mojo_tls_config *ccfg, cons
     REQUIRE_NONNULL(c);
     CHECK_RC(mojo_tls_conn_set_timeout(c, h_io_timeout_ms()), 0);
     CHECK_RC(mojo_tls_conn_handshake(c), MOJO_TLS_ERR_VERIFY_FAILED);
-    int64_t flags = mojo_tls_conn_verify_flags(c);
-    CHECK_MSG(flags > 0, "%s: verify_flags after a verify failure = %" PRId64, label, flags);
+    int32_t flags = mojo_tls_conn_verify_flags(c);
+    CHECK_MSG(flags > 0, "%s: verify_flags after a verify failure = %d", label, (int)flags);
+    CHECK_RC(mojo_tls_last_error_verify_flags(), flags); /* the handshake's failure, same flags */
     char reason[512];
     reason[0] = '\0';
     intptr_t rl = mojo_tls_conn_verify_reason(c, reason, sizeof reason);
@@ -89,7 +105,7 @@ static void expect_verify_fail_fd(const char *label, mojo_tls_config *ccfg, cons
 
 /* connect must succeed (positive control) and data must flow */
 static mojo_tls_conn *expect_ok(const char *label, mojo_tls_config *ccfg, const char *host) {
-    mojo_tls_conn *c = mojo_tls_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, host, (uint16_t)g_port, h_io_timeout_ms());
     CHECK_MSG(c != NULL, "%s: connect failed", label);
     if (!c) {
         server_join();
@@ -122,12 +138,12 @@ int main(void) {
         expect_verify_fail_fd("untrusted CA (fd)", ccfg, "localhost", "trust", NULL);
         /* control: VERIFY_NONE connects; OPTIONAL connects and records flags */
         mojo_tls_config *weak = client_cfg(&good);
-        CHECK_RC(mojo_tls_config_insecure_set_verify(weak, MOJO_TLS_VERIFY_NONE), 0);
+        CHECK_RC(mojo_tls_config_insecure_verify(weak, MOJO_TLS_VERIFY_NONE), 0);
         server_start(scfg);
         mojo_tls_conn *c = expect_ok("untrusted, VERIFY_NONE", weak, "localhost");
         CHECK_RC(mojo_tls_conn_free(c), 0);
         server_join();
-        CHECK_RC(mojo_tls_config_insecure_set_verify(weak, MOJO_TLS_VERIFY_OPTIONAL), 0);
+        CHECK_RC(mojo_tls_config_insecure_verify(weak, MOJO_TLS_VERIFY_OPTIONAL), 0);
         server_start(scfg);
         c = expect_ok("untrusted, VERIFY_OPTIONAL", weak, "localhost");
         if (c) {
@@ -139,7 +155,7 @@ int main(void) {
         }
         server_join();
         /* REQUIRED restores the default */
-        CHECK_RC(mojo_tls_config_insecure_set_verify(weak, MOJO_TLS_VERIFY_REQUIRED), 0);
+        CHECK_RC(mojo_tls_config_insecure_verify(weak, MOJO_TLS_VERIFY_REQUIRED), 0);
         server_start(scfg);
         expect_verify_fail("untrusted, REQUIRED again", weak, "localhost", "trust", NULL);
         CHECK_RC(mojo_tls_config_free(weak), 0);

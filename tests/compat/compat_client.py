@@ -90,7 +90,7 @@ def load(path):
         "mojo_tls_ssl_get_peer_cert": (c_void_p, [c_void_p]),
         "mojo_tls_x509_crt_get_raw_data": (c_void_p, [c_void_p]),
         "mojo_tls_x509_crt_get_raw_len": (c_size_t, [c_void_p]),
-        "mojo_tls_sha256": (c_int, [c_void_p, c_size_t, c_void_p]),
+        "mojo_tls_sha256": (ctypes.c_ssize_t, [c_void_p, c_size_t, c_void_p, c_size_t]),
         "mojo_tls_x509_crt_init": (None, [c_void_p]),
         "mojo_tls_x509_crt_free": (None, [c_void_p]),
         "mojo_tls_x509_crt_parse": (c_int, [c_void_p, c_char_p, c_size_t]),
@@ -100,8 +100,8 @@ def load(path):
         "mojo_tls_get_net_send_ptr": (c_void_p, []),
         "mojo_tls_get_net_recv_ptr": (c_void_p, []),
         "mojo_tls_get_net_recv_timeout_ptr": (c_void_p, []),
-        "mojo_tls_gencert_ca": (c_void_p, [c_char_p, c_int, c_int]),
-        "mojo_tls_gencert_leaf": (c_void_p, [c_void_p, c_char_p, c_char_p, c_int, c_int, c_int, c_int]),
+        "mojo_tls_gencert_new_ca": (c_void_p, [c_char_p, c_int, c_int]),
+        "mojo_tls_gencert_new_leaf": (c_void_p, [c_void_p, c_char_p, c_char_p, c_int, c_int, c_int, c_int]),
         "mojo_tls_gencert_cert_pem": (c_ssize_t, [c_void_p, c_char_p, c_size_t]),
         "mojo_tls_gencert_key_pem": (c_ssize_t, [c_void_p, c_char_p, c_size_t]),
         "mojo_tls_gencert_free": (c_int, [c_void_p]),
@@ -128,8 +128,8 @@ def pem(lib, fn, g):
 
 
 def make_certs(lib):
-    ca = lib.mojo_tls_gencert_ca(b"compat python CA", 30, KEY_ECDSA_P256)
-    leaf = lib.mojo_tls_gencert_leaf(ca, b"localhost", b"localhost,127.0.0.1", -1, 30,
+    ca = lib.mojo_tls_gencert_new_ca(b"compat python CA", 30, KEY_ECDSA_P256)
+    leaf = lib.mojo_tls_gencert_new_leaf(ca, b"localhost", b"localhost,127.0.0.1", -1, 30,
                                      USAGE_SERVER, KEY_ECDSA_P256)
     if not ca or not leaf:
         raise RuntimeError("certificate generation failed")
@@ -263,7 +263,7 @@ def main():
             der = ctypes.string_at(lib.mojo_tls_x509_crt_get_raw_data(peer), n)
             check(der == srv_der, "peer DER equals the server certificate")
             digest = ctypes.create_string_buffer(32)
-            check(lib.mojo_tls_sha256(lib.mojo_tls_x509_crt_get_raw_data(peer), n, digest) == 0,
+            check(lib.mojo_tls_sha256(lib.mojo_tls_x509_crt_get_raw_data(peer), n, digest, 32) == 32,
                   "sha256")
             check(digest.raw == hashlib.sha256(srv_der).digest(), "peer fingerprint")
 

@@ -1,6 +1,6 @@
 /* compat_echo.c — the compat layer (the original mojo-tls C shim API) end to end.
  *
- * Uses only mojo_tls.h and libc (no Mbed TLS header): a server thread
+ * Uses only mojo_tls_compat.h (it includes mojo_tls.h) and libc (no Mbed TLS header): a server thread
  * (net_bind + net_accept_alloc) and a client (net_connect) on 127.0.0.1,
  * contexts in mojo_tls_alloc(mojo_tls_sizeof_*()) memory, certificates
  * generated with mojo_tls_gencert_* and loaded from memory, a verified
@@ -11,7 +11,7 @@
  *
  * Exit status: 0 all checks passed, 1 a check failed.
  */
-#include "mojo_tls.h"
+#include "mojo_tls_compat.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -294,8 +294,8 @@ static void echo_session(struct client *c) {
         CHECK(der != NULL && len == srv_der_len && memcmp(der, srv_der, len) == 0,
               "peer cert DER differs (len %zu vs %zu)", len, srv_der_len);
         unsigned char h1[32], h2[32];
-        CHECK(mojo_tls_sha256(der, len, h1) == 0, "sha256");
-        CHECK(mojo_tls_sha256(srv_der, srv_der_len, h2) == 0, "sha256");
+        CHECK(mojo_tls_sha256(der, len, h1, sizeof h1) == 32, "sha256");
+        CHECK(mojo_tls_sha256(srv_der, srv_der_len, h2, sizeof h2) == 32, "sha256");
         CHECK(memcmp(h1, h2, 32) == 0, "peer cert fingerprint differs");
     }
 
@@ -437,9 +437,9 @@ int main(void) {
     reuseport();
 
     /* Certificates: a CA and a server certificate for localhost it signed. */
-    struct mojo_tls_gencert *ca = mojo_tls_gencert_ca("compat test CA", 30, MOJO_TLS_KEY_ECDSA_P256);
+    struct mojo_tls_gencert *ca = mojo_tls_gencert_new_ca("compat test CA", 30, MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE(ca != NULL, "gencert_ca");
-    struct mojo_tls_gencert *leaf = mojo_tls_gencert_leaf(ca, "localhost", "localhost,127.0.0.1", -1, 30,
+    struct mojo_tls_gencert *leaf = mojo_tls_gencert_new_leaf(ca, "localhost", "localhost,127.0.0.1", -1, 30,
                                                           MOJO_TLS_USAGE_SERVER, MOJO_TLS_KEY_ECDSA_P256);
     REQUIRE(leaf != NULL, "gencert_leaf");
     ca_pem = pem_of(ca, 0);

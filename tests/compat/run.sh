@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Compat layer tests (the original mojo-tls C shim API), against dist/.
 #
-#   1. compat_echo.c: built against dist/include + dist/lib, run;
+#   0. the headers: dist/include/mojo_tls_compat.h declares the compat API,
+#      dist/include/mojo_tls.h none of it (and compiles as C and C++);
+#   1. compat_echo.c (includes mojo_tls_compat.h): built against dist/include
+#      + dist/lib, run;
 #   2. the same binary under valgrind (no invalid accesses, no definite leaks);
 #   3. compat_client.py: the client side through Python ctypes.
 # Everything runs on 127.0.0.1 only, each step bounded by `timeout`.
@@ -73,6 +76,30 @@ run_step() {
         *) fail "$label" "exit $rc" "$log" ;;
     esac
 }
+
+# --- headers ----------------------------------------------------------------
+decls() { "$CC" -E -P -x c "$1" | grep -o '\bmojo_tls_[A-Za-z0-9_]*[[:space:]]*(' | sed 's/[[:space:]]*($//' | sort -u; }
+hdr_log="$out/headers.log"
+{
+    ok=1
+    compat_fns=$(cd "$dist/include" && decls mojo_tls_compat.h | comm -23 - <(decls mojo_tls.h))
+    n=$(grep -c . <<<"$compat_fns" || true)
+    echo "compat functions (declared by mojo_tls_compat.h only): $n"
+    [ "$n" -ge 50 ] || { echo "too few compat functions"; ok=0; }
+    for f in mojo_tls_sizeof_ssl_context mojo_tls_alloc mojo_tls_free mojo_tls_ssl_handshake \
+             mojo_tls_net_connect mojo_tls_x509_crt_parse mojo_tls_pk_parse_key mojo_tls_get_net_send_ptr; do
+        grep -qx "$f" <<<"$compat_fns" || { echo "mojo_tls_compat.h lacks $f"; ok=0; }
+    done
+    if grep -Eq 'MOJO_TLS_(IS_CLIENT|IS_SERVER|TRANSPORT_STREAM|PRESET_DEFAULT|NET_PROTO_TCP|VERSION_UNKNOWN)\b' "$dist/include/mojo_tls.h"; then
+        echo "mojo_tls.h still defines compat constants"; ok=0
+    fi
+    for lang in c c++; do
+        printf '#include "mojo_tls_compat.h"\nint main(void) { return MOJO_TLS_IS_CLIENT + MOJO_TLS_VERIFY_NONE; }\n' |
+            "$CC" -x "$lang" -Wall -Werror -fsyntax-only -I "$dist/include" - || { echo "mojo_tls_compat.h does not compile as $lang"; ok=0; }
+    done
+    [ $ok = 1 ]
+} >"$hdr_log" 2>&1
+if [ $? = 0 ]; then pass "headers split" "$(head -1 "$hdr_log")"; else fail "headers split" "see log" "$hdr_log"; fi
 
 # --- build ------------------------------------------------------------------
 bin="$out/compat_echo"

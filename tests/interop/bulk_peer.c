@@ -133,21 +133,21 @@ int main(int argc, char **argv) {
     mojo_tls_config *cfg = mojo_tls_config_new(server ? MOJO_TLS_ROLE_SERVER : MOJO_TLS_ROLE_CLIENT);
     if (!cfg) die("config");
     if (server && mojo_tls_config_add_cert_file(cfg, cert, key, NULL) != 0) die("certificate");
-    if (!server && mojo_tls_config_load_ca_file(cfg, ca) != 0) die("CA file");
+    if (!server && mojo_tls_config_add_ca_file(cfg, ca) != 0) die("CA file");
     if (ciphers && mojo_tls_config_set_ciphersuites(cfg, ciphers) != 0) die("ciphers");
     if (mbedtls && mojo_tls_config_set_record_layer(cfg, MOJO_TLS_RECORD_LAYER_MBEDTLS) != 0) die("record layer");
 
     mojo_tls_conn *c;
     if (server) {
-        int lfd = mojo_tls_listen("127.0.0.1", 0, 4);
+        int lfd = mojo_tls_socket_listen("127.0.0.1", 0, 4);
         if (lfd < 0) die("listen");
-        printf("listening on %d\n", mojo_tls_listen_port(lfd));
+        printf("listening on %d\n", mojo_tls_socket_port(lfd));
         fflush(stdout);
-        c = mojo_tls_accept(cfg, lfd, timeout_ms);
-        mojo_tls_close_fd(lfd);
+        c = mojo_tls_conn_new_accept(cfg, lfd, timeout_ms);
+        mojo_tls_socket_close(lfd);
         if (!c) die("accept");
     } else {
-        c = mojo_tls_connect(cfg, "localhost", (uint16_t)port, timeout_ms);
+        c = mojo_tls_conn_new_connect(cfg, "localhost", (uint16_t)port, timeout_ms);
         if (!c) die("connect");
     }
     const char *layer = mojo_tls_conn_record_layer(c);
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
         die("sha256");
 #endif
     mojo_tls_conn_set_timeout(c, 0);
-    int fd = mojo_tls_conn_get_fd(c);
+    int fd = mojo_tls_conn_fd(c);
     uint64_t sent = 0, got = 0, next_ku = ku_every;
     size_t wlen = 0, woff = 0; /* wbuf[woff..wlen] is being written (same data on retry) */
     int mismatch = 0, key_updates = 0;

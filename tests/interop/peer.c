@@ -20,7 +20,7 @@
  *   --client-auth none|optional|required            (server)
  *   --alpn LIST  --ciphers LIST  --groups LIST
  *   --tickets SECONDS  --cache MAX                    (server)
- *   --psk-ke           mojo_tls_config_enable_resumption_without_forward_secrecy
+ *   --psk-ke           mojo_tls_config_insecure_resumption_without_forward_secrecy
  *   --sess-in F --sess-out F                          (client)
  *   --pin-cert HEX --pin-spki HEX --pin-only          (client)
  *   --keylog F         mojo_tls_config_set_keylog_file
@@ -183,8 +183,8 @@ static mojo_tls_config *make_config(int role) {
     if (!cfg) setup_check(-1, "config_new");
     if (ncerts != nkeys) usage();
     for (int i = 0; i < ncerts; i++) setup_check(mojo_tls_config_add_cert_file(cfg, certs[i], keys[i], NULL), "add_cert_file");
-    for (int i = 0; i < ncas; i++) setup_check(mojo_tls_config_load_ca_file(cfg, cas[i]), "load_ca_file");
-    for (int i = 0; i < ncrls; i++) setup_check(mojo_tls_config_load_crl_file(cfg, crls[i]), "load_crl_file");
+    for (int i = 0; i < ncas; i++) setup_check(mojo_tls_config_add_ca_file(cfg, cas[i]), "load_ca_file");
+    for (int i = 0; i < ncrls; i++) setup_check(mojo_tls_config_add_crl_file(cfg, crls[i]), "load_crl_file");
     if (opt_client_auth) {
         int m = !strcmp(opt_client_auth, "required")   ? MOJO_TLS_CLIENT_AUTH_REQUIRED
                 : !strcmp(opt_client_auth, "optional") ? MOJO_TLS_CLIENT_AUTH_OPTIONAL
@@ -194,10 +194,10 @@ static mojo_tls_config *make_config(int role) {
     if (opt_alpn) setup_check(mojo_tls_config_set_alpn(cfg, opt_alpn), "set_alpn");
     if (opt_ciphers) setup_check(mojo_tls_config_set_ciphersuites(cfg, opt_ciphers), "set_ciphersuites");
     if (opt_groups) setup_check(mojo_tls_config_set_groups(cfg, opt_groups), "set_groups");
-    if (opt_tickets >= 0) setup_check(mojo_tls_config_enable_session_tickets(cfg, opt_tickets), "enable_session_tickets");
+    if (opt_tickets >= 0) setup_check(mojo_tls_config_set_session_tickets(cfg, opt_tickets), "enable_session_tickets");
     if (opt_cache >= 0) setup_check(mojo_tls_config_set_session_cache(cfg, opt_cache, 300), "set_session_cache");
     if (opt_psk_ke)
-        setup_check(mojo_tls_config_enable_resumption_without_forward_secrecy(cfg, 1),
+        setup_check(mojo_tls_config_insecure_resumption_without_forward_secrecy(cfg, 1),
                     "enable_resumption_without_forward_secrecy");
     for (int i = 0; i < npin_cert + npin_spki; i++) {
         int spki = i >= npin_cert;
@@ -208,7 +208,7 @@ static mojo_tls_config *make_config(int role) {
     }
     if (opt_pin_only) setup_check(mojo_tls_config_set_pin_only(cfg, 1), "set_pin_only");
     if (opt_keylog) setup_check(mojo_tls_config_set_keylog_file(cfg, opt_keylog), "set_keylog_file");
-    if (opt_insecure) setup_check(mojo_tls_config_insecure_set_verify(cfg, MOJO_TLS_VERIFY_NONE), "insecure_set_verify");
+    if (opt_insecure) setup_check(mojo_tls_config_insecure_verify(cfg, MOJO_TLS_VERIFY_NONE), "insecure_set_verify");
     return cfg;
 }
 
@@ -255,15 +255,15 @@ static int echo_loop(mojo_tls_conn *c, size_t *total) {
 
 static int run_server(void) {
     mojo_tls_config *cfg = make_config(MOJO_TLS_ROLE_SERVER);
-    int lfd = mojo_tls_listen("127.0.0.1", 0, 16);
+    int lfd = mojo_tls_socket_listen("127.0.0.1", 0, 16);
     setup_check(lfd, "listen");
-    int port = mojo_tls_listen_port(lfd);
+    int port = mojo_tls_socket_port(lfd);
     setup_check(port, "listen_port");
     printf("listening on %d\n", port);
     fflush(stdout);
     int rc = 0;
     for (int i = 0; i < opt_accept; i++) {
-        mojo_tls_conn *c = mojo_tls_accept(cfg, lfd, opt_timeout);
+        mojo_tls_conn *c = mojo_tls_conn_new_accept(cfg, lfd, opt_timeout);
         printf("conn: %d\n", i);
         if (!c) {
             printf("handshake: fail\n");
@@ -281,7 +281,7 @@ static int run_server(void) {
         fflush(stdout);
         mojo_tls_conn_free(c);
     }
-    mojo_tls_close_fd(lfd);
+    mojo_tls_socket_close(lfd);
     mojo_tls_config_free(cfg);
     return rc;
 }
@@ -442,18 +442,18 @@ static int gen(const char *dir) {
     const int S = MOJO_TLS_USAGE_SERVER, C = MOJO_TLS_USAGE_CLIENT;
     const int P256 = MOJO_TLS_KEY_ECDSA_P256, P384 = MOJO_TLS_KEY_ECDSA_P384;
     const char *names = "localhost,one.example,127.0.0.1,::1";
-    mojo_tls_gencert *ca = mojo_tls_gencert_ca("mojo gen CA", 30, P256);
-    mojo_tls_gencert *ca384 = mojo_tls_gencert_ca("mojo gen CA 384", 30, P384);
-    mojo_tls_gencert *otherca = mojo_tls_gencert_ca("mojo other CA", 30, P256);
-    mojo_tls_gencert *server = mojo_tls_gencert_leaf(ca, "localhost", names, 0, 10, S, P256);
-    mojo_tls_gencert *server384 = mojo_tls_gencert_leaf(ca384, "localhost", names, 0, 10, S, P384);
-    mojo_tls_gencert *client = mojo_tls_gencert_leaf(ca, "alice", "alice.example", 0, 10, C, P384);
-    mojo_tls_gencert *both = mojo_tls_gencert_leaf(ca, "both", "both.example", 0, 10, S | C, P256);
-    mojo_tls_gencert *selfsigned = mojo_tls_gencert_leaf(NULL, "device", "device.local,127.0.0.1", 0, 10, S, P256);
-    mojo_tls_gencert *revoked = mojo_tls_gencert_leaf(ca, "localhost", "localhost,127.0.0.1", 0, 10, S, P256);
-    mojo_tls_gencert *one = mojo_tls_gencert_leaf(ca, "one.example", "one.example", 0, 10, S, P256);
-    mojo_tls_gencert *two = mojo_tls_gencert_leaf(ca, "two.example", "two.example,*.two.example", 0, 10, S, P256);
-    mojo_tls_gencert *stranger = mojo_tls_gencert_leaf(otherca, "mallory", "mallory.example", 0, 10, C, P256);
+    mojo_tls_gencert *ca = mojo_tls_gencert_new_ca("mojo gen CA", 30, P256);
+    mojo_tls_gencert *ca384 = mojo_tls_gencert_new_ca("mojo gen CA 384", 30, P384);
+    mojo_tls_gencert *otherca = mojo_tls_gencert_new_ca("mojo other CA", 30, P256);
+    mojo_tls_gencert *server = mojo_tls_gencert_new_leaf(ca, "localhost", names, 0, 10, S, P256);
+    mojo_tls_gencert *server384 = mojo_tls_gencert_new_leaf(ca384, "localhost", names, 0, 10, S, P384);
+    mojo_tls_gencert *client = mojo_tls_gencert_new_leaf(ca, "alice", "alice.example", 0, 10, C, P384);
+    mojo_tls_gencert *both = mojo_tls_gencert_new_leaf(ca, "both", "both.example", 0, 10, S | C, P256);
+    mojo_tls_gencert *selfsigned = mojo_tls_gencert_new_leaf(NULL, "device", "device.local,127.0.0.1", 0, 10, S, P256);
+    mojo_tls_gencert *revoked = mojo_tls_gencert_new_leaf(ca, "localhost", "localhost,127.0.0.1", 0, 10, S, P256);
+    mojo_tls_gencert *one = mojo_tls_gencert_new_leaf(ca, "one.example", "one.example", 0, 10, S, P256);
+    mojo_tls_gencert *two = mojo_tls_gencert_new_leaf(ca, "two.example", "two.example,*.two.example", 0, 10, S, P256);
+    mojo_tls_gencert *stranger = mojo_tls_gencert_new_leaf(otherca, "mallory", "mallory.example", 0, 10, C, P256);
     save("ca", ca);
     save("ca384", ca384);
     save("otherca", otherca);
@@ -494,7 +494,7 @@ int main(int argc, char **argv) {
         if (!data) usage();
         unsigned char h[32];
         char hx[65];
-        setup_check(mojo_tls_sha256(data, n, h), "sha256");
+        setup_check(mojo_tls_sha256(data, n, h, sizeof h) == 32 ? 0 : -1, "sha256");
         hex(h, 32, hx);
         printf("%s\n", hx);
         return 0;

@@ -9,7 +9,7 @@ only (every backend has TLS 1.3: Mbed TLS 3.6 bundled or system, 4.x).
   - resumption with tickets both ways (s_client -sess_out/-sess_in against
     our server with tickets; our client's export/import against s_server)
   - resumption key exchange modes (psk_ke opt-in,
-    mojo_tls_config_enable_resumption_without_forward_secrecy), read from
+    mojo_tls_config_insecure_resumption_without_forward_secrecy), read from
     openssl's -msg trace of the ClientHello and ServerHello: our opted-in
     client resumes with psk_ke (no key_share) against s_server
     -allow_no_dhe_kex, our default client offers psk_dhe_ke alone, a server

@@ -7,7 +7,7 @@ cause; a positive control that differs only in the property under test must
 pass (handshake + echoed data). Certificates come from the library's own
 generator (mojo_tls_gencert_*) where it can express the case and from the
 openssl CLI for the rest (intermediate without CA:TRUE, path length, EKU,
-RSA-1024, SHA-1). Servers: mojo_tls_accept for generated certificates, the
+RSA-1024, SHA-1). Servers: mojo_tls_conn_new_accept for generated certificates, the
 Python ssl module (OpenSSL, @SECLEVEL=0) for the openssl-made ones, since a
 library refusing to *load* a weak certificate is not what is tested here.
 Runs against whatever backend dist/ holds.
@@ -217,7 +217,7 @@ class Matrix:
         scfg = R.server_config(g.cert, g.key)
         ccfg = L.mojo_tls_config_new(ffi.MOJO_TLS_ROLE_CLIENT)
         try:
-            assert L.mojo_tls_config_insecure_set_verify(ccfg, ffi.MOJO_TLS_VERIFY_NONE) == 0
+            assert L.mojo_tls_config_insecure_verify(ccfg, ffi.MOJO_TLS_VERIFY_NONE) == 0
             srv = R.MojoServer(scfg)
             s = R.tcp_connect(srv.port)
             c = L.mojo_tls_conn_new_fd(ccfg, s.detach(), 1, b"localhost")
@@ -238,7 +238,7 @@ class Matrix:
     def mtls(self, bad: R.Gen, needles: Sequence[str], control: R.Gen) -> str:
         scfg = R.server_config(self.good.cert, self.good.key)
         self.cfgs.append(scfg)
-        assert L.mojo_tls_config_load_ca_mem(scfg, self.ca.cert, len(self.ca.cert)) == 0
+        assert L.mojo_tls_config_add_ca_mem(scfg, self.ca.cert, len(self.ca.cert)) == 0
         assert L.mojo_tls_config_set_client_auth(scfg, ffi.MOJO_TLS_CLIENT_AUTH_REQUIRED) == 0
 
         def client_with(cert: R.Gen) -> object:

@@ -1,9 +1,10 @@
-"""Parse the function declarations of mojo_tls.h (the one in dist/include,
-i.e. the header the tested library was built with; <repo>/include otherwise).
+"""Parse the function declarations of mojo_tls.h and mojo_tls_compat.h (the
+ones in dist/include, i.e. the headers the tested library was built with;
+<repo>/include otherwise).
 
 Each function: name, return type, parameters (type text + name) and its doc
-comment; `compat` is true when the doc comment starts with "Compat:" (the
-header's marker for the compat layer, see docs/compat.md).
+comment; `compat` is true for the functions of mojo_tls_compat.h (whose doc
+comments also start with "Compat:", see docs/compat.md).
 """
 
 from __future__ import annotations
@@ -46,11 +47,16 @@ class Func:
         return self.doc.lstrip().startswith("Compat:")
 
 
-def header_path() -> Path:
-    for p in (DIST / "include" / "mojo_tls.h", ROOT / "include" / "mojo_tls.h"):
+def header_path(name: str = "mojo_tls.h") -> Path:
+    for p in (DIST / "include" / name, ROOT / "include" / name):
         if p.exists():
             return p
-    raise SystemExit("error: mojo_tls.h not found")
+    raise SystemExit(f"error: {name} not found")
+
+
+def header_paths() -> List[Path]:
+    """The native header, then the compat header."""
+    return [header_path("mojo_tls.h"), header_path("mojo_tls_compat.h")]
 
 
 _DECL = re.compile(r"/\*\*(?P<doc>(?:(?!\*/).)*?)\*/\s*(?P<decl>[^;{}#]*?\bmojo_tls_\w+\s*\([^;{}]*\))\s*;", re.S)
@@ -67,8 +73,15 @@ def _param(text: str) -> Param:
 
 
 def parse(path: Path | None = None) -> Dict[str, Func]:
-    text = (path or header_path()).read_text()
-    out: Dict[str, Func] = {}
+    """The functions of `path`, or of both headers when it is None."""
+    if path is None:
+        out: Dict[str, Func] = {}
+        for p in header_paths():
+            out.update(parse(p))
+        return out
+    text = path.read_text()
+    compat_header = path.name == "mojo_tls_compat.h"
+    out = {}
     for m in _DECL.finditer(text):
         decl = " ".join(m.group("decl").split())
         dm = re.match(r"^(?P<ret>.*?)\b(?P<name>mojo_tls_\w+)\s*\((?P<params>.*)\)$", decl)
@@ -77,14 +90,19 @@ def parse(path: Path | None = None) -> Dict[str, Func]:
         doc = " ".join(line.strip().lstrip("*").strip() for line in m.group("doc").splitlines()).strip()
         params_text = dm.group("params").strip()
         params = [] if params_text in ("", "void") else [_param(p) for p in params_text.split(",")]
-        out[dm.group("name")] = Func(dm.group("name"), dm.group("ret").strip(), params, doc)
+        f = Func(dm.group("name"), dm.group("ret").strip(), params, doc)
+        if compat_header and not f.compat:
+            f.doc = "Compat: " + f.doc
+        out[dm.group("name")] = f
     return out
 
 
 def declared_names(path: Path | None = None) -> List[str]:
     """Every identifier called like a function (comments removed) — the
     independent cross-check that parse() missed nothing."""
-    text = (path or header_path()).read_text()
+    if path is None:
+        return sorted(set(n for p in header_paths() for n in declared_names(p)))
+    text = path.read_text()
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
     return sorted(set(re.findall(r"\b(mojo_tls_\w+)\s*\(", text)))

@@ -177,7 +177,7 @@ def records(data: bytes) -> List[bytes]:
 def client_connect(pki: PKI, port: int, timeout_ms: int) -> Tuple[object, int, str, float]:
     L.mojo_tls_clear_error()
     t0 = time.monotonic()
-    c = L.mojo_tls_connect(pki.ccfg, b"127.0.0.1", port, timeout_ms)
+    c = L.mojo_tls_conn_new_connect(pki.ccfg, b"127.0.0.1", port, timeout_ms)
     dt = time.monotonic() - t0
     code, msg = R.last_error() if not c else (0, "")
     return c, code, msg, dt
@@ -511,7 +511,7 @@ class Accepter:
 
     def _run(self, pki: PKI, handshake: bool) -> None:
         self.started.set()
-        fn = L.mojo_tls_accept if handshake else L.mojo_tls_accept_no_handshake
+        fn = L.mojo_tls_conn_new_accept if handshake else L.mojo_tls_conn_new_accept_no_handshake
         t0 = time.monotonic()
         c = fn(pki.scfg, self.lfd, self.timeout_ms)
         self.dt = time.monotonic() - t0
@@ -523,7 +523,7 @@ class Accepter:
     def join(self) -> None:
         self.th.join(self.timeout_ms / 1000 + 20 * SLOW)
         assert not self.th.is_alive(), "accept hung"
-        L.mojo_tls_close_fd(self.lfd)
+        L.mojo_tls_socket_close(self.lfd)
 
 
 def slow_loris_client(pki: PKI) -> str:

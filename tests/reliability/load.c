@@ -75,7 +75,7 @@ static void *server_thread(void *p) {
 static void *acceptor(void *arg) {
     (void)arg;
     for (int i = 0; i < CONNS; i++) {
-        mojo_tls_conn *c = mojo_tls_accept_no_handshake(g_scfg, g_lfd, 30000 * h_slow());
+        mojo_tls_conn *c = mojo_tls_conn_new_accept_no_handshake(g_scfg, g_lfd, 30000 * h_slow());
         if (!c) {
             h_fail(__FILE__, __LINE__, "accept %d failed", i);
             break;
@@ -95,7 +95,7 @@ static void *client_thread(void *p) {
     client_t *cl = p;
     unsigned char *out = h_xmalloc(MAX_MSG), *in = h_xmalloc(MAX_MSG);
     cl->sent_sum = cl->recv_sum = H_FNV_INIT;
-    mojo_tls_conn *c = mojo_tls_connect(g_ccfg, "127.0.0.1", (uint16_t)g_port, 60000 * h_slow());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(g_ccfg, "127.0.0.1", (uint16_t)g_port, 60000 * h_slow());
     if (!c) h_fail(__FILE__, __LINE__, "client %d: connect failed", cl->idx);
     /* every connection is up before any data moves: 200 truly concurrent */
     pthread_barrier_wait(&g_established);
@@ -163,9 +163,9 @@ static void one_round(int round) {
     memset(g_clients, 0, sizeof g_clients);
     memset(g_servers, 0, sizeof g_servers);
     g_accepted = 0;
-    g_lfd = mojo_tls_listen("127.0.0.1", 0, 512); /* backlog for 200 simultaneous connects */
+    g_lfd = mojo_tls_socket_listen("127.0.0.1", 0, 512); /* backlog for 200 simultaneous connects */
     REQUIRE_OK(g_lfd);
-    g_port = mojo_tls_listen_port(g_lfd);
+    g_port = mojo_tls_socket_port(g_lfd);
     REQUIRE(pthread_barrier_init(&g_established, NULL, CONNS) == 0);
     double t0 = h_now_ms();
     g_deadline_ms = t0 + g_budget_s * 1000.0 * 0.6 * h_slow();
@@ -183,7 +183,7 @@ static void one_round(int round) {
     pthread_join(acc, NULL);
     for (int i = 0; i < g_accepted; i++) pthread_join(g_servers[i].th, NULL);
     double t1 = h_now_ms();
-    CHECK_RC(mojo_tls_close_fd(g_lfd), 0);
+    CHECK_RC(mojo_tls_socket_close(g_lfd), 0);
     pthread_barrier_destroy(&g_established);
 
     size_t total = 0, rounds = 0, ok = 0;

@@ -92,7 +92,7 @@ static void *panic_thread(void *arg) {
         }
         /* the thread still works between panics */
         unsigned char r[16];
-        if (mojo_tls_random(r, sizeof r) != 0) {
+        if (mojo_tls_random(r, sizeof r) != (intptr_t)sizeof r) {
             h_fail(__FILE__, __LINE__, "thread %d: mojo_tls_random failed after a panic", id);
             break;
         }

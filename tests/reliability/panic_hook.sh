@@ -64,13 +64,13 @@ hooks_dir="$out/hooks-lib"
 rm -rf "$hooks_dir"
 mkdir -p "$hooks_dir"
 if [ -e "$hooks_target/release/libmojo_tls.so" ]; then
-    cp "$hooks_target/release/libmojo_tls.so" "$hooks_dir/libmojo_tls.so.0"
-    ln -s libmojo_tls.so.0 "$hooks_dir/libmojo_tls.so"
-    hooks_lib="$hooks_dir/libmojo_tls.so.0"
+    cp "$hooks_target/release/libmojo_tls.so" "$hooks_dir/libmojo_tls.so.1"
+    ln -s libmojo_tls.so.1 "$hooks_dir/libmojo_tls.so"
+    hooks_lib="$hooks_dir/libmojo_tls.so.1"
 else
-    cp "$hooks_target/release/libmojo_tls.dylib" "$hooks_dir/libmojo_tls.0.dylib"
-    ln -s libmojo_tls.0.dylib "$hooks_dir/libmojo_tls.dylib"
-    hooks_lib="$hooks_dir/libmojo_tls.0.dylib"
+    cp "$hooks_target/release/libmojo_tls.dylib" "$hooks_dir/libmojo_tls.1.dylib"
+    ln -s libmojo_tls.1.dylib "$hooks_dir/libmojo_tls.dylib"
+    hooks_lib="$hooks_dir/libmojo_tls.1.dylib"
 fi
 ok "test-hooks build ($(( $(date +%s) - t0 ))s)"
 # Rust prints each caught panic on stderr (expected here); no backtraces, they are slow

@@ -29,7 +29,7 @@ DIST = Path(os.environ.get("MOJO_TLS_DIST") or (ROOT / "dist")).resolve()
 
 
 def library_file() -> Path:
-    for name in ("libmojo_tls.so.0", "libmojo_tls.so", "libmojo_tls.0.dylib", "libmojo_tls.dylib"):
+    for name in ("libmojo_tls.so.1", "libmojo_tls.so", "libmojo_tls.1.dylib", "libmojo_tls.dylib"):
         p = DIST / "lib" / name
         if p.exists():
             return p
@@ -152,12 +152,12 @@ class Gen:
 
     @staticmethod
     def ca(cn: str = "reliability CA", days: int = 30) -> "Gen":
-        return Gen(L.mojo_tls_gencert_ca(cn.encode(), days, ffi.MOJO_TLS_KEY_ECDSA_P256))
+        return Gen(L.mojo_tls_gencert_new_ca(cn.encode(), days, ffi.MOJO_TLS_KEY_ECDSA_P256))
 
     @staticmethod
     def leaf(issuer: Optional["Gen"], cn: str = "localhost", sans: str = "localhost,127.0.0.1",
              not_before: int = 0, days: int = 30, usage: int = ffi.MOJO_TLS_USAGE_SERVER) -> "Gen":
-        return Gen(L.mojo_tls_gencert_leaf(issuer.h if issuer else None, cn.encode(), sans.encode(),
+        return Gen(L.mojo_tls_gencert_new_leaf(issuer.h if issuer else None, cn.encode(), sans.encode(),
                                            not_before, days, usage, ffi.MOJO_TLS_KEY_ECDSA_P256))
 
     def crl(self, revoked: Sequence["Gen"]) -> bytes:
@@ -273,22 +273,22 @@ def client_config(ca_pems: Sequence[bytes] = (), crl: Optional[bytes] = None) ->
     cfg = L.mojo_tls_config_new(ffi.MOJO_TLS_ROLE_CLIENT)
     assert cfg, last_error()
     for pem in ca_pems:
-        rc = L.mojo_tls_config_load_ca_mem(cfg, pem, len(pem))
+        rc = L.mojo_tls_config_add_ca_mem(cfg, pem, len(pem))
         assert rc == 0, f"load_ca_mem: {code_name(rc)} {last_error()[1]}"
     if crl is not None:
-        rc = L.mojo_tls_config_load_crl_mem(cfg, crl, len(crl))
+        rc = L.mojo_tls_config_add_crl_mem(cfg, crl, len(crl))
         assert rc == 0, f"load_crl_mem: {code_name(rc)} {last_error()[1]}"
     return cfg
 
 
 def listen() -> Tuple[int, int]:
-    lfd = L.mojo_tls_listen(b"127.0.0.1", 0, 16)
+    lfd = L.mojo_tls_socket_listen(b"127.0.0.1", 0, 16)
     assert lfd >= 0, last_error()
-    return lfd, L.mojo_tls_listen_port(lfd)
+    return lfd, L.mojo_tls_socket_port(lfd)
 
 
 class MojoServer:
-    """Accepts one connection with mojo_tls_accept on a thread; echoes one message."""
+    """Accepts one connection with mojo_tls_conn_new_accept on a thread; echoes one message."""
 
     def __init__(self, cfg: object, timeout_ms: Optional[int] = None) -> None:
         self.cfg = cfg
@@ -301,7 +301,7 @@ class MojoServer:
         self.th.start()
 
     def _run(self) -> None:
-        c = L.mojo_tls_accept(self.cfg, self.lfd, self.timeout_ms)
+        c = L.mojo_tls_conn_new_accept(self.cfg, self.lfd, self.timeout_ms)
         if not c:
             self.code, self.msg = last_error()
             return
@@ -316,7 +316,7 @@ class MojoServer:
     def join(self) -> None:
         self.th.join(self.timeout_ms / 1000 + 10)
         assert not self.th.is_alive(), "server thread hung"
-        L.mojo_tls_close_fd(self.lfd)
+        L.mojo_tls_socket_close(self.lfd)
 
 
 class StdlibServer:
@@ -383,7 +383,7 @@ def client_try(cfg: object, port: int, server_name: Optional[str], use_connect: 
     """Handshake + one echoed message. Returns (ok, code, last_error, verify_flags)."""
     L.mojo_tls_clear_error()
     if use_connect is not None:
-        c = L.mojo_tls_connect(cfg, use_connect.encode(), port, io_timeout_ms())
+        c = L.mojo_tls_conn_new_connect(cfg, use_connect.encode(), port, io_timeout_ms())
         if not c:
             code, msg = last_error()
             return False, code, msg, -1

@@ -491,17 +491,22 @@ impl Session {
         if self.psk_ke_only && !self.handshake_done() {
             e.message = format!(
                 "{}; the session was offered for resumption without ECDHE (psk_ke, \
-                 mojo_tls_config_enable_resumption_without_forward_secrecy) and the server \
+                 mojo_tls_config_insecure_resumption_without_forward_secrecy) and the server \
                  did not resume it (not opted in, or the ticket expired or is unknown): \
                  connect again without the session",
                 e.message
             );
         }
         if self.hook.pin_failed.get() {
-            e.message = format!(
-                "no certificate pin matched the peer's certificate; {}",
-                e.message
-            );
+            const PIN: &str = "no certificate pin matched the peer's certificate";
+            e.message = format!("{PIN}; {}", e.message);
+            if let Some(v) = e.verify.as_mut() {
+                v.reason = if v.reason.is_empty() {
+                    PIN.to_string()
+                } else {
+                    format!("{PIN}; {}", v.reason)
+                };
+            }
         }
         e
     }
