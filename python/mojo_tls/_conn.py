@@ -328,9 +328,28 @@ def check_server_hostname(context: Any, server_side: bool, server_hostname: Opti
         if context.check_hostname and not context.pin_only:
             raise ValueError("check_hostname requires server_hostname")
         return None
-    if not isinstance(server_hostname, str):
-        raise TypeError(f"server_hostname must be str, not {type(server_hostname).__name__}")
-    if not server_hostname or server_hostname.startswith("."):
+    name = normalize_server_hostname(server_hostname)
+    if not name or name.startswith("."):
         raise ValueError(f"invalid server_hostname {server_hostname!r}")
-    return c_str(server_hostname.encode("idna") if not server_hostname.isascii() else server_hostname,
-                 "server_hostname")
+    return c_str(name, "server_hostname")
+
+
+def normalize_server_hostname(server_hostname: Any) -> Optional[str]:
+    """`server_hostname` as ssl.SSLContext.wrap_socket stores it: a str is
+    IDNA-encoded to ASCII, bytes (as anyio passes) are decoded as ASCII."""
+    if server_hostname is None:
+        return None
+    if isinstance(server_hostname, (bytes, bytearray)):
+        try:
+            return bytes(server_hostname).decode("ascii")
+        except UnicodeDecodeError:
+            raise ValueError(f"server_hostname {server_hostname!r} is not ASCII "
+                             "(IDNA-encode it or pass a str)") from None
+    if not isinstance(server_hostname, str):
+        raise TypeError(f"server_hostname must be str or bytes, not {type(server_hostname).__name__}")
+    if server_hostname.isascii():
+        return server_hostname
+    try:
+        return server_hostname.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"invalid server_hostname {server_hostname!r}: {exc}") from None

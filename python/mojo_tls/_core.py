@@ -145,7 +145,8 @@ def out_bytes(fn: Callable[..., int], *args: Any, initial: int = 4096, context: 
 
 
 def timeout_ms(timeout: Optional[float], what: str = "timeout") -> int:
-    """Seconds (None = block) to the library's milliseconds (-1 = block, 0 = poll)."""
+    """Seconds (None = block) to the library's milliseconds (-1 = block, 0 = poll).
+    Accepts what socket.settimeout() accepts (OverflowError beyond it)."""
     if timeout is None:
         return -1
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -156,5 +157,9 @@ def timeout_ms(timeout: Optional[float], what: str = "timeout") -> int:
         raise ValueError(f"{what} must be non-negative (None blocks)")
     if timeout == 0:
         return 0
+    if timeout * 1e9 >= 2**63:  # what socket.settimeout() refuses
+        raise OverflowError("timestamp out of range for platform time_t")
     ms = int(timeout * 1000)
-    return max(1, min(ms, 2**31 - 1))
+    # Longer than the library's int32 milliseconds (~24.8 days): wait without
+    # a limit rather than time out early (gettimeout() keeps the value).
+    return -1 if ms > 2**31 - 1 else max(1, ms)

@@ -11,7 +11,7 @@ import time
 from typing import Any, Optional, Tuple, Union
 
 from . import _ffi
-from ._conn import _ConnBase, check_server_hostname
+from ._conn import _ConnBase, check_server_hostname, normalize_server_hostname
 from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeout_ms
 from ._signals import check_signals, conn_call, handle_call
 from .context import TLSContext
@@ -58,16 +58,22 @@ class TLSSocket(_ConnBase):
     @classmethod
     def _new(cls, context: TLSContext, conn: _ffi.ConnHandle, *, server_side: bool,
              server_hostname: Optional[str], timeout: Optional[float],
-             sock: Optional[_socket.socket] = None, suppress_ragged_eofs: bool = False,
+             suppress_ragged_eofs: bool = False,
              handshake_done: bool = False) -> "TLSSocket":
         self = object.__new__(cls)
         self._init_base(context, server_side, server_hostname)
         self._conn = conn
-        self._sock = sock  # the wrapped Python socket (STARTTLS), kept alive
         self._timeout = timeout
         self.suppress_ragged_eofs = suppress_ragged_eofs
         self._handshake_done = handshake_done
         self._write_lock = threading.Lock()
+        # As socket.socket: files from makefile() keep the connection open
+        # after close(); the last one to close really closes it.
+        self._io_refs = 0
+        self._close_called = False
+        # Threads inside a blocking call on this connection (list.append /
+        # pop are atomic): close() wakes them.
+        self._waiters: list = []
         return self
 
     @classmethod
@@ -83,27 +89,39 @@ class TLSSocket(_ConnBase):
         context._check_side(server_side)
         side = context.server_side
         name = check_server_hostname(context, side, server_hostname)
-        fd = sock.fileno()
-        if fd < 0:
+        if sock.fileno() < 0:
             raise OSError("the socket is closed")
-        conn = check_handle(lib().mojo_tls_conn_new_fd(context._h(), fd, 0, name), "wrap_socket")
-        self = cls._new(context, conn, server_side=side, server_hostname=server_hostname,
-                        timeout=sock.gettimeout(), sock=sock,
-                        suppress_ragged_eofs=suppress_ragged_eofs)
+        cfg = context._h()
+        timeout = sock.gettimeout()
+        # Take the descriptor over, as ssl does: `sock` is detached (its
+        # fileno() is -1, closing it does nothing) and the connection owns
+        # the fd (closed by the library, also if creating the connection fails).
+        fd = sock.detach()
+        conn = check_handle(lib().mojo_tls_conn_new_fd(cfg, fd, 1, name), "wrap_socket")
+        self = cls._new(context, conn, server_side=side,
+                        server_hostname=normalize_server_hostname(server_hostname),
+                        timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs)
         try:
             lib().mojo_tls_conn_set_timeout(conn, timeout_ms(self._timeout))
             self._import_session(session)
             if do_handshake_on_connect:
                 self.do_handshake()
         except BaseException:
-            self._free()
+            self._real_close()  # as ssl: the socket is closed on failure
             raise
         return self
 
     def _blocking(self, fn: Any) -> int:
         """`fn()` on this connection, repeated after a signal once Python's
         handlers ran (PEP 475; KeyboardInterrupt and co. propagate)."""
-        return conn_call(self._h(), self._timeout, fn)
+        if self._timeout == 0:
+            return conn_call(self._h(), 0, fn)
+        w = self._waiters
+        w.append(None)
+        try:
+            return conn_call(self._h(), self._timeout, fn)
+        finally:
+            w.pop()
 
     # -- handshake -------------------------------------------------------------------
     def do_handshake(self) -> None:
@@ -222,13 +240,17 @@ class TLSSocket(_ConnBase):
                  encoding: Optional[str] = None, errors: Optional[str] = None,
                  newline: Optional[str] = None) -> Any:
         """A file object over the connection (modes 'r', 'w', 'b' combinations,
-        as socket.makefile). Closing the file does not close the socket."""
+        as socket.makefile). Closing the file does not close the socket; as
+        with socket.socket, :meth:`close` leaves open files working and the
+        connection is really closed when the last of them is closed."""
         if not set(mode) <= {"r", "w", "b"}:
             raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
         reading = "r" in mode or "w" not in mode
         writing = "w" in mode
         binary = "b" in mode
+        self._h()  # not on a closed connection
         raw = _TLSRawIO(self, reading, writing)
+        self._io_refs += 1
         if buffering is None:
             buffering = -1
         if buffering < 0:
@@ -277,6 +299,19 @@ class TLSSocket(_ConnBase):
             return -1
         fd = lib().mojo_tls_conn_fd(c)
         return fd if fd >= 0 else -1
+
+    def setsockopt(self, level: int, optname: int, value: Any, optlen: Optional[int] = None) -> None:
+        """socket.setsockopt on the underlying socket (e.g. TCP_NODELAY)."""
+        with _sock_from_fd(self._fd()) as s:
+            if optlen is None:
+                s.setsockopt(level, optname, value)
+            else:
+                s.setsockopt(level, optname, value, optlen)
+
+    def getsockopt(self, level: int, optname: int, buflen: int = 0) -> Any:
+        """socket.getsockopt on the underlying socket."""
+        with _sock_from_fd(self._fd()) as s:
+            return s.getsockopt(level, optname, buflen) if buflen else s.getsockopt(level, optname)
 
     def getpeername(self) -> Any:
         """The remote address."""
@@ -334,31 +369,57 @@ class TLSSocket(_ConnBase):
                 raise self._error(n, "unwrap")
             if deadline is not None and time.monotonic() > deadline:
                 raise make_error(int(Err.MOJO_TLS_ERR_TIMEOUT), "unwrap")
-        if self._sock is not None:
-            sock = self._sock
-            self._sock = None
-        else:
-            sock = _sock_from_fd(self._fd())
-        self._free()
+        sock = _sock_from_fd(self._fd())  # a new descriptor for the same TCP socket
+        self._close_called = True
+        self._free(abandon=True)  # nothing more to send; closes the library's fd
+        try:
+            sock.settimeout(self._timeout)
+        except OSError:
+            pass
         return sock
 
     def close(self) -> None:
-        """Close the connection (best-effort close_notify) and the socket.
-        Idempotent."""
-        self._free()
-        sock, self._sock = getattr(self, "_sock", None), None
-        if sock is not None:
-            sock.close()
+        """Close the connection and its socket, sending nothing (no
+        close_notify), as ssl.SSLSocket.close(): use :meth:`unwrap` or
+        ``shutdown(SHUT_WR)`` to end the TLS stream cleanly first. Files from
+        :meth:`makefile` that are still open keep the connection working;
+        it is closed when the last of them is. Idempotent."""
+        self._close_called = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def _decref_socketios(self) -> None:
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._close_called:
+            self.close()
+
+    def _real_close(self) -> None:
+        self._close_called = True
+        c = self._conn
+        if c is None:
+            return
+        if self._waiters:
+            # Another thread is blocked on this connection: wake it (the
+            # library closes the fd when it leaves). Only then is the TCP
+            # socket shut down, as the library's own close would.
+            try:
+                fd = lib().mojo_tls_conn_fd(c)
+                if fd >= 0:
+                    with _sock_from_fd(fd) as s:
+                        s.shutdown(_socket.SHUT_RDWR)
+            except OSError:
+                pass
+        # Never sends anything: a copy of this socket in another process
+        # (fork) must not see the session end.
+        self._free(abandon=True)
 
     def abandon(self) -> None:
-        """Release the connection without telling the peer: no close_notify,
-        no TCP shutdown; the socket is closed in this process. (close() in a
-        process other than the one that did the handshake, e.g. a forked
-        child, already behaves like this.) Idempotent."""
+        """Release the connection at once without telling the peer: no
+        close_notify, no TCP shutdown; the socket is closed in this process,
+        also with makefile() files open. Idempotent."""
+        self._close_called = True
         self._free(abandon=True)
-        sock, self._sock = getattr(self, "_sock", None), None
-        if sock is not None:
-            sock.close()
 
     def detach(self) -> None:  # pragma: no cover - explicit refusal
         raise OSError("TLSSocket.detach is not supported: use unwrap()")
@@ -371,7 +432,7 @@ class TLSSocket(_ConnBase):
 
     def __del__(self) -> None:
         try:
-            self.close()
+            self._real_close()
         except Exception:
             pass
 
@@ -413,11 +474,19 @@ class _TLSRawIO(io.RawIOBase):
         return len(data)
 
     def fileno(self) -> int:
+        self._checkClosed()  # type: ignore[attr-defined]
         return self._tls.fileno()
 
     @property
     def name(self) -> int:  # type: ignore[override]
-        return self._tls.fileno()
+        return -1 if self.closed else self._tls.fileno()
+
+    def close(self) -> None:
+        """Close the file; the last file of a closed TLSSocket closes it."""
+        if self.closed:
+            return
+        super().close()
+        self._tls._decref_socketios()
 
 
 def connect(host: str, port: int, *, context: Optional[TLSContext] = None,

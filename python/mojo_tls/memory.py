@@ -12,7 +12,7 @@ import ctypes
 from typing import Any, Optional
 
 from . import _ffi
-from ._conn import _ConnBase, check_server_hostname
+from ._conn import _ConnBase, check_server_hostname, normalize_server_hostname
 from ._core import as_bytes, check_handle, lib
 from .context import TLSContext
 from .errors import TLSWantWriteError
@@ -49,7 +49,7 @@ class TLSObject(_ConnBase):
         side = context.server_side
         name = check_server_hostname(context, side, server_hostname)
         self.server_side = side
-        self.server_hostname = server_hostname
+        self.server_hostname = normalize_server_hostname(server_hostname)
         self._conn = check_handle(lib().mojo_tls_conn_new_memory(context._h(), name), "TLSObject")
         try:
             self._import_session(session)

@@ -8,6 +8,7 @@ thread running."""
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -118,7 +119,8 @@ def test_child_drops_its_copy_without_ending_the_session(pki, client_ctx, how) -
                 os._exit(code)
         assert _wait(pid) == 0
         _echo(s, big)
-        s.close()  # the owner: close_notify
+        s.shutdown(socket.SHUT_WR)  # the owner ends the session: close_notify
+        s.close()
         result = json.loads(srv.stdout.readline())
         assert srv.wait(timeout=20) == 0
     finally:

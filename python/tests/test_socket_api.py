@@ -19,9 +19,15 @@ def echo(server_ctx):
     def handler(conn):
         with conn:
             conn.settimeout(10)
+            # clients may just close() (no close_notify, as with ssl)
+            conn.suppress_ragged_eofs = True
             while True:
                 data = conn.recv(65536)
                 if not data:
+                    try:  # answer a close_notify (close() sends none)
+                        conn.unwrap().close()
+                    except OSError:
+                        pass  # the client just left
                     return
                 conn.sendall(data)
 
