@@ -488,10 +488,11 @@ class TLSContext:
     def wrap_socket(self, sock: _socket.socket, server_side: Optional[bool] = None,
                     do_handshake_on_connect: bool = True, suppress_ragged_eofs: bool = False,
                     server_hostname: Optional[str] = None, session: Any = None) -> "TLSSocket":
-        """Run TLS over an existing connected socket (e.g. STARTTLS). The
-        returned TLSSocket uses `sock`'s file descriptor and keeps `sock` alive;
-        closing the TLSSocket closes `sock` too, :meth:`TLSSocket.unwrap`
-        gives it back."""
+        """Run TLS over an existing connected socket (e.g. STARTTLS). As with
+        ssl, the returned TLSSocket takes `sock`'s descriptor over: `sock` is
+        detached (``fileno() == -1``; closing it does nothing) and
+        :meth:`TLSSocket.unwrap` returns a new socket for the connection.
+        `server_hostname` may be str (IDNA) or ASCII bytes."""
         return self._socket_class._wrap(self, sock, server_side=server_side,
                                         server_hostname=server_hostname,
                                         do_handshake_on_connect=do_handshake_on_connect,

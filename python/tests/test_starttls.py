@@ -83,8 +83,8 @@ def test_starttls_stdlib_client(pki, server_ctx) -> None:
 
 
 def test_wrap_socket_keeps_python_socket_alive(pki, server_ctx, client_ctx) -> None:
-    # The TLSSocket holds the Python socket: dropping our reference must not
-    # close the fd under the library.
+    # The TLSSocket owns the descriptor (the Python socket is detached):
+    # dropping our reference must not close the fd under the library.
     with server_ctx.listen(HOST, 0) as lst:
         def handler(conn):
             with conn:
