@@ -8,7 +8,7 @@ import os
 import socket as _socket
 import threading
 import time
-from typing import Any, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from . import _ffi
 from ._conn import _ConnBase, check_server_hostname, normalize_server_hostname
@@ -50,6 +50,12 @@ class TLSSocket(_ConnBase):
     """
 
     _closed_what = "TLSSocket"
+    suppress_ragged_eofs: bool
+    _timeout: Optional[float]
+    _write_lock: threading.Lock
+    _io_refs: int
+    _close_called: bool
+    _waiters: List[None]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("TLSSocket has no public constructor: use mojo_tls.connect(), "
@@ -73,7 +79,7 @@ class TLSSocket(_ConnBase):
         self._close_called = False
         # Threads inside a blocking call on this connection (list.append /
         # pop are atomic): close() wakes them.
-        self._waiters: list = []
+        self._waiters = []
         return self
 
     @classmethod
@@ -474,7 +480,7 @@ class _TLSRawIO(io.RawIOBase):
         return len(data)
 
     def fileno(self) -> int:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()  # type: ignore[attr-defined,unused-ignore]
         return self._tls.fileno()
 
     @property
