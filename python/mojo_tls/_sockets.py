@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import io
 import os
 import socket as _socket
@@ -97,6 +98,14 @@ class TLSSocket(_ConnBase):
         name = check_server_hostname(context, side, server_hostname)
         if sock.fileno() < 0:
             raise OSError("the socket is closed")
+        try:
+            sock.getpeername()
+        except OSError as exc:
+            # Checked before the socket is detached, so it stays usable.
+            raise OSError(exc.errno or errno.ENOTCONN,
+                          "wrap_socket() needs a connected socket (unlike ssl, a TLSSocket "
+                          "cannot connect() or accept() later: connect the socket first, or "
+                          "wrap each accepted socket, or use listen()/accept())") from exc
         cfg = context._h()
         timeout = sock.gettimeout()
         # Take the descriptor over, as ssl does: `sock` is detached (its

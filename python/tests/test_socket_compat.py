@@ -85,12 +85,22 @@ def test_wrap_socket_failure_closes_the_socket(client_ctx) -> None:
                 pass
 
 
-def test_wrap_socket_argument_errors_leave_the_socket_alone(client_ctx) -> None:
+def test_wrap_socket_argument_errors_leave_the_socket_alone(client_ctx, server_ctx) -> None:
     a, b = socket.socketpair()
     with a, b:
         with pytest.raises(ValueError):
             client_ctx.wrap_socket(a)  # check_hostname needs server_hostname
         assert a.fileno() >= 0
+    # ssl's wrapped listening / unconnected sockets have no equivalent here:
+    # a clear error, and the socket is not taken over.
+    with plain_listener() as lst:
+        with pytest.raises(OSError, match="connected socket"):
+            server_ctx.wrap_socket(lst, server_side=True)
+        assert lst.fileno() >= 0
+    with socket.socket() as unconnected:
+        with pytest.raises(OSError, match="connected socket"):
+            client_ctx.wrap_socket(unconnected, server_hostname="localhost")
+        assert unconnected.fileno() >= 0
 
 
 # -- item 3: close() with open makefile() files ---------------------------------------
