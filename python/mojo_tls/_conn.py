@@ -10,7 +10,8 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from . import _ffi
 from ._core import as_bytes, lib, make_error, out_bytes, out_string
-from .errors import CertificateVerifyError, TLSClosedError, TLSError, TLSNotAvailableError
+from .errors import (CertificateVerifyError, TLSClosedError, TLSConnectionResetError, TLSError,
+                     TLSNotAvailableError)
 
 Err = _ffi.mojo_tls_err
 
@@ -119,6 +120,8 @@ class _ConnBase:
         self.server_side = server_side
         self.server_hostname = server_hostname
         self._handshake_done = False
+        self._notify_sent = False  # we sent close_notify (shutdown/unwrap)
+        self._peer_closed = False  # a read gave the peer's close_notify (b'')
 
     # -- handle -----------------------------------------------------------------
     def _h(self) -> _ffi.ConnHandle:
@@ -141,18 +144,27 @@ class _ConnBase:
 
     def _error(self, rc: int, what: str) -> TLSError:
         """The exception for a failed call on this connection."""
-        exc = make_error(rc, what)
+        host = None if self.server_side else self.server_hostname
+        exc = make_error(rc, what, server_hostname=host)
         if isinstance(exc, CertificateVerifyError) and self._conn is not None:
             L = lib()
+            reason, flags = exc.verify_reason, exc.verify_flags
             try:
-                reason = out_string(L.mojo_tls_conn_verify_reason, self._conn)
-                if reason:
-                    exc.verify_reason = reason
-                flags = L.mojo_tls_conn_verify_flags(self._conn)
-                if flags >= 0:
-                    exc.verify_flags = flags
+                r = out_string(L.mojo_tls_conn_verify_reason, self._conn)
+                if r:
+                    reason = r
+                f = L.mojo_tls_conn_verify_flags(self._conn)
+                if f >= 0:
+                    flags = f
             except TLSError:
                 pass
+            exc = CertificateVerifyError(exc.message, rc, verify_reason=reason,
+                                         verify_flags=flags, server_hostname=host)
+        elif (rc == Err.MOJO_TLS_ERR_CLOSED and self._conn is not None
+              and not self._notify_sent and not self._peer_closed):
+            # CLOSED on a live connection that neither side ended with
+            # close_notify: the peer reset it (ssl: ConnectionResetError).
+            exc = TLSConnectionResetError(exc.message)
         return exc
 
     def _check(self, rc: int, what: str) -> int:

@@ -15,7 +15,7 @@ from ._conn import _ConnBase, check_server_hostname
 from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeout_ms
 from ._signals import check_signals, conn_call, handle_call
 from .context import TLSContext
-from .errors import TLSClosedError, TLSWantReadError
+from .errors import TLSClosedError, TLSError, TLSWantReadError
 
 Err = _ffi.mojo_tls_err
 
@@ -27,6 +27,50 @@ _RECORD = 16384
 def _sock_from_fd(fd: int) -> _socket.socket:
     """A Python socket on a duplicate of `fd` (for getpeername & co)."""
     return _socket.socket(fileno=os.dup(fd))
+
+
+def _os_error(op: str, host: str, port: int, timeout: Optional[float]) -> Optional[OSError]:
+    """The OSError (with errno) Python's own socket gets doing what the
+    library's `op` ('connect' / 'listen') just failed to do, so errors are
+    the stdlib's ConnectionRefusedError, EADDRINUSE, ... None if it works now."""
+    try:
+        if op == "connect":
+            t = 5.0 if timeout is None else min(max(timeout, 0.1), 5.0)
+            _socket.create_connection((host.strip("[]"), port), timeout=t).close()
+        else:
+            infos = _socket.getaddrinfo(host.strip("[]"), port, type=_socket.SOCK_STREAM,
+                                        flags=_socket.AI_PASSIVE)
+            fam, typ, proto, _, addr = infos[0]
+            with _socket.socket(fam, typ, proto) as s:
+                s.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+                s.bind(addr)
+                s.listen(1)
+    except _socket.gaierror:
+        return None  # name resolution: the library's TLSConnectError says it
+    except OSError as exc:
+        if exc.errno is not None:
+            return exc
+    return None
+
+
+def _connect_error(exc: BaseException, host: str, port: int, timeout: Optional[float]) -> BaseException:
+    """A TLSConnectError from the library's TCP connect, made the stdlib's
+    OSError subclass with errno (ConnectionRefusedError, ...) when Python's
+    socket sees the same failure."""
+    from .errors import TLSConnectError, TLSConnectionRefusedError
+
+    if not isinstance(exc, TLSConnectError) or isinstance(exc, TimeoutError):
+        return exc
+    err = _os_error("connect", host, port, timeout)
+    if err is None:
+        return exc
+    if isinstance(err, ConnectionRefusedError):
+        new: TLSConnectError = TLSConnectionRefusedError(exc.message, int(Err.MOJO_TLS_ERR_CONNECT),
+                                                         errno=err.errno)
+    else:
+        new = TLSConnectError(exc.message, int(Err.MOJO_TLS_ERR_CONNECT), errno=err.errno)
+    new.__cause__ = err
+    return new
 
 
 def _check_port(port: Any) -> int:
@@ -162,6 +206,8 @@ class TLSSocket(_ConnBase):
         if n >= 0:
             if n > 0:
                 self._handshake_done = True
+            else:
+                self._peer_closed = True
             return n
         if n == Err.MOJO_TLS_ERR_TRUNCATED and self.suppress_ragged_eofs:
             return 0
@@ -311,6 +357,7 @@ class TLSSocket(_ConnBase):
         socket down in that direction."""
         c = self._h()
         if how in (_socket.SHUT_WR, _socket.SHUT_RDWR):
+            self._notify_sent = True
             rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
             if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
                 raise self._error(rc, "shutdown")
@@ -321,6 +368,7 @@ class TLSSocket(_ConnBase):
         """End TLS but keep the TCP connection: send close_notify, wait for the
         peer's (within the timeout) and return the plain socket."""
         c = self._h()
+        self._notify_sent = True
         rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
         if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
             raise self._error(rc, "unwrap")
@@ -455,13 +503,19 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
     ms = timeout_ms(timeout)
     L = lib()
     if session is None:
-        conn = check_handle(handle_call(timeout, lambda t: L.mojo_tls_conn_new_connect(context._h(), h, port, t)),
-                            f"connect({host!r}, {port})")
+        try:
+            conn = check_handle(handle_call(timeout, lambda t: L.mojo_tls_conn_new_connect(context._h(), h, port, t)),
+                                f"connect({host!r}, {port})", server_hostname=host)
+        except TLSError as exc:
+            raise _connect_error(exc, host, port, timeout) from None
         return TLSSocket._new(context, conn, server_side=False, server_hostname=host,
                               timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
                               handshake_done=True)
     # Resumption: start the TCP connect only, offer the session, then handshake.
-    conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0), f"connect({host!r}, {port})")
+    try:
+        conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0), f"connect({host!r}, {port})")
+    except TLSError as exc:
+        raise _connect_error(exc, host, port, timeout) from None
     s = TLSSocket._new(context, conn, server_side=False, server_hostname=host, timeout=timeout,
                        suppress_ragged_eofs=suppress_ragged_eofs)
     try:
@@ -573,8 +627,15 @@ def listen(host: str = "127.0.0.1", port: int = 0, *, context: TLSContext,
     _check_port(port)
     if isinstance(backlog, bool) or not isinstance(backlog, int):
         raise TypeError("backlog must be an int")
-    fd = check(lib().mojo_tls_socket_listen(c_str(host, "host"), port, max(1, min(backlog, 65535))),
-               f"listen({host!r}, {port})")
+    fd = lib().mojo_tls_socket_listen(c_str(host, "host"), port, max(1, min(backlog, 65535)))
+    if fd < 0:
+        exc = make_error(fd, f"listen({host!r}, {port})")
+        # Address in use & co. are the stdlib's OSError with errno, as
+        # socket.bind raises them, not a connect error.
+        err = _os_error("listen", host, port, None) if fd == Err.MOJO_TLS_ERR_CONNECT else None
+        if err is not None:
+            raise err from None
+        raise exc
     return TLSListener(context, fd)
 
 

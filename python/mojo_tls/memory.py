@@ -135,6 +135,8 @@ class TLSObject(_ConnBase):
             return b""
         buf = ctypes.create_string_buffer(n)
         r = self._check(lib().mojo_tls_conn_read(c, buf, n), "read")
+        if r == 0:
+            self._peer_closed = True
         return buf.raw[:r]
 
     def pending(self) -> int:
@@ -162,6 +164,7 @@ class TLSObject(_ConnBase):
 
     def unwrap(self) -> None:
         """Send close_notify (drain() then gives the alert to send)."""
+        self._notify_sent = True
         rc = lib().mojo_tls_conn_close_notify(self._h())
         if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
             raise self._error(rc, "unwrap")
