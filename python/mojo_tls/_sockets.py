@@ -153,9 +153,12 @@ class TLSSocket(_ConnBase):
     def do_handshake(self) -> None:
         """Complete the handshake now (otherwise the first read/write does it)."""
         c = self._h()
+        if self._failed is not None:
+            raise self._failed
         rc = self._blocking(lambda: lib().mojo_tls_conn_handshake(c))
         self._check(rc, "handshake")
         self._handshake_done = True
+        self._post_handshake()
 
     # -- reading ----------------------------------------------------------------------
     def recv(self, bufsize: int = 65536, flags: int = 0) -> bytes:
@@ -167,6 +170,7 @@ class TLSSocket(_ConnBase):
         if flags:
             raise ValueError("non-zero flags not allowed in calls to recv() on TLSSocket")
         c = self._h()
+        self._pre_io()
         if bufsize == 0:
             return b""
         buf = ctypes.create_string_buffer(bufsize)
@@ -191,6 +195,7 @@ class TLSSocket(_ConnBase):
         if nbytes == 0 or nbytes > len(mv):
             nbytes = len(mv)
         c = self._h()
+        self._pre_io()
         if nbytes == 0:
             return 0
         cbuf = (ctypes.c_char * nbytes).from_buffer(mv)
@@ -227,6 +232,7 @@ class TLSSocket(_ConnBase):
             raise ValueError("non-zero flags not allowed in calls to send() on TLSSocket")
         b = as_bytes(data)
         c = self._h()
+        self._pre_io()
         if not b:
             return 0
         chunk = b[:_RECORD] if len(b) > _RECORD else b
@@ -246,6 +252,7 @@ class TLSSocket(_ConnBase):
             raise ValueError("non-zero flags not allowed in calls to sendall() on TLSSocket")
         b = as_bytes(data)
         c = self._h()
+        self._pre_io()
         if not b:
             return
         with self._write_lock:
@@ -508,9 +515,15 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
                                 f"connect({host!r}, {port})", server_hostname=host)
         except TLSError as exc:
             raise _connect_error(exc, host, port, timeout) from None
-        return TLSSocket._new(context, conn, server_side=False, server_hostname=host,
-                              timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
-                              handshake_done=True)
+        s = TLSSocket._new(context, conn, server_side=False, server_hostname=host,
+                           timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
+                           handshake_done=True)
+        try:
+            s._post_handshake()
+        except BaseException:
+            s.close()
+            raise
+        return s
     # Resumption: start the TCP connect only, offer the session, then handshake.
     try:
         conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0), f"connect({host!r}, {port})")
