@@ -218,8 +218,8 @@ class _ConnBase:
                     flags = f
             except TLSError:
                 pass
-            exc = CertificateVerifyError(exc.message, rc, verify_reason=reason,
-                                         verify_flags=flags, server_hostname=host)
+            exc = CertificateVerifyError(exc.library_message, rc, verify_reason=reason,
+                                         verify_flags=flags, server_hostname=host, context=what)
         elif (rc == Err.MOJO_TLS_ERR_CLOSED and self._conn is not None
               and not self._notify_sent and not self._peer_closed):
             # CLOSED on a live connection that neither side ended with

@@ -46,6 +46,7 @@ def make_error(code: int, context: str = "", *, verify_reason: Optional[str] = N
     message = last_error_message()
     if not message or lib().mojo_tls_last_error_code() != code:
         message = message or strerror(code)
+    what = context
     if context:
         message = f"{context}: {message}"
     cls = error_class(code)
@@ -63,7 +64,8 @@ def make_error(code: int, context: str = "", *, verify_reason: Optional[str] = N
                 n = L.mojo_tls_last_error_verify_reason(buf, len(buf))
             verify_reason = buf.raw[:n].decode("utf-8", "replace") if n > 0 else None
         return CertificateVerifyError(message, code, verify_reason=verify_reason,
-                                      verify_flags=verify_flags, server_hostname=server_hostname)
+                                      verify_flags=verify_flags, server_hostname=server_hostname,
+                                      context=what)
     return cls(message, code)
 
 

@@ -498,7 +498,8 @@ class TLSContext:
             path = c_path(cafile, "cafile")
             self._load_ca_once(("file",) + self._file_key(path),
                                lambda: check(L.mojo_tls_config_add_ca_file(self._h(), path),
-                                             f"load_verify_locations({os.fsdecode(cafile)!r})"))
+                                             f"load_verify_locations({os.fsdecode(cafile)!r})"),
+                               content=path)
         if capath is not None:
             dpath = c_path(capath, "capath")
             self._load_ca_once(("dir",) + self._dir_key(dpath),
@@ -533,15 +534,30 @@ class TLSContext:
             return (path, None)
         return (os.path.realpath(path), st.st_dev, st.st_ino, stamps)
 
-    def _load_ca_once(self, key: tuple, load: Callable[[], Any]) -> None:
+    def _load_ca_once(self, key: tuple, load: Callable[[], Any],
+                      content: Optional[bytes] = None) -> None:
+        """Run `load` unless `key` (or, for a file, its content's SHA-256:
+        the same bundle under another name or as cadata) was loaded."""
         if key[-1] is None:  # not stat-able: no de-duplication, the library reports it
             load()
             return
         with self._lock:
             if key in self._ca_loaded:
                 return
+            data_key = None
+            if content is not None:
+                try:
+                    with open(content, "rb") as f:
+                        data_key = ("data", hashlib.sha256(f.read()).digest())
+                except OSError:
+                    data_key = None
+                if data_key in self._ca_loaded:
+                    self._ca_loaded.add(key)
+                    return
             load()
             self._ca_loaded.add(key)
+            if data_key is not None:
+                self._ca_loaded.add(data_key)
             self._ca_loads += 1
 
     def load_crl(self, crlfile: Optional[PathLike] = None, *,

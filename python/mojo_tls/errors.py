@@ -235,10 +235,11 @@ class CertificateVerifyError(TLSHandshakeError, _ssl.SSLCertVerificationError):
 
     def __init__(self, message: str, code: Optional[int] = int(Err.MOJO_TLS_ERR_VERIFY_FAILED),
                  verify_reason: Optional[str] = None, verify_flags: Optional[int] = None,
-                 server_hostname: Optional[str] = None) -> None:
+                 server_hostname: Optional[str] = None, context: str = "") -> None:
         self.verify_reason = verify_reason if verify_reason else message
         self.verify_flags = verify_flags
         self.server_hostname = server_hostname
+        self.library_message = message  # the library's own text (with the Mbed TLS code)
         self.verify_code, self.verify_message = verify_code_and_message(
             verify_flags, server_hostname, verify_reason)
         if verify_flags is not None or server_hostname is not None:
@@ -247,6 +248,8 @@ class CertificateVerifyError(TLSHandshakeError, _ssl.SSLCertVerificationError):
             message = f"certificate verify failed: {self.verify_message}"
             if verify_reason and verify_reason != self.verify_message:
                 message += f" ({verify_reason})"
+            if context:
+                message = f"{context}: {message}"
         super().__init__(message, code)
         self.reason = "CERTIFICATE_VERIFY_FAILED"
 

@@ -3,6 +3,7 @@
 de-duplication, ssl's exception classes, getpeercert()'s serialNumber and
 IPv6 entries, the host name mismatch message."""
 
+import asyncio
 import errno
 import os
 import socket
@@ -13,7 +14,7 @@ import time
 import warnings
 
 import pytest
-from conftest import HOST, ThreadServer
+from conftest import HOST, ThreadServer, memory_handshake, pump
 
 import mojo_tls
 
@@ -162,6 +163,60 @@ def test_hostname_checks_common_name_false_rejects_cn_only(pki) -> None:
         srv.join()
 
 
+def test_hostname_checks_common_name_memory_and_asyncio(pki) -> None:
+    cn_only = mojo_tls.generate_cert(pki.ca, "localhost", sans=None)
+    sctx = mojo_tls.TLSContext(server_side=True)
+    sctx.load_cert_chain_data(cn_only.cert_pem, cn_only.key_pem)
+    cctx = _client(pki, hostname_checks_common_name=False)
+    # Memory mode: do_handshake raises; read/write keep raising, nothing is encrypted.
+    cli = cctx.wrap_memory(server_hostname="localhost")
+    srv = sctx.wrap_memory()
+    with pytest.raises(ssl.SSLCertVerificationError):
+        memory_handshake(cli, srv)
+    with pytest.raises(mojo_tls.CertificateVerifyError):
+        cli.write(b"secret")
+    with pytest.raises(mojo_tls.CertificateVerifyError):
+        cli.read(10)
+    cli.close()
+    srv.close()
+
+    # Memory mode without an explicit handshake: the first write does it and checks.
+    cli = cctx.wrap_memory(server_hostname="localhost")
+    srv = sctx.wrap_memory()
+    for _ in range(10):
+        try:
+            cli.write(b"secret")
+        except mojo_tls.TLSWantReadError:
+            pass
+        except mojo_tls.CertificateVerifyError:
+            break
+        try:
+            srv.do_handshake()
+        except mojo_tls.TLSWantReadError:
+            pass
+        pump(cli, srv)
+    else:
+        raise AssertionError("the CN-only certificate was accepted")
+    with pytest.raises(mojo_tls.TLSWantReadError):
+        srv.read(10)  # no application data reached the server
+    cli.close()
+    srv.close()
+
+    # asyncio streams (built on memory mode).
+    async def main() -> None:
+        async def handler(reader, writer):
+            writer.close()
+
+        server = await mojo_tls.start_server(handler, HOST, 0, context=sctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await mojo_tls.open_connection(HOST, port, context=cctx,
+                                               server_hostname="localhost")
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
 # -- item 6: load_verify_locations de-duplicates ---------------------------------------
 
 
@@ -183,23 +238,27 @@ def test_load_verify_locations_dedup(big_bundle, tmp_path) -> None:
         ctx.load_verify_locations(str(path))
         ctx.load_verify_locations(cadata=pem)
         ctx.load_verify_locations(cadata=pem.encode())
-    # One file load and one data load reached the library, not 800.
-    assert ctx._ca_loads == 2
+    # One load reached the library, not 800 (the cadata is the file's content).
+    assert ctx._ca_loads == 1
     d = tmp_path / "capath"
     d.mkdir()
     (d / "a.pem").write_text(pem)
     for _ in range(50):
         ctx.load_verify_locations(capath=d)
-    assert ctx._ca_loads == 3
-    # A changed file is loaded again.
-    time.sleep(0.01)
+    assert ctx._ca_loads == 2
+    # The same bundle under another name (or a copy of cadata) adds nothing.
     path2 = tmp_path / "other.pem"
     path2.write_text(pem)
     ctx.load_verify_locations(path2)
-    assert ctx._ca_loads == 4
+    assert ctx._ca_loads == 2
+    # A changed file is loaded again.
     path2.write_text(pem + mojo_tls.generate_ca("one more").cert_pem)
     ctx.load_verify_locations(path2)
-    assert ctx._ca_loads == 5
+    assert ctx._ca_loads == 3
+    # Each context keeps its own record.
+    other = mojo_tls.TLSContext()
+    other.load_verify_locations(path)
+    assert other._ca_loads == 1
     # Errors still come from the library (and nothing is remembered).
     with pytest.raises(mojo_tls.TLSFileNotFoundError):
         ctx.load_verify_locations(tmp_path / "missing.pem")
