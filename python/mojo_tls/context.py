@@ -335,10 +335,10 @@ class TLSContext:
         (:meth:`load_crl`; Mbed TLS then checks the whole chain against them,
         so both read as ``VERIFY_CRL_CHECK_CHAIN``, and they cannot be cleared
         again); ``VERIFY_X509_STRICT`` is accepted: Mbed TLS's checks are
-        always the same (CA certificates need basicConstraints, key usage is
-        enforced, weak signature hashes and keys are refused), OpenSSL's
-        further strict-mode checks are not made. ``VERIFY_ALLOW_PROXY_CERTS``
-        raises NotImplementedError."""
+        always the same (issuers must be CAs by basicConstraints, key usage
+        is enforced where present, signatures need SHA-256 or better and RSA
+        keys 2048 bits), OpenSSL's further strict-mode checks are not made.
+        ``VERIFY_ALLOW_PROXY_CERTS`` raises NotImplementedError."""
         v = self._verify_flags | _VERIFY_ALWAYS
         if self._crl_count:
             v |= VERIFY_CRL_CHECK_CHAIN
