@@ -171,6 +171,7 @@ class _ConnBase:
 
     _conn: Optional[_ffi.ConnHandle] = None
     _closed_what = "TLS connection"
+    _resets = False  # CLOSED can mean a TCP reset (sockets, not memory mode)
 
     def _init_base(self, context: Any, server_side: bool, server_hostname: Optional[str]) -> None:
         self._conn = None
@@ -220,10 +221,12 @@ class _ConnBase:
                 pass
             exc = CertificateVerifyError(exc.library_message, rc, verify_reason=reason,
                                          verify_flags=flags, server_hostname=host, context=what)
-        elif (rc == Err.MOJO_TLS_ERR_CLOSED and self._conn is not None
+        elif (rc == Err.MOJO_TLS_ERR_CLOSED and self._resets and self._conn is not None
               and not self._notify_sent and not self._peer_closed):
-            # CLOSED on a live connection that neither side ended with
-            # close_notify: the peer reset it (ssl: ConnectionResetError).
+            # CLOSED on a live socket connection that neither side ended
+            # with close_notify: the peer reset it (ssl raises
+            # ConnectionResetError). The C API has no errno getter; the
+            # package tracks the close_notify both ways itself.
             exc = TLSConnectionResetError(exc.message)
         return exc
 
@@ -242,6 +245,8 @@ class _ConnBase:
         try:
             sans = peer_sans(self._conn)
         except TLSNotAvailableError:
+            if lib().mojo_tls_conn_session_resumed(self._conn) == 1:
+                return  # resumed without the certificate: checked when the session was made
             sans = ()
         if any(kind in ("DNS", "IP Address") for kind, _ in sans):
             return  # the library matched the host against them

@@ -94,6 +94,7 @@ class TLSSocket(_ConnBase):
     """
 
     _closed_what = "TLSSocket"
+    _resets = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("TLSSocket has no public constructor: use mojo_tls.connect(), "

@@ -88,8 +88,8 @@ class TLSError(_ssl.SSLError):
         return str(self.strerror) if self.strerror is not None else super().__str__()
 
     def __reduce__(self):  # type: ignore[no-untyped-def]  # picklable despite the custom __init__
-        return (type(self), (self.message, int(self.code) if self.code is not None else None),
-                self.__dict__)
+        return (type(self), (self.message, int(self.code) if self.code is not None else None,
+                             self.errno), self.__dict__)
 
 
 class TLSWantReadError(TLSError, _ssl.SSLWantReadError):
@@ -240,6 +240,7 @@ class CertificateVerifyError(TLSHandshakeError, _ssl.SSLCertVerificationError):
         self.verify_flags = verify_flags
         self.server_hostname = server_hostname
         self.library_message = message  # the library's own text (with the Mbed TLS code)
+        self._context = context
         self.verify_code, self.verify_message = verify_code_and_message(
             verify_flags, server_hostname, verify_reason)
         if verify_flags is not None or server_hostname is not None:
@@ -254,8 +255,10 @@ class CertificateVerifyError(TLSHandshakeError, _ssl.SSLCertVerificationError):
         self.reason = "CERTIFICATE_VERIFY_FAILED"
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (type(self), (self.message, int(self.code) if self.code is not None else None,
-                             self.verify_reason, self.verify_flags), self.__dict__)
+        return (type(self), (self.library_message,
+                             int(self.code) if self.code is not None else None,
+                             self.verify_reason, self.verify_flags, self.server_hostname,
+                             self._context), self.__dict__)
 
 
 class TLSProtocolError(TLSError):

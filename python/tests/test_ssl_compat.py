@@ -6,6 +6,7 @@ IPv6 entries, the host name mismatch message."""
 import asyncio
 import errno
 import os
+import pickle
 import socket
 import ssl
 import struct
@@ -285,6 +286,19 @@ def test_exception_hierarchy() -> None:
     assert e.library == "mojo_tls" and e.reason == "MOJO_TLS_ERR_HANDSHAKE"
 
 
+def test_exceptions_pickle() -> None:
+    E = mojo_tls.errors
+    for e in (E.TLSError("x", -9), E.TLSTimeoutError("t", -3), E.TLSConnectionResetError("r"),
+              E.TLSConnectionRefusedError("c", -15, errno=errno.ECONNREFUSED),
+              E.CertificateVerifyError("library text", -8, "reason", 4, "localhost", "connect"),
+              E.CertificateVerifyError("library text", -8)):
+        f = pickle.loads(pickle.dumps(e))
+        assert type(f) is type(e)
+        assert (str(f), f.errno, f.args, f.code) == (str(e), e.errno, e.args, e.code)
+        if isinstance(e, ssl.SSLCertVerificationError):
+            assert (f.verify_code, f.verify_message) == (e.verify_code, e.verify_message)
+
+
 def test_requests_style_catch_untrusted(pki) -> None:
     """Code written for ssl (requests, urllib3) catches ours."""
     other = mojo_tls.generate_ca("Some other CA")
@@ -387,9 +401,12 @@ def test_timeout_is_socket_timeout(server_ctx, client_ctx) -> None:
 
     srv = ThreadServer(lambda: lst.accept(timeout=10)[0], handler, count=1)
     with lst:
-        with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=0.2) as s:
-            with pytest.raises(socket.timeout):
+        with mojo_tls.connect("localhost", lst.port, context=client_ctx, timeout=10) as s:
+            s.settimeout(0.2)
+            with pytest.raises(socket.timeout) as ei:
                 s.recv(10)
+            assert isinstance(ei.value, TimeoutError)
+            assert isinstance(ei.value, mojo_tls.TLSTimeoutError)
         done.set()
         srv.join()
 
