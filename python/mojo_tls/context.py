@@ -478,8 +478,12 @@ class TLSContext:
     # -- trust --------------------------------------------------------------------
     def load_default_certs(self, purpose: Any = None) -> None:
         """Trust the system's CA store (Debian/Ubuntu, Fedora, Alpine, macOS
-        Homebrew locations; SSL_CERT_FILE / SSL_CERT_DIR override)."""
-        check(lib().mojo_tls_config_add_ca_system(self._h()), "load_default_certs")
+        Homebrew locations; SSL_CERT_FILE / SSL_CERT_DIR override). Calling it
+        again (with the same SSL_CERT_* variables) adds nothing."""
+        env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        self._load_ca_once(("system",) + env + (True,),
+                           lambda: check(lib().mojo_tls_config_add_ca_system(self._h()),
+                                         "load_default_certs"))
 
     def set_default_verify_paths(self) -> None:
         """Same as :meth:`load_default_certs` (stdlib name)."""

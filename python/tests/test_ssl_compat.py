@@ -260,6 +260,17 @@ def test_load_verify_locations_dedup(big_bundle, tmp_path) -> None:
     other = mojo_tls.TLSContext()
     other.load_verify_locations(path)
     assert other._ca_loads == 1
+    # The system store too (when there is one).
+    sys_ctx = mojo_tls.TLSContext()
+    try:
+        sys_ctx.load_default_certs()
+    except mojo_tls.TLSFileNotFoundError:
+        pass
+    else:
+        for _ in range(20):
+            sys_ctx.load_default_certs()
+            sys_ctx.set_default_verify_paths()
+        assert sys_ctx._ca_loads == 1
     # Errors still come from the library (and nothing is remembered).
     with pytest.raises(mojo_tls.TLSFileNotFoundError):
         ctx.load_verify_locations(tmp_path / "missing.pem")
