@@ -221,6 +221,15 @@ def test_hostname_checks_common_name_memory_and_asyncio(pki) -> None:
 # -- item 6: load_verify_locations de-duplicates ---------------------------------------
 
 
+def _rss():
+    """This process's resident set in bytes (Linux), or None."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @pytest.fixture(scope="module")
 def big_bundle(tmp_path_factory):
     """A bundle the size of certifi's (about 140 roots)."""
@@ -234,13 +243,17 @@ def big_bundle(tmp_path_factory):
 def test_load_verify_locations_dedup(big_bundle, tmp_path) -> None:
     path, pem = big_bundle
     ctx = mojo_tls.TLSContext()
+    ctx.load_verify_locations(path)
+    rss_before = _rss()
     for _ in range(200):
         ctx.load_verify_locations(path)
         ctx.load_verify_locations(str(path))
         ctx.load_verify_locations(cadata=pem)
         ctx.load_verify_locations(cadata=pem.encode())
-    # One load reached the library, not 800 (the cadata is the file's content).
+    # One load reached the library, not 801 (the cadata is the file's content).
     assert ctx._ca_loads == 1
+    if rss_before is not None:  # memory stays flat (each real load would add ~100 KiB)
+        assert _rss() - rss_before < 8 << 20
     d = tmp_path / "capath"
     d.mkdir()
     (d / "a.pem").write_text(pem)
