@@ -10,8 +10,8 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from . import _ffi
 from ._core import as_bytes, lib, make_error, out_bytes, out_string
-from .errors import (BADCERT_CN_MISMATCH, CertificateVerifyError, TLSClosedError, TLSConnectionResetError, TLSError,
-                     TLSNotAvailableError)
+from .errors import (BADCERT_CN_MISMATCH, CertificateVerifyError, TLSClosedError,
+                     TLSConnectionResetError, TLSError, TLSNotAvailableError)
 
 Err = _ffi.mojo_tls_err
 
@@ -251,6 +251,8 @@ class _ConnBase:
         if any(kind in ("DNS", "IP Address") for kind, _ in sans):
             return  # the library matched the host against them
         host = self.server_hostname
+        if isinstance(host, (bytes, bytearray)):
+            host = bytes(host).decode("ascii", "replace")
         reason = (f'certificate does not match host name "{host}" (no subjectAltName; '
                   "hostname_checks_common_name is False)")
         exc = CertificateVerifyError(reason, verify_reason=reason, verify_flags=BADCERT_CN_MISMATCH,

@@ -15,7 +15,8 @@ from ._conn import _ConnBase, check_server_hostname
 from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeout_ms
 from ._signals import check_signals, conn_call, handle_call
 from .context import TLSContext
-from .errors import TLSClosedError, TLSError, TLSWantReadError
+from .errors import (TLSClosedError, TLSConnectError, TLSConnectionRefusedError, TLSError,
+                     TLSWantReadError)
 
 Err = _ffi.mojo_tls_err
 
@@ -53,14 +54,12 @@ def _os_error(op: str, host: str, port: int, timeout: Optional[float]) -> Option
     return None
 
 
-def _connect_error(exc: BaseException, host: str, port: int, timeout: Optional[float]) -> BaseException:
+def _connect_error(exc: TLSError, host: str, port: int, timeout: Optional[float]) -> TLSError:
     """A TLSConnectError from the library's TCP connect, made the stdlib's
     OSError subclass with errno (ConnectionRefusedError, ...) when Python's
     socket sees the same failure."""
-    from .errors import TLSConnectError, TLSConnectionRefusedError
-
     if not isinstance(exc, TLSConnectError) or isinstance(exc, TimeoutError):
-        return exc
+        return exc  # (its __cause__ is None: raised "from None", as before)
     err = _os_error("connect", host, port, timeout)
     if err is None:
         return exc
@@ -512,10 +511,12 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
     L = lib()
     if session is None:
         try:
-            conn = check_handle(handle_call(timeout, lambda t: L.mojo_tls_conn_new_connect(context._h(), h, port, t)),
-                                f"connect({host!r}, {port})", server_hostname=host)
+            conn = check_handle(
+                handle_call(timeout, lambda t: L.mojo_tls_conn_new_connect(context._h(), h, port, t)),
+                f"connect({host!r}, {port})", server_hostname=host)
         except TLSError as exc:
-            raise _connect_error(exc, host, port, timeout) from None
+            err = _connect_error(exc, host, port, timeout)
+            raise err from err.__cause__
         s = TLSSocket._new(context, conn, server_side=False, server_hostname=host,
                            timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
                            handshake_done=True)
@@ -527,9 +528,11 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
         return s
     # Resumption: start the TCP connect only, offer the session, then handshake.
     try:
-        conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0), f"connect({host!r}, {port})")
+        conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0),
+                            f"connect({host!r}, {port})")
     except TLSError as exc:
-        raise _connect_error(exc, host, port, timeout) from None
+        err = _connect_error(exc, host, port, timeout)
+        raise err from err.__cause__
     s = TLSSocket._new(context, conn, server_side=False, server_hostname=host, timeout=timeout,
                        suppress_ragged_eofs=suppress_ragged_eofs)
     try:

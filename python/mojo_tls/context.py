@@ -196,7 +196,7 @@ class TLSContext:
         self._cert_count = 0
         self._crl_count = 0
         self._hostname_checks_common_name = True
-        self._options = _OP_FIXED | _OP_NOOP
+        self._options = _OP_NOOP
         self._verify_flags = _VERIFY_ALWAYS
         # load_verify_locations: what was loaded already (de-duplication).
         self._ca_loaded: set = set()
@@ -291,12 +291,13 @@ class TLSContext:
         """The ``ssl.OP_*`` bits. The library's behaviour is fixed and secure,
         so ``OP_NO_SSLv2``, ``OP_NO_SSLv3``, ``OP_NO_TLSv1``,
         ``OP_NO_TLSv1_1``, ``OP_NO_COMPRESSION``, ``OP_NO_RENEGOTIATION``
-        are always set (clearing one raises ValueError); ``OP_ALL`` (OpenSSL
+        are always set (clearing one has no effect: the versions are
+        ``minimum_version``'s, TLS 1.2 at least); ``OP_ALL`` (OpenSSL
         bug workarounds) is accepted without effect; ``OP_NO_TLSv1_2`` /
         ``OP_NO_TLSv1_3`` set minimum_version / maximum_version. Other bits
         (``OP_NO_TICKET``, ``OP_CIPHER_SERVER_PREFERENCE``,
         ``OP_IGNORE_UNEXPECTED_EOF``, ...) raise NotImplementedError."""
-        v = self._options & ~_OP_VERSIONS
+        v = (self._options & ~_OP_VERSIONS) | _OP_FIXED
         if self._minimum_version > TLSVersion.TLSv1_2:
             v |= OP_NO_TLSv1_2
         if self._maximum_version < TLSVersion.TLSv1_3:
@@ -308,11 +309,10 @@ class TLSContext:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"options must be an int (ssl.OP_* bits), not {type(value).__name__}")
         value = int(value)
-        missing = _OP_FIXED & ~value
-        if missing:
-            raise ValueError(f"cannot clear options {_as_options(missing)!r}: mojo_tls never "
-                             "speaks SSL 3.0, TLS 1.0 or 1.1, never compresses and never "
-                             "renegotiates")
+        # Clearing a bit of _OP_FIXED changes nothing (they still read as set):
+        # as with ssl, whose minimum_version (TLS 1.2 at least here) governs
+        # the versions whatever OP_NO_TLSv1 says; and ssl's own defaults
+        # (ssl.create_default_context().options) lack OP_NO_RENEGOTIATION.
         unknown = value & ~(_OP_FIXED | _OP_NOOP | _OP_VERSIONS)
         if unknown:
             raise NotImplementedError(f"options {_as_options(unknown)!r} are not supported by "

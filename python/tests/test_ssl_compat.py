@@ -92,8 +92,14 @@ def test_options() -> None:
     assert ctx.minimum_version == mojo_tls.TLSVersion.TLSv1_3
     ctx.options &= ~ssl.OP_NO_TLSv1_2
     assert ctx.minimum_version == mojo_tls.TLSVersion.TLSv1_2
-    with pytest.raises(ValueError):
-        ctx.options &= ~ssl.OP_NO_TLSv1  # would re-enable TLS 1.0
+    ctx.options &= ~ssl.OP_NO_TLSv1  # as ssl with minimum_version 1.2: no TLS 1.0 all the same
+    assert ctx.options & ssl.OP_NO_TLSv1 and ctx.minimum_version == mojo_tls.TLSVersion.TLSv1_2
+    # ssl's own defaults minus what cannot be honoured (they lack OP_NO_RENEGOTIATION).
+    unsupported = (getattr(ssl, "OP_CIPHER_SERVER_PREFERENCE", 0)
+                   | getattr(ssl, "OP_ENABLE_MIDDLEBOX_COMPAT", 0))
+    ctx.options = ssl.create_default_context().options & ~unsupported
+    with pytest.raises(NotImplementedError):
+        ctx.options |= ssl.OP_NO_TICKET
     with pytest.raises(NotImplementedError):
         ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
     with pytest.raises(ValueError):
