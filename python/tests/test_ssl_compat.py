@@ -386,6 +386,27 @@ def test_reset_is_connection_reset_error(pki, server_ctx, client_ctx) -> None:
             assert isinstance(ei.value, mojo_tls.TLSClosedError)
 
 
+def test_reset_during_handshake_is_connection_reset_error() -> None:
+    with socket.socket() as srv:
+        srv.bind((HOST, 0))
+        srv.listen(2)
+        srv.settimeout(10)
+
+        def handler(conn):
+            with conn:
+                conn.settimeout(10)
+                conn.recv(10)  # part of the ClientHello
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+        port = srv.getsockname()[1]
+        for kwargs in ({}, {"server_hostname": "localhost"}):  # library connect, wrap_socket
+            t = ThreadServer(lambda: srv.accept()[0], handler, count=1)
+            with pytest.raises(ConnectionResetError) as ei:
+                mojo_tls.connect(HOST, port, timeout=10, **kwargs)
+            assert ei.value.errno == errno.ECONNRESET
+            t.join()
+
+
 def test_clean_close_is_not_reset(server_ctx, client_ctx) -> None:
     lst = server_ctx.listen(HOST, 0)
 
