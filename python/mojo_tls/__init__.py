@@ -26,7 +26,8 @@ from .certs import GeneratedCert, generate_ca, generate_cert, generate_crl
 from .context import (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, Purpose, TLSContext, TLSVersion,
                       VerifyMode, create_default_context)
 from .errors import (CertificateVerifyError, Err, TLSBadPasswordError, TLSBadStateError,
-                     TLSClosedError, TLSConnectError, TLSError, TLSFileNotFoundError,
+                     TLSClosedError, TLSConnectError, TLSConnectionRefusedError,
+                     TLSConnectionResetError, TLSError, TLSFileNotFoundError,
                      TLSHandshakeError, TLSInternalError, TLSInterruptedError,
                      TLSInvalidArgumentError,
                      TLSNotAvailableError, TLSParseError, TLSProtocolError, TLSTimeoutError,
@@ -47,6 +48,7 @@ __all__ = [
     "TLSConnectError", "TLSFileNotFoundError", "TLSParseError", "TLSBadPasswordError",
     "TLSInvalidArgumentError", "TLSUnsupportedError", "TLSBadStateError",
     "TLSNotAvailableError", "TLSInternalError", "TLSInterruptedError", "Err",
+    "TLSConnectionResetError", "TLSConnectionRefusedError",
     "library_version", "backend", "library_path", "sha256", "random_bytes", "HAS_TLSv1_3",
 ]
 

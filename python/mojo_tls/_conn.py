@@ -10,7 +10,8 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from . import _ffi
 from ._core import as_bytes, lib, make_error, out_bytes, out_string
-from .errors import CertificateVerifyError, TLSClosedError, TLSError, TLSNotAvailableError
+from .errors import (BADCERT_CN_MISMATCH, CertificateVerifyError, TLSClosedError,
+                     TLSConnectionResetError, TLSError, TLSNotAvailableError)
 
 Err = _ffi.mojo_tls_err
 
@@ -65,8 +66,67 @@ def peer_sans(c: Any) -> Tuple[Tuple[str, str], ...]:
         kind = ctypes.c_int32()
         value = out_string(lambda buf, cap: L.mojo_tls_conn_peer_cert_san(
             c, i, ctypes.byref(kind), buf, cap))
-        out.append((kinds.get(kind.value, "OTHER"), value))
+        name = kinds.get(kind.value, "OTHER")
+        out.append((name, _ip_text(value) if name == "IP Address" else value))
     return tuple(out)
+
+
+def _ip_text(value: str) -> str:
+    """An IP address SAN as ssl's getpeercert() writes it: IPv4 dotted,
+    IPv6 as eight uppercase hex groups without zero compression
+    ('2001:DB8:0:0:0:0:0:1')."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return value
+    if ip.version == 4:
+        return str(ip)
+    packed = ip.packed
+    return ":".join(f"{packed[i] << 8 | packed[i + 1]:X}" for i in range(0, 16, 2))
+
+
+def _der_header(der: bytes, pos: int) -> Tuple[int, int, int]:
+    """(tag, content start, content end) of the DER element at `pos`."""
+    tag = der[pos]
+    n = der[pos + 1]
+    pos += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if not 0 < k <= 4:
+            raise ValueError("bad DER length")
+        n = int.from_bytes(der[pos:pos + k], "big")
+        pos += k
+    if pos + n > len(der):
+        raise ValueError("truncated DER")
+    return tag, pos, pos + n
+
+
+def cert_serial(der: bytes) -> Optional[str]:
+    """The serial number of a certificate's DER as ssl's getpeercert()
+    writes it (uppercase hex, two digits per byte, no 0x), or None."""
+    try:
+        tag, start, _ = _der_header(der, 0)            # Certificate
+        if tag != 0x30:
+            return None
+        tag, start, _ = _der_header(der, start)        # tbsCertificate
+        if tag != 0x30:
+            return None
+        tag, s, e = _der_header(der, start)
+        if tag == 0xA0:                                # [0] version
+            tag, s, e = _der_header(der, e)
+        if tag != 0x02:                                # serialNumber INTEGER
+            return None
+        raw = der[s:e]
+    except (IndexError, ValueError):
+        return None
+    if not raw:
+        return None
+    value = int.from_bytes(raw, "big", signed=True)
+    mag = abs(value)
+    text = mag.to_bytes((mag.bit_length() + 7) // 8 or 1, "big").hex().upper()
+    return ("-" + text) if value < 0 else text
 
 
 def cert_time(t: int) -> str:
@@ -111,6 +171,7 @@ class _ConnBase:
 
     _conn: Optional[_ffi.ConnHandle] = None
     _closed_what = "TLS connection"
+    _resets = False  # CLOSED can mean a TCP reset (sockets, not memory mode)
 
     def _init_base(self, context: Any, server_side: bool, server_hostname: Optional[str]) -> None:
         self._conn = None
@@ -119,6 +180,9 @@ class _ConnBase:
         self.server_side = server_side
         self.server_hostname = server_hostname
         self._handshake_done = False
+        self._notify_sent = False  # we sent close_notify (shutdown/unwrap)
+        self._peer_closed = False  # a read gave the peer's close_notify (b'')
+        self._failed: Optional[TLSError] = None  # a failed Python-side check (_post_handshake)
 
     # -- handle -----------------------------------------------------------------
     def _h(self) -> _ffi.ConnHandle:
@@ -141,19 +205,73 @@ class _ConnBase:
 
     def _error(self, rc: int, what: str) -> TLSError:
         """The exception for a failed call on this connection."""
-        exc = make_error(rc, what)
+        host = None if self.server_side else self.server_hostname
+        exc = make_error(rc, what, server_hostname=host)
         if isinstance(exc, CertificateVerifyError) and self._conn is not None:
             L = lib()
+            reason, flags = exc.verify_reason, exc.verify_flags
             try:
-                reason = out_string(L.mojo_tls_conn_verify_reason, self._conn)
-                if reason:
-                    exc.verify_reason = reason
-                flags = L.mojo_tls_conn_verify_flags(self._conn)
-                if flags >= 0:
-                    exc.verify_flags = flags
+                r = out_string(L.mojo_tls_conn_verify_reason, self._conn)
+                if r:
+                    reason = r
+                f = L.mojo_tls_conn_verify_flags(self._conn)
+                if f >= 0:
+                    flags = f
             except TLSError:
                 pass
+            exc = CertificateVerifyError(exc.library_message, rc, verify_reason=reason,
+                                         verify_flags=flags, server_hostname=host, context=what)
+        elif (rc == Err.MOJO_TLS_ERR_CLOSED and self._resets and self._conn is not None
+              and not self._notify_sent and not self._peer_closed):
+            # CLOSED on a live socket connection that neither side ended
+            # with close_notify: the peer reset it (ssl raises
+            # ConnectionResetError). The C API has no errno getter; the
+            # package tracks the close_notify both ways itself.
+            exc = TLSConnectionResetError(exc.message)
         return exc
+
+    # -- checks the library does not make ---------------------------------------
+    def _post_handshake(self) -> None:
+        """Right after the handshake, before any application data: the
+        context's checks made in Python (hostname_checks_common_name=False
+        rejects a certificate without a DNS / IP subjectAltName, which the
+        library would match on its CN). Raises CertificateVerifyError, and
+        every later I/O raises it again."""
+        ctx = self.context
+        if (self.server_side or self._conn is None or not ctx.check_hostname
+                or ctx.hostname_checks_common_name or ctx.pin_only or not ctx.verify_mode
+                or self.server_hostname is None):
+            return
+        try:
+            sans = peer_sans(self._conn)
+        except TLSNotAvailableError:
+            if lib().mojo_tls_conn_session_resumed(self._conn) == 1:
+                return  # resumed without the certificate: checked when the session was made
+            sans = ()
+        if any(kind in ("DNS", "IP Address") for kind, _ in sans):
+            return  # the library matched the host against them
+        host = self.server_hostname
+        if isinstance(host, (bytes, bytearray)):
+            host = bytes(host).decode("ascii", "replace")
+        reason = (f'certificate does not match host name "{host}" (no subjectAltName; '
+                  "hostname_checks_common_name is False)")
+        exc = CertificateVerifyError(reason, verify_reason=reason, verify_flags=BADCERT_CN_MISMATCH,
+                                     server_hostname=host)
+        self._failed = exc
+        raise exc
+
+    def _pre_io(self) -> None:
+        """Before reading or writing: complete the handshake explicitly when
+        a Python-side check must see it first; re-raise a failed check."""
+        if self._failed is not None:
+            raise self._failed
+        if not self._handshake_done and self._needs_post_check():
+            self.do_handshake()  # type: ignore[attr-defined]
+
+    def _needs_post_check(self) -> bool:
+        ctx = self.context
+        return (not self.server_side and ctx.check_hostname
+                and not ctx.hostname_checks_common_name)
 
     def _check(self, rc: int, what: str) -> int:
         if rc < 0:
@@ -222,6 +340,9 @@ class _ConnBase:
             "issuer": peer_dn(c, _ffi.MOJO_TLS_DN_ISSUER),
             "version": 3,
         }
+        serial = cert_serial(der)
+        if serial is not None:
+            info["serialNumber"] = serial
         nb = ctypes.c_int64()
         na = ctypes.c_int64()
         if L.mojo_tls_conn_peer_cert_validity(c, ctypes.byref(nb), ctypes.byref(na)) >= 0:

@@ -39,11 +39,14 @@ def strerror(code: int) -> str:
 
 
 def make_error(code: int, context: str = "", *, verify_reason: Optional[str] = None,
-               verify_flags: Optional[int] = None) -> TLSError:
-    """Build the exception for a failed call; reads the thread's last error."""
+               verify_flags: Optional[int] = None,
+               server_hostname: Optional[str] = None) -> TLSError:
+    """Build the exception for a failed call; reads the thread's last error.
+    `server_hostname` (a client's expected host) words a host name mismatch."""
     message = last_error_message()
     if not message or lib().mojo_tls_last_error_code() != code:
         message = message or strerror(code)
+    what = context
     if context:
         message = f"{context}: {message}"
     cls = error_class(code)
@@ -61,7 +64,8 @@ def make_error(code: int, context: str = "", *, verify_reason: Optional[str] = N
                 n = L.mojo_tls_last_error_verify_reason(buf, len(buf))
             verify_reason = buf.raw[:n].decode("utf-8", "replace") if n > 0 else None
         return CertificateVerifyError(message, code, verify_reason=verify_reason,
-                                      verify_flags=verify_flags)
+                                      verify_flags=verify_flags, server_hostname=server_hostname,
+                                      context=what)
     return cls(message, code)
 
 
@@ -72,11 +76,11 @@ def check(rc: int, context: str = "") -> int:
     return rc
 
 
-def check_handle(h: Any, context: str) -> Any:
+def check_handle(h: Any, context: str, server_hostname: Optional[str] = None) -> Any:
     """Raise the last error if a constructor returned NULL."""
     if h is None or not getattr(h, "value", h):
         code = lib().mojo_tls_last_error_code() or int(Err.MOJO_TLS_ERR_INTERNAL)
-        raise make_error(code, context)
+        raise make_error(code, context, server_hostname=server_hostname)
     return h
 
 

@@ -16,7 +16,8 @@ from ._conn import _ConnBase, check_server_hostname, normalize_server_hostname
 from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeout_ms
 from ._signals import check_signals, conn_call, handle_call
 from .context import TLSContext
-from .errors import TLSClosedError, TLSWantReadError
+from .errors import (TLSClosedError, TLSConnectError, TLSConnectionRefusedError,
+                     TLSConnectionResetError, TLSError, TLSWantReadError)
 
 Err = _ffi.mojo_tls_err
 
@@ -28,6 +29,58 @@ _RECORD = 16384
 def _sock_from_fd(fd: int) -> _socket.socket:
     """A Python socket on a duplicate of `fd` (for getpeername & co)."""
     return _socket.socket(fileno=os.dup(fd))
+
+
+def _os_error(op: str, host: str, port: int, timeout: Optional[float]) -> Optional[OSError]:
+    """The OSError (with errno) Python's own socket gets doing what the
+    library's `op` ('connect' / 'listen') just failed to do, so errors are
+    the stdlib's ConnectionRefusedError, EADDRINUSE, ... None if it works now."""
+    try:
+        if op == "connect":
+            t = 5.0 if timeout is None else min(max(timeout, 0.1), 5.0)
+            _socket.create_connection((host.strip("[]"), port), timeout=t).close()
+        else:
+            infos = _socket.getaddrinfo(host.strip("[]"), port, type=_socket.SOCK_STREAM,
+                                        flags=_socket.AI_PASSIVE)
+            fam, typ, proto, _, addr = infos[0]
+            with _socket.socket(fam, typ, proto) as s:
+                s.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+                s.bind(addr)
+                s.listen(1)
+    except _socket.gaierror:
+        return None  # name resolution: the library's TLSConnectError says it
+    except OSError as exc:
+        if exc.errno is not None:
+            return exc
+    return None
+
+
+def _connect_error(exc: TLSError, host: str, port: int, timeout: Optional[float]) -> TLSError:
+    """A TLSConnectError from the library's TCP connect, made the stdlib's
+    OSError subclass with errno (ConnectionRefusedError, ...) when Python's
+    socket sees the same failure."""
+    if isinstance(exc, TLSClosedError):
+        return _reset_error(exc)
+    if not isinstance(exc, TLSConnectError) or isinstance(exc, TimeoutError):
+        return exc  # (its __cause__ is None: raised "from None", as before)
+    err = _os_error("connect", host, port, timeout)
+    if err is None:
+        return exc
+    if isinstance(err, ConnectionRefusedError):
+        new: TLSConnectError = TLSConnectionRefusedError(exc.message, int(Err.MOJO_TLS_ERR_CONNECT),
+                                                         errno=err.errno)
+    else:
+        new = TLSConnectError(exc.message, int(Err.MOJO_TLS_ERR_CONNECT), errno=err.errno)
+    new.__cause__ = err
+    return new
+
+
+def _reset_error(exc: TLSError) -> TLSError:
+    """CLOSED from a constructor (connect / accept + handshake): nothing was
+    sent or closed by us yet, so the peer reset the connection."""
+    if type(exc) is TLSClosedError and exc.code == Err.MOJO_TLS_ERR_CLOSED:
+        return TLSConnectionResetError(exc.message)
+    return exc
 
 
 def _check_port(port: Any) -> int:
@@ -57,6 +110,7 @@ class TLSSocket(_ConnBase):
     _io_refs: int
     _close_called: bool
     _waiters: List[None]
+    _resets = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("TLSSocket has no public constructor: use mojo_tls.connect(), "
@@ -142,9 +196,12 @@ class TLSSocket(_ConnBase):
     def do_handshake(self) -> None:
         """Complete the handshake now (otherwise the first read/write does it)."""
         c = self._h()
+        if self._failed is not None:
+            raise self._failed
         rc = self._blocking(lambda: lib().mojo_tls_conn_handshake(c))
         self._check(rc, "handshake")
         self._handshake_done = True
+        self._post_handshake()
 
     # -- reading ----------------------------------------------------------------------
     def recv(self, bufsize: int = 65536, flags: int = 0) -> bytes:
@@ -156,6 +213,7 @@ class TLSSocket(_ConnBase):
         if flags:
             raise ValueError("non-zero flags not allowed in calls to recv() on TLSSocket")
         c = self._h()
+        self._pre_io()
         if bufsize == 0:
             return b""
         buf = ctypes.create_string_buffer(bufsize)
@@ -180,6 +238,7 @@ class TLSSocket(_ConnBase):
         if nbytes == 0 or nbytes > len(mv):
             nbytes = len(mv)
         c = self._h()
+        self._pre_io()
         if nbytes == 0:
             return 0
         cbuf = (ctypes.c_char * nbytes).from_buffer(mv)
@@ -195,6 +254,8 @@ class TLSSocket(_ConnBase):
         if n >= 0:
             if n > 0:
                 self._handshake_done = True
+            else:
+                self._peer_closed = True
             return n
         if n == Err.MOJO_TLS_ERR_TRUNCATED and self.suppress_ragged_eofs:
             return 0
@@ -214,6 +275,7 @@ class TLSSocket(_ConnBase):
             raise ValueError("non-zero flags not allowed in calls to send() on TLSSocket")
         b = as_bytes(data)
         c = self._h()
+        self._pre_io()
         if not b:
             return 0
         chunk = b[:_RECORD] if len(b) > _RECORD else b
@@ -233,6 +295,7 @@ class TLSSocket(_ConnBase):
             raise ValueError("non-zero flags not allowed in calls to sendall() on TLSSocket")
         b = as_bytes(data)
         c = self._h()
+        self._pre_io()
         if not b:
             return
         with self._write_lock:
@@ -361,6 +424,7 @@ class TLSSocket(_ConnBase):
         socket down in that direction."""
         c = self._h()
         if how in (_socket.SHUT_WR, _socket.SHUT_RDWR):
+            self._notify_sent = True
             rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
             if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
                 raise self._error(rc, "shutdown")
@@ -371,6 +435,7 @@ class TLSSocket(_ConnBase):
         """End TLS but keep the TCP connection: send close_notify, wait for the
         peer's (within the timeout) and return the plain socket."""
         c = self._h()
+        self._notify_sent = True
         rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
         if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
             raise self._error(rc, "unwrap")
@@ -539,13 +604,29 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
     ms = timeout_ms(timeout)
     L = lib()
     if session is None:
-        conn = check_handle(handle_call(timeout, lambda t: L.mojo_tls_conn_new_connect(context._h(), h, port, t)),
-                            f"connect({host!r}, {port})")
-        return TLSSocket._new(context, conn, server_side=False, server_hostname=host,
-                              timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
-                              handshake_done=True)
+        try:
+            conn = check_handle(
+                handle_call(timeout, lambda t: L.mojo_tls_conn_new_connect(context._h(), h, port, t)),
+                f"connect({host!r}, {port})", server_hostname=host)
+        except TLSError as exc:
+            err = _connect_error(exc, host, port, timeout)
+            raise err from err.__cause__
+        s = TLSSocket._new(context, conn, server_side=False, server_hostname=host,
+                           timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs,
+                           handshake_done=True)
+        try:
+            s._post_handshake()
+        except BaseException:
+            s.close()
+            raise
+        return s
     # Resumption: start the TCP connect only, offer the session, then handshake.
-    conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0), f"connect({host!r}, {port})")
+    try:
+        conn = check_handle(L.mojo_tls_conn_new_connect(context._h(), h, port, 0),
+                            f"connect({host!r}, {port})")
+    except TLSError as exc:
+        err = _connect_error(exc, host, port, timeout)
+        raise err from err.__cause__
     s = TLSSocket._new(context, conn, server_side=False, server_hostname=host, timeout=timeout,
                        suppress_ragged_eofs=suppress_ragged_eofs)
     try:
@@ -607,7 +688,10 @@ class TLSListener:
         fd = self._get_fd()
         L = lib()
         fn = L.mojo_tls_conn_new_accept if handshake else L.mojo_tls_conn_new_accept_no_handshake
-        conn = check_handle(handle_call(t, lambda ms: fn(self.context._h(), fd, ms)), "accept")
+        try:
+            conn = check_handle(handle_call(t, lambda ms: fn(self.context._h(), fd, ms)), "accept")
+        except TLSClosedError as exc:
+            raise _reset_error(exc) from None
         s = TLSSocket._new(self.context, conn, server_side=True, server_hostname=None, timeout=t,
                            handshake_done=handshake)
         try:
@@ -657,8 +741,15 @@ def listen(host: str = "127.0.0.1", port: int = 0, *, context: TLSContext,
     _check_port(port)
     if isinstance(backlog, bool) or not isinstance(backlog, int):
         raise TypeError("backlog must be an int")
-    fd = check(lib().mojo_tls_socket_listen(c_str(host, "host"), port, max(1, min(backlog, 65535))),
-               f"listen({host!r}, {port})")
+    fd = lib().mojo_tls_socket_listen(c_str(host, "host"), port, max(1, min(backlog, 65535)))
+    if fd < 0:
+        exc = make_error(fd, f"listen({host!r}, {port})")
+        # Address in use & co. are the stdlib's OSError with errno, as
+        # socket.bind raises them, not a connect error.
+        err = _os_error("listen", host, port, None) if fd == Err.MOJO_TLS_ERR_CONNECT else None
+        if err is not None:
+            raise err from None
+        raise exc
     return TLSListener(context, fd)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import os
 import socket as _socket
+import ssl as _ssl
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Union
 
@@ -69,6 +71,59 @@ def _purpose_is_server(purpose: Any) -> bool:
 
 _PIN_KINDS = {"cert": _ffi.MOJO_TLS_PIN_CERT, "spki": _ffi.MOJO_TLS_PIN_SPKI}
 
+# ssl.PROTOCOL_* values TLSContext(protocol) accepts, as ssl.SSLContext(protocol).
+_PROTOCOL_TLS = 2            # ssl.PROTOCOL_TLS (= PROTOCOL_SSLv23): either side, no verification
+_PROTOCOL_TLS_CLIENT = 16    # ssl.PROTOCOL_TLS_CLIENT
+_PROTOCOL_TLS_SERVER = 17    # ssl.PROTOCOL_TLS_SERVER
+
+# ssl.OP_* bits (fixed by OpenSSL's ABI; read from ssl where it has them).
+OP_NO_SSLv2 = int(getattr(_ssl, "OP_NO_SSLv2", 0))
+OP_NO_SSLv3 = int(getattr(_ssl, "OP_NO_SSLv3", 0x02000000))
+OP_NO_TLSv1 = int(getattr(_ssl, "OP_NO_TLSv1", 0x04000000))
+OP_NO_TLSv1_1 = int(getattr(_ssl, "OP_NO_TLSv1_1", 0x10000000))
+OP_NO_TLSv1_2 = int(getattr(_ssl, "OP_NO_TLSv1_2", 0x08000000))
+OP_NO_TLSv1_3 = int(getattr(_ssl, "OP_NO_TLSv1_3", 0x20000000))
+OP_NO_COMPRESSION = int(getattr(_ssl, "OP_NO_COMPRESSION", 0x00020000))
+OP_NO_RENEGOTIATION = int(getattr(_ssl, "OP_NO_RENEGOTIATION", 0x40000000))
+OP_ALL = int(getattr(_ssl, "OP_ALL", 0x80000050))
+OP_SINGLE_DH_USE = int(getattr(_ssl, "OP_SINGLE_DH_USE", 0))
+OP_SINGLE_ECDH_USE = int(getattr(_ssl, "OP_SINGLE_ECDH_USE", 0))
+# What the library always does: no SSL 3.0 / TLS 1.0 / 1.1, no compression,
+# no renegotiation (Mbed TLS's is disabled), fresh (EC)DHE keys.
+_OP_FIXED = (OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_TLSv1 | OP_NO_TLSv1_1 | OP_NO_COMPRESSION
+             | OP_NO_RENEGOTIATION | OP_SINGLE_DH_USE | OP_SINGLE_ECDH_USE)
+# Accepted without effect: OpenSSL's bug workarounds (OP_ALL) have no Mbed TLS counterpart
+# that could be turned off.
+_OP_NOOP = OP_ALL
+_OP_VERSIONS = OP_NO_TLSv1_2 | OP_NO_TLSv1_3
+
+# ssl.VERIFY_* bits.
+VERIFY_CRL_CHECK_LEAF = int(getattr(_ssl, "VERIFY_CRL_CHECK_LEAF", 0x4))
+VERIFY_CRL_CHECK_CHAIN = int(getattr(_ssl, "VERIFY_CRL_CHECK_CHAIN", 0xC))
+VERIFY_X509_STRICT = int(getattr(_ssl, "VERIFY_X509_STRICT", 0x20))
+VERIFY_ALLOW_PROXY_CERTS = int(getattr(_ssl, "VERIFY_ALLOW_PROXY_CERTS", 0x40))
+VERIFY_X509_TRUSTED_FIRST = int(getattr(_ssl, "VERIFY_X509_TRUSTED_FIRST", 0x8000))
+VERIFY_X509_PARTIAL_CHAIN = int(getattr(_ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000))
+# Mbed TLS always looks for the issuer among the trusted certificates first
+# and accepts any trusted certificate (an intermediate too) as the anchor.
+_VERIFY_ALWAYS = VERIFY_X509_TRUSTED_FIRST | VERIFY_X509_PARTIAL_CHAIN
+_VERIFY_KNOWN = (VERIFY_CRL_CHECK_CHAIN | VERIFY_X509_STRICT | VERIFY_ALLOW_PROXY_CERTS
+                 | _VERIFY_ALWAYS)
+
+
+def _as_options(value: int) -> Any:
+    try:
+        return _ssl.Options(value)
+    except (AttributeError, ValueError):
+        return value
+
+
+def _as_verify_flags(value: int) -> Any:
+    try:
+        return _ssl.VerifyFlags(value)
+    except (AttributeError, ValueError):
+        return value
+
 
 class TLSContext:
     """TLS settings for client or server connections.
@@ -98,7 +153,28 @@ class TLSContext:
     def __init__(self, purpose: Any = Purpose.SERVER_AUTH, *,
                  server_side: Optional[bool] = None) -> None:
         """Create a client context (default) or, with ``Purpose.CLIENT_AUTH``
-        or ``server_side=True``, a server context."""
+        or ``server_side=True``, a server context.
+
+        `purpose` may also be an ``ssl.PROTOCOL_*`` value, as for
+        ``ssl.SSLContext(protocol)``: ``PROTOCOL_TLS_CLIENT`` (a client
+        context with the secure client defaults), ``PROTOCOL_TLS_SERVER`` (a
+        server context) and the deprecated ``PROTOCOL_TLS`` (a client context
+        with ssl's defaults for it: ``CERT_NONE`` and no host name check;
+        ``server_side=True`` makes it a server context). Contexts have one
+        side: a ``PROTOCOL_TLS`` context cannot serve both."""
+        protocol = None
+        if isinstance(purpose, int) and not isinstance(purpose, bool):
+            protocol = int(purpose)
+            if protocol not in (_PROTOCOL_TLS, _PROTOCOL_TLS_CLIENT, _PROTOCOL_TLS_SERVER):
+                raise ValueError(f"unsupported protocol {purpose!r}: use ssl.PROTOCOL_TLS_CLIENT or "
+                                 "ssl.PROTOCOL_TLS_SERVER (and minimum_version / maximum_version; "
+                                 "TLS 1.2 and 1.3 only)")
+            side = protocol == _PROTOCOL_TLS_SERVER
+            if protocol == _PROTOCOL_TLS and server_side is not None:
+                side = server_side
+            elif server_side is not None and server_side != side:
+                raise ValueError(f"server_side={server_side} contradicts protocol {purpose!r}")
+            server_side = side
         if server_side is None:
             server_side = _purpose_is_server(purpose)
         elif not isinstance(server_side, bool):
@@ -118,7 +194,28 @@ class TLSContext:
         self._fast_record_layer = True
         self._resumption_without_forward_secrecy = False
         self._cert_count = 0
+        self._crl_count = 0
+        self._hostname_checks_common_name = True
+        self._options = _OP_NOOP
+        self._verify_flags = _VERIFY_ALWAYS
+        # load_verify_locations: what was loaded already (de-duplication).
+        self._ca_loaded: set = set()
+        self._ca_loads = 0  # loads actually handed to the library
+        self._protocol = protocol
+        if protocol == _PROTOCOL_TLS and not server_side:
+            # ssl.SSLContext(PROTOCOL_TLS): no verification by default.
+            self.check_hostname = False
+            self.verify_mode = CERT_NONE
 
+    # -- attributes ----------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Settings ported from ssl must not vanish: a name TLSContext does not
+        # have (a typo, an ssl attribute it does not implement) is an error.
+        if not name.startswith("_") and not hasattr(type(self), name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r} "
+                                 "(mojo_tls does not implement it; see python/README.md, "
+                                 "'Differences from ssl')")
+        object.__setattr__(self, name, value)
     # -- life cycle -------------------------------------------------------------
     def _h(self) -> _ffi.ConfigHandle:
         cfg = self._cfg
@@ -162,9 +259,138 @@ class TLSContext:
         return self._server_side
 
     @property
-    def protocol(self) -> str:
-        """'TLS_SERVER' or 'TLS_CLIENT' (informational)."""
-        return "TLS_SERVER" if self._server_side else "TLS_CLIENT"
+    def protocol(self) -> Any:
+        """The ``ssl.PROTOCOL_*`` value: the one passed to the constructor,
+        else ``PROTOCOL_TLS_SERVER`` or ``PROTOCOL_TLS_CLIENT``."""
+        p = self._protocol
+        if p is None:
+            p = _PROTOCOL_TLS_SERVER if self._server_side else _PROTOCOL_TLS_CLIENT
+        try:
+            return _ssl._SSLMethod(p)  # type: ignore[attr-defined]
+        except (AttributeError, ValueError):
+            return p
+
+    # -- ssl.SSLContext attributes implemented in Python ------------------------------
+    @property
+    def hostname_checks_common_name(self) -> bool:
+        """True (the default, as ssl): a certificate without subjectAltName
+        matches on its subject's Common Name. False: only DNS / IP
+        subjectAltName entries count, so a CN-only certificate is rejected
+        (``CertificateVerifyError``, verify_code 62). The library checks the
+        CN itself; with False the package rejects CN-only certificates right
+        after the handshake, before any application data is sent or returned
+        (the peer sees the connection closed, not an alert)."""
+        return self._hostname_checks_common_name
+
+    @hostname_checks_common_name.setter
+    def hostname_checks_common_name(self, value: bool) -> None:
+        self._hostname_checks_common_name = bool(value)
+
+    @property
+    def options(self) -> Any:
+        """The ``ssl.OP_*`` bits. The library's behaviour is fixed and secure,
+        so ``OP_NO_SSLv2``, ``OP_NO_SSLv3``, ``OP_NO_TLSv1``,
+        ``OP_NO_TLSv1_1``, ``OP_NO_COMPRESSION``, ``OP_NO_RENEGOTIATION``
+        are always set (clearing one has no effect: the versions are
+        ``minimum_version``'s, TLS 1.2 at least); ``OP_ALL`` (OpenSSL
+        bug workarounds) is accepted without effect; ``OP_NO_TLSv1_2`` /
+        ``OP_NO_TLSv1_3`` set minimum_version / maximum_version. Other bits
+        (``OP_NO_TICKET``, ``OP_CIPHER_SERVER_PREFERENCE``,
+        ``OP_IGNORE_UNEXPECTED_EOF``, ...) raise NotImplementedError."""
+        v = (self._options & ~_OP_VERSIONS) | _OP_FIXED
+        if self._minimum_version > TLSVersion.TLSv1_2:
+            v |= OP_NO_TLSv1_2
+        if self._maximum_version < TLSVersion.TLSv1_3:
+            v |= OP_NO_TLSv1_3
+        return _as_options(v)
+
+    @options.setter
+    def options(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"options must be an int (ssl.OP_* bits), not {type(value).__name__}")
+        value = int(value)
+        # Clearing a bit of _OP_FIXED changes nothing (they still read as set):
+        # as with ssl, whose minimum_version (TLS 1.2 at least here) governs
+        # the versions whatever OP_NO_TLSv1 says; and ssl's own defaults
+        # (ssl.create_default_context().options) lack OP_NO_RENEGOTIATION.
+        unknown = value & ~(_OP_FIXED | _OP_NOOP | _OP_VERSIONS)
+        if unknown:
+            raise NotImplementedError(f"options {_as_options(unknown)!r} are not supported by "
+                                      "mojo_tls (it cannot honour them)")
+        no12, no13 = bool(value & OP_NO_TLSv1_2), bool(value & OP_NO_TLSv1_3)
+        if no12 and no13:
+            raise ValueError("OP_NO_TLSv1_2 | OP_NO_TLSv1_3 leaves no protocol version")
+        with self._lock:
+            self.minimum_version = TLSVersion.TLSv1_3 if no12 else TLSVersion.TLSv1_2
+            self.maximum_version = TLSVersion.TLSv1_2 if no13 else TLSVersion.TLSv1_3
+            self._options = value & ~_OP_VERSIONS
+
+    @property
+    def verify_flags(self) -> Any:
+        """The ``ssl.VERIFY_*`` bits that describe the verification.
+        ``VERIFY_X509_TRUSTED_FIRST`` and ``VERIFY_X509_PARTIAL_CHAIN`` are
+        what Mbed TLS always does (any loaded CA, an intermediate too, is a
+        trust anchor) and read as set whatever is assigned;
+        ``VERIFY_CRL_CHECK_LEAF`` / ``_CHAIN`` need CRLs loaded
+        (:meth:`load_crl`; Mbed TLS then checks the whole chain against them,
+        so both read as ``VERIFY_CRL_CHECK_CHAIN``, and they cannot be cleared
+        again); ``VERIFY_X509_STRICT`` is accepted: Mbed TLS's checks are
+        always the same (issuers must be CAs by basicConstraints, key usage
+        is enforced where present, signatures need SHA-256 or better and RSA
+        keys 2048 bits), OpenSSL's further strict-mode checks are not made.
+        ``VERIFY_ALLOW_PROXY_CERTS`` raises NotImplementedError."""
+        v = self._verify_flags | _VERIFY_ALWAYS
+        if self._crl_count:
+            v |= VERIFY_CRL_CHECK_CHAIN
+        return _as_verify_flags(v)
+
+    @verify_flags.setter
+    def verify_flags(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"verify_flags must be an int (ssl.VERIFY_* bits), not {type(value).__name__}")
+        value = int(value)
+        unknown = value & ~_VERIFY_KNOWN
+        if unknown:
+            raise ValueError(f"unknown verify_flags bits 0x{unknown:x}")
+        if value & VERIFY_ALLOW_PROXY_CERTS:
+            raise NotImplementedError("VERIFY_ALLOW_PROXY_CERTS: Mbed TLS does not support proxy "
+                                      "certificates")
+        crl = value & VERIFY_CRL_CHECK_CHAIN
+        if crl and not self._crl_count:
+            raise ValueError("VERIFY_CRL_CHECK_LEAF / VERIFY_CRL_CHECK_CHAIN: load the CRLs first "
+                             "(load_crl()); mojo_tls cannot fail a certificate for a missing CRL")
+        if not crl and self._crl_count:
+            raise ValueError("the loaded CRLs are always checked: VERIFY_CRL_CHECK_CHAIN cannot "
+                             "be cleared")
+        self._verify_flags = value & ~VERIFY_CRL_CHECK_CHAIN
+
+    @property
+    def sni_callback(self) -> None:
+        """Not supported (always None): the C library has no server-name
+        callback. A server picks among the certificates given to
+        :meth:`load_cert_chain` by the client's SNI name instead."""
+        return None
+
+    @sni_callback.setter
+    def sni_callback(self, value: Any) -> None:
+        if value is not None:
+            raise NotImplementedError("sni_callback is not supported by mojo_tls: call "
+                                      "load_cert_chain() once per certificate; the server picks "
+                                      "the one matching the client's SNI name")
+
+    def set_servername_callback(self, server_name_callback: Any) -> None:
+        """Not supported (see :attr:`sni_callback`)."""
+        self.sni_callback = server_name_callback
+
+    @property
+    def post_handshake_auth(self) -> bool:
+        """Always False: TLS 1.3 post-handshake client authentication is not supported."""
+        return False
+
+    @post_handshake_auth.setter
+    def post_handshake_auth(self, value: bool) -> None:
+        if value:
+            raise NotImplementedError("post_handshake_auth is not supported by mojo_tls")
 
     @property
     def minimum_version(self) -> TLSVersion:
@@ -252,8 +478,12 @@ class TLSContext:
     # -- trust --------------------------------------------------------------------
     def load_default_certs(self, purpose: Any = None) -> None:
         """Trust the system's CA store (Debian/Ubuntu, Fedora, Alpine, macOS
-        Homebrew locations; SSL_CERT_FILE / SSL_CERT_DIR override)."""
-        check(lib().mojo_tls_config_add_ca_system(self._h()), "load_default_certs")
+        Homebrew locations; SSL_CERT_FILE / SSL_CERT_DIR override). Calling it
+        again (with the same SSL_CERT_* variables) adds nothing."""
+        env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        self._load_ca_once(("system",) + env + (True,),
+                           lambda: check(lib().mojo_tls_config_add_ca_system(self._h()),
+                                         "load_default_certs"))
 
     def set_default_verify_paths(self) -> None:
         """Same as :meth:`load_default_certs` (stdlib name)."""
@@ -269,14 +499,70 @@ class TLSContext:
             raise TypeError("cafile, capath and cadata cannot be all omitted")
         L = lib()
         if cafile is not None:
-            check(L.mojo_tls_config_add_ca_file(self._h(), c_path(cafile, "cafile")),
-                  f"load_verify_locations({os.fsdecode(cafile)!r})")
+            path = c_path(cafile, "cafile")
+            self._load_ca_once(("file",) + self._file_key(path),
+                               lambda: check(L.mojo_tls_config_add_ca_file(self._h(), path),
+                                             f"load_verify_locations({os.fsdecode(cafile)!r})"),
+                               content=path)
         if capath is not None:
-            check(L.mojo_tls_config_add_ca_dir(self._h(), c_path(capath, "capath")),
-                  f"load_verify_locations(capath={os.fsdecode(capath)!r})")
+            dpath = c_path(capath, "capath")
+            self._load_ca_once(("dir",) + self._dir_key(dpath),
+                               lambda: check(L.mojo_tls_config_add_ca_dir(self._h(), dpath),
+                                             f"load_verify_locations(capath={os.fsdecode(capath)!r})"))
         if cadata is not None:
             data = cadata.encode("ascii") if isinstance(cadata, str) else as_bytes(cadata, "cadata")
-            check(L.mojo_tls_config_add_ca_mem(self._h(), data, len(data)), "load_verify_locations(cadata)")
+            self._load_ca_once(("data", hashlib.sha256(data).digest()),
+                               lambda: check(L.mojo_tls_config_add_ca_mem(self._h(), data, len(data)),
+                                             "load_verify_locations(cadata)"))
+
+    # Loading the same bundle again adds nothing (as OpenSSL's store skips
+    # duplicates), and urllib3 / requests reload it for every connection:
+    # remember what was loaded (a file by its identity and content stamp,
+    # data by its SHA-256) and skip repeats.
+    @staticmethod
+    def _file_key(path: bytes) -> tuple:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return (path, None)  # let the library report it
+        return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    @staticmethod
+    def _dir_key(path: bytes) -> tuple:
+        try:
+            st = os.stat(path)
+            names = sorted(os.listdir(path))
+            stamps = tuple((n, s.st_size, s.st_mtime_ns)
+                           for n in names for s in [os.stat(os.path.join(path, n))])
+        except OSError:
+            return (path, None)
+        return (os.path.realpath(path), st.st_dev, st.st_ino, stamps)
+
+    def _load_ca_once(self, key: tuple, load: Callable[[], Any],
+                      content: Optional[bytes] = None) -> None:
+        """Run `load` unless `key` (or, for a file, its content's SHA-256:
+        the same bundle under another name or as cadata) was loaded."""
+        if key[-1] is None:  # not stat-able: no de-duplication, the library reports it
+            load()
+            return
+        with self._lock:
+            if key in self._ca_loaded:
+                return
+            data_key = None
+            if content is not None:
+                try:
+                    with open(content, "rb") as f:
+                        data_key = ("data", hashlib.sha256(f.read()).digest())
+                except OSError:
+                    data_key = None
+                if data_key in self._ca_loaded:
+                    self._ca_loaded.add(key)
+                    return
+            load()
+            self._ca_loaded.add(key)
+            if data_key is not None:
+                self._ca_loaded.add(data_key)
+            self._ca_loads += 1
 
     def load_crl(self, crlfile: Optional[PathLike] = None, *,
                  crldata: Optional[Union[str, bytes]] = None) -> None:
@@ -287,9 +573,11 @@ class TLSContext:
         L = lib()
         if crlfile is not None:
             check(L.mojo_tls_config_add_crl_file(self._h(), c_path(crlfile, "crlfile")), "load_crl")
+            self._crl_count += 1
         if crldata is not None:
             data = crldata.encode("ascii") if isinstance(crldata, str) else as_bytes(crldata, "crldata")
             check(L.mojo_tls_config_add_crl_mem(self._h(), data, len(data)), "load_crl(crldata)")
+            self._crl_count += 1
 
     def add_pin(self, sha256: Union[bytes, str], kind: str = "cert") -> None:
         """Pin the peer: `sha256` is the SHA-256 (32 bytes, or 64 hex digits) of

@@ -102,8 +102,11 @@ class TLSObject(_ConnBase):
     def do_handshake(self) -> None:
         """Advance the handshake; raises TLSWantReadError until it completes
         (feed more input, send what drain() gives, call again)."""
+        if self._failed is not None:
+            raise self._failed
         self._check(lib().mojo_tls_conn_handshake(self._h()), "handshake")
         self._handshake_done = True
+        self._post_handshake()
 
     @property
     def handshake_done(self) -> bool:
@@ -121,6 +124,7 @@ class TLSObject(_ConnBase):
         if n < 0:
             raise ValueError("negative read size")
         c = self._h()
+        self._pre_io()
         if buffer is not None:
             mv = memoryview(buffer)
             if mv.readonly:
@@ -135,6 +139,8 @@ class TLSObject(_ConnBase):
             return b""
         buf = ctypes.create_string_buffer(n)
         r = self._check(lib().mojo_tls_conn_read(c, buf, n), "read")
+        if r == 0:
+            self._peer_closed = True
         return buf.raw[:r]
 
     def pending(self) -> int:
@@ -146,6 +152,7 @@ class TLSObject(_ConnBase):
         Returns the count of bytes consumed."""
         b = as_bytes(data)
         c = self._h()
+        self._pre_io()
         L = lib()
         off = 0
         while off < len(b):
@@ -162,6 +169,7 @@ class TLSObject(_ConnBase):
 
     def unwrap(self) -> None:
         """Send close_notify (drain() then gives the alert to send)."""
+        self._notify_sent = True
         rc = lib().mojo_tls_conn_close_notify(self._h())
         if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
             raise self._error(rc, "unwrap")
