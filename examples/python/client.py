@@ -6,6 +6,7 @@
 """
 
 import argparse
+import socket
 import sys
 
 import mojo_tls
@@ -50,6 +51,10 @@ def main() -> int:
                     break
                 sys.stdout.buffer.write(data)
                 if args.send is not None and data.endswith(b"\n"):
+                    # end the session cleanly: close() alone sends no
+                    # close_notify (as ssl's), which the server would see
+                    # as a truncation
+                    s.shutdown(socket.SHUT_WR)
                     break
     except mojo_tls.CertificateVerifyError as exc:
         print(f"certificate rejected: {exc.verify_reason}", file=sys.stderr)
