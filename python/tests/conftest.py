@@ -16,6 +16,34 @@ import mojo_tls
 
 HOST = "127.0.0.1"
 
+# An echo server for a child process (python -c ECHO_SERVER_CHILD cert key):
+# prints its port, echoes one connection, then prints what it received
+# (bytes, sha256) and how the stream ended ("eof" or the exception's name).
+ECHO_SERVER_CHILD = r"""
+import hashlib, json, sys
+import mojo_tls
+ctx = mojo_tls.TLSContext(server_side=True)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+with ctx.listen("127.0.0.1", 0) as lst:
+    print(lst.port, flush=True)
+    conn, _ = lst.accept(timeout=20)
+    conn.settimeout(20)
+    h, n, end = hashlib.sha256(), 0, "eof"
+    with conn:
+        while True:
+            try:
+                data = conn.recv(65536)
+            except mojo_tls.TLSError as exc:
+                end = type(exc).__name__
+                break
+            if not data:
+                break
+            h.update(data)
+            n += len(data)
+            conn.sendall(data)
+print(json.dumps({"bytes": n, "sha256": h.hexdigest(), "end": end}), flush=True)
+"""
+
 
 @dataclass
 class PKI:
@@ -57,6 +85,15 @@ def client_ctx(pki: PKI) -> mojo_tls.TLSContext:
     ctx.load_verify_locations(pki.ca_file)
     yield ctx
     ctx.close()
+
+
+def accept_or_error(lst: mojo_tls.TLSListener, timeout: float = 10) -> "mojo_tls.TLSSocket | Exception":
+    """The next connection of `lst`, or the TLSError accepting it raised (tests
+    of failing handshakes hand it to their handler)."""
+    try:
+        return lst.accept(timeout=timeout)[0]
+    except mojo_tls.TLSError as exc:
+        return exc
 
 
 class ThreadServer:

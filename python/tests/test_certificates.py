@@ -5,7 +5,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import HOST, ThreadServer
+from conftest import HOST, ThreadServer, accept_or_error
 
 import mojo_tls
 
@@ -17,10 +17,7 @@ def _serve(cert: mojo_tls.GeneratedCert, count: int = 1):
     lst = ctx.listen(HOST, 0)
 
     def accept():
-        try:
-            return lst.accept(timeout=10)[0]
-        except mojo_tls.TLSError as exc:
-            return exc
+        return accept_or_error(lst)
 
     def handler(conn):
         if isinstance(conn, Exception):

@@ -1,7 +1,7 @@
 """Session resumption, SNI certificate selection, key log, client auth."""
 
 import pytest
-from conftest import HOST, ThreadServer, memory_handshake, pump, take_tickets
+from conftest import HOST, ThreadServer, accept_or_error, memory_handshake, pump, take_tickets
 
 import mojo_tls
 
@@ -10,10 +10,7 @@ def _server(ctx: mojo_tls.TLSContext, count: int, handler=None):
     lst = ctx.listen(HOST, 0)
 
     def accept():
-        try:
-            return lst.accept(timeout=10)[0]
-        except mojo_tls.TLSError as exc:
-            return exc
+        return accept_or_error(lst)
 
     def default(conn):
         if isinstance(conn, Exception):

@@ -16,31 +16,8 @@ import time
 import pytest
 
 import mojo_tls
+from conftest import ECHO_SERVER_CHILD
 
-SERVER = r"""
-import hashlib, json, sys
-import mojo_tls
-ctx = mojo_tls.TLSContext(server_side=True)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-with ctx.listen("127.0.0.1", 0) as lst:
-    print(lst.port, flush=True)
-    conn, _ = lst.accept(timeout=20)
-    conn.settimeout(20)
-    h, n, end = hashlib.sha256(), 0, "eof"
-    with conn:
-        while True:
-            try:
-                data = conn.recv(65536)
-            except mojo_tls.TLSError as exc:
-                end = type(exc).__name__
-                break
-            if not data:
-                break
-            h.update(data)
-            n += len(data)
-            conn.sendall(data)
-print(json.dumps({"bytes": n, "sha256": h.hexdigest(), "end": end}), flush=True)
-"""
 
 
 def _echo(s: mojo_tls.TLSSocket, data: bytes) -> None:
@@ -68,7 +45,7 @@ def _wait(pid: int, seconds: float = 20) -> int:
 
 
 def _start_server(pki):
-    srv = subprocess.Popen([sys.executable, "-c", SERVER, str(pki.server_cert), str(pki.server_key)],
+    srv = subprocess.Popen([sys.executable, "-c", ECHO_SERVER_CHILD, str(pki.server_cert), str(pki.server_key)],
                            stdout=subprocess.PIPE, text=True)
     return srv, int(srv.stdout.readline())
 
@@ -99,7 +76,7 @@ def test_abandon_sends_no_close_notify(pki, client_ctx) -> None:
 
 @pytest.mark.parametrize("how", ["close", "del"])
 def test_child_drops_its_copy_without_ending_the_session(pki, client_ctx, how) -> None:
-    srv = subprocess.Popen([sys.executable, "-c", SERVER, str(pki.server_cert), str(pki.server_key)],
+    srv = subprocess.Popen([sys.executable, "-c", ECHO_SERVER_CHILD, str(pki.server_cert), str(pki.server_key)],
                            stdout=subprocess.PIPE, text=True)
     try:
         port = int(srv.stdout.readline())

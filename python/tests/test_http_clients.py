@@ -21,6 +21,7 @@ import pytest
 from https_server import BODY, ThreadingHTTPSServer, make_server
 
 import mojo_tls
+from conftest import ECHO_SERVER_CHILD
 
 HOST = "127.0.0.1"
 SCRIPT = Path(__file__).with_name("https_server.py")
@@ -150,36 +151,12 @@ def test_requests_adapter(threading_server, client_ctx, pki) -> None:
 
 # -- fork: the parent closes its copy, the child goes on ---------------------------------
 
-ECHO = r"""
-import hashlib, json, sys
-import mojo_tls
-ctx = mojo_tls.TLSContext(server_side=True)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-with ctx.listen("127.0.0.1", 0) as lst:
-    print(lst.port, flush=True)
-    conn, _ = lst.accept(timeout=20)
-    conn.settimeout(20)
-    h, n, end = hashlib.sha256(), 0, "eof"
-    with conn:
-        while True:
-            try:
-                data = conn.recv(65536)
-            except mojo_tls.TLSError as exc:
-                end = type(exc).__name__
-                break
-            if not data:
-                break
-            h.update(data)
-            n += len(data)
-            conn.sendall(data)
-print(json.dumps({"bytes": n, "sha256": h.hexdigest(), "end": end}), flush=True)
-"""
 
 
 def test_parent_closing_its_copy_leaves_the_child_session(pki, client_ctx) -> None:
     # ForkingMixIn's pattern: the parent handshakes, forks, closes its copy;
     # the child carries the session on and ends it.
-    srv = subprocess.Popen([sys.executable, "-c", ECHO, str(pki.server_cert), str(pki.server_key)],
+    srv = subprocess.Popen([sys.executable, "-c", ECHO_SERVER_CHILD, str(pki.server_cert), str(pki.server_key)],
                            stdout=subprocess.PIPE, text=True)
     try:
         port = int(srv.stdout.readline())

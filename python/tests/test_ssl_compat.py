@@ -15,7 +15,7 @@ import time
 import warnings
 
 import pytest
-from conftest import HOST, ThreadServer, memory_handshake, pump
+from conftest import HOST, ThreadServer, accept_or_error, memory_handshake, pump
 
 import mojo_tls
 
@@ -26,10 +26,7 @@ def _serve(cert, count=1, handler=None):
     lst = ctx.listen(HOST, 0)
 
     def accept():
-        try:
-            return lst.accept(timeout=10)[0]
-        except mojo_tls.TLSError as exc:
-            return exc
+        return accept_or_error(lst)
 
     def default(conn):
         if isinstance(conn, Exception):
