@@ -16,7 +16,8 @@ import logging
 from typing import Any, Awaitable, Callable, Optional, Tuple, Union
 
 from .context import TLSContext
-from .errors import TLSClosedError, TLSError, TLSWantReadError, TLSWantWriteError
+from .errors import (TLSClosedError, TLSError, TLSTruncatedError, TLSWantReadError,
+                     TLSWantWriteError)
 from .memory import TLSObject
 
 __all__ = ["open_connection", "start_server", "TLSStreamWriter"]
@@ -25,11 +26,58 @@ log = logging.getLogger("mojo_tls.aio")
 
 _READ = 65536
 
+# As asyncio's transports: writes after the connection is lost are dropped,
+# and this many of them get a warning (once per stream here).
+_LOG_THRESHOLD_FOR_LOST_WRITES = 5
+
+
+class _TLSStreamReader(asyncio.StreamReader):
+    """An asyncio.StreamReader whose stream can end with an error *after*
+    the bytes already received: :meth:`_fail` defers the exception until
+    the buffer is read (asyncio's ``set_exception`` discards the buffer)."""
+
+    _pending_exc: Optional[BaseException] = None
+
+    def _fail(self, exc: BaseException) -> None:
+        """End the stream with `exc`, raised once the buffered bytes are read."""
+        if self._eof or self.exception() is not None or self._pending_exc is not None:
+            return
+        if not self._buffer or self._waiter is not None:  # type: ignore[attr-defined]
+            # nothing left to read, or a reader waits for more than is there
+            self.set_exception(exc)
+        else:
+            self._pending_exc = exc
+
+    async def _wait_for_data(self, func_name: str) -> None:
+        exc = self._pending_exc
+        if exc is not None:
+            self._pending_exc = None
+            self.set_exception(exc)
+            raise exc
+        await super()._wait_for_data(func_name)  # type: ignore[misc]
+
+    async def read(self, n: int = -1) -> bytes:
+        """As StreamReader.read; read() (until EOF) that ends with an error
+        (TLSTruncatedError, a reset) attaches the bytes read so far to it as
+        ``.partial`` (as asyncio.IncompleteReadError does)."""
+        if n >= 0:
+            return await super().read(n)
+        blocks = []
+        while True:
+            try:
+                block = await super().read(self._limit)  # type: ignore[attr-defined]
+            except Exception as exc:
+                exc.partial = b"".join(blocks)  # type: ignore[attr-defined]
+                raise
+            if not block:
+                return b"".join(blocks)
+            blocks.append(block)
+
 
 class _TLSProtocol(asyncio.Protocol):
     """Moves ciphertext between an asyncio transport and a TLSObject."""
 
-    def __init__(self, tls: TLSObject, reader: asyncio.StreamReader,
+    def __init__(self, tls: TLSObject, reader: _TLSStreamReader,
                  loop: asyncio.AbstractEventLoop,
                  on_handshake: Optional[Callable[["_TLSProtocol"], None]] = None) -> None:
         self._tls = tls
@@ -38,6 +86,10 @@ class _TLSProtocol(asyncio.Protocol):
         self._on_handshake = on_handshake
         self._transport: Optional[asyncio.Transport] = None
         self.handshake_waiter: asyncio.Future = loop.create_future()
+        # Whoever awaits it gets the error; when nobody does any more (a
+        # timed-out or cancelled open_connection), it is still retrieved, so
+        # asyncio never logs "Future exception was never retrieved".
+        self.handshake_waiter.add_done_callback(_retrieve)
         self._handshaken = False
         self._eof = False
         self._closed = False
@@ -45,6 +97,9 @@ class _TLSProtocol(asyncio.Protocol):
         self._drain_waiters: list = []
         self._conn_lost_exc: Optional[BaseException] = None
         self._lost = False
+        self._write_exc: Optional[BaseException] = None  # a failed write, for drain()
+        self._lost_writes = 0
+        self._eof_written = False
         self.closed_future: asyncio.Future = loop.create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------
@@ -89,7 +144,7 @@ class _TLSProtocol(asyncio.Protocol):
             if exc is None:
                 self._reader.feed_eof()
             else:
-                self._reader.set_exception(exc)
+                self._reader._fail(exc)
         for w in self._drain_waiters:
             if not w.done():
                 if exc is None:
@@ -135,6 +190,13 @@ class _TLSProtocol(asyncio.Protocol):
                         data = tls.read(_READ)
                     except TLSWantReadError:
                         break
+                    except TLSTruncatedError as exc:
+                        # the peer closed TCP without close_notify (the
+                        # TLSObject's suppress_ragged_eofs makes it b''):
+                        # the bytes already received are read first
+                        self._eof = True
+                        self._reader._fail(exc)
+                        break
                     if not data:
                         self._eof = True
                         self._reader.feed_eof()
@@ -161,14 +223,19 @@ class _TLSProtocol(asyncio.Protocol):
             self.handshake_waiter.set_exception(exc)
         elif not self._eof:
             self._eof = True
-            self._reader.set_exception(exc)
+            self._reader._fail(exc)
         if self._transport is not None:
             self._transport.close()
 
     # -- used by the writer ------------------------------------------------------------------
     def write(self, data: bytes) -> None:
-        if self._lost or self._tls.closed:
-            raise TLSClosedError("the TLS stream is closed")
+        if self._eof_written and not (self._lost or self._tls.closed):
+            # the caller's mistake, as asyncio's RuntimeError
+            raise TLSClosedError("write() after write_eof() (close_notify sent)")
+        if (self._lost or self._tls.closed or self._write_exc is not None
+                or self._transport is None or self._transport.is_closing()):
+            self._lost_write()
+            return
         view = memoryview(data)
         while view:
             try:
@@ -176,10 +243,25 @@ class _TLSProtocol(asyncio.Protocol):
             except TLSWantWriteError:
                 self._flush()
                 continue
+            except TLSError as exc:
+                # e.g. the peer's close_notify or an alert ended the session:
+                # as asyncio's transports, the error is drain()'s
+                self._write_exc = exc
+                self._lost_write()
+                return
             view = view[n:]
             self._flush()
 
+    def _lost_write(self) -> None:
+        """A write on a stream the peer has left: dropped (the error is
+        drain()'s), with one warning after a few (as asyncio's transports)."""
+        self._lost_writes += 1
+        if self._lost_writes == _LOG_THRESHOLD_FOR_LOST_WRITES:
+            log.warning("write() on a TLS stream whose connection is closed: "
+                        "the data is dropped (drain() raises the error)")
+
     def write_eof(self) -> None:
+        self._eof_written = True
         if not self._tls.closed:
             try:
                 self._tls.unwrap()
@@ -188,6 +270,10 @@ class _TLSProtocol(asyncio.Protocol):
             self._flush()
 
     async def drain(self) -> None:
+        if self._write_exc is not None:
+            raise self._write_exc
+        if self._lost_writes and not self._lost:
+            raise ConnectionResetError("Connection lost")
         if self._lost:
             if self._conn_lost_exc is not None:
                 raise self._conn_lost_exc
@@ -197,6 +283,11 @@ class _TLSProtocol(asyncio.Protocol):
         w = self._loop.create_future()
         self._drain_waiters.append(w)
         await w
+
+
+def _retrieve(f: asyncio.Future) -> None:
+    if not f.cancelled():
+        f.exception()
 
 
 class TLSStreamWriter:
@@ -221,7 +312,9 @@ class TLSStreamWriter:
         return self._protocol._tls
 
     def write(self, data: Union[bytes, bytearray, memoryview]) -> None:
-        """Encrypt and send `data` (buffered: await drain() for flow control)."""
+        """Encrypt and send `data` (buffered: await drain() for flow control).
+        Once the connection is lost the data is dropped without an exception
+        (as with asyncio's transports): drain() raises the error."""
         if isinstance(data, str):
             raise TypeError("data must be bytes-like, not str")
         self._protocol.write(bytes(data))
@@ -303,16 +396,27 @@ def _client_context(context: Optional[TLSContext]) -> TLSContext:
 async def open_connection(host: str, port: int, *, context: Optional[TLSContext] = None,
                           server_hostname: Optional[str] = None, limit: int = 2**16,
                           handshake_timeout: Optional[float] = 60.0, session: Any = None,
+                          suppress_ragged_eofs: bool = False,
                           **kwargs: Any) -> Tuple[asyncio.StreamReader, TLSStreamWriter]:
     """Connect over TLS; returns (StreamReader, TLSStreamWriter) once the
     handshake completed. `server_hostname` defaults to `host`. Extra keyword
     arguments go to ``loop.create_connection`` (family, local_addr, ...).
-    Raises CertificateVerifyError & co. like :func:`mojo_tls.connect`."""
+    Raises CertificateVerifyError & co. like :func:`mojo_tls.connect`, and
+    ``asyncio.TimeoutError`` when the handshake takes longer than
+    `handshake_timeout` seconds (None: no limit).
+
+    A peer that closes the TCP connection without close_notify ends the
+    reader with TLSTruncatedError once the bytes already received are read
+    (``reader.read()`` until EOF attaches them to it as ``.partial``);
+    ``suppress_ragged_eofs=True`` makes that a plain EOF (for protocols with
+    their own framing, or peers that never send close_notify, as most HTTP
+    servers)."""
     ctx = _client_context(context)
     loop = asyncio.get_running_loop()
     name = host if server_hostname is None else server_hostname
-    tls = TLSObject(ctx, server_hostname=name, session=session)
-    reader = asyncio.StreamReader(limit=limit)
+    tls = TLSObject(ctx, server_hostname=name, session=session,
+                    suppress_ragged_eofs=suppress_ragged_eofs)
+    reader = _TLSStreamReader(limit=limit)
     proto = _TLSProtocol(tls, reader, loop)
     try:
         transport, _ = await loop.create_connection(lambda: proto, host, port, **kwargs)
@@ -322,6 +426,8 @@ async def open_connection(host: str, port: int, *, context: Optional[TLSContext]
     try:
         await asyncio.wait_for(asyncio.shield(proto.handshake_waiter), handshake_timeout)
     except BaseException:
+        if not proto.handshake_waiter.done():
+            proto.handshake_waiter.cancel()  # nobody waits for it any more
         transport.close()
         tls.close()
         raise
@@ -333,11 +439,15 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
                        host: Optional[str] = None, port: Optional[int] = None, *,
                        context: TLSContext, limit: int = 2**16,
                        handshake_timeout: Optional[float] = 60.0,
+                       suppress_ragged_eofs: bool = False,
                        **kwargs: Any) -> asyncio.AbstractServer:
     """Start a TLS server; `client_connected_cb(reader, writer)` (a function
     or coroutine function) is called for each client after its handshake.
     Failed handshakes are logged (logger 'mojo_tls.aio') and closed. Extra
     keyword arguments go to ``loop.create_server`` (backlog, reuse_port, ...).
+    `handshake_timeout` bounds each client's handshake (None: no limit);
+    `suppress_ragged_eofs` as for :func:`open_connection` (a client closing
+    without close_notify is a plain EOF instead of TLSTruncatedError).
     Returns the asyncio Server."""
     if not isinstance(context, TLSContext):
         raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
@@ -364,8 +474,8 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
             task.add_done_callback(done)
 
     def factory() -> _TLSProtocol:
-        tls = TLSObject(context)
-        reader = asyncio.StreamReader(limit=limit)
+        tls = TLSObject(context, suppress_ragged_eofs=suppress_ragged_eofs)
+        reader = _TLSStreamReader(limit=limit)
         proto = _TLSProtocol(tls, reader, loop, on_handshake)
         if handshake_timeout is not None:
             def expire() -> None:

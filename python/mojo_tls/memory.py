@@ -41,8 +41,12 @@ class TLSObject(_ConnBase):
     _closed_what = "TLSObject"
 
     def __init__(self, context: TLSContext, *, server_side: Optional[bool] = None,
-                 server_hostname: Optional[str] = None, session: Any = None) -> None:
+                 server_hostname: Optional[str] = None, session: Any = None,
+                 suppress_ragged_eofs: bool = False) -> None:
         self._init_base(context, False, None)
+        #: True: after feed_eof() without the peer's close_notify, read()
+        #: gives b'' (0 into a buffer) instead of raising TLSTruncatedError.
+        self.suppress_ragged_eofs = bool(suppress_ragged_eofs)
         if not isinstance(context, TLSContext):
             raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
         context._check_side(server_side)
@@ -118,7 +122,9 @@ class TLSObject(_ConnBase):
     def read(self, n: int = 65536, buffer: Any = None) -> Any:
         """Decrypted bytes (up to `n`), b'' after the peer's close_notify; with
         `buffer`, read into it and return the count. Raises TLSWantReadError
-        when more input is needed."""
+        when more input is needed, TLSTruncatedError once the input ended
+        (feed_eof) without close_notify, unless ``suppress_ragged_eofs``
+        (then b'' / 0, as at a clean end)."""
         if isinstance(n, bool) or not isinstance(n, int):
             raise TypeError("n must be an int")
         if n < 0:
@@ -134,14 +140,19 @@ class TLSObject(_ConnBase):
             if n == 0:
                 return 0
             cbuf = (ctypes.c_char * n).from_buffer(mv)
-            return self._check(lib().mojo_tls_conn_read(c, cbuf, n), "read")
+            return self._read_result(lib().mojo_tls_conn_read(c, cbuf, n))
         if n == 0:
             return b""
         buf = ctypes.create_string_buffer(n)
-        r = self._check(lib().mojo_tls_conn_read(c, buf, n), "read")
+        r = self._read_result(lib().mojo_tls_conn_read(c, buf, n))
         if r == 0:
             self._peer_closed = True
         return buf.raw[:r]
+
+    def _read_result(self, rc: int) -> int:
+        if rc == Err.MOJO_TLS_ERR_TRUNCATED and self.suppress_ragged_eofs:
+            return 0
+        return self._check(rc, "read")
 
     def pending(self) -> int:
         """Decrypted bytes readable without more input."""

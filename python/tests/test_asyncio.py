@@ -2,7 +2,9 @@
 interop with asyncio's own ssl support."""
 
 import asyncio
+import gc
 import hashlib
+import logging
 import os
 import ssl
 
@@ -127,3 +129,204 @@ def test_bad_arguments() -> None:
             await aio.open_connection(HOST, 1, context=mojo_tls.TLSContext(server_side=True))
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+# -- issue #20 item 8: handshake timeout, ragged EOFs, write after the peer left -------
+
+
+def _collect_loop_errors(loop: asyncio.AbstractEventLoop) -> list:
+    errors: list = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx.get("message")))
+    return errors
+
+
+def test_handshake_timeout_logs_nothing(client_ctx, caplog) -> None:
+    # A TCP peer that never answers the ClientHello: the timeout is the
+    # caller's exception, and nothing else ("Future exception was never
+    # retrieved") reaches the loop's exception handler or asyncio's logger.
+    async def main() -> list:
+        loop = asyncio.get_running_loop()
+        errors = _collect_loop_errors(loop)
+        held: list = []
+
+        async def silent(r, w):
+            held.append(w)
+            await r.read()  # until our side closes
+            w.close()
+
+        server = await asyncio.start_server(silent, HOST, 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            for _ in range(3):
+                with pytest.raises(asyncio.TimeoutError):
+                    await mojo_tls.open_connection(HOST, port, context=client_ctx,
+                                                   server_hostname="localhost",
+                                                   handshake_timeout=0.2)
+            await asyncio.sleep(0.2)
+            gc.collect()
+            await asyncio.sleep(0.05)
+        return errors
+
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        errors = asyncio.run(asyncio.wait_for(main(), 30))
+        gc.collect()
+    assert errors == []
+    assert not [r for r in caplog.records if r.name == "asyncio"], caplog.text
+
+
+PAYLOAD = bytes(range(256)) * 300  # 76800 bytes: more than one read
+
+
+async def _ragged_server(server_ctx):
+    """A package server that sends PAYLOAD and closes TCP without close_notify."""
+    async def handle(r, w):
+        w.write(PAYLOAD)
+        await w.drain()
+        w.transport.close()  # FIN, no close_notify (as most HTTP servers)
+
+    server = await mojo_tls.start_server(handle, HOST, 0, context=server_ctx)
+    return server, server.sockets[0].getsockname()[1]
+
+
+def test_ragged_eof_suppressed(server_ctx, client_ctx) -> None:
+    async def main() -> None:
+        server, port = await _ragged_server(server_ctx)
+        async with server:
+            reader, writer = await mojo_tls.open_connection(
+                HOST, port, context=client_ctx, server_hostname="localhost",
+                suppress_ragged_eofs=True)
+            await asyncio.sleep(0.3)  # the data and the FIN have arrived
+            assert await reader.read() == PAYLOAD
+            assert await reader.read(10) == b""
+            assert reader.at_eof()
+            writer.close()
+            await writer.wait_closed()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_ragged_eof_default_delivers_the_bytes_then_raises(server_ctx, client_ctx) -> None:
+    async def main() -> None:
+        server, port = await _ragged_server(server_ctx)
+        async with server:
+            # read(n): every byte received, then TLSTruncatedError
+            reader, writer = await mojo_tls.open_connection(
+                HOST, port, context=client_ctx, server_hostname="localhost")
+            await asyncio.sleep(0.3)
+            got = b""
+            with pytest.raises(mojo_tls.TLSTruncatedError):
+                while True:
+                    got += await reader.read(1000)
+            assert got == PAYLOAD
+            with pytest.raises(mojo_tls.TLSTruncatedError):  # and it stays raised
+                await reader.read(1)
+            writer.close()
+            await writer.wait_closed()
+
+            # read() (until EOF): TLSTruncatedError carrying the bytes as .partial
+            reader, writer = await mojo_tls.open_connection(
+                HOST, port, context=client_ctx, server_hostname="localhost")
+            await asyncio.sleep(0.3)
+            with pytest.raises(mojo_tls.TLSTruncatedError) as ei:
+                await reader.read()
+            assert ei.value.partial == PAYLOAD
+            writer.close()
+
+            # readexactly(n) within the data, then beyond it
+            reader, writer = await mojo_tls.open_connection(
+                HOST, port, context=client_ctx, server_hostname="localhost")
+            assert await reader.readexactly(1000) == PAYLOAD[:1000]
+            with pytest.raises(mojo_tls.TLSTruncatedError):
+                await reader.readexactly(len(PAYLOAD))
+            writer.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_server_suppress_ragged_eofs(server_ctx, client_ctx) -> None:
+    async def main() -> None:
+        results: asyncio.Queue = asyncio.Queue()
+
+        async def handle(r, w):
+            try:
+                results.put_nowait(await r.read())
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                results.put_nowait(exc)
+            w.close()
+
+        for suppress in (True, False):
+            server = await mojo_tls.start_server(handle, HOST, 0, context=server_ctx,
+                                                 suppress_ragged_eofs=suppress)
+            port = server.sockets[0].getsockname()[1]
+            async with server:
+                reader, writer = await mojo_tls.open_connection(
+                    HOST, port, context=client_ctx, server_hostname="localhost")
+                writer.write(b"request")
+                await writer.drain()
+                writer.transport.close()  # no close_notify
+                got = await asyncio.wait_for(results.get(), 10)
+                if suppress:
+                    assert got == b"request"
+                else:
+                    assert isinstance(got, mojo_tls.TLSTruncatedError)
+                    assert got.partial == b"request"
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_write_after_peer_left_raises_at_drain(server_ctx, client_ctx, caplog) -> None:
+    async def main() -> None:
+        async def handle(r, w):
+            w.close()  # close_notify and FIN at once
+
+        server = await mojo_tls.start_server(handle, HOST, 0, context=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await mojo_tls.open_connection(
+                HOST, port, context=client_ctx, server_hostname="localhost")
+            assert await reader.read() == b""
+            await asyncio.sleep(0.2)  # our transport is closed by now
+            for _ in range(10):
+                writer.write(b"too late")  # as asyncio's transports: no exception here
+            with pytest.raises(ConnectionError):
+                await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+
+    with caplog.at_level(logging.WARNING, logger="mojo_tls.aio"):
+        asyncio.run(asyncio.wait_for(main(), 30))
+    assert len([r for r in caplog.records if r.name == "mojo_tls.aio"]) == 1, caplog.text
+
+
+def test_memory_object_suppress_ragged_eofs(server_ctx, client_ctx) -> None:
+    def pair(suppress: bool):
+        c = mojo_tls.TLSObject(client_ctx, server_hostname="localhost",
+                               suppress_ragged_eofs=suppress)
+        s = mojo_tls.TLSObject(server_ctx)
+        for _ in range(10):
+            for a, b in ((c, s), (s, c)):
+                try:
+                    a.do_handshake()
+                except mojo_tls.TLSWantReadError:
+                    pass
+                out = a.drain()
+                if out:
+                    b.feed(out)
+        assert c.handshake_done and s.handshake_done
+        s.write(b"last words")
+        c.feed(s.drain())
+        c.feed_eof()  # no close_notify
+        return c, s
+
+    c, s = pair(True)
+    assert c.suppress_ragged_eofs
+    assert c.read() == b"last words"
+    assert c.read() == b""
+    assert c.read(10, bytearray(10)) == 0
+    c.close(), s.close()
+    c, s = pair(False)
+    assert not c.suppress_ragged_eofs
+    assert c.read() == b"last words"
+    with pytest.raises(mojo_tls.TLSTruncatedError):
+        c.read()
+    c.close(), s.close()
