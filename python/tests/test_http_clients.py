@@ -1,7 +1,7 @@
 """The real HTTP libraries against a local HTTPS server served by the package
 (issue #20, items 3 and 4): http.client, urllib.request, urllib3 and
 requests with a mojo_tls TLSContext; socketserver ThreadingMixIn and
-ForkingMixIn servers. Loopback only, every wait bounded."""
+ForkingMixIn servers; httpx (sync). Loopback only, every wait bounded."""
 
 from __future__ import annotations
 
@@ -147,6 +147,34 @@ def test_requests_adapter(threading_server, client_ctx, pki) -> None:
         r = s.get(f"https://{HOST}:{threading_server}/slow-close", timeout=10, stream=True,
                   verify=str(pki.ca_file))
         assert b"".join(r.iter_content(8192)) == BODY
+
+
+def test_httpx_sync_client(threading_server, client_ctx) -> None:
+    # httpx documents verify=<ssl.SSLContext> and uses what it is given as
+    # is: httpcore sets ALPN on it and calls wrap_socket(sock, server_hostname=).
+    # (httpx < 0.28 only took a real ssl.SSLContext there.)
+    httpx = pytest.importorskip("httpx", minversion="0.28")
+    base = f"https://{HOST}:{threading_server}"
+    with httpx.Client(verify=client_ctx, timeout=10.0) as client:
+        for path in ("/", "/", "/slow-close", "/until-eof", "/"):
+            r = client.get(base + path)
+            assert r.status_code == 200 and r.content == BODY
+            assert r.http_version == "HTTP/1.1"
+        with client.stream("GET", base + "/slow-close") as r:
+            assert b"".join(r.iter_bytes(8192)) == BODY
+        r = client.get(base + "/pid")
+        assert int(r.text) == os.getpid()  # the threading server: this process
+    # a context that does not trust the server's CA: the verification error
+    # reaches the caller as httpx.ConnectError, caused by the package's
+    # CertificateVerifyError (an ssl.SSLCertVerificationError)
+    with httpx.Client(verify=mojo_tls.TLSContext(), timeout=10.0) as client:
+        with pytest.raises(httpx.ConnectError) as ei:
+            client.get(base + "/")
+    chain, exc = [], ei.value  # httpx.ConnectError <- httpcore.ConnectError <- ours
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    assert any(isinstance(e, mojo_tls.CertificateVerifyError) for e in chain), chain
 
 
 # -- fork: the parent closes its copy, the child goes on ---------------------------------
