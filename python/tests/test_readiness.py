@@ -151,3 +151,153 @@ def test_selectors_loop_never_stalls(client_ctx, server_ctx, fast, own_sockets):
         if why:
             stalls.append(f"run {run}: {why}")
     assert not stalls, f"{len(stalls)} of {RUNS} runs stalled: {stalls}"
+
+
+# -- a selectors server and its clients in one loop (issue #20's ecosystem suite) ------
+#
+# The way a non-blocking server is written with ssl: a non-blocking listening
+# socket in the selector, each accepted socket wrapped with
+# do_handshake_on_connect=False, handshakes driven by TLSWantReadError /
+# TLSWantWriteError, then echo; the clients (non-blocking too) live in the
+# same loop. Reads follow the readiness rule (recv once when readable, then
+# again while pending() > 0).
+
+CLIENTS = 8
+
+
+class LoopConn:
+    def __init__(self, sock: mojo_tls.TLSSocket, payload: "bytes | None") -> None:
+        sock.settimeout(0)
+        self.sock = sock
+        self.payload = payload  # None: the server side (echoes)
+        self.out = bytearray(payload or b"")
+        self.rx = bytearray()
+        self.handshaken = False
+        self.hs_event = selectors.EVENT_READ | selectors.EVENT_WRITE
+        self.eof = False
+        self.notified = False
+        self.handshakes = 0
+
+    def wants_notify(self) -> bool:
+        if self.notified or self.out:
+            return False
+        if self.payload is None:
+            return self.eof  # the server answers the client's close_notify
+        return len(self.rx) == len(self.payload)
+
+    @property
+    def done(self) -> bool:
+        return self.eof and self.notified
+
+    def events(self) -> int:
+        if not self.handshaken:
+            return self.hs_event
+        ev = 0 if self.eof else selectors.EVENT_READ
+        if self.out or self.wants_notify():
+            ev |= selectors.EVENT_WRITE
+        return ev
+
+    def progress(self, mask: int) -> None:
+        if not self.handshaken:
+            self.handshakes += 1
+            try:
+                self.sock.do_handshake()
+            except mojo_tls.TLSWantReadError:
+                self.hs_event = selectors.EVENT_READ
+                return
+            except mojo_tls.TLSWantWriteError:
+                self.hs_event = selectors.EVENT_WRITE
+                return
+            self.handshaken = True
+            mask |= selectors.EVENT_READ  # the handshake may have read application data
+        self.flush()
+        if mask & selectors.EVENT_READ or self.sock.pending() > 0:
+            while not self.eof:
+                try:
+                    data = self.sock.recv(65536)
+                except mojo_tls.TLSWantReadError:
+                    break
+                if not data:
+                    self.eof = True
+                    break
+                self.rx += data
+                if self.payload is None:
+                    self.out += data
+                if self.sock.pending() == 0:
+                    break
+            self.flush()
+        if self.wants_notify():
+            try:
+                self.sock.shutdown(socket.SHUT_WR)  # close_notify
+                self.notified = True
+            except mojo_tls.TLSWantWriteError:
+                pass
+
+    def flush(self) -> None:
+        while self.out:
+            try:
+                n = self.sock.send(self.out[:65536])  # the same bytes again after WantWrite
+            except mojo_tls.TLSWantWriteError:
+                return
+            del self.out[:n]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_selectors_server_and_clients_one_loop(client_ctx, server_ctx, version):
+    client_ctx.maximum_version = getattr(mojo_tls.TLSVersion, version)
+    rng = random.Random(version)
+    lst = plain_listener()
+    lst.setblocking(False)
+    sel = selectors.DefaultSelector()
+    conns: list = []
+    try:
+        sel.register(lst, selectors.EVENT_READ, None)
+        for i in range(CLIENTS):
+            raw = socket.create_connection(lst.getsockname(), timeout=15)
+            raw.setblocking(False)
+            c = LoopConn(client_ctx.wrap_socket(raw, server_hostname="localhost",
+                                                do_handshake_on_connect=False),
+                         rng.randbytes(rng.randint(1, 300_000)))
+            conns.append(c)
+            sel.register(c.sock.fileno(), c.events(), c)
+        clients = list(conns)
+        accepted = 0
+        while not (accepted == CLIENTS and all(c.done for c in conns)):
+            ready = sel.select(STALL_S)
+            assert ready, "stalled: %s" % [(c.payload is None, c.handshaken, len(c.rx), c.eof,
+                                            c.notified, c.sock.pending()) for c in conns]
+            for key, mask in ready:
+                conn = key.data
+                if conn is None:  # the listener
+                    try:
+                        raw, _ = lst.accept()
+                    except BlockingIOError:
+                        continue
+                    raw.setblocking(False)
+                    conn = LoopConn(server_ctx.wrap_socket(raw, server_side=True,
+                                                           do_handshake_on_connect=False), None)
+                    conns.append(conn)
+                    accepted += 1
+                    sel.register(conn.sock.fileno(), conn.events(), conn)
+                conn.progress(mask)
+            for c in conns:
+                fd = c.sock.fileno()
+                registered = fd in sel.get_map()
+                ev = 0 if c.done else c.events()
+                if ev:
+                    sel.modify(fd, ev, c)
+                elif registered:
+                    sel.unregister(fd)
+        for c in clients:
+            assert bytes(c.rx) == c.payload
+            assert c.sock.version() == version.replace("_", ".")
+        servers = [c for c in conns if c.payload is None]
+        assert sorted(len(s.rx) for s in servers) == sorted(len(c.payload) for c in clients)
+        # the handshakes really were non-blocking: each took several steps
+        assert all(c.handshakes > 1 for c in conns)
+    finally:
+        sel.close()
+        for c in conns:
+            c.sock.close()
+        lst.close()
