@@ -262,6 +262,9 @@ class _TLSProtocol(asyncio.Protocol):
 
     def write_eof(self) -> None:
         self._eof_written = True
+        self.close_notify()
+
+    def close_notify(self) -> None:
         if not self._tls.closed:
             try:
                 self._tls.unwrap()
@@ -359,7 +362,7 @@ class TLSStreamWriter:
     def close(self) -> None:
         """Send close_notify (best effort) and close the transport."""
         if not self._transport.is_closing():
-            self._protocol.write_eof()
+            self._protocol.close_notify()
             self._transport.close()
 
     async def wait_closed(self) -> None:

@@ -298,6 +298,28 @@ def test_write_after_peer_left_raises_at_drain(server_ctx, client_ctx, caplog) -
     assert len([r for r in caplog.records if r.name == "mojo_tls.aio"]) == 1, caplog.text
 
 
+def test_write_after_close_or_write_eof(server_ctx, client_ctx) -> None:
+    async def main() -> None:
+        server = await mojo_tls.start_server(_echo, HOST, 0, context=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await mojo_tls.open_connection(
+                HOST, port, context=client_ctx, server_hostname="localhost")
+            writer.write_eof()  # close_notify: writing after it is the caller's mistake
+            with pytest.raises(mojo_tls.TLSClosedError):
+                writer.write(b"x")
+            writer.close()
+            await writer.wait_closed()
+
+            reader, writer = await mojo_tls.open_connection(
+                HOST, port, context=client_ctx, server_hostname="localhost")
+            writer.close()
+            writer.write(b"x")  # after close(): dropped, as asyncio's StreamWriter
+            await writer.wait_closed()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
 def test_memory_object_suppress_ragged_eofs(server_ctx, client_ctx) -> None:
     def pair(suppress: bool):
         c = mojo_tls.TLSObject(client_ctx, server_hostname="localhost",
