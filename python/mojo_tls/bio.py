@@ -142,9 +142,11 @@ class TLSBIOObject:
         with `buffer`, read into it and return the count."""
         if self._peer_closed:
             return 0 if buffer is not None else b""
+        if buffer is not None and (len == 0 or len > memoryview(buffer).nbytes):
+            len = memoryview(buffer).nbytes
         r = self._run(self._tls.read, len, buffer)
-        if (buffer is None and r == b"") or (buffer is not None and r == 0 and len != 0):
-            self._peer_closed = True
+        if len and (r == b"" or r == 0):
+            self._peer_closed = True   # the peer's close_notify
         return r  # type: ignore[no-any-return]
 
     def write(self, data: Any) -> int:
@@ -154,14 +156,22 @@ class TLSBIOObject:
         if self._shutdown:
             raise TLSBIOZeroReturnError("the TLS connection has been shut down", None,
                                         _ssl.SSL_ERROR_ZERO_RETURN)
+        if total == 0:
+            return 0
         off = 0
-        while True:
+        stalled = False
+        while off < total:
             try:
                 off += self._run(self._tls.write, view[off:off + _READ])
-            except TLSWantWriteError:
-                continue  # _run drained the output into the BIO
-            if off >= total:
-                return total
+            except TLSWantWriteError as exc:
+                # _run moved the output into the BIO: the retry progresses.
+                if stalled:
+                    raise TLSWantWriteError(exc.message, _code(exc),
+                                            _ssl.SSL_ERROR_WANT_WRITE) from None
+                stalled = True
+                continue
+            stalled = False
+        return total
 
     def pending(self) -> int:
         """Decrypted bytes readable without more input."""

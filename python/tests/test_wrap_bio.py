@@ -130,8 +130,10 @@ def test_bio_eof_without_close_notify(server_ctx, client_ctx) -> None:
 
 # --- asyncio's own TLS -------------------------------------------------------------------
 
-def test_asyncio_start_server_open_connection_echo_1mib(server_ctx, client_ctx) -> None:
+@pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])
+def test_asyncio_start_server_open_connection_echo_1mib(server_ctx, client_ctx, version) -> None:
     payload = os.urandom(1 << 20)
+    client_ctx.maximum_version = getattr(mojo_tls.TLSVersion, version.replace(".", "_"))
 
     async def main() -> None:
         server = await asyncio.start_server(_echo, HOST, 0, ssl=server_ctx)
@@ -141,7 +143,7 @@ def test_asyncio_start_server_open_connection_echo_1mib(server_ctx, client_ctx) 
                                                            server_hostname="localhost")
             sslobj = writer.get_extra_info("ssl_object")
             assert isinstance(sslobj, mojo_tls.TLSBIOObject)
-            assert sslobj.version() == "TLSv1.3"
+            assert sslobj.version() == version
             assert writer.get_extra_info("peercert")["subjectAltName"]
 
             async def send() -> None:
@@ -182,6 +184,34 @@ def test_asyncio_create_connection_protocol(server_ctx, client_ctx) -> None:
                                                  server_hostname="localhost")
             assert await got == b"ping"
             tr.close()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(main())
+
+
+def test_asyncio_mutual_tls(pki, server_ctx, client_ctx) -> None:
+    server_ctx.verify_mode = mojo_tls.CERT_REQUIRED
+    server_ctx.load_verify_locations(pki.ca_file)
+    client_ctx.load_cert_chain(pki.client_cert, pki.client_key)
+
+    async def main() -> None:
+        seen = asyncio.get_running_loop().create_future()
+
+        async def handle(reader, writer) -> None:
+            seen.set_result(writer.get_extra_info("peercert"))
+            writer.close()
+
+        server = await asyncio.start_server(handle, HOST, 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            reader, writer = await asyncio.open_connection(HOST, port, ssl=client_ctx,
+                                                           server_hostname="localhost")
+            cert = await seen
+            assert dict(x[0] for x in cert["subject"])["commonName"] == "pytest client"
+            assert await reader.read() == b""
+            writer.close()
         finally:
             server.close()
             await server.wait_closed()
@@ -233,8 +263,10 @@ def test_loop_start_tls_upgrade(server_ctx, client_ctx) -> None:
                 assert await reader.readline() == b"STARTTLS\r\n"
                 writer.write(b"GO\r\n")
                 await writer.drain()
-                await writer.start_tls(server_ctx.as_ssl_context()) if hasattr(writer, "start_tls") \
-                    else await _upgrade_server(loop, writer, server_ctx)
+                if hasattr(writer, "start_tls"):   # 3.11+
+                    await writer.start_tls(server_ctx.as_ssl_context())
+                else:
+                    await _upgrade_server(loop, writer, server_ctx)
                 assert writer.get_extra_info("ssl_object").version() == "TLSv1.3"
                 line = await reader.readline()
                 writer.write(line.upper())
