@@ -121,7 +121,7 @@ class TLSBIOObject:
     @property
     def server_hostname(self) -> Optional[str]:
         """The host name given to wrap_bio (str), or None."""
-        return self._tls.server_hostname  # type: ignore[no-any-return]
+        return self._tls.server_hostname
 
     @property
     def session(self) -> Any:
@@ -283,48 +283,48 @@ class TLSSSLContextAdapter(_ssl.SSLContext):
         """The TLSContext behind this adapter."""
         return self._tls_context
 
-    @property  # type: ignore[override]
-    def check_hostname(self) -> bool:
+    @property
+    def check_hostname(self) -> bool:  # type: ignore[override]
         return self._tls_context.check_hostname
 
-    @property  # type: ignore[override]
-    def verify_mode(self) -> Any:
+    @property
+    def verify_mode(self) -> Any:  # type: ignore[override]
         return _ssl.VerifyMode(int(self._tls_context.verify_mode))
 
-    @property  # type: ignore[override]
-    def minimum_version(self) -> Any:
+    @property
+    def minimum_version(self) -> Any:  # type: ignore[override]
         return _ssl.TLSVersion(int(self._tls_context.minimum_version))
 
-    @property  # type: ignore[override]
-    def maximum_version(self) -> Any:
+    @property
+    def maximum_version(self) -> Any:  # type: ignore[override]
         return _ssl.TLSVersion(int(self._tls_context.maximum_version))
 
-    @property  # type: ignore[override]
-    def options(self) -> Any:
+    @property
+    def options(self) -> Any:  # type: ignore[override]
         return self._tls_context.options
 
-    @property  # type: ignore[override]
-    def verify_flags(self) -> Any:
+    @property
+    def verify_flags(self) -> Any:  # type: ignore[override]
         return self._tls_context.verify_flags
 
-    @property  # type: ignore[override]
-    def hostname_checks_common_name(self) -> bool:
+    @property
+    def hostname_checks_common_name(self) -> bool:  # type: ignore[override]
         return self._tls_context.hostname_checks_common_name
 
-    @property  # type: ignore[override]
-    def protocol(self) -> Any:
+    @property
+    def protocol(self) -> Any:  # type: ignore[override]
         return self._tls_context.protocol
 
-    @property  # type: ignore[override]
-    def keylog_filename(self) -> Any:
+    @property
+    def keylog_filename(self) -> Any:  # type: ignore[override]
         return self._tls_context.keylog_filename
 
-    @property  # type: ignore[override]
-    def post_handshake_auth(self) -> bool:
+    @property
+    def post_handshake_auth(self) -> bool:  # type: ignore[override]
         return False
 
-    @property  # type: ignore[override]
-    def sni_callback(self) -> None:
+    @property
+    def sni_callback(self) -> None:  # type: ignore[override]
         return None
 
     # Connections.
@@ -334,7 +334,7 @@ class TLSSSLContextAdapter(_ssl.SSLContext):
         return self._tls_context.wrap_bio(incoming, outgoing, server_side=server_side,
                                           server_hostname=server_hostname, session=session)
 
-    def wrap_socket(self, sock: Any, server_side: bool = False,  # type: ignore[override]
+    def wrap_socket(self, sock: Any, server_side: bool = False,
                     do_handshake_on_connect: bool = True, suppress_ragged_eofs: bool = True,
                     server_hostname: Any = None, session: Any = None) -> Any:
         return self._tls_context.wrap_socket(sock, server_side=server_side,

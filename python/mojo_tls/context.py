@@ -804,7 +804,7 @@ class TLSContext:
         ``ssl.MemoryBIO`` objects. This is what lets asyncio's own TLS
         (``ssl=`` of ``asyncio.open_connection``, ``start_server``,
         ``loop.create_connection``) run on a TLSContext."""
-        return self._bio_class(self, incoming, outgoing, server_side=server_side,
+        return self._bio_class(self, incoming, outgoing, server_side=server_side,  # type: ignore[no-any-return]
                                server_hostname=server_hostname, session=session)
 
     def as_ssl_context(self) -> "_ssl.SSLContext":
