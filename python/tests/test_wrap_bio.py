@@ -332,6 +332,31 @@ def test_adapter_is_narrow(server_ctx, client_ctx) -> None:
                                                 server_side=True).server_side
 
 
+def test_adapter_wrap_socket(server_ctx, client_ctx) -> None:
+    """The adapter's wrap_socket (what http.client / urllib3 call) gives a TLSSocket."""
+    import socket
+
+    with server_ctx.listen(HOST, 0) as lst:
+        def serve() -> None:
+            conn, _ = lst.accept(timeout=T)
+            with conn:
+                conn.sendall(conn.recv(100).upper())
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        raw = socket.create_connection((HOST, lst.port), timeout=T)
+        tls = client_ctx.as_ssl_context().wrap_socket(raw, server_hostname="localhost")
+        try:
+            assert isinstance(tls, mojo_tls.TLSSocket)
+            assert tls.suppress_ragged_eofs is True   # ssl.SSLContext.wrap_socket's default
+            tls.sendall(b"abc")
+            assert tls.recv(100) == b"ABC"
+        finally:
+            tls.close()
+        t.join(T)
+        assert not t.is_alive()
+
+
 # --- aiohttp --------------------------------------------------------------------------------
 
 def test_aiohttp_server_and_client(server_ctx, client_ctx) -> None:
@@ -359,6 +384,9 @@ def test_aiohttp_server_and_client(server_ctx, client_ctx) -> None:
                                             ssl=client_ctx.as_ssl_context()) as r:
                         assert r.status == 200
                         assert await r.read() == b"v=TLSv1.3 n=200000"
+                        assert isinstance(r.connection.transport.get_extra_info("ssl_object")
+                                          if r.connection else None,
+                                          (mojo_tls.TLSBIOObject, type(None)))
             # and a stdlib client against the package server
             std = ssl.create_default_context(cafile=None)
             std.check_hostname = False
