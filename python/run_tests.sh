@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # python/run_tests.sh — build the wheel from dist/, install it into a venv under
-# target/ (with pytest, pytest-timeout, requests, urllib3 and httpx from PyPI) and run
+# target/ (with pytest, pytest-timeout, requests, urllib3, aiohttp, httpx and anyio from PyPI) and run
 # python/tests there.
 # Extra arguments go to pytest (e.g. -k asyncio -x).
 set -euo pipefail
@@ -18,11 +18,13 @@ bash "$PY_DIR/build_wheel.sh" "$DIST"
 whl=$(ls "$DIST"/python/mojo_tls-*.whl)
 
 echo "==> python: venv $(basename "$VENV") + pytest + test-only HTTP clients"
-# requests, urllib3 and httpx drive the package in tests/test_http_clients.py
-# (test only: the package itself has no runtime dependencies).
-if ! "$VENV/bin/python" -c 'import pytest, pytest_timeout, requests, urllib3, httpx' 2>/dev/null; then
+# requests and urllib3 drive the package in tests/test_http_clients.py (test
+# only: the package itself has no runtime dependencies).
+# httpx also drives it there (sync); aiohttp, httpx and anyio drive
+# TLSContext.wrap_bio in tests/test_wrap_bio.py.
+if ! "$VENV/bin/python" -c 'import pytest, pytest_timeout, requests, urllib3, aiohttp, httpx, anyio' 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q 'pytest>=7' 'pytest-timeout>=2' 'requests>=2.28' 'urllib3>=1.26' \
-    'httpx>=0.28'
+    'aiohttp>=3.8' 'httpx>=0.28' 'anyio>=3.6'
 fi
 "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$whl"
 

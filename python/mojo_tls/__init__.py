@@ -33,6 +33,7 @@ from .errors import (CertificateVerifyError, Err, TLSBadPasswordError, TLSBadSta
                      TLSNotAvailableError, TLSParseError, TLSProtocolError, TLSTimeoutError,
                      TLSTruncatedError, TLSUnsupportedError, TLSWantReadError, TLSWantWriteError)
 from .memory import TLSObject
+from .bio import TLSBIOObject, TLSSSLContextAdapter
 from ._sockets import TLSListener, TLSSocket, connect, listen
 
 __version__ = "0.1.0"
@@ -40,7 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "TLSContext", "TLSVersion", "VerifyMode", "Purpose", "CERT_NONE", "CERT_OPTIONAL",
     "CERT_REQUIRED", "create_default_context",
-    "TLSSocket", "TLSListener", "TLSObject", "TLSSession", "TLSStreamWriter",
+    "TLSSocket", "TLSListener", "TLSObject", "TLSBIOObject", "TLSSSLContextAdapter", "TLSSession", "TLSStreamWriter",
     "connect", "listen", "open_connection", "start_server",
     "GeneratedCert", "generate_ca", "generate_cert", "generate_crl",
     "TLSError", "TLSWantReadError", "TLSWantWriteError", "TLSTimeoutError", "TLSClosedError",

@@ -15,6 +15,7 @@ from ._core import (as_bytes, c_path, c_str, check, check_handle, lib)
 from .errors import TLSClosedError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .bio import TLSBIOObject
     from .memory import TLSObject
     from ._sockets import TLSListener, TLSSocket
 
@@ -147,6 +148,8 @@ class TLSContext:
     # module, so this module never imports them.
     _socket_class: Any = None
     _object_class: Any = None
+    _bio_class: Any = None
+    _adapter_class: Any = None
     _connect: Callable[..., Any]
     _listen: Callable[..., Any]
 
@@ -792,6 +795,30 @@ class TLSContext:
         """A :class:`TLSObject` (memory mode: feed ciphertext in, drain it out)."""
         return self._object_class(self, server_side=server_side,
                                   server_hostname=server_hostname, session=session)
+
+    def wrap_bio(self, incoming: "_ssl.MemoryBIO", outgoing: "_ssl.MemoryBIO",
+                 server_side: bool = False, server_hostname: Optional[str] = None,
+                 session: Any = None) -> "TLSBIOObject":
+        """As ``ssl.SSLContext.wrap_bio``: a :class:`~mojo_tls.bio.TLSBIOObject`
+        (the ``ssl.SSLObject`` API) moving ciphertext through the two
+        ``ssl.MemoryBIO`` objects. This is what lets asyncio's own TLS
+        (``ssl=`` of ``asyncio.open_connection``, ``start_server``,
+        ``loop.create_connection``) run on a TLSContext."""
+        return self._bio_class(self, incoming, outgoing, server_side=server_side,  # type: ignore[no-any-return]
+                               server_hostname=server_hostname, session=session)
+
+    def as_ssl_context(self) -> "_ssl.SSLContext":
+        """An ``ssl.SSLContext`` subclass whose ``wrap_bio`` / ``wrap_socket``
+        (and ``set_alpn_protocols``, trust and certificate loaders) use this
+        context: for callers that insist on ``isinstance(ctx, ssl.SSLContext)``
+        (``loop.start_tls``, aiohttp's client ``ssl=``, httpx's ``verify=``).
+        The same object is returned each time."""
+        with self._lock:
+            adapter = self.__dict__.get("_adapter")
+            if adapter is None:
+                adapter = self._adapter_class(self)
+                self._adapter = adapter
+        return adapter  # type: ignore[no-any-return]
 
     def _check_side(self, server_side: Optional[bool]) -> None:
         if server_side is not None and bool(server_side) != self._server_side:
