@@ -104,6 +104,9 @@ class TLSSocket(_ConnBase):
     """
 
     _closed_what = "TLSSocket"
+    # The descriptor wrap_socket() took over, closed by this object (-1 for
+    # connect()/accept() sockets, which the library owns).
+    _own_fd = -1
     suppress_ragged_eofs: bool
     _timeout: Optional[float]
     _write_lock: threading.Lock
@@ -163,13 +166,21 @@ class TLSSocket(_ConnBase):
         cfg = context._h()
         timeout = sock.gettimeout()
         # Take the descriptor over, as ssl does: `sock` is detached (its
-        # fileno() is -1, closing it does nothing) and the connection owns
-        # the fd (closed by the library, also if creating the connection fails).
+        # fileno() is -1, closing it does nothing) and this object owns the
+        # fd. The library gets it as the caller's socket (take_ownership 0),
+        # so it reads whole TLS records only: whatever the peer sends in
+        # clear after its close_notify stays in the socket for unwrap()
+        # (STARTTLS). We close the fd once the connection is released and
+        # no thread is waiting on it (_close_fd_if_idle).
         fd = sock.detach()
-        conn = check_handle(lib().mojo_tls_conn_new_fd(cfg, fd, 1, name), "wrap_socket")
+        conn = lib().mojo_tls_conn_new_fd(cfg, fd, 0, name)
+        if not conn:
+            os.close(fd)  # as ssl: the socket is closed on failure
+        conn = check_handle(conn, "wrap_socket")
         self = cls._new(context, conn, server_side=side,
                         server_hostname=normalize_server_hostname(server_hostname),
                         timeout=timeout, suppress_ragged_eofs=suppress_ragged_eofs)
+        self._own_fd = fd
         try:
             lib().mojo_tls_conn_set_timeout(conn, timeout_ms(self._timeout))
             self._import_session(session)
@@ -191,6 +202,8 @@ class TLSSocket(_ConnBase):
             return conn_call(self._h(), self._timeout, fn)
         finally:
             w.pop()
+            if self._conn is None:
+                self._close_fd_if_idle()
 
     # -- handshake -------------------------------------------------------------------
     def do_handshake(self) -> None:
@@ -493,6 +506,24 @@ class TLSSocket(_ConnBase):
         # Never sends anything: a copy of this socket in another process
         # (fork) must not see the session end.
         self._free(abandon=True)
+
+    def _free(self, abandon: bool = False) -> None:
+        super()._free(abandon)
+        self._close_fd_if_idle()
+
+    def _close_fd_if_idle(self) -> None:
+        """Close the descriptor wrap_socket() took over once the connection
+        is released and no thread waits on it (the library polls it until
+        then; closing it earlier could let the number be reused under it)."""
+        with self._handle_lock:
+            fd = self._own_fd
+            if fd < 0 or self._conn is not None or self._waiters:
+                return
+            self._own_fd = -1
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
     def abandon(self) -> None:
         """Release the connection at once without telling the peer: no
