@@ -183,6 +183,27 @@ class _ConnBase:
         self._notify_sent = False  # we sent close_notify (shutdown/unwrap)
         self._peer_closed = False  # a read gave the peer's close_notify (b'')
         self._failed: Optional[TLSError] = None  # a failed Python-side check (_post_handshake)
+        self._session_offered = False  # a client session= was imported
+        self._stats_done = False  # counted in the context's session_stats()
+        stat = getattr(context, "_stat", None)
+        if stat is not None:
+            stat("accept" if server_side else "connect")
+
+    def _note_handshake(self) -> None:
+        """Count the completed handshake once in the context's session_stats()."""
+        if self._stats_done:
+            return
+        self._stats_done = True
+        c = self._conn
+        stat = getattr(self.context, "_stat", None)
+        if c is None or stat is None:
+            return
+        keys = ["accept_good" if self.server_side else "connect_good"]
+        if lib().mojo_tls_conn_session_resumed(c) == 1:
+            keys.append("hits")
+        elif self._session_offered:
+            keys.append("misses")
+        stat(*keys)
 
     # -- handle -----------------------------------------------------------------
     def _h(self) -> _ffi.ConnHandle:
@@ -198,6 +219,12 @@ class _ConnBase:
         return self._conn is None
 
     def _free(self, abandon: bool = False) -> None:
+        if not getattr(self, "_stats_done", True) and self._conn is not None:
+            try:
+                if self._handshake_done or lib().mojo_tls_conn_version(self._conn) > 0:
+                    self._note_handshake()
+            except Exception:
+                pass
         with self._handle_lock:
             c, self._conn = self._conn, None
         if c is not None:
@@ -237,6 +264,7 @@ class _ConnBase:
         rejects a certificate without a DNS / IP subjectAltName, which the
         library would match on its CN). Raises CertificateVerifyError, and
         every later I/O raises it again."""
+        self._note_handshake()
         ctx = self.context
         if (self.server_side or self._conn is None or not ctx.check_hostname
                 or ctx.hostname_checks_common_name or ctx.pin_only or not ctx.verify_mode
@@ -431,6 +459,7 @@ class _ConnBase:
         if self.server_side:
             raise ValueError("session is only for client connections")
         data = session.data if isinstance(session, TLSSession) else as_bytes(session, "session")
+        self._session_offered = True
         rc = lib().mojo_tls_conn_session_import(self._h(), data, len(data))
         # A corrupt or foreign session only means a full handshake.
         if rc < 0 and rc != Err.MOJO_TLS_ERR_PARSE:

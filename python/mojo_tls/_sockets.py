@@ -138,6 +138,8 @@ class TLSSocket(_ConnBase):
         # Threads inside a blocking call on this connection (list.append /
         # pop are atomic): close() wakes them.
         self._waiters = []
+        if handshake_done:
+            self._note_handshake()
         return self
 
     @classmethod
@@ -267,6 +269,7 @@ class TLSSocket(_ConnBase):
         if n >= 0:
             if n > 0:
                 self._handshake_done = True
+                self._note_handshake()
             else:
                 self._peer_closed = True
             return n
@@ -295,6 +298,7 @@ class TLSSocket(_ConnBase):
         n = self._blocking(lambda: lib().mojo_tls_conn_write(c, chunk, len(chunk)))
         self._check(n, "send")
         self._handshake_done = True
+        self._note_handshake()
         return n
 
     def write(self, data: Any) -> int:
@@ -326,6 +330,7 @@ class TLSSocket(_ConnBase):
                     break
                 check_signals()  # a short count: a signal came after some bytes
         self._handshake_done = True
+        self._note_handshake()
 
     def makefile(self, mode: str = "r", buffering: Optional[int] = None, *,
                  encoding: Optional[str] = None, errors: Optional[str] = None,

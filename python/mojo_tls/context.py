@@ -8,7 +8,8 @@ import os
 import socket as _socket
 import ssl as _ssl
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Union
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Optional, Set,
+                    Union, overload)
 
 from . import _ffi
 from ._core import (as_bytes, c_path, c_str, check, check_handle, lib)
@@ -21,6 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["TLSContext", "TLSVersion", "VerifyMode", "Purpose", "CERT_NONE", "CERT_OPTIONAL",
            "CERT_REQUIRED", "create_default_context"]
+
+# ssl.SSLContext.session_stats()'s keys.
+_STATS_KEYS = ("number", "connect", "connect_good", "connect_renegotiate", "accept", "accept_good",
+               "accept_renegotiate", "hits", "misses", "timeouts", "cache_full")
 
 PathLike = Union[str, bytes, "os.PathLike[Any]"]
 Password = Union[str, bytes, bytearray, Callable[[], Union[str, bytes, bytearray]], None]
@@ -204,6 +209,11 @@ class TLSContext:
         # load_verify_locations: what was loaded already (de-duplication).
         self._ca_loaded: set = set()
         self._ca_loads = 0  # loads actually handed to the library
+        # get_ca_certs(): the DER of every CA certificate loaded, in order.
+        self._ca_ders: List[bytes] = []
+        self._ca_der_set: Set[bytes] = set()
+        # session_stats(): counted by the package (see session_stats).
+        self._stats: Dict[str, int] = dict.fromkeys(_STATS_KEYS, 0)
         self._protocol = protocol
         if protocol == _PROTOCOL_TLS and not server_side:
             # ssl.SSLContext(PROTOCOL_TLS): no verification by default.
@@ -503,20 +513,110 @@ class TLSContext:
         L = lib()
         if cafile is not None:
             path = c_path(cafile, "cafile")
-            self._load_ca_once(("file",) + self._file_key(path),
-                               lambda: check(L.mojo_tls_config_add_ca_file(self._h(), path),
-                                             f"load_verify_locations({os.fsdecode(cafile)!r})"),
-                               content=path)
+
+            def load_file() -> None:
+                check(L.mojo_tls_config_add_ca_file(self._h(), path),
+                      f"load_verify_locations({os.fsdecode(cafile)!r})")
+                self._remember_ca_file(path)
+            self._load_ca_once(("file",) + self._file_key(path), load_file, content=path)
         if capath is not None:
             dpath = c_path(capath, "capath")
-            self._load_ca_once(("dir",) + self._dir_key(dpath),
-                               lambda: check(L.mojo_tls_config_add_ca_dir(self._h(), dpath),
-                                             f"load_verify_locations(capath={os.fsdecode(capath)!r})"))
+
+            def load_dir() -> None:
+                check(L.mojo_tls_config_add_ca_dir(self._h(), dpath),
+                      f"load_verify_locations(capath={os.fsdecode(capath)!r})")
+                self._remember_ca_dir(dpath)
+            self._load_ca_once(("dir",) + self._dir_key(dpath), load_dir)
         if cadata is not None:
             data = cadata.encode("ascii") if isinstance(cadata, str) else as_bytes(cadata, "cadata")
-            self._load_ca_once(("data", hashlib.sha256(data).digest()),
-                               lambda: check(L.mojo_tls_config_add_ca_mem(self._h(), data, len(data)),
-                                             "load_verify_locations(cadata)"))
+
+            def load_data() -> None:
+                check(L.mojo_tls_config_add_ca_mem(self._h(), data, len(data)),
+                      "load_verify_locations(cadata)")
+                self._remember_cas(data)
+            self._load_ca_once(("data", hashlib.sha256(data).digest()), load_data)
+
+    # -- get_ca_certs: what load_verify_locations loaded, kept as DER ----------------------
+    def _remember_cas(self, data: bytes) -> None:
+        from ._der import split_certificates
+
+        with self._lock:
+            for der in split_certificates(data):
+                if der not in self._ca_der_set:
+                    self._ca_der_set.add(der)
+                    self._ca_ders.append(der)
+
+    def _remember_ca_file(self, path: bytes) -> None:
+        try:
+            with open(path, "rb") as f:
+                self._remember_cas(f.read())
+        except OSError:
+            pass
+
+    def _remember_ca_dir(self, path: bytes) -> None:
+        try:
+            names = sorted(os.listdir(path))
+        except OSError:
+            return
+        for n in names:
+            full = os.path.join(path, n)
+            if os.path.isfile(full):
+                self._remember_ca_file(full)
+
+    @overload
+    def get_ca_certs(self, binary_form: Literal[False] = ...) -> List[Dict[str, Any]]: ...
+    @overload
+    def get_ca_certs(self, binary_form: Literal[True]) -> List[bytes]: ...
+    @overload
+    def get_ca_certs(self, binary_form: bool = ...) -> Union[List[Dict[str, Any]], List[bytes]]: ...
+
+    def get_ca_certs(self, binary_form: bool = False) -> Union[List[Dict[str, Any]], List[bytes]]:
+        """The CA certificates loaded by :meth:`load_verify_locations`
+        (`cafile`, the files of `capath` at the time of the call, `cadata`),
+        in load order (ssl lists them in its store's order), each once, only those that are CAs (basicConstraints
+        cA, as OpenSSL's X509_check_ca, which ssl applies): dicts as ``getpeercert()`` gives (subject,
+        issuer, version, serialNumber, notBefore, notAfter, subjectAltName;
+        decoded in Python: OCSP, caIssuers and crlDistributionPoints are not
+        included) or, with ``binary_form=True``, DER bytes. The system store
+        (:meth:`load_default_certs`) is not listed, as ssl lists no
+        certificate of a capath directory it has not used yet."""
+        from ._der import decode_certificate, is_ca
+
+        with self._lock:
+            ders = [d for d in self._ca_ders if is_ca(d)]
+        if binary_form:
+            return ders
+        out: List[Dict[str, Any]] = []
+        for der in ders:
+            info = decode_certificate(der)
+            if info is not None:
+                out.append(info)
+        return out
+
+    # -- session_stats ----------------------------------------------------------------------
+    def _stat(self, *keys: str) -> None:
+        with self._lock:
+            for k in keys:
+                self._stats[k] += 1
+
+    def session_stats(self) -> Dict[str, int]:
+        """Statistics about the connections made with this context, with
+        the keys of ``ssl.SSLContext.session_stats()``, counted by the package
+        (the library keeps none): ``connect`` / ``accept`` count client /
+        server connections started (``connect()``, ``wrap_socket``,
+        ``wrap_memory``, ``wrap_bio``, ``accept``), ``connect_good`` /
+        ``accept_good`` those whose handshake completed; ``hits`` counts
+        handshakes that resumed a session (either side), ``misses`` client
+        handshakes that offered a session (``session=``) but ran a full one;
+        a server cannot see a ticket or id it rejected, so its misses are not
+        counted. ``number`` (sessions in the server's cache),
+        ``timeouts`` and ``cache_full`` are always 0 (the library's cache is
+        not visible), and so are the ``*_renegotiate`` keys (no renegotiation).
+        A handshake is counted when the package sees it complete: by
+        ``do_handshake()``, the first read or write, or at the latest when
+        the connection is closed."""
+        with self._lock:
+            return dict(self._stats)
 
     # Loading the same bundle again adds nothing (as OpenSSL's store skips
     # duplicates), and urllib3 / requests reload it for every connection:

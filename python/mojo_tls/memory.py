@@ -43,7 +43,7 @@ class TLSObject(_ConnBase):
     def __init__(self, context: TLSContext, *, server_side: Optional[bool] = None,
                  server_hostname: Optional[str] = None, session: Any = None,
                  suppress_ragged_eofs: bool = False) -> None:
-        self._init_base(context, False, None)
+        self._init_base(context, getattr(context, "server_side", False) is True, None)
         #: True: after feed_eof() without the peer's close_notify, read()
         #: gives b'' (0 into a buffer) instead of raising TLSTruncatedError.
         self.suppress_ragged_eofs = bool(suppress_ragged_eofs)
@@ -117,6 +117,8 @@ class TLSObject(_ConnBase):
         """True once the handshake completed."""
         if not self._handshake_done and self._conn is not None:
             self._handshake_done = lib().mojo_tls_conn_version(self._conn) > 0
+            if self._handshake_done:
+                self._note_handshake()
         return self._handshake_done
 
     def read(self, n: int = 65536, buffer: Any = None) -> Any:
