@@ -60,12 +60,14 @@ HAS_TLSv1_3 = True
 
 def library_version() -> str:
     """The loaded libmojo_tls version, e.g. '0.1.0'."""
-    return _lib().mojo_tls_version().decode()
+    v: bytes = _lib().mojo_tls_version()
+    return v.decode()
 
 
 def backend() -> str:
     """The TLS backend, e.g. 'Mbed TLS 3.6.5 (bundled, ECC by AWS-LC)'."""
-    return _lib().mojo_tls_backend().decode()
+    b: bytes = _lib().mojo_tls_backend()
+    return b.decode()
 
 
 def library_path() -> str:

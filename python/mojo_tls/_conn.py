@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union, overload
 
 from . import _ffi
 from ._core import as_bytes, lib, make_error, out_bytes, out_string
@@ -15,7 +15,13 @@ from .errors import (BADCERT_CN_MISMATCH, CertificateVerifyError, TLSClosedError
 
 Err = _ffi.mojo_tls_err
 
-__all__ = ["TLSSession"]
+__all__ = ["TLSSession", "PeerCertDict"]
+
+# getpeercert()'s dict, as typeshed's ssl._PeerCertRetDictType (plus int:
+# 'version' is an int there too at run time).
+_DNType = Tuple[Tuple[Tuple[str, str], ...], ...]
+_SANType = Tuple[Tuple[str, str], ...]
+PeerCertDict = Dict[str, Union[str, int, _DNType, _SANType]]
 
 # Mbed TLS short attribute names -> the long names the stdlib's getpeercert() uses.
 _DN_NAMES = {
@@ -39,7 +45,7 @@ def peer_dn(c: Any, which: int) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
     n = L.mojo_tls_conn_peer_cert_dn_count(c, which)
     if n < 0:
         raise make_error(n, "peer certificate name")
-    rdns: list = []
+    rdns: List[List[Tuple[str, str]]] = []
     last = None
     for i in range(n):
         rdn = ctypes.c_int32()
@@ -321,7 +327,7 @@ class _ConnBase:
         n = name.decode("ascii")
         return (n, self.version() or "", _cipher_bits(n))
 
-    def shared_ciphers(self) -> Optional[list]:
+    def shared_ciphers(self) -> Optional[List[Tuple[str, str, int]]]:
         """The negotiated suite as a one-element list (the library does not
         report the client's whole list)."""
         c = self.cipher()
@@ -348,7 +354,14 @@ class _ConnBase:
             return None
         return s or None
 
-    def getpeercert(self, binary_form: bool = False) -> Union[None, Dict[str, Any], bytes]:
+    @overload
+    def getpeercert(self, binary_form: Literal[False] = ...) -> Optional[PeerCertDict]: ...
+    @overload
+    def getpeercert(self, binary_form: Literal[True]) -> Optional[bytes]: ...
+    @overload
+    def getpeercert(self, binary_form: bool) -> Union[None, PeerCertDict, bytes]: ...
+
+    def getpeercert(self, binary_form: bool = False) -> Union[None, PeerCertDict, bytes]:
         """The peer's certificate: a dict like the stdlib's (subject, issuer,
         subjectAltName, notBefore, notAfter) or, with ``binary_form=True``, its
         DER bytes. None when the peer sent no certificate. Raises ValueError
@@ -363,7 +376,7 @@ class _ConnBase:
             return None
         if binary_form:
             return der
-        info: Dict[str, Any] = {
+        info: PeerCertDict = {
             "subject": peer_dn(c, _ffi.MOJO_TLS_DN_SUBJECT),
             "issuer": peer_dn(c, _ffi.MOJO_TLS_DN_ISSUER),
             "version": 3,
@@ -450,7 +463,7 @@ class _ConnBase:
     @property
     def session_reused(self) -> bool:
         """True if the handshake resumed a session."""
-        rc = lib().mojo_tls_conn_session_resumed(self._h())
+        rc: int = lib().mojo_tls_conn_session_resumed(self._h())
         return rc == 1
 
     def _import_session(self, session: Any) -> None:

@@ -420,7 +420,7 @@ class TLSSocket(_ConnBase):
             return s.getsockname()
 
     def _fd(self) -> int:
-        fd = lib().mojo_tls_conn_fd(self._h())
+        fd: int = lib().mojo_tls_conn_fd(self._h())
         if fd < 0:
             raise self._error(fd, "fileno")
         return fd
@@ -594,7 +594,7 @@ class _TLSRawIO(io.RawIOBase):
         return self._tls.fileno()
 
     @property
-    def name(self) -> int:  # type: ignore[override]
+    def name(self) -> int:
         return -1 if self.closed else self._tls.fileno()
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, List, Optional, Set, Tuple, Union, cast
 
 from .context import TLSContext
 from .errors import (TLSClosedError, TLSError, TLSTruncatedError, TLSWantReadError,
@@ -40,11 +40,12 @@ class _TLSStreamReader(asyncio.StreamReader):
 
     def _fail(self, exc: BaseException) -> None:
         """End the stream with `exc`, raised once the buffered bytes are read."""
-        if self._eof or self.exception() is not None or self._pending_exc is not None:
+        if (self._eof  # type: ignore[attr-defined]
+                or self.exception() is not None or self._pending_exc is not None):
             return
         if not self._buffer or self._waiter is not None:  # type: ignore[attr-defined]
             # nothing left to read, or a reader waits for more than is there
-            self.set_exception(exc)
+            self.set_exception(cast(Exception, exc))  # asyncio takes any BaseException
         else:
             self._pending_exc = exc
 
@@ -52,7 +53,7 @@ class _TLSStreamReader(asyncio.StreamReader):
         exc = self._pending_exc
         if exc is not None:
             self._pending_exc = None
-            self.set_exception(exc)
+            self.set_exception(cast(Exception, exc))
             raise exc
         await super()._wait_for_data(func_name)  # type: ignore[misc]
 
@@ -62,7 +63,7 @@ class _TLSStreamReader(asyncio.StreamReader):
         ``.partial`` (as asyncio.IncompleteReadError does)."""
         if n >= 0:
             return await super().read(n)
-        blocks = []
+        blocks: List[bytes] = []
         while True:
             try:
                 block = await super().read(self._limit)  # type: ignore[attr-defined]
@@ -85,7 +86,7 @@ class _TLSProtocol(asyncio.Protocol):
         self._loop = loop
         self._on_handshake = on_handshake
         self._transport: Optional[asyncio.Transport] = None
-        self.handshake_waiter: asyncio.Future = loop.create_future()
+        self.handshake_waiter: "asyncio.Future[None]" = loop.create_future()
         # Whoever awaits it gets the error; when nobody does any more (a
         # timed-out or cancelled open_connection), it is still retrieved, so
         # asyncio never logs "Future exception was never retrieved".
@@ -94,18 +95,18 @@ class _TLSProtocol(asyncio.Protocol):
         self._eof = False
         self._closed = False
         self._paused = False
-        self._drain_waiters: list = []
+        self._drain_waiters: List["asyncio.Future[None]"] = []
         self._conn_lost_exc: Optional[BaseException] = None
         self._lost = False
         self._write_exc: Optional[BaseException] = None  # a failed write, for drain()
         self._lost_writes = 0
         self._eof_written = False
-        self.closed_future: asyncio.Future = loop.create_future()
+        self.closed_future: "asyncio.Future[None]" = loop.create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        self._reader.set_transport(transport)  # type: ignore[arg-type]
+        self._reader.set_transport(transport)
         self._pump()
 
     def data_received(self, data: bytes) -> None:
@@ -288,7 +289,7 @@ class _TLSProtocol(asyncio.Protocol):
         await w
 
 
-def _retrieve(f: asyncio.Future) -> None:
+def _retrieve(f: "asyncio.Future[Any]") -> None:
     if not f.cancelled():
         f.exception()
 
@@ -302,7 +303,7 @@ class TLSStreamWriter:
         self._protocol = protocol
         self._reader = reader
         self._loop = loop
-        self._closed_fut: asyncio.Future = loop.create_future()
+        self._closed_fut: "asyncio.Future[None]" = loop.create_future()
 
     @property
     def transport(self) -> asyncio.Transport:
@@ -457,7 +458,7 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
     if not context.server_side:
         raise ValueError("start_server needs a server context (TLSContext(server_side=True))")
     loop = asyncio.get_running_loop()
-    tasks: set = set()
+    tasks: Set["asyncio.Task[Any]"] = set()
 
     def on_handshake(proto: _TLSProtocol) -> None:
         transport = proto._transport
@@ -468,7 +469,7 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
             task = loop.create_task(res)
             tasks.add(task)
 
-            def done(t: asyncio.Task) -> None:
+            def done(t: "asyncio.Task[Any]") -> None:
                 tasks.discard(t)
                 if not t.cancelled() and t.exception() is not None:
                     log.error("client callback failed", exc_info=t.exception())
@@ -486,7 +487,7 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
                     proto._fatal(TimeoutError("TLS handshake timed out"))
             loop.call_later(handshake_timeout, expire)
 
-        def hs_done(f: asyncio.Future) -> None:
+        def hs_done(f: "asyncio.Future[None]") -> None:
             if not f.cancelled() and f.exception() is not None:
                 log.debug("TLS handshake failed: %s", f.exception())
 

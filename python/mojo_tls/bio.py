@@ -18,8 +18,9 @@ httpx): its ``wrap_bio`` / ``wrap_socket`` use the TLSContext.
 from __future__ import annotations
 
 import ssl as _ssl
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union, overload
 
+from ._conn import PeerCertDict
 from .context import TLSContext
 from .errors import (TLSClosedError, TLSError, TLSTruncatedError, TLSWantReadError,
                      TLSWantWriteError)
@@ -197,7 +198,14 @@ class TLSBIOObject:
         self._run(step)
         self._shutdown = True
 
-    def getpeercert(self, binary_form: bool = False) -> Union[None, Dict[str, Any], bytes]:
+    @overload
+    def getpeercert(self, binary_form: Literal[False] = ...) -> Optional[PeerCertDict]: ...
+    @overload
+    def getpeercert(self, binary_form: Literal[True]) -> Optional[bytes]: ...
+    @overload
+    def getpeercert(self, binary_form: bool) -> Union[None, PeerCertDict, bytes]: ...
+
+    def getpeercert(self, binary_form: bool = False) -> Union[None, PeerCertDict, bytes]:
         """As ``ssl.SSLObject.getpeercert``."""
         return self._tls.getpeercert(binary_form)
 

@@ -9,7 +9,7 @@ import socket as _socket
 import ssl as _ssl
 import threading
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Optional, Set,
-                    Union, overload)
+                    Tuple, Union, cast, overload)
 
 from . import _ffi
 from ._core import (as_bytes, c_path, c_str, check, check_handle, lib)
@@ -207,7 +207,7 @@ class TLSContext:
         self._options = _OP_NOOP
         self._verify_flags = _VERIFY_ALWAYS
         # load_verify_locations: what was loaded already (de-duplication).
-        self._ca_loaded: set = set()
+        self._ca_loaded: Set[Tuple[Any, ...]] = set()
         self._ca_loads = 0  # loads actually handed to the library
         # get_ca_certs(): the DER of every CA certificate loaded, in order.
         self._ca_ders: List[bytes] = []
@@ -279,7 +279,7 @@ class TLSContext:
         if p is None:
             p = _PROTOCOL_TLS_SERVER if self._server_side else _PROTOCOL_TLS_CLIENT
         try:
-            return _ssl._SSLMethod(p)  # type: ignore[attr-defined]
+            return _ssl._SSLMethod(p)
         except (AttributeError, ValueError):
             return p
 
@@ -623,7 +623,7 @@ class TLSContext:
     # remember what was loaded (a file by its identity and content stamp,
     # data by its SHA-256) and skip repeats.
     @staticmethod
-    def _file_key(path: bytes) -> tuple:
+    def _file_key(path: bytes) -> Tuple[Any, ...]:
         try:
             st = os.stat(path)
         except OSError:
@@ -631,7 +631,7 @@ class TLSContext:
         return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     @staticmethod
-    def _dir_key(path: bytes) -> tuple:
+    def _dir_key(path: bytes) -> Tuple[Any, ...]:
         try:
             st = os.stat(path)
             names = sorted(os.listdir(path))
@@ -641,7 +641,7 @@ class TLSContext:
             return (path, None)
         return (os.path.realpath(path), st.st_dev, st.st_ino, stamps)
 
-    def _load_ca_once(self, key: tuple, load: Callable[[], Any],
+    def _load_ca_once(self, key: Tuple[Any, ...], load: Callable[[], Any],
                       content: Optional[bytes] = None) -> None:
         """Run `load` unless `key` (or, for a file, its content's SHA-256:
         the same bundle under another name or as cadata) was loaded."""
@@ -870,11 +870,11 @@ class TLSContext:
     def connect(self, host: str, port: int, *, timeout: Optional[float] = None,
                 session: Any = None) -> "TLSSocket":
         """Connect to `host`:`port` and handshake (see :func:`mojo_tls.connect`)."""
-        return TLSContext._connect(host, port, context=self, timeout=timeout, session=session)
+        return cast("TLSSocket", TLSContext._connect(host, port, context=self, timeout=timeout, session=session))
 
     def listen(self, host: str = "127.0.0.1", port: int = 0, *, backlog: int = 128) -> "TLSListener":
         """A listening socket whose accept() returns TLS connections (server contexts)."""
-        return TLSContext._listen(host, port, context=self, backlog=backlog)
+        return cast("TLSListener", TLSContext._listen(host, port, context=self, backlog=backlog))
 
     def wrap_socket(self, sock: _socket.socket, server_side: Optional[bool] = None,
                     do_handshake_on_connect: bool = True, suppress_ragged_eofs: bool = False,
@@ -884,17 +884,17 @@ class TLSContext:
         detached (``fileno() == -1``; closing it does nothing) and
         :meth:`TLSSocket.unwrap` returns a new socket for the connection.
         `server_hostname` may be str (IDNA) or ASCII bytes."""
-        return self._socket_class._wrap(self, sock, server_side=server_side,
-                                        server_hostname=server_hostname,
-                                        do_handshake_on_connect=do_handshake_on_connect,
-                                        suppress_ragged_eofs=suppress_ragged_eofs,
-                                        session=session)
+        return cast("TLSSocket", self._socket_class._wrap(
+            self, sock, server_side=server_side, server_hostname=server_hostname,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs, session=session))
 
     def wrap_memory(self, server_side: Optional[bool] = None,
                     server_hostname: Optional[str] = None, session: Any = None) -> "TLSObject":
         """A :class:`TLSObject` (memory mode: feed ciphertext in, drain it out)."""
-        return self._object_class(self, server_side=server_side,
-                                  server_hostname=server_hostname, session=session)
+        return cast("TLSObject", self._object_class(self, server_side=server_side,
+                                                    server_hostname=server_hostname,
+                                                    session=session))
 
     def wrap_bio(self, incoming: "_ssl.MemoryBIO", outgoing: "_ssl.MemoryBIO",
                  server_side: bool = False, server_hostname: Optional[str] = None,

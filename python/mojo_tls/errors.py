@@ -63,7 +63,7 @@ class TLSError(_ssl.SSLError):
     code: Optional[Err]
     message: str
     library: str
-    reason: Optional[str]
+    reason: Optional[str]  # type: ignore[assignment]  # ssl.SSLError.reason can be None too
 
     def __init__(self, message: str, code: Optional[int] = None,
                  errno: Optional[int] = None) -> None:

@@ -9,13 +9,16 @@ helpers are built on, and what lets any event loop drive TLS.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from . import _ffi
 from ._conn import _ConnBase, check_server_hostname, normalize_server_hostname
 from ._core import as_bytes, check_handle, lib
 from .context import TLSContext
 from .errors import TLSWantWriteError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from _typeshed import WriteableBuffer
 
 Err = _ffi.mojo_tls_err
 
@@ -121,7 +124,14 @@ class TLSObject(_ConnBase):
                 self._note_handshake()
         return self._handshake_done
 
-    def read(self, n: int = 65536, buffer: Any = None) -> Any:
+    @overload
+    def read(self, n: int = ..., buffer: None = ...) -> bytes: ...
+    @overload
+    def read(self, n: int, buffer: WriteableBuffer) -> int: ...
+    @overload
+    def read(self, n: int = ..., *, buffer: WriteableBuffer) -> int: ...
+
+    def read(self, n: int = 65536, buffer: Optional[WriteableBuffer] = None) -> Union[bytes, int]:
         """Decrypted bytes (up to `n`), b'' after the peer's close_notify; with
         `buffer`, read into it and return the count. Raises TLSWantReadError
         when more input is needed, TLSTruncatedError once the input ended
