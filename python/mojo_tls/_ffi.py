@@ -17,7 +17,7 @@ import ctypes
 import enum
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 # ---- constants ------------------------------------------------------------
 
@@ -491,12 +491,13 @@ class Library:
             fn.argtypes = argtypes
             setattr(self, name, fn)
         if "mojo_tls_abi_version" not in self.missing:
-            got = self.mojo_tls_abi_version()  # type: ignore[attr-defined]
+            got = self.mojo_tls_abi_version()
             if got != ABI_VERSION:
                 raise LibraryNotFoundError(
                     f"{self.path}: ABI version {got}, these bindings need {ABI_VERSION}")
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
+        # Every bound C function is set by setattr in __init__: typed Any.
         if name in FUNCTIONS:
             raise AttributeError(
                 f"{name} is declared in mojo_tls.h but missing from the loaded library "
