@@ -24,7 +24,7 @@ use crate::error::{Code, Error, Result};
 use crate::net::{self, Deadline};
 use crate::record::handover::{self, Layer, Over};
 use crate::record::io::{Io, Link};
-use crate::transport::{MemoryIo, Transport};
+use crate::transport::{IoStatus, MemoryIo, Transport};
 
 enum Step<T> {
     Done(T),
@@ -135,11 +135,13 @@ impl State {
     /// layer is chosen.
     fn handshake_step<T>(&mut self) -> Option<Step<T>> {
         if !self.session.handshake_done() {
-            match self.session.handshake(&mut self.transport) {
-                0 => {}
-                codes::WANT_READ => return Some(Step::Want { write: false }),
-                codes::WANT_WRITE => return Some(Step::Want { write: true }),
-                ret => return Some(Step::Fail(self.fail(ret))),
+            if let Some(step) = self.flush_flight() {
+                return Some(step);
+            }
+            self.transport.cork(true);
+            let ret = self.session.handshake(&mut self.transport);
+            if let Some(step) = self.end_flight(ret) {
+                return Some(step);
             }
         }
         if matches!(self.layer, Layer::Undecided) {
@@ -148,16 +150,41 @@ impl State {
         None
     }
 
+    /// Uncork after an Mbed TLS call that ran corked and write its flight.
+    /// Nothing waits for the peer while part of our flight is held back:
+    /// the peer may be waiting for it.
+    fn end_flight<T>(&mut self, ret: i32) -> Option<Step<T>> {
+        self.transport.cork(false);
+        let flushed = self.flush_flight();
+        match ret {
+            0 => flushed,
+            codes::WANT_READ | codes::WANT_WRITE => Some(flushed.unwrap_or(Step::Want {
+                write: ret == codes::WANT_WRITE,
+            })),
+            // Best effort for the alert Mbed TLS sent; its error is the news.
+            ret => Some(Step::Fail(self.fail(ret))),
+        }
+    }
+
+    /// Write what corking held back: `None` once it is all out.
+    fn flush_flight<T>(&mut self) -> Option<Step<T>> {
+        match self.transport.flush() {
+            IoStatus::Done(_) => None,
+            IoStatus::WouldBlock => Some(Step::Want { write: true }),
+            IoStatus::Reset => Some(Step::Fail(self.fail(codes::CONN_RESET))),
+            IoStatus::Eof | IoStatus::Failed => Some(Step::Fail(self.fail(codes::SEND_FAILED))),
+        }
+    }
+
     /// Once, after the handshake: hand the connection to the fast record
     /// layer if it can run it.
     fn choose_layer<T>(&mut self) -> Option<Step<T>> {
         if self.fast_enabled {
             // A TLS 1.3 server sends its tickets before handing over.
-            match self.session.finish_post_handshake(&mut self.transport) {
-                0 => {}
-                codes::WANT_READ => return Some(Step::Want { write: false }),
-                codes::WANT_WRITE => return Some(Step::Want { write: true }),
-                ret => return Some(Step::Fail(self.fail(ret))),
+            self.transport.cork(true);
+            let ret = self.session.finish_post_handshake(&mut self.transport);
+            if let Some(step) = self.end_flight(ret) {
+                return Some(step);
             }
         }
         let over = Over {

@@ -26,6 +26,11 @@ pub struct SocketIo {
     pub owned: bool,
     pub eof: bool,
     pub last_error: Option<io::Error>,
+    /// While set, sends are collected in `held` instead of written.
+    corked: bool,
+    /// Bytes accepted from Mbed TLS but not yet written, oldest first.
+    held: Vec<u8>,
+    held_pos: usize,
 }
 
 #[derive(Default)]
@@ -49,6 +54,9 @@ impl Transport {
             owned,
             eof: false,
             last_error: None,
+            corked: false,
+            held: Vec::new(),
+            held_pos: 0,
         })
     }
 
@@ -70,15 +78,54 @@ impl Transport {
         }
     }
 
+    /// Collect what is sent until uncorked, so that a handshake flight
+    /// (Mbed TLS writes one record at a time) leaves in one write. Written
+    /// record by record, the flight's second small write waits for the
+    /// peer's delayed ACK (Nagle, about 40 ms per flight) on sockets without
+    /// TCP_NODELAY, which are most sockets a caller hands us. Uncorking does
+    /// not write: [`Transport::flush`] does.
+    pub fn cork(&mut self, on: bool) {
+        if let Transport::Socket(s) = self {
+            s.corked = on;
+        }
+    }
+
+    /// Write what corking held back: `Done(0)` once nothing is left,
+    /// `WouldBlock` while some is (the socket's buffer is full), or the
+    /// failure.
+    pub fn flush(&mut self) -> IoStatus {
+        let Transport::Socket(s) = self else {
+            return IoStatus::Done(0);
+        };
+        while s.held_pos < s.held.len() {
+            let st = net::send_nonblocking(s.fd, &s.held[s.held_pos..]);
+            match s.send_status(st) {
+                IoStatus::Done(n) if n > 0 => s.held_pos += n,
+                IoStatus::Done(_) => return IoStatus::WouldBlock,
+                other => return other,
+            }
+        }
+        s.held.clear();
+        s.held_pos = 0;
+        IoStatus::Done(0)
+    }
+
     pub fn send(&mut self, buf: &[u8]) -> IoStatus {
         match self {
+            Transport::Socket(s) if s.corked => {
+                s.held.extend_from_slice(buf);
+                IoStatus::Done(buf.len())
+            }
+            Transport::Socket(s) if s.held_pos < s.held.len() => {
+                // What was held goes first: bytes never overtake each other.
+                match self.flush() {
+                    IoStatus::Done(_) => self.send(buf),
+                    other => other,
+                }
+            }
             Transport::Socket(s) => {
                 let st = net::send_nonblocking(s.fd, buf);
-                if let Err(e) = &st {
-                    s.last_error =
-                        Some(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)));
-                }
-                classify(st)
+                s.send_status(st)
             }
             Transport::Memory(m) => {
                 m.outgoing.extend_from_slice(buf);
@@ -218,6 +265,13 @@ impl From<IoStatus> for WireStatus {
 }
 
 impl SocketIo {
+    fn send_status(&mut self, st: io::Result<usize>) -> IoStatus {
+        if let Err(e) = &st {
+            self.last_error = Some(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)));
+        }
+        classify(st)
+    }
+
     fn recv_status(&mut self, st: io::Result<usize>, asked: usize) -> IoStatus {
         match &st {
             Ok(0) if asked > 0 => {

@@ -21,4 +21,6 @@ pub mod codes {
     pub(crate) const PEER_CLOSE_NOTIFY: i32 = sys::ERR_SSL_PEER_CLOSE_NOTIFY;
     pub(crate) const CONN_EOF: i32 = sys::ERR_SSL_CONN_EOF;
     pub(crate) const FATAL_ALERT: i32 = sys::ERR_SSL_FATAL_ALERT_MESSAGE;
+    pub(crate) const CONN_RESET: i32 = sys::ERR_NET_CONN_RESET;
+    pub(crate) const SEND_FAILED: i32 = sys::ERR_NET_SEND_FAILED;
 }
