@@ -4,6 +4,12 @@
       1 connection, the client sends BYTES with sendall() of 16 KiB, the
       server (a forked process) reads with recv_into() of 16 KiB and acks
       one byte → "bulk_MBps X". mojo = the mojo_tls package, stdlib = ssl.
+  bench_py.py hs mojo|stdlib SECONDS CERT KEY CA
+      full TLS 1.3 handshakes (x25519, chain + host name verified, a 1-byte
+      echo so the session tickets are processed) from this process against
+      one stdlib ssl server (a forked process, the same for both kinds) for
+      SECONDS → "hs_per_s X" and "client_cpu_us X" (this process's CPU per
+      handshake: what a Python client pays).
   bench_py.py ffi ITERS CERT KEY CA
       cost of one ctypes call through the package's generated layer
       (mojo_tls._ffi): mojo_tls_conn_pending on a live connection → "ffi_ns X".
@@ -142,6 +148,94 @@ def bulk(kind, nbytes, cert, key, ca, suite):
     print(f"bulk_MBps {nbytes / out['dt'] / 1e6:.2f}")
 
 
+def hs_server(cert, key, ls, seconds):
+    """In the child: a stdlib TLS 1.3 server answering each connection's one
+    byte, until the client stops connecting."""
+    srv = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    srv.load_cert_chain(cert, key)
+    srv.minimum_version = ssl.TLSVersion.TLSv1_3
+    ls.settimeout(seconds + 30)
+    while True:
+        try:
+            raw = ls.accept()[0]
+        except socket.timeout:
+            return
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with srv.wrap_socket(raw, server_side=True) as s:
+                b = s.recv(1)
+                if b == b"q":
+                    return
+                s.sendall(b)
+        except (OSError, ssl.SSLError):
+            pass  # the client's close races the server's last write
+
+
+def hs_client_context(kind, ca):
+    if kind == "mojo":
+        import mojo_tls
+        cli = mojo_tls.TLSContext()
+        cli.load_verify_locations(ca)
+        cli.minimum_version = mojo_tls.TLSVersion.TLSv1_3
+        cli.set_groups("x25519")
+        return cli
+    cli = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    cli.load_verify_locations(ca)
+    cli.minimum_version = ssl.TLSVersion.TLSv1_3
+    return cli
+
+
+def hs_connect(kind, cli, port):
+    """A client as users write one: socket.create_connection (no
+    TCP_NODELAY) wrapped by the package or by ssl."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=60)
+    return cli.wrap_socket(raw, server_hostname="localhost")
+
+
+def handshakes(kind, seconds, cert, key, ca):
+    cli = hs_client_context(kind, ca)
+    ls = listen()
+    port = ls.getsockname()[1]
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            signal.alarm(int(seconds) + 120)
+            hs_server(cert, key, ls, seconds)
+        except BaseException as exc:  # noqa: BLE001 - report and exit the child
+            print(f"server: {exc!r}", file=sys.stderr)
+            code = 1
+        os._exit(code)
+    ls.close()
+    n = 0
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        while time.perf_counter() - t0 < seconds:
+            s = hs_connect(kind, cli, port)
+            s.sendall(b"x")
+            if s.recv(1) != b"x":
+                raise SystemExit("client: no echo")
+            s.close()
+            n += 1
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        s = hs_connect(kind, cli, port)
+        s.sendall(b"q")
+        s.close()
+    finally:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == 0:
+                time.sleep(1)
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    print(f"hs_per_s {n / dt:.1f}")
+    print(f"client_cpu_us {cpu * 1e6 / n:.1f}")
+
+
 def ffi(iters, cert, key, ca):
     from mojo_tls import _ffi
     srv, cli = contexts("mojo", cert, key, ca, "aes128gcm")
@@ -168,6 +262,8 @@ def main(argv):
     signal.alarm(900)
     if len(argv) >= 7 and argv[1] == "bulk":
         bulk(argv[2], int(argv[3]), argv[4], argv[5], argv[6], argv[7] if len(argv) > 7 else "aes128gcm")
+    elif len(argv) >= 7 and argv[1] == "hs":
+        handshakes(argv[2], float(argv[3]), argv[4], argv[5], argv[6])
     elif len(argv) >= 6 and argv[1] == "ffi":
         ffi(int(argv[2]), argv[3], argv[4], argv[5])
     else:

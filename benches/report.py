@@ -123,6 +123,15 @@ class Report:
         self.rel(sec, "mojo_tls ÷ stdlib ssl", "py.mojo", "py.stdlib", "python_bulk_vs_stdlib")
         self.rel(sec, "mojo_tls (Python) ÷ OpenSSL (C)", "py.mojo", "bulk.aes128gcm.openssl",
                  "python_bulk_vs_openssl_c")
+        sec = ("Python client, full TLS 1.3 handshakes (x25519, ECDSA P-256 cert, chain + host name "
+               "verified, 1-byte echo) against one stdlib ssl server, sequential")
+        self.absolute(sec, "mojo_tls package", "pyhs.mojo", "handshakes/s")
+        self.absolute(sec, "stdlib ssl", "pyhs.stdlib", "handshakes/s")
+        self.absolute(sec, "mojo_tls package, client CPU", "pyhscpu.mojo", "µs/handshake")
+        self.absolute(sec, "stdlib ssl, client CPU", "pyhscpu.stdlib", "µs/handshake")
+        self.rel(sec, "mojo_tls ÷ stdlib ssl (rate)", "pyhs.mojo", "pyhs.stdlib", "python_handshake_vs_stdlib")
+        self.rel(sec, "client CPU: mojo_tls ÷ stdlib ssl", "pyhscpu.mojo", "pyhscpu.stdlib",
+                 "python_handshake_client_cpu_vs_stdlib")
 
     def handshakes(self, pfx, sfx, backend):
         for tls13 in (False, True):

@@ -313,6 +313,10 @@ for ((r = 1; r <= RUNS; r++)); do
     for k in $( ((r % 2)) && echo mojo stdlib || echo stdlib mojo); do
       measure "$r" bulk_MBps="py.$k" -- "${PY[@]}" bulk "$k" "$BYTES" "${CERTS[@]}" aes128gcm
     done
+    for k in $( ((r % 2)) && echo mojo stdlib || echo stdlib mojo); do
+      measure "$r" hs_per_s="pyhs.$k" client_cpu_us="pyhscpu.$k" -- \
+        "${PY[@]}" hs "$k" "$HS_SECONDS" "${CERTS[@]}"
+    done
     # Each engine once per kind and run, its pair back to back: full
     # handshakes also with Mbed TLS's own ECC, TLS 1.3 resumption also
     # with the psk_ke opt-in.
