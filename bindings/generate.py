@@ -570,8 +570,9 @@ def emit_python(h: Header) -> str:
     w("`mojo_tls` instead of calling these directly.")
     w("")
     w("The shared library is found, in order, at: $MOJO_TLS_LIBRARY (if set, it is")
-    w("the only candidate); the copy shipped inside this package; dist/lib of the")
-    w("source tree (development); the system's library search path.")
+    w("the only candidate); the copy shipped inside this package; the system's")
+    w("library search path. Nothing relative to the working directory or to where")
+    w("the package sits (a planted dist/lib) is ever tried.")
     w('"""')
     w(f"# {GENERATED_LINE}")
     w("")
@@ -654,9 +655,9 @@ def library_candidates() -> List[str]:
         return [env]
     here = Path(__file__).resolve().parent
     out = [str(here / n) for n in LIBRARY_NAMES]
-    # Development: <repo>/python/mojo_tls/_ffi.py -> <repo>/dist/lib
-    repo = here.parent.parent
-    out += [str(repo / "dist" / "lib" / n) for n in LIBRARY_NAMES]
+    # No <package>/../../dist/lib fallback: for a package vendored under a
+    # shared directory that path is anyone's to plant a library in. A source
+    # checkout sets MOJO_TLS_LIBRARY instead.
     out += list(LIBRARY_NAMES)  # system search path
     return out
 

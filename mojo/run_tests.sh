@@ -8,7 +8,8 @@
 # python3 and the openssl CLI. Prints "N passed, N failed" last and exits
 # non-zero on any failure.
 #
-# Environment: MOJO_TLS_DIST (dist/ to test; default <repo>/dist),
+# Environment: MOJO_TLS_DIST (dist/ to test; default <repo>/dist; its
+# library is passed to the tests as MOJO_TLS_LIBRARY),
 # MOJO_TLS_MOJO_VENV (venv location), MOJO (compiler to use).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -45,6 +46,14 @@ fi
 echo "==> mojo: $("$MOJO" --version)"
 
 export MOJO_TLS_DIST="$DIST"
+# The package never searches dist/ on its own (nothing relative to the
+# working directory or the program is searched: see mojo/README.md), so
+# the tests, and the examples they run, name the library explicitly.
+if [[ -e $DIST/lib/libmojo_tls.so.1 ]]; then
+  export MOJO_TLS_LIBRARY="$DIST/lib/libmojo_tls.so.1"
+else
+  export MOJO_TLS_LIBRARY="$DIST/lib/libmojo_tls.1.dylib"
+fi
 export MOJO_TLS_PYTHON
 MOJO_TLS_PYTHON=$(command -v python3)
 

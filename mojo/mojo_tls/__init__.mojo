@@ -15,7 +15,10 @@ Servers: `TLSConfig.server(cert_file, key_file)`, `TLSListener.bind(host,
 port, config)`, `accept()`. Custom transports and event loops:
 `TLSMemoryStream` (feed / drain ciphertext). Errors raise `TLSError` (`code`,
 `message`). The shared library is found through `MOJO_TLS_LIBRARY`, else
-next to the build output (`dist/lib`), else the system's search path. The
+beside this package's sources, else the system's search path (never
+relative to the working directory or the program). Servers of many
+clients: `TLSListener.accept_no_handshake`, non-blocking `try_handshake` /
+`try_read` / `try_write` and `Poller` (poll(2)). The
 low-level FFI (one method per C function) is `mojo_tls._ffi.MojoTlsFFI`.
 """
 
@@ -67,7 +70,8 @@ from ._library import (
     from_hex,
 )
 from .config import TLSConfig, has_tls13
-from .stream import TLSStream, TLSListener, connect
+from .stream import TLSStream, TLSListener, IOResult, connect
+from .poll import Poller, monotonic_ms, POLLIN, POLLOUT, POLLERR, POLLHUP
 from .memory import TLSMemoryStream
 from .certs import (
     GeneratedCert,

@@ -2,7 +2,7 @@
 # idiomatic layer (hand-written; the generated FFI is in _ffi.mojo).
 
 from std.os import getenv
-from std.os.path import dirname, exists, realpath
+from std.os.path import dirname, exists
 from std.reflection import source_location
 
 from ._ffi import (
@@ -87,7 +87,6 @@ def error_name(code: Int) -> String:
     return String("error ", code)
 
 
-@fieldwise_init
 struct TLSError(Copyable, Movable, Writable):
     """An error of libmojo_tls: `code` is a `MOJO_TLS_ERR_*` value (negative),
     `message` the library's explanation (mojo_tls_last_error: what failed,
@@ -104,19 +103,49 @@ struct TLSError(Copyable, Movable, Writable):
     ```
 
     In a function declared plain `raises`, it becomes an `Error` whose text is
-    "TLSError(MOJO_TLS_ERR_..., code): message".
+    "TLSError(MOJO_TLS_ERR_..., code): message"; `TLSError.from_error(e)`
+    gives the TLSError back.
     """
 
     var code: Int
     var message: String
+
+    def __init__(out self, code: Int, var message: String):
+        self.code = code
+        self.message = message^
+
+    @staticmethod
+    def from_error(e: Error) -> Optional[TLSError]:
+        """The TLSError an `Error` was converted from (a `try` block that
+        also calls a plain-`raises` function catches an `Error`: Mojo
+        converts the typed error through its text), None for any other
+        error."""
+        var text = String(e)
+        if not text.startswith("TLSError(MOJO_TLS_"):
+            return None
+        var comma = text.find(", ")
+        var close = text.find("): ")
+        if comma < 0 or close < comma:
+            return None
+        try:
+            var code = Int(text[byte=comma + 2 : close])
+            return TLSError(code, String(text[byte=close + 3 :]))
+        except:
+            return None
 
     def name(self) -> String:
         """The code's name, e.g. "MOJO_TLS_ERR_VERIFY_FAILED"."""
         return error_name(self.code)
 
     def is_want_read(self) -> Bool:
-        """More input is needed (memory mode or non-blocking)."""
+        """More input is needed (memory mode or non-blocking): poll the fd
+        for reading (or feed ciphertext) and call again."""
         return self.code == MOJO_TLS_ERR_WANT_READ
+
+    def is_want_write(self) -> Bool:
+        """Non-blocking: the socket is full; poll the fd for writing and call
+        again (a write with the same data)."""
+        return self.code == MOJO_TLS_ERR_WANT_WRITE
 
     def is_timeout(self) -> Bool:
         """A timeout elapsed."""
@@ -126,9 +155,24 @@ struct TLSError(Copyable, Movable, Writable):
         """The peer's certificate (or pin) did not verify."""
         return self.code == MOJO_TLS_ERR_VERIFY_FAILED
 
+    def is_reset(self) -> Bool:
+        """The peer reset the connection (ECONNRESET / EPIPE): the library
+        reports it as MOJO_TLS_ERR_CLOSED with "connection reset by peer"."""
+        return (
+            self.code == MOJO_TLS_ERR_CLOSED
+            and self.message.find("reset by peer") >= 0
+        )
+
     def is_closed(self) -> Bool:
-        """The connection (or listener) was closed."""
-        return self.code == MOJO_TLS_ERR_CLOSED
+        """The stream was closed on this side (close(), or a write after
+        close_notify), or the listener was closed; a peer reset is
+        `is_reset()` instead."""
+        return self.code == MOJO_TLS_ERR_CLOSED and not self.is_reset()
+
+    def is_truncated(self) -> Bool:
+        """The peer's end came without close_notify (see
+        `read_all(allow_truncation=True)`)."""
+        return self.code == MOJO_TLS_ERR_TRUNCATED
 
     def is_interrupted(self) -> Bool:
         """A signal interrupted a blocking call (a handler installed without
@@ -143,6 +187,27 @@ struct TLSError(Copyable, Movable, Writable):
             self.code,
             "): ",
             self.message,
+        )
+
+
+def invalid_argument(message: String) -> TLSError:
+    return TLSError(MOJO_TLS_ERR_INVALID_ARGUMENT, message)
+
+
+def check_size(n: Int, what: String) raises TLSError:
+    """Sizes and counts are >= 0: a negative one would reach a List
+    constructor (len() < 0, then memory corruption) before the C ABI could
+    reject it."""
+    if n < 0:
+        raise invalid_argument(String(what, " must be >= 0, not ", n))
+
+
+def check_i32(v: Int, what: String) raises TLSError:
+    """The C parameter is an int32_t: a larger Int would be truncated (a
+    timeout of 2**32 ms would become 0, i.e. non-blocking)."""
+    if v < -2147483648 or v > 2147483647:
+        raise invalid_argument(
+            String(what, " is out of range (32-bit signed): ", v)
         )
 
 
@@ -208,53 +273,35 @@ def _add_dir(mut out: List[String], dir: String):
             out.append(p)
 
 
-def _add_ancestors(mut out: List[String], start: String, sub: String):
-    """`<d>/<sub>` for `start` and each of its parent directories."""
-    var d = start
-    for _ in range(64):
-        _add_dir(out, String(d, "/", sub))
-        var parent = dirname(d)
-        if parent == d or parent.byte_length() == 0:
-            break
-        d = parent
+def package_dir() -> Optional[String]:
+    """This package's own directory (where `_library.mojo` was compiled
+    from), or None when the compiler was given a relative path: that would
+    be resolved against whatever the working directory is at run time,
+    which is exactly the planting hole the search must not have."""
+    var here = String(source_location().file_name())
+    if not here.startswith("/"):
+        return None
+    return dirname(here)
 
 
 def library_candidates() -> List[String]:
-    """Where `load_library` looks, in order (after MOJO_TLS_LIBRARY):
-    `$MOJO_TLS_DIST/lib`; the `dist/lib` of the source tree this package was
-    compiled from; `dist/lib` in the working directory or a parent of it;
-    `lib` and `dist/lib` beside the running executable or a parent of it
-    (e.g. a program in dist/bin). The system's search path comes last."""
+    """The files `load_library` tries before the system's library search
+    path (when MOJO_TLS_LIBRARY is unset): the library beside this package's
+    own source files (a copy placed there on purpose). Nothing relative to
+    the working directory or to the running program is ever searched: a
+    library planted in such a place (a world-writable temporary directory,
+    a shared checkout) must not be loaded."""
     var out = List[String]()
-    var dist = getenv("MOJO_TLS_DIST")
-    if dist.byte_length() > 0:
-        _add_dir(out, String(dist, "/lib"))
-    # <repo>/mojo/mojo_tls/_library.mojo -> <repo>/dist/lib. The path is the
-    # one the compiler was given (absolute, or relative to where it ran).
-    var here = String(source_location().file_name())
-    if here.byte_length() > 0:
-        try:
-            var pkg_dir = dirname(realpath(here))
-            _add_dir(out, String(dirname(dirname(pkg_dir)), "/dist/lib"))
-        except:
-            pass
-    try:
-        _add_ancestors(out, realpath("."), "dist/lib")
-    except:
-        pass
-    try:
-        var exe_dir = dirname(realpath("/proc/self/exe"))
-        _add_ancestors(out, exe_dir, "lib")
-        _add_ancestors(out, exe_dir, "dist/lib")
-    except:
-        pass
+    var pkg = package_dir()
+    if pkg:
+        _add_dir(out, pkg.value())
     return out^
 
 
 def load_library() raises TLSError -> MojoTlsFFI:
-    """Load libmojo_tls: `$MOJO_TLS_LIBRARY` when set (and only it), else the
-    first of `library_candidates()` that exists, else by name from the
-    system's library search path."""
+    """Load libmojo_tls: `$MOJO_TLS_LIBRARY` when set (and only it), else
+    the first of `library_candidates()` that exists, else by name from the
+    system's library search path (LD_LIBRARY_PATH, ld.so.cache, ...)."""
     var env = getenv("MOJO_TLS_LIBRARY")
     if env.byte_length() > 0:
         try:

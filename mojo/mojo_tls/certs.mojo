@@ -11,6 +11,7 @@ from ._ffi import (
 from ._library import (
     TLSError,
     addr_of,
+    check_i32,
     load_library,
     make_error,
     null_error,
@@ -107,6 +108,7 @@ def generate_ca(
     common_name: String = "mojo-tls test CA", valid_days: Int = 30
 ) raises TLSError -> GeneratedCert:
     """A fresh self-signed CA certificate (ECDSA P-256)."""
+    check_i32(valid_days, "generate_ca: valid_days")
     var ffi = load_library()
     var h = ffi.gencert_new_ca(common_name, valid_days, MOJO_TLS_KEY_ECDSA_P256)
     if h == 0:
@@ -124,6 +126,9 @@ def generate_cert(
 ) raises TLSError -> GeneratedCert:
     """A leaf certificate signed by `issuer`; `sans` is a comma-separated list
     of DNS names and IP addresses ("localhost,127.0.0.1")."""
+    check_i32(not_before_days, "generate_cert: not_before_days")
+    check_i32(valid_days, "generate_cert: valid_days")
+    check_i32(usage, "generate_cert: usage")
     var ffi = issuer._ffi.copy()
     var s: Optional[String] = None
     if sans.byte_length() > 0:

@@ -17,6 +17,7 @@ from ._ffi import (
 from ._library import (
     TLSError,
     addr_of,
+    check_i32,
     bytes_of,
     from_hex,
     load_library,
@@ -44,15 +45,17 @@ struct _ConfigBox(Movable):
         _ = self.ffi.config_free(self.handle)
 
 
-struct TLSConfig(Copyable, Movable):
+struct TLSConfig(Movable):
     """TLS settings for clients or servers.
 
     A client configuration verifies the server's certificate and host name
     against the system's CA store unless CAs are loaded. A server
     configuration needs its certificate and key (`add_cert_file` /
-    `add_cert_pem`). Copies share one underlying configuration (a change made
-    through any copy is seen by all); it is freed with the last copy.
-    Changes affect connections created afterwards.
+    `add_cert_pem`). It cannot be copied (a copy would silently share the
+    one C configuration, so a change through it would reach the original):
+    pass it by reference, or move it (`^`). Listeners and connections keep
+    what they need alive themselves. Changes affect connections created
+    afterwards.
 
     ```mojo
     var config = TLSConfig.client()
@@ -98,6 +101,11 @@ struct TLSConfig(Copyable, Movable):
     def ffi(self) -> MojoTlsFFI:
         """The loaded library (shared)."""
         return self._box[].ffi.copy()
+
+    def _shared(self) -> ArcPointer[_ConfigBox]:
+        """The owned C configuration, for a listener that accepts with it
+        after the caller's TLSConfig is gone (internal)."""
+        return self._box
 
     def handle(self) -> mojo_tls_config_ptr:
         """The C handle (valid while this configuration lives)."""
@@ -169,6 +177,7 @@ struct TLSConfig(Copyable, Movable):
         """MOJO_TLS_VERIFY_REQUIRED (client default), _OPTIONAL (record
         failures, see TLSStream.verify_flags) or _NONE (INSECURE). On a server
         it sets whether client certificates are requested."""
+        check_i32(mode, "set_verify: mode")
         self._check(
             self._box[].ffi.config_insecure_verify(self.handle(), mode),
             "set_verify",
@@ -186,6 +195,7 @@ struct TLSConfig(Copyable, Movable):
     def set_client_auth(self, mode: Int) raises TLSError:
         """Server: mutual TLS, MOJO_TLS_CLIENT_AUTH_NONE / _OPTIONAL /
         _REQUIRED; client certificates are checked against the loaded CAs."""
+        check_i32(mode, "set_client_auth: mode")
         self._check(
             self._box[].ffi.config_set_client_auth(self.handle(), mode),
             "set_client_auth",
@@ -197,6 +207,7 @@ struct TLSConfig(Copyable, Movable):
         """Pin the peer: the 32-byte SHA-256 of a certificate's DER
         (MOJO_TLS_PIN_CERT) or of its public key (MOJO_TLS_PIN_SPKI). With
         pins, a handshake fails unless a certificate of the chain matches."""
+        check_i32(kind, "add_pin: kind")
         self._check(
             self._box[].ffi.config_add_pin(
                 self.handle(), kind, addr_of(sha256), len(sha256)
@@ -269,6 +280,7 @@ struct TLSConfig(Copyable, Movable):
 
     def set_min_version(self, version: Int) raises TLSError:
         """Lowest version: MOJO_TLS_VERSION_TLS1_2 (default) or _TLS1_3."""
+        check_i32(version, "set_min_version: version")
         self._check(
             self._box[].ffi.config_set_min_version(self.handle(), version),
             "set_min_version",
@@ -277,6 +289,7 @@ struct TLSConfig(Copyable, Movable):
     def set_max_version(self, version: Int) raises TLSError:
         """Highest version offered (TLS 1.3 means 1.2 on a backend without it).
         """
+        check_i32(version, "set_max_version: version")
         self._check(
             self._box[].ffi.config_set_max_version(self.handle(), version),
             "set_max_version",
@@ -325,6 +338,7 @@ struct TLSConfig(Copyable, Movable):
 
     def enable_session_tickets(self, lifetime_s: Int = 86400) raises TLSError:
         """Server: issue session tickets (keys rotated every `lifetime_s`)."""
+        check_i32(lifetime_s, "enable_session_tickets: lifetime_s")
         self._check(
             self._box[].ffi.config_set_session_tickets(
                 self.handle(), lifetime_s
@@ -362,6 +376,8 @@ struct TLSConfig(Copyable, Movable):
         self, max_entries: Int = 1000, timeout_s: Int = 300
     ) raises TLSError:
         """Server: a session-id cache (`max_entries` 0 turns it off)."""
+        check_i32(max_entries, "set_session_cache: max_entries")
+        check_i32(timeout_s, "set_session_cache: timeout_s")
         self._check(
             self._box[].ffi.config_set_session_cache(
                 self.handle(), max_entries, timeout_s

@@ -6,7 +6,14 @@ from .config import TLSConfig
 from .stream import (
     _Conn,
     _S_ALPN,
+    _S_PEM,
+    _S_SUBJECT,
+    _S_ISSUER,
+    _S_VERIFY_REASON,
+    _S_SERVER_NAME,
+    _B_DER,
     _B_SHA256,
+    _B_SPKI_SHA256,
     _B_SESSION,
     _READ_CHUNK,
 )
@@ -103,10 +110,36 @@ struct TLSMemoryStream(Movable):
         """Up to `max_bytes` decrypted bytes (empty after close_notify)."""
         return self._c.read_bytes(max_bytes)
 
+    def read_string(
+        self, max_bytes: Int = _READ_CHUNK
+    ) raises TLSError -> String:
+        """As read, decoded as UTF-8 (invalid sequences replaced)."""
+        var b = self._c.read_bytes(max_bytes)
+        return String(from_utf8_lossy=Span(b))
+
+    def read_all(self, allow_truncation: Bool = False) raises TLSError -> List[
+        UInt8
+    ]:
+        """Everything up to the peer's close_notify, which must have been fed
+        already (else `is_want_read()`, and what was read is dropped: use
+        `read` while the stream is open). After `feed_eof` without
+        close_notify: MOJO_TLS_ERR_TRUNCATED, or with `allow_truncation`
+        what arrived."""
+        return self._c.read_all(allow_truncation)
+
+    def read_exactly(self, n: Int) raises TLSError -> List[UInt8]:
+        """Exactly `n` (>= 0) bytes, all fed already (else `is_want_read()`);
+        MOJO_TLS_ERR_TRUNCATED if the stream ends first."""
+        return self._c.read_exactly(n)
+
     def write(self, data: Span[UInt8, _]) raises TLSError -> Int:
         """Encrypt up to one record of `data` (then `drain`); returns the count.
         """
         return self._c.write(data)
+
+    def write(self, text: StringSlice) raises TLSError -> Int:
+        """Encrypt up to one record of `text` (UTF-8)."""
+        return self._c.write(text.as_bytes())
 
     def write_all(self, data: Span[UInt8, _]) raises TLSError:
         """Encrypt all of `data` (then `drain`)."""
@@ -136,6 +169,15 @@ struct TLSMemoryStream(Movable):
     def get_version(self) raises TLSError -> String:
         """The protocol version, e.g. "TLSv1.2"."""
         return self._c.version_name()
+
+    def version_number(self) raises TLSError -> Int:
+        """The protocol version number (MOJO_TLS_VERSION_TLS1_2, ...)."""
+        return self._c.version()
+
+    def server_name(self) raises TLSError -> String:
+        """Server: the name the client asked for (SNI); client: the name sent.
+        """
+        return self._c.get_string(_S_SERVER_NAME, "server_name")
 
     def get_cipher(self) raises TLSError -> String:
         """The cipher suite's IANA name."""
@@ -169,6 +211,42 @@ struct TLSMemoryStream(Movable):
         """The peer certificate's SHA-256 fingerprint as hex."""
         var d = self._c.get_bytes(_B_SHA256, "peer_cert_fingerprint")
         return to_hex(Span(d), sep)
+
+    def peer_cert_spki_sha256(self) raises TLSError -> List[UInt8]:
+        """SHA-256 of the peer's public key (the value for MOJO_TLS_PIN_SPKI).
+        """
+        return self._c.get_bytes(_B_SPKI_SHA256, "peer_cert_spki_sha256")
+
+    def peer_cert_der(self) raises TLSError -> List[UInt8]:
+        """The peer certificate in DER."""
+        return self._c.get_bytes(_B_DER, "peer_cert_der")
+
+    def peer_cert_pem(self) raises TLSError -> String:
+        """The peer certificate in PEM."""
+        return self._c.get_string(_S_PEM, "peer_cert_pem")
+
+    def peer_cert_subject(self) raises TLSError -> String:
+        """The peer certificate's subject ("CN=…, O=…")."""
+        return self._c.get_string(_S_SUBJECT, "peer_cert_subject")
+
+    def peer_cert_issuer(self) raises TLSError -> String:
+        """The peer certificate's issuer."""
+        return self._c.get_string(_S_ISSUER, "peer_cert_issuer")
+
+    def peer_cert_sans(self) raises TLSError -> List[String]:
+        """The subject alternative names ("DNS:example.com", "IP:127.0.0.1")."""
+        var out = List[String]()
+        for i in range(self._c.san_count()):
+            out.append(self._c.san(i))
+        return out^
+
+    def verify_flags(self) raises TLSError -> Int:
+        """X.509 verification flags of the peer (0 = verified)."""
+        return self._c.verify_flags()
+
+    def verify_reason(self) raises TLSError -> String:
+        """Why verification failed ("" when it succeeded)."""
+        return self._c.get_string(_S_VERIFY_REASON, "verify_reason")
 
     def export_session(self) raises TLSError -> List[UInt8]:
         """Client: the session blob (secret) to resume later. TLS 1.3: the

@@ -9,20 +9,31 @@ from ._ffi import (
     MOJO_TLS_ERR_INVALID_ARGUMENT,
     MOJO_TLS_ERR_NOT_AVAILABLE,
     MOJO_TLS_ERR_TRUNCATED,
+    MOJO_TLS_ERR_WANT_READ,
+    MOJO_TLS_ERR_WANT_WRITE,
     MOJO_TLS_SAN_DNS,
     MOJO_TLS_SAN_IP,
 )
 from ._library import (
     TLSError,
     addr_of,
+    check_i32,
+    check_size,
     closed_error,
     make_error,
     null_error,
     to_hex,
 )
-from .config import TLSConfig
+from std.memory import ArcPointer
+
+from .config import TLSConfig, _ConfigBox
 
 comptime _READ_CHUNK = 16384
+# The most a read allocates at once, whatever size the caller asks for: one
+# read never returns more than the fast record layer's 256 KiB, and
+# read_exactly(n) grows its buffer as bytes arrive, so a huge n is not a
+# huge allocation up front.
+comptime _MAX_READ_ALLOC = 1 << 20
 
 # Selectors of the snprintf-style string getters of a connection.
 comptime _S_ALPN = 0
@@ -43,6 +54,47 @@ def _check_port(port: Int) raises TLSError:
         raise TLSError(
             MOJO_TLS_ERR_INVALID_ARGUMENT, String("port out of range: ", port)
         )
+
+
+@fieldwise_init
+struct IOResult(ImplicitlyCopyable, Movable, Writable):
+    """The outcome of a non-blocking call (`try_read`, `try_write`,
+    `try_handshake`): `count` bytes moved, or the direction to wait for.
+
+    `want_read()`: poll the fd for reading (POLLIN), then call again;
+    `want_write()`: poll for writing (POLLOUT), then call again (a write
+    with the same data); neither: done (`count` bytes; a read's 0 is the
+    peer's clean end)."""
+
+    var count: Int
+    var want: Int
+    """0, MOJO_TLS_ERR_WANT_READ or MOJO_TLS_ERR_WANT_WRITE."""
+
+    def want_read(self) -> Bool:
+        return self.want == MOJO_TLS_ERR_WANT_READ
+
+    def want_write(self) -> Bool:
+        return self.want == MOJO_TLS_ERR_WANT_WRITE
+
+    def done(self) -> Bool:
+        return self.want == 0
+
+    def write_to(self, mut writer: Some[Writer]):
+        if self.want_read():
+            writer.write("IOResult(want_read)")
+        elif self.want_write():
+            writer.write("IOResult(want_write)")
+        else:
+            writer.write("IOResult(", self.count, ")")
+
+
+def _io_result(rc: Int) -> Optional[IOResult]:
+    """rc as an IOResult, None for a real error."""
+    if rc >= 0:
+        return IOResult(rc, 0)
+    if rc == MOJO_TLS_ERR_WANT_READ or rc == MOJO_TLS_ERR_WANT_WRITE:
+        return IOResult(0, rc)
+    return None
 
 
 struct _Conn(Movable):
@@ -91,10 +143,57 @@ struct _Conn(Movable):
                 MOJO_TLS_ERR_INVALID_ARGUMENT,
                 String("read: max_bytes must be > 0, not ", max_bytes),
             )
-        var buf = List[UInt8](length=max_bytes, fill=0)
+        var buf = List[UInt8](length=min(max_bytes, _MAX_READ_ALLOC), fill=0)
         var n = self.read(Span(buf))
         buf.resize(n, 0)
         return buf^
+
+    def read_all(self, allow_truncation: Bool) raises TLSError -> List[UInt8]:
+        var out = List[UInt8]()
+        var buf = List[UInt8](length=_READ_CHUNK, fill=0)
+        while True:
+            var n: Int
+            try:
+                n = self.read(Span(buf))
+            except e:
+                if e.is_truncated() and allow_truncation:
+                    return out^
+                raise TLSError(
+                    e.code,
+                    String(e.message, " (after ", len(out), " bytes)"),
+                )
+            if n == 0:
+                return out^
+            out.extend(Span(buf)[0:n])
+
+    def read_exactly(self, n: Int) raises TLSError -> List[UInt8]:
+        check_size(n, String(self.what, ".read_exactly: n"))
+        var out = List[UInt8](length=min(n, _MAX_READ_ALLOC), fill=0)
+        var got = 0
+        while got < n:
+            if got == len(out):
+                out.resize(min(n, 2 * len(out)), 0)
+            var k = self.read(Span(out)[got:])
+            if k == 0:
+                raise TLSError(
+                    MOJO_TLS_ERR_TRUNCATED,
+                    String(
+                        self.what,
+                        ".read_exactly: stream ended after ",
+                        got,
+                        " of ",
+                        n,
+                        " bytes",
+                    ),
+                )
+            got += k
+        return out^
+
+    def try_call(self, rc: Int, op: String) raises TLSError -> IOResult:
+        var r = _io_result(rc)
+        if not r:
+            raise make_error(self.ffi, rc, String(self.what, ".", op))
+        return r.value()
 
     def write(self, data: Span[UInt8, _]) raises TLSError -> Int:
         if len(data) == 0:
@@ -254,6 +353,7 @@ struct _Conn(Movable):
     def san(self, index: Int) raises TLSError -> String:
         """Subject alternative name `index` as "DNS:name", "IP:address" or
         "OTHER:tag", from the structured getter (type + value)."""
+        check_size(index, "peer_cert_sans: index")
         var kind = List[Int32](length=1, fill=0)
         var cap = 256
         while True:
@@ -326,6 +426,7 @@ struct TLSStream(Movable):
         """Connect to `host`:`port` and handshake with `config` (a client
         configuration). `host` is the name verified and sent as SNI."""
         _check_port(port)
+        check_i32(timeout_ms, "connect: timeout_ms")
         var ffi = config.ffi()
         var h = ffi.conn_new_connect(config.handle(), host, port, timeout_ms)
         if h == 0:
@@ -343,6 +444,7 @@ struct TLSStream(Movable):
         `take_ownership` the stream closes `fd`; otherwise keep it open while
         the stream is used. The handshake runs on `handshake()` or the first
         read/write."""
+        check_i32(fd, "from_fd: fd")
         var ffi = config.ffi()
         var h = ffi.conn_new_fd(
             config.handle(), fd, 1 if take_ownership else 0, server_name
@@ -354,17 +456,27 @@ struct TLSStream(Movable):
     # ---- data --------------------------------------------------------------------
 
     def handshake(self) raises TLSError:
-        """Complete the handshake now (read and write do it implicitly)."""
+        """Complete the handshake now (read and write do it implicitly),
+        within the stream's timeout."""
+        self._c.handshake()
+
+    def handshake(self, timeout_ms: Int) raises TLSError:
+        """Complete the handshake within `timeout_ms` (MOJO_TLS_ERR_TIMEOUT
+        otherwise: close the stream then); it stays the stream's timeout.
+        For a stream from `TLSListener.accept_no_handshake`."""
+        self.set_timeout(timeout_ms)
         self._c.handshake()
 
     def read(self, buf: Span[mut=True, UInt8, _]) raises TLSError -> Int:
         """Read decrypted bytes into `buf`; returns the count, 0 once the peer
         closed cleanly (close_notify). An abrupt end raises
-        MOJO_TLS_ERR_TRUNCATED."""
+        MOJO_TLS_ERR_TRUNCATED; a reset, MOJO_TLS_ERR_CLOSED with
+        `e.is_reset()`."""
         return self._c.read(buf)
 
     def read(self, max_bytes: Int = _READ_CHUNK) raises TLSError -> List[UInt8]:
-        """Read up to `max_bytes` decrypted bytes; empty at the clean end."""
+        """Read up to `max_bytes` (> 0) decrypted bytes; empty at the clean
+        end."""
         return self._c.read_bytes(max_bytes)
 
     def read_string(
@@ -374,36 +486,55 @@ struct TLSStream(Movable):
         var b = self._c.read_bytes(max_bytes)
         return String(from_utf8_lossy=Span(b))
 
-    def read_all(self) raises TLSError -> List[UInt8]:
-        """Read until the peer closes the stream (close_notify)."""
-        var out = List[UInt8]()
-        var buf = List[UInt8](length=_READ_CHUNK, fill=0)
-        while True:
-            var n = self._c.read(Span(buf))
-            if n == 0:
-                return out^
-            out.extend(Span(buf)[0:n])
+    def read_all(self, allow_truncation: Bool = False) raises TLSError -> List[
+        UInt8
+    ]:
+        """Read until the peer closes the stream with close_notify. An end
+        without close_notify raises MOJO_TLS_ERR_TRUNCATED (an attacker can
+        cut a connection short); with `allow_truncation=True` it returns
+        what arrived instead, for peers known to skip close_notify
+        (Python's `ssl` clients, many HTTP/1.0 servers) when the protocol
+        above frames its own end (HTTP Content-Length, ...)."""
+        return self._c.read_all(allow_truncation)
 
     def read_exactly(self, n: Int) raises TLSError -> List[UInt8]:
-        """Read exactly `n` bytes; raises MOJO_TLS_ERR_TRUNCATED if the
-        stream ends first."""
-        var out = List[UInt8](length=n, fill=0)
-        var got = 0
-        while got < n:
-            var k = self._c.read(Span(out)[got:n])
-            if k == 0:
-                raise TLSError(
-                    MOJO_TLS_ERR_TRUNCATED,
-                    String(
-                        "TLSStream.read_exactly: stream ended after ",
-                        got,
-                        " of ",
-                        n,
-                        " bytes",
-                    ),
-                )
-            got += k
-        return out^
+        """Read exactly `n` (>= 0) bytes; raises MOJO_TLS_ERR_TRUNCATED if
+        the stream ends first, MOJO_TLS_ERR_INVALID_ARGUMENT for n < 0."""
+        return self._c.read_exactly(n)
+
+    # ---- non-blocking (set_timeout(0); poll fileno()) ----------------------------
+
+    def try_handshake(self) raises TLSError -> IOResult:
+        """One non-blocking handshake step (after `set_timeout(0)`): done,
+        or `want_read()` / `want_write()`. Real failures raise."""
+        return self._c.try_call(
+            self._c.ffi.conn_handshake(self._c.h()), "handshake"
+        )
+
+    def try_read(self, buf: Span[mut=True, UInt8, _]) raises TLSError -> IOResult:
+        """Non-blocking read into `buf`: `count` bytes (0 = clean end), or
+        `want_read()` / `want_write()` (a TLS 1.2 renegotiation or a pending
+        write may need the socket writable). Read again while `pending() > 0`
+        before polling."""
+        if len(buf) == 0:
+            _ = self._c.h()
+            return IOResult(0, 0)
+        return self._c.try_call(
+            self._c.ffi.conn_read(self._c.h(), Int(buf.unsafe_ptr()), len(buf)),
+            "read",
+        )
+
+    def try_write(self, data: Span[UInt8, _]) raises TLSError -> IOResult:
+        """Non-blocking write: `count` bytes taken (maybe fewer than
+        `len(data)`: write the rest next), or `want_write()` /
+        `want_read()`: poll, then call again with the same data."""
+        if len(data) == 0:
+            _ = self._c.h()
+            return IOResult(0, 0)
+        return self._c.try_call(
+            self._c.ffi.conn_write(self._c.h(), addr_of(data), len(data)),
+            "write",
+        )
 
     def write(self, data: Span[UInt8, _]) raises TLSError -> Int:
         """Write up to one record of `data`; returns the count written."""
@@ -430,8 +561,10 @@ struct TLSStream(Movable):
 
     def set_timeout(self, timeout_ms: Int) raises TLSError:
         """Timeout of later operations: < 0 blocks, 0 = non-blocking
-        (raises MOJO_TLS_ERR_WANT_READ / WANT_WRITE), > 0 = milliseconds
+        (`try_*` report want_read / want_write; the other methods raise
+        `e.is_want_read()` / `e.is_want_write()`), > 0 = milliseconds
         (raises MOJO_TLS_ERR_TIMEOUT)."""
+        check_i32(timeout_ms, "set_timeout: timeout_ms")
         _ = self._c.check(
             self._c.ffi.conn_set_timeout(self._c.h(), timeout_ms), "set_timeout"
         )
@@ -441,8 +574,10 @@ struct TLSStream(Movable):
         return self._c.check(self._c.ffi.conn_fd(self._c.h()), "fileno")
 
     def close_notify(self) raises TLSError:
-        """Send close_notify (the peer then reads EOF); reading stays possible.
-        """
+        """Send close_notify (the peer then reads EOF); reading what the
+        peer sent stays possible. Later writes raise MOJO_TLS_ERR_CLOSED.
+        No TLS 1.3 half-close: a peer that has read it cannot answer (its
+        writes raise MOJO_TLS_ERR_CLOSED)."""
         self._c.close_notify()
 
     def close(mut self):
@@ -578,13 +713,13 @@ struct TLSListener(Movable):
     ```
     """
 
-    var _config: TLSConfig
+    var _config: ArcPointer[_ConfigBox]
     var _ffi: MojoTlsFFI
     var _fd: Int
 
     def __init__(out self, config: TLSConfig, fd: Int):
         """Take ownership of a listening fd (used by bind)."""
-        self._config = config.copy()
+        self._config = config._shared()
         self._ffi = config.ffi()
         self._fd = fd
 
@@ -598,6 +733,7 @@ struct TLSListener(Movable):
     ) raises TLSError -> TLSListener:
         """Listen on `host`:`port` (port 0 = any free port; see `port()`)."""
         _check_port(port)
+        check_i32(backlog, "TLSListener.bind: backlog")
         if not config.is_server():
             raise TLSError(
                 MOJO_TLS_ERR_INVALID_ARGUMENT,
@@ -633,12 +769,32 @@ struct TLSListener(Movable):
     def accept(self, timeout_ms: Int = -1) raises TLSError -> TLSStream:
         """Accept one client and complete the handshake within `timeout_ms`
         (< 0 blocks; MOJO_TLS_ERR_TIMEOUT when no client came). The timeout
-        becomes the stream's timeout."""
+        becomes the stream's timeout. The handshake runs here, so a client
+        that connects and stays silent holds this call for `timeout_ms`:
+        servers of many clients use `accept_no_handshake` (see
+        `mojo_tls.EventLoop`)."""
+        check_i32(timeout_ms, "TLSListener.accept: timeout_ms")
         var h = self._ffi.conn_new_accept(
-            self._config.handle(), self._get_fd(), timeout_ms
+            self._config[].handle, self._get_fd(), timeout_ms
         )
         if h == 0:
             raise null_error(self._ffi, "TLSListener.accept")
+        return TLSStream(self._ffi.copy(), h)
+
+    def accept_no_handshake(
+        self, timeout_ms: Int = -1
+    ) raises TLSError -> TLSStream:
+        """Accept one client without handshaking, within `timeout_ms`
+        (< 0 blocks; 0 = only a client already waiting, else
+        `e.is_want_read()`). The timeout becomes the stream's timeout. Then
+        `handshake(timeout_ms)`, or `set_timeout(0)` and `try_handshake()`
+        from a poll loop, so one slow client delays nobody."""
+        check_i32(timeout_ms, "TLSListener.accept_no_handshake: timeout_ms")
+        var h = self._ffi.conn_new_accept_no_handshake(
+            self._config[].handle, self._get_fd(), timeout_ms
+        )
+        if h == 0:
+            raise null_error(self._ffi, "TLSListener.accept_no_handshake")
         return TLSStream(self._ffi.copy(), h)
 
     def close(mut self):

@@ -519,12 +519,6 @@ def test_config_errors() raises:
 
 
 def test_library_lookup() raises:
-    # Candidates include the dist/ this test runs against.
-    var found = False
-    for path in library_candidates():
-        if exists(path):
-            found = True
-    assert_true(found, "no candidate library path exists")
     # MOJO_TLS_LIBRARY, when set, is the only place tried.
     var saved = getenv("MOJO_TLS_LIBRARY")
     _ = setenv("MOJO_TLS_LIBRARY", "/nonexistent/libmojo_tls.so.1")

@@ -15,8 +15,7 @@ def test_library_is_loaded_from_the_package() -> None:
     if os.environ.get("MOJO_TLS_LIBRARY"):
         pytest.skip("MOJO_TLS_LIBRARY overrides the bundled library")
     pkg_dir = os.path.dirname(os.path.abspath(mojo_tls.__file__))
-    assert os.path.dirname(mojo_tls.library_path()) in (pkg_dir, os.path.join(
-        os.path.dirname(os.path.dirname(pkg_dir)), "dist", "lib"))
+    assert os.path.dirname(mojo_tls.library_path()) == pkg_dir
 
 
 def test_versions() -> None:
