@@ -3,7 +3,7 @@
 //! tells DRBGs to reseed in a forked child.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-
+#[cfg(not(mbedtls_4))]
 use std::sync::LazyLock;
 
 #[cfg(not(mbedtls_4))]

@@ -242,20 +242,19 @@ pub(crate) unsafe fn conf_groups(conf: *mut sys::ssl_config, groups: *const Grou
 /// type that nothing else uses during the call; buffers are valid for their
 /// lengths.
 pub(crate) unsafe fn conf_extra(conf: *mut sys::ssl_config, client: bool) {
-    // SAFETY: the caller upholds this function's `# Safety` contract,
-    // which is what the unsafe operations below rely on.
-    unsafe {
-        // 3.6.1+ drops TLS 1.3 tickets unless told to hand them over (4.x
-        // always does).
-        #[cfg(mbedtls_3)]
-        if client {
+    // 3.6.1+ drops TLS 1.3 tickets unless told to hand them over (4.x
+    // always does).
+    #[cfg(mbedtls_3)]
+    if client {
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
             sys::ssl_conf_tls13_enable_signal_new_session_tickets(
                 conf,
                 sys::SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED as i32,
             );
         }
-        let _ = (conf, client);
     }
+    let _ = (conf, client);
 }
 /// # Safety
 /// Every pointer argument points to an initialised Mbed TLS object of its
@@ -328,7 +327,8 @@ pub(crate) unsafe fn pk_parse_key(
     pwd: *const u8,
     pwd_len: usize,
 ) -> i32 {
-    sys::pk_parse_key(pk, key.as_ptr(), key.len(), pwd, pwd_len)
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe { sys::pk_parse_key(pk, key.as_ptr(), key.len(), pwd, pwd_len) }
 }
 /// # Safety
 /// Every pointer argument points to an initialised Mbed TLS object of its
@@ -359,7 +359,8 @@ pub(crate) unsafe fn pk_check_pair(
     public: *const sys::pk_context,
     private: *const sys::pk_context,
 ) -> i32 {
-    sys::pk_check_pair(public, private)
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe { sys::pk_check_pair(public, private) }
 }
 
 /// 3.6 checks a TLS 1.3 ticket's age against the session's
@@ -419,7 +420,8 @@ pub(crate) unsafe fn ticket_setup(
 ) -> i32 {
     const PSA_ALG_GCM: sys::psa_algorithm_t = 0x0550_0200;
     const PSA_KEY_TYPE_AES: sys::psa_key_type_t = 0x2400;
-    sys::ssl_ticket_setup(ctx, PSA_ALG_GCM, PSA_KEY_TYPE_AES, 256, lifetime)
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe { sys::ssl_ticket_setup(ctx, PSA_ALG_GCM, PSA_KEY_TYPE_AES, 256, lifetime) }
 }
 /// # Safety
 /// Every pointer argument points to an initialised Mbed TLS object of its
