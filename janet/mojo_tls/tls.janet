@@ -27,9 +27,6 @@
 (def- record-size 16384)
 (def- transport-chunk 65536)
 
-# Scratch buffer for decrypted bytes: copied out right after each
-# mojo-tls-conn-read, before any fiber switch, so all streams share it.
-(def- scratch (buffer/new-filled record-size))
 
 # ---- errors -------------------------------------------------------------------
 
@@ -466,16 +463,17 @@
   [s out maxn deadline what]
   (var result nil)
   (var done false)
-  (def tmp scratch)
+  # The stream's own buffer, and copied out before settle: settle may yield
+  # (flushing an alert or a KeyUpdate answer), and other fibers reading this
+  # or any other stream must not be able to overwrite bytes not yet copied.
+  (def tmp (or (s :rx-buf) (let [b (buffer/new-filled record-size)] (put s :rx-buf b) b)))
   (while (not done)
     (def want (min maxn record-size))
     (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) tmp want)))
+    (when (> r 0) (buffer/blit out tmp (length out) 0 r))
     (settle s r deadline what)
     (cond
-      (> r 0) (do
-                (buffer/blit out tmp (length out) 0 r)
-                (set result r)
-                (set done true))
+      (> r 0) (do (set result r) (set done true))
       (= r 0) (set done true)
       (fill s deadline what)))
   result)
