@@ -357,14 +357,17 @@
   (when (s :closed) (closed-fail what))
   (when-let [e (s :broken)] (error e)))
 
-(defn- io-fail [s e what]
-  (def err (if (= e "timeout")
-             (n/tls-error f/MOJO_TLS_ERR_TIMEOUT (string what " timed out") what)
-             (n/tls-error f/MOJO_TLS_ERR_IO (string "transport: " e) what)))
-  (unless (= e "timeout") (put s :broken err))
-  (error err))
+(defn- cancellation?
+  ``Whether `e`, raised while waiting on the transport, is the waiting
+  fiber being cancelled (ev/cancel, ev/with-deadline) rather than an I/O
+  error: Janet's I/O errors are strings, and deadlines say "deadline expired".``
+  [e]
+  (or (not (string? e)) (= e "deadline expired")))
 
 (defn- transport-read [s deadline what]
+  # A failed or cancelled read consumed nothing: the stream stays as it
+  # was (a plain net stream is also usable after a cancelled read), and a
+  # real I/O error will show again on the next read.
   (def tr (s :tr))
   (put s :rx-task (fiber/root))
   (defer (put s :rx-task nil)
@@ -372,18 +375,40 @@
       (ev/read tr transport-chunk nil (remaining deadline what))
       ([e fb]
         (when (s :closed) (closed-fail what))
-        (if (n/error-code e) (propagate e fb) (io-fail s e what))))))
+        (cond
+          (n/error-code e) (propagate e fb)
+          (= e "timeout") (timeout-fail what)
+          (cancellation? e) (propagate e fb)
+          (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what))))))
+
+(defn- break-stream
+  "Make every later operation on `s` raise `message` (an :io error)."
+  [s message what]
+  (unless (s :broken)
+    (put s :broken (n/tls-error f/MOJO_TLS_ERR_IO
+                                (string "the TLS stream is unusable: " message) what))))
 
 (defn- transport-write [s data deadline what]
   # The stream's own :write method: net/write (send with MSG_NOSIGNAL) on a
   # socket, so writing to a peer that has gone away raises EPIPE here instead
   # of raising SIGPIPE, which kills the whole process; ev/write on the other
   # streams (pipes).
+  # However it fails (timeout, cancellation, I/O error), an unknown part of
+  # `data` went out: the record stream is cut, so the stream is broken.
   (try
     (:write (s :tr) data (remaining deadline what))
     ([e fb]
       (when (s :closed) (closed-fail what))
-      (if (n/error-code e) (propagate e fb) (io-fail s e what)))))
+      (cond
+        (n/error-code e) (do (break-stream s (e :message) what) (propagate e fb))
+        (= e "timeout")
+        (do (break-stream s (string "an earlier " what " timed out part-way through a record") what)
+            (timeout-fail what))
+        (cancellation? e)
+        (do (break-stream s (string "an earlier " what " was cancelled part-way through a record") what)
+            (propagate e fb))
+        (do (break-stream s (string "transport: " e) what)
+            (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what))))))
 
 (defn- flush-raw
   "Send every ciphertext byte the connection has queued (no open check)."
@@ -537,15 +562,27 @@
   (def deadline (deadline-of (if (nil? timeout) (s :timeout) timeout)))
   (def total (length data))
   (var off 0)
-  (while (< off total)
-    (def len (min record-size (- total off)))
-    (def piece (if (and (= off 0) (= len total)) data (string/slice data off (+ off len))))
-    (def r (n/to-int (f/mojo-tls-conn-write (conn-of s what) piece len)))
-    (settle s r deadline what)
-    (cond
-      (> r 0) (+= off r)
-      (= r WANT_READ) (fill s deadline what)
-      (n/fail f/MOJO_TLS_ERR_INTERNAL (string "unexpected write result " r) what)))
+  (var accepted false)
+  (try
+    (while (< off total)
+      (def len (min record-size (- total off)))
+      (def piece (if (and (= off 0) (= len total)) data (string/slice data off (+ off len))))
+      (def r (n/to-int (f/mojo-tls-conn-write (conn-of s what) piece len)))
+      (when (> r 0) (set accepted true))
+      (settle s r deadline what)
+      (cond
+        (> r 0) (+= off r)
+        (= r WANT_READ) (fill s deadline what)
+        (n/fail f/MOJO_TLS_ERR_INTERNAL (string "unexpected write result " r) what)))
+    ([e fb]
+      # Once the library has taken some of `data`, its records go out later
+      # or never: the caller cannot know which bytes the peer will see, so
+      # neither a retry nor carrying on is safe.
+      (when (and accepted (not (s :closed)))
+        (break-stream s (string "an earlier :write failed after sending part of its data ("
+                                (if (n/error-code e) (e :message) (string/format "%q" e)) ")")
+                      what))
+      (propagate e fb)))
   nil)
 
 (defn- stream-close [s &opt timeout]
