@@ -334,7 +334,9 @@
   (unless (ok 0)
     (f/mojo-tls-config-free h)
     (error (ok 1)))
-  (table/setproto @{:handle h :server server} Config))
+  # Whether a server has something to present (checked by listen/upgrade).
+  (def has-cert (truthy? (or (get opts :cert) (not (empty? (get opts :certs []))))))
+  (table/setproto @{:handle h :server server :has-cert has-cert} Config))
 
 (defn- config-for
   "The configuration to use for `opts`: [config owned?]."
@@ -347,6 +349,14 @@
       (cfg-handle c what)
       [c false])
     [(config (merge opts {:server server})) true]))
+
+(defn- require-cert
+  "Raise unless the server configuration `cfg` has a certificate (closing it if `owned`)."
+  [cfg owned what]
+  (unless (cfg :has-cert)
+    (when owned (:close cfg))
+    (n/invalid "%s: a server needs a certificate: give :cert and :key (or :certs, or a :config that has them)"
+               what)))
 
 # ---- transport I/O --------------------------------------------------------------
 
@@ -809,6 +819,7 @@
   (def timeout (check-timeout (get opts :timeout) what))
   (def deadline (deadline-of timeout))
   (def [cfg owned] (config-for opts server what))
+  (when server (require-cert cfg owned what))
   (def ws (protect (wrap-stream cfg stream (if server nil (get opts :sni hostname)) opts server)))
   (unless (ws 0)
     (when owned (:close cfg))
@@ -882,6 +893,8 @@
   (def host (n/c-str host "host"))
   (def port (port-arg port what))
   (def [cfg owned] (config-for opts true what))
+  # Without one every handshake would fail, quietly in tls/server.
+  (require-cert cfg owned what)
   (def st (try
             (net/listen host port)
             ([e fb]
@@ -895,9 +908,11 @@
   ``Like net/server: listen on `host`:`port` and call (handler stream) in a
   new fiber for every client whose handshake succeeds (within
   :handshake-timeout seconds, default 30); the stream is closed when the
-  handler returns. Errors are passed to (:on-error opts) as (on-error err
-  stream-or-nil), else ignored. Returns the listener; (:close listener)
-  stops accepting.``
+  handler returns. (on-error err stream-or-nil), when given in `opts`,
+  receives every error: failed handshakes and accepts, and errors of the
+  handler. Without it, handler errors are reported on stderr with their
+  stack trace (as net/server's uncaught errors are) and failed handshakes
+  are ignored. Returns the listener; (:close listener) stops accepting.``
   [host port handler &opt opts]
   (default opts {})
   (def l (listen host port opts))
@@ -909,9 +924,15 @@
     (defer (if s (stream-close s) (protect (:close tr)))
       (def ok (protect
                 (set s (wrap-stream (l :config) tr nil opts true))
-                (handshake* s (deadline-of hs-timeout) "accept")
-                (handler s)))
-      (unless (ok 0) (report (ok 1) s))))
+                (handshake* s (deadline-of hs-timeout) "accept")))
+      (if (ok 0)
+        (try
+          (handler s)
+          ([e fb]
+            (if on-error
+              (report e s)
+              (debug/stacktrace fb e "tls/server handler: "))))
+        (report (ok 1) s))))
   (ev/go
     (fn accept-loop []
       (while (l :stream)
