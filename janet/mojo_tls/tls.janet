@@ -22,6 +22,7 @@
 
 (import ./ffi :as f)
 (import ./native :as n)
+(import ./reclaim)
 
 (def WANT_READ f/MOJO_TLS_ERR_WANT_READ)
 (def- record-size 16384)
@@ -193,6 +194,7 @@
              "Release the native configuration (idempotent). Open streams keep working."
              (when-let [h (get c :handle)]
                (put c :handle nil)
+               (reclaim/untrack h)
                (f/mojo-tls-config-free h))
              nil)
     :closed? (fn closed? [c] (nil? (get c :handle)))
@@ -336,7 +338,9 @@
     (error (ok 1)))
   # Whether a server has something to present (checked by listen/upgrade).
   (def has-cert (truthy? (or (get opts :cert) (not (empty? (get opts :certs []))))))
-  (table/setproto @{:handle h :server server :has-cert has-cert} Config))
+  (def c (table/setproto @{:handle h :server server :has-cert has-cert} Config))
+  (reclaim/track c h f/mojo-tls-config-free)
+  c)
 
 (defn- config-for
   "The configuration to use for `opts`: [config owned?]."
@@ -605,7 +609,9 @@
         (f/mojo-tls-conn-close-notify conn)
         (flush-raw s (deadline-of (or timeout (s :close-timeout))) ":close")))
     (put s :conn nil)
-    (when conn (f/mojo-tls-conn-free conn))
+    (when conn
+      (reclaim/untrack conn)
+      (f/mojo-tls-conn-free conn))
     (def tr (s :tr))
     (if (s :close-transport)
       (protect (:close tr))
@@ -739,6 +745,8 @@
              :close-timeout (or (check-timeout (get opts :close-timeout) "close-timeout") 2)
              :close-transport (not= false (get opts :close-transport))}
            Stream))
+  # Freed when `s` is collected unclosed (its transport closes itself then).
+  (reclaim/track s conn f/mojo-tls-conn-free)
   (def ok (protect
             (when-let [blob (get opts :session)]
               (n/bytes-arg blob ":session")
@@ -748,6 +756,7 @@
               (f/mojo-tls-conn-feed conn data (length data)))))
   (unless (ok 0)
     (put s :conn nil)
+    (reclaim/untrack conn)
     (f/mojo-tls-conn-free conn)
     (error (ok 1)))
   s)
