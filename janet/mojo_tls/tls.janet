@@ -447,6 +447,34 @@
   (ensure-open s what)
   (flush-raw s deadline what))
 
+(defn- record-end
+  "The length of the first whole TLS record in `buf` (header + body), or nil."
+  [buf]
+  (when (>= (length buf) 5)
+    (def n (+ 5 (* 256 (get buf 3)) (get buf 4)))
+    (when (>= (length buf) n) n)))
+
+(defn- feed-record
+  ``Feed the library one whole record from (s :rx-pending), reading the
+  transport for more as needed (or what is left, then EOF, at its end).
+  With :close-transport false the transport goes back to the caller after
+  the peer's close_notify, so nothing past the record that carries it may
+  reach the library: those bytes stay in :rx-pending (see :leftover).``
+  [s deadline what]
+  (def pend (s :rx-pending))
+  (while (and (not (record-end pend)) (not (s :eof)))
+    (def got (transport-read s deadline what))
+    (ensure-open s what)
+    (if got (buffer/push pend got) (put s :eof true)))
+  (if-let [k (record-end pend)]
+    (do
+      (f/mojo-tls-conn-feed (s :conn) pend k)
+      (put s :rx-pending (buffer/slice pend k)))
+    (do
+      (f/mojo-tls-conn-feed (s :conn) pend (length pend))
+      (buffer/clear pend)
+      (f/mojo-tls-conn-feed-eof (s :conn)))))
+
 (defn- fill
   "Receive more ciphertext from the transport and feed it to the connection
   (or feed EOF). With several fibers waiting for input, one reads and the
@@ -458,15 +486,21 @@
   (defer (release lock)
     (ensure-open s what)
     (when (= gen (s :rx-gen))
-      (when (s :eof)
-        (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
-      (def got (transport-read s deadline what))
-      (ensure-open s what)
-      (if got
-        (f/mojo-tls-conn-feed (s :conn) got (length got))
+      (if (s :rx-pending)
         (do
-          (put s :eof true)
-          (f/mojo-tls-conn-feed-eof (s :conn))))
+          (when (and (s :eof) (empty? (s :rx-pending)))
+            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+          (feed-record s deadline what))
+        (do
+          (when (s :eof)
+            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+          (def got (transport-read s deadline what))
+          (ensure-open s what)
+          (if got
+            (f/mojo-tls-conn-feed (s :conn) got (length got))
+            (do
+              (put s :eof true)
+              (f/mojo-tls-conn-feed-eof (s :conn))))))
       (put s :rx-gen (+ 1 gen)))))
 
 (defn- settle
@@ -695,6 +729,15 @@
     :shutdown stream-shutdown
     :handshake stream-handshake
     :closed? (fn closed? [s] (truthy? (s :closed)))
+    :leftover (fn leftover [s]
+                ``With :close-transport false: the bytes read from the transport
+                after the TLS stream's end (the record with the peer's
+                close_notify), which belong to whatever follows on it; taken
+                once. Empty otherwise.``
+                (def pend (s :rx-pending))
+                (if pend
+                  (do (def out (string pend)) (buffer/clear pend) out)
+                  ""))
     :server? (fn server? [s] (truthy? (s :server)))
     :transport (fn transport [s] (s :tr))
     :localname (fn localname [s] (net/localname (s :tr)))
@@ -743,7 +786,9 @@
              :rx-lock (make-lock) :tx-lock (make-lock) :rx-gen 0
              :timeout (check-timeout (get opts :timeout) "timeout")
              :close-timeout (or (check-timeout (get opts :close-timeout) "close-timeout") 2)
-             :close-transport (not= false (get opts :close-transport))}
+             :close-transport (not= false (get opts :close-transport))
+             # Record by record when the transport outlives the stream.
+             :rx-pending (when (= false (get opts :close-transport)) @"")}
            Stream))
   # Freed when `s` is collected unclosed (its transport closes itself then).
   (reclaim/track s conn f/mojo-tls-conn-free)
@@ -753,7 +798,9 @@
               (n/check (f/mojo-tls-conn-session-import conn blob (length blob)) ":session"))
             (when-let [data (get opts :initial-data)]
               (n/bytes-arg data ":initial-data")
-              (f/mojo-tls-conn-feed conn data (length data)))))
+              (if-let [pend (s :rx-pending)]
+                (buffer/push pend data)
+                (f/mojo-tls-conn-feed conn data (length data))))))
   (unless (ok 0)
     (put s :conn nil)
     (reclaim/untrack conn)
