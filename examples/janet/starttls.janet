@@ -6,6 +6,10 @@
 (import mojo_tls/tls)
 (import mojo_tls/cert)
 
+# Sockets are written with their :write method (net/write: send with
+# MSG_NOSIGNAL): ev/write is write(2), whose SIGPIPE kills the process when
+# the peer has gone away.
+
 (defn- read-line [stream]
   (def buf @"")
   (while (not (string/find "\n" buf))
@@ -18,9 +22,9 @@
   # Server: greet in plaintext, upgrade on "STARTTLS", then answer over TLS.
   (def server (net/server "127.0.0.1" 0
                           (fn [conn]
-                            (ev/write conn "220 ready\r\n")
+                            (:write conn "220 ready\r\n")
                             (when (= "STARTTLS" (read-line conn))
-                              (ev/write conn "220 go ahead\r\n")
+                              (:write conn "220 go ahead\r\n")
                               (with [s (tls/upgrade conn nil {:server true :cert leaf :timeout 10})]
                                 (def line (:read s 1024))
                                 (:write s (string "secret received: " line)))))))
@@ -28,7 +32,7 @@
   # Client.
   (def conn (net/connect "127.0.0.1" port))
   (print "S: " (read-line conn))
-  (ev/write conn "STARTTLS\r\n")
+  (:write conn "STARTTLS\r\n")
   (print "C: STARTTLS")
   (print "S: " (read-line conn))
   (with [s (tls/upgrade conn "localhost" {:ca ca :timeout 10})]

@@ -22,14 +22,12 @@
 
 (import ./ffi :as f)
 (import ./native :as n)
+(import ./reclaim)
 
 (def WANT_READ f/MOJO_TLS_ERR_WANT_READ)
 (def- record-size 16384)
 (def- transport-chunk 65536)
 
-# Scratch buffer for decrypted bytes: copied out right after each
-# mojo-tls-conn-read, before any fiber switch, so all streams share it.
-(def- scratch (buffer/new-filled record-size))
 
 # ---- errors -------------------------------------------------------------------
 
@@ -196,6 +194,7 @@
              "Release the native configuration (idempotent). Open streams keep working."
              (when-let [h (get c :handle)]
                (put c :handle nil)
+               (reclaim/untrack h)
                (f/mojo-tls-config-free h))
              nil)
     :closed? (fn closed? [c] (nil? (get c :handle)))
@@ -337,7 +336,11 @@
   (unless (ok 0)
     (f/mojo-tls-config-free h)
     (error (ok 1)))
-  (table/setproto @{:handle h :server server} Config))
+  # Whether a server has something to present (checked by listen/upgrade).
+  (def has-cert (truthy? (or (get opts :cert) (not (empty? (get opts :certs []))))))
+  (def c (table/setproto @{:handle h :server server :has-cert has-cert} Config))
+  (reclaim/track c h f/mojo-tls-config-free)
+  c)
 
 (defn- config-for
   "The configuration to use for `opts`: [config owned?]."
@@ -351,6 +354,14 @@
       [c false])
     [(config (merge opts {:server server})) true]))
 
+(defn- require-cert
+  "Raise unless the server configuration `cfg` has a certificate (closing it if `owned`)."
+  [cfg owned what]
+  (unless (cfg :has-cert)
+    (when owned (:close cfg))
+    (n/invalid "%s: a server needs a certificate: give :cert and :key (or :certs, or a :config that has them)"
+               what)))
+
 # ---- transport I/O --------------------------------------------------------------
 
 (defn- closed-fail [what]
@@ -360,14 +371,17 @@
   (when (s :closed) (closed-fail what))
   (when-let [e (s :broken)] (error e)))
 
-(defn- io-fail [s e what]
-  (def err (if (= e "timeout")
-             (n/tls-error f/MOJO_TLS_ERR_TIMEOUT (string what " timed out") what)
-             (n/tls-error f/MOJO_TLS_ERR_IO (string "transport: " e) what)))
-  (unless (= e "timeout") (put s :broken err))
-  (error err))
+(defn- cancellation?
+  ``Whether `e`, raised while waiting on the transport, is the waiting
+  fiber being cancelled (ev/cancel, ev/with-deadline) rather than an I/O
+  error: Janet's I/O errors are strings, and deadlines say "deadline expired".``
+  [e]
+  (or (not (string? e)) (= e "deadline expired")))
 
 (defn- transport-read [s deadline what]
+  # A failed or cancelled read consumed nothing: the stream stays as it
+  # was (a plain net stream is also usable after a cancelled read), and a
+  # real I/O error will show again on the next read.
   (def tr (s :tr))
   (put s :rx-task (fiber/root))
   (defer (put s :rx-task nil)
@@ -375,18 +389,40 @@
       (ev/read tr transport-chunk nil (remaining deadline what))
       ([e fb]
         (when (s :closed) (closed-fail what))
-        (if (n/error-code e) (propagate e fb) (io-fail s e what))))))
+        (cond
+          (n/error-code e) (propagate e fb)
+          (= e "timeout") (timeout-fail what)
+          (cancellation? e) (propagate e fb)
+          (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what))))))
+
+(defn- break-stream
+  "Make every later operation on `s` raise `message` (an :io error)."
+  [s message what]
+  (unless (s :broken)
+    (put s :broken (n/tls-error f/MOJO_TLS_ERR_IO
+                                (string "the TLS stream is unusable: " message) what))))
 
 (defn- transport-write [s data deadline what]
   # The stream's own :write method: net/write (send with MSG_NOSIGNAL) on a
   # socket, so writing to a peer that has gone away raises EPIPE here instead
   # of raising SIGPIPE, which kills the whole process; ev/write on the other
   # streams (pipes).
+  # However it fails (timeout, cancellation, I/O error), an unknown part of
+  # `data` went out: the record stream is cut, so the stream is broken.
   (try
     (:write (s :tr) data (remaining deadline what))
     ([e fb]
       (when (s :closed) (closed-fail what))
-      (if (n/error-code e) (propagate e fb) (io-fail s e what)))))
+      (cond
+        (n/error-code e) (do (break-stream s (e :message) what) (propagate e fb))
+        (= e "timeout")
+        (do (break-stream s (string "an earlier " what " timed out part-way through a record") what)
+            (timeout-fail what))
+        (cancellation? e)
+        (do (break-stream s (string "an earlier " what " was cancelled part-way through a record") what)
+            (propagate e fb))
+        (do (break-stream s (string "transport: " e) what)
+            (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what))))))
 
 (defn- flush-raw
   "Send every ciphertext byte the connection has queued (no open check)."
@@ -411,6 +447,34 @@
   (ensure-open s what)
   (flush-raw s deadline what))
 
+(defn- record-end
+  "The length of the first whole TLS record in `buf` (header + body), or nil."
+  [buf]
+  (when (>= (length buf) 5)
+    (def n (+ 5 (* 256 (get buf 3)) (get buf 4)))
+    (when (>= (length buf) n) n)))
+
+(defn- feed-record
+  ``Feed the library one whole record from (s :rx-pending), reading the
+  transport for more as needed (or what is left, then EOF, at its end).
+  With :close-transport false the transport goes back to the caller after
+  the peer's close_notify, so nothing past the record that carries it may
+  reach the library: those bytes stay in :rx-pending (see :leftover).``
+  [s deadline what]
+  (def pend (s :rx-pending))
+  (while (and (not (record-end pend)) (not (s :eof)))
+    (def got (transport-read s deadline what))
+    (ensure-open s what)
+    (if got (buffer/push pend got) (put s :eof true)))
+  (if-let [k (record-end pend)]
+    (do
+      (f/mojo-tls-conn-feed (s :conn) pend k)
+      (put s :rx-pending (buffer/slice pend k)))
+    (do
+      (f/mojo-tls-conn-feed (s :conn) pend (length pend))
+      (buffer/clear pend)
+      (f/mojo-tls-conn-feed-eof (s :conn)))))
+
 (defn- fill
   "Receive more ciphertext from the transport and feed it to the connection
   (or feed EOF). With several fibers waiting for input, one reads and the
@@ -422,15 +486,21 @@
   (defer (release lock)
     (ensure-open s what)
     (when (= gen (s :rx-gen))
-      (when (s :eof)
-        (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
-      (def got (transport-read s deadline what))
-      (ensure-open s what)
-      (if got
-        (f/mojo-tls-conn-feed (s :conn) got (length got))
+      (if (s :rx-pending)
         (do
-          (put s :eof true)
-          (f/mojo-tls-conn-feed-eof (s :conn))))
+          (when (and (s :eof) (empty? (s :rx-pending)))
+            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+          (feed-record s deadline what))
+        (do
+          (when (s :eof)
+            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+          (def got (transport-read s deadline what))
+          (ensure-open s what)
+          (if got
+            (f/mojo-tls-conn-feed (s :conn) got (length got))
+            (do
+              (put s :eof true)
+              (f/mojo-tls-conn-feed-eof (s :conn))))))
       (put s :rx-gen (+ 1 gen)))))
 
 (defn- settle
@@ -466,16 +536,17 @@
   [s out maxn deadline what]
   (var result nil)
   (var done false)
-  (def tmp scratch)
+  # The stream's own buffer, and copied out before settle: settle may yield
+  # (flushing an alert or a KeyUpdate answer), and other fibers reading this
+  # or any other stream must not be able to overwrite bytes not yet copied.
+  (def tmp (or (s :rx-buf) (let [b (buffer/new-filled record-size)] (put s :rx-buf b) b)))
   (while (not done)
     (def want (min maxn record-size))
     (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) tmp want)))
+    (when (> r 0) (buffer/blit out tmp (length out) 0 r))
     (settle s r deadline what)
     (cond
-      (> r 0) (do
-                (buffer/blit out tmp (length out) 0 r)
-                (set result r)
-                (set done true))
+      (> r 0) (do (set result r) (set done true))
       (= r 0) (set done true)
       (fill s deadline what)))
   result)
@@ -539,15 +610,27 @@
   (def deadline (deadline-of (if (nil? timeout) (s :timeout) timeout)))
   (def total (length data))
   (var off 0)
-  (while (< off total)
-    (def len (min record-size (- total off)))
-    (def piece (if (and (= off 0) (= len total)) data (string/slice data off (+ off len))))
-    (def r (n/to-int (f/mojo-tls-conn-write (conn-of s what) piece len)))
-    (settle s r deadline what)
-    (cond
-      (> r 0) (+= off r)
-      (= r WANT_READ) (fill s deadline what)
-      (n/fail f/MOJO_TLS_ERR_INTERNAL (string "unexpected write result " r) what)))
+  (var accepted false)
+  (try
+    (while (< off total)
+      (def len (min record-size (- total off)))
+      (def piece (if (and (= off 0) (= len total)) data (string/slice data off (+ off len))))
+      (def r (n/to-int (f/mojo-tls-conn-write (conn-of s what) piece len)))
+      (when (> r 0) (set accepted true))
+      (settle s r deadline what)
+      (cond
+        (> r 0) (+= off r)
+        (= r WANT_READ) (fill s deadline what)
+        (n/fail f/MOJO_TLS_ERR_INTERNAL (string "unexpected write result " r) what)))
+    ([e fb]
+      # Once the library has taken some of `data`, its records go out later
+      # or never: the caller cannot know which bytes the peer will see, so
+      # neither a retry nor carrying on is safe.
+      (when (and accepted (not (s :closed)))
+        (break-stream s (string "an earlier :write failed after sending part of its data ("
+                                (if (n/error-code e) (e :message) (string/format "%q" e)) ")")
+                      what))
+      (propagate e fb)))
   nil)
 
 (defn- stream-close [s &opt timeout]
@@ -560,7 +643,9 @@
         (f/mojo-tls-conn-close-notify conn)
         (flush-raw s (deadline-of (or timeout (s :close-timeout))) ":close")))
     (put s :conn nil)
-    (when conn (f/mojo-tls-conn-free conn))
+    (when conn
+      (reclaim/untrack conn)
+      (f/mojo-tls-conn-free conn))
     (def tr (s :tr))
     (if (s :close-transport)
       (protect (:close tr))
@@ -644,6 +729,15 @@
     :shutdown stream-shutdown
     :handshake stream-handshake
     :closed? (fn closed? [s] (truthy? (s :closed)))
+    :leftover (fn leftover [s]
+                ``With :close-transport false: the bytes read from the transport
+                after the TLS stream's end (the record with the peer's
+                close_notify), which belong to whatever follows on it; taken
+                once. Empty otherwise.``
+                (def pend (s :rx-pending))
+                (if pend
+                  (do (def out (string pend)) (buffer/clear pend) out)
+                  ""))
     :server? (fn server? [s] (truthy? (s :server)))
     :transport (fn transport [s] (s :tr))
     :localname (fn localname [s] (net/localname (s :tr)))
@@ -692,17 +786,24 @@
              :rx-lock (make-lock) :tx-lock (make-lock) :rx-gen 0
              :timeout (check-timeout (get opts :timeout) "timeout")
              :close-timeout (or (check-timeout (get opts :close-timeout) "close-timeout") 2)
-             :close-transport (not= false (get opts :close-transport))}
+             :close-transport (not= false (get opts :close-transport))
+             # Record by record when the transport outlives the stream.
+             :rx-pending (when (= false (get opts :close-transport)) @"")}
            Stream))
+  # Freed when `s` is collected unclosed (its transport closes itself then).
+  (reclaim/track s conn f/mojo-tls-conn-free)
   (def ok (protect
             (when-let [blob (get opts :session)]
               (n/bytes-arg blob ":session")
               (n/check (f/mojo-tls-conn-session-import conn blob (length blob)) ":session"))
             (when-let [data (get opts :initial-data)]
               (n/bytes-arg data ":initial-data")
-              (f/mojo-tls-conn-feed conn data (length data)))))
+              (if-let [pend (s :rx-pending)]
+                (buffer/push pend data)
+                (f/mojo-tls-conn-feed conn data (length data))))))
   (unless (ok 0)
     (put s :conn nil)
+    (reclaim/untrack conn)
     (f/mojo-tls-conn-free conn)
     (error (ok 1)))
   s)
@@ -774,6 +875,7 @@
   (def timeout (check-timeout (get opts :timeout) what))
   (def deadline (deadline-of timeout))
   (def [cfg owned] (config-for opts server what))
+  (when server (require-cert cfg owned what))
   (def ws (protect (wrap-stream cfg stream (if server nil (get opts :sni hostname)) opts server)))
   (unless (ws 0)
     (when owned (:close cfg))
@@ -847,6 +949,8 @@
   (def host (n/c-str host "host"))
   (def port (port-arg port what))
   (def [cfg owned] (config-for opts true what))
+  # Without one every handshake would fail, quietly in tls/server.
+  (require-cert cfg owned what)
   (def st (try
             (net/listen host port)
             ([e fb]
@@ -860,9 +964,11 @@
   ``Like net/server: listen on `host`:`port` and call (handler stream) in a
   new fiber for every client whose handshake succeeds (within
   :handshake-timeout seconds, default 30); the stream is closed when the
-  handler returns. Errors are passed to (:on-error opts) as (on-error err
-  stream-or-nil), else ignored. Returns the listener; (:close listener)
-  stops accepting.``
+  handler returns. (on-error err stream-or-nil), when given in `opts`,
+  receives every error: failed handshakes and accepts, and errors of the
+  handler. Without it, handler errors are reported on stderr with their
+  stack trace (as net/server's uncaught errors are) and failed handshakes
+  are ignored. Returns the listener; (:close listener) stops accepting.``
   [host port handler &opt opts]
   (default opts {})
   (def l (listen host port opts))
@@ -874,9 +980,15 @@
     (defer (if s (stream-close s) (protect (:close tr)))
       (def ok (protect
                 (set s (wrap-stream (l :config) tr nil opts true))
-                (handshake* s (deadline-of hs-timeout) "accept")
-                (handler s)))
-      (unless (ok 0) (report (ok 1) s))))
+                (handshake* s (deadline-of hs-timeout) "accept")))
+      (if (ok 0)
+        (try
+          (handler s)
+          ([e fb]
+            (if on-error
+              (report e s)
+              (debug/stacktrace fb e "tls/server handler: "))))
+        (report (ok 1) s))))
   (ev/go
     (fn accept-loop []
       (while (l :stream)

@@ -59,4 +59,13 @@
     (def [_ ch scode] (ev/select exit timer))
     (check (and (= ch exit) (= 0 scode)) "server exit %v" scode)))
 
+(deftest "no example writes to a socket with ev/write (SIGPIPE)"
+  # ev/write is write(2): to a peer that has gone away it raises SIGPIPE,
+  # which kills the process; a socket's :write method (net/write) sends
+  # with MSG_NOSIGNAL. The examples only open sockets and pipes of openssl.
+  (each name (os/dir examples-dir)
+    (when (string/has-suffix? ".janet" name)
+      (def text (slurp (string examples-dir "/" name)))
+      (check (not (string/find "(ev/write" text)) "%s uses ev/write" name))))
+
 (run-tests)

@@ -3,6 +3,8 @@
 (use ./harness)
 (import mojo_tls/tls)
 (import mojo_tls/cert)
+(import mojo_tls/ffi :as f)
+(import mojo_tls/native :as n)
 
 (defn- read-line
   "Read one CRLF-terminated line from a plain Janet stream (bounded)."
@@ -84,6 +86,39 @@
     # The plain stream is still ours: the server's TLS side saw close_notify.
     (check ((protect (ev/write tr2 "after")) 0) "the plain stream was closed")
     (:close tr2)))
+
+(deftest "back to plaintext after TLS (:close-transport false) loses no byte"
+  # The peer ends TLS and at once goes on in plaintext: the close_notify
+  # and the plaintext arrive together, in one transport read.
+  (def l (net/listen "127.0.0.1" 0))
+  (defer (:close l)
+    (def server-done (ev/chan 1))
+    (ev/spawn
+      (ev/give server-done
+               (protect
+                 (def tr (net/accept l))
+                 (def s (tls/upgrade tr nil (server-opts {:server true :close-transport false})))
+                 (check (= "bye" (string (:chunk s 3))))
+                 # close_notify and plaintext in one write.
+                 (f/mojo-tls-conn-close-notify (s :conn))
+                 (def out @"")
+                 (def k (n/to-int (f/mojo-tls-conn-pending-output (s :conn))))
+                 (def buf (buffer/new-filled k))
+                 (f/mojo-tls-conn-drain (s :conn) buf k)
+                 (:write tr (string buf "PLAIN AFTER TLS\n"))
+                 (:close s)
+                 (:close tr))))
+    (def tr (net/connect "127.0.0.1" ((net/localname l) 1)))
+    (def s (tls/upgrade tr "localhost" (client-opts {:close-transport false})))
+    (:write s "bye")
+    (check (nil? (:read s 100)) "expected the peer's close_notify")
+    (:close s)
+    (def plain (buffer (:leftover s)))
+    (while (and (not (string/find "\n" plain)) (ev/read tr 100 plain 5)))
+    (check (= "PLAIN AFTER TLS\n" (string plain)) "plaintext after TLS: %q" plain)
+    (:close tr)
+    (def r (ev/take server-done))
+    (check (r 0) "server: %s" (short (r 1)))))
 
 (deftest "verification failure during upgrade raises and closes"
   (def [l results] (starttls-server (server-opts {:server true})))

@@ -6,7 +6,9 @@
 #   2. `janet` from PATH when it is >= 1.35 and has ffi, ev and net;
 #   3. target/janet/bin/janet, built (once; rebuilt when its sources change)
 #      from the amalgamated Janet source vendored by the Rust package registry's crate
-#      `evil-janet` 1.42.0 (csrc/janet.c) plus our janet/tools/janet_main.c.
+#      `evil-janet` 1.42.0 (csrc/janet.c) plus our janet/tools/janet_main.c,
+#      with janet/tools/patches/*.patch applied to a copy of janet.c (fixes
+#      of Janet's core that the package depends on; see janet/README.md).
 #      The crate source is fetched with cargo through a throwaway project
 #      under target/janet/fetch.
 #
@@ -81,8 +83,9 @@ src=$(crate_dir) || die "could not fetch the evil-janet $CRATE_VERSION crate wit
 [[ -f "$src/csrc/janet.c" && -f "$src/csrc/janet.h" ]] || die "$src has no csrc/janet.c"
 
 MAIN_C="$ROOT/janet/tools/janet_main.c"
+PATCHES=("$ROOT"/janet/tools/patches/*.patch)
 stamp="$OUT_DIR/bin/.stamp"
-want="evil-janet $CRATE_VERSION $(cksum <"$MAIN_C" | cut -d' ' -f1)"
+want="evil-janet $CRATE_VERSION $(cat "$MAIN_C" "${PATCHES[@]}" | cksum | cut -d' ' -f1)"
 if [[ -x "$JANET_BIN" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && usable "$JANET_BIN"; then
   echo "$JANET_BIN"
   exit 0
@@ -92,11 +95,19 @@ mkdir -p "$OUT_DIR/bin"
 tmp="$OUT_DIR/bin/janet.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 log "building janet $CRATE_VERSION from the evil-janet amalgamation -> ${JANET_BIN#"$ROOT"/}"
+# The crate's source stays untouched: patch a copy.
+patched="$OUT_DIR/src"
+rm -rf "$patched"
+mkdir -p "$patched/csrc"
+cp "$src/csrc/janet.c" "$src/csrc/janet.h" "$patched/csrc/"
+for p in "${PATCHES[@]}"; do
+  patch -s -p1 -d "$patched" <"$p" || die "patch $(basename "$p") does not apply to evil-janet $CRATE_VERSION"
+done
 CC=${CC:-cc}
 extra_libs=(-lm -ldl -lpthread)
 [[ $(uname -s) == Linux ]] && extra_libs+=(-lrt)
 "$CC" -O2 -std=c99 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 \
-  -I "$src/csrc" "$src/csrc/janet.c" "$MAIN_C" -o "$tmp" \
+  -I "$patched/csrc" "$patched/csrc/janet.c" "$MAIN_C" -o "$tmp" \
   "${extra_libs[@]}" -rdynamic
 mv -f "$tmp" "$JANET_BIN"
 echo "$want" >"$stamp"

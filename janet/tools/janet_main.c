@@ -5,8 +5,29 @@
  * core environment, and run `cli-main` (defined in Janet's boot image: flags,
  * scripts, the REPL, `--install` of bundles) inside the event loop.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "janet.h"
+
+/* The default module path: <prefix>/lib/janet beside <prefix>/bin/janet, as
+ * an installed Janet has it. The boot image's own default is the directory
+ * of the machine that built the amalgamation. JANET_PATH and -m still win
+ * (cli-main applies them afterwards). */
+static void set_default_syspath(JanetTable *env, const char *argv0) {
+    char exe[PATH_MAX];
+    char *slash;
+    if (!realpath("/proc/self/exe", exe) && !realpath(argv0, exe)) return;
+    slash = strrchr(exe, '/');             /* <prefix>/bin | janet */
+    if (!slash) return;
+    *slash = '\0';
+    slash = strrchr(exe, '/');             /* <prefix> | bin */
+    if (slash) *slash = '\0';
+    if (strlen(exe) + sizeof("/lib/janet") > sizeof(exe)) return;
+    strcat(exe, "/lib/janet");
+    janet_table_put(env, janet_ckeywordv("syspath"), janet_cstringv(exe));
+}
 
 int main(int argc, char **argv) {
     int i, status;
@@ -26,6 +47,7 @@ int main(int argc, char **argv) {
     }
     /* (dyn :executable), as the official shell sets it. */
     janet_table_put(env, janet_ckeywordv("executable"), janet_cstringv(argv[0]));
+    set_default_syspath(env, argv[0]);
 
     if (janet_resolve(env, janet_csymbol("cli-main"), &mainfun) != JANET_BINDING_DEF ||
         !janet_checktype(mainfun, JANET_FUNCTION)) {
