@@ -14,7 +14,9 @@ Reads include/mojo_tls.h (cbindgen output) and writes:
 The generator is data-driven: every C type that may appear in a prototype is
 listed once in TYPE_MAP (below) with its Python, Mojo and Janet spelling.
 Adding a C function to the header needs no change here; a new C *type* needs
-one new TYPE_MAP row (the generator stops with a message naming it).
+one new TYPE_MAP row (the generator stops with a message naming it). A
+function-pointer typedef (a callback type) needs none: it is passed as an
+address (Python gets a ctypes CFUNCTYPE of that name).
 
 Python 3 standard library only.
 """
@@ -198,11 +200,21 @@ class Function:
 
 
 @dataclass
+class Callback:
+    """A function-pointer typedef: `typedef RET (*name)(params)`."""
+    name: str
+    ret: str  # canonical
+    params: List[Param]
+    doc: str = ""
+
+
+@dataclass
 class Header:
     constants: List[Constant] = field(default_factory=list)
     enums: List[EnumDecl] = field(default_factory=list)
     opaques: List[Opaque] = field(default_factory=list)
     functions: List[Function] = field(default_factory=list)
+    callbacks: List[Callback] = field(default_factory=list)
 
     def opaque_names(self) -> List[str]:
         return [o.name for o in self.opaques]
@@ -469,6 +481,11 @@ def parse_header(text: str) -> Header:
         if m:
             hdr.enums.append(_parse_enum(m.group(1), m.group(2), doc, values))
             continue
+        m = re.fullmatch(r"typedef (?P<ret>[\w\s\*]+?)\s*\(\s*\*\s*(?P<name>\w+)\s*\)"
+                         r"\s*\((?P<args>.*)\)", flat)
+        if m:
+            hdr.callbacks.append(_parse_callback(m, doc, opaques))
+            continue
         if flat.startswith("typedef "):
             raise GenError(f"unsupported typedef: {flat[:80]}")
         if flat.startswith("extern ") and "(" not in flat:
@@ -485,6 +502,23 @@ def parse_header(text: str) -> Header:
         hdr.functions.append(Function(name=name, ret=ret_key, ret_handle=ret_handle,
                                       params=params, doc=doc))
     return hdr
+
+
+def _parse_callback(m: "re.Match[str]", doc: str, opaques: List[str]) -> Callback:
+    """A callback type; its name becomes a TYPE_MAP row (an address in Mojo
+    and Janet, the CFUNCTYPE of that name in Python)."""
+    name = m.group("name")
+    ret, ret_handle = canonical_type(m.group("ret"), opaques)
+    if ret not in TYPE_MAP or ret_handle:
+        raise GenError(f"callback {name}: unsupported return type '{ret}'")
+    params = _parse_params(m.group("args"), name, opaques)
+    TYPE_MAP[name] = _ptr(name)
+    return Callback(name=name, ret=ret, params=params, doc=doc)
+
+
+def _py_callback_arg(p: Param) -> str:
+    """ctypes type of a callback argument: handles arrive as plain addresses."""
+    return "ctypes.c_void_p" if p.handle else TYPE_MAP[p.ctype].py
 
 
 def _parse_enum(name: str, body: str, doc: str, values: Dict[str, int]) -> EnumDecl:
@@ -611,6 +645,16 @@ def emit_python(h: Header) -> str:
         w(f"class {handle_class(op.name)}(ctypes.c_void_p):")
         doc = op.doc or f"Opaque handle `{op.name} *`."
         w(f'    """`{op.name} *`: ' + doc.replace('"""', "'''").replace("\n", "\n    ") + '"""')
+    if h.callbacks:
+        w("")
+        w("")
+        w("# ---- callback types " + "-" * 55)
+        w("# Handles reach a callback as plain addresses (int or None).")
+    for cb in h.callbacks:
+        w("")
+        o.extend(_comment_block(cb.doc, "#"))
+        args = ", ".join([TYPE_MAP[cb.ret].py] + [_py_callback_arg(p) for p in cb.params])
+        w(f"{cb.name} = ctypes.CFUNCTYPE({args})")
     w("")
     w("")
     w("# ---- functions " + "-" * 60)

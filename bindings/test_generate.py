@@ -182,6 +182,51 @@ class ParserTest(unittest.TestCase):
                 self.assertNotIn(name, text, path)
 
 
+CALLBACK_SAMPLE = r'''
+typedef struct mojo_tls_thing mojo_tls_thing;
+
+/**
+ * Called back.
+ */
+typedef int32_t (*mojo_tls_thing_cb)(void *userdata, struct mojo_tls_thing *t, const char *name);
+
+int32_t mojo_tls_thing_set_cb(struct mojo_tls_thing *t, mojo_tls_thing_cb cb, void *userdata);
+'''
+
+
+class CallbackTypeTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.h = g.parse_header(CALLBACK_SAMPLE)
+
+    def test_parsed(self) -> None:
+        (cb,) = self.h.callbacks
+        self.assertEqual(cb.name, "mojo_tls_thing_cb")
+        self.assertEqual(cb.ret, "int32_t")
+        self.assertEqual([(p.name, p.ctype, p.handle) for p in cb.params],
+                         [("userdata", "void *", None), ("t", "HANDLE *", "mojo_tls_thing"),
+                          ("name", "const char *", None)])
+        self.assertEqual(cb.doc, "Called back.")
+        (fn,) = self.h.functions
+        self.assertEqual(fn.params[1].ctype, "mojo_tls_thing_cb")
+
+    def test_python_declares_a_cfunctype(self) -> None:
+        ns: dict = {}
+        exec(compile(g.emit_python(self.h), "_ffi.py", "exec"), ns)  # noqa: S102
+        cbtype = ns["mojo_tls_thing_cb"]
+        _, argtypes = ns["FUNCTIONS"]["mojo_tls_thing_set_cb"]
+        self.assertIs(argtypes[1], cbtype)
+        # The handle arrives as a plain address, the name as bytes.
+        seen = []
+        fn = cbtype(lambda u, t, n: seen.append((t, n)) or 7)
+        self.assertEqual(fn(None, 0x10, b"x"), 7)
+        self.assertEqual(seen, [(0x10, b"x")])
+
+    def test_other_languages_pass_an_address(self) -> None:
+        for path, emit in g.EMITTERS:
+            self.assertTrue(g.function_present(path, emit(self.h), "mojo_tls_thing_set_cb"), path)
+        self.assertIn(":ptr", g.emit_janet(self.h))
+
+
 class CheckModeTest(unittest.TestCase):
     def test_check_detects_stale_and_missing(self) -> None:
         import contextlib

@@ -292,6 +292,16 @@ typedef struct mojo_tls_conn mojo_tls_conn;
  */
 typedef struct mojo_tls_gencert mojo_tls_gencert;
 
+/**
+ * A server name callback (see mojo_tls_config_set_server_name_callback):
+ * `userdata` as registered, the connection being handshaken and the name
+ * the client asked for (NUL-terminated, valid during the call; NULL when
+ * the client sent no SNI). Returns 0 to go on, or a TLS alert description
+ * (1..255, e.g. 112 unrecognized_name, 40 handshake_failure) to abort the
+ * handshake with that fatal alert.
+ */
+typedef int32_t (*mojo_tls_server_name_cb)(void *userdata, struct mojo_tls_conn *conn, const char *server_name);
+
 
 
 #ifdef __cplusplus
@@ -587,6 +597,39 @@ int32_t mojo_tls_config_set_session_cache(struct mojo_tls_config *cfg, int32_t m
 int32_t mojo_tls_config_set_record_layer(struct mojo_tls_config *cfg, int32_t mode);
 
 /**
+ * Server: call `cb` once in every handshake, after the ClientHello (with
+ * or without SNI), on the thread that drives the handshake (the one in
+ * mojo_tls_conn_new_accept, _handshake, _read or _write; before a
+ * connection made by mojo_tls_conn_new_accept has been returned, its
+ * handle is already valid in the callback). The callback may call
+ * mojo_tls_conn_use_config on `conn` to switch the handshake to another
+ * server configuration's certificates; no other function may be called on
+ * `conn` inside it (MOJO_TLS_ERR_BAD_STATE). Certificates added with
+ * mojo_tls_config_add_cert_* are first chosen by the name as usual (the
+ * SNI table); the callback runs after that choice and may replace it. A
+ * return value outside 0..255 aborts the handshake with internal_error
+ * (80), as does a failure inside the library; the handshake then fails
+ * with MOJO_TLS_ERR_HANDSHAKE naming the alert. `cb` NULL removes the
+ * callback. `userdata` must stay valid while connections may use the
+ * configuration. MOJO_TLS_ERR_BAD_STATE on a client configuration.
+ */
+int32_t mojo_tls_config_set_server_name_callback(struct mojo_tls_config *cfg, mojo_tls_server_name_cb cb, void *userdata);
+
+/**
+ * Inside the server name callback of `c` only (see
+ * mojo_tls_config_set_server_name_callback): the handshake uses the server
+ * configuration `other` from now on for its certificate(s) (chosen by the
+ * client's name among them as for SNI, else the first that suits the
+ * suite), its CA certificates and CRLs for client certificates, its
+ * client-auth mode and its pins. The rest (versions, suites, ALPN,
+ * tickets) stays `c`'s own configuration's. The connection keeps `other`'s
+ * settings alive as they were; freeing `other` afterwards is fine.
+ * Returns 0; MOJO_TLS_ERR_BAD_STATE outside the callback,
+ * MOJO_TLS_ERR_INVALID_ARGUMENT for a client configuration.
+ */
+int32_t mojo_tls_conn_use_config(struct mojo_tls_conn *c, const struct mojo_tls_config *other);
+
+/**
  * Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
  * and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
  * name verified in the server's certificate and sent as SNI (an IP literal
@@ -775,6 +818,30 @@ int32_t mojo_tls_conn_session_import(struct mojo_tls_conn *c, const uint8_t *blo
  * close_notify.
  */
 int32_t mojo_tls_conn_key_update(struct mojo_tls_conn *c, int32_t request_peer);
+
+/**
+ * Derive `len` bytes of keying material shared with the peer (RFC 5705
+ * for TLS 1.2, RFC 8446 §7.5 for TLS 1.3) into `buf`, from `label` and
+ * `context` (`context` NULL with `context_len` 0 means no context; TLS 1.3
+ * treats that as an empty context, TLS 1.2 does not). Works with every
+ * record layer. RFC 9266's tls-exporter channel binding is label
+ * "EXPORTER-Channel-Binding", no context, 32 bytes. Returns `len`;
+ * MOJO_TLS_ERR_NOT_AVAILABLE before the handshake completed,
+ * MOJO_TLS_ERR_INVALID_ARGUMENT for `len` 0 or above 8160, a TLS 1.3
+ * label over 249 bytes, a TLS 1.2 context over 65535 bytes or a label TLS
+ * reserves ("master secret", "key expansion", ...).
+ */
+intptr_t mojo_tls_conn_export_keying_material(const struct mojo_tls_conn *c, const char *label, size_t label_len, const uint8_t *context, size_t context_len, uint8_t *buf, size_t len);
+
+/**
+ * The tls-unique channel binding (RFC 5929): the verify_data of the
+ * handshake's first Finished message (12 bytes), as Python's ssl and
+ * OpenSSL report it. Output (buf, cap), returns the full length.
+ * MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.3 (tls-unique is not defined there,
+ * RFC 9266: use mojo_tls_conn_export_keying_material) and before the
+ * handshake completed.
+ */
+intptr_t mojo_tls_conn_tls_unique(const struct mojo_tls_conn *c, uint8_t *buf, size_t cap);
 
 /**
  * Send close_notify (the TLS-level end of the stream). The peer's reads

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::backend::keylog::KeyLog;
 use crate::backend::pk::PrivateKey;
 use crate::backend::ssl::{
-    ConfigSpec, Pin, SslConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED,
+    ConfigSpec, Pin, ServerNameCallback, SslConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED,
 };
 use crate::backend::suites;
 use crate::backend::ticket_keys::TicketKeyRing;
@@ -42,6 +42,8 @@ struct Settings {
     psk_ke: bool,
     /// Use Mbed TLS's own record layer even where the fast one could run.
     mbedtls_record_layer: bool,
+    /// Server: the application's server name callback.
+    server_name_cb: Option<ServerNameCallback>,
 }
 
 struct State {
@@ -399,6 +401,25 @@ impl Config {
         })
     }
 
+    /// Server: call `cb` during each handshake (None removes it).
+    pub fn set_server_name_callback(&self, cb: Option<ServerNameCallback>) -> Result<()> {
+        self.update(|s| {
+            if !s.server {
+                return Err(Error::bad_state(
+                    "the server name callback is a server setting",
+                ));
+            }
+            s.server_name_cb = cb;
+            Ok(())
+        })
+    }
+
+    /// Inside a server name callback: the handshake on this thread switches
+    /// to this configuration's certificates, CA, client-auth mode and pins.
+    pub fn adopt_in_handshake(&self) -> Result<()> {
+        self.snapshot()?.ssl.adopt_in_handshake()
+    }
+
     /// The backend config for a new connection (built on first use).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let mut st = self.lock();
@@ -453,6 +474,7 @@ impl Config {
                 cache: s.cache,
                 psk_ke: s.psk_ke,
                 capture_keys: !s.mbedtls_record_layer,
+                server_name_cb: s.server_name_cb.clone(),
             })?;
             st.built = Some(Arc::new(ssl));
         }

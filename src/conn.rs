@@ -24,6 +24,7 @@ use crate::error::{Code, Error, Result};
 use crate::net::{self, Deadline};
 use crate::record::handover::{self, Layer, Over};
 use crate::record::io::{Io, Link};
+use crate::registry;
 use crate::transport::{IoStatus, MemoryIo, Transport};
 
 enum Step<T> {
@@ -63,6 +64,9 @@ struct State {
 }
 
 pub struct Conn {
+    /// The handle value reserved for this connection (the server name
+    /// callback names it by it during the first handshake).
+    id: usize,
     state: Mutex<State>,
     write_lock: Mutex<()>,
     timeout_ms: AtomicI32,
@@ -235,9 +239,11 @@ impl Conn {
             Transport::Socket(s) => (s.fd, s.owned, false),
             Transport::Memory(_) => (-1, false, true),
         };
-        let session = Session::new(snap.ssl, server_name, snap.check_hostname)?;
+        let id = registry::reserve();
+        let session = Session::new(snap.ssl, server_name, snap.check_hostname, id)?;
         let fast_enabled = snap.fast_record_layer;
         Ok(Conn {
+            id,
             state: Mutex::new(State {
                 session,
                 transport,
@@ -330,6 +336,11 @@ impl Conn {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The handle value to register this connection under.
+    pub fn id(&self) -> usize {
+        self.id
     }
 
     pub fn set_timeout(&self, timeout_ms: i32) {
@@ -800,6 +811,23 @@ impl Conn {
                 "KeyUpdate needs the fast record layer (Mbed TLS's own record layer has none)",
             )),
         }
+    }
+
+    /// Keying material (RFC 5705 / RFC 8446 §7.5) into `out`.
+    pub fn export_keying_material(
+        &self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        out: &mut [u8],
+    ) -> Result<()> {
+        self.established()?
+            .session
+            .export_keying_material(label, context, out)
+    }
+
+    /// The tls-unique channel binding (TLS 1.2).
+    pub fn tls_unique(&self) -> Result<Vec<u8>> {
+        self.established()?.session.tls_unique()
     }
 
     /// Why verification failed, "" when it did not.

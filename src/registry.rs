@@ -28,7 +28,18 @@ fn shard(id: usize) -> &'static Shard {
 
 /// Register an object; returns its handle value (never 0).
 pub fn insert<T: Any + Send + Sync>(obj: Arc<T>) -> usize {
-    let id = NEXT_ID.fetch_add(STEP, Ordering::Relaxed);
+    insert_reserved(reserve(), obj)
+}
+
+/// A fresh handle value for an object registered later with
+/// `insert_reserved` (a connection knows its handle during its first
+/// handshake, before the constructor returns it).
+pub fn reserve() -> usize {
+    NEXT_ID.fetch_add(STEP, Ordering::Relaxed)
+}
+
+/// Register an object under a value from `reserve`.
+pub fn insert_reserved<T: Any + Send + Sync>(id: usize, obj: Arc<T>) -> usize {
     shard(id)
         .write()
         .unwrap_or_else(|p| p.into_inner())

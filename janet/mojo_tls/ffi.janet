@@ -324,6 +324,16 @@
   "Which record layer protects application data after the handshake.\nMOJO_TLS_RECORD_LAYER_AUTO (default): Mbed TLS does the handshake, then\nthe connection's traffic keys move to mojo-tls's record layer (ring\nAES-128/256-GCM and ChaCha20-Poly1305, TLS 1.2 and 1.3; kernel TLS for\nTLS 1.2 on the library's own sockets where the kernel offers it), much\nfaster for bulk data. Connections it cannot run (other suites, a\nnegotiated record size limit) keep Mbed TLS's record layer.\nMOJO_TLS_RECORD_LAYER_MBEDTLS: Mbed TLS's record layer always.\nmojo_tls_conn_record_layer says which one a connection uses.\nMOJO_TLS_ERR_INVALID_ARGUMENT for another mode."
   [cfg :ptr mode :int32])
 
+# int32_t mojo_tls_config_set_server_name_callback(mojo_tls_config *cfg, mojo_tls_server_name_cb cb, void *userdata)
+(ffi/defbind mojo-tls-config-set-server-name-callback :int32
+  "Server: call `cb` once in every handshake, after the ClientHello (with\nor without SNI), on the thread that drives the handshake (the one in\nmojo_tls_conn_new_accept, _handshake, _read or _write; before a\nconnection made by mojo_tls_conn_new_accept has been returned, its\nhandle is already valid in the callback). The callback may call\nmojo_tls_conn_use_config on `conn` to switch the handshake to another\nserver configuration's certificates; no other function may be called on\n`conn` inside it (MOJO_TLS_ERR_BAD_STATE). Certificates added with\nmojo_tls_config_add_cert_* are first chosen by the name as usual (the\nSNI table); the callback runs after that choice and may replace it. A\nreturn value outside 0..255 aborts the handshake with internal_error\n(80), as does a failure inside the library; the handshake then fails\nwith MOJO_TLS_ERR_HANDSHAKE naming the alert. `cb` NULL removes the\ncallback. `userdata` must stay valid while connections may use the\nconfiguration. MOJO_TLS_ERR_BAD_STATE on a client configuration."
+  [cfg :ptr cb :ptr userdata :ptr])
+
+# int32_t mojo_tls_conn_use_config(mojo_tls_conn *c, const mojo_tls_config *other)
+(ffi/defbind mojo-tls-conn-use-config :int32
+  "Inside the server name callback of `c` only (see\nmojo_tls_config_set_server_name_callback): the handshake uses the server\nconfiguration `other` from now on for its certificate(s) (chosen by the\nclient's name among them as for SNI, else the first that suits the\nsuite), its CA certificates and CRLs for client certificates, its\nclient-auth mode and its pins. The rest (versions, suites, ALPN,\ntickets) stays `c`'s own configuration's. The connection keeps `other`'s\nsettings alive as they were; freeing `other` afterwards is fine.\nReturns 0; MOJO_TLS_ERR_BAD_STATE outside the callback,\nMOJO_TLS_ERR_INVALID_ARGUMENT for a client configuration."
+  [c :ptr other :ptr])
+
 # mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
 (ffi/defbind mojo-tls-conn-new-connect :ptr
   "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)\nand handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:\ncall again, ...)."
@@ -418,6 +428,16 @@
 (ffi/defbind mojo-tls-conn-key-update :int32
   "TLS 1.3: send a KeyUpdate, switching to the next write key; with\n`request_peer` != 0 the peer is asked to update its key too (RFC 8446\n§4.6.3). The message is sent now if the socket takes it, else before the\nnext data. Returns 0, MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.2, before the\nhandshake or with Mbed TLS's record layer, MOJO_TLS_ERR_CLOSED after\nclose_notify."
   [c :ptr request_peer :int32])
+
+# intptr_t mojo_tls_conn_export_keying_material(const mojo_tls_conn *c, const char *label, size_t label_len, const uint8_t *context, size_t context_len, uint8_t *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-export-keying-material :ssize
+  "Derive `len` bytes of keying material shared with the peer (RFC 5705\nfor TLS 1.2, RFC 8446 §7.5 for TLS 1.3) into `buf`, from `label` and\n`context` (`context` NULL with `context_len` 0 means no context; TLS 1.3\ntreats that as an empty context, TLS 1.2 does not). Works with every\nrecord layer. RFC 9266's tls-exporter channel binding is label\n\"EXPORTER-Channel-Binding\", no context, 32 bytes. Returns `len`;\nMOJO_TLS_ERR_NOT_AVAILABLE before the handshake completed,\nMOJO_TLS_ERR_INVALID_ARGUMENT for `len` 0 or above 8160, a TLS 1.3\nlabel over 249 bytes, a TLS 1.2 context over 65535 bytes or a label TLS\nreserves (\"master secret\", \"key expansion\", ...)."
+  [c :ptr label :ptr label_len :size context :ptr context_len :size buf :ptr len :size])
+
+# intptr_t mojo_tls_conn_tls_unique(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-tls-unique :ssize
+  "The tls-unique channel binding (RFC 5929): the verify_data of the\nhandshake's first Finished message (12 bytes), as Python's ssl and\nOpenSSL report it. Output (buf, cap), returns the full length.\nMOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.3 (tls-unique is not defined there,\nRFC 9266: use mojo_tls_conn_export_keying_material) and before the\nhandshake completed."
+  [c :ptr buf :ptr cap :size])
 
 # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-close-notify :int32

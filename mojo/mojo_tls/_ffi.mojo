@@ -211,6 +211,8 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_config_set_ticket_keys",
     "mojo_tls_config_set_session_cache",
     "mojo_tls_config_set_record_layer",
+    "mojo_tls_config_set_server_name_callback",
+    "mojo_tls_conn_use_config",
     "mojo_tls_conn_new_connect",
     "mojo_tls_conn_new_accept",
     "mojo_tls_conn_new_accept_no_handshake",
@@ -230,6 +232,8 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_conn_session_export",
     "mojo_tls_conn_session_import",
     "mojo_tls_conn_key_update",
+    "mojo_tls_conn_export_keying_material",
+    "mojo_tls_conn_tls_unique",
     "mojo_tls_conn_close_notify",
     "mojo_tls_conn_close",
     "mojo_tls_conn_free",
@@ -357,6 +361,8 @@ struct _Library(Movable):
     var mojo_tls_config_set_ticket_keys: Int
     var mojo_tls_config_set_session_cache: Int
     var mojo_tls_config_set_record_layer: Int
+    var mojo_tls_config_set_server_name_callback: Int
+    var mojo_tls_conn_use_config: Int
     var mojo_tls_conn_new_connect: Int
     var mojo_tls_conn_new_accept: Int
     var mojo_tls_conn_new_accept_no_handshake: Int
@@ -376,6 +382,8 @@ struct _Library(Movable):
     var mojo_tls_conn_session_export: Int
     var mojo_tls_conn_session_import: Int
     var mojo_tls_conn_key_update: Int
+    var mojo_tls_conn_export_keying_material: Int
+    var mojo_tls_conn_tls_unique: Int
     var mojo_tls_conn_close_notify: Int
     var mojo_tls_conn_close: Int
     var mojo_tls_conn_free: Int
@@ -454,6 +462,8 @@ struct _Library(Movable):
         self.mojo_tls_config_set_ticket_keys = _address(self.handle, "mojo_tls_config_set_ticket_keys")
         self.mojo_tls_config_set_session_cache = _address(self.handle, "mojo_tls_config_set_session_cache")
         self.mojo_tls_config_set_record_layer = _address(self.handle, "mojo_tls_config_set_record_layer")
+        self.mojo_tls_config_set_server_name_callback = _address(self.handle, "mojo_tls_config_set_server_name_callback")
+        self.mojo_tls_conn_use_config = _address(self.handle, "mojo_tls_conn_use_config")
         self.mojo_tls_conn_new_connect = _address(self.handle, "mojo_tls_conn_new_connect")
         self.mojo_tls_conn_new_accept = _address(self.handle, "mojo_tls_conn_new_accept")
         self.mojo_tls_conn_new_accept_no_handshake = _address(self.handle, "mojo_tls_conn_new_accept_no_handshake")
@@ -473,6 +483,8 @@ struct _Library(Movable):
         self.mojo_tls_conn_session_export = _address(self.handle, "mojo_tls_conn_session_export")
         self.mojo_tls_conn_session_import = _address(self.handle, "mojo_tls_conn_session_import")
         self.mojo_tls_conn_key_update = _address(self.handle, "mojo_tls_conn_key_update")
+        self.mojo_tls_conn_export_keying_material = _address(self.handle, "mojo_tls_conn_export_keying_material")
+        self.mojo_tls_conn_tls_unique = _address(self.handle, "mojo_tls_conn_tls_unique")
         self.mojo_tls_conn_close_notify = _address(self.handle, "mojo_tls_conn_close_notify")
         self.mojo_tls_conn_close = _address(self.handle, "mojo_tls_conn_close")
         self.mojo_tls_conn_free = _address(self.handle, "mojo_tls_conn_free")
@@ -1071,6 +1083,51 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(mode))
         return Int(r)
 
+    def config_set_server_name_callback(self, cfg: mojo_tls_config_ptr, cb: Int, userdata: Int) -> Int:
+        """`int32_t mojo_tls_config_set_server_name_callback(mojo_tls_config *cfg, mojo_tls_server_name_cb cb, void *userdata)`
+
+        Server: call `cb` once in every handshake, after the ClientHello (with
+        or without SNI), on the thread that drives the handshake (the one in
+        mojo_tls_conn_new_accept, _handshake, _read or _write; before a
+        connection made by mojo_tls_conn_new_accept has been returned, its
+        handle is already valid in the callback). The callback may call
+        mojo_tls_conn_use_config on `conn` to switch the handshake to another
+        server configuration's certificates; no other function may be called on
+        `conn` inside it (MOJO_TLS_ERR_BAD_STATE). Certificates added with
+        mojo_tls_config_add_cert_* are first chosen by the name as usual (the
+        SNI table); the callback runs after that choice and may replace it. A
+        return value outside 0..255 aborts the handshake with internal_error
+        (80), as does a failure inside the library; the handshake then fails
+        with MOJO_TLS_ERR_HANDSHAKE naming the alert. `cb` NULL removes the
+        callback. `userdata` must stay valid while connections may use the
+        configuration. MOJO_TLS_ERR_BAD_STATE on a client configuration.
+        """
+        var f = _c_function[def(Int, Int, Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_config_set_server_name_callback
+        )
+        var r = f(Int(cfg), Int(cb), Int(userdata))
+        return Int(r)
+
+    def conn_use_config(self, c: mojo_tls_conn_ptr, other: mojo_tls_config_ptr) -> Int:
+        """`int32_t mojo_tls_conn_use_config(mojo_tls_conn *c, const mojo_tls_config *other)`
+
+        Inside the server name callback of `c` only (see
+        mojo_tls_config_set_server_name_callback): the handshake uses the server
+        configuration `other` from now on for its certificate(s) (chosen by the
+        client's name among them as for SNI, else the first that suits the
+        suite), its CA certificates and CRLs for client certificates, its
+        client-auth mode and its pins. The rest (versions, suites, ALPN,
+        tickets) stays `c`'s own configuration's. The connection keeps `other`'s
+        settings alive as they were; freeing `other` afterwards is fine.
+        Returns 0; MOJO_TLS_ERR_BAD_STATE outside the callback,
+        MOJO_TLS_ERR_INVALID_ARGUMENT for a client configuration.
+        """
+        var f = _c_function[def(Int, Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_use_config
+        )
+        var r = f(Int(c), Int(other))
+        return Int(r)
+
     def conn_new_connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
         """`mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
 
@@ -1379,6 +1436,44 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_key_update
         )
         var r = f(Int(c), Int32(request_peer))
+        return Int(r)
+
+    def conn_export_keying_material(self, c: mojo_tls_conn_ptr, label: Optional[String], label_len: Int, context: Int, context_len: Int, buf: Int, len_: Int) -> Int:
+        """`intptr_t mojo_tls_conn_export_keying_material(const mojo_tls_conn *c, const char *label, size_t label_len, const uint8_t *context, size_t context_len, uint8_t *buf, size_t len)`
+
+        Derive `len` bytes of keying material shared with the peer (RFC 5705
+        for TLS 1.2, RFC 8446 §7.5 for TLS 1.3) into `buf`, from `label` and
+        `context` (`context` NULL with `context_len` 0 means no context; TLS 1.3
+        treats that as an empty context, TLS 1.2 does not). Works with every
+        record layer. RFC 9266's tls-exporter channel binding is label
+        "EXPORTER-Channel-Binding", no context, 32 bytes. Returns `len`;
+        MOJO_TLS_ERR_NOT_AVAILABLE before the handshake completed,
+        MOJO_TLS_ERR_INVALID_ARGUMENT for `len` 0 or above 8160, a TLS 1.3
+        label over 249 bytes, a TLS 1.2 context over 65535 bytes or a label TLS
+        reserves ("master secret", "key expansion", ...).
+        """
+        var _label_c = _c_string(label)
+        var f = _c_function[def(Int, Int, c_size_t, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_export_keying_material
+        )
+        var r = f(Int(c), _c_string_addr(_label_c), c_size_t(label_len), Int(context), c_size_t(context_len), Int(buf), c_size_t(len_))
+        _ = len(_label_c)  # keep the C string alive until here
+        return Int(r)
+
+    def conn_tls_unique(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_tls_unique(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
+
+        The tls-unique channel binding (RFC 5929): the verify_data of the
+        handshake's first Finished message (12 bytes), as Python's ssl and
+        OpenSSL report it. Output (buf, cap), returns the full length.
+        MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.3 (tls-unique is not defined there,
+        RFC 9266: use mojo_tls_conn_export_keying_material) and before the
+        handshake completed.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_tls_unique
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
     def conn_close_notify(self, c: mojo_tls_conn_ptr) -> Int:

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union, overload
 
 from . import _ffi
 from ._core import as_bytes, lib, make_error, out_bytes, out_string
+from ._sni import SNIContextMixin
 from .errors import (BADCERT_CN_MISMATCH, CertificateVerifyError, TLSClosedError,
                      TLSConnectionResetError, TLSError, TLSNotAvailableError)
 
@@ -172,7 +173,12 @@ class TLSSession:
         return f"<TLSSession {len(self.data)} bytes>"
 
 
-class _ConnBase:
+# get_channel_binding() types: ssl's ("tls-unique") and RFC 9266's.
+CHANNEL_BINDING_TYPES = ("tls-unique", "tls-exporter")
+_EXPORTER_LABEL = b"EXPORTER-Channel-Binding"
+
+
+class _ConnBase(SNIContextMixin):
     """A native connection handle plus the stdlib-style introspection methods."""
 
     _conn: Optional[_ffi.ConnHandle] = None
@@ -313,6 +319,27 @@ class _ConnBase:
         return rc
 
     # -- session info -------------------------------------------------------------
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> Optional[bytes]:
+        """Channel binding data: "tls-unique" (RFC 5929, the first Finished
+        message; TLS 1.2 only here, None on TLS 1.3) or "tls-exporter" (RFC
+        9266: 32 bytes of the "EXPORTER-Channel-Binding" exporter). None
+        before the handshake or when closed; other types raise ValueError."""
+        if cb_type not in CHANNEL_BINDING_TYPES:
+            raise ValueError(f"{cb_type!r} channel binding type not implemented")
+        c = self._conn
+        if c is None:
+            return None
+        L = lib()
+        buf = ctypes.create_string_buffer(64)
+        if cb_type == "tls-unique":
+            n = L.mojo_tls_conn_tls_unique(c, buf, 64)
+        else:
+            n = L.mojo_tls_conn_export_keying_material(c, _EXPORTER_LABEL, len(_EXPORTER_LABEL),
+                                                       None, 0, buf, 32)
+        if n == Err.MOJO_TLS_ERR_NOT_AVAILABLE:
+            return None
+        return buf.raw[:self._check(n, "get_channel_binding")]
+
     def version(self) -> Optional[str]:
         """The negotiated protocol ('TLSv1.2'), or None before the handshake."""
         v = lib().mojo_tls_conn_version_name(self._h())

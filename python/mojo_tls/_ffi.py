@@ -205,6 +205,18 @@ class GencertHandle(ctypes.c_void_p):
     Released by mojo_tls_gencert_free."""
 
 
+# ---- callback types -------------------------------------------------------
+# Handles reach a callback as plain addresses (int or None).
+
+# A server name callback (see mojo_tls_config_set_server_name_callback):
+# `userdata` as registered, the connection being handshaken and the name
+# the client asked for (NUL-terminated, valid during the call; NULL when
+# the client sent no SNI). Returns 0 to go on, or a TLS alert description
+# (1..255, e.g. 112 unrecognized_name, 40 handshake_failure) to abort the
+# handshake with that fatal alert.
+mojo_tls_server_name_cb = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)
+
+
 # ---- functions ------------------------------------------------------------
 # name: (restype, argtypes)
 FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
@@ -280,6 +292,10 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_config_set_session_cache": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
     # int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)
     "mojo_tls_config_set_record_layer": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_server_name_callback(mojo_tls_config *cfg, mojo_tls_server_name_cb cb, void *userdata)
+    "mojo_tls_config_set_server_name_callback": (ctypes.c_int32, [ConfigHandle, mojo_tls_server_name_cb, ctypes.c_void_p]),
+    # int32_t mojo_tls_conn_use_config(mojo_tls_conn *c, const mojo_tls_config *other)
+    "mojo_tls_conn_use_config": (ctypes.c_int32, [ConnHandle, ConfigHandle]),
     # mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
     "mojo_tls_conn_new_connect": (ConnHandle, [ConfigHandle, ctypes.c_char_p, ctypes.c_uint16, ctypes.c_int32]),
     # mojo_tls_conn *mojo_tls_conn_new_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
@@ -318,6 +334,10 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_conn_session_import": (ctypes.c_int32, [ConnHandle, ctypes.c_char_p, ctypes.c_size_t]),
     # int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)
     "mojo_tls_conn_key_update": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
+    # intptr_t mojo_tls_conn_export_keying_material(const mojo_tls_conn *c, const char *label, size_t label_len, const uint8_t *context, size_t context_len, uint8_t *buf, size_t len)
+    "mojo_tls_conn_export_keying_material": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_tls_unique(const mojo_tls_conn *c, uint8_t *buf, size_t cap)
+    "mojo_tls_conn_tls_unique": (ctypes.c_ssize_t, [ConnHandle, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
     # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
     "mojo_tls_conn_close_notify": (ctypes.c_int32, [ConnHandle]),
     # int32_t mojo_tls_conn_close(mojo_tls_conn *c)
@@ -410,6 +430,8 @@ WIDE_RESULTS = frozenset({
     "mojo_tls_conn_drain",
     "mojo_tls_conn_pending_output",
     "mojo_tls_conn_session_export",
+    "mojo_tls_conn_export_keying_material",
+    "mojo_tls_conn_tls_unique",
     "mojo_tls_conn_alpn",
     "mojo_tls_conn_server_name",
     "mojo_tls_conn_record_layer_detail",

@@ -13,6 +13,7 @@ from typing import Any, List, Optional, Tuple, Union
 
 from . import _ffi
 from ._conn import _ConnBase, check_server_hostname, normalize_server_hostname
+from . import _sni
 from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeout_ms
 from ._signals import check_signals, conn_call, handle_call
 from .context import TLSContext
@@ -127,6 +128,7 @@ class TLSSocket(_ConnBase):
         self = object.__new__(cls)
         self._init_base(context, server_side, server_hostname)
         self._conn = conn
+        _sni.register(self, conn)
         self._timeout = timeout
         self.suppress_ragged_eofs = suppress_ragged_eofs
         self._handshake_done = handshake_done

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ssl as _ssl
 from typing import Any, Dict, List, Literal, Optional, Tuple, Union, overload
 
+from . import _sni
 from ._conn import PeerCertDict
 from .context import TLSContext
 from .errors import (TLSClosedError, TLSError, TLSTruncatedError, TLSWantReadError,
@@ -60,6 +61,9 @@ class TLSBIOObject:
                 raise TypeError(f"{name} must be an ssl.MemoryBIO, not {type(bio).__name__}")
         self._tls = TLSObject(context, server_side=bool(server_side),
                               server_hostname=server_hostname, session=session)
+        # sni_callback gets this object; its handle state lives in the TLSObject.
+        self._sni_target = self._tls
+        _sni.register(self, self._tls._conn)
         self._incoming = incoming
         self._outgoing = outgoing
         self._eof_fed = False
@@ -111,8 +115,12 @@ class TLSBIOObject:
     # -- ssl.SSLObject ------------------------------------------------------------------
     @property
     def context(self) -> TLSContext:
-        """The TLSContext."""
+        """The TLSContext (inside ``sni_callback``: settable, as in ssl)."""
         return self._tls.context  # type: ignore[no-any-return]
+
+    @context.setter
+    def context(self, value: TLSContext) -> None:
+        self._tls.context = value
 
     @property
     def server_side(self) -> bool:
@@ -235,11 +243,9 @@ class TLSBIOObject:
         return None if self._tls.closed else self._tls.version()
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> Optional[bytes]:
-        """None: the library gives no channel-binding data (ssl's answer
-        when it is not available). Unknown types raise ValueError as in ssl."""
-        if cb_type not in getattr(_ssl, "CHANNEL_BINDING_TYPES", ["tls-unique"]):
-            raise ValueError(f"{cb_type!r} channel binding type not implemented")
-        return None
+        """As :meth:`TLSObject.get_channel_binding` ("tls-unique" on TLS 1.2,
+        "tls-exporter"); unknown types raise ValueError as in ssl."""
+        return self._tls.get_channel_binding(cb_type)
 
     def verify_client_post_handshake(self) -> None:
         """Not supported (no post-handshake authentication)."""
@@ -279,7 +285,7 @@ class TLSSSLContextAdapter(_ssl.SSLContext):
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("check_hostname", "verify_mode", "minimum_version", "maximum_version",
                     "options", "verify_flags", "hostname_checks_common_name",
-                    "keylog_filename"):
+                    "keylog_filename", "sni_callback"):
             setattr(self._tls_context, name, value)
             return
         raise AttributeError(f"{name!r} cannot be set on the ssl.SSLContext adapter of a "
@@ -332,8 +338,8 @@ class TLSSSLContextAdapter(_ssl.SSLContext):
         return False
 
     @property
-    def sni_callback(self) -> None:  # type: ignore[override]
-        return None
+    def sni_callback(self) -> Any:  # type: ignore[override]
+        return self._tls_context.sni_callback
 
     # Connections.
     def wrap_bio(self, incoming: _ssl.MemoryBIO, outgoing: _ssl.MemoryBIO,  # type: ignore[override]

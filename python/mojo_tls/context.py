@@ -8,10 +8,11 @@ import os
 import socket as _socket
 import ssl as _ssl
 import threading
+import weakref
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Optional, Set,
                     Tuple, Union, cast, overload)
 
-from . import _ffi
+from . import _ffi, _sni
 from ._core import (as_bytes, c_path, c_str, check, check_handle, lib)
 from .errors import TLSClosedError
 
@@ -215,6 +216,8 @@ class TLSContext:
         # session_stats(): counted by the package (see session_stats).
         self._stats: Dict[str, int] = dict.fromkeys(_STATS_KEYS, 0)
         self._protocol = protocol
+        self._sni_callback: Optional[Callable[..., Any]] = None
+        self._sni_trampoline: Any = None  # the C callback, kept alive with the context
         if protocol == _PROTOCOL_TLS and not server_side:
             # ssl.SSLContext(PROTOCOL_TLS): no verification by default.
             self.check_hostname = False
@@ -378,21 +381,39 @@ class TLSContext:
         self._verify_flags = value & ~VERIFY_CRL_CHECK_CHAIN
 
     @property
-    def sni_callback(self) -> None:
-        """Not supported (always None): the C library has no server-name
-        callback. A server picks among the certificates given to
-        :meth:`load_cert_chain` by the client's SNI name instead."""
-        return None
+    def sni_callback(self) -> Optional[Callable[..., Any]]:
+        """Server: called during each handshake, after the ClientHello, as
+        ``callback(ssl_object, server_name, context)`` on the thread driving
+        the handshake (``server_name`` is None without SNI). Inside it
+        ``ssl_object.context = other`` switches the certificate, CA and
+        client-auth settings to another server TLSContext's. It returns None
+        to go on or an alert (``ssl.ALERT_DESCRIPTION_*``) to abort the
+        handshake; an exception is printed and aborts it with
+        handshake_failure. Calls on ``ssl_object`` other than setting
+        ``context`` are refused inside it (the handshake holds the
+        connection)."""
+        return self._sni_callback
 
     @sni_callback.setter
-    def sni_callback(self, value: Any) -> None:
-        if value is not None:
-            raise NotImplementedError("sni_callback is not supported by mojo_tls: call "
-                                      "load_cert_chain() once per certificate; the server picks "
-                                      "the one matching the client's SNI name")
+    def sni_callback(self, value: Optional[Callable[..., Any]]) -> None:
+        if value is not None and not callable(value):
+            raise TypeError("not a callable object")
+        if value is not None and not self._server_side:
+            raise ValueError("sni_callback cannot be set on a client context")
+        with self._lock:
+            if value is None:
+                check(lib().mojo_tls_config_set_server_name_callback(
+                    self._h(), _ffi.mojo_tls_server_name_cb(), None))
+                self._sni_callback = None
+                return
+            if self._sni_trampoline is None:
+                self._sni_trampoline = _sni.make_trampoline(weakref.ref(self))
+            check(lib().mojo_tls_config_set_server_name_callback(self._h(), self._sni_trampoline,
+                                                                 None))
+            self._sni_callback = value
 
-    def set_servername_callback(self, server_name_callback: Any) -> None:
-        """Not supported (see :attr:`sni_callback`)."""
+    def set_servername_callback(self, server_name_callback: Optional[Callable[..., Any]]) -> None:
+        """Deprecated alias of :attr:`sni_callback` (as in ssl)."""
         self.sni_callback = server_name_callback
 
     @property

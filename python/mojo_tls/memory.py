@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from . import _ffi
 from ._conn import _ConnBase, check_server_hostname, normalize_server_hostname
+from . import _sni
 from ._core import as_bytes, check_handle, lib
 from .context import TLSContext
 from .errors import TLSWantWriteError
@@ -58,6 +59,7 @@ class TLSObject(_ConnBase):
         self.server_side = side
         self.server_hostname = normalize_server_hostname(server_hostname)
         self._conn = check_handle(lib().mojo_tls_conn_new_memory(context._h(), name), "TLSObject")
+        _sni.register(self, self._conn)
         try:
             self._import_session(session)
         except BaseException:

@@ -120,16 +120,6 @@ def test_verify_flags(pki) -> None:
         ctx.verify_flags &= ~ssl.VERIFY_CRL_CHECK_CHAIN
 
 
-def test_sni_callback_not_supported() -> None:
-    ctx = mojo_tls.TLSContext(server_side=True)
-    assert ctx.sni_callback is None
-    with pytest.raises(NotImplementedError):
-        ctx.sni_callback = lambda *a: None
-    with pytest.raises(NotImplementedError):
-        ctx.set_servername_callback(lambda *a: None)
-    ctx.sni_callback = None
-
-
 def test_hostname_checks_common_name_false_rejects_cn_only(pki) -> None:
     cn_only = mojo_tls.generate_cert(pki.ca, "localhost", sans=None)
     # The default (True, as ssl) accepts the CN.

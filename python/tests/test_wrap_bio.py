@@ -79,7 +79,10 @@ def test_bio_object_api(server_ctx, client_ctx) -> None:
     assert c.cipher()[1] == "TLSv1.3" and c.shared_ciphers()
     assert c.compression() is None and c.selected_alpn_protocol() is None
     assert c.session_reused is False
-    assert c.get_channel_binding("tls-unique") is None
+    assert c.get_channel_binding("tls-unique") is None  # TLS 1.3 (README: differences)
+    binding = c.get_channel_binding("tls-exporter")
+    assert binding is not None and len(binding) == 32
+    assert s.get_channel_binding("tls-exporter") == binding
     with pytest.raises(ValueError):
         c.get_channel_binding("nope")
     with pytest.raises(ssl.SSLWantReadError):

@@ -16,6 +16,7 @@ extern "C" {
     fn mojotls_sys_ssl_conf_max_tls_version(conf: *mut sys::ssl_config, version: i32);
     fn mojotls_sys_ssl_set_user_data_p(ssl: *mut sys::ssl_context, p: *mut libc::c_void);
     fn mojotls_sys_ssl_get_user_data_p(ssl: *mut sys::ssl_context) -> *mut libc::c_void;
+    fn mojotls_sys_ssl_conf_cert_cb(conf: *mut sys::ssl_config, f_cert_cb: sys::ssl_hs_cb_t);
 }
 
 #[cfg(mbedtls_bundled)]
@@ -86,6 +87,42 @@ pub(crate) fn in_msg(ctx: &sys::ssl_context) -> *const u8 {
 /// has NewSessionTicket states to run; this is the end of all of them.
 pub(crate) fn handshake_fully_over(ctx: &sys::ssl_context) -> bool {
     ctx.private_state == sys::SSL_HANDSHAKE_OVER as i32
+}
+/// Server: the certificate-selection callback (a static inline).
+pub(crate) fn conf_cert_cb(conf: &mut sys::ssl_config, cb: sys::ssl_hs_cb_t) {
+    // SAFETY: sets one field of an initialised config.
+    unsafe { mojotls_sys_ssl_conf_cert_cb(conf, cb) }
+}
+/// TLS 1.3, after the handshake: the exporter_master_secret (RFC 8446
+/// §7.1), `len` bytes (the suite's hash length). Mbed TLS exports it
+/// through no callback, and its own exporter is compiled out of the bundled
+/// engine, so it is read from the session.
+pub(crate) fn tls13_exporter_secret(ctx: &sys::ssl_context, len: usize) -> Option<Vec<u8>> {
+    if ctx.private_session.is_null() {
+        return None;
+    }
+    // SAFETY: `session` points at the context's current session, alive as
+    // long as the context; the array is inline in it.
+    let secret = unsafe {
+        &(*ctx.private_session)
+            .private_app_secrets
+            .exporter_master_secret
+    };
+    secret.get(..len).map(<[u8]>::to_vec)
+}
+/// TLS 1.2: the verify_data of (our Finished, the peer's Finished), which
+/// Mbed TLS keeps for secure renegotiation; None before both were seen or
+/// on TLS 1.3 (Mbed TLS keeps no TLS 1.3 Finished).
+pub(crate) fn finished_verify_data(ctx: &sys::ssl_context) -> Option<(Vec<u8>, Vec<u8>)> {
+    let len = ctx.private_verify_data_len;
+    if len == 0 || len > ctx.private_own_verify_data.len() {
+        return None;
+    }
+    let bytes = |a: &[libc::c_char]| a[..len].iter().map(|&b| b as u8).collect();
+    Some((
+        bytes(&ctx.private_own_verify_data),
+        bytes(&ctx.private_peer_verify_data),
+    ))
 }
 /// (next read sequence number, next write sequence number).
 pub(crate) fn record_seqs(ctx: &sys::ssl_context) -> Option<(u64, u64)> {

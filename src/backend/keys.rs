@@ -1,6 +1,7 @@
-//! Mbed TLS's key-export callbacks: one place that writes the key log and
+//! Mbed TLS's key-export callbacks: one place that writes the key log,
 //! captures the traffic keys the fast record layer (`crate::record`) takes
-//! over after the handshake.
+//! over after the handshake, and keeps the TLS 1.2 master secret for the
+//! keying material exporter (`exporter.rs`).
 //!
 //! The callback is set per session (`ssl_set_export_keys_cb`): the
 //! session's own [`KeyExport`] is its context.
@@ -28,12 +29,22 @@ pub enum Material {
     },
 }
 
-/// Per session: the key log and the captured keys.
+/// TLS 1.2: what RFC 5705's exporter needs, kept for the session's life.
+pub struct Tls12Secret {
+    pub master: Zeroizing<Vec<u8>>,
+    pub client_random: [u8; 32],
+    pub server_random: [u8; 32],
+    /// The PRF's hash is SHA-384 (else SHA-256).
+    pub sha384: bool,
+}
+
+/// Per session: the key log, the captured keys and the exporter's secret.
 pub struct KeyExport {
     pub keylog: Option<Arc<KeyLog>>,
     /// Capture keys at all (the fast record layer is enabled).
     pub capture: bool,
     material: RefCell<Option<Material>>,
+    tls12: RefCell<Option<Tls12Secret>>,
 }
 
 impl KeyExport {
@@ -42,7 +53,13 @@ impl KeyExport {
             keylog,
             capture,
             material: RefCell::new(None),
+            tls12: RefCell::new(None),
         }
+    }
+
+    /// TLS 1.2: the master secret, randoms and PRF of the handshake.
+    pub fn tls12_secret(&self) -> std::cell::Ref<'_, Option<Tls12Secret>> {
+        self.tls12.borrow()
     }
 
     /// The captured material (taken: keys are not kept twice).
@@ -109,7 +126,7 @@ unsafe extern "C" fn export_cb(
     secret_len: usize,
     client_random: *const u8,
     server_random: *const u8,
-    _prf: sys::tls_prf_types,
+    prf: sys::tls_prf_types,
 ) {
     // SAFETY: the caller upholds this function's `# Safety` contract,
     // which is what the unsafe operations below rely on.
@@ -139,6 +156,16 @@ unsafe extern "C" fn export_cb(
             };
             if let Some(log) = &export.keylog {
                 log.write_line(label, client_random, secret);
+            }
+            if kind == sys::SSL_KEY_EXPORT_TLS12_MASTER_SECRET && !server_random.is_null() {
+                if let Ok(cr) = client_random.try_into() {
+                    *export.tls12.borrow_mut() = Some(Tls12Secret {
+                        master: Zeroizing::new(secret.to_vec()),
+                        client_random: cr,
+                        server_random: *(server_random as *const [u8; 32]),
+                        sha384: prf == sys::SSL_TLS_PRF_SHA384,
+                    });
+                }
             }
             if !export.capture {
                 return;

@@ -30,6 +30,7 @@ pub(crate) mod ecc;
 mod ecc_tests;
 pub(crate) mod entropy;
 pub mod errors;
+pub mod exporter;
 pub(crate) mod files;
 pub(crate) mod generation;
 pub(crate) mod handover;

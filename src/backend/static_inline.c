@@ -33,3 +33,8 @@ void *mojotls_sys_ssl_get_user_data_p(mbedtls_ssl_context *ssl)
 {
     return mbedtls_ssl_get_user_data_p(ssl);
 }
+
+void mojotls_sys_ssl_conf_cert_cb(mbedtls_ssl_config *conf, mbedtls_ssl_hs_cb_t f_cert_cb)
+{
+    mbedtls_ssl_conf_cert_cb(conf, f_cert_cb);
+}

@@ -4,8 +4,8 @@ use libc::{c_char, c_void, intptr_t, size_t};
 
 use super::config::mojo_tls_config;
 use super::{
-    bytes_arg, bytes_out, copy_out, guard_handle, guard_int, guard_len, handle, opt_str_arg,
-    release, str_arg,
+    bytes_arg, bytes_out, copy_out, guard_conn, guard_int, guard_len, handle, opt_str_arg, release,
+    str_arg,
 };
 use crate::config::Config;
 use crate::conn::Conn;
@@ -46,7 +46,7 @@ pub extern "C" fn mojo_tls_conn_new_connect(
     port: u16,
     timeout_ms: i32,
 ) -> *mut mojo_tls_conn {
-    guard_handle(|| {
+    guard_conn(|| {
         let c = self::cfg(cfg)?;
         let host = str_arg(host, "host")?;
         if port == 0 {
@@ -69,7 +69,7 @@ pub extern "C" fn mojo_tls_conn_new_accept(
     listen_fd: i32,
     timeout_ms: i32,
 ) -> *mut mojo_tls_conn {
-    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, true))
+    guard_conn(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, true))
 }
 
 /// Server: accept one client within `timeout_ms` without handshaking, so a
@@ -81,7 +81,7 @@ pub extern "C" fn mojo_tls_conn_new_accept_no_handshake(
     listen_fd: i32,
     timeout_ms: i32,
 ) -> *mut mojo_tls_conn {
-    guard_handle(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, false))
+    guard_conn(|| Conn::accept(&*self::cfg(cfg)?, listen_fd, timeout_ms, false))
 }
 
 /// A connection over an fd the caller already has (STARTTLS), as client or
@@ -99,7 +99,7 @@ pub extern "C" fn mojo_tls_conn_new_fd(
     take_ownership: i32,
     server_name: *const c_char,
 ) -> *mut mojo_tls_conn {
-    guard_handle(|| {
+    guard_conn(|| {
         let owned = take_ownership != 0;
         let r = (|| {
             let c = self::cfg(cfg)?;
@@ -131,7 +131,7 @@ pub extern "C" fn mojo_tls_conn_new_memory(
     cfg: *const mojo_tls_config,
     server_name: *const c_char,
 ) -> *mut mojo_tls_conn {
-    guard_handle(|| {
+    guard_conn(|| {
         let c = self::cfg(cfg)?;
         let name = opt_str_arg(server_name, "server_name")?;
         Conn::in_memory(&c, name)
@@ -342,6 +342,58 @@ pub extern "C" fn mojo_tls_conn_session_import(
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_key_update(c: *mut mojo_tls_conn, request_peer: i32) -> i32 {
     guard_int(|| conn(c)?.key_update(request_peer != 0).map(|_| 0))
+}
+
+/// Derive `len` bytes of keying material shared with the peer (RFC 5705
+/// for TLS 1.2, RFC 8446 §7.5 for TLS 1.3) into `buf`, from `label` and
+/// `context` (`context` NULL with `context_len` 0 means no context; TLS 1.3
+/// treats that as an empty context, TLS 1.2 does not). Works with every
+/// record layer. RFC 9266's tls-exporter channel binding is label
+/// "EXPORTER-Channel-Binding", no context, 32 bytes. Returns `len`;
+/// MOJO_TLS_ERR_NOT_AVAILABLE before the handshake completed,
+/// MOJO_TLS_ERR_INVALID_ARGUMENT for `len` 0 or above 8160, a TLS 1.3
+/// label over 249 bytes, a TLS 1.2 context over 65535 bytes or a label TLS
+/// reserves ("master secret", "key expansion", ...).
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_export_keying_material(
+    c: *const mojo_tls_conn,
+    label: *const c_char,
+    label_len: size_t,
+    context: *const u8,
+    context_len: size_t,
+    buf: *mut u8,
+    len: size_t,
+) -> intptr_t {
+    guard_len(|| {
+        let c = conn(c)?;
+        let label = bytes_arg(label as *const u8, label_len, "label")?;
+        let context = if context.is_null() && context_len == 0 {
+            None
+        } else {
+            Some(bytes_arg(context, context_len, "context")?)
+        };
+        let out = bytes_out(buf, len, "buf")?;
+        c.export_keying_material(label, context, out)?;
+        Ok(out.len())
+    })
+}
+
+/// The tls-unique channel binding (RFC 5929): the verify_data of the
+/// handshake's first Finished message (12 bytes), as Python's ssl and
+/// OpenSSL report it. Output (buf, cap), returns the full length.
+/// MOJO_TLS_ERR_NOT_AVAILABLE on TLS 1.3 (tls-unique is not defined there,
+/// RFC 9266: use mojo_tls_conn_export_keying_material) and before the
+/// handshake completed.
+#[no_mangle]
+pub extern "C" fn mojo_tls_conn_tls_unique(
+    c: *const mojo_tls_conn,
+    buf: *mut u8,
+    cap: size_t,
+) -> intptr_t {
+    guard_len(|| {
+        bytes_out(buf, cap, "buf")?;
+        copy_out(&conn(c)?.tls_unique()?, buf, cap)
+    })
 }
 
 /// Send close_notify (the TLS-level end of the stream). The peer's reads

@@ -11,6 +11,7 @@
 // marking them `unsafe fn` would change nothing for C callers.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+use std::cell::Cell;
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -24,6 +25,8 @@ use crate::registry;
 pub mod library;
 
 pub mod config;
+
+pub mod server_name;
 
 pub mod conn;
 
@@ -94,9 +97,37 @@ pub(crate) fn guard_handle<T: Send + Sync + 'static, H>(f: impl FnOnce() -> Resu
     })
 }
 
+thread_local! {
+    /// The connection whose server name callback runs on this thread (0:
+    /// none). Its handshake holds it, so calls on it there are refused
+    /// (they would wait for themselves), except mojo_tls_conn_use_config.
+    pub(crate) static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// BAD_STATE for the connection whose server name callback is running.
+fn not_in_callback<H>(h: *const H) -> Result<()> {
+    if !h.is_null() && IN_CALLBACK.with(Cell::get) == h as usize {
+        return Err(Error::bad_state(
+            "inside its server name callback, a connection accepts only \
+             mojo_tls_conn_use_config",
+        ));
+    }
+    Ok(())
+}
+
 /// Look up a live handle of type `T`.
 pub(crate) fn handle<T: Send + Sync + 'static, H>(h: *const H, what: &str) -> Result<Arc<T>> {
+    not_in_callback(h)?;
     registry::get::<T>(h as usize).ok_or_else(|| Error::invalid_handle(what))
+}
+
+/// For constructors of connections: registered under the handle value the
+/// connection reserved (its server name callback already used it).
+pub(crate) fn guard_conn<H>(f: impl FnOnce() -> Result<crate::conn::Conn>) -> *mut H {
+    guard(std::ptr::null_mut(), || {
+        let conn = f()?;
+        Ok(registry::insert_reserved(conn.id(), Arc::new(conn)) as *mut H)
+    })
 }
 
 /// Release a handle. NULL is accepted (like free(NULL)); a stale handle
@@ -108,6 +139,7 @@ pub(crate) fn release<T: Send + Sync + 'static, H>(
     if h.is_null() {
         return Ok(None);
     }
+    not_in_callback(h)?;
     registry::remove::<T>(h as usize)
         .map(Some)
         .ok_or_else(|| Error::invalid_handle(what))

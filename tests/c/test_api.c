@@ -79,6 +79,7 @@ static void signatures(void) {
     { int32_t (*p)(mojo_tls_config *, const uint8_t *, size_t) = mojo_tls_config_add_ca_mem; (void)p; }
     { int32_t (*p)(mojo_tls_config *, const char *, const char *, const char *) = mojo_tls_config_add_cert_file; (void)p; }
     { int32_t (*p)(mojo_tls_config *, const uint8_t *, size_t, const uint8_t *, size_t, const char *) = mojo_tls_config_add_cert_mem; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, mojo_tls_server_name_cb, void *) = mojo_tls_config_set_server_name_callback; (void)p; }
     { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_alpn; (void)p; }
     { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_ciphersuites; (void)p; }
     { int32_t (*p)(mojo_tls_config *, const char *) = mojo_tls_config_set_groups; (void)p; }
@@ -114,6 +115,9 @@ static void signatures(void) {
     { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_session_export; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, const uint8_t *, size_t) = mojo_tls_conn_session_import; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, int32_t) = mojo_tls_conn_key_update; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, const char *, size_t, const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_conn_export_keying_material; (void)p; }
+    { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_tls_unique; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *, const mojo_tls_config *) = mojo_tls_conn_use_config; (void)p; }
     { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_close_notify; (void)p; }
     { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_close; (void)p; }
     { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_free; (void)p; }

@@ -809,6 +809,35 @@ T("mojo_tls_conn_key_update", lambda fx: [fx.hs_client, 1], ANY,
   extra=[("before the handshake", lambda fx: [fx.conn, 0], codes(NOT_AVAILABLE)),
          ("request INT32_MIN", lambda fx: [fx.hs_client, -(2**31)], ANY)])
 
+# server name callback (a C callback that returns 0; the sweep never
+# handshakes on a config it is set on) and keying material
+SNI_CB = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)(lambda u, c, n: 0)
+SNI_CB_ADDR = ctypes.cast(SNI_CB, ctypes.c_void_p).value
+T("mojo_tls_config_set_server_name_callback", lambda fx: [fx.new_scfg(), SNI_CB_ADDR, None],
+  over={"userdata:NULL": OK},
+  extra=[("cb NULL (removes it)", lambda fx: [fx.new_scfg(), None, None], OK),
+         ("with userdata", lambda fx: [fx.new_scfg(), SNI_CB_ADDR, fx.real_mem], OK),
+         ("on a client config", lambda fx: [fx.new_ccfg(), SNI_CB_ADDR, None], codes(BAD_STATE))])
+T("mojo_tls_conn_use_config", lambda fx: [fx.hs_server, fx.scfg], codes(BAD_STATE),
+  extra=[("a client connection", lambda fx: [fx.hs_client, fx.scfg], codes(BAD_STATE)),
+         ("a client config", lambda fx: [fx.hs_server, fx.ccfg], codes(BAD_STATE)),
+         ("before the handshake", lambda fx: [fx.new_conn(server=True), fx.scfg], codes(BAD_STATE))])
+EKM = "EXPORTER-sweep"
+T("mojo_tls_conn_export_keying_material",
+  lambda fx: [fx.hs_client, S(EKM), len(EKM), None, 0, O(64), 32], codes(32),
+  over={"buf:NULL,0": codes(INVALID_ARGUMENT)},
+  extra=[("with a context", lambda fx: [fx.hs_server, S(EKM), len(EKM), B(b"ctx"), 3, O(64), 64], codes(64)),
+         ("empty label", lambda fx: [fx.hs_client, S(""), 0, None, 0, O(32), 32], codes(32)),
+         ("length 8160", lambda fx: [fx.hs_client, S(EKM), len(EKM), None, 0, O(8160), 8160], codes(8160)),
+         ("length 8161", lambda fx: [fx.hs_client, S(EKM), len(EKM), None, 0, O(8161), 8161],
+          codes(INVALID_ARGUMENT)),
+         ("TLS 1.3 label of 250 bytes", lambda fx: [fx.hs_client, S("a" * 250), 250, None, 0, O(32), 32],
+          codes(INVALID_ARGUMENT)),
+         ("before the handshake", lambda fx: [fx.conn, S(EKM), len(EKM), None, 0, O(32), 32],
+          codes(NOT_AVAILABLE))])
+T("mojo_tls_conn_tls_unique", lambda fx: [fx.hs_client, O(64), 64], codes(NOT_AVAILABLE),
+  extra=[("before the handshake", lambda fx: [fx.conn, O(64), 64], codes(NOT_AVAILABLE))])
+
 # --- library-wide ---------------------------------------------------------
 for _f in ("mojo_tls_init", "mojo_tls_version", "mojo_tls_backend", "mojo_tls_abi_version",
            "mojo_tls_last_error_code"):
@@ -884,7 +913,8 @@ def replace(args_fn: Callable[[Fx], List[Any]], i: int, value: Callable[[Fx], An
     return build
 
 
-SIZE_NAMES = ("len", "cap", "n", "buflen", "keylen", "pwdlen", "cert_len", "key_len", "input_len", "buf_size")
+SIZE_NAMES = ("len", "cap", "n", "buflen", "keylen", "pwdlen", "cert_len", "key_len", "input_len", "buf_size",
+              "label_len", "context_len")
 
 
 def build_cases(funcs: Dict[str, H.Func]) -> List[Case]:
@@ -1006,7 +1036,7 @@ def all_cases(seed_dir: Optional[str]) -> Tuple[Dict[str, H.Func], List[Case]]:
 # worker: runs cases, one JSON line each
 # ---------------------------------------------------------------------------
 
-CT = {"void": None, "size_t": ctypes.c_size_t, "ptrdiff_t": ctypes.c_ssize_t, "intptr_t": ctypes.c_ssize_t, "int32_t": ctypes.c_int32,
+CT = {"mojo_tls_server_name_cb": ctypes.c_void_p, "void": None, "size_t": ctypes.c_size_t, "ptrdiff_t": ctypes.c_ssize_t, "intptr_t": ctypes.c_ssize_t, "int32_t": ctypes.c_int32,
       "int64_t": ctypes.c_int64, "int": ctypes.c_int, "unsigned int": ctypes.c_uint, "uint16_t": ctypes.c_uint16}
 
 

@@ -1,7 +1,9 @@
 //! Mbed TLS's per-handshake callbacks: certificate verification (pins, IP
 //! SANs, host name reasons) and server name indication; and the
-//! per-session state they reach.
+//! per-session state they reach (the application's server name callback
+//! is in `server_name.rs`).
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -24,6 +26,16 @@ pub(super) struct SniTable {
     pub(super) entries: Vec<(Vec<String>, *mut sys::x509_crt, *mut sys::pk_context)>,
 }
 
+impl SniTable {
+    /// The first certificate whose names match `name`.
+    pub(super) fn pick(&self, name: &str) -> Option<(*mut sys::x509_crt, *mut sys::pk_context)> {
+        self.entries
+            .iter()
+            .find(|(names, _, _)| names.iter().any(|p| x509::name_matches(p, name)))
+            .map(|(_, chain, key)| (*chain, *key))
+    }
+}
+
 /// Per-session state reached from Mbed TLS callbacks (the verify context,
 /// and the session user pointer for SNI).
 pub(super) struct SessionHook {
@@ -31,8 +43,10 @@ pub(super) struct SessionHook {
     /// given no host name then), and no SNI is sent, per RFC 6066.
     pub(super) expect_ip: Option<IpAddr>,
     pub(super) check_hostname: bool,
-    pub(super) pins: Arc<Vec<Pin>>,
-    pub(super) pin_only: bool,
+    /// Pins and pin-only trust: the session's config's, or those of the
+    /// config the server name callback switched to.
+    pub(super) pins: RefCell<Arc<Vec<Pin>>>,
+    pub(super) pin_only: Cell<bool>,
     pub(super) pin_matched: Cell<bool>,
     pub(super) pin_failed: Cell<bool>,
     /// Server: the name the client asked for (SNI). Client: the name sent.
@@ -47,7 +61,24 @@ pub(super) struct SessionHook {
     pub(super) offered: Cell<bool>,
     /// Key log and captured traffic keys.
     pub(super) export: KeyExport,
+    /// Server: the application's server name callback and the tag (the
+    /// connection's handle) it is given.
+    pub(super) server_name_cb: Option<ServerNameCallback>,
+    pub(super) tag: usize,
+    /// The callback ran in this handshake (a ClientHello after a
+    /// HelloRetryRequest does not run it again).
+    pub(super) server_name_cb_done: Cell<bool>,
+    /// The callback aborted the handshake: the alert to send and why.
+    pub(super) refused: RefCell<Option<(u8, String)>>,
+    /// Configs the handshake switched to: kept alive as long as the session,
+    /// which points into them (type-erased: this file does not know them).
+    pub(super) adopted: RefCell<Vec<Arc<dyn Any + Send + Sync>>>,
 }
+
+/// The application's server name callback as the core wraps it: given the
+/// session's tag and the client's server name (None without SNI), it returns
+/// 0 to go on or a TLS alert description (1..=255) to abort the handshake.
+pub type ServerNameCallback = Arc<dyn Fn(usize, Option<&str>) -> i32 + Send + Sync>;
 
 const TRUST_FLAGS: u32 = (sys::X509_BADCERT_NOT_TRUSTED | sys::X509_BADCERT_CN_MISMATCH) as u32;
 
@@ -71,24 +102,25 @@ pub(super) unsafe extern "C" fn verify_cb(
         let hook = &*(p as *const SessionHook);
         hook.verify_called.set(true);
         let crt = &*crt;
-        if !hook.pins.is_empty() {
+        let pins = hook.pins.borrow().clone();
+        let pin_only = hook.pin_only.get();
+        if !pins.is_empty() {
             let der_hash = sha256(x509::raw_der(crt));
             let spki_hash = sha256(x509::spki_der(crt));
-            if hook
-                .pins
+            if pins
                 .iter()
                 .any(|pin| pin.hash == if pin.spki { spki_hash } else { der_hash })
             {
                 hook.pin_matched.set(true);
             }
         }
-        if hook.pin_only {
+        if pin_only {
             *flags &= !TRUST_FLAGS;
         }
         if depth != 0 {
             return 0;
         }
-        if !hook.pin_only {
+        if !pin_only {
             if !hook.check_hostname {
                 *flags &= !(sys::X509_BADCERT_CN_MISMATCH as u32);
             } else if let Some(ip) = hook.expect_ip {
@@ -105,7 +137,7 @@ pub(super) unsafe extern "C" fn verify_cb(
                 *hook.host_mismatch.borrow_mut() = Some(x509::host_mismatch(crt, host));
             }
         }
-        if !hook.pins.is_empty() && !hook.pin_matched.get() {
+        if !pins.is_empty() && !hook.pin_matched.get() {
             *flags |= sys::X509_BADCERT_OTHER as u32;
             hook.pin_failed.set(true);
         }
@@ -137,14 +169,9 @@ pub(super) unsafe extern "C" fn sni_cb(
         if !hook.is_null() {
             *(*hook).server_name.borrow_mut() = Some(name.clone());
         }
-        for (names, chain, key) in &table.entries {
-            if names
-                .iter()
-                .any(|pattern| x509::name_matches(pattern, &name))
-            {
-                return sys::ssl_set_hs_own_cert(ssl, *chain, *key);
-            }
+        match table.pick(&name) {
+            Some((chain, key)) => sys::ssl_set_hs_own_cert(ssl, chain, key),
+            None => 0,
         }
-        0
     }
 }

@@ -4,7 +4,8 @@
 use std::ffi::CString;
 use std::sync::Arc;
 
-use super::callbacks::{sni_cb, Pin, SniTable};
+use super::callbacks::{sni_cb, Pin, ServerNameCallback, SniTable};
+use super::server_name;
 use crate::backend::errors::mbed_error;
 use crate::backend::generation::{self, GroupId};
 use crate::backend::keylog::KeyLog;
@@ -49,6 +50,8 @@ pub struct ConfigSpec {
     pub psk_ke: bool,
     /// Capture traffic keys for the fast record layer.
     pub capture_keys: bool,
+    /// Server: the application's server name callback.
+    pub server_name_cb: Option<ServerNameCallback>,
 }
 
 /// A ready `ssl_config`. Immutable once built; shared by connections.
@@ -77,6 +80,7 @@ pub struct SslConfig {
     _empty_ca: Option<CertChain>,
     pub(super) pins: Arc<Vec<Pin>>,
     pub(super) pin_only: bool,
+    pub(super) server_name_cb: Option<ServerNameCallback>,
     pub server: bool,
     pub authmode: i32,
 }
@@ -148,6 +152,7 @@ impl SslConfig {
                 _empty_ca: spec.pin_only.then(CertChain::new),
                 pins: Arc::new(spec.pins.clone()),
                 pin_only: spec.pin_only,
+                server_name_cb: spec.server_name_cb.clone().filter(|_| spec.server),
                 server: spec.server,
                 authmode: spec.authmode,
             };
@@ -198,6 +203,11 @@ impl SslConfig {
                     &*cfg._sni as *const SniTable as *mut libc::c_void,
                 );
             }
+            if cfg.server_name_cb.is_some() {
+                // Runs after the SNI table (which is consulted while the
+                // ClientHello's extensions are parsed).
+                generation::conf_cert_cb(c, Some(server_name::cert_cb));
+            }
             if let Some(t) = &cfg._tickets {
                 t.install(c);
             }
@@ -241,6 +251,61 @@ impl SslConfig {
 
     pub(super) fn as_ptr(&self) -> *const sys::ssl_config {
         &*self.conf
+    }
+
+    /// Inside a server name callback: the handshake on this thread takes
+    /// this (server) config's certificates (chosen by the client's name
+    /// among them as its SNI table would, else all of them), CA chain and
+    /// CRL, client-auth mode and pins. The session keeps the config alive.
+    pub fn adopt_in_handshake(self: &Arc<Self>) -> Result<()> {
+        if !self.server {
+            return Err(Error::invalid_arg(
+                "a connection can switch only to a server configuration",
+            ));
+        }
+        server_name::with_active(|ssl, hook| {
+            let name = hook.server_name.borrow().clone();
+            let chosen: Vec<(*mut sys::x509_crt, *mut sys::pk_context)> =
+                match name.as_deref().and_then(|n| self._sni.pick(n)) {
+                    Some(pair) => vec![pair],
+                    None => self
+                        ._own
+                        .iter()
+                        .map(|(c, k)| (c.as_mut_ptr(), k.as_mut_ptr()))
+                        .collect(),
+                };
+            // SAFETY: inside the certificate callback of `ssl`'s handshake,
+            // where the ssl_set_hs_* calls are valid; every pointer is owned
+            // by `self`, which the session keeps alive (`adopted`).
+            unsafe {
+                // NULL empties the handshake's list (the SNI table's pick).
+                sys::ssl_set_hs_own_cert(ssl, std::ptr::null_mut(), std::ptr::null_mut());
+                for (chain, key) in chosen {
+                    let ret = sys::ssl_set_hs_own_cert(ssl, chain, key);
+                    if ret != 0 {
+                        return Err(mbed_error(
+                            ret,
+                            Code::MOJO_TLS_ERR_NO_MEMORY,
+                            "ssl_set_hs_own_cert",
+                        ));
+                    }
+                }
+                let crl = self
+                    ._crl
+                    .as_ref()
+                    .map_or(std::ptr::null_mut(), |c| c.as_mut_ptr());
+                if let Some(empty) = &self._empty_ca {
+                    sys::ssl_set_hs_ca_chain(ssl, empty.as_mut_ptr(), std::ptr::null_mut());
+                } else if let Some(ca) = &self._ca {
+                    sys::ssl_set_hs_ca_chain(ssl, ca.as_mut_ptr(), crl);
+                }
+                sys::ssl_set_hs_authmode(ssl, self.authmode);
+            }
+            *hook.pins.borrow_mut() = self.pins.clone();
+            hook.pin_only.set(self.pin_only);
+            hook.adopted.borrow_mut().push(self.clone());
+            Ok(())
+        })
     }
 }
 

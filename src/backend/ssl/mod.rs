@@ -1,12 +1,13 @@
 //! TLS configurations and sessions over Mbed TLS: the config builder
 //! (`config.rs`), the session (`session.rs`) and the callbacks Mbed TLS
-//! makes during a handshake (`callbacks.rs`).
+//! makes during a handshake (`callbacks.rs`, `server_name.rs`).
 
 mod callbacks;
 mod config;
+mod server_name;
 mod session;
 
-pub use callbacks::Pin;
+pub use callbacks::{Pin, ServerNameCallback};
 pub use config::{ConfigSpec, SslConfig};
 pub(crate) use config::{VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
 pub use session::Session;

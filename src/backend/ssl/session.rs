@@ -48,10 +48,13 @@ pub struct Session {
 unsafe impl Send for Session {}
 
 impl Session {
+    /// `tag` is what the server name callback is given to name this
+    /// session (the connection's handle).
     pub fn new(
         config: Arc<SslConfig>,
         server_name: Option<&str>,
         check_hostname: bool,
+        tag: usize,
     ) -> Result<Session> {
         let expect_ip = server_name.and_then(|n| {
             n.trim_start_matches('[')
@@ -62,8 +65,8 @@ impl Session {
         let hook = Box::new(SessionHook {
             expect_ip,
             check_hostname: check_hostname && !config.pin_only,
-            pins: config.pins.clone(),
-            pin_only: config.pin_only,
+            pins: RefCell::new(config.pins.clone()),
+            pin_only: Cell::new(config.pin_only),
             pin_matched: Cell::new(false),
             pin_failed: Cell::new(false),
             server_name: RefCell::new(None),
@@ -74,6 +77,11 @@ impl Session {
             verify_called: Cell::new(false),
             offered: Cell::new(false),
             export: KeyExport::new(config._keylog.clone(), config.capture_keys),
+            server_name_cb: config.server_name_cb.clone(),
+            tag,
+            server_name_cb_done: Cell::new(false),
+            refused: RefCell::new(None),
+            adopted: RefCell::new(Vec::new()),
         });
         let bio = Box::into_raw(Box::<BioCtx>::default());
         // SAFETY: ctx is initialised before use; the BIO context, hook and config
@@ -107,9 +115,8 @@ impl Session {
             let hook_ptr = &*s.hook as *const SessionHook as *mut libc::c_void;
             sys::ssl_set_verify(&mut *s.ctx, Some(verify_cb), hook_ptr);
             generation::set_session_user_ptr(&mut *s.ctx, hook_ptr);
-            if s.hook.export.keylog.is_some() || s.hook.export.capture {
-                keys::install_on_session(&mut *s.ctx, &s.hook.export);
-            }
+            // Always: the TLS 1.2 exporter needs the master secret.
+            keys::install_on_session(&mut *s.ctx, &s.hook.export);
             // No DNS name to check (IP literal, or none given with host name
             // checking off): 3.6.3+ / 4.x must be told so explicitly.
             if !s.config.server && (s.hook.expect_ip.is_some() || server_name.is_none()) {
@@ -208,6 +215,7 @@ impl Session {
                 }
                 if ret != 0 {
                     self.alert_on_silent_failure(ret);
+                    self.alert_on_refusal();
                     return ret;
                 }
             }
@@ -237,6 +245,18 @@ impl Session {
                     sys::SSL_ALERT_MSG_HANDSHAKE_FAILURE as u8,
                 );
             }
+        }
+    }
+
+    /// The server name callback aborted the handshake: send its alert
+    /// (Mbed TLS sends none when the certificate callback fails).
+    fn alert_on_refusal(&mut self) {
+        let Some(alert) = self.hook.refused.borrow().as_ref().map(|r| r.0) else {
+            return;
+        };
+        // SAFETY: exclusive access; best effort (the result is ignored).
+        unsafe {
+            sys::ssl_send_alert_message(&mut *self.ctx, sys::SSL_ALERT_LEVEL_FATAL as u8, alert);
         }
     }
 
@@ -475,6 +495,9 @@ impl Session {
 
     /// Turn a raw failure into an `Error`.
     pub fn error(&self, ret: i32) -> Error {
+        if let Some((_, why)) = self.hook.refused.borrow().as_ref() {
+            return Error::new(Code::MOJO_TLS_ERR_HANDSHAKE, why.clone());
+        }
         let flags = self.verify_flags();
         let mismatch = self.hook.host_mismatch.borrow().clone();
         let mut e = ssl_error(ret, !self.handshake_done(), flags, mismatch.as_deref());
