@@ -194,7 +194,8 @@ typedef enum mojo_tls_err {
    */
   MOJO_TLS_ERR_TIMEOUT = -3,
   /**
-   * The connection is closed (closed locally, close_notify sent, or reset by the peer).
+   * The connection is closed (closed locally, or close_notify sent); a reset by the peer is
+   * MOJO_TLS_ERR_RESET.
    */
   MOJO_TLS_ERR_CLOSED = -4,
   /**
@@ -267,6 +268,11 @@ typedef enum mojo_tls_err {
    * same data, as after WANT_WRITE).
    */
   MOJO_TLS_ERR_INTERRUPTED = -21,
+  /**
+   * The peer reset the connection (TCP RST: ECONNRESET, or EPIPE on a write): nothing more
+   * can be sent or received. Data read before it was real; what was written may be lost.
+   */
+  MOJO_TLS_ERR_RESET = -22,
 } mojo_tls_err;
 
 /**

@@ -127,7 +127,10 @@ impl State {
                 )
             };
         } else if let Some(os) = self.transport.last_os_error() {
-            if err.code == Code::MOJO_TLS_ERR_IO || err.code == Code::MOJO_TLS_ERR_CLOSED {
+            if matches!(
+                err.code,
+                Code::MOJO_TLS_ERR_IO | Code::MOJO_TLS_ERR_CLOSED | Code::MOJO_TLS_ERR_RESET
+            ) {
                 err.message = format!("{} ({os})", err.message);
             }
         }

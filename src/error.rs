@@ -20,7 +20,8 @@ pub enum mojo_tls_err {
     MOJO_TLS_ERR_WANT_WRITE = -2,
     /// A positive timeout elapsed.
     MOJO_TLS_ERR_TIMEOUT = -3,
-    /// The connection is closed (closed locally, close_notify sent, or reset by the peer).
+    /// The connection is closed (closed locally, or close_notify sent); a reset by the peer is
+    /// MOJO_TLS_ERR_RESET.
     MOJO_TLS_ERR_CLOSED = -4,
     /// The transport reached EOF without the peer's close_notify (possible truncation attack).
     MOJO_TLS_ERR_TRUNCATED = -5,
@@ -58,12 +59,15 @@ pub enum mojo_tls_err {
     /// completed. No state is lost: run the signal's work and call again (a write with the
     /// same data, as after WANT_WRITE).
     MOJO_TLS_ERR_INTERRUPTED = -21,
+    /// The peer reset the connection (TCP RST: ECONNRESET, or EPIPE on a write): nothing more
+    /// can be sent or received. Data read before it was real; what was written may be lost.
+    MOJO_TLS_ERR_RESET = -22,
 }
 
 pub use mojo_tls_err as Code;
 
 impl Code {
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::MOJO_TLS_OK,
         Code::MOJO_TLS_ERR_WANT_READ,
         Code::MOJO_TLS_ERR_WANT_WRITE,
@@ -86,6 +90,7 @@ impl Code {
         Code::MOJO_TLS_ERR_NOT_AVAILABLE,
         Code::MOJO_TLS_ERR_INTERNAL,
         Code::MOJO_TLS_ERR_INTERRUPTED,
+        Code::MOJO_TLS_ERR_RESET,
     ];
 
     pub fn from_i32(v: i32) -> Option<Code> {
@@ -121,6 +126,7 @@ impl Code {
             Code::MOJO_TLS_ERR_NOT_AVAILABLE => "not available\0",
             Code::MOJO_TLS_ERR_INTERNAL => "internal error in mojo-tls\0",
             Code::MOJO_TLS_ERR_INTERRUPTED => "interrupted by a signal: call again\0",
+            Code::MOJO_TLS_ERR_RESET => "connection reset by peer\0",
         }
     }
 }
@@ -232,6 +238,9 @@ pub fn last_error_text() -> String {
             let base = err.code.text().trim_end_matches('\0');
             if err.message.is_empty() {
                 base.to_string()
+            } else if err.message.starts_with(base) {
+                // Said once: "connection reset by peer (os error 104)".
+                err.message.clone()
             } else {
                 format!("{base}: {}", err.message)
             }

@@ -115,7 +115,8 @@ comptime MOJO_TLS_ERR_WANT_READ: Int = -1
 comptime MOJO_TLS_ERR_WANT_WRITE: Int = -2
 # A positive timeout elapsed.
 comptime MOJO_TLS_ERR_TIMEOUT: Int = -3
-# The connection is closed (closed locally, close_notify sent, or reset by the peer).
+# The connection is closed (closed locally, or close_notify sent); a reset by the peer is
+# MOJO_TLS_ERR_RESET.
 comptime MOJO_TLS_ERR_CLOSED: Int = -4
 # The transport reached EOF without the peer's close_notify (possible truncation attack).
 comptime MOJO_TLS_ERR_TRUNCATED: Int = -5
@@ -153,6 +154,9 @@ comptime MOJO_TLS_ERR_INTERNAL: Int = -20
 # completed. No state is lost: run the signal's work and call again (a write with the
 # same data, as after WANT_WRITE).
 comptime MOJO_TLS_ERR_INTERRUPTED: Int = -21
+# The peer reset the connection (TCP RST: ECONNRESET, or EPIPE on a write): nothing more
+# can be sent or received. Data read before it was real; what was written may be lost.
+comptime MOJO_TLS_ERR_RESET: Int = -22
 
 # ---- opaque handle types (addresses; 0 = NULL) ----------------------------
 # Opaque handle to a TLS configuration (client or server). Created by

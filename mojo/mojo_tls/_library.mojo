@@ -30,6 +30,7 @@ from ._ffi import (
     MOJO_TLS_ERR_NOT_AVAILABLE,
     MOJO_TLS_ERR_INTERNAL,
     MOJO_TLS_ERR_INTERRUPTED,
+    MOJO_TLS_ERR_RESET,
 )
 
 
@@ -84,6 +85,8 @@ def error_name(code: Int) -> String:
         return "MOJO_TLS_ERR_INTERNAL"
     elif code == MOJO_TLS_ERR_INTERRUPTED:
         return "MOJO_TLS_ERR_INTERRUPTED"
+    elif code == MOJO_TLS_ERR_RESET:
+        return "MOJO_TLS_ERR_RESET"
     return String("error ", code)
 
 
@@ -156,18 +159,14 @@ struct TLSError(Copyable, Movable, Writable):
         return self.code == MOJO_TLS_ERR_VERIFY_FAILED
 
     def is_reset(self) -> Bool:
-        """The peer reset the connection (ECONNRESET / EPIPE): the library
-        reports it as MOJO_TLS_ERR_CLOSED with "connection reset by peer"."""
-        return (
-            self.code == MOJO_TLS_ERR_CLOSED
-            and self.message.find("reset by peer") >= 0
-        )
+        """The peer reset the connection (ECONNRESET / EPIPE)."""
+        return self.code == MOJO_TLS_ERR_RESET
 
     def is_closed(self) -> Bool:
         """The stream was closed on this side (close(), or a write after
         close_notify), or the listener was closed; a peer reset is
         `is_reset()` instead."""
-        return self.code == MOJO_TLS_ERR_CLOSED and not self.is_reset()
+        return self.code == MOJO_TLS_ERR_CLOSED
 
     def is_truncated(self) -> Bool:
         """The peer's end came without close_notify (see

@@ -12,7 +12,7 @@ from . import _ffi
 from ._core import as_bytes, lib, make_error, out_bytes, out_string
 from ._sni import SNIContextMixin
 from .errors import (BADCERT_CN_MISMATCH, CertificateVerifyError, TLSClosedError,
-                     TLSConnectionResetError, TLSError, TLSNotAvailableError)
+                     TLSError, TLSNotAvailableError)
 
 Err = _ffi.mojo_tls_err
 
@@ -183,7 +183,6 @@ class _ConnBase(SNIContextMixin):
 
     _conn: Optional[_ffi.ConnHandle] = None
     _closed_what = "TLS connection"
-    _resets = False  # CLOSED can mean a TCP reset (sockets, not memory mode)
 
     def _init_base(self, context: Any, server_side: bool, server_hostname: Optional[str]) -> None:
         self._conn = None
@@ -260,13 +259,6 @@ class _ConnBase(SNIContextMixin):
                 pass
             exc = CertificateVerifyError(exc.library_message, rc, verify_reason=reason,
                                          verify_flags=flags, server_hostname=host, context=what)
-        elif (rc == Err.MOJO_TLS_ERR_CLOSED and self._resets and self._conn is not None
-              and not self._notify_sent and not self._peer_closed):
-            # CLOSED on a live socket connection that neither side ended
-            # with close_notify: the peer reset it (ssl raises
-            # ConnectionResetError). The C API has no errno getter; the
-            # package tracks the close_notify both ways itself.
-            exc = TLSConnectionResetError(exc.message)
         return exc
 
     # -- checks the library does not make ---------------------------------------

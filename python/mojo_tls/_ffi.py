@@ -118,7 +118,8 @@ class mojo_tls_err(enum.IntEnum):
     MOJO_TLS_ERR_WANT_WRITE = -2
     # A positive timeout elapsed.
     MOJO_TLS_ERR_TIMEOUT = -3
-    # The connection is closed (closed locally, close_notify sent, or reset by the peer).
+    # The connection is closed (closed locally, or close_notify sent); a reset by the peer is
+    # MOJO_TLS_ERR_RESET.
     MOJO_TLS_ERR_CLOSED = -4
     # The transport reached EOF without the peer's close_notify (possible truncation attack).
     MOJO_TLS_ERR_TRUNCATED = -5
@@ -156,6 +157,9 @@ class mojo_tls_err(enum.IntEnum):
     # completed. No state is lost: run the signal's work and call again (a write with the
     # same data, as after WANT_WRITE).
     MOJO_TLS_ERR_INTERRUPTED = -21
+    # The peer reset the connection (TCP RST: ECONNRESET, or EPIPE on a write): nothing more
+    # can be sent or received. Data read before it was real; what was written may be lost.
+    MOJO_TLS_ERR_RESET = -22
 
 
 # The mojo_tls_err values as plain module constants.
@@ -181,6 +185,7 @@ MOJO_TLS_ERR_NO_MEMORY = mojo_tls_err.MOJO_TLS_ERR_NO_MEMORY
 MOJO_TLS_ERR_NOT_AVAILABLE = mojo_tls_err.MOJO_TLS_ERR_NOT_AVAILABLE
 MOJO_TLS_ERR_INTERNAL = mojo_tls_err.MOJO_TLS_ERR_INTERNAL
 MOJO_TLS_ERR_INTERRUPTED = mojo_tls_err.MOJO_TLS_ERR_INTERRUPTED
+MOJO_TLS_ERR_RESET = mojo_tls_err.MOJO_TLS_ERR_RESET
 
 # ---- opaque handle types --------------------------------------------------
 

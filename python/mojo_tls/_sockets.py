@@ -18,7 +18,7 @@ from ._core import as_bytes, c_str, check, check_handle, lib, make_error, timeou
 from ._signals import check_signals, conn_call, handle_call
 from .context import TLSContext
 from .errors import (TLSClosedError, TLSConnectError, TLSConnectionRefusedError,
-                     TLSConnectionResetError, TLSError, TLSWantReadError)
+                     TLSError, TLSWantReadError)
 
 Err = _ffi.mojo_tls_err
 
@@ -60,8 +60,6 @@ def _connect_error(exc: TLSError, host: str, port: int, timeout: Optional[float]
     """A TLSConnectError from the library's TCP connect, made the stdlib's
     OSError subclass with errno (ConnectionRefusedError, ...) when Python's
     socket sees the same failure."""
-    if isinstance(exc, TLSClosedError):
-        return _reset_error(exc)
     if not isinstance(exc, TLSConnectError) or isinstance(exc, TimeoutError):
         return exc  # (its __cause__ is None: raised "from None", as before)
     err = _os_error("connect", host, port, timeout)
@@ -74,14 +72,6 @@ def _connect_error(exc: TLSError, host: str, port: int, timeout: Optional[float]
         new = TLSConnectError(exc.message, int(Err.MOJO_TLS_ERR_CONNECT), errno=err.errno)
     new.__cause__ = err
     return new
-
-
-def _reset_error(exc: TLSError) -> TLSError:
-    """CLOSED from a constructor (connect / accept + handshake): nothing was
-    sent or closed by us yet, so the peer reset the connection."""
-    if type(exc) is TLSClosedError and exc.code == Err.MOJO_TLS_ERR_CLOSED:
-        return TLSConnectionResetError(exc.message)
-    return exc
 
 
 def _check_port(port: Any) -> int:
@@ -114,7 +104,6 @@ class TLSSocket(_ConnBase):
     _io_refs: int
     _close_called: bool
     _waiters: List[None]
-    _resets = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("TLSSocket has no public constructor: use mojo_tls.connect(), "
@@ -726,10 +715,7 @@ class TLSListener:
         fd = self._get_fd()
         L = lib()
         fn = L.mojo_tls_conn_new_accept if handshake else L.mojo_tls_conn_new_accept_no_handshake
-        try:
-            conn = check_handle(handle_call(t, lambda ms: fn(self.context._h(), fd, ms)), "accept")
-        except TLSClosedError as exc:
-            raise _reset_error(exc) from None
+        conn = check_handle(handle_call(t, lambda ms: fn(self.context._h(), fd, ms)), "accept")
         s = TLSSocket._new(self.context, conn, server_side=True, server_hostname=None, timeout=t,
                            handshake_done=handshake)
         try:

@@ -129,7 +129,7 @@ class TLSConnectionResetError(TLSClosedError, ConnectionResetError):
     """The peer reset the TCP connection (also a :class:`ConnectionResetError`,
     ``errno`` ECONNRESET)."""
 
-    def __init__(self, message: str, code: Optional[int] = int(Err.MOJO_TLS_ERR_CLOSED),
+    def __init__(self, message: str, code: Optional[int] = int(Err.MOJO_TLS_ERR_RESET),
                  errno: Optional[int] = None) -> None:
         super().__init__(message, code, _errno.ECONNRESET if errno is None else errno)
 
@@ -328,6 +328,7 @@ _BY_CODE: Dict[int, Type[TLSError]] = {
     Err.MOJO_TLS_ERR_NOT_AVAILABLE: TLSNotAvailableError,
     Err.MOJO_TLS_ERR_INTERNAL: TLSInternalError,
     Err.MOJO_TLS_ERR_INTERRUPTED: TLSInterruptedError,
+    Err.MOJO_TLS_ERR_RESET: TLSConnectionResetError,
 }
 
 

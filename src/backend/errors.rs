@@ -238,7 +238,7 @@ pub fn ssl_error(
             Code::MOJO_TLS_ERR_HANDSHAKE,
             "the client sent no certificate",
         ),
-        sys::ERR_NET_CONN_RESET => (Code::MOJO_TLS_ERR_CLOSED, "connection reset by peer"),
+        sys::ERR_NET_CONN_RESET => (Code::MOJO_TLS_ERR_RESET, "connection reset by peer"),
         sys::ERR_NET_SEND_FAILED | sys::ERR_NET_RECV_FAILED => {
             (Code::MOJO_TLS_ERR_IO, "socket error")
         }

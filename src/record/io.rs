@@ -588,7 +588,7 @@ fn io_error(l: &Link<'_>, st: IoStatus, what: &str) -> Error {
         .unwrap_or_default();
     match st {
         IoStatus::Reset => Error::new(
-            Code::MOJO_TLS_ERR_CLOSED,
+            Code::MOJO_TLS_ERR_RESET,
             format!("connection reset by peer{os}"),
         ),
         _ => Error::new(Code::MOJO_TLS_ERR_IO, format!("socket error in {what}{os}")),

@@ -93,6 +93,7 @@ static H_UNUSED const char *h_code_name(intmax_t code) {
     case MOJO_TLS_ERR_NOT_AVAILABLE: return "NOT_AVAILABLE";
     case MOJO_TLS_ERR_INTERNAL: return "INTERNAL";
     case MOJO_TLS_ERR_INTERRUPTED: return "INTERRUPTED";
+    case MOJO_TLS_ERR_RESET: return "RESET";
     default: return code > 0 ? "positive" : "unknown";
     }
 }

@@ -34,7 +34,7 @@ C = {e.name.replace("MOJO_TLS_ERR_", ""): int(e) for e in E}
 WANT_READ = C["WANT_READ"]
 SLOW = R.slow()
 # "clean error" codes for a broken peer during or after the handshake
-HS_ERRORS = (C["HANDSHAKE"], C["PROTOCOL"], C["CLOSED"], C["TRUNCATED"], C["IO"])
+HS_ERRORS = (C["HANDSHAKE"], C["PROTOCOL"], C["CLOSED"], C["RESET"], C["TRUNCATED"], C["IO"])
 
 
 def elapsed_ok(t: float, lo: float, hi: float, what: str) -> None:
@@ -386,7 +386,7 @@ def reset_mid_record(pki: PKI) -> str:
     L.mojo_tls_conn_free(c)
     srv.join()
     assert payload.startswith(got)
-    assert rc in (C["CLOSED"], C["TRUNCATED"], C["IO"]), f"RST mid-record: {R.code_name(rc)} ({msg})"
+    assert rc in (C["RESET"], C["TRUNCATED"], C["IO"]), f"RST mid-record: {R.code_name(rc)} ({msg})"
     elapsed_ok(dt, 0, 5, "RST mid-record")
     return f"{R.code_name(rc)}: {msg}"
 
@@ -472,7 +472,7 @@ def openssl_server_hello_request(pki: PKI, work: R.TempDir) -> str:
         dt = time.monotonic() - t0
         L.mojo_tls_conn_free(c)
         elapsed_ok(dt, 0, 8, "read after a HelloRequest")
-        assert rc in (0, C["PROTOCOL"], C["CLOSED"], C["TRUNCATED"], C["TIMEOUT"]), f"{R.code_name(rc)} {msg}"
+        assert rc in (0, C["PROTOCOL"], C["CLOSED"], C["RESET"], C["TRUNCATED"], C["TIMEOUT"]), f"{R.code_name(rc)} {msg}"
     finally:
         try:
             p.stdin.close()
@@ -703,7 +703,7 @@ def openssl_client_renegotiation(pki: PKI, work: R.TempDir) -> str:
         dt = time.monotonic() - t0
         L.mojo_tls_conn_free(c)
         elapsed_ok(dt, 0, 8, "read during a client renegotiation")
-        assert rc in (0, C["PROTOCOL"], C["CLOSED"], C["TRUNCATED"], C["TIMEOUT"]), f"{R.code_name(rc)} {msg}"
+        assert rc in (0, C["PROTOCOL"], C["CLOSED"], C["RESET"], C["TRUNCATED"], C["TIMEOUT"]), f"{R.code_name(rc)} {msg}"
         assert rc != 0 or got == b"", "the server went on after a renegotiation request"
     finally:
         try:
