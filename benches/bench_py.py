@@ -93,15 +93,17 @@ def connect(kind, cli, port):
     return cli.wrap_socket(raw, server_hostname="localhost")
 
 
-def with_server(kind, srv, nbytes, client):
+def with_child(serve, client, limit=600):
+    """Run serve(listener) in a forked child and client(port) here; the
+    child is killed by PID if it outlives the client by a second."""
     ls = listen()
     port = ls.getsockname()[1]
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
-            signal.alarm(600)
-            serve_one(kind, srv, ls, nbytes)
+            signal.alarm(limit)
+            serve(ls)
         except BaseException as exc:  # noqa: BLE001 - report and exit the child
             print(f"server: {exc!r}", file=sys.stderr)
             code = 1
@@ -120,6 +122,10 @@ def with_server(kind, srv, nbytes, client):
                 os.waitpid(pid, 0)
         except ChildProcessError:
             pass
+
+
+def with_server(kind, srv, nbytes, client):
+    with_child(lambda ls: serve_one(kind, srv, ls, nbytes), client)
 
 
 def bulk(kind, nbytes, cert, key, ca, suite):
@@ -194,21 +200,10 @@ def hs_connect(kind, cli, port):
 
 def handshakes(kind, seconds, cert, key, ca):
     cli = hs_client_context(kind, ca)
-    ls = listen()
-    port = ls.getsockname()[1]
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            signal.alarm(int(seconds) + 120)
-            hs_server(cert, key, ls, seconds)
-        except BaseException as exc:  # noqa: BLE001 - report and exit the child
-            print(f"server: {exc!r}", file=sys.stderr)
-            code = 1
-        os._exit(code)
-    ls.close()
-    n = 0
-    try:
+    out = {}
+
+    def client(port):
+        n = 0
         t0, c0 = time.perf_counter(), time.process_time()
         while time.perf_counter() - t0 < seconds:
             s = hs_connect(kind, cli, port)
@@ -217,23 +212,14 @@ def handshakes(kind, seconds, cert, key, ca):
                 raise SystemExit("client: no echo")
             s.close()
             n += 1
-        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        out["dt"], out["cpu"], out["n"] = time.perf_counter() - t0, time.process_time() - c0, n
         s = hs_connect(kind, cli, port)
         s.sendall(b"q")
         s.close()
-    finally:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == 0:
-                time.sleep(1)
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == 0:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-    print(f"hs_per_s {n / dt:.1f}")
-    print(f"client_cpu_us {cpu * 1e6 / n:.1f}")
+
+    with_child(lambda ls: hs_server(cert, key, ls, seconds), client, int(seconds) + 120)
+    print(f"hs_per_s {out['n'] / out['dt']:.1f}")
+    print(f"client_cpu_us {out['cpu'] * 1e6 / out['n']:.1f}")
 
 
 def ffi(iters, cert, key, ca):

@@ -458,7 +458,7 @@ static H_UNUSED int h_tcp_connect(int port) {
     return fd;
 }
 
-/* Raw listening socket that the test never accepts on. */
+/* Raw listening socket on 127.0.0.1 (plain TCP, no socket options set). */
 static H_UNUSED int h_raw_listen(int *port, int backlog) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(fd >= 0);

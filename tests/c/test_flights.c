@@ -10,8 +10,6 @@
  * client: ClientHello, then ChangeCipherSpec, then Finished). */
 #include "harness.h"
 
-#include <netinet/in.h>
-
 /* The head of Linux's struct tcp_info (linux/tcp.h, 4.6 and later), up to
  * tcpi_data_segs_out; glibc's <netinet/tcp.h> stops before it and the two
  * headers cannot both be included. */
@@ -78,24 +76,14 @@ static void one(const h_pki *pki, int version) {
     }
 
     /* plain sockets, as a caller makes them: no TCP_NODELAY */
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(lfd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    REQUIRE(listen(lfd, 4) == 0);
-    socklen_t sl = sizeof sa;
-    REQUIRE(getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
+    int port;
+    int lfd = h_raw_listen(&port, 4);
 
     server_arg a = {lfd, scfg, 0, 0};
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, server_main, &a) == 0);
 
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    int fd = h_tcp_connect(port);
     CHECK_EQ(nodelay(fd), 0);
     mojo_tls_conn *c = mojo_tls_conn_new_fd(ccfg, fd, 0, "localhost");
     REQUIRE_NONNULL(c);

@@ -5,8 +5,6 @@
  * what arrived before the reset; both record layers; reads and writes. */
 #include "harness.h"
 
-#include <netinet/in.h>
-
 typedef struct {
     int lfd;
     mojo_tls_config *cfg;
@@ -32,31 +30,18 @@ static void *server_main(void *p) {
     return NULL;
 }
 
-static int tcp_listener(struct sockaddr_in *sa) {
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(lfd >= 0);
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(lfd, (struct sockaddr *)sa, sizeof *sa) == 0);
-    REQUIRE(listen(lfd, 4) == 0);
-    socklen_t sl = sizeof *sa;
-    REQUIRE(getsockname(lfd, (struct sockaddr *)sa, &sl) == 0);
-    return lfd;
-}
-
 static void one(const h_pki *pki, int layer, int version, int by_write) {
     mojo_tls_config *scfg = h_server_config(pki);
     mojo_tls_config *ccfg = h_client_config(pki->ca_pem, pki->ca_pem_len);
     CHECK_RC(mojo_tls_config_set_record_layer(ccfg, layer), 0);
     CHECK_RC(mojo_tls_config_set_max_version(ccfg, version), 0);
-    struct sockaddr_in sa;
-    int lfd = tcp_listener(&sa);
+    int port;
+    int lfd = h_raw_listen(&port, 4);
     server_arg a = {lfd, scfg, 0};
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, server_main, &a) == 0);
 
-    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, "127.0.0.1", ntohs(sa.sin_port), h_io_timeout_ms());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(ccfg, "127.0.0.1", (uint16_t)port, h_io_timeout_ms());
     REQUIRE_NONNULL(c);
     unsigned char b[16];
     CHECK_RC(h_read_exact(c, b, 5), 5);
