@@ -647,8 +647,9 @@ int32_t mojo_tls_config_set_server_name_callback(struct mojo_tls_config *cfg, mo
 int32_t mojo_tls_conn_use_config(struct mojo_tls_conn *c, const struct mojo_tls_config *other);
 
 /**
- * Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
- * and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
+ * Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;
+ * on a MOJO_TLS_TRANSPORT_DATAGRAM configuration: a connected UDP socket,
+ * DTLS 1.2) and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
  * name verified in the server's certificate and sent as SNI (an IP literal
  * is checked against the certificate's IP SANs and not sent). `timeout_ms`
  * becomes the connection's timeout for later calls. With `timeout_ms` 0 the

@@ -249,6 +249,10 @@ impl Conn {
                  (or call mojo_tls_config_insecure_skip_hostname_check)",
             ));
         }
+        let mut transport = transport;
+        if let Transport::Socket(s) = &mut transport {
+            s.datagram = snap.datagram;
+        }
         let (fd, owned, memory) = match &transport {
             Transport::Socket(s) => (s.fd, s.owned, false),
             Transport::Memory(_) | Transport::Datagram(_) => (-1, false, true),
@@ -321,9 +325,14 @@ impl Conn {
             return Err(Error::invalid_arg("connect needs a client configuration"));
         }
         // Build the config first: a bad config should not cost a TCP connection.
-        config.snapshot()?;
+        let datagram = config.snapshot()?.datagram;
         let deadline = Deadline::from_timeout(timeout_ms);
-        let fd = net::connect(host, port, deadline)?;
+        let fd = if datagram {
+            // DTLS: a connected UDP socket.
+            net::udp_connect(host, port)?
+        } else {
+            net::connect(host, port, deadline)?
+        };
         let conn = Conn::over_fd(config, fd, true, Some(host), timeout_ms)?;
         if !matches!(deadline, Deadline::NonBlocking) {
             conn.handshake_until(deadline)?;

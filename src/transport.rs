@@ -34,6 +34,8 @@ pub struct SocketIo {
     /// Bytes accepted from Mbed TLS but not yet written, oldest first.
     held: Vec<u8>,
     held_pos: usize,
+    /// A datagram socket (DTLS): an empty datagram is not EOF.
+    pub datagram: bool,
 }
 
 #[derive(Default)]
@@ -62,6 +64,7 @@ impl Transport {
             corked: false,
             held: Vec::new(),
             held_pos: 0,
+            datagram: false,
         })
     }
 
@@ -306,6 +309,8 @@ impl SocketIo {
 
     fn recv_status(&mut self, st: io::Result<usize>, asked: usize) -> IoStatus {
         match &st {
+            // UDP has no EOF: an empty datagram carries nothing.
+            Ok(0) if asked > 0 && self.datagram => return IoStatus::WouldBlock,
             Ok(0) if asked > 0 => {
                 self.eof = true;
                 return IoStatus::Eof;

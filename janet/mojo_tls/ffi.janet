@@ -344,7 +344,7 @@
 
 # mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
 (ffi/defbind mojo-tls-conn-new-connect :ptr
-  "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)\nand handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:\ncall again, ...)."
+  "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;\non a MOJO_TLS_TRANSPORT_DATAGRAM configuration: a connected UDP socket,\nDTLS 1.2) and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:\ncall again, ...)."
   [cfg :ptr host :ptr port :uint16 timeout_ms :int32])
 
 # mojo_tls_conn *mojo_tls_conn_new_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)

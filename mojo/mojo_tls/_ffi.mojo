@@ -1163,8 +1163,9 @@ struct MojoTlsFFI(Copyable, Movable):
     def conn_new_connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
         """`mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
 
-        Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
-        and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
+        Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;
+        on a MOJO_TLS_TRANSPORT_DATAGRAM configuration: a connected UDP socket,
+        DTLS 1.2) and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
         name verified in the server's certificate and sent as SNI (an IP literal
         is checked against the certificate's IP SANs and not sent). `timeout_ms`
         becomes the connection's timeout for later calls. With `timeout_ms` 0 the
