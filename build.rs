@@ -386,6 +386,7 @@ mod engine {
              #include <mbedtls/ssl.h>\n\
              #include <mbedtls/ssl_ticket.h>\n\
              #include <mbedtls/ssl_cache.h>\n\
+             #include <mbedtls/ssl_cookie.h>\n\
              #include <mbedtls/net_sockets.h>\n\
              #include <mbedtls/x509_crt.h>\n\
              #include <mbedtls/x509_crl.h>\n\

@@ -121,6 +121,16 @@
 #define MOJO_TLS_RECORD_LAYER_MBEDTLS 1
 
 /**
+ * Transport of a configuration: a byte stream, TLS (the default).
+ */
+#define MOJO_TLS_TRANSPORT_STREAM 0
+
+/**
+ * Transport of a configuration: datagrams, DTLS 1.2.
+ */
+#define MOJO_TLS_TRANSPORT_DATAGRAM 1
+
+/**
  * Distinguished name of the peer certificate's subject, for
  * mojo_tls_conn_peer_cert_dn_*.
  */
@@ -168,6 +178,13 @@
  * Generated certificate usage bit: TLS client (clientAuth).
  */
 #define MOJO_TLS_USAGE_CLIENT 2
+
+/**
+ * At most this many datagrams wait in either direction; beyond it the
+ * oldest incoming one is dropped (as a full socket buffer would) and
+ * sending reports "would block".
+ */
+#define QUEUE_MAX 1024
 
 /**
  * Stable error codes of the C ABI. Every failing call returns one of these
@@ -636,8 +653,9 @@ int32_t mojo_tls_config_set_server_name_callback(struct mojo_tls_config *cfg, mo
 int32_t mojo_tls_conn_use_config(struct mojo_tls_conn *c, const struct mojo_tls_config *other);
 
 /**
- * Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
- * and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
+ * Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;
+ * on a MOJO_TLS_TRANSPORT_DATAGRAM configuration: a connected UDP socket,
+ * DTLS 1.2) and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
  * name verified in the server's certificate and sent as SNI (an IP literal
  * is checked against the certificate's IP SANs and not sent). `timeout_ms`
  * becomes the connection's timeout for later calls. With `timeout_ms` 0 the
@@ -888,6 +906,80 @@ int32_t mojo_tls_conn_free(struct mojo_tls_conn *c);
  * handle → MOJO_TLS_ERR_INVALID_HANDLE (harmless).
  */
 int32_t mojo_tls_conn_abandon(struct mojo_tls_conn *c);
+
+/**
+ * Choose the transport of connections made from `cfg`:
+ * MOJO_TLS_TRANSPORT_STREAM (TLS, the default) or
+ * MOJO_TLS_TRANSPORT_DATAGRAM (DTLS 1.2: the version range is cut to 1.2,
+ * a minimum of TLS 1.3 makes connections fail with
+ * MOJO_TLS_ERR_UNSUPPORTED). The security defaults are TLS's (verification
+ * and host name checks for clients, AEAD suites only), plus anti-replay
+ * and, for servers, HelloVerifyRequest cookies (a server keeps no state
+ * for a client until it returns its cookie). Returns 0, or
+ * MOJO_TLS_ERR_INVALID_ARGUMENT for an unknown transport.
+ */
+int32_t mojo_tls_config_set_transport(struct mojo_tls_config *cfg, int32_t transport);
+
+/**
+ * DTLS: the handshake's retransmission timer. An unanswered flight is
+ * sent again after `min_ms`, then after twice as long each time, and the
+ * handshake fails with MOJO_TLS_ERR_TIMEOUT once the delay would pass
+ * `max_ms` (default 1000 and 60000). Returns 0, or
+ * MOJO_TLS_ERR_INVALID_ARGUMENT unless 0 < `min_ms` <= `max_ms`.
+ */
+int32_t mojo_tls_config_set_dtls_handshake_timeout(struct mojo_tls_config *cfg, int32_t min_ms, int32_t max_ms);
+
+/**
+ * DTLS memory mode (a connection from mojo_tls_conn_new_memory on a
+ * datagram configuration): hand over one datagram received from the peer
+ * (copied; its boundaries are kept). Returns `len`;
+ * MOJO_TLS_ERR_INVALID_ARGUMENT for an empty datagram,
+ * MOJO_TLS_ERR_BAD_STATE on any other kind of connection. Then call
+ * mojo_tls_conn_handshake / mojo_tls_conn_read as usual. At most 1024
+ * datagrams wait; beyond that the oldest is dropped (as a full socket
+ * buffer would), which DTLS tolerates.
+ */
+intptr_t mojo_tls_conn_feed_datagram(struct mojo_tls_conn *c, const void *data, size_t len);
+
+/**
+ * DTLS memory mode: the next datagram to send to the peer. Returns its
+ * length (0 = nothing to send); it is copied into `buf` and dequeued only
+ * when it fits (length <= `cap`), else it stays queued and the return
+ * value (> `cap`) is the buffer size it needs (`buf` may be NULL with
+ * `cap` 0 to ask). Send each one as one datagram. Returns
+ * MOJO_TLS_ERR_BAD_STATE on any other kind of connection.
+ */
+intptr_t mojo_tls_conn_drain_datagram(struct mojo_tls_conn *c, void *buf, size_t cap);
+
+/**
+ * DTLS: milliseconds until the retransmission timer expires (0 = expired:
+ * call mojo_tls_conn_handshake, or the read that returned WANT_READ, now;
+ * Mbed TLS then sends its last flight again). An event loop waits for a
+ * datagram at most this long. Returns MOJO_TLS_ERR_WANT_READ (-1) when no
+ * timer runs (wait for datagrams only), MOJO_TLS_ERR_NOT_AVAILABLE on a
+ * TLS connection. Blocking and timed connections use the timer themselves.
+ */
+int32_t mojo_tls_conn_next_timeout_ms(const struct mojo_tls_conn *c);
+
+/**
+ * DTLS server in memory mode: the client's transport id (typically its
+ * address and port as bytes), to which the HelloVerifyRequest cookie is
+ * bound; needed before the handshake (else it fails with
+ * MOJO_TLS_ERR_BAD_STATE). Set it again if the peer's address changes.
+ * Returns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for an empty id,
+ * MOJO_TLS_ERR_BAD_STATE on a client or TLS connection.
+ */
+int32_t mojo_tls_conn_set_peer_id(struct mojo_tls_conn *c, const void *id, size_t len);
+
+/**
+ * DTLS: the path MTU, in bytes of a datagram (64..65535, 0 = no limit
+ * below the record size). Handshake flights are fragmented to fit, and a
+ * write larger than one datagram then carries fails with
+ * MOJO_TLS_ERR_INVALID_ARGUMENT (the connection goes on). Returns 0;
+ * MOJO_TLS_ERR_INVALID_ARGUMENT out of range, MOJO_TLS_ERR_BAD_STATE on a
+ * TLS connection.
+ */
+int32_t mojo_tls_conn_set_mtu(struct mojo_tls_conn *c, int32_t mtu);
 
 /**
  * The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or

@@ -44,6 +44,10 @@ struct Settings {
     mbedtls_record_layer: bool,
     /// Server: the application's server name callback.
     server_name_cb: Option<ServerNameCallback>,
+    /// DTLS 1.2 over datagrams instead of TLS over a stream.
+    datagram: bool,
+    /// DTLS handshake retransmission delays (min, max ms).
+    handshake_timeout: Option<(u32, u32)>,
 }
 
 struct State {
@@ -63,6 +67,8 @@ pub struct Snapshot {
     pub verify_mode: i32,
     /// Hand connections to the fast record layer after the handshake.
     pub fast_record_layer: bool,
+    /// DTLS: connections carry datagrams.
+    pub datagram: bool,
 }
 
 // Record layer modes (the C API's MOJO_TLS_RECORD_LAYER_*).
@@ -401,6 +407,28 @@ impl Config {
         })
     }
 
+    /// Datagrams (DTLS 1.2) instead of a stream (TLS).
+    pub fn set_datagram(&self, on: bool) -> Result<()> {
+        self.update(|s| {
+            s.datagram = on;
+            Ok(())
+        })
+    }
+
+    /// DTLS handshake retransmission: the first delay, doubled after each
+    /// unanswered flight up to `max_ms`, after which the handshake fails.
+    pub fn set_handshake_timeout(&self, min_ms: i32, max_ms: i32) -> Result<()> {
+        if min_ms <= 0 || max_ms < min_ms {
+            return Err(Error::invalid_arg(format!(
+                "DTLS handshake timeouts need 0 < min <= max (got {min_ms}, {max_ms})"
+            )));
+        }
+        self.update(|s| {
+            s.handshake_timeout = Some((min_ms as u32, max_ms as u32));
+            Ok(())
+        })
+    }
+
     /// Server: call `cb` during each handshake (None removes it).
     pub fn set_server_name_callback(&self, cb: Option<ServerNameCallback>) -> Result<()> {
         self.update(|s| {
@@ -430,7 +458,17 @@ impl Config {
                     "minimum protocol version is above the maximum",
                 ));
             }
-            let (min_version, max_version) = Self::effective_versions(s)?;
+            let (min_version, mut max_version) = Self::effective_versions(s)?;
+            if s.datagram {
+                // Mbed TLS 3.6 / 4.x speak DTLS 1.2 only.
+                if min_version > TLS1_2 {
+                    return Err(Error::new(
+                        Code::MOJO_TLS_ERR_UNSUPPORTED,
+                        "DTLS 1.3 is not supported by this backend (DTLS 1.2 only)",
+                    ));
+                }
+                max_version = TLS1_2;
+            }
 
             let mut ca = s.ca.clone();
             if s.pin_only && s.pins.is_empty() {
@@ -473,8 +511,10 @@ impl Config {
                 ticket_keys: s.ticket_keys.clone(),
                 cache: s.cache,
                 psk_ke: s.psk_ke,
-                capture_keys: !s.mbedtls_record_layer,
+                capture_keys: !s.mbedtls_record_layer && !s.datagram,
                 server_name_cb: s.server_name_cb.clone(),
+                datagram: s.datagram,
+                handshake_timeout: s.handshake_timeout,
             })?;
             st.built = Some(Arc::new(ssl));
         }
@@ -484,7 +524,9 @@ impl Config {
             server: s.server,
             check_hostname: s.check_hostname && s.verify_mode != VERIFY_NONE,
             verify_mode: s.verify_mode,
-            fast_record_layer: !s.mbedtls_record_layer,
+            // The fast record layer is TLS's (stream records) only.
+            fast_record_layer: !s.mbedtls_record_layer && !s.datagram,
+            datagram: s.datagram,
         })
     }
 }

@@ -27,6 +27,8 @@ use crate::record::io::{Io, Link};
 use crate::registry;
 use crate::transport::{IoStatus, MemoryIo, Transport};
 
+mod dtls;
+
 enum Step<T> {
     Done(T),
     Want { write: bool },
@@ -57,6 +59,11 @@ struct State {
     own_fd: Option<RawFd>,
     /// A caller's socket (STARTTLS): never read past a record.
     caller_socket: bool,
+    /// DTLS: records travel in datagrams (see `conn/dtls.rs`).
+    datagram: bool,
+    /// DTLS: a received datagram's plaintext that did not fit the reader's
+    /// buffer, kept for the next read.
+    held: Option<Vec<u8>>,
     /// The process that owns the TLS session: the one that completed the
     /// handshake (until then, the one that created the connection). A
     /// forked copy elsewhere never speaks for it (see `close`).
@@ -145,7 +152,14 @@ impl State {
             if let Some(step) = self.flush_flight() {
                 return Some(step);
             }
-            self.transport.cork(true);
+            if self.datagram {
+                if let Some(e) = self.dtls_check_ready() {
+                    return Some(Step::Fail(e));
+                }
+            } else {
+                // A datagram socket must not merge datagrams.
+                self.transport.cork(true);
+            }
             let ret = self.session.handshake(&mut self.transport);
             if let Some(step) = self.end_flight(ret) {
                 return Some(step);
@@ -238,9 +252,13 @@ impl Conn {
                  (or call mojo_tls_config_insecure_skip_hostname_check)",
             ));
         }
+        let mut transport = transport;
+        if let Transport::Socket(s) = &mut transport {
+            s.datagram = snap.datagram;
+        }
         let (fd, owned, memory) = match &transport {
             Transport::Socket(s) => (s.fd, s.owned, false),
-            Transport::Memory(_) => (-1, false, true),
+            Transport::Memory(_) | Transport::Datagram(_) => (-1, false, true),
         };
         let id = registry::reserve();
         let session = Session::new(snap.ssl, server_name, snap.check_hostname, id)?;
@@ -261,6 +279,8 @@ impl Conn {
                 fast_enabled,
                 own_fd: (owned && !memory).then_some(fd),
                 caller_socket: !owned && !memory,
+                datagram: snap.datagram,
+                held: None,
                 owner_pid: current_pid(),
             }),
             write_lock: Mutex::new(()),
@@ -294,7 +314,12 @@ impl Conn {
     }
 
     pub fn in_memory(config: &Config, server_name: Option<&str>) -> Result<Conn> {
-        Conn::new(config, Transport::memory(), server_name, -1)
+        let transport = if config.snapshot()?.datagram {
+            Transport::datagram_memory()
+        } else {
+            Transport::memory()
+        };
+        Conn::new(config, transport, server_name, -1)
     }
 
     /// Resolve, connect (TCP_NODELAY) and handshake, all within `timeout_ms`.
@@ -303,9 +328,14 @@ impl Conn {
             return Err(Error::invalid_arg("connect needs a client configuration"));
         }
         // Build the config first: a bad config should not cost a TCP connection.
-        config.snapshot()?;
+        let datagram = config.snapshot()?.datagram;
         let deadline = Deadline::from_timeout(timeout_ms);
-        let fd = net::connect(host, port, deadline)?;
+        let fd = if datagram {
+            // DTLS: a connected UDP socket.
+            net::udp_connect(host, port)?
+        } else {
+            net::connect(host, port, deadline)?
+        };
         let conn = Conn::over_fd(config, fd, true, Some(host), timeout_ms)?;
         if !matches!(deadline, Deadline::NonBlocking) {
             conn.handshake_until(deadline)?;
@@ -371,9 +401,14 @@ impl Conn {
                     if self.memory || matches!(deadline, Deadline::NonBlocking) {
                         return Err(want_error(write));
                     }
+                    // DTLS: wake up for the retransmission timer too.
+                    let timer = st.session.dtls_next_timeout();
                     st.waiters += 1;
                     drop(st);
-                    let waited = net::wait(self.fd, write, deadline, what);
+                    let waited = match timer {
+                        Some(left) if !write => self.dtls_wait(deadline, left, what),
+                        _ => net::wait(self.fd, write, deadline, what),
+                    };
                     let mut st = self.lock();
                     st.waiters -= 1;
                     self.close_fd_if_idle(&mut st);
@@ -427,6 +462,9 @@ impl Conn {
             if let Some(s) = st.handshake_step() {
                 return s;
             }
+            if st.datagram {
+                return st.dtls_read(buf);
+            }
             if let Layer::Fast(io, _) = &mut st.layer {
                 let r = io.read(&mut link(&mut st.transport, &mut st.session), buf);
                 return match st.fast_step(r) {
@@ -465,6 +503,11 @@ impl Conn {
             }
             if let Some(s) = st.handshake_step() {
                 return s;
+            }
+            if st.datagram {
+                if let Some(e) = st.dtls_check_write(buf.len()) {
+                    return Step::Fail(e);
+                }
             }
             if let Layer::Fast(io, _) = &mut st.layer {
                 let r = io.write(&mut link(&mut st.transport, &mut st.session), buf);
@@ -512,6 +555,9 @@ impl Conn {
         let mut st = self.lock();
         if st.closed || st.peer_closed || st.fatal.is_some() {
             return 0;
+        }
+        if let Some(held) = &st.held {
+            return held.len();
         }
         let State {
             layer,
@@ -670,6 +716,10 @@ impl Conn {
         match &mut st.transport {
             Transport::Memory(m) => Ok(f(m)),
             Transport::Socket(_) => Err(Error::bad_state("not a memory-mode connection")),
+            Transport::Datagram(_) => Err(Error::bad_state(
+                "a DTLS connection carries datagrams: use mojo_tls_conn_feed_datagram \
+                 and mojo_tls_conn_drain_datagram",
+            )),
         }
     }
 
@@ -692,6 +742,9 @@ impl Conn {
     }
 
     pub fn pending_output(&self) -> Result<usize> {
+        if let Transport::Datagram(d) = &self.lock().transport {
+            return Ok(d.pending_output());
+        }
         self.with_memory(|m| m.pending_output())
     }
 

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Code, Error, Result};
 
+mod udp;
+pub use udp::udp_connect;
+
 /// When an operation gives up. Built from the C ABI's `timeout_ms`.
 #[derive(Debug, Clone, Copy)]
 pub enum Deadline {

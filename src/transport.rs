@@ -8,6 +8,9 @@ use std::os::unix::io::RawFd;
 use crate::backend::bio::{Wire, WireStatus};
 use crate::net;
 
+mod datagram;
+pub use datagram::DatagramIo;
+
 /// Outcome of one non-blocking transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IoStatus {
@@ -31,6 +34,8 @@ pub struct SocketIo {
     /// Bytes accepted from Mbed TLS but not yet written, oldest first.
     held: Vec<u8>,
     held_pos: usize,
+    /// A datagram socket (DTLS): an empty datagram is not EOF.
+    pub datagram: bool,
 }
 
 #[derive(Default)]
@@ -45,6 +50,8 @@ pub struct MemoryIo {
 pub enum Transport {
     Socket(SocketIo),
     Memory(MemoryIo),
+    /// DTLS memory mode: whole datagrams in and out.
+    Datagram(DatagramIo),
 }
 
 impl Transport {
@@ -57,6 +64,7 @@ impl Transport {
             corked: false,
             held: Vec::new(),
             held_pos: 0,
+            datagram: false,
         })
     }
 
@@ -64,17 +72,22 @@ impl Transport {
         Transport::Memory(MemoryIo::default())
     }
 
+    pub fn datagram_memory() -> Transport {
+        Transport::Datagram(DatagramIo::default())
+    }
+
     pub fn saw_eof(&self) -> bool {
         match self {
             Transport::Socket(s) => s.eof,
             Transport::Memory(m) => m.eof && m.in_pos >= m.incoming.len(),
+            Transport::Datagram(d) => d.eof && !d.has_input(),
         }
     }
 
     pub fn last_os_error(&self) -> Option<&io::Error> {
         match self {
             Transport::Socket(s) => s.last_error.as_ref(),
-            Transport::Memory(_) => None,
+            Transport::Memory(_) | Transport::Datagram(_) => None,
         }
     }
 
@@ -131,6 +144,13 @@ impl Transport {
                 m.outgoing.extend_from_slice(buf);
                 IoStatus::Done(buf.len())
             }
+            Transport::Datagram(d) => {
+                if d.send(buf) {
+                    IoStatus::Done(buf.len())
+                } else {
+                    IoStatus::WouldBlock
+                }
+            }
         }
     }
 
@@ -143,6 +163,11 @@ impl Transport {
             Transport::Memory(m) => {
                 m.take_incoming(buf.len(), |b| buf[..b.len()].copy_from_slice(b))
             }
+            Transport::Datagram(d) => match d.take(buf) {
+                Some(n) => IoStatus::Done(n),
+                None if d.eof => IoStatus::Eof,
+                None => IoStatus::WouldBlock,
+            },
         }
     }
 }
@@ -180,6 +205,16 @@ impl Transport {
                 if m.incoming.is_empty() {
                     // The record layer keeps idle connections buffer-free.
                     m.incoming = Vec::new();
+                }
+                st
+            }
+            Transport::Datagram(_) => {
+                // Not used by DTLS (Mbed TLS's record layer reads through
+                // `recv`); one datagram, for completeness.
+                let mut tmp = vec![0u8; max];
+                let st = self.recv(&mut tmp);
+                if let IoStatus::Done(n) = st {
+                    v.extend_from_slice(&tmp[..n]);
                 }
                 st
             }
@@ -274,6 +309,8 @@ impl SocketIo {
 
     fn recv_status(&mut self, st: io::Result<usize>, asked: usize) -> IoStatus {
         match &st {
+            // UDP has no EOF: an empty datagram carries nothing.
+            Ok(0) if asked > 0 && self.datagram => return IoStatus::WouldBlock,
             Ok(0) if asked > 0 => {
                 self.eof = true;
                 return IoStatus::Eof;

@@ -69,6 +69,10 @@
 (def MOJO_TLS_RECORD_LAYER_AUTO 0)
 # Record layer mode: always keep Mbed TLS's own record layer.
 (def MOJO_TLS_RECORD_LAYER_MBEDTLS 1)
+# Transport of a configuration: a byte stream, TLS (the default).
+(def MOJO_TLS_TRANSPORT_STREAM 0)
+# Transport of a configuration: datagrams, DTLS 1.2.
+(def MOJO_TLS_TRANSPORT_DATAGRAM 1)
 # Distinguished name of the peer certificate's subject, for
 # mojo_tls_conn_peer_cert_dn_*.
 (def MOJO_TLS_DN_SUBJECT 0)
@@ -91,6 +95,10 @@
 (def MOJO_TLS_USAGE_SERVER 1)
 # Generated certificate usage bit: TLS client (clientAuth).
 (def MOJO_TLS_USAGE_CLIENT 2)
+# At most this many datagrams wait in either direction; beyond it the
+# oldest incoming one is dropped (as a full socket buffer would) and
+# sending reports "would block".
+(def QUEUE_MAX 1024)
 
 # ---- enum mojo_tls_err --------------------------------------------
 # Success.
@@ -338,7 +346,7 @@
 
 # mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)
 (ffi/defbind mojo-tls-conn-new-connect :ptr
-  "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)\nand handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:\ncall again, ...)."
+  "Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;\non a MOJO_TLS_TRANSPORT_DATAGRAM configuration: a connected UDP socket,\nDTLS 1.2) and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the\nname verified in the server's certificate and sent as SNI (an IP literal\nis checked against the certificate's IP SANs and not sent). `timeout_ms`\nbecomes the connection's timeout for later calls. With `timeout_ms` 0 the\nTCP connect is only started and the connection is non-blocking: drive the\nhandshake with mojo_tls_conn_handshake. Returns NULL on failure\n(MOJO_TLS_ERR_CONNECT, MOJO_TLS_ERR_TIMEOUT, MOJO_TLS_ERR_VERIFY_FAILED,\nMOJO_TLS_ERR_HANDSHAKE, MOJO_TLS_ERR_INTERRUPTED when a signal came:\ncall again, ...)."
   [cfg :ptr host :ptr port :uint16 timeout_ms :int32])
 
 # mojo_tls_conn *mojo_tls_conn_new_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)
@@ -460,6 +468,41 @@
 (ffi/defbind mojo-tls-conn-abandon :int32
   "Release the handle without touching the peer, in any process: no\nclose_notify, no TCP shutdown; the fd is closed if the connection owns\nit (in the owning process once no other thread is blocked on it). The\npeer sees the transport end without close_notify\n(MOJO_TLS_ERR_TRUNCATED) once every process has closed its copy of the\nsocket. For a forked child that drops its copy, or a process handing\nthe socket's session to someone else. NULL → 0; an already freed\nhandle → MOJO_TLS_ERR_INVALID_HANDLE (harmless)."
   [c :ptr])
+
+# int32_t mojo_tls_config_set_transport(mojo_tls_config *cfg, int32_t transport)
+(ffi/defbind mojo-tls-config-set-transport :int32
+  "Choose the transport of connections made from `cfg`:\nMOJO_TLS_TRANSPORT_STREAM (TLS, the default) or\nMOJO_TLS_TRANSPORT_DATAGRAM (DTLS 1.2: the version range is cut to 1.2,\na minimum of TLS 1.3 makes connections fail with\nMOJO_TLS_ERR_UNSUPPORTED). The security defaults are TLS's (verification\nand host name checks for clients, AEAD suites only), plus anti-replay\nand, for servers, HelloVerifyRequest cookies (a server keeps no state\nfor a client until it returns its cookie). Returns 0, or\nMOJO_TLS_ERR_INVALID_ARGUMENT for an unknown transport."
+  [cfg :ptr transport :int32])
+
+# int32_t mojo_tls_config_set_dtls_handshake_timeout(mojo_tls_config *cfg, int32_t min_ms, int32_t max_ms)
+(ffi/defbind mojo-tls-config-set-dtls-handshake-timeout :int32
+  "DTLS: the handshake's retransmission timer. An unanswered flight is\nsent again after `min_ms`, then after twice as long each time, and the\nhandshake fails with MOJO_TLS_ERR_TIMEOUT once the delay would pass\n`max_ms` (default 1000 and 60000). Returns 0, or\nMOJO_TLS_ERR_INVALID_ARGUMENT unless 0 < `min_ms` <= `max_ms`."
+  [cfg :ptr min_ms :int32 max_ms :int32])
+
+# intptr_t mojo_tls_conn_feed_datagram(mojo_tls_conn *c, const void *data, size_t len)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-feed-datagram :ssize
+  "DTLS memory mode (a connection from mojo_tls_conn_new_memory on a\ndatagram configuration): hand over one datagram received from the peer\n(copied; its boundaries are kept). Returns `len`;\nMOJO_TLS_ERR_INVALID_ARGUMENT for an empty datagram,\nMOJO_TLS_ERR_BAD_STATE on any other kind of connection. Then call\nmojo_tls_conn_handshake / mojo_tls_conn_read as usual. At most 1024\ndatagrams wait; beyond that the oldest is dropped (as a full socket\nbuffer would), which DTLS tolerates."
+  [c :ptr data :ptr len :size])
+
+# intptr_t mojo_tls_conn_drain_datagram(mojo_tls_conn *c, void *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-drain-datagram :ssize
+  "DTLS memory mode: the next datagram to send to the peer. Returns its\nlength (0 = nothing to send); it is copied into `buf` and dequeued only\nwhen it fits (length <= `cap`), else it stays queued and the return\nvalue (> `cap`) is the buffer size it needs (`buf` may be NULL with\n`cap` 0 to ask). Send each one as one datagram. Returns\nMOJO_TLS_ERR_BAD_STATE on any other kind of connection."
+  [c :ptr buf :ptr cap :size])
+
+# int32_t mojo_tls_conn_next_timeout_ms(const mojo_tls_conn *c)
+(ffi/defbind mojo-tls-conn-next-timeout-ms :int32
+  "DTLS: milliseconds until the retransmission timer expires (0 = expired:\ncall mojo_tls_conn_handshake, or the read that returned WANT_READ, now;\nMbed TLS then sends its last flight again). An event loop waits for a\ndatagram at most this long. Returns MOJO_TLS_ERR_WANT_READ (-1) when no\ntimer runs (wait for datagrams only), MOJO_TLS_ERR_NOT_AVAILABLE on a\nTLS connection. Blocking and timed connections use the timer themselves."
+  [c :ptr])
+
+# int32_t mojo_tls_conn_set_peer_id(mojo_tls_conn *c, const void *id, size_t len)
+(ffi/defbind mojo-tls-conn-set-peer-id :int32
+  "DTLS server in memory mode: the client's transport id (typically its\naddress and port as bytes), to which the HelloVerifyRequest cookie is\nbound; needed before the handshake (else it fails with\nMOJO_TLS_ERR_BAD_STATE). Set it again if the peer's address changes.\nReturns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for an empty id,\nMOJO_TLS_ERR_BAD_STATE on a client or TLS connection."
+  [c :ptr id :ptr len :size])
+
+# int32_t mojo_tls_conn_set_mtu(mojo_tls_conn *c, int32_t mtu)
+(ffi/defbind mojo-tls-conn-set-mtu :int32
+  "DTLS: the path MTU, in bytes of a datagram (64..65535, 0 = no limit\nbelow the record size). Handshake flights are fragmented to fit, and a\nwrite larger than one datagram then carries fails with\nMOJO_TLS_ERR_INVALID_ARGUMENT (the connection goes on). Returns 0;\nMOJO_TLS_ERR_INVALID_ARGUMENT out of range, MOJO_TLS_ERR_BAD_STATE on a\nTLS connection."
+  [c :ptr mtu :int32])
 
 # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-version :int32

@@ -70,6 +70,12 @@ comptime MOJO_TLS_RECORD_LAYER_AUTO: Int = 0
 # Record layer mode: always keep Mbed TLS's own record layer.
 comptime MOJO_TLS_RECORD_LAYER_MBEDTLS: Int = 1
 
+# Transport of a configuration: a byte stream, TLS (the default).
+comptime MOJO_TLS_TRANSPORT_STREAM: Int = 0
+
+# Transport of a configuration: datagrams, DTLS 1.2.
+comptime MOJO_TLS_TRANSPORT_DATAGRAM: Int = 1
+
 # Distinguished name of the peer certificate's subject, for
 # mojo_tls_conn_peer_cert_dn_*.
 comptime MOJO_TLS_DN_SUBJECT: Int = 0
@@ -100,6 +106,11 @@ comptime MOJO_TLS_USAGE_SERVER: Int = 1
 
 # Generated certificate usage bit: TLS client (clientAuth).
 comptime MOJO_TLS_USAGE_CLIENT: Int = 2
+
+# At most this many datagrams wait in either direction; beyond it the
+# oldest incoming one is dropped (as a full socket buffer would) and
+# sending reports "would block".
+comptime QUEUE_MAX: Int = 1024
 
 # ---- enum mojo_tls_err --------------------------------------------
 # Stable error codes of the C ABI. Every failing call returns one of these
@@ -242,6 +253,13 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_conn_close",
     "mojo_tls_conn_free",
     "mojo_tls_conn_abandon",
+    "mojo_tls_config_set_transport",
+    "mojo_tls_config_set_dtls_handshake_timeout",
+    "mojo_tls_conn_feed_datagram",
+    "mojo_tls_conn_drain_datagram",
+    "mojo_tls_conn_next_timeout_ms",
+    "mojo_tls_conn_set_peer_id",
+    "mojo_tls_conn_set_mtu",
     "mojo_tls_conn_version",
     "mojo_tls_conn_version_name",
     "mojo_tls_conn_cipher",
@@ -392,6 +410,13 @@ struct _Library(Movable):
     var mojo_tls_conn_close: Int
     var mojo_tls_conn_free: Int
     var mojo_tls_conn_abandon: Int
+    var mojo_tls_config_set_transport: Int
+    var mojo_tls_config_set_dtls_handshake_timeout: Int
+    var mojo_tls_conn_feed_datagram: Int
+    var mojo_tls_conn_drain_datagram: Int
+    var mojo_tls_conn_next_timeout_ms: Int
+    var mojo_tls_conn_set_peer_id: Int
+    var mojo_tls_conn_set_mtu: Int
     var mojo_tls_conn_version: Int
     var mojo_tls_conn_version_name: Int
     var mojo_tls_conn_cipher: Int
@@ -493,6 +518,13 @@ struct _Library(Movable):
         self.mojo_tls_conn_close = _address(self.handle, "mojo_tls_conn_close")
         self.mojo_tls_conn_free = _address(self.handle, "mojo_tls_conn_free")
         self.mojo_tls_conn_abandon = _address(self.handle, "mojo_tls_conn_abandon")
+        self.mojo_tls_config_set_transport = _address(self.handle, "mojo_tls_config_set_transport")
+        self.mojo_tls_config_set_dtls_handshake_timeout = _address(self.handle, "mojo_tls_config_set_dtls_handshake_timeout")
+        self.mojo_tls_conn_feed_datagram = _address(self.handle, "mojo_tls_conn_feed_datagram")
+        self.mojo_tls_conn_drain_datagram = _address(self.handle, "mojo_tls_conn_drain_datagram")
+        self.mojo_tls_conn_next_timeout_ms = _address(self.handle, "mojo_tls_conn_next_timeout_ms")
+        self.mojo_tls_conn_set_peer_id = _address(self.handle, "mojo_tls_conn_set_peer_id")
+        self.mojo_tls_conn_set_mtu = _address(self.handle, "mojo_tls_conn_set_mtu")
         self.mojo_tls_conn_version = _address(self.handle, "mojo_tls_conn_version")
         self.mojo_tls_conn_version_name = _address(self.handle, "mojo_tls_conn_version_name")
         self.mojo_tls_conn_cipher = _address(self.handle, "mojo_tls_conn_cipher")
@@ -1135,8 +1167,9 @@ struct MojoTlsFFI(Copyable, Movable):
     def conn_new_connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
         """`mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
 
-        Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
-        and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
+        Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;
+        on a MOJO_TLS_TRANSPORT_DATAGRAM configuration: a connected UDP socket,
+        DTLS 1.2) and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
         name verified in the server's certificate and sent as SNI (an IP literal
         is checked against the certificate's IP SANs and not sent). `timeout_ms`
         becomes the connection's timeout for later calls. With `timeout_ms` 0 the
@@ -1542,6 +1575,122 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_abandon
         )
         var r = f(Int(c))
+        return Int(r)
+
+    def config_set_transport(self, cfg: mojo_tls_config_ptr, transport: Int) -> Int:
+        """`int32_t mojo_tls_config_set_transport(mojo_tls_config *cfg, int32_t transport)`
+
+        Choose the transport of connections made from `cfg`:
+        MOJO_TLS_TRANSPORT_STREAM (TLS, the default) or
+        MOJO_TLS_TRANSPORT_DATAGRAM (DTLS 1.2: the version range is cut to 1.2,
+        a minimum of TLS 1.3 makes connections fail with
+        MOJO_TLS_ERR_UNSUPPORTED). The security defaults are TLS's (verification
+        and host name checks for clients, AEAD suites only), plus anti-replay
+        and, for servers, HelloVerifyRequest cookies (a server keeps no state
+        for a client until it returns its cookie). Returns 0, or
+        MOJO_TLS_ERR_INVALID_ARGUMENT for an unknown transport.
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_config_set_transport
+        )
+        var r = f(Int(cfg), Int32(transport))
+        return Int(r)
+
+    def config_set_dtls_handshake_timeout(self, cfg: mojo_tls_config_ptr, min_ms: Int, max_ms: Int) -> Int:
+        """`int32_t mojo_tls_config_set_dtls_handshake_timeout(mojo_tls_config *cfg, int32_t min_ms, int32_t max_ms)`
+
+        DTLS: the handshake's retransmission timer. An unanswered flight is
+        sent again after `min_ms`, then after twice as long each time, and the
+        handshake fails with MOJO_TLS_ERR_TIMEOUT once the delay would pass
+        `max_ms` (default 1000 and 60000). Returns 0, or
+        MOJO_TLS_ERR_INVALID_ARGUMENT unless 0 < `min_ms` <= `max_ms`.
+        """
+        var f = _c_function[def(Int, Int32, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_config_set_dtls_handshake_timeout
+        )
+        var r = f(Int(cfg), Int32(min_ms), Int32(max_ms))
+        return Int(r)
+
+    def conn_feed_datagram(self, c: mojo_tls_conn_ptr, data: Int, len_: Int) -> Int:
+        """`intptr_t mojo_tls_conn_feed_datagram(mojo_tls_conn *c, const void *data, size_t len)`
+
+        DTLS memory mode (a connection from mojo_tls_conn_new_memory on a
+        datagram configuration): hand over one datagram received from the peer
+        (copied; its boundaries are kept). Returns `len`;
+        MOJO_TLS_ERR_INVALID_ARGUMENT for an empty datagram,
+        MOJO_TLS_ERR_BAD_STATE on any other kind of connection. Then call
+        mojo_tls_conn_handshake / mojo_tls_conn_read as usual. At most 1024
+        datagrams wait; beyond that the oldest is dropped (as a full socket
+        buffer would), which DTLS tolerates.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_feed_datagram
+        )
+        var r = f(Int(c), Int(data), c_size_t(len_))
+        return Int(r)
+
+    def conn_drain_datagram(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_drain_datagram(mojo_tls_conn *c, void *buf, size_t cap)`
+
+        DTLS memory mode: the next datagram to send to the peer. Returns its
+        length (0 = nothing to send); it is copied into `buf` and dequeued only
+        when it fits (length <= `cap`), else it stays queued and the return
+        value (> `cap`) is the buffer size it needs (`buf` may be NULL with
+        `cap` 0 to ask). Send each one as one datagram. Returns
+        MOJO_TLS_ERR_BAD_STATE on any other kind of connection.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_drain_datagram
+        )
+        var r = f(Int(c), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def conn_next_timeout_ms(self, c: mojo_tls_conn_ptr) -> Int:
+        """`int32_t mojo_tls_conn_next_timeout_ms(const mojo_tls_conn *c)`
+
+        DTLS: milliseconds until the retransmission timer expires (0 = expired:
+        call mojo_tls_conn_handshake, or the read that returned WANT_READ, now;
+        Mbed TLS then sends its last flight again). An event loop waits for a
+        datagram at most this long. Returns MOJO_TLS_ERR_WANT_READ (-1) when no
+        timer runs (wait for datagrams only), MOJO_TLS_ERR_NOT_AVAILABLE on a
+        TLS connection. Blocking and timed connections use the timer themselves.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_next_timeout_ms
+        )
+        var r = f(Int(c))
+        return Int(r)
+
+    def conn_set_peer_id(self, c: mojo_tls_conn_ptr, id: Int, len_: Int) -> Int:
+        """`int32_t mojo_tls_conn_set_peer_id(mojo_tls_conn *c, const void *id, size_t len)`
+
+        DTLS server in memory mode: the client's transport id (typically its
+        address and port as bytes), to which the HelloVerifyRequest cookie is
+        bound; needed before the handshake (else it fails with
+        MOJO_TLS_ERR_BAD_STATE). Set it again if the peer's address changes.
+        Returns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for an empty id,
+        MOJO_TLS_ERR_BAD_STATE on a client or TLS connection.
+        """
+        var f = _c_function[def(Int, Int, c_size_t) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_set_peer_id
+        )
+        var r = f(Int(c), Int(id), c_size_t(len_))
+        return Int(r)
+
+    def conn_set_mtu(self, c: mojo_tls_conn_ptr, mtu: Int) -> Int:
+        """`int32_t mojo_tls_conn_set_mtu(mojo_tls_conn *c, int32_t mtu)`
+
+        DTLS: the path MTU, in bytes of a datagram (64..65535, 0 = no limit
+        below the record size). Handshake flights are fragmented to fit, and a
+        write larger than one datagram then carries fails with
+        MOJO_TLS_ERR_INVALID_ARGUMENT (the connection goes on). Returns 0;
+        MOJO_TLS_ERR_INVALID_ARGUMENT out of range, MOJO_TLS_ERR_BAD_STATE on a
+        TLS connection.
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_conn_set_mtu
+        )
+        var r = f(Int(c), Int32(mtu))
         return Int(r)
 
     def conn_version(self, c: mojo_tls_conn_ptr) -> Int:

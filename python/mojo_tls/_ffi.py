@@ -71,6 +71,12 @@ MOJO_TLS_RECORD_LAYER_AUTO = 0
 # Record layer mode: always keep Mbed TLS's own record layer.
 MOJO_TLS_RECORD_LAYER_MBEDTLS = 1
 
+# Transport of a configuration: a byte stream, TLS (the default).
+MOJO_TLS_TRANSPORT_STREAM = 0
+
+# Transport of a configuration: datagrams, DTLS 1.2.
+MOJO_TLS_TRANSPORT_DATAGRAM = 1
+
 # Distinguished name of the peer certificate's subject, for
 # mojo_tls_conn_peer_cert_dn_*.
 MOJO_TLS_DN_SUBJECT = 0
@@ -101,6 +107,11 @@ MOJO_TLS_USAGE_SERVER = 1
 
 # Generated certificate usage bit: TLS client (clientAuth).
 MOJO_TLS_USAGE_CLIENT = 2
+
+# At most this many datagrams wait in either direction; beyond it the
+# oldest incoming one is dropped (as a full socket buffer would) and
+# sending reports "would block".
+QUEUE_MAX = 1024
 
 
 class mojo_tls_err(enum.IntEnum):
@@ -351,6 +362,20 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_conn_free": (ctypes.c_int32, [ConnHandle]),
     # int32_t mojo_tls_conn_abandon(mojo_tls_conn *c)
     "mojo_tls_conn_abandon": (ctypes.c_int32, [ConnHandle]),
+    # int32_t mojo_tls_config_set_transport(mojo_tls_config *cfg, int32_t transport)
+    "mojo_tls_config_set_transport": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_dtls_handshake_timeout(mojo_tls_config *cfg, int32_t min_ms, int32_t max_ms)
+    "mojo_tls_config_set_dtls_handshake_timeout": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32, ctypes.c_int32]),
+    # intptr_t mojo_tls_conn_feed_datagram(mojo_tls_conn *c, const void *data, size_t len)
+    "mojo_tls_conn_feed_datagram": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # intptr_t mojo_tls_conn_drain_datagram(mojo_tls_conn *c, void *buf, size_t cap)
+    "mojo_tls_conn_drain_datagram": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_next_timeout_ms(const mojo_tls_conn *c)
+    "mojo_tls_conn_next_timeout_ms": (ctypes.c_int32, [ConnHandle]),
+    # int32_t mojo_tls_conn_set_peer_id(mojo_tls_conn *c, const void *id, size_t len)
+    "mojo_tls_conn_set_peer_id": (ctypes.c_int32, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
+    # int32_t mojo_tls_conn_set_mtu(mojo_tls_conn *c, int32_t mtu)
+    "mojo_tls_conn_set_mtu": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
     # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)
     "mojo_tls_conn_version": (ctypes.c_int32, [ConnHandle]),
     # const char *mojo_tls_conn_version_name(const mojo_tls_conn *c)
@@ -437,6 +462,8 @@ WIDE_RESULTS = frozenset({
     "mojo_tls_conn_session_export",
     "mojo_tls_conn_export_keying_material",
     "mojo_tls_conn_tls_unique",
+    "mojo_tls_conn_feed_datagram",
+    "mojo_tls_conn_drain_datagram",
     "mojo_tls_conn_alpn",
     "mojo_tls_conn_server_name",
     "mojo_tls_conn_record_layer_detail",

@@ -242,6 +242,14 @@ pub fn ssl_error(
         sys::ERR_NET_SEND_FAILED | sys::ERR_NET_RECV_FAILED => {
             (Code::MOJO_TLS_ERR_IO, "socket error")
         }
+        sys::ERR_SSL_TIMEOUT => (
+            Code::MOJO_TLS_ERR_TIMEOUT,
+            "DTLS: the peer did not answer (retransmissions exhausted)",
+        ),
+        sys::ERR_SSL_CLIENT_RECONNECT => (
+            Code::MOJO_TLS_ERR_CLOSED,
+            "DTLS: the client started a new handshake from the same address",
+        ),
         _ if during_handshake => (Code::MOJO_TLS_ERR_HANDSHAKE, "handshake failed"),
         _ => (Code::MOJO_TLS_ERR_PROTOCOL, "TLS error"),
     };

@@ -305,6 +305,33 @@ pub(crate) unsafe fn conf_rng(conf: *mut sys::ssl_config, f: RngFn, p: *mut libc
         sys::ssl_conf_rng(conf, f, p);
     }
 }
+/// The DTLS cookie key (3.6 takes an RNG for it).
+///
+/// # Safety
+/// `ctx` is an initialised cookie context nothing else uses during the
+/// call; `p` is what `f` expects.
+#[cfg(mbedtls_3)]
+pub(crate) unsafe fn cookie_setup(
+    ctx: *mut sys::ssl_cookie_ctx,
+    f: RngFn,
+    p: *mut libc::c_void,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { sys::ssl_cookie_setup(ctx, f, p) }
+}
+/// 4.x: the cookie key comes from PSA's RNG.
+///
+/// # Safety
+/// `ctx` is an initialised cookie context nothing else uses during the call.
+#[cfg(mbedtls_4)]
+pub(crate) unsafe fn cookie_setup(
+    ctx: *mut sys::ssl_cookie_ctx,
+    _f: RngFn,
+    _p: *mut libc::c_void,
+) -> i32 {
+    // SAFETY: per this function's contract.
+    unsafe { sys::ssl_cookie_setup(ctx) }
+}
 /// 4.x: PSA is the only RNG; there is no conf_rng.
 ///
 /// # Safety

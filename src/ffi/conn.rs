@@ -29,8 +29,9 @@ fn conn(h: *const mojo_tls_conn) -> Result<std::sync::Arc<Conn>> {
 fn cfg(h: *const mojo_tls_config) -> Result<std::sync::Arc<Config>> {
     handle::<Config, _>(h, "config")
 }
-/// Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY)
-/// and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
+/// Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;
+/// on a MOJO_TLS_TRANSPORT_DATAGRAM configuration: a connected UDP socket,
+/// DTLS 1.2) and handshake, all within `timeout_ms` (< 0 blocks). `host` is also the
 /// name verified in the server's certificate and sent as SNI (an IP literal
 /// is checked against the certificate's IP SANs and not sent). `timeout_ms`
 /// becomes the connection's timeout for later calls. With `timeout_ms` 0 the

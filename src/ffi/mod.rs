@@ -29,6 +29,7 @@ pub mod config;
 pub mod server_name;
 
 pub mod conn;
+pub mod dtls;
 
 pub mod peer;
 

@@ -24,6 +24,7 @@ _Static_assert(MOJO_TLS_VERSION_TLS1_2 == 0x0303 && MOJO_TLS_VERSION_TLS1_3 == 0
 _Static_assert(MOJO_TLS_VERIFY_NONE == 0 && MOJO_TLS_VERIFY_OPTIONAL == 1 && MOJO_TLS_VERIFY_REQUIRED == 2,
                "verify modes");
 _Static_assert(MOJO_TLS_KEY_ECDSA_P256 == 0 && MOJO_TLS_KEY_ECDSA_P384 == 1, "key algorithms");
+_Static_assert(MOJO_TLS_TRANSPORT_STREAM == 0 && MOJO_TLS_TRANSPORT_DATAGRAM == 1, "transports");
 _Static_assert(MOJO_TLS_USAGE_SERVER == 1 && MOJO_TLS_USAGE_CLIENT == 2, "usages");
 
 /* error codes: stable values, one enum */
@@ -112,6 +113,14 @@ static void signatures(void) {
     { int32_t (*p)(mojo_tls_conn *) = mojo_tls_conn_feed_eof; (void)p; }
     { intptr_t (*p)(mojo_tls_conn *, void *, size_t) = mojo_tls_conn_drain; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_pending_output; (void)p; }
+    /* DTLS */
+    { int32_t (*p)(mojo_tls_config *, int32_t) = mojo_tls_config_set_transport; (void)p; }
+    { int32_t (*p)(mojo_tls_config *, int32_t, int32_t) = mojo_tls_config_set_dtls_handshake_timeout; (void)p; }
+    { intptr_t (*p)(mojo_tls_conn *, const void *, size_t) = mojo_tls_conn_feed_datagram; (void)p; }
+    { intptr_t (*p)(mojo_tls_conn *, void *, size_t) = mojo_tls_conn_drain_datagram; (void)p; }
+    { int32_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_next_timeout_ms; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *, const void *, size_t) = mojo_tls_conn_set_peer_id; (void)p; }
+    { int32_t (*p)(mojo_tls_conn *, int32_t) = mojo_tls_conn_set_mtu; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_session_export; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, const uint8_t *, size_t) = mojo_tls_conn_session_import; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, int32_t) = mojo_tls_conn_key_update; (void)p; }

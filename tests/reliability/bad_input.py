@@ -289,6 +289,18 @@ class Fx:
         self.keep.append(("conn", h))
         return h
 
+    def new_dconn(self, server: bool = False) -> int:
+        """A DTLS memory-mode connection on a fresh datagram config."""
+        if server:
+            cfg = R.server_config(self.cert_pem, self.key_pem).value
+        else:
+            cfg = R.client_config([self.ca_pem]).value
+        self.keep.append(("cfg", cfg))
+        assert R.L.mojo_tls_config_set_transport(cfg, 1) == 0
+        h = R.L.mojo_tls_conn_new_memory(cfg, None if server else b"localhost").value
+        self.keep.append(("conn", h))
+        return h
+
     def new_gen(self) -> int:
         h = R.L.mojo_tls_gencert_new_ca(b"scratch", 1, 0).value
         self.keep.append(("gen", h))
@@ -739,6 +751,35 @@ T("mojo_tls_conn_drain", lambda fx: [fx.new_conn(), O(BIG_OUT), BIG_OUT],
   extra=[("capacity 0", lambda fx: [fx.new_conn(), None, 0], codes(0)),
          ("socket connection", lambda fx: [fx.new_fd_conn(), O(64), 64], codes(BAD_STATE))])
 T("mojo_tls_conn_pending_output", lambda fx: [fx.conn])
+
+# --- DTLS ----------------------------------------------------------------------
+T("mojo_tls_config_set_transport", lambda fx: [fx.new_ccfg(), 1],
+  extra=[("stream", lambda fx: [fx.new_ccfg(), 0], OK),
+         ("transport 2", lambda fx: [fx.new_ccfg(), 2], codes(INVALID_ARGUMENT)),
+         ("transport -1", lambda fx: [fx.new_ccfg(), -1], codes(INVALID_ARGUMENT))])
+T("mojo_tls_config_set_dtls_handshake_timeout", lambda fx: [fx.new_ccfg(), 100, 1000],
+  extra=[("min 0", lambda fx: [fx.new_ccfg(), 0, 1000], codes(INVALID_ARGUMENT)),
+         ("min > max", lambda fx: [fx.new_ccfg(), 2000, 1000], codes(INVALID_ARGUMENT)),
+         ("negative", lambda fx: [fx.new_ccfg(), -5, -1], codes(INVALID_ARGUMENT))])
+T("mojo_tls_conn_feed_datagram", lambda fx: [fx.new_dconn(), B(b"\x16\xfe\xfd"), 3],
+  extra=[("length 0", lambda fx: [fx.new_dconn(), B(b"x"), 0], codes(INVALID_ARGUMENT)),
+         ("TLS connection", lambda fx: [fx.new_conn(), B(b"x"), 1], codes(BAD_STATE)),
+         ("socket connection", lambda fx: [fx.new_fd_conn(), B(b"x"), 1], codes(BAD_STATE))])
+T("mojo_tls_conn_drain_datagram", lambda fx: [fx.new_dconn(), O(BIG_OUT), BIG_OUT],
+  extra=[("capacity 0", lambda fx: [fx.new_dconn(), None, 0], codes(0)),
+         ("TLS connection", lambda fx: [fx.new_conn(), O(64), 64], codes(BAD_STATE))])
+T("mojo_tls_conn_next_timeout_ms", lambda fx: [fx.new_dconn()], codes(WANT_READ),
+  extra=[("TLS connection", lambda fx: [fx.conn], codes(NOT_AVAILABLE))])
+T("mojo_tls_conn_set_peer_id", lambda fx: [fx.new_dconn(True), B(b"127.0.0.1:4433"), 14],
+  extra=[("length 0", lambda fx: [fx.new_dconn(True), B(b"x"), 0], codes(INVALID_ARGUMENT)),
+         ("client", lambda fx: [fx.new_dconn(), B(b"x"), 1], codes(BAD_STATE)),
+         ("TLS connection", lambda fx: [fx.new_conn(True), B(b"x"), 1], codes(BAD_STATE))])
+T("mojo_tls_conn_set_mtu", lambda fx: [fx.new_dconn(), 1200],
+  extra=[("0 (no limit)", lambda fx: [fx.new_dconn(), 0], OK),
+         ("too small", lambda fx: [fx.new_dconn(), 10], codes(INVALID_ARGUMENT)),
+         ("too large", lambda fx: [fx.new_dconn(), 70000], codes(INVALID_ARGUMENT)),
+         ("negative", lambda fx: [fx.new_dconn(), -1], codes(INVALID_ARGUMENT)),
+         ("TLS connection", lambda fx: [fx.conn, 1200], codes(BAD_STATE))])
 T("mojo_tls_conn_version", lambda fx: [fx.hs_client],
   extra=[("before the handshake", lambda fx: [fx.conn], codes(NOT_AVAILABLE))])
 for _f in ("mojo_tls_conn_version_name", "mojo_tls_conn_cipher"):

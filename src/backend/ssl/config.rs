@@ -5,6 +5,7 @@ use std::ffi::CString;
 use std::sync::Arc;
 
 use super::callbacks::{sni_cb, Pin, ServerNameCallback, SniTable};
+use super::cookies::{self, Cookies};
 use super::server_name;
 use crate::backend::errors::mbed_error;
 use crate::backend::generation::{self, GroupId};
@@ -52,6 +53,11 @@ pub struct ConfigSpec {
     pub capture_keys: bool,
     /// Server: the application's server name callback.
     pub server_name_cb: Option<ServerNameCallback>,
+    /// DTLS 1.2 (datagrams) instead of TLS.
+    pub datagram: bool,
+    /// DTLS handshake retransmission delays (min, max ms); Mbed TLS's
+    /// defaults (1 s doubling to 60 s) when `None`.
+    pub handshake_timeout: Option<(u32, u32)>,
 }
 
 /// A ready `ssl_config`. Immutable once built; shared by connections.
@@ -83,6 +89,11 @@ pub struct SslConfig {
     pub(super) server_name_cb: Option<ServerNameCallback>,
     pub server: bool,
     pub authmode: i32,
+    /// DTLS: sessions get a timer and servers check cookies.
+    pub datagram: bool,
+    /// DTLS server: the HelloVerifyRequest cookie key (freed after the
+    /// config, which points to it).
+    _cookies: Option<Cookies>,
 }
 
 // SAFETY: the config is never mutated after build(); Mbed TLS only reads it
@@ -155,6 +166,8 @@ impl SslConfig {
                 server_name_cb: spec.server_name_cb.clone().filter(|_| spec.server),
                 server: spec.server,
                 authmode: spec.authmode,
+                datagram: spec.datagram,
+                _cookies: None,
             };
             let c = &mut *cfg.conf;
             let endpoint = if spec.server {
@@ -165,7 +178,11 @@ impl SslConfig {
             let ret = sys::ssl_config_defaults(
                 c,
                 endpoint as i32,
-                sys::SSL_TRANSPORT_STREAM as i32,
+                if spec.datagram {
+                    sys::SSL_TRANSPORT_DATAGRAM as i32
+                } else {
+                    sys::SSL_TRANSPORT_STREAM as i32
+                },
                 sys::SSL_PRESET_DEFAULT as i32,
             );
             if ret != 0 {
@@ -235,6 +252,14 @@ impl SslConfig {
                         Code::MOJO_TLS_ERR_INVALID_ARGUMENT,
                         "ALPN list",
                     ));
+                }
+            }
+            if spec.datagram {
+                cookies::conf_datagram(&mut *cfg.conf, spec.handshake_timeout);
+                if spec.server {
+                    let cookies = Cookies::new(&cfg._drbg)?;
+                    cookies.install(&mut *cfg.conf);
+                    cfg._cookies = Some(cookies);
                 }
             }
             if spec.psk_ke && !spec.server {

@@ -1,11 +1,16 @@
 //! TLS configurations and sessions over Mbed TLS: the config builder
 //! (`config.rs`), the session (`session.rs`) and the callbacks Mbed TLS
-//! makes during a handshake (`callbacks.rs`, `server_name.rs`).
+//! makes during a handshake (`callbacks.rs`, `server_name.rs`); DTLS's
+//! timer (`timer.rs`), configuration and cookies (`cookies.rs`) and
+//! session settings (`dtls.rs`).
 
 mod callbacks;
 mod config;
+mod cookies;
+mod dtls;
 mod server_name;
 mod session;
+mod timer;
 
 pub use callbacks::{Pin, ServerNameCallback};
 pub use config::{ConfigSpec, SslConfig};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::callbacks::{verify_cb, SessionHook};
 use super::config::{SslConfig, VERIFY_NONE};
+use super::timer::DtlsState;
 use crate::backend::bio::{BioCtx, Wire};
 use crate::backend::errors::{mbed_error, ssl_error, verify_reason_with};
 use crate::backend::generation;
@@ -26,7 +27,9 @@ pub struct Session {
     pub(in crate::backend) ctx: Box<sys::ssl_context>,
     bio: *mut BioCtx,
     hook: Box<SessionHook>,
-    config: Arc<SslConfig>,
+    pub(super) config: Arc<SslConfig>,
+    /// DTLS only: the retransmission timer and the client's transport id.
+    pub(super) dtls: Option<Box<DtlsState>>,
     resumed: bool,
     /// Kept alive while Mbed TLS may still refer to it (`ssl_set_session`
     /// copies, but be safe).
@@ -94,6 +97,7 @@ impl Session {
                 bio,
                 hook,
                 config,
+                dtls: None,
                 resumed: false,
                 _offered: None,
                 exported: None,
@@ -104,6 +108,9 @@ impl Session {
             let ret = sys::ssl_setup(&mut *s.ctx, s.config.as_ptr());
             if ret != 0 {
                 return Err(mbed_error(ret, Code::MOJO_TLS_ERR_NO_MEMORY, "ssl_setup"));
+            }
+            if s.config.datagram {
+                s.dtls_setup();
             }
             sys::ssl_set_bio(
                 &mut *s.ctx,
@@ -212,6 +219,9 @@ impl Session {
                 }
                 if ret == sys::ERR_SSL_RECEIVED_NEW_SESSION_TICKET {
                     continue;
+                }
+                if ret == sys::ERR_SSL_HELLO_VERIFY_REQUIRED {
+                    return self.after_hello_verify();
                 }
                 if ret != 0 {
                     self.alert_on_silent_failure(ret);
