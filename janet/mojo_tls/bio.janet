@@ -113,7 +113,7 @@
   (var off 0)
   (var want-read false)
   (while (and (< off total) (not want-read))
-    (def piece (if (= off 0) data (string/slice data off)))
+    (def piece (if (= off 0) data (buffer/slice data off)))
     (def r (n/to-int (f/mojo-tls-conn-write c piece (- total off))))
     (cond
       (> r 0) (+= off r)

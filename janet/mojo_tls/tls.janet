@@ -24,9 +24,15 @@
 (import ./native :as n)
 (import ./reclaim)
 (import ./info :as i)
+(import ./pace)
 
 (def WANT_READ f/MOJO_TLS_ERR_WANT_READ)
-(def- record-size 16384)
+# Sizes of the data path. Each FFI call and each fresh buffer costs far
+# more in Janet than the bytes it moves, so move many records per call: the
+# fast record layer takes and returns up to 256 KiB at once (Mbed TLS's
+# takes one 16 KiB record per write; the loop goes on with the rest).
+(def- write-step 262144)
+(def- read-step 65536)
 (def- transport-chunk 65536)
 
 
@@ -383,7 +389,11 @@
   (put s :rx-task (fiber/root))
   (defer (put s :rx-task nil)
     (try
-      (ev/read tr transport-chunk nil (remaining deadline what))
+      # Into the stream's own buffer, reused: the caller feeds (copies) it
+      # before the next read. Never shared between streams.
+      (let [buf (or (s :wire-rx) (let [b (buffer/new transport-chunk)] (put s :wire-rx b) b))]
+        (buffer/clear buf)
+        (ev/read tr transport-chunk buf (remaining deadline what)))
       ([e fb]
         (when (s :closed) (closed-fail what))
         (cond
@@ -434,10 +444,13 @@
         (unless conn (break))
         (def p (n/to-int (f/mojo-tls-conn-pending-output conn)))
         (unless (pos? p) (break))
-        (def out (buffer/new-filled p))
+        # The stream's own buffer, reused: the write has completed when
+        # transport-write returns, and the tx lock keeps other flushes out.
+        (def out (or (s :wire-tx) (let [b @""] (put s :wire-tx b) b)))
+        (when (< (length out) p) (buffer/push out (buffer/new-filled (- p (length out)))))
         (def k (n/to-int (f/mojo-tls-conn-drain conn out p)))
         (when (<= k 0) (break))
-        (buffer/popn out (- p k))
+        (buffer/popn out (- (length out) k))
         (transport-write s out deadline what)))))
 
 (defn- flush [s deadline what]
@@ -520,6 +533,7 @@
 
 (defn- handshake* [s deadline what]
   (while (not (s :handshaken))
+    (pace/step)
     (def r (n/to-int (f/mojo-tls-conn-handshake (conn-of s what))))
     (settle s r deadline what)
     (if (= r 0)
@@ -534,9 +548,12 @@
   # The stream's own buffer, and copied out before settle: settle may yield
   # (flushing an alert or a KeyUpdate answer), and other fibers reading this
   # or any other stream must not be able to overwrite bytes not yet copied.
-  (def tmp (or (s :rx-buf) (let [b (buffer/new-filled record-size)] (put s :rx-buf b) b)))
+  (def tmp (let [b (s :rx-buf)]
+              (if (and b (>= (length b) (min maxn read-step)))
+                b
+                (let [nb (buffer/new-filled (min maxn read-step))] (put s :rx-buf nb) nb))))
   (while (not done)
-    (def want (min maxn record-size))
+    (def want (min maxn (length tmp)))
     (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) tmp want)))
     (when (> r 0) (buffer/blit out tmp (length out) 0 r))
     (settle s r deadline what)
@@ -608,8 +625,9 @@
   (var accepted false)
   (try
     (while (< off total)
-      (def len (min record-size (- total off)))
-      (def piece (if (and (= off 0) (= len total)) data (string/slice data off (+ off len))))
+      (def len (min write-step (- total off)))
+      # A buffer slice: a string slice would hash every byte.
+      (def piece (if (= off 0) data (buffer/slice data off (+ off len))))
       (def r (n/to-int (f/mojo-tls-conn-write (conn-of s what) piece len)))
       (when (> r 0) (set accepted true))
       (settle s r deadline what)
