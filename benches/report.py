@@ -218,6 +218,18 @@ class Report:
             if s and k != "c_raw":
                 self.metrics[f"ffi_call_ns_{k}"] = s[0]
 
+    def janet(self):
+        sec = ("Janet under ev, one process on loopback: 64 MiB echoed through one connection "
+               "(client writer + reader fibers, server fiber), mojo_tls/tls vs plain net")
+        self.absolute(sec, "plain net", "janet.bulk.net", "MiB/s")
+        self.absolute(sec, "mojo_tls/tls (TLS 1.3, fast record layer)", "janet.bulk.tls", "MiB/s")
+        self.rel(sec, "mojo_tls ÷ plain net", "janet.bulk.tls", "janet.bulk.net", "janet_bulk_vs_net")
+        sec = "Janet under ev: 50 clients handshaking at once with a tls/server in the same loop"
+        s = self.absolute(sec, "longest event-loop stall (a 1 ms ticker's worst gap)", "janet.stall_ms", "ms")
+        if s:
+            self.metrics["janet_handshake_stall_ms"] = s[0]
+        self.absolute(sec, "time for all 50", "janet.hs50_s", "s", 3)
+
     def concurrency(self):
         sec = (f"Aggregate throughput, N concurrent connections (2N threads), "
                f"{int(self.meta.get('conc_bytes', 0)) >> 20} MiB in total, TLS 1.2 AES-128-GCM")
@@ -250,6 +262,7 @@ def build(data, meta):
     rep.handshakes("", "", bundled)
     rep.memory("", "", bundled)
     rep.ffi()
+    rep.janet()
     rep.concurrency()
     rep.bulk(*SYSTEM, system)
     rep.handshakes(*SYSTEM, system)

@@ -203,6 +203,8 @@ VENV=$ROOT/target/bench-venv
 PY=()
 MOJO_BIN=""
 JANET=""
+# The Janet row's echo: 64 MiB in one process (client, server, both ends' TLS)
+JANET_BYTES=${BENCH_JANET_BYTES:-$((64 * 1024 * 1024))}
 if want bundled; then
   say "python: the mojo_tls wheel into target/bench-venv"
   [[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
@@ -221,7 +223,7 @@ if want bundled; then
     note "Mojo not installed (mojo/run_tests.sh installs it into target/mojo-venv): Mojo FFI skipped"
   fi
   JANET=$ROOT/target/janet/bin/janet
-  [[ -x $JANET ]] || { JANET=""; note "Janet not built (janet/tools/build_janet.sh): Janet FFI skipped"; }
+  [[ -x $JANET ]] || { JANET=""; note "Janet not built (janet/tools/build_janet.sh): Janet rows skipped"; }
 fi
 
 # --- runs ---------------------------------------------------------------------------
@@ -337,6 +339,10 @@ for ((r = 1; r <= RUNS; r++)); do
     measure "$r" ffi_ns=ffi.python -- "${PY[@]}" ffi "$FFI_ITERS_SCRIPT" "${CERTS[@]}"
     if [[ -n $MOJO_BIN ]]; then measure "$r" ffi_ns=ffi.mojo -- "$MOJO_BIN" "$FFI_ITERS_SCRIPT"; fi
     if [[ -n $JANET ]]; then measure "$r" ffi_ns=ffi.janet -- "$JANET" benches/ffi.janet "$FFI_ITERS_SCRIPT"; fi
+    if [[ -n $JANET ]]; then
+      measure "$r" net_MiBps=janet.bulk.net tls_MiBps=janet.bulk.tls -- "$JANET" benches/bulk.janet bulk "$JANET_BYTES"
+      measure "$r" stall_ms=janet.stall_ms hs_s=janet.hs50_s -- "$JANET" benches/bulk.janet stall 50
+    fi
   fi
   if want system; then
     say "run $r of $RUNS: system backend ($SYS_BACKEND)"

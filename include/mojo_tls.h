@@ -160,6 +160,22 @@
 #define MOJO_TLS_SAN_IP 2
 
 /**
+ * SHA-256 (32-byte output), for mojo_tls_digest, mojo_tls_hmac and the
+ * HKDF functions.
+ */
+#define MOJO_TLS_HASH_SHA256 0
+
+/**
+ * SHA-384 (48-byte output).
+ */
+#define MOJO_TLS_HASH_SHA384 1
+
+/**
+ * SHA-512 (64-byte output).
+ */
+#define MOJO_TLS_HASH_SHA512 2
+
+/**
  * Key algorithm for generated certificates: ECDSA P-256 (default).
  */
 #define MOJO_TLS_KEY_ECDSA_P256 0
@@ -1147,6 +1163,50 @@ intptr_t mojo_tls_random(uint8_t *buf, size_t cap);
  * negative error.
  */
 intptr_t mojo_tls_sha256(const uint8_t *data, size_t len, uint8_t *buf, size_t cap);
+
+/**
+ * The digest (`alg`: MOJO_TLS_HASH_*) of the `len` bytes at `data` into
+ * `buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns the
+ * digest's length (32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT for an
+ * unknown `alg` or a NULL pointer with a nonzero length.
+ */
+intptr_t mojo_tls_digest(int32_t alg, const uint8_t *data, size_t len, uint8_t *buf, size_t cap);
+
+/**
+ * HMAC (RFC 2104; `alg`: MOJO_TLS_HASH_*) of the `data_len` bytes at
+ * `data` under the `key_len`-byte `key` (any length, empty included) into
+ * `buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns the
+ * MAC's length (32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT for an
+ * unknown `alg` or a NULL pointer with a nonzero length. Compare MACs in
+ * constant time.
+ */
+intptr_t mojo_tls_hmac(int32_t alg, const uint8_t *key, size_t key_len, const uint8_t *data, size_t data_len, uint8_t *buf, size_t cap);
+
+/**
+ * HKDF-Extract (RFC 5869 §2.2): the pseudorandom key of the input keying
+ * material `ikm` under `salt` (NULL/0: no salt, i.e. HashLen zero bytes)
+ * into `buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns
+ * its length (the hash's: 32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT.
+ */
+intptr_t mojo_tls_hkdf_extract(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, uint8_t *buf, size_t cap);
+
+/**
+ * HKDF-Expand (RFC 5869 §2.3): fill the `len` bytes at `buf` (1 to 255
+ * times the hash's length) from the pseudorandom key `prk` (at least the
+ * hash's length) and `info` (may be NULL/0). Returns `len`, or
+ * MOJO_TLS_ERR_INVALID_ARGUMENT (unknown `alg`, NULL pointer with a
+ * nonzero length, `len` out of range, `prk` too short).
+ */
+intptr_t mojo_tls_hkdf_expand(int32_t alg, const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len);
+
+/**
+ * HKDF (RFC 5869: extract, then expand): fill the `len` bytes at `buf` (1
+ * to 255 times the hash's length) from the input keying material `ikm`,
+ * `salt` (NULL/0: none) and `info` (NULL/0: none). Returns `len`, or
+ * MOJO_TLS_ERR_INVALID_ARGUMENT (unknown `alg`, NULL pointer with a
+ * nonzero length, `len` out of range).
+ */
+intptr_t mojo_tls_hkdf(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len);
 
 /**
  * Generate a self-signed CA certificate named `common_name`, valid from now

@@ -10,6 +10,7 @@ pub(crate) mod certgen;
 pub(crate) mod certs;
 pub(crate) mod config;
 pub(crate) mod conn;
+pub(crate) mod crypto;
 pub(crate) mod error;
 pub(crate) mod ffi;
 pub(crate) mod net;

@@ -39,7 +39,7 @@ PY = ROOT / "python" / "mojo_tls"
 LAYERS: List[Set[str]] = [
     {"error"},
     {"backend"},
-    {"net", "certs", "registry", "certgen"},
+    {"net", "certs", "registry", "certgen", "crypto"},
     {"transport"},
     {"record"},
     {"config"},

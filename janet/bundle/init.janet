@@ -1,13 +1,14 @@
 # Bundle script of the mojo_tls Janet package (Janet >= 1.35: janet --install <dir>).
 #
-# Installs mojo_tls/{ffi,native,reclaim,cert,tls}.janet into the syspath and, when it
+# Installs mojo_tls/{ffi,native,reclaim,info,pace,cert,tls,crypto,bio}.janet into the syspath and, when it
 # can find one, the shared library libmojo_tls beside them (where
 # mojo_tls/ffi looks first after $MOJO_TLS_LIBRARY). The library is taken
 # from $MOJO_TLS_LIBRARY, else $MOJO_TLS_DIST/lib, else ../dist/lib of the
 # source tree (what ./build.sh produces). Without one, the installed package
 # loads libmojo_tls from the system's library path at run time.
 
-(def- modules ["ffi.janet" "native.janet" "reclaim.janet" "cert.janet" "tls.janet"])
+(def- modules ["ffi.janet" "native.janet" "reclaim.janet" "info.janet" "pace.janet" "cert.janet" "tls.janet"
+                "crypto.janet" "bio.janet"])
 
 (def- library-name
   (if (= (os/which) :macos) "libmojo_tls.1.dylib" "libmojo_tls.so.1"))

@@ -87,6 +87,13 @@
 # Subject alternative name type: an IP address (its value in text form,
 # "127.0.0.1" or "::1").
 (def MOJO_TLS_SAN_IP 2)
+# SHA-256 (32-byte output), for mojo_tls_digest, mojo_tls_hmac and the
+# HKDF functions.
+(def MOJO_TLS_HASH_SHA256 0)
+# SHA-384 (48-byte output).
+(def MOJO_TLS_HASH_SHA384 1)
+# SHA-512 (64-byte output).
+(def MOJO_TLS_HASH_SHA512 2)
 # Key algorithm for generated certificates: ECDSA P-256 (default).
 (def MOJO_TLS_KEY_ECDSA_P256 0)
 # Key algorithm for generated certificates: ECDSA P-384.
@@ -628,6 +635,31 @@
 (ffi/defbind mojo-tls-sha256 :ssize
   "SHA-256 of the `len` bytes at `data` into `buf` (copies what fits of the\n32-byte digest; `buf` may be NULL with `cap` 0). Returns 32, or a\nnegative error."
   [data :ptr len :size buf :ptr cap :size])
+
+# intptr_t mojo_tls_digest(int32_t alg, const uint8_t *data, size_t len, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-digest :ssize
+  "The digest (`alg`: MOJO_TLS_HASH_*) of the `len` bytes at `data` into\n`buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns the\ndigest's length (32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT for an\nunknown `alg` or a NULL pointer with a nonzero length."
+  [alg :int32 data :ptr len :size buf :ptr cap :size])
+
+# intptr_t mojo_tls_hmac(int32_t alg, const uint8_t *key, size_t key_len, const uint8_t *data, size_t data_len, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-hmac :ssize
+  "HMAC (RFC 2104; `alg`: MOJO_TLS_HASH_*) of the `data_len` bytes at\n`data` under the `key_len`-byte `key` (any length, empty included) into\n`buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns the\nMAC's length (32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT for an\nunknown `alg` or a NULL pointer with a nonzero length. Compare MACs in\nconstant time."
+  [alg :int32 key :ptr key_len :size data :ptr data_len :size buf :ptr cap :size])
+
+# intptr_t mojo_tls_hkdf_extract(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-hkdf-extract :ssize
+  "HKDF-Extract (RFC 5869 §2.2): the pseudorandom key of the input keying\nmaterial `ikm` under `salt` (NULL/0: no salt, i.e. HashLen zero bytes)\ninto `buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns\nits length (the hash's: 32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT."
+  [alg :int32 salt :ptr salt_len :size ikm :ptr ikm_len :size buf :ptr cap :size])
+
+# intptr_t mojo_tls_hkdf_expand(int32_t alg, const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-hkdf-expand :ssize
+  "HKDF-Expand (RFC 5869 §2.3): fill the `len` bytes at `buf` (1 to 255\ntimes the hash's length) from the pseudorandom key `prk` (at least the\nhash's length) and `info` (may be NULL/0). Returns `len`, or\nMOJO_TLS_ERR_INVALID_ARGUMENT (unknown `alg`, NULL pointer with a\nnonzero length, `len` out of range, `prk` too short)."
+  [alg :int32 prk :ptr prk_len :size info :ptr info_len :size buf :ptr len :size])
+
+# intptr_t mojo_tls_hkdf(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-hkdf :ssize
+  "HKDF (RFC 5869: extract, then expand): fill the `len` bytes at `buf` (1\nto 255 times the hash's length) from the input keying material `ikm`,\n`salt` (NULL/0: none) and `info` (NULL/0: none). Returns `len`, or\nMOJO_TLS_ERR_INVALID_ARGUMENT (unknown `alg`, NULL pointer with a\nnonzero length, `len` out of range)."
+  [alg :int32 salt :ptr salt_len :size ikm :ptr ikm_len :size info :ptr info_len :size buf :ptr len :size])
 
 # mojo_tls_gencert *mojo_tls_gencert_new_ca(const char *common_name, int32_t valid_days, int32_t key_alg)
 (ffi/defbind mojo-tls-gencert-new-ca :ptr

@@ -23,9 +23,16 @@
 (import ./ffi :as f)
 (import ./native :as n)
 (import ./reclaim)
+(import ./info :as i)
+(import ./pace)
 
 (def WANT_READ f/MOJO_TLS_ERR_WANT_READ)
-(def- record-size 16384)
+# Sizes of the data path. Each FFI call and each fresh buffer costs far
+# more in Janet than the bytes it moves, so move many records per call: the
+# fast record layer takes and returns up to 256 KiB at once (Mbed TLS's
+# takes one 16 KiB record per write; the loop goes on with the rest).
+(def- write-step 262144)
+(def- read-step 65536)
 (def- transport-chunk 65536)
 
 
@@ -364,12 +371,8 @@
 
 # ---- transport I/O --------------------------------------------------------------
 
-(defn- closed-fail [what]
-  (n/fail f/MOJO_TLS_ERR_CLOSED "the TLS stream is closed" what))
-
-(defn- ensure-open [s what]
-  (when (s :closed) (closed-fail what))
-  (when-let [e (s :broken)] (error e)))
+(def- closed-fail i/closed-fail)
+(def- ensure-open i/ensure-open)
 
 (defn- cancellation?
   ``Whether `e`, raised while waiting on the transport, is the waiting
@@ -386,7 +389,11 @@
   (put s :rx-task (fiber/root))
   (defer (put s :rx-task nil)
     (try
-      (ev/read tr transport-chunk nil (remaining deadline what))
+      # Into the stream's own buffer, reused: the caller feeds (copies) it
+      # before the next read. Never shared between streams.
+      (let [buf (or (s :wire-rx) (let [b (buffer/new transport-chunk)] (put s :wire-rx b) b))]
+        (buffer/clear buf)
+        (ev/read tr transport-chunk buf (remaining deadline what)))
       ([e fb]
         (when (s :closed) (closed-fail what))
         (cond
@@ -437,10 +444,13 @@
         (unless conn (break))
         (def p (n/to-int (f/mojo-tls-conn-pending-output conn)))
         (unless (pos? p) (break))
-        (def out (buffer/new-filled p))
+        # The stream's own buffer, reused: the write has completed when
+        # transport-write returns, and the tx lock keeps other flushes out.
+        (def out (or (s :wire-tx) (let [b @""] (put s :wire-tx b) b)))
+        (when (< (length out) p) (buffer/push out (buffer/new-filled (- p (length out)))))
         (def k (n/to-int (f/mojo-tls-conn-drain conn out p)))
         (when (<= k 0) (break))
-        (buffer/popn out (- p k))
+        (buffer/popn out (- (length out) k))
         (transport-write s out deadline what)))))
 
 (defn- flush [s deadline what]
@@ -519,12 +529,11 @@
 
 # ---- streams ------------------------------------------------------------------
 
-(defn- conn-of [s what]
-  (ensure-open s what)
-  (s :conn))
+(def- conn-of i/conn-of)
 
 (defn- handshake* [s deadline what]
   (while (not (s :handshaken))
+    (pace/step)
     (def r (n/to-int (f/mojo-tls-conn-handshake (conn-of s what))))
     (settle s r deadline what)
     (if (= r 0)
@@ -539,9 +548,12 @@
   # The stream's own buffer, and copied out before settle: settle may yield
   # (flushing an alert or a KeyUpdate answer), and other fibers reading this
   # or any other stream must not be able to overwrite bytes not yet copied.
-  (def tmp (or (s :rx-buf) (let [b (buffer/new-filled record-size)] (put s :rx-buf b) b)))
+  (def tmp (let [b (s :rx-buf)]
+              (if (and b (>= (length b) (min maxn read-step)))
+                b
+                (let [nb (buffer/new-filled (min maxn read-step))] (put s :rx-buf nb) nb))))
   (while (not done)
-    (def want (min maxn record-size))
+    (def want (min maxn (length tmp)))
     (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) tmp want)))
     (when (> r 0) (buffer/blit out tmp (length out) 0 r))
     (settle s r deadline what)
@@ -613,8 +625,9 @@
   (var accepted false)
   (try
     (while (< off total)
-      (def len (min record-size (- total off)))
-      (def piece (if (and (= off 0) (= len total)) data (string/slice data off (+ off len))))
+      (def len (min write-step (- total off)))
+      # A buffer slice: a string slice would hash every byte.
+      (def piece (if (= off 0) data (buffer/slice data off (+ off len))))
       (def r (n/to-int (f/mojo-tls-conn-write (conn-of s what) piece len)))
       (when (> r 0) (set accepted true))
       (settle s r deadline what)
@@ -682,43 +695,6 @@
   (settle s r deadline what)
   nil)
 
-(defn- info-string [s what func]
-  (n/cstring (func (conn-of s what))))
-
-(defn- available
-  "Call (thunk); nil when the library says the value is not available."
-  [thunk]
-  (try (thunk)
-    ([e fb] (if (= (n/error-code e) f/MOJO_TLS_ERR_NOT_AVAILABLE) nil (propagate e fb)))))
-
-(defn- peer-cert [s]
-  (def what ":peer-cert")
-  (def c (conn-of s what))
-  (available
-    (fn []
-      (def der (n/out-bytes what f/mojo-tls-conn-peer-cert-der c))
-      (def nb (buffer/new-filled 8))
-      (def na (buffer/new-filled 8))
-      (n/check (f/mojo-tls-conn-peer-cert-validity c nb na) what)
-      # Structured SANs (type + value), not the text getter split on newlines.
-      (def sans @[])
-      (def kind (buffer/new-filled 4))
-      (for i 0 (n/check (f/mojo-tls-conn-peer-cert-san-count c) what)
-        (def value (n/out-string what (fn [buf cap] (f/mojo-tls-conn-peer-cert-san c i kind buf cap))))
-        (def k (ffi/read :int32 kind))
-        (array/push sans (string (cond (= k f/MOJO_TLS_SAN_DNS) "DNS"
-                                       (= k f/MOJO_TLS_SAN_IP) "IP"
-                                       "OTHER")
-                                 ":" value)))
-      {:der der
-       :pem (n/out-string what f/mojo-tls-conn-peer-cert-pem c)
-       :subject (n/out-string what f/mojo-tls-conn-peer-cert-subject c)
-       :issuer (n/out-string what f/mojo-tls-conn-peer-cert-issuer c)
-       :sans sans
-       :not-before (n/to-int (ffi/read :int64 nb))
-       :not-after (n/to-int (ffi/read :int64 na))
-       :sha256 (n/out-bytes what f/mojo-tls-conn-peer-cert-sha256 c)
-       :spki-sha256 (n/out-bytes what f/mojo-tls-conn-peer-cert-spki-sha256 c)})))
 
 (def- Stream
   @{:type :mojo-tls/stream
@@ -742,33 +718,9 @@
     :transport (fn transport [s] (s :tr))
     :localname (fn localname [s] (net/localname (s :tr)))
     :peername (fn peername [s] (net/peername (s :tr)))
-    :pending (fn pending [s] (n/to-int (f/mojo-tls-conn-pending (conn-of s ":pending"))))
-    :version (fn version [s] (info-string s ":version" f/mojo-tls-conn-version-name))
-    :version-number (fn version-number [s]
-                      (available |(n/check (f/mojo-tls-conn-version (conn-of s ":version-number"))
-                                           ":version-number")))
-    :cipher (fn cipher [s] (info-string s ":cipher" f/mojo-tls-conn-cipher))
-    :record-layer (fn record-layer [s]
-                    (info-string s ":record-layer" f/mojo-tls-conn-record-layer))
-    :key-update stream-key-update
-    :alpn (fn alpn [s]
-            (def a (n/out-string ":alpn" f/mojo-tls-conn-alpn (conn-of s ":alpn")))
-            (if (empty? a) nil a))
-    :server-name (fn server-name [s]
-                   (def a (n/out-string ":server-name" f/mojo-tls-conn-server-name
-                                        (conn-of s ":server-name")))
-                   (if (empty? a) nil a))
-    :peer-cert peer-cert
-    :verify-flags (fn verify-flags [s]
-                    (n/check (f/mojo-tls-conn-verify-flags (conn-of s ":verify-flags")) ":verify-flags"))
-    :verify-reason (fn verify-reason [s]
-                     (n/out-string ":verify-reason" f/mojo-tls-conn-verify-reason
-                                   (conn-of s ":verify-reason")))
-    :session (fn session [s]
-               (available |(n/out-bytes ":session" f/mojo-tls-conn-session-export
-                                        (conn-of s ":session"))))
-    :resumed? (fn resumed? [s]
-                (= 1 (n/check (f/mojo-tls-conn-session-resumed (conn-of s ":resumed?")) ":resumed?")))})
+    :key-update stream-key-update})
+
+(merge-into Stream i/methods)
 
 (defn stream?
   "True for a TLS stream of this package."

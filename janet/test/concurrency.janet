@@ -108,4 +108,37 @@
         (:write c "still served")
         (check (= "still served" (string (:chunk c 12))))))))
 
+(deftest "a handshake step yields to the loop once steps have run back to back too long"
+  # mojo_tls/pace (internal): after more than its budget (4 ms) of steps
+  # without a turn of the loop, the next step lets other fibers run first.
+  (def pace (require "mojo_tls/pace"))
+  (def step ((pace 'step) :value))
+  (step)
+  (def ran @[])
+  (def t0 (os/clock :monotonic))
+  (while (< (- (os/clock :monotonic) t0) 0.02))  # 20 ms of "handshake work"
+  (ev/spawn (array/push ran :other))
+  (check (empty? ran))
+  (step)
+  (check (deep= ran @[:other]) "the other fiber did not run before the next step: %q" ran))
+
+(deftest "50 simultaneous handshakes all complete, timer ticking" {:timeout 120}
+  (def l (echo-server))
+  (defer (:close l)
+    (def tick (ticker 0.001))
+    (def done (ev/chan 50))
+    (for i 0 50
+      (ev/spawn
+        (ev/give done
+                 (protect
+                   (with [c (tls/connect "127.0.0.1" (:port l) (client-opts))]
+                     (def msg (string "client " i))
+                     (:write c msg)
+                     (= msg (string (:chunk c (length msg)))))))))
+    (def res (seq [i :range [0 50]] (ev/take done)))
+    ((tick :stop))
+    (printf "    50 handshakes, %d ticks, longest gap %.0f ms" (tick :ticks) (* 1000 (tick :max-gap)))
+    (check (all |(and ($ 0) ($ 1)) res) "results %q" res)
+    (check (pos? (tick :ticks)))))
+
 (run-tests)

@@ -95,6 +95,16 @@ comptime MOJO_TLS_SAN_DNS: Int = 1
 # "127.0.0.1" or "::1").
 comptime MOJO_TLS_SAN_IP: Int = 2
 
+# SHA-256 (32-byte output), for mojo_tls_digest, mojo_tls_hmac and the
+# HKDF functions.
+comptime MOJO_TLS_HASH_SHA256: Int = 0
+
+# SHA-384 (48-byte output).
+comptime MOJO_TLS_HASH_SHA384: Int = 1
+
+# SHA-512 (64-byte output).
+comptime MOJO_TLS_HASH_SHA512: Int = 2
+
 # Key algorithm for generated certificates: ECDSA P-256 (default).
 comptime MOJO_TLS_KEY_ECDSA_P256: Int = 0
 
@@ -285,6 +295,11 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_conn_peer_cert_san",
     "mojo_tls_random",
     "mojo_tls_sha256",
+    "mojo_tls_digest",
+    "mojo_tls_hmac",
+    "mojo_tls_hkdf_extract",
+    "mojo_tls_hkdf_expand",
+    "mojo_tls_hkdf",
     "mojo_tls_gencert_new_ca",
     "mojo_tls_gencert_new_leaf",
     "mojo_tls_gencert_cert_pem",
@@ -442,6 +457,11 @@ struct _Library(Movable):
     var mojo_tls_conn_peer_cert_san: Int
     var mojo_tls_random: Int
     var mojo_tls_sha256: Int
+    var mojo_tls_digest: Int
+    var mojo_tls_hmac: Int
+    var mojo_tls_hkdf_extract: Int
+    var mojo_tls_hkdf_expand: Int
+    var mojo_tls_hkdf: Int
     var mojo_tls_gencert_new_ca: Int
     var mojo_tls_gencert_new_leaf: Int
     var mojo_tls_gencert_cert_pem: Int
@@ -550,6 +570,11 @@ struct _Library(Movable):
         self.mojo_tls_conn_peer_cert_san = _address(self.handle, "mojo_tls_conn_peer_cert_san")
         self.mojo_tls_random = _address(self.handle, "mojo_tls_random")
         self.mojo_tls_sha256 = _address(self.handle, "mojo_tls_sha256")
+        self.mojo_tls_digest = _address(self.handle, "mojo_tls_digest")
+        self.mojo_tls_hmac = _address(self.handle, "mojo_tls_hmac")
+        self.mojo_tls_hkdf_extract = _address(self.handle, "mojo_tls_hkdf_extract")
+        self.mojo_tls_hkdf_expand = _address(self.handle, "mojo_tls_hkdf_expand")
+        self.mojo_tls_hkdf = _address(self.handle, "mojo_tls_hkdf")
         self.mojo_tls_gencert_new_ca = _address(self.handle, "mojo_tls_gencert_new_ca")
         self.mojo_tls_gencert_new_leaf = _address(self.handle, "mojo_tls_gencert_new_leaf")
         self.mojo_tls_gencert_cert_pem = _address(self.handle, "mojo_tls_gencert_cert_pem")
@@ -2008,6 +2033,80 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_sha256
         )
         var r = f(Int(data), c_size_t(len_), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def digest(self, alg: Int, data: Int, len_: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_digest(int32_t alg, const uint8_t *data, size_t len, uint8_t *buf, size_t cap)`
+
+        The digest (`alg`: MOJO_TLS_HASH_*) of the `len` bytes at `data` into
+        `buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns the
+        digest's length (32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT for an
+        unknown `alg` or a NULL pointer with a nonzero length.
+        """
+        var f = _c_function[def(Int32, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_digest
+        )
+        var r = f(Int32(alg), Int(data), c_size_t(len_), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def hmac(self, alg: Int, key: Int, key_len: Int, data: Int, data_len: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_hmac(int32_t alg, const uint8_t *key, size_t key_len, const uint8_t *data, size_t data_len, uint8_t *buf, size_t cap)`
+
+        HMAC (RFC 2104; `alg`: MOJO_TLS_HASH_*) of the `data_len` bytes at
+        `data` under the `key_len`-byte `key` (any length, empty included) into
+        `buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns the
+        MAC's length (32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT for an
+        unknown `alg` or a NULL pointer with a nonzero length. Compare MACs in
+        constant time.
+        """
+        var f = _c_function[def(Int32, Int, c_size_t, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_hmac
+        )
+        var r = f(Int32(alg), Int(key), c_size_t(key_len), Int(data), c_size_t(data_len), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def hkdf_extract(self, alg: Int, salt: Int, salt_len: Int, ikm: Int, ikm_len: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_hkdf_extract(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, uint8_t *buf, size_t cap)`
+
+        HKDF-Extract (RFC 5869 §2.2): the pseudorandom key of the input keying
+        material `ikm` under `salt` (NULL/0: no salt, i.e. HashLen zero bytes)
+        into `buf` (copies what fits; `buf` may be NULL with `cap` 0). Returns
+        its length (the hash's: 32, 48 or 64), or MOJO_TLS_ERR_INVALID_ARGUMENT.
+        """
+        var f = _c_function[def(Int32, Int, c_size_t, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_hkdf_extract
+        )
+        var r = f(Int32(alg), Int(salt), c_size_t(salt_len), Int(ikm), c_size_t(ikm_len), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def hkdf_expand(self, alg: Int, prk: Int, prk_len: Int, info: Int, info_len: Int, buf: Int, len_: Int) -> Int:
+        """`intptr_t mojo_tls_hkdf_expand(int32_t alg, const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len)`
+
+        HKDF-Expand (RFC 5869 §2.3): fill the `len` bytes at `buf` (1 to 255
+        times the hash's length) from the pseudorandom key `prk` (at least the
+        hash's length) and `info` (may be NULL/0). Returns `len`, or
+        MOJO_TLS_ERR_INVALID_ARGUMENT (unknown `alg`, NULL pointer with a
+        nonzero length, `len` out of range, `prk` too short).
+        """
+        var f = _c_function[def(Int32, Int, c_size_t, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_hkdf_expand
+        )
+        var r = f(Int32(alg), Int(prk), c_size_t(prk_len), Int(info), c_size_t(info_len), Int(buf), c_size_t(len_))
+        return Int(r)
+
+    def hkdf(self, alg: Int, salt: Int, salt_len: Int, ikm: Int, ikm_len: Int, info: Int, info_len: Int, buf: Int, len_: Int) -> Int:
+        """`intptr_t mojo_tls_hkdf(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len)`
+
+        HKDF (RFC 5869: extract, then expand): fill the `len` bytes at `buf` (1
+        to 255 times the hash's length) from the input keying material `ikm`,
+        `salt` (NULL/0: none) and `info` (NULL/0: none). Returns `len`, or
+        MOJO_TLS_ERR_INVALID_ARGUMENT (unknown `alg`, NULL pointer with a
+        nonzero length, `len` out of range).
+        """
+        var f = _c_function[def(Int32, Int, c_size_t, Int, c_size_t, Int, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_hkdf
+        )
+        var r = f(Int32(alg), Int(salt), c_size_t(salt_len), Int(ikm), c_size_t(ikm_len), Int(info), c_size_t(info_len), Int(buf), c_size_t(len_))
         return Int(r)
 
     def gencert_new_ca(self, common_name: Optional[String], valid_days: Int, key_alg: Int) -> Int:

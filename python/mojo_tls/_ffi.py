@@ -96,6 +96,16 @@ MOJO_TLS_SAN_DNS = 1
 # "127.0.0.1" or "::1").
 MOJO_TLS_SAN_IP = 2
 
+# SHA-256 (32-byte output), for mojo_tls_digest, mojo_tls_hmac and the
+# HKDF functions.
+MOJO_TLS_HASH_SHA256 = 0
+
+# SHA-384 (48-byte output).
+MOJO_TLS_HASH_SHA384 = 1
+
+# SHA-512 (64-byte output).
+MOJO_TLS_HASH_SHA512 = 2
+
 # Key algorithm for generated certificates: ECDSA P-256 (default).
 MOJO_TLS_KEY_ECDSA_P256 = 0
 
@@ -426,6 +436,16 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_random": (ctypes.c_ssize_t, [ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
     # intptr_t mojo_tls_sha256(const uint8_t *data, size_t len, uint8_t *buf, size_t cap)
     "mojo_tls_sha256": (ctypes.c_ssize_t, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_digest(int32_t alg, const uint8_t *data, size_t len, uint8_t *buf, size_t cap)
+    "mojo_tls_digest": (ctypes.c_ssize_t, [ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_hmac(int32_t alg, const uint8_t *key, size_t key_len, const uint8_t *data, size_t data_len, uint8_t *buf, size_t cap)
+    "mojo_tls_hmac": (ctypes.c_ssize_t, [ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_hkdf_extract(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, uint8_t *buf, size_t cap)
+    "mojo_tls_hkdf_extract": (ctypes.c_ssize_t, [ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_hkdf_expand(int32_t alg, const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len)
+    "mojo_tls_hkdf_expand": (ctypes.c_ssize_t, [ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
+    # intptr_t mojo_tls_hkdf(int32_t alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len, uint8_t *buf, size_t len)
+    "mojo_tls_hkdf": (ctypes.c_ssize_t, [ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t]),
     # mojo_tls_gencert *mojo_tls_gencert_new_ca(const char *common_name, int32_t valid_days, int32_t key_alg)
     "mojo_tls_gencert_new_ca": (GencertHandle, [ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32]),
     # mojo_tls_gencert *mojo_tls_gencert_new_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)
@@ -482,6 +502,11 @@ WIDE_RESULTS = frozenset({
     "mojo_tls_conn_peer_cert_san",
     "mojo_tls_random",
     "mojo_tls_sha256",
+    "mojo_tls_digest",
+    "mojo_tls_hmac",
+    "mojo_tls_hkdf_extract",
+    "mojo_tls_hkdf_expand",
+    "mojo_tls_hkdf",
     "mojo_tls_gencert_cert_pem",
     "mojo_tls_gencert_key_pem",
     "mojo_tls_gencert_cert_der",

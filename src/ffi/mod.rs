@@ -2,7 +2,8 @@
 //! No TLS logic lives here.
 //!
 //! The modules are declared in the order of the header's sections (cbindgen
-//! follows it): library → config → connection → peer info → utilities.
+//! follows it): library → config → connection → peer info → utilities
+//! (random, SHA-256; then digests, HMAC, HKDF).
 //! `compat` (the original shim's `void*` API) goes to its own header,
 //! `include/mojo_tls_compat.h` (tools/headergen).
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -34,6 +35,8 @@ pub mod dtls;
 pub mod peer;
 
 pub mod util;
+
+pub mod crypto;
 
 pub mod certgen;
 

@@ -26,6 +26,7 @@ _Static_assert(MOJO_TLS_VERIFY_NONE == 0 && MOJO_TLS_VERIFY_OPTIONAL == 1 && MOJ
 _Static_assert(MOJO_TLS_KEY_ECDSA_P256 == 0 && MOJO_TLS_KEY_ECDSA_P384 == 1, "key algorithms");
 _Static_assert(MOJO_TLS_TRANSPORT_STREAM == 0 && MOJO_TLS_TRANSPORT_DATAGRAM == 1, "transports");
 _Static_assert(MOJO_TLS_USAGE_SERVER == 1 && MOJO_TLS_USAGE_CLIENT == 2, "usages");
+_Static_assert(MOJO_TLS_HASH_SHA256 == 0 && MOJO_TLS_HASH_SHA384 == 1 && MOJO_TLS_HASH_SHA512 == 2, "hashes");
 
 /* error codes: stable values, one enum */
 _Static_assert(MOJO_TLS_OK == 0, "");
@@ -156,6 +157,11 @@ static void signatures(void) {
     { intptr_t (*p)(const mojo_tls_conn *, size_t, int32_t *, char *, size_t) = mojo_tls_conn_peer_cert_san; (void)p; }
     { intptr_t (*p)(uint8_t *, size_t) = mojo_tls_random; (void)p; }
     { intptr_t (*p)(const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_sha256; (void)p; }
+    { intptr_t (*p)(int32_t, const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_digest; (void)p; }
+    { intptr_t (*p)(int32_t, const uint8_t *, size_t, const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_hmac; (void)p; }
+    { intptr_t (*p)(int32_t, const uint8_t *, size_t, const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_hkdf_extract; (void)p; }
+    { intptr_t (*p)(int32_t, const uint8_t *, size_t, const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_hkdf_expand; (void)p; }
+    { intptr_t (*p)(int32_t, const uint8_t *, size_t, const uint8_t *, size_t, const uint8_t *, size_t, uint8_t *, size_t) = mojo_tls_hkdf; (void)p; }
     { mojo_tls_gencert * (*p)(const char *, int32_t, int32_t) = mojo_tls_gencert_new_ca; (void)p; }
     { mojo_tls_gencert * (*p)(const mojo_tls_gencert *, const char *, const char *, int32_t, int32_t, int32_t, int32_t) = mojo_tls_gencert_new_leaf; (void)p; }
     { intptr_t (*p)(const mojo_tls_gencert *, char *, size_t) = mojo_tls_gencert_cert_pem; (void)p; }

@@ -904,6 +904,50 @@ T("mojo_tls_sha256", lambda fx: [S("abc"), 3, O(32), 32], codes(32),
   over={"buf:NULL,0": codes(32)},
   extra=[("empty input", lambda fx: [None, 0, O(32), 32], codes(32)),
          ("capacity 16 (copies what fits)", lambda fx: [S("abc"), 3, O(16), 16], codes(32))])
+# crypto helpers (tests/c/test_crypto.c has the known answers); alg 0/1/2 = SHA-256/384/512
+SHA256, SHA384, SHA512 = ffi.MOJO_TLS_HASH_SHA256, ffi.MOJO_TLS_HASH_SHA384, ffi.MOJO_TLS_HASH_SHA512
+BAD_ALGS = (3, -1, 2**31 - 1, -(2**31))
+T("mojo_tls_digest", lambda fx: [SHA384, S("abc"), 3, O(64), 64], codes(48),
+  over={"buf:NULL,0": codes(48)},
+  extra=[("empty input", lambda fx: [SHA512, None, 0, O(64), 64], codes(64)),
+         ("capacity 16 (copies what fits)", lambda fx: [SHA256, S("abc"), 3, O(16), 16], codes(32))]
+  + [(f"alg {a}", (lambda a: lambda fx: [a, S("abc"), 3, O(64), 64])(a), codes(INVALID_ARGUMENT))
+     for a in BAD_ALGS])
+T("mojo_tls_hmac", lambda fx: [SHA256, S("key"), 3, S("data"), 4, O(64), 64], codes(32),
+  over={"buf:NULL,0": codes(32)},
+  extra=[("empty key and data", lambda fx: [SHA384, None, 0, None, 0, O(64), 64], codes(48)),
+         ("capacity 16 (copies what fits)", lambda fx: [SHA512, S("k"), 1, S("d"), 1, O(16), 16], codes(64))]
+  + [(f"alg {a}", (lambda a: lambda fx: [a, S("key"), 3, S("data"), 4, O(64), 64])(a), codes(INVALID_ARGUMENT))
+     for a in BAD_ALGS])
+T("mojo_tls_hkdf_extract", lambda fx: [SHA256, S("salt"), 4, S("ikm"), 3, O(64), 64], codes(32),
+  over={"buf:NULL,0": codes(32)},
+  extra=[("no salt", lambda fx: [SHA384, None, 0, S("ikm"), 3, O(64), 64], codes(48)),
+         ("capacity 16 (copies what fits)", lambda fx: [SHA256, None, 0, S("ikm"), 3, O(16), 16], codes(32))]
+  + [(f"alg {a}", (lambda a: lambda fx: [a, S("salt"), 4, S("ikm"), 3, O(64), 64])(a), codes(INVALID_ARGUMENT))
+     for a in BAD_ALGS])
+PRK = b"\x07" * 64
+T("mojo_tls_hkdf_expand", lambda fx: [SHA256, B(PRK), 32, S("info"), 4, O(64), 42], codes(42),
+  over={"buf:NULL,0": codes(INVALID_ARGUMENT)},
+  extra=[("no info", lambda fx: [SHA512, B(PRK), 64, None, 0, O(64), 64], codes(64)),
+         ("length 8160 (255 blocks)", lambda fx: [SHA256, B(PRK), 32, None, 0, O(8160), 8160], codes(8160)),
+         ("length 8161", lambda fx: [SHA256, B(PRK), 32, None, 0, O(8161), 8161], codes(INVALID_ARGUMENT)),
+         ("length 0", lambda fx: [SHA256, B(PRK), 32, None, 0, O(8), 0], codes(INVALID_ARGUMENT)),
+         ("PRK shorter than the hash", lambda fx: [SHA384, B(PRK), 32, None, 0, O(64), 16],
+          codes(INVALID_ARGUMENT)),
+         ("empty PRK", lambda fx: [SHA256, None, 0, None, 0, O(64), 16], codes(INVALID_ARGUMENT))]
+  + [(f"alg {a}", (lambda a: lambda fx: [a, B(PRK), 64, None, 0, O(64), 16])(a), codes(INVALID_ARGUMENT))
+     for a in BAD_ALGS])
+T("mojo_tls_hkdf", lambda fx: [SHA384, S("salt"), 4, S("ikm"), 3, S("info"), 4, O(64), 64], codes(64),
+  over={"buf:NULL,0": codes(INVALID_ARGUMENT)},
+  extra=[("no salt, no info", lambda fx: [SHA256, None, 0, S("ikm"), 3, None, 0, O(32), 32], codes(32)),
+         ("empty ikm", lambda fx: [SHA256, None, 0, None, 0, None, 0, O(32), 32], codes(32)),
+         ("length 16320 (SHA-512, 255 blocks)",
+          lambda fx: [SHA512, None, 0, S("ikm"), 3, None, 0, O(16320), 16320], codes(16320)),
+         ("length 12241 (SHA-384, 256 blocks)",
+          lambda fx: [SHA384, None, 0, S("ikm"), 3, None, 0, O(12241), 12241], codes(INVALID_ARGUMENT)),
+         ("length 0", lambda fx: [SHA256, None, 0, S("ikm"), 3, None, 0, O(8), 0], codes(INVALID_ARGUMENT))]
+  + [(f"alg {a}", (lambda a: lambda fx: [a, None, 0, S("ikm"), 3, None, 0, O(64), 16])(a),
+      codes(INVALID_ARGUMENT)) for a in BAD_ALGS])
 
 
 def flip(b: bytes) -> bytes:
