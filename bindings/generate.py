@@ -1003,6 +1003,16 @@ def _emit_mojo_fn(fn: Function) -> List[str]:
 
 # --- Janet ------------------------------------------------------------------
 
+# C parameter names that are Janet core macros: as ffi/defbind parameters
+# they would shadow the macro (a compile warning each time the module loads).
+JANET_MACROS = {"label", "case", "match", "loop", "seq", "with", "try", "when", "unless",
+                "if-let", "when-let", "default", "var", "def", "fn", "do", "quote"}
+
+
+def _janet_param(name: str) -> str:
+    return f"{name}-arg" if name in JANET_MACROS else name
+
+
 def janet_name(cname: str) -> str:
     return cname.replace("_", "-")
 
@@ -1077,7 +1087,7 @@ def emit_janet(h: Header) -> str:
         if fn.ret == "const char *":
             notes.append("returns a nullable char * as :ptr")
         w(f"# {_c_signature(fn)}" + (f"  [{'; '.join(notes)}]" if notes else ""))
-        args = " ".join(f"{p.name} {TYPE_MAP[p.ctype].janet}" for p in fn.params)
+        args = " ".join(f"{_janet_param(p.name)} {TYPE_MAP[p.ctype].janet}" for p in fn.params)
         doc = fn.doc or _c_signature(fn)
         w(f"(ffi/defbind {janet_name(fn.name)} {rt.janet}")
         w(f"  {_janet_str(doc)}")

@@ -33,16 +33,6 @@
 #define MOJO_TLS_IS_SERVER 1
 
 /**
- * Compat: transport for mojo_tls_ssl_config_defaults — TLS over a stream.
- */
-#define MOJO_TLS_TRANSPORT_STREAM 0
-
-/**
- * Compat: transport for mojo_tls_ssl_config_defaults — DTLS over datagrams.
- */
-#define MOJO_TLS_TRANSPORT_DATAGRAM 1
-
-/**
  * Compat: preset for mojo_tls_ssl_config_defaults — the default settings.
  */
 #define MOJO_TLS_PRESET_DEFAULT 0

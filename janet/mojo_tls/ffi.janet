@@ -449,7 +449,7 @@
 # intptr_t mojo_tls_conn_export_keying_material(const mojo_tls_conn *c, const char *label, size_t label_len, const uint8_t *context, size_t context_len, uint8_t *buf, size_t len)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-export-keying-material :ssize
   "Derive `len` bytes of keying material shared with the peer (RFC 5705\nfor TLS 1.2, RFC 8446 §7.5 for TLS 1.3) into `buf`, from `label` and\n`context` (`context` NULL with `context_len` 0 means no context; TLS 1.3\ntreats that as an empty context, TLS 1.2 does not). Works with every\nrecord layer. RFC 9266's tls-exporter channel binding is label\n\"EXPORTER-Channel-Binding\", no context, 32 bytes. Returns `len`;\nMOJO_TLS_ERR_NOT_AVAILABLE before the handshake completed,\nMOJO_TLS_ERR_INVALID_ARGUMENT for `len` 0 or above 8160, a TLS 1.3\nlabel over 249 bytes, a TLS 1.2 context over 65535 bytes or a label TLS\nreserves (\"master secret\", \"key expansion\", ...)."
-  [c :ptr label :ptr label_len :size context :ptr context_len :size buf :ptr len :size])
+  [c :ptr label-arg :ptr label_len :size context :ptr context_len :size buf :ptr len :size])
 
 # intptr_t mojo_tls_conn_tls_unique(const mojo_tls_conn *c, uint8_t *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
 (ffi/defbind mojo-tls-conn-tls-unique :ssize

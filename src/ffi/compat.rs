@@ -22,10 +22,8 @@ pub const MOJO_TLS_VERSION_UNKNOWN: i32 = 0;
 pub const MOJO_TLS_IS_CLIENT: i32 = 0;
 /// Compat: endpoint for mojo_tls_ssl_config_defaults — server.
 pub const MOJO_TLS_IS_SERVER: i32 = 1;
-/// Compat: transport for mojo_tls_ssl_config_defaults — TLS over a stream.
-pub const MOJO_TLS_TRANSPORT_STREAM: i32 = 0;
-/// Compat: transport for mojo_tls_ssl_config_defaults — DTLS over datagrams.
-pub const MOJO_TLS_TRANSPORT_DATAGRAM: i32 = 1;
+// Transports (MOJO_TLS_TRANSPORT_STREAM / _DATAGRAM) are the safe header's,
+// which mojo_tls_compat.h includes: the same values as Mbed TLS's.
 /// Compat: preset for mojo_tls_ssl_config_defaults — the default settings.
 pub const MOJO_TLS_PRESET_DEFAULT: i32 = 0;
 /// Compat: preset for mojo_tls_ssl_config_defaults — NSA Suite B.
