@@ -2,13 +2,16 @@
 //! a deadline. POSIX via libc; platform differences are marked.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::io::{IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use crate::error::{Code, Error, Result};
 
+mod resolve;
 mod udp;
+
+use resolve::resolve;
 pub use udp::udp_connect;
 
 /// When an operation gives up. Built from the C ABI's `timeout_ms`.
@@ -331,22 +334,7 @@ fn connect_one(addr: &SocketAddr, deadline: Deadline) -> Result<RawFd> {
 
 /// Resolve `host` (IPv4 and IPv6) and connect to the first address that answers.
 pub fn connect(host: &str, port: u16, deadline: Deadline) -> Result<RawFd> {
-    let host_clean = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = (host_clean, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::new(
-                Code::MOJO_TLS_ERR_CONNECT,
-                format!("cannot resolve '{host}': {e}"),
-            )
-        })?
-        .collect();
-    if addrs.is_empty() {
-        return Err(Error::new(
-            Code::MOJO_TLS_ERR_CONNECT,
-            format!("'{host}' has no addresses"),
-        ));
-    }
+    let addrs = resolve(host, port)?;
     let mut last = None;
     for addr in &addrs {
         match connect_one(addr, deadline) {

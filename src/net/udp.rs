@@ -1,7 +1,7 @@
 //! UDP sockets for DTLS: a client's connected socket (the kernel then
 //! delivers only the server's datagrams to it).
 
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::io::{IntoRawFd, RawFd};
 
 use crate::error::{Code, Error, Result};
@@ -9,16 +9,7 @@ use crate::error::{Code, Error, Result};
 /// A non-blocking UDP socket connected to the first address of `host` that
 /// accepts it (close-on-exec).
 pub fn udp_connect(host: &str, port: u16) -> Result<RawFd> {
-    let host_clean = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = (host_clean, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::new(
-                Code::MOJO_TLS_ERR_CONNECT,
-                format!("cannot resolve '{host}': {e}"),
-            )
-        })?
-        .collect();
+    let addrs = super::resolve::resolve(host, port)?;
     let mut last = None;
     for addr in &addrs {
         let local: SocketAddr = if addr.is_ipv4() {
