@@ -885,7 +885,11 @@ intptr_t mojo_tls_conn_tls_unique(const struct mojo_tls_conn *c, uint8_t *buf, s
 
 /**
  * Send close_notify (the TLS-level end of the stream). The peer's reads
- * then return 0. Later writes return MOJO_TLS_ERR_CLOSED.
+ * then return 0. Later writes return MOJO_TLS_ERR_CLOSED; reads go on
+ * until the peer's own close_notify (read returns 0). When the peer's
+ * close_notify comes first: on TLS 1.3 this side may still write (each
+ * direction closes on its own, RFC 8446 §6.1: a half-close), on TLS 1.2
+ * writes return MOJO_TLS_ERR_CLOSED.
  */
 int32_t mojo_tls_conn_close_notify(struct mojo_tls_conn *c);
 

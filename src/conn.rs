@@ -145,6 +145,15 @@ impl State {
         err
     }
 
+    /// No more application data may be sent: we sent close_notify, or the
+    /// peer did on TLS 1.2 (which ends both directions). TLS 1.3 closes each
+    /// direction on its own (RFC 8446 §6.1), so there the peer's
+    /// close_notify ends only its side: we may still answer (half-close).
+    fn write_side_shut(&self) -> bool {
+        const TLS1_3: u16 = 0x0304;
+        self.notify_sent || (self.peer_closed && self.session.version() != TLS1_3)
+    }
+
     /// Advance the handshake; `None` once it is complete and the record
     /// layer is chosen.
     fn handshake_step<T>(&mut self) -> Option<Step<T>> {
@@ -495,7 +504,7 @@ impl Conn {
             if let Some(e) = st.check_open() {
                 return Step::Fail(e);
             }
-            if st.notify_sent || st.peer_closed {
+            if st.write_side_shut() {
                 return Step::Fail(Error::new(
                     Code::MOJO_TLS_ERR_CLOSED,
                     "the TLS session was shut down",
@@ -839,7 +848,7 @@ impl Conn {
         if let Some(e) = st.check_open() {
             return Err(e);
         }
-        if st.notify_sent || st.peer_closed {
+        if st.write_side_shut() {
             return Err(Error::new(
                 Code::MOJO_TLS_ERR_CLOSED,
                 "the TLS session was shut down",

@@ -458,7 +458,7 @@
 
 # int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-close-notify :int32
-  "Send close_notify (the TLS-level end of the stream). The peer's reads\nthen return 0. Later writes return MOJO_TLS_ERR_CLOSED."
+  "Send close_notify (the TLS-level end of the stream). The peer's reads\nthen return 0. Later writes return MOJO_TLS_ERR_CLOSED; reads go on\nuntil the peer's own close_notify (read returns 0). When the peer's\nclose_notify comes first: on TLS 1.3 this side may still write (each\ndirection closes on its own, RFC 8446 §6.1: a half-close), on TLS 1.2\nwrites return MOJO_TLS_ERR_CLOSED."
   [c :ptr])
 
 # int32_t mojo_tls_conn_close(mojo_tls_conn *c)

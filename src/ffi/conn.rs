@@ -398,7 +398,11 @@ pub extern "C" fn mojo_tls_conn_tls_unique(
 }
 
 /// Send close_notify (the TLS-level end of the stream). The peer's reads
-/// then return 0. Later writes return MOJO_TLS_ERR_CLOSED.
+/// then return 0. Later writes return MOJO_TLS_ERR_CLOSED; reads go on
+/// until the peer's own close_notify (read returns 0). When the peer's
+/// close_notify comes first: on TLS 1.3 this side may still write (each
+/// direction closes on its own, RFC 8446 §6.1: a half-close), on TLS 1.2
+/// writes return MOJO_TLS_ERR_CLOSED.
 #[no_mangle]
 pub extern "C" fn mojo_tls_conn_close_notify(c: *mut mojo_tls_conn) -> i32 {
     guard_int(|| conn(c)?.close_notify().map(|_| 0))
