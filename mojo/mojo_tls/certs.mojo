@@ -2,7 +2,7 @@
 
 from ._ffi import (
     MojoTlsFFI,
-    mojo_tls_gencert_ptr,
+    GencertPtr,
     MOJO_TLS_KEY_ECDSA_P256,
     MOJO_TLS_USAGE_SERVER,
     MOJO_TLS_USAGE_CLIENT,
@@ -23,16 +23,16 @@ struct GeneratedCert(Movable):
     """A generated certificate and its private key (self-signed CA or leaf)."""
 
     var _ffi: MojoTlsFFI
-    var _h: mojo_tls_gencert_ptr
+    var _h: GencertPtr
 
-    def __init__(out self, var ffi: MojoTlsFFI, h: mojo_tls_gencert_ptr):
+    def __init__(out self, var ffi: MojoTlsFFI, h: GencertPtr):
         self._ffi = ffi^
         self._h = h
 
     def __deinit__(deinit self):
         _ = self._ffi.gencert_free(self._h)
 
-    def handle(self) -> mojo_tls_gencert_ptr:
+    def handle(self) -> GencertPtr:
         """The C handle (valid while this object lives)."""
         return self._h
 
@@ -84,16 +84,21 @@ struct GeneratedCert(Movable):
         var der = self.cert_der()
         return sha256(Span(der))
 
-    def crl_pem(self, revoked: List[Int]) raises TLSError -> String:
+    def crl_pem(self, revoked: List[GencertPtr]) raises TLSError -> String:
         """As a CA: a CRL revoking the certificates whose `handle()`s are given.
         """
+        # C takes an array of addresses: built from the typed handles rather
+        # than relying on List[GencertPtr]'s layout.
+        var addrs = List[Int](capacity=len(revoked))
+        for h in revoked:
+            addrs.append(Int(h))
         var cap = 4096
         while True:
             var buf = List[UInt8](length=cap, fill=0)
             var n = self._ffi.gencert_crl_pem(
                 self._h,
-                Int(revoked.unsafe_ptr()) if len(revoked) > 0 else 0,
-                len(revoked),
+                Int(addrs.unsafe_ptr()) if len(addrs) > 0 else 0,
+                len(addrs),
                 Int(buf.unsafe_ptr()),
                 cap,
             )
@@ -111,7 +116,7 @@ def generate_ca(
     check_i32(valid_days, "generate_ca: valid_days")
     var ffi = load_library()
     var h = ffi.gencert_new_ca(common_name, valid_days, MOJO_TLS_KEY_ECDSA_P256)
-    if h == 0:
+    if not h:
         raise null_error(ffi, "generate_ca")
     return GeneratedCert(ffi^, h)
 
@@ -142,7 +147,7 @@ def generate_cert(
         usage,
         MOJO_TLS_KEY_ECDSA_P256,
     )
-    if h == 0:
+    if not h:
         raise null_error(ffi, "generate_cert")
     return GeneratedCert(ffi^, h)
 
