@@ -3,8 +3,9 @@
 #
 # Installs Mojo 1.2 from PyPI into a cached venv (target/mojo-venv, about
 # 700 MB, reused when present; MOJO=/path/to/mojo uses another compiler),
-# compiles examples/mojo, checks that mojo/tests/compile_fail/*.mojo do not
-# compile (handle misuse), then runs every mojo/tests/test_*.mojo with
+# compiles examples/mojo, builds and briefly runs benches/*.mojo, checks
+# that mojo/tests/compile_fail/*.mojo do not compile (handle misuse), then
+# runs every mojo/tests/test_*.mojo with
 # `mojo run -I mojo` (files using std.testing). Needs dist/ (./build.sh),
 # python3 and the openssl CLI. Prints "N passed, N failed" last and exits
 # non-zero on any failure.
@@ -84,6 +85,29 @@ for src in "$ROOT"/examples/mojo/*.mojo; do
     echo "    FAIL: build examples/mojo/$name.mojo"
     FAILED=$((FAILED + 1))
     FAILED_NAMES+=("build examples/mojo/$name.mojo")
+  fi
+done
+
+# --- benches/*.mojo still build and run (./build.sh bench uses them) --------------
+# A small run each: the figures are ./build.sh bench's business, this only
+# keeps the programs from going stale against the package.
+for spec in "ffi.mojo 1000 ffi_ns" "bulk.mojo 1048576 tls_vs_raw"; do
+  read -r name arg key <<<"$spec"
+  src=$ROOT/benches/$name
+  [[ -e $src ]] || continue
+  set +e
+  out=$(run_limited 600 "$MOJO" build -I "$MOJO_DIR" "$src" -o "$tmp/bench" 2>&1 &&
+        run_limited 120 "$tmp/bench" "$arg" 2>&1)
+  rc=$?
+  set -e
+  if [[ $rc -eq 0 ]] && grep -q "^$key " <<<"$out"; then
+    echo "    PASS: benches/$name $arg"
+    PASSED=$((PASSED + 1))
+  else
+    echo "    FAIL: benches/$name $arg (exit $rc, no \"$key\" line)"
+    printf '%s\n' "$out" | sed 's/^/      /' | tail -20
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("benches/$name")
   fi
 done
 
