@@ -83,6 +83,8 @@ from .certs import (
     generate_cert,
     sha256,
     random_bytes,
+    random_fill,
+    RANDOM_BYTES_MAX,
     library_version,
     backend,
 )

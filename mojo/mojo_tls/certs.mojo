@@ -6,12 +6,13 @@ from ._ffi import (
     MOJO_TLS_KEY_ECDSA_P256,
     MOJO_TLS_USAGE_SERVER,
     MOJO_TLS_USAGE_CLIENT,
-    MOJO_TLS_ERR_INVALID_ARGUMENT,
 )
 from ._library import (
     TLSError,
     addr_of,
     check_i32,
+    check_size,
+    invalid_argument,
     load_library,
     make_error,
     null_error,
@@ -162,16 +163,37 @@ def sha256(data: Span[UInt8, _]) raises TLSError -> List[UInt8]:
     return out^
 
 
-def random_bytes(n: Int) raises TLSError -> List[UInt8]:
-    """`n` cryptographically secure random bytes."""
-    if n < 0:
-        raise TLSError(MOJO_TLS_ERR_INVALID_ARGUMENT, "random_bytes: n < 0")
+comptime RANDOM_BYTES_MAX = 64 * 1024 * 1024
+"""The largest `random_bytes(n)`; more goes through `random_fill`."""
+
+
+def random_fill(buf: Span[mut=True, UInt8, _]) raises TLSError:
+    """Fill `buf` with cryptographically secure random bytes. Any size: the
+    caller owns (and sized) the memory, so large amounts can be produced a
+    piece at a time into one reused buffer."""
+    if len(buf) == 0:
+        return
     var ffi = load_library()
+    var rc = ffi.random(Int(buf.unsafe_ptr()), len(buf))
+    if rc < 0:
+        raise make_error(ffi, rc, "random_fill")
+
+
+def random_bytes(n: Int) raises TLSError -> List[UInt8]:
+    """`n` cryptographically secure random bytes, 0 <= n <= RANDOM_BYTES_MAX
+    (MOJO_TLS_ERR_INVALID_ARGUMENT otherwise)."""
+    check_size(n, "random_bytes: n")
+    # Checked before allocating: random_bytes(2**40) used to ask for the
+    # whole list up front and the process died instead of raising.
+    if n > RANDOM_BYTES_MAX:
+        raise invalid_argument(
+            String(
+                "random_bytes: n is ", n, ", at most ", RANDOM_BYTES_MAX,
+                " (use random_fill on your own buffer)",
+            )
+        )
     var out = List[UInt8](length=n, fill=0)
-    if n > 0:
-        var rc = ffi.random(Int(out.unsafe_ptr()), n)
-        if rc < 0:
-            raise make_error(ffi, rc, "random_bytes")
+    random_fill(out)
     return out^
 
 

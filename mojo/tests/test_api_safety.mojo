@@ -194,6 +194,28 @@ def test_config_and_helper_sizes() raises:
         err = e^
     expect_invalid(err, "random_bytes(-1)")
     assert_equal(len(random_bytes(0)), 0)
+    # Refused before anything is allocated: the whole list up front used to
+    # kill the process (random_bytes(2**40)).
+    for n in [HUGE, RANDOM_BYTES_MAX + 1]:
+        err = None
+        try:
+            _ = random_bytes(n)
+        except e:
+            err = e^
+        expect_invalid(err, String("random_bytes(", n, ")"))
+    assert_equal(len(random_bytes(32)), 32)
+    # random_fill writes exactly the span it is given (any size is the
+    # caller's allocation).
+    var buf = List[UInt8](length=64, fill=0)
+    random_fill(Span(buf)[16:48])
+    var inside = 0
+    for i in range(64):
+        if i < 16 or i >= 48:
+            assert_equal(buf[i], 0, String("random_fill wrote byte ", i))
+        elif buf[i] != 0:
+            inside += 1
+    assert_true(inside > 16, "random_fill left the span (mostly) zero")
+    random_fill(Span(buf)[0:0])  # empty: nothing to do, no error
     err = None
     try:
         _ = generate_ca("x", HUGE)
