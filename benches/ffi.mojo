@@ -14,10 +14,10 @@ def main() raises:
         iters = Int(args[1])
     var ffi = MojoTlsFFI.load()
     var cfg = ffi.config_new(0)
-    if cfg == 0:
+    if not cfg:
         raise Error("config_new failed")
     var conn = ffi.conn_new_memory(cfg, String("localhost"))
-    if conn == 0:
+    if not conn:
         raise Error("conn_new_memory failed")
     var sink = 0
     for _ in range(iters // 10):

@@ -230,6 +230,13 @@ class Report:
             self.metrics["janet_handshake_stall_ms"] = s[0]
         self.absolute(sec, "time for all 50", "janet.hs50_s", "s", 3)
 
+    def mojo(self):
+        sec = ("Mojo, one process and one poll loop on loopback: 64 MiB echoed through one "
+               "connection, TLSStream (non-blocking) vs raw sockets (libc read/write)")
+        self.absolute(sec, "raw sockets", "mojo.bulk.raw", "MiB/s")
+        self.absolute(sec, "mojo_tls TLSStream (TLS 1.3, fast record layer)", "mojo.bulk.tls", "MiB/s")
+        self.rel(sec, "mojo_tls ÷ raw sockets", "mojo.bulk.tls", "mojo.bulk.raw", "mojo_bulk_vs_raw")
+
     def concurrency(self):
         sec = (f"Aggregate throughput, N concurrent connections (2N threads), "
                f"{int(self.meta.get('conc_bytes', 0)) >> 20} MiB in total, TLS 1.2 AES-128-GCM")
@@ -263,6 +270,7 @@ def build(data, meta):
     rep.memory("", "", bundled)
     rep.ffi()
     rep.janet()
+    rep.mojo()
     rep.concurrency()
     rep.bulk(*SYSTEM, system)
     rep.handshakes(*SYSTEM, system)

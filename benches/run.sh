@@ -27,6 +27,7 @@
 #                        idle 2-core machine, more under load)
 #   BENCH_HS_SECONDS=S   seconds per handshake measurement (default 3; quick 1)
 #   BENCH_NO_DOC=1       do not write docs/BENCHMARKS.md
+#   BENCH_MOJO_BYTES=N   bytes the Mojo row echoes (benches/bulk.mojo; 64 MiB)
 #   MOJO_TLS_DIST        the bundled dist/ to measure (default <repo>/dist;
 #                        built with ./build.sh when missing)
 #   MBEDTLS_DIR          the Mbed TLS 3.6 prefix of the system backend
@@ -202,9 +203,12 @@ CERTS=("$W/cert.pem" "$W/key.pem" "$W/ca.pem")
 VENV=$ROOT/target/bench-venv
 PY=()
 MOJO_BIN=""
+MOJO_BULK_BIN=""
 JANET=""
 # The Janet row's echo: 64 MiB in one process (client, server, both ends' TLS)
 JANET_BYTES=${BENCH_JANET_BYTES:-$((64 * 1024 * 1024))}
+# The Mojo row's echo (benches/bulk.mojo): the same 64 MiB, TLS vs raw sockets
+MOJO_BYTES=${BENCH_MOJO_BYTES:-$((64 * 1024 * 1024))}
 if want bundled; then
   say "python: the mojo_tls wheel into target/bench-venv"
   [[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
@@ -218,6 +222,12 @@ if want bundled; then
       MOJO_BIN=$W/ffi-mojo
     else
       note "mojo build failed (see below); Mojo FFI skipped"; tail -5 "$W/mojo-build.log" >&2
+    fi
+    say "mojo: building benches/bulk.mojo"
+    if "$MOJO" build -I mojo -o "$W/bulk-mojo" benches/bulk.mojo >"$W/mojo-build.log" 2>&1; then
+      MOJO_BULK_BIN=$W/bulk-mojo
+    else
+      note "mojo build failed (see below); Mojo bulk row skipped"; tail -5 "$W/mojo-build.log" >&2
     fi
   else
     note "Mojo not installed (mojo/run_tests.sh installs it into target/mojo-venv): Mojo FFI skipped"
@@ -338,6 +348,9 @@ for ((r = 1; r <= RUNS; r++)); do
     fi
     measure "$r" ffi_ns=ffi.python -- "${PY[@]}" ffi "$FFI_ITERS_SCRIPT" "${CERTS[@]}"
     if [[ -n $MOJO_BIN ]]; then measure "$r" ffi_ns=ffi.mojo -- "$MOJO_BIN" "$FFI_ITERS_SCRIPT"; fi
+    if [[ -n $MOJO_BULK_BIN ]]; then
+      measure "$r" raw_MiBps=mojo.bulk.raw tls_MiBps=mojo.bulk.tls -- "$MOJO_BULK_BIN" "$MOJO_BYTES"
+    fi
     if [[ -n $JANET ]]; then measure "$r" ffi_ns=ffi.janet -- "$JANET" benches/ffi.janet "$FFI_ITERS_SCRIPT"; fi
     if [[ -n $JANET ]]; then
       measure "$r" net_MiBps=janet.bulk.net tls_MiBps=janet.bulk.tls -- "$JANET" benches/bulk.janet bulk "$JANET_BYTES"

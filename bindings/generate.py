@@ -59,11 +59,12 @@ PREFIX = "mojo_tls_"
 #               "int"   wrapper takes Int and converts with mojo(...)
 #               "bool"  wrapper takes Bool
 #               "addr"  wrapper takes an address (Int): pointers, buffers,
-#                       handles; 0 is NULL
+#                       arrays of handles; 0 is NULL. A single handle
+#                       (HANDLE *) takes its typed struct (ConnPtr, ...)
 #               "cstr"  wrapper takes Optional[String] (None -> NULL) and
 #                       passes a NUL-terminated copy kept alive over the call
 #   mojo_ret  kind of the wrapper's return: "int" (-> Int), "bool",
-#             "addr" (-> Int address), "cstr" (-> Optional[String],
+#             "addr" (-> Int address; a handle -> its struct), "cstr" (-> Optional[String],
 #             None for NULL), "void"
 #   janet     Janet ffi type keyword
 #   wide      True for 64-bit integer results (Janet boxes them: int/to-number)
@@ -788,12 +789,14 @@ def emit_mojo(h: Header) -> str:
     w("# include/mojo_tls.h. Every function is resolved once, when the library is")
     w("# loaded (one _Library field per function holds its address); a wrapper")
     w("# calls through that address as a C function of the header's exact")
-    w("# signature, each argument converted explicitly to its C type. Pointers,")
-    w("# buffers and handles are passed as addresses (Int, 0 = NULL); `const char *`")
-    w("# arguments take an Optional[String] (None = NULL) and are passed as")
-    w("# NUL-terminated copies that live until the call returns; returned strings")
-    w("# come back as Optional[String] (None for NULL). Integer results are")
-    w("# returned as Int.")
+    w("# signature, each argument converted explicitly to its C type. Each opaque")
+    w("# handle type is its own struct (mojo_tls_conn * is ConnPtr, ...), so")
+    w("# passing one kind of handle where another is expected does not compile;")
+    w("# a NULL result is a null struct (False as a Bool). Other pointers and")
+    w("# buffers are addresses (Int, 0 = NULL); `const char *` arguments take an")
+    w("# Optional[String] (None = NULL) and are passed as NUL-terminated copies")
+    w("# that live until the call returns; returned strings come back as")
+    w("# Optional[String] (None for NULL). Integer results are returned as Int.")
     w("# Loading checks that every function below is exported (raises otherwise),")
     w("# so the wrappers themselves do not raise.")
     w("# The library (handle and addresses) is shared (ArcPointer) by every copy of")
@@ -816,10 +819,10 @@ def emit_mojo(h: Header) -> str:
             o.extend(_comment_block(v.doc, "#"))
             w(f"comptime {v.name}: Int = {v.value}")
     w("")
-    w("# ---- opaque handle types (addresses; 0 = NULL) " + "-" * 28)
+    w("# ---- opaque handle types " + "-" * 50)
     for op in h.opaques:
-        o.extend(_comment_block(op.doc, "#"))
-        w(f"comptime {op.name}_ptr = Int")
+        w("")
+        o.extend(_emit_mojo_handle(op))
     w("")
     w(f"comptime ABI_VERSION: Int = {abi}")
     w(f'comptime LIBRARY_NAME = "libmojo_tls.so.{abi}"')
@@ -930,6 +933,59 @@ def _c_function[T: TrivialRegisterPassable](addr: Int) -> T:
     return Pointer(to=addr).unsafe_bitcast[T]()[]'''
 
 
+def mojo_handle_struct(handle: str) -> str:
+    """Mojo struct of an opaque handle type (mojo_tls_conn -> ConnPtr)."""
+    base = short_name(handle)
+    return "".join(p.capitalize() for p in base.split("_")) + "Ptr"
+
+
+def _is_mojo_handle(ctype: str, handle: Optional[str]) -> bool:
+    """A single handle (typed struct in Mojo); arrays of handles stay addresses."""
+    return bool(handle) and ctype in ("HANDLE *", "const HANDLE *")
+
+
+def _emit_mojo_handle(op: Opaque) -> List[str]:
+    # A distinct struct per handle type (not an Int alias) so the compiler
+    # rejects a configuration passed where a connection is expected. One Int
+    # field, register-passable: same size and passing as the C pointer.
+    name = mojo_handle_struct(op.name)
+    doc = (op.doc or f"Opaque handle `{op.name} *`.").splitlines()
+    doc += ["", f"A `{op.name} *` (its address in `addr`; 0 = NULL). `{name}.null()` is",
+            "NULL, `Bool(h)` is True when not NULL, `Int(h)` is the address."]
+    o = ["@fieldwise_init",
+         f"struct {name}(",
+         "    TrivialRegisterPassable, Copyable, Movable, Boolable, Intable, Equatable, Writable",
+         "):",
+         '    """' + doc[0]]
+    o.extend(("    " + line.replace('"""', "'''")).rstrip() for line in doc[1:])
+    o.extend([
+        '    """',
+        "",
+        "    var addr: Int",
+        "",
+        "    @staticmethod",
+        "    @always_inline",
+        "    def null() -> Self:",
+        '        """The NULL handle."""',
+        "        return Self(0)",
+        "",
+        "    @always_inline",
+        "    def __bool__(self) -> Bool:",
+        '        """True when not NULL."""',
+        "        return self.addr != 0",
+        "",
+        "    @always_inline",
+        "    def __int__(self) -> Int:",
+        '        """The address (0 = NULL), to pass where C takes the pointer."""',
+        "        return self.addr",
+        "",
+        "    def write_to(self, mut writer: Some[Writer]):",
+        f'        writer.write("{name}(", hex(self.addr), ")")',
+        "",
+    ])
+    return o
+
+
 def _emit_mojo_fn(fn: Function) -> List[str]:
     o: List[str] = []
     rt = TYPE_MAP[fn.ret]
@@ -952,8 +1008,8 @@ def _emit_mojo_fn(fn: Function) -> List[str]:
             params.append(f"{name}: Bool")
             call.append(name)
         elif ct.mojo_arg == "addr":
-            alias = f"{p.handle}_ptr" if p.handle and p.ctype in ("HANDLE *", "const HANDLE *") else "Int"
-            params.append(f"{name}: {alias}")
+            typ = mojo_handle_struct(p.handle) if _is_mojo_handle(p.ctype, p.handle) else "Int"
+            params.append(f"{name}: {typ}")
             call.append(f"Int({name})")
         elif ct.mojo_arg == "cstr":
             params.append(f"{name}: Optional[String]")
@@ -968,6 +1024,8 @@ def _emit_mojo_fn(fn: Function) -> List[str]:
         ret_decl = " -> Int"
     elif rt.mojo_ret == "bool":
         ret_decl = " -> Bool"
+    elif rt.mojo_ret == "addr" and _is_mojo_handle(fn.ret, fn.ret_handle):
+        ret_decl = f" -> {mojo_handle_struct(fn.ret_handle or '')}"
     elif rt.mojo_ret == "addr":
         ret_decl = " -> Int"
     elif rt.mojo_ret == "cstr":
@@ -994,6 +1052,8 @@ def _emit_mojo_fn(fn: Function) -> List[str]:
         o.append(f"        _ = len({k})  # keep the C string alive until here")
     if rt.mojo_ret == "int":
         o.append("        return Int(r)")
+    elif rt.mojo_ret == "addr" and _is_mojo_handle(fn.ret, fn.ret_handle):
+        o.append(f"        return {mojo_handle_struct(fn.ret_handle or '')}(r)")
     elif rt.mojo_ret in ("bool", "addr"):
         o.append("        return r")
     elif rt.mojo_ret == "cstr":

@@ -136,7 +136,6 @@ class ParserTest(unittest.TestCase):
 
     def test_mojo_output_shape(self) -> None:
         src = g.emit_mojo(self.h)
-        self.assertIn('def thing_new(self, name: Optional[String], n: Int) -> Int:', src)
         # Resolved once at load time; each call goes through the cached address
         # as the C function type of the header, arguments converted to it.
         self.assertIn('_c_function[def(Int, Int, c_size_t) thin abi("C") -> c_ssize_t](\n'
@@ -151,7 +150,20 @@ class ParserTest(unittest.TestCase):
         self.assertNotIn("get_function", src)
         # Loading checks every symbol; a wrapper never raises.
         self.assertIn('    "mojo_tls_thing_read",', src)
-        self.assertIn("def thing_read(self, t: mojo_tls_thing_ptr, buf: Int, cap: Int) -> Int:", src)
+        # Each handle type is its own struct, so the compiler tells one kind
+        # from another (and from a bare Int); a handle result comes back as
+        # that struct (NULL: a null one), an array of handles stays an address.
+        self.assertIn("struct ThingPtr(\n    TrivialRegisterPassable, Copyable, Movable, Boolable, "
+                      "Intable, Equatable, Writable\n):", src)
+        self.assertIn("    var addr: Int\n", src)
+        self.assertIn("    def null() -> Self:", src)
+        self.assertIn("    def __bool__(self) -> Bool:\n", src)
+        self.assertNotIn("mojo_tls_thing_ptr", src)
+        self.assertNotIn("= Int\n", src)
+        self.assertIn("def thing_read(self, t: ThingPtr, buf: Int, cap: Int) -> Int:", src)
+        self.assertIn("def thing_new(self, name: Optional[String], n: Int) -> ThingPtr:", src)
+        self.assertIn("        return ThingPtr(r)\n", src)
+        self.assertIn("def things(self, list: Int, n: Int) -> Int:", src)
 
     def test_janet_output_shape(self) -> None:
         src = g.emit_janet(self.h)

@@ -3,7 +3,9 @@
 #
 # Installs Mojo 1.2 from PyPI into a cached venv (target/mojo-venv, about
 # 700 MB, reused when present; MOJO=/path/to/mojo uses another compiler),
-# compiles examples/mojo, then runs every mojo/tests/test_*.mojo with
+# compiles examples/mojo, builds and briefly runs benches/*.mojo, checks
+# that mojo/tests/compile_fail/*.mojo do not compile (handle misuse), then
+# runs every mojo/tests/test_*.mojo with
 # `mojo run -I mojo` (files using std.testing). Needs dist/ (./build.sh),
 # python3 and the openssl CLI. Prints "N passed, N failed" last and exits
 # non-zero on any failure.
@@ -83,6 +85,56 @@ for src in "$ROOT"/examples/mojo/*.mojo; do
     echo "    FAIL: build examples/mojo/$name.mojo"
     FAILED=$((FAILED + 1))
     FAILED_NAMES+=("build examples/mojo/$name.mojo")
+  fi
+done
+
+# --- benches/*.mojo still build and run (./build.sh bench uses them) --------------
+# A small run each: the figures are ./build.sh bench's business, this only
+# keeps the programs from going stale against the package.
+for spec in "ffi.mojo 1000 ffi_ns" "bulk.mojo 1048576 tls_vs_raw"; do
+  read -r name arg key <<<"$spec"
+  src=$ROOT/benches/$name
+  [[ -e $src ]] || continue
+  set +e
+  out=$(run_limited 600 "$MOJO" build -I "$MOJO_DIR" "$src" -o "$tmp/bench" 2>&1 &&
+        run_limited 120 "$tmp/bench" "$arg" 2>&1)
+  rc=$?
+  set -e
+  if [[ $rc -eq 0 ]] && grep -q "^$key " <<<"$out"; then
+    echo "    PASS: benches/$name $arg"
+    PASSED=$((PASSED + 1))
+  else
+    echo "    FAIL: benches/$name $arg (exit $rc, no \"$key\" line)"
+    printf '%s\n' "$out" | sed 's/^/      /' | tail -20
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("benches/$name")
+  fi
+done
+
+# --- compile-fail checks: misuse the compiler must reject --------------------------
+# Each mojo/tests/compile_fail/*.mojo passes a wrong handle type to a
+# generated FFI wrapper. It passes only if `mojo build` fails with the file's
+# "# expect-error:" text, and only on the line marked "# rejected" (so the
+# rest of the snippet is valid and the failure is the typed handle's doing).
+for src in "$MOJO_DIR"/tests/compile_fail/*.mojo; do
+  rel=${src#"$ROOT"/}
+  expect=$(sed -n 's/^# expect-error: //p' "$src")
+  line=$(grep -n '# rejected$' "$src" | cut -d: -f1)
+  set +e
+  out=$(run_limited 600 "$MOJO" build -I "$MOJO_DIR" "$src" -o "$tmp/compile_fail" 2>&1)
+  rc=$?
+  set -e
+  errors=$(printf '%s\n' "$out" | grep -F "$src:" | grep ': error: ' || true)
+  others=$(printf '%s\n' "$errors" | grep -v "^$src:$line:" || true)
+  if [[ $rc -ne 0 && -n $expect && -n $line && -n $errors && -z $others ]] &&
+     printf '%s\n' "$errors" | grep -qF "$expect"; then
+    echo "    PASS: compile fails: $rel"
+    PASSED=$((PASSED + 1))
+  else
+    echo "    FAIL: compile fails: $rel (exit $rc; expected \"$expect\" on line $line only)"
+    printf '%s\n' "$out" | sed 's/^/      /' | head -20
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("compile fails: $rel")
   fi
 done
 

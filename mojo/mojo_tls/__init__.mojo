@@ -19,7 +19,8 @@ beside this package's sources, else the system's search path (never
 relative to the working directory or the program). Servers of many
 clients: `TLSListener.accept_no_handshake`, non-blocking `try_handshake` /
 `try_read` / `try_write` and `Poller` (poll(2)). The
-low-level FFI (one method per C function) is `mojo_tls._ffi.MojoTlsFFI`.
+low-level FFI (one method per C function) is `mojo_tls._ffi.MojoTlsFFI`;
+its handles are typed (`ConfigPtr`, `ConnPtr`, `GencertPtr`).
 """
 
 from ._ffi import (
@@ -60,6 +61,9 @@ from ._ffi import (
     MOJO_TLS_ERR_INTERNAL,
     MOJO_TLS_ERR_INTERRUPTED,
     MojoTlsFFI,
+    ConfigPtr,
+    ConnPtr,
+    GencertPtr,
 )
 from ._library import (
     TLSError,
@@ -79,6 +83,8 @@ from .certs import (
     generate_cert,
     sha256,
     random_bytes,
+    random_fill,
+    RANDOM_BYTES_MAX,
     library_version,
     backend,
 )

@@ -4,12 +4,14 @@
 # include/mojo_tls.h. Every function is resolved once, when the library is
 # loaded (one _Library field per function holds its address); a wrapper
 # calls through that address as a C function of the header's exact
-# signature, each argument converted explicitly to its C type. Pointers,
-# buffers and handles are passed as addresses (Int, 0 = NULL); `const char *`
-# arguments take an Optional[String] (None = NULL) and are passed as
-# NUL-terminated copies that live until the call returns; returned strings
-# come back as Optional[String] (None for NULL). Integer results are
-# returned as Int.
+# signature, each argument converted explicitly to its C type. Each opaque
+# handle type is its own struct (mojo_tls_conn * is ConnPtr, ...), so
+# passing one kind of handle where another is expected does not compile;
+# a NULL result is a null struct (False as a Bool). Other pointers and
+# buffers are addresses (Int, 0 = NULL); `const char *` arguments take an
+# Optional[String] (None = NULL) and are passed as NUL-terminated copies
+# that live until the call returns; returned strings come back as
+# Optional[String] (None for NULL). Integer results are returned as Int.
 # Loading checks that every function below is exported (raises otherwise),
 # so the wrappers themselves do not raise.
 # The library (handle and addresses) is shared (ArcPointer) by every copy of
@@ -179,21 +181,111 @@ comptime MOJO_TLS_ERR_INTERRUPTED: Int = -21
 # can be sent or received. Data read before it was real; what was written may be lost.
 comptime MOJO_TLS_ERR_RESET: Int = -22
 
-# ---- opaque handle types (addresses; 0 = NULL) ----------------------------
-# Opaque handle to a TLS configuration (client or server). Created by
-# mojo_tls_config_new, released by mojo_tls_config_free. A configuration
-# may be shared by many connections and threads; changing it affects only
-# connections created afterwards.
-comptime mojo_tls_config_ptr = Int
-# Opaque handle to a TLS connection. Created by the mojo_tls_conn_new_*
-# constructors (connect, accept, accept_no_handshake, fd, memory);
-# released by mojo_tls_conn_free. Calls on one
-# connection from several threads are serialised; distinct connections run
-# in parallel.
-comptime mojo_tls_conn_ptr = Int
-# Opaque handle to a generated certificate and its private key.
-# Released by mojo_tls_gencert_free.
-comptime mojo_tls_gencert_ptr = Int
+# ---- opaque handle types --------------------------------------------------
+
+@fieldwise_init
+struct ConfigPtr(
+    TrivialRegisterPassable, Copyable, Movable, Boolable, Intable, Equatable, Writable
+):
+    """Opaque handle to a TLS configuration (client or server). Created by
+    mojo_tls_config_new, released by mojo_tls_config_free. A configuration
+    may be shared by many connections and threads; changing it affects only
+    connections created afterwards.
+
+    A `mojo_tls_config *` (its address in `addr`; 0 = NULL). `ConfigPtr.null()` is
+    NULL, `Bool(h)` is True when not NULL, `Int(h)` is the address.
+    """
+
+    var addr: Int
+
+    @staticmethod
+    @always_inline
+    def null() -> Self:
+        """The NULL handle."""
+        return Self(0)
+
+    @always_inline
+    def __bool__(self) -> Bool:
+        """True when not NULL."""
+        return self.addr != 0
+
+    @always_inline
+    def __int__(self) -> Int:
+        """The address (0 = NULL), to pass where C takes the pointer."""
+        return self.addr
+
+    def write_to(self, mut writer: Some[Writer]):
+        writer.write("ConfigPtr(", hex(self.addr), ")")
+
+
+@fieldwise_init
+struct ConnPtr(
+    TrivialRegisterPassable, Copyable, Movable, Boolable, Intable, Equatable, Writable
+):
+    """Opaque handle to a TLS connection. Created by the mojo_tls_conn_new_*
+    constructors (connect, accept, accept_no_handshake, fd, memory);
+    released by mojo_tls_conn_free. Calls on one
+    connection from several threads are serialised; distinct connections run
+    in parallel.
+
+    A `mojo_tls_conn *` (its address in `addr`; 0 = NULL). `ConnPtr.null()` is
+    NULL, `Bool(h)` is True when not NULL, `Int(h)` is the address.
+    """
+
+    var addr: Int
+
+    @staticmethod
+    @always_inline
+    def null() -> Self:
+        """The NULL handle."""
+        return Self(0)
+
+    @always_inline
+    def __bool__(self) -> Bool:
+        """True when not NULL."""
+        return self.addr != 0
+
+    @always_inline
+    def __int__(self) -> Int:
+        """The address (0 = NULL), to pass where C takes the pointer."""
+        return self.addr
+
+    def write_to(self, mut writer: Some[Writer]):
+        writer.write("ConnPtr(", hex(self.addr), ")")
+
+
+@fieldwise_init
+struct GencertPtr(
+    TrivialRegisterPassable, Copyable, Movable, Boolable, Intable, Equatable, Writable
+):
+    """Opaque handle to a generated certificate and its private key.
+    Released by mojo_tls_gencert_free.
+
+    A `mojo_tls_gencert *` (its address in `addr`; 0 = NULL). `GencertPtr.null()` is
+    NULL, `Bool(h)` is True when not NULL, `Int(h)` is the address.
+    """
+
+    var addr: Int
+
+    @staticmethod
+    @always_inline
+    def null() -> Self:
+        """The NULL handle."""
+        return Self(0)
+
+    @always_inline
+    def __bool__(self) -> Bool:
+        """True when not NULL."""
+        return self.addr != 0
+
+    @always_inline
+    def __int__(self) -> Int:
+        """The address (0 = NULL), to pass where C takes the pointer."""
+        return self.addr
+
+    def write_to(self, mut writer: Some[Writer]):
+        writer.write("GencertPtr(", hex(self.addr), ")")
+
 
 comptime ABI_VERSION: Int = 1
 comptime LIBRARY_NAME = "libmojo_tls.so.1"
@@ -745,7 +837,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int32(code))
         return string_from_c(r)
 
-    def config_new(self, role: Int) -> Int:
+    def config_new(self, role: Int) -> ConfigPtr:
         """`mojo_tls_config *mojo_tls_config_new(int32_t role)`
 
         Create a configuration for `role` (MOJO_TLS_ROLE_CLIENT or
@@ -759,9 +851,9 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_config_new
         )
         var r = f(Int32(role))
-        return r
+        return ConfigPtr(r)
 
-    def config_free(self, cfg: mojo_tls_config_ptr) -> Int:
+    def config_free(self, cfg: ConfigPtr) -> Int:
         """`int32_t mojo_tls_config_free(mojo_tls_config *cfg)`
 
         Release a configuration. Connections created from it keep working.
@@ -773,7 +865,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg))
         return Int(r)
 
-    def config_set_min_version(self, cfg: mojo_tls_config_ptr, version: Int) -> Int:
+    def config_set_min_version(self, cfg: ConfigPtr, version: Int) -> Int:
         """`int32_t mojo_tls_config_set_min_version(mojo_tls_config *cfg, int32_t version)`
 
         Lowest protocol version to accept: MOJO_TLS_VERSION_TLS1_2 (default) or
@@ -785,7 +877,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(version))
         return Int(r)
 
-    def config_set_max_version(self, cfg: mojo_tls_config_ptr, version: Int) -> Int:
+    def config_set_max_version(self, cfg: ConfigPtr, version: Int) -> Int:
         """`int32_t mojo_tls_config_set_max_version(mojo_tls_config *cfg, int32_t version)`
 
         Highest protocol version to offer: MOJO_TLS_VERSION_TLS1_3 (default) or
@@ -797,7 +889,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(version))
         return Int(r)
 
-    def config_add_ca_system(self, cfg: mojo_tls_config_ptr) -> Int:
+    def config_add_ca_system(self, cfg: ConfigPtr) -> Int:
         """`int32_t mojo_tls_config_add_ca_system(mojo_tls_config *cfg)`
 
         Add the system's CA certificates to the trust store (Debian/Ubuntu,
@@ -810,7 +902,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg))
         return Int(r)
 
-    def config_add_ca_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
+    def config_add_ca_file(self, cfg: ConfigPtr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_add_ca_file(mojo_tls_config *cfg, const char *path)`
 
         Add CA certificates from a PEM file (one or many) or a DER file.
@@ -824,7 +916,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_add_ca_dir(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
+    def config_add_ca_dir(self, cfg: ConfigPtr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_add_ca_dir(mojo_tls_config *cfg, const char *path)`
 
         Add every CA certificate file found in a directory.
@@ -837,7 +929,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_add_ca_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
+    def config_add_ca_mem(self, cfg: ConfigPtr, data: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_config_add_ca_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
 
         Add CA certificates from memory: PEM (one or many) or DER. The data is
@@ -849,7 +941,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int(data), c_size_t(len_))
         return Int(r)
 
-    def config_add_cert_file(self, cfg: mojo_tls_config_ptr, cert_path: Optional[String], key_path: Optional[String], password: Optional[String]) -> Int:
+    def config_add_cert_file(self, cfg: ConfigPtr, cert_path: Optional[String], key_path: Optional[String], password: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_add_cert_file(mojo_tls_config *cfg, const char *cert_path, const char *key_path, const char *password)`
 
         Add the own certificate chain (leaf first, PEM or DER file) and its
@@ -870,7 +962,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_password_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_add_cert_mem(self, cfg: mojo_tls_config_ptr, cert: Int, cert_len: Int, key: Int, key_len: Int, password: Optional[String]) -> Int:
+    def config_add_cert_mem(self, cfg: ConfigPtr, cert: Int, cert_len: Int, key: Int, key_len: Int, password: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_add_cert_mem(mojo_tls_config *cfg, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len, const char *password)`
 
         As mojo_tls_config_add_cert_file, from memory (PEM or DER; copied).
@@ -883,7 +975,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_password_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_set_alpn(self, cfg: mojo_tls_config_ptr, protocols: Optional[String]) -> Int:
+    def config_set_alpn(self, cfg: ConfigPtr, protocols: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_alpn(mojo_tls_config *cfg, const char *protocols)`
 
         ALPN protocols to offer (client) or accept (server), most preferred
@@ -898,7 +990,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_protocols_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_set_ciphersuites(self, cfg: mojo_tls_config_ptr, names: Optional[String]) -> Int:
+    def config_set_ciphersuites(self, cfg: ConfigPtr, names: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_ciphersuites(mojo_tls_config *cfg, const char *names)`
 
         Cipher suites by IANA name, most preferred first, separated by ':' or ','
@@ -913,7 +1005,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_names_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_set_groups(self, cfg: mojo_tls_config_ptr, names: Optional[String]) -> Int:
+    def config_set_groups(self, cfg: ConfigPtr, names: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_groups(mojo_tls_config *cfg, const char *names)`
 
         Key-exchange groups, most preferred first, separated by ':' or ','
@@ -928,7 +1020,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_names_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_insecure_verify(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
+    def config_insecure_verify(self, cfg: ConfigPtr, mode: Int) -> Int:
         """`int32_t mojo_tls_config_insecure_verify(mojo_tls_config *cfg, int32_t mode)`
 
         INSECURE for clients: weaken peer verification. MOJO_TLS_VERIFY_NONE skips
@@ -943,7 +1035,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(mode))
         return Int(r)
 
-    def config_insecure_skip_hostname_check(self, cfg: mojo_tls_config_ptr, skip: Int) -> Int:
+    def config_insecure_skip_hostname_check(self, cfg: ConfigPtr, skip: Int) -> Int:
         """`int32_t mojo_tls_config_insecure_skip_hostname_check(mojo_tls_config *cfg, int32_t skip)`
 
         INSECURE: with `skip` != 0, accept a valid certificate issued for another
@@ -955,7 +1047,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(skip))
         return Int(r)
 
-    def config_set_client_auth(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
+    def config_set_client_auth(self, cfg: ConfigPtr, mode: Int) -> Int:
         """`int32_t mojo_tls_config_set_client_auth(mojo_tls_config *cfg, int32_t mode)`
 
         Server: mutual TLS. `mode` is MOJO_TLS_CLIENT_AUTH_NONE (default),
@@ -971,7 +1063,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(mode))
         return Int(r)
 
-    def config_add_crl_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
+    def config_add_crl_file(self, cfg: ConfigPtr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_add_crl_file(mojo_tls_config *cfg, const char *path)`
 
         Add certificate revocation lists (PEM, one or many, or DER) from a file
@@ -986,7 +1078,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_add_crl_mem(self, cfg: mojo_tls_config_ptr, data: Int, len_: Int) -> Int:
+    def config_add_crl_mem(self, cfg: ConfigPtr, data: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_config_add_crl_mem(mojo_tls_config *cfg, const uint8_t *data, size_t len)`
 
         As mojo_tls_config_add_crl_file, from memory (copied).
@@ -997,7 +1089,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int(data), c_size_t(len_))
         return Int(r)
 
-    def config_add_pin(self, cfg: mojo_tls_config_ptr, kind: Int, sha256: Int, len_: Int) -> Int:
+    def config_add_pin(self, cfg: ConfigPtr, kind: Int, sha256: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_config_add_pin(mojo_tls_config *cfg, int32_t kind, const uint8_t *sha256, size_t len)`
 
         Pin the peer: `sha256` (32 bytes) is the SHA-256 of a certificate's DER
@@ -1012,7 +1104,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(kind), Int(sha256), c_size_t(len_))
         return Int(r)
 
-    def config_set_pin_only(self, cfg: mojo_tls_config_ptr, on: Int) -> Int:
+    def config_set_pin_only(self, cfg: ConfigPtr, on: Int) -> Int:
         """`int32_t mojo_tls_config_set_pin_only(mojo_tls_config *cfg, int32_t on)`
 
         With `on` != 0, trust is the pins alone: no CA store is needed and the
@@ -1025,7 +1117,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(on))
         return Int(r)
 
-    def config_set_keylog_file(self, cfg: mojo_tls_config_ptr, path: Optional[String]) -> Int:
+    def config_set_keylog_file(self, cfg: ConfigPtr, path: Optional[String]) -> Int:
         """`int32_t mojo_tls_config_set_keylog_file(mojo_tls_config *cfg, const char *path)`
 
         Debugging aid (opt-in): append NSS key-log lines (CLIENT_RANDOM …) for
@@ -1042,7 +1134,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_path_c)  # keep the C string alive until here
         return Int(r)
 
-    def config_set_session_tickets(self, cfg: mojo_tls_config_ptr, lifetime_s: Int) -> Int:
+    def config_set_session_tickets(self, cfg: ConfigPtr, lifetime_s: Int) -> Int:
         """`int32_t mojo_tls_config_set_session_tickets(mojo_tls_config *cfg, int32_t lifetime_s)`
 
         Server: issue session tickets (RFC 5077) so clients can resume. Ticket
@@ -1055,7 +1147,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(lifetime_s))
         return Int(r)
 
-    def config_insecure_resumption_without_forward_secrecy(self, cfg: mojo_tls_config_ptr, on: Int) -> Int:
+    def config_insecure_resumption_without_forward_secrecy(self, cfg: ConfigPtr, on: Int) -> Int:
         """`int32_t mojo_tls_config_insecure_resumption_without_forward_secrecy(mojo_tls_config *cfg, int32_t on)`
 
         TLS 1.3 resumption without forward secrecy (opt-in; off by default).
@@ -1085,7 +1177,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(on))
         return Int(r)
 
-    def config_set_ticket_keys(self, cfg: mojo_tls_config_ptr, keys: Int, len_: Int) -> Int:
+    def config_set_ticket_keys(self, cfg: ConfigPtr, keys: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_config_set_ticket_keys(mojo_tls_config *cfg, const uint8_t *keys, size_t len)`
 
         Server: seal session tickets under the caller's keys instead of random
@@ -1112,7 +1204,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int(keys), c_size_t(len_))
         return Int(r)
 
-    def config_set_session_cache(self, cfg: mojo_tls_config_ptr, max_entries: Int, timeout_s: Int) -> Int:
+    def config_set_session_cache(self, cfg: ConfigPtr, max_entries: Int, timeout_s: Int) -> Int:
         """`int32_t mojo_tls_config_set_session_cache(mojo_tls_config *cfg, int32_t max_entries, int32_t timeout_s)`
 
         Server: keep a session-id cache of up to `max_entries` sessions, each
@@ -1124,7 +1216,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(max_entries), Int32(timeout_s))
         return Int(r)
 
-    def config_set_record_layer(self, cfg: mojo_tls_config_ptr, mode: Int) -> Int:
+    def config_set_record_layer(self, cfg: ConfigPtr, mode: Int) -> Int:
         """`int32_t mojo_tls_config_set_record_layer(mojo_tls_config *cfg, int32_t mode)`
 
         Which record layer protects application data after the handshake.
@@ -1144,7 +1236,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(mode))
         return Int(r)
 
-    def config_set_server_name_callback(self, cfg: mojo_tls_config_ptr, cb: Int, userdata: Int) -> Int:
+    def config_set_server_name_callback(self, cfg: ConfigPtr, cb: Int, userdata: Int) -> Int:
         """`int32_t mojo_tls_config_set_server_name_callback(mojo_tls_config *cfg, mojo_tls_server_name_cb cb, void *userdata)`
 
         Server: call `cb` once in every handshake, after the ClientHello (with
@@ -1169,7 +1261,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int(cb), Int(userdata))
         return Int(r)
 
-    def conn_use_config(self, c: mojo_tls_conn_ptr, other: mojo_tls_config_ptr) -> Int:
+    def conn_use_config(self, c: ConnPtr, other: ConfigPtr) -> Int:
         """`int32_t mojo_tls_conn_use_config(mojo_tls_conn *c, const mojo_tls_config *other)`
 
         Inside the server name callback of `c` only (see
@@ -1189,7 +1281,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(other))
         return Int(r)
 
-    def conn_new_connect(self, cfg: mojo_tls_config_ptr, host: Optional[String], port: Int, timeout_ms: Int) -> Int:
+    def conn_new_connect(self, cfg: ConfigPtr, host: Optional[String], port: Int, timeout_ms: Int) -> ConnPtr:
         """`mojo_tls_conn *mojo_tls_conn_new_connect(const mojo_tls_config *cfg, const char *host, uint16_t port, int32_t timeout_ms)`
 
         Client: resolve `host` (IPv4 and IPv6), connect over TCP (TCP_NODELAY;
@@ -1210,9 +1302,9 @@ struct MojoTlsFFI(Copyable, Movable):
         )
         var r = f(Int(cfg), _c_string_addr(_host_c), UInt16(port), Int32(timeout_ms))
         _ = len(_host_c)  # keep the C string alive until here
-        return r
+        return ConnPtr(r)
 
-    def conn_new_accept(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
+    def conn_new_accept(self, cfg: ConfigPtr, listen_fd: Int, timeout_ms: Int) -> ConnPtr:
         """`mojo_tls_conn *mojo_tls_conn_new_accept(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
 
         Server: accept one client on `listen_fd` and handshake, both within
@@ -1227,9 +1319,9 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_new_accept
         )
         var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
-        return r
+        return ConnPtr(r)
 
-    def conn_new_accept_no_handshake(self, cfg: mojo_tls_config_ptr, listen_fd: Int, timeout_ms: Int) -> Int:
+    def conn_new_accept_no_handshake(self, cfg: ConfigPtr, listen_fd: Int, timeout_ms: Int) -> ConnPtr:
         """`mojo_tls_conn *mojo_tls_conn_new_accept_no_handshake(const mojo_tls_config *cfg, int32_t listen_fd, int32_t timeout_ms)`
 
         Server: accept one client within `timeout_ms` without handshaking, so a
@@ -1240,9 +1332,9 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_new_accept_no_handshake
         )
         var r = f(Int(cfg), Int32(listen_fd), Int32(timeout_ms))
-        return r
+        return ConnPtr(r)
 
-    def conn_new_fd(self, cfg: mojo_tls_config_ptr, fd: Int, take_ownership: Int, server_name: Optional[String]) -> Int:
+    def conn_new_fd(self, cfg: ConfigPtr, fd: Int, take_ownership: Int, server_name: Optional[String]) -> ConnPtr:
         """`mojo_tls_conn *mojo_tls_conn_new_fd(const mojo_tls_config *cfg, int32_t fd, int32_t take_ownership, const char *server_name)`
 
         A connection over an fd the caller already has (STARTTLS), as client or
@@ -1260,9 +1352,9 @@ struct MojoTlsFFI(Copyable, Movable):
         )
         var r = f(Int(cfg), Int32(fd), Int32(take_ownership), _c_string_addr(_server_name_c))
         _ = len(_server_name_c)  # keep the C string alive until here
-        return r
+        return ConnPtr(r)
 
-    def conn_new_memory(self, cfg: mojo_tls_config_ptr, server_name: Optional[String]) -> Int:
+    def conn_new_memory(self, cfg: ConfigPtr, server_name: Optional[String]) -> ConnPtr:
         """`mojo_tls_conn *mojo_tls_conn_new_memory(const mojo_tls_config *cfg, const char *server_name)`
 
         A memory-mode connection: no socket. Give it the ciphertext received
@@ -1277,9 +1369,9 @@ struct MojoTlsFFI(Copyable, Movable):
         )
         var r = f(Int(cfg), _c_string_addr(_server_name_c))
         _ = len(_server_name_c)  # keep the C string alive until here
-        return r
+        return ConnPtr(r)
 
-    def conn_handshake(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_handshake(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_handshake(mojo_tls_conn *c)`
 
         Complete the handshake (optional: read and write do it implicitly).
@@ -1294,7 +1386,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_read(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_read(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_read(mojo_tls_conn *c, void *buf, size_t cap)`
 
         Read up to `cap` decrypted bytes into `buf`. Returns the count (> 0), 0 once the
@@ -1310,7 +1402,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_write(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
+    def conn_write(self, c: ConnPtr, buf: Int, len_: Int) -> Int:
         """`intptr_t mojo_tls_conn_write(mojo_tls_conn *c, const void *buf, size_t len)`
 
         Write up to `len` bytes (at most one 16 KiB record with Mbed TLS's
@@ -1325,7 +1417,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(len_))
         return Int(r)
 
-    def conn_write_all(self, c: mojo_tls_conn_ptr, buf: Int, len_: Int) -> Int:
+    def conn_write_all(self, c: ConnPtr, buf: Int, len_: Int) -> Int:
         """`intptr_t mojo_tls_conn_write_all(mojo_tls_conn *c, const void *buf, size_t len)`
 
         Write all `len` bytes; returns `len` or an error (after an error an
@@ -1342,7 +1434,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(len_))
         return Int(r)
 
-    def conn_pending(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_pending(self, c: ConnPtr) -> Int:
         """`intptr_t mojo_tls_conn_pending(mojo_tls_conn *c)`
 
         The number of plaintext bytes mojo_tls_conn_read returns without
@@ -1381,7 +1473,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_set_timeout(self, c: mojo_tls_conn_ptr, timeout_ms: Int) -> Int:
+    def conn_set_timeout(self, c: ConnPtr, timeout_ms: Int) -> Int:
         """`int32_t mojo_tls_conn_set_timeout(mojo_tls_conn *c, int32_t timeout_ms)`
 
         Timeout for later handshake, read, write and close_notify calls:
@@ -1397,7 +1489,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int32(timeout_ms))
         return Int(r)
 
-    def conn_fd(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_fd(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_fd(const mojo_tls_conn *c)`
 
         The socket fd to poll (>= 0), MOJO_TLS_ERR_NOT_AVAILABLE in memory mode,
@@ -1409,7 +1501,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_feed(self, c: mojo_tls_conn_ptr, data: Int, len_: Int) -> Int:
+    def conn_feed(self, c: ConnPtr, data: Int, len_: Int) -> Int:
         """`intptr_t mojo_tls_conn_feed(mojo_tls_conn *c, const void *data, size_t len)`
 
         Memory mode: hand over `len` bytes of ciphertext received from the peer
@@ -1421,7 +1513,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(data), c_size_t(len_))
         return Int(r)
 
-    def conn_feed_eof(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_feed_eof(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_feed_eof(mojo_tls_conn *c)`
 
         Memory mode: the transport has ended. Reads then return 0 if the peer's
@@ -1433,7 +1525,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_drain(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_drain(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_drain(mojo_tls_conn *c, void *buf, size_t cap)`
 
         Memory mode: move up to `cap` bytes of ciphertext to send to the peer
@@ -1445,7 +1537,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_pending_output(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_pending_output(self, c: ConnPtr) -> Int:
         """`intptr_t mojo_tls_conn_pending_output(const mojo_tls_conn *c)`
 
         Memory mode: bytes of ciphertext waiting to be drained (>= 0).
@@ -1456,7 +1548,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_session_export(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_session_export(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_session_export(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
 
         Client, after the handshake: the session as an opaque blob (copies what
@@ -1470,7 +1562,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_session_import(self, c: mojo_tls_conn_ptr, blob: Int, len_: Int) -> Int:
+    def conn_session_import(self, c: ConnPtr, blob: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_conn_session_import(mojo_tls_conn *c, const uint8_t *blob, size_t len)`
 
         Client, before the handshake: offer a session saved by
@@ -1484,7 +1576,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(blob), c_size_t(len_))
         return Int(r)
 
-    def conn_key_update(self, c: mojo_tls_conn_ptr, request_peer: Int) -> Int:
+    def conn_key_update(self, c: ConnPtr, request_peer: Int) -> Int:
         """`int32_t mojo_tls_conn_key_update(mojo_tls_conn *c, int32_t request_peer)`
 
         TLS 1.3: send a KeyUpdate, switching to the next write key; with
@@ -1500,7 +1592,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int32(request_peer))
         return Int(r)
 
-    def conn_export_keying_material(self, c: mojo_tls_conn_ptr, label: Optional[String], label_len: Int, context: Int, context_len: Int, buf: Int, len_: Int) -> Int:
+    def conn_export_keying_material(self, c: ConnPtr, label: Optional[String], label_len: Int, context: Int, context_len: Int, buf: Int, len_: Int) -> Int:
         """`intptr_t mojo_tls_conn_export_keying_material(const mojo_tls_conn *c, const char *label, size_t label_len, const uint8_t *context, size_t context_len, uint8_t *buf, size_t len)`
 
         Derive `len` bytes of keying material shared with the peer (RFC 5705
@@ -1522,7 +1614,7 @@ struct MojoTlsFFI(Copyable, Movable):
         _ = len(_label_c)  # keep the C string alive until here
         return Int(r)
 
-    def conn_tls_unique(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_tls_unique(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_tls_unique(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
 
         The tls-unique channel binding (RFC 5929): the verify_data of the
@@ -1538,7 +1630,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_close_notify(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_close_notify(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_close_notify(mojo_tls_conn *c)`
 
         Send close_notify (the TLS-level end of the stream). The peer's reads
@@ -1554,7 +1646,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_close(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_close(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_close(mojo_tls_conn *c)`
 
         Close the connection: a best-effort, non-blocking close_notify, then the
@@ -1575,7 +1667,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_free(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_free(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_free(mojo_tls_conn *c)`
 
         Close (as mojo_tls_conn_close, so nothing is sent from a process other
@@ -1588,7 +1680,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_abandon(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_abandon(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_abandon(mojo_tls_conn *c)`
 
         Release the handle without touching the peer, in any process: no
@@ -1606,7 +1698,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def config_set_transport(self, cfg: mojo_tls_config_ptr, transport: Int) -> Int:
+    def config_set_transport(self, cfg: ConfigPtr, transport: Int) -> Int:
         """`int32_t mojo_tls_config_set_transport(mojo_tls_config *cfg, int32_t transport)`
 
         Choose the transport of connections made from `cfg`:
@@ -1625,7 +1717,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(transport))
         return Int(r)
 
-    def config_set_dtls_handshake_timeout(self, cfg: mojo_tls_config_ptr, min_ms: Int, max_ms: Int) -> Int:
+    def config_set_dtls_handshake_timeout(self, cfg: ConfigPtr, min_ms: Int, max_ms: Int) -> Int:
         """`int32_t mojo_tls_config_set_dtls_handshake_timeout(mojo_tls_config *cfg, int32_t min_ms, int32_t max_ms)`
 
         DTLS: the handshake's retransmission timer. An unanswered flight is
@@ -1640,7 +1732,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(cfg), Int32(min_ms), Int32(max_ms))
         return Int(r)
 
-    def conn_feed_datagram(self, c: mojo_tls_conn_ptr, data: Int, len_: Int) -> Int:
+    def conn_feed_datagram(self, c: ConnPtr, data: Int, len_: Int) -> Int:
         """`intptr_t mojo_tls_conn_feed_datagram(mojo_tls_conn *c, const void *data, size_t len)`
 
         DTLS memory mode (a connection from mojo_tls_conn_new_memory on a
@@ -1658,7 +1750,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(data), c_size_t(len_))
         return Int(r)
 
-    def conn_drain_datagram(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_drain_datagram(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_drain_datagram(mojo_tls_conn *c, void *buf, size_t cap)`
 
         DTLS memory mode: the next datagram to send to the peer. Returns its
@@ -1674,7 +1766,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_next_timeout_ms(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_next_timeout_ms(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_next_timeout_ms(const mojo_tls_conn *c)`
 
         DTLS: milliseconds until the retransmission timer expires (0 = expired:
@@ -1690,7 +1782,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_set_peer_id(self, c: mojo_tls_conn_ptr, id: Int, len_: Int) -> Int:
+    def conn_set_peer_id(self, c: ConnPtr, id: Int, len_: Int) -> Int:
         """`int32_t mojo_tls_conn_set_peer_id(mojo_tls_conn *c, const void *id, size_t len)`
 
         DTLS server in memory mode: the client's transport id (typically its
@@ -1706,7 +1798,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(id), c_size_t(len_))
         return Int(r)
 
-    def conn_set_mtu(self, c: mojo_tls_conn_ptr, mtu: Int) -> Int:
+    def conn_set_mtu(self, c: ConnPtr, mtu: Int) -> Int:
         """`int32_t mojo_tls_conn_set_mtu(mojo_tls_conn *c, int32_t mtu)`
 
         DTLS: the path MTU, in bytes of a datagram (64..65535, 0 = no limit
@@ -1722,7 +1814,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int32(mtu))
         return Int(r)
 
-    def conn_version(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_version(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_version(const mojo_tls_conn *c)`
 
         The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or
@@ -1734,7 +1826,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_version_name(self, c: mojo_tls_conn_ptr) -> Optional[String]:
+    def conn_version_name(self, c: ConnPtr) -> Optional[String]:
         """`const char *mojo_tls_conn_version_name(const mojo_tls_conn *c)`
 
         The negotiated protocol version's name ("TLSv1.2"), static; NULL before
@@ -1746,7 +1838,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return string_from_c(r)
 
-    def conn_cipher(self, c: mojo_tls_conn_ptr) -> Optional[String]:
+    def conn_cipher(self, c: ConnPtr) -> Optional[String]:
         """`const char *mojo_tls_conn_cipher(const mojo_tls_conn *c)`
 
         The negotiated cipher suite's IANA name
@@ -1759,7 +1851,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return string_from_c(r)
 
-    def conn_alpn(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_alpn(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_alpn(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The negotiated ALPN protocol into `buf` (snprintf style). Returns its
@@ -1771,7 +1863,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_server_name(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_server_name(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_server_name(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         Server: the server name the client asked for (SNI); client: the name it
@@ -1783,7 +1875,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_session_resumed(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_session_resumed(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_session_resumed(const mojo_tls_conn *c)`
 
         1 if the handshake resumed a session (ticket or cache), 0 for a full
@@ -1795,7 +1887,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_record_layer(self, c: mojo_tls_conn_ptr) -> Optional[String]:
+    def conn_record_layer(self, c: ConnPtr) -> Optional[String]:
         """`const char *mojo_tls_conn_record_layer(const mojo_tls_conn *c)`
 
         The record layer protecting this connection's data, static: "mojo-tls
@@ -1809,7 +1901,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return string_from_c(r)
 
-    def conn_record_layer_detail(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_record_layer_detail(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_record_layer_detail(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         Why the connection uses its record layer, for logs (snprintf style):
@@ -1824,7 +1916,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_verify_flags(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_verify_flags(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_verify_flags(const mojo_tls_conn *c)`
 
         X.509 verification flags of the peer's certificate (Mbed TLS
@@ -1837,7 +1929,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_verify_reason(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_verify_reason(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_verify_reason(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         Human-readable reason for the verification flags ("" when verified),
@@ -1849,7 +1941,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_der(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_der(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_der(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
 
         The peer's certificate in DER into `buf` (copies what fits; `buf` may be
@@ -1862,7 +1954,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_pem(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_pem(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_pem(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The peer's certificate in PEM (snprintf style). Returns the full length.
@@ -1873,7 +1965,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_sha256(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
 
         SHA-256 fingerprint of the peer certificate's DER (32 bytes) into `buf`.
@@ -1885,7 +1977,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_spki_sha256(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_spki_sha256(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_spki_sha256(const mojo_tls_conn *c, uint8_t *buf, size_t cap)`
 
         SHA-256 of the peer certificate's SubjectPublicKeyInfo (32 bytes, the
@@ -1897,7 +1989,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_validity(self, c: mojo_tls_conn_ptr, not_before: Int, not_after: Int) -> Int:
+    def conn_peer_cert_validity(self, c: ConnPtr, not_before: Int, not_after: Int) -> Int:
         """`int32_t mojo_tls_conn_peer_cert_validity(const mojo_tls_conn *c, int64_t *not_before, int64_t *not_after)`
 
         The peer certificate's validity as Unix times (seconds, UTC). Either
@@ -1909,7 +2001,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(not_before), Int(not_after))
         return Int(r)
 
-    def conn_peer_cert_subject(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_subject(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_subject(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The peer certificate's subject, e.g. "CN=example.com, O=Example"
@@ -1921,7 +2013,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_issuer(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_issuer(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_issuer(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The peer certificate's issuer (snprintf style). Returns the full length.
@@ -1932,7 +2024,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_dn_count(self, c: mojo_tls_conn_ptr, which: Int) -> Int:
+    def conn_peer_cert_dn_count(self, c: ConnPtr, which: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_dn_count(const mojo_tls_conn *c, int32_t which)`
 
         The number of attributes (>= 0) in the peer certificate's subject
@@ -1946,7 +2038,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int32(which))
         return Int(r)
 
-    def conn_peer_cert_dn_attr(self, c: mojo_tls_conn_ptr, which: Int, index: Int, rdn: Int, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_dn_attr(self, c: ConnPtr, which: Int, index: Int, rdn: Int, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_dn_attr(const mojo_tls_conn *c, int32_t which, size_t index, int32_t *rdn, char *buf, size_t cap)`
 
         Attribute `index` (0 ..< count, certificate order) of the subject or
@@ -1962,7 +2054,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int32(which), c_size_t(index), Int(rdn), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_dn_value(self, c: mojo_tls_conn_ptr, which: Int, index: Int, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_dn_value(self, c: ConnPtr, which: Int, index: Int, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_dn_value(const mojo_tls_conn *c, int32_t which, size_t index, char *buf, size_t cap)`
 
         The value of attribute `index` of the subject or issuer, as UTF-8 text
@@ -1975,7 +2067,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int32(which), c_size_t(index), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_sans(self, c: mojo_tls_conn_ptr, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_sans(self, c: ConnPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_sans(const mojo_tls_conn *c, char *buf, size_t cap)`
 
         The peer certificate's subject alternative names, one per line:
@@ -1987,7 +2079,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def conn_peer_cert_san_count(self, c: mojo_tls_conn_ptr) -> Int:
+    def conn_peer_cert_san_count(self, c: ConnPtr) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_san_count(const mojo_tls_conn *c)`
 
         The number of subject alternative names (>= 0) of the peer certificate,
@@ -1999,7 +2091,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(c))
         return Int(r)
 
-    def conn_peer_cert_san(self, c: mojo_tls_conn_ptr, index: Int, type_: Int, buf: Int, cap: Int) -> Int:
+    def conn_peer_cert_san(self, c: ConnPtr, index: Int, type_: Int, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_conn_peer_cert_san(const mojo_tls_conn *c, size_t index, int32_t *type, char *buf, size_t cap)`
 
         Subject alternative name `index` (0 ..< count, certificate order): its
@@ -2113,7 +2205,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int32(alg), Int(salt), c_size_t(salt_len), Int(ikm), c_size_t(ikm_len), Int(info), c_size_t(info_len), Int(buf), c_size_t(len_))
         return Int(r)
 
-    def gencert_new_ca(self, common_name: Optional[String], valid_days: Int, key_alg: Int) -> Int:
+    def gencert_new_ca(self, common_name: Optional[String], valid_days: Int, key_alg: Int) -> GencertPtr:
         """`mojo_tls_gencert *mojo_tls_gencert_new_ca(const char *common_name, int32_t valid_days, int32_t key_alg)`
 
         Generate a self-signed CA certificate named `common_name`, valid from now
@@ -2125,9 +2217,9 @@ struct MojoTlsFFI(Copyable, Movable):
         )
         var r = f(_c_string_addr(_common_name_c), Int32(valid_days), Int32(key_alg))
         _ = len(_common_name_c)  # keep the C string alive until here
-        return r
+        return GencertPtr(r)
 
-    def gencert_new_leaf(self, issuer: mojo_tls_gencert_ptr, common_name: Optional[String], sans: Optional[String], not_before_days: Int, valid_days: Int, usage: Int, key_alg: Int) -> Int:
+    def gencert_new_leaf(self, issuer: GencertPtr, common_name: Optional[String], sans: Optional[String], not_before_days: Int, valid_days: Int, usage: Int, key_alg: Int) -> GencertPtr:
         """`mojo_tls_gencert *mojo_tls_gencert_new_leaf(const mojo_tls_gencert *issuer, const char *common_name, const char *sans, int32_t not_before_days, int32_t valid_days, int32_t usage, int32_t key_alg)`
 
         Generate a leaf certificate signed by `issuer` (a CA from
@@ -2145,9 +2237,9 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(issuer), _c_string_addr(_common_name_c), _c_string_addr(_sans_c), Int32(not_before_days), Int32(valid_days), Int32(usage), Int32(key_alg))
         _ = len(_common_name_c)  # keep the C string alive until here
         _ = len(_sans_c)  # keep the C string alive until here
-        return r
+        return GencertPtr(r)
 
-    def gencert_cert_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
+    def gencert_cert_pem(self, g: GencertPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_gencert_cert_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
 
         The certificate in PEM (snprintf style). Returns the full length.
@@ -2158,7 +2250,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(g), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def gencert_key_pem(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
+    def gencert_key_pem(self, g: GencertPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_gencert_key_pem(const mojo_tls_gencert *g, char *buf, size_t cap)`
 
         The private key in PEM (PKCS#8, unencrypted; snprintf style). Returns the
@@ -2170,7 +2262,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(g), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def gencert_free(self, g: mojo_tls_gencert_ptr) -> Int:
+    def gencert_free(self, g: GencertPtr) -> Int:
         """`int32_t mojo_tls_gencert_free(mojo_tls_gencert *g)`
 
         Release a generated certificate. NULL → 0; stale → MOJO_TLS_ERR_INVALID_HANDLE.
@@ -2181,7 +2273,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(g))
         return Int(r)
 
-    def gencert_cert_der(self, g: mojo_tls_gencert_ptr, buf: Int, cap: Int) -> Int:
+    def gencert_cert_der(self, g: GencertPtr, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_gencert_cert_der(const mojo_tls_gencert *g, uint8_t *buf, size_t cap)`
 
         The certificate in DER (copies what fits). Returns the full length.
@@ -2192,7 +2284,7 @@ struct MojoTlsFFI(Copyable, Movable):
         var r = f(Int(g), Int(buf), c_size_t(cap))
         return Int(r)
 
-    def gencert_crl_pem(self, ca: mojo_tls_gencert_ptr, revoked: Int, n: Int, buf: Int, cap: Int) -> Int:
+    def gencert_crl_pem(self, ca: GencertPtr, revoked: Int, n: Int, buf: Int, cap: Int) -> Int:
         """`intptr_t mojo_tls_gencert_crl_pem(const mojo_tls_gencert *ca, const mojo_tls_gencert *const *revoked, size_t n, char *buf, size_t cap)`
 
         A CRL signed by the CA `ca` revoking the `n` generated certificates in

@@ -2,16 +2,17 @@
 
 from ._ffi import (
     MojoTlsFFI,
-    mojo_tls_gencert_ptr,
+    GencertPtr,
     MOJO_TLS_KEY_ECDSA_P256,
     MOJO_TLS_USAGE_SERVER,
     MOJO_TLS_USAGE_CLIENT,
-    MOJO_TLS_ERR_INVALID_ARGUMENT,
 )
 from ._library import (
     TLSError,
     addr_of,
     check_i32,
+    check_size,
+    invalid_argument,
     load_library,
     make_error,
     null_error,
@@ -23,16 +24,16 @@ struct GeneratedCert(Movable):
     """A generated certificate and its private key (self-signed CA or leaf)."""
 
     var _ffi: MojoTlsFFI
-    var _h: mojo_tls_gencert_ptr
+    var _h: GencertPtr
 
-    def __init__(out self, var ffi: MojoTlsFFI, h: mojo_tls_gencert_ptr):
+    def __init__(out self, var ffi: MojoTlsFFI, h: GencertPtr):
         self._ffi = ffi^
         self._h = h
 
     def __deinit__(deinit self):
         _ = self._ffi.gencert_free(self._h)
 
-    def handle(self) -> mojo_tls_gencert_ptr:
+    def handle(self) -> GencertPtr:
         """The C handle (valid while this object lives)."""
         return self._h
 
@@ -84,16 +85,21 @@ struct GeneratedCert(Movable):
         var der = self.cert_der()
         return sha256(Span(der))
 
-    def crl_pem(self, revoked: List[Int]) raises TLSError -> String:
+    def crl_pem(self, revoked: List[GencertPtr]) raises TLSError -> String:
         """As a CA: a CRL revoking the certificates whose `handle()`s are given.
         """
+        # C takes an array of addresses: built from the typed handles rather
+        # than relying on List[GencertPtr]'s layout.
+        var addrs = List[Int](capacity=len(revoked))
+        for h in revoked:
+            addrs.append(Int(h))
         var cap = 4096
         while True:
             var buf = List[UInt8](length=cap, fill=0)
             var n = self._ffi.gencert_crl_pem(
                 self._h,
-                Int(revoked.unsafe_ptr()) if len(revoked) > 0 else 0,
-                len(revoked),
+                Int(addrs.unsafe_ptr()) if len(addrs) > 0 else 0,
+                len(addrs),
                 Int(buf.unsafe_ptr()),
                 cap,
             )
@@ -111,7 +117,7 @@ def generate_ca(
     check_i32(valid_days, "generate_ca: valid_days")
     var ffi = load_library()
     var h = ffi.gencert_new_ca(common_name, valid_days, MOJO_TLS_KEY_ECDSA_P256)
-    if h == 0:
+    if not h:
         raise null_error(ffi, "generate_ca")
     return GeneratedCert(ffi^, h)
 
@@ -142,7 +148,7 @@ def generate_cert(
         usage,
         MOJO_TLS_KEY_ECDSA_P256,
     )
-    if h == 0:
+    if not h:
         raise null_error(ffi, "generate_cert")
     return GeneratedCert(ffi^, h)
 
@@ -157,16 +163,37 @@ def sha256(data: Span[UInt8, _]) raises TLSError -> List[UInt8]:
     return out^
 
 
-def random_bytes(n: Int) raises TLSError -> List[UInt8]:
-    """`n` cryptographically secure random bytes."""
-    if n < 0:
-        raise TLSError(MOJO_TLS_ERR_INVALID_ARGUMENT, "random_bytes: n < 0")
+comptime RANDOM_BYTES_MAX = 64 * 1024 * 1024
+"""The largest `random_bytes(n)`; more goes through `random_fill`."""
+
+
+def random_fill(buf: Span[mut=True, UInt8, _]) raises TLSError:
+    """Fill `buf` with cryptographically secure random bytes. Any size: the
+    caller owns (and sized) the memory, so large amounts can be produced a
+    piece at a time into one reused buffer."""
+    if len(buf) == 0:
+        return
     var ffi = load_library()
+    var rc = ffi.random(Int(buf.unsafe_ptr()), len(buf))
+    if rc < 0:
+        raise make_error(ffi, rc, "random_fill")
+
+
+def random_bytes(n: Int) raises TLSError -> List[UInt8]:
+    """`n` cryptographically secure random bytes, 0 <= n <= RANDOM_BYTES_MAX
+    (MOJO_TLS_ERR_INVALID_ARGUMENT otherwise)."""
+    check_size(n, "random_bytes: n")
+    # Checked before allocating: random_bytes(2**40) used to ask for the
+    # whole list up front and the process died instead of raising.
+    if n > RANDOM_BYTES_MAX:
+        raise invalid_argument(
+            String(
+                "random_bytes: n is ", n, ", at most ", RANDOM_BYTES_MAX,
+                " (use random_fill on your own buffer)",
+            )
+        )
     var out = List[UInt8](length=n, fill=0)
-    if n > 0:
-        var rc = ffi.random(Int(out.unsafe_ptr()), n)
-        if rc < 0:
-            raise make_error(ffi, rc, "random_bytes")
+    random_fill(out)
     return out^
 
 

@@ -4,7 +4,7 @@ from std.memory import ArcPointer
 
 from ._ffi import (
     MojoTlsFFI,
-    mojo_tls_config_ptr,
+    ConfigPtr,
     MOJO_TLS_ROLE_CLIENT,
     MOJO_TLS_ROLE_SERVER,
     MOJO_TLS_PIN_CERT,
@@ -31,11 +31,11 @@ struct _ConfigBox(Movable):
     goes away."""
 
     var ffi: MojoTlsFFI
-    var handle: mojo_tls_config_ptr
+    var handle: ConfigPtr
     var role: Int
 
     def __init__(
-        out self, var ffi: MojoTlsFFI, handle: mojo_tls_config_ptr, role: Int
+        out self, var ffi: MojoTlsFFI, handle: ConfigPtr, role: Int
     ):
         self.ffi = ffi^
         self.handle = handle
@@ -72,7 +72,7 @@ struct TLSConfig(Movable):
         MOJO_TLS_ROLE_SERVER) with secure defaults."""
         var ffi = load_library()
         var h = ffi.config_new(role)
-        if h == 0:
+        if not h:
             raise null_error(ffi, "TLSConfig")
         self._box = ArcPointer(_ConfigBox(ffi^, h, role))
 
@@ -107,7 +107,7 @@ struct TLSConfig(Movable):
         after the caller's TLSConfig is gone (internal)."""
         return self._box
 
-    def handle(self) -> mojo_tls_config_ptr:
+    def handle(self) -> ConfigPtr:
         """The C handle (valid while this configuration lives)."""
         return self._box[].handle
 

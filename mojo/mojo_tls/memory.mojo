@@ -46,7 +46,7 @@ struct TLSMemoryStream(Movable):
         off) and send it as SNI."""
         var ffi = config.ffi()
         var h = ffi.conn_new_memory(config.handle(), server_name)
-        if h == 0:
+        if not h:
             raise null_error(ffi, "TLSMemoryStream")
         self._c = _Conn(ffi^, h, "TLSMemoryStream")
 

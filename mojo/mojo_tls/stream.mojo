@@ -2,7 +2,7 @@
 
 from ._ffi import (
     MojoTlsFFI,
-    mojo_tls_conn_ptr,
+    ConnPtr,
     string_from_c,
     MOJO_TLS_ERR_CLOSED,
     MOJO_TLS_ERR_INTERRUPTED,
@@ -102,18 +102,18 @@ struct _Conn(Movable):
     socket and memory connections share."""
 
     var ffi: MojoTlsFFI
-    var handle: mojo_tls_conn_ptr
+    var handle: ConnPtr
     var what: String
 
     def __init__(
-        out self, var ffi: MojoTlsFFI, handle: mojo_tls_conn_ptr, what: String
+        out self, var ffi: MojoTlsFFI, handle: ConnPtr, what: String
     ):
         self.ffi = ffi^
         self.handle = handle
         self.what = what
 
     def __deinit__(deinit self):
-        if self.handle != 0:
+        if self.handle:
             _ = self.ffi.conn_free(self.handle)
 
     def check(self, rc: Int, op: String) raises TLSError -> Int:
@@ -121,8 +121,8 @@ struct _Conn(Movable):
             raise make_error(self.ffi, rc, String(self.what, ".", op))
         return rc
 
-    def h(self) raises TLSError -> mojo_tls_conn_ptr:
-        if self.handle == 0:
+    def h(self) raises TLSError -> ConnPtr:
+        if not self.handle:
             raise closed_error(self.what)
         return self.handle
 
@@ -228,9 +228,9 @@ struct _Conn(Movable):
     def close(mut self):
         """Close (best-effort close_notify, fd closed) and free the handle;
         later operations raise MOJO_TLS_ERR_CLOSED."""
-        if self.handle != 0:
+        if self.handle:
             _ = self.ffi.conn_free(self.handle)
-            self.handle = 0
+            self.handle = ConnPtr.null()
 
     def version(self) raises TLSError -> Int:
         return self.check(self.ffi.conn_version(self.h()), "version")
@@ -402,7 +402,7 @@ struct TLSStream(Movable):
 
     var _c: _Conn
 
-    def __init__(out self, var ffi: MojoTlsFFI, handle: mojo_tls_conn_ptr):
+    def __init__(out self, var ffi: MojoTlsFFI, handle: ConnPtr):
         """Take ownership of a connection handle (used by connect/accept)."""
         self._c = _Conn(ffi^, handle, "TLSStream")
 
@@ -429,7 +429,7 @@ struct TLSStream(Movable):
         check_i32(timeout_ms, "connect: timeout_ms")
         var ffi = config.ffi()
         var h = ffi.conn_new_connect(config.handle(), host, port, timeout_ms)
-        if h == 0:
+        if not h:
             raise null_error(ffi, String("connect(", host, ":", port, ")"))
         return TLSStream(ffi^, h)
 
@@ -449,7 +449,7 @@ struct TLSStream(Movable):
         var h = ffi.conn_new_fd(
             config.handle(), fd, 1 if take_ownership else 0, server_name
         )
-        if h == 0:
+        if not h:
             raise null_error(ffi, "TLSStream.from_fd")
         return TLSStream(ffi^, h)
 
@@ -777,7 +777,7 @@ struct TLSListener(Movable):
         var h = self._ffi.conn_new_accept(
             self._config[].handle, self._get_fd(), timeout_ms
         )
-        if h == 0:
+        if not h:
             raise null_error(self._ffi, "TLSListener.accept")
         return TLSStream(self._ffi.copy(), h)
 
@@ -793,7 +793,7 @@ struct TLSListener(Movable):
         var h = self._ffi.conn_new_accept_no_handshake(
             self._config[].handle, self._get_fd(), timeout_ms
         )
-        if h == 0:
+        if not h:
             raise null_error(self._ffi, "TLSListener.accept_no_handshake")
         return TLSStream(self._ffi.copy(), h)
 

@@ -3,7 +3,7 @@
 # loaded from a planted place (working directory, its parents, beside the
 # program), TLSError.code recovered after a plain-`raises` call, the
 # memory-mode stream methods, close_notify (no TLS 1.3 half-close),
-# read_all's truncation option.
+# read_all's truncation option, typed FFI handles.
 #
 # Run: mojo/run_tests.sh (sets MOJO_TLS_LIBRARY and MOJO_TLS_EXAMPLES_BIN;
 # needs a C compiler for the decoy libraries).
@@ -194,6 +194,28 @@ def test_config_and_helper_sizes() raises:
         err = e^
     expect_invalid(err, "random_bytes(-1)")
     assert_equal(len(random_bytes(0)), 0)
+    # Refused before anything is allocated: the whole list up front used to
+    # kill the process (random_bytes(2**40)).
+    for n in [HUGE, RANDOM_BYTES_MAX + 1]:
+        err = None
+        try:
+            _ = random_bytes(n)
+        except e:
+            err = e^
+        expect_invalid(err, String("random_bytes(", n, ")"))
+    assert_equal(len(random_bytes(32)), 32)
+    # random_fill writes exactly the span it is given (any size is the
+    # caller's allocation).
+    var buf = List[UInt8](length=64, fill=0)
+    random_fill(Span(buf)[16:48])
+    var inside = 0
+    for i in range(64):
+        if i < 16 or i >= 48:
+            assert_equal(buf[i], 0, String("random_fill wrote byte ", i))
+        elif buf[i] != 0:
+            inside += 1
+    assert_true(inside > 16, "random_fill left the span (mostly) zero")
+    random_fill(Span(buf)[0:0])  # empty: nothing to do, no error
     err = None
     try:
         _ = generate_ca("x", HUGE)
@@ -277,6 +299,55 @@ def test_memory_stream_has_the_stream_methods() raises:
         String(from_utf8_lossy=client2.read_all(allow_truncation=True)),
         "all of it",
     )
+
+
+def test_ffi_handles_are_typed() raises:
+    # Item 11: each handle type of _ffi.mojo is its own struct (passing the
+    # wrong one is a compile error: mojo/tests/compile_fail/). At run time a
+    # NULL result is a null struct, and typed handles reach the C library as
+    # the same pointers.
+    var ffi = MojoTlsFFI.load()
+    var bad = ffi.config_new(7)  # no such role: NULL
+    assert_false(Bool(bad))
+    assert_true(bad == ConfigPtr.null())
+    assert_equal(Int(bad), 0)
+    var cfg = ffi.config_new(MOJO_TLS_ROLE_CLIENT)
+    assert_true(Bool(cfg))
+    assert_true(String(cfg).startswith("ConfigPtr(0x"), String(cfg))
+    var conn = ffi.conn_new_memory(cfg, String("localhost"))
+    assert_true(Bool(conn))
+    assert_false(conn == ConnPtr.null())
+    assert_equal(ffi.conn_pending(conn), 0)
+    assert_equal(ffi.conn_pending(ConnPtr.null()), MOJO_TLS_ERR_INVALID_HANDLE)
+    assert_equal(ffi.conn_free(conn), 0)
+    assert_equal(ffi.config_free(cfg), 0)
+    assert_equal(ffi.config_free(ConfigPtr.null()), 0)  # NULL: a no-op
+
+
+def test_crl_from_typed_gencert_handles() raises:
+    # GeneratedCert.crl_pem takes List[GencertPtr] (handle()) and hands C an
+    # array of their addresses: the revoked leaf fails, another one passes.
+    var pki = Pki()
+    var other = generate_cert(pki.ca, "localhost", "localhost")
+    var crl = pki.ca.crl_pem([pki.leaf.handle()])
+    assert_true(crl.startswith("-----BEGIN X509 CRL"), crl)
+    var revoked_client = pki.client_config()
+    revoked_client.load_crl_pem(crl)
+    var client = TLSMemoryStream(revoked_client, String("localhost"))
+    var server = TLSMemoryStream(pki.server_config())
+    var err = Optional[TLSError]()
+    try:
+        handshake_pair(client, server)
+    except e:
+        err = TLSError.from_error(e)
+    assert_true(Bool(err), "a revoked certificate was accepted")
+    assert_true(err.value().is_verify_failed(), String(err.value()))
+    var fine = TLSConfig.server()
+    fine.add_cert_pem(other.cert_pem(), other.key_pem())
+    var client2 = TLSMemoryStream(revoked_client, String("localhost"))
+    var server2 = TLSMemoryStream(fine)
+    handshake_pair(client2, server2)
+    assert_equal(client2.verify_flags(), 0)
 
 
 def test_close_notify_half_close_on_tls13() raises:
