@@ -45,8 +45,8 @@ pub struct DtlsListener {
     local: SocketAddr,
     /// Accepted clients, while their connection lives.
     peers: Mutex<HashMap<SocketAddr, Weak<Conn>>>,
-    /// One accept at a time reads the socket.
-    accepting: Mutex<()>,
+    /// One accept at a time reads the socket (into this buffer).
+    accepting: Mutex<Vec<u8>>,
 }
 
 impl DtlsListener {
@@ -67,7 +67,7 @@ impl DtlsListener {
             sock,
             local,
             peers: Mutex::default(),
-            accepting: Mutex::default(),
+            accepting: Mutex::new(vec![0u8; MAX_DATAGRAM]),
         })
     }
 
@@ -99,25 +99,32 @@ impl DtlsListener {
     }
 
     /// Wait (until `timeout_ms`) for a ClientHello with a valid cookie and
-    /// make its connection; answer cookie-less hellos on the way.
+    /// make its connection; answer cookie-less hellos on the way. The
+    /// handshake runs after the listener is released: other accepts go on
+    /// meanwhile.
     pub fn accept(&self, timeout_ms: i32, handshake: bool) -> Result<Arc<Conn>> {
         let deadline = Deadline::from_timeout(timeout_ms);
-        let _one = self.accepting.lock().unwrap_or_else(|p| p.into_inner());
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let conn = self.next_client(deadline, timeout_ms)?;
+        if handshake {
+            if let Err(e) = conn.accept_handshake(deadline) {
+                conn.close();
+                return Err(e);
+            }
+        }
+        Ok(conn)
+    }
+
+    fn next_client(&self, deadline: Deadline, timeout_ms: i32) -> Result<Arc<Conn>> {
+        let mut buf = self.accepting.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             match self.sock.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     if let Some((fd, id)) = self.on_datagram(&buf[..n], from)? {
-                        let conn = Conn::dtls_accepted(
-                            &self.config,
-                            fd,
-                            &buf[..n],
-                            &id,
-                            deadline,
-                            timeout_ms,
-                            handshake,
-                        )?;
+                        let conn =
+                            Conn::dtls_accepted(&self.config, fd, &buf[..n], &id, timeout_ms)?;
                         let conn = Arc::new(conn);
+                        // Before the listener is released: a hello of this
+                        // client still reaching it is dropped, not accepted twice.
                         self.peers().insert(from, Arc::downgrade(&conn));
                         return Ok(conn);
                     }

@@ -190,17 +190,14 @@ impl Conn {
 impl Conn {
     /// A DTLS server connection over `fd`, a UDP socket connected to the
     /// client whose address is `peer_id`; `hello` (its ClientHello with a
-    /// valid cookie, received by a listener) is read first. With
-    /// `handshake`, the handshake runs until `deadline` (non-blocking: one
-    /// step, and WANT_READ is not a failure). The fd is closed on failure.
+    /// valid cookie, received by a listener) is read first. No handshake
+    /// yet. The fd is closed on failure.
     pub(crate) fn dtls_accepted(
         config: &Config,
         fd: RawFd,
         hello: &[u8],
         peer_id: &[u8],
-        deadline: Deadline,
         timeout_ms: i32,
-        handshake: bool,
     ) -> Result<Conn> {
         let mut transport = Transport::socket(fd, true);
         if let Transport::Socket(s) = &mut transport {
@@ -213,26 +210,24 @@ impl Conn {
                 return Err(e);
             }
         };
-        let r = conn.set_peer_id(peer_id).and_then(|()| {
-            if !handshake {
-                return Ok(());
+        if let Err(e) = conn.set_peer_id(peer_id) {
+            conn.close();
+            return Err(e);
+        }
+        Ok(conn)
+    }
+
+    /// An accepted connection's handshake until `deadline` (non-blocking:
+    /// as far as it goes now, WANT_READ is not a failure).
+    pub(crate) fn accept_handshake(&self, deadline: Deadline) -> Result<()> {
+        match self.handshake_until(deadline) {
+            Err(e)
+                if matches!(deadline, Deadline::NonBlocking)
+                    && e.code == Code::MOJO_TLS_ERR_WANT_READ =>
+            {
+                Ok(())
             }
-            match conn.handshake_until(deadline) {
-                Err(e)
-                    if matches!(deadline, Deadline::NonBlocking)
-                        && e.code == Code::MOJO_TLS_ERR_WANT_READ =>
-                {
-                    Ok(())
-                }
-                other => other,
-            }
-        });
-        match r {
-            Ok(()) => Ok(conn),
-            Err(e) => {
-                conn.close();
-                Err(e)
-            }
+            other => other,
         }
     }
 

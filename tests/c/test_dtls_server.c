@@ -5,6 +5,7 @@
  *    a wrong cookie likewise; the cookie it got back makes a connection;
  *  - a non-blocking client (timeout 0) drives its retransmissions with
  *    poll and mojo_tls_conn_next_timeout_ms while the server is silent;
+ *  - several threads in blocking accepts, each serving its client blocking;
  *  - our client against our server (an event-loop server in one thread:
  *    poll over the listener and every accepted connection, non-blocking
  *    accept and handshakes), 20 then 100 concurrent clients on one server
@@ -375,6 +376,68 @@ static void test_clients(const h_pki *pki, int nclients, int count) {
     mojo_tls_config_free(ccfg);
 }
 
+/* ------------------- blocking accepts in several threads, blocking I/O */
+
+typedef struct {
+    mojo_tls_dtls_listener *l;
+    int echoed;
+    pthread_t th;
+} acceptor_t;
+
+static void *acceptor_run(void *p) {
+    acceptor_t *a = p;
+    mojo_tls_conn *c = mojo_tls_conn_new_dtls_accept(a->l, 20000 * h_slow());
+    if (!c) {
+        char e[256];
+        mojo_tls_last_error(e, sizeof e);
+        h_fail(__FILE__, __LINE__, "blocking accept: %s", e);
+        return NULL;
+    }
+    CHECK_RC(mojo_tls_conn_set_timeout(c, 10000 * h_slow()), 0);
+    unsigned char buf[16384];
+    for (;;) {
+        intptr_t n = mojo_tls_conn_read(c, buf, sizeof buf);
+        if (n <= 0) {
+            CHECK_EQ(n, 0); /* close_notify */
+            break;
+        }
+        CHECK_RC(mojo_tls_conn_write(c, buf, (size_t)n), n);
+        a->echoed++;
+    }
+    CHECK_RC(mojo_tls_conn_free(c), 0);
+    return NULL;
+}
+
+static void test_threaded_accept(const h_pki *pki, int n) {
+    mojo_tls_config *scfg = dtls_server_config(pki), *ccfg = dtls_client_config(pki);
+    mojo_tls_dtls_listener *l = mojo_tls_dtls_listener_new(scfg, "127.0.0.1", 0);
+    REQUIRE_NONNULL(l);
+    int port = mojo_tls_dtls_listener_port(l);
+    acceptor_t acc[8];
+    client_t cl[8];
+    REQUIRE(n <= 8);
+    for (int i = 0; i < n; i++) {
+        acc[i] = (acceptor_t){.l = l};
+        REQUIRE(pthread_create(&acc[i].th, NULL, acceptor_run, &acc[i]) == 0);
+    }
+    for (int i = 0; i < n; i++) {
+        cl[i] = (client_t){.cfg = ccfg, .port = port, .idx = i, .count = 10};
+        REQUIRE(pthread_create(&cl[i].th, NULL, client_run, &cl[i]) == 0);
+    }
+    int total = 0;
+    for (int i = 0; i < n; i++) pthread_join(cl[i].th, NULL);
+    for (int i = 0; i < n; i++) {
+        pthread_join(acc[i].th, NULL);
+        total += acc[i].echoed;
+    }
+    CHECK_EQ(total, n * 10);
+    CHECK_EQ(mojo_tls_dtls_listener_peer_count(l), 0);
+    printf("%d threads in blocking accepts: %d datagrams echoed\n", n, total);
+    CHECK_RC(mojo_tls_dtls_listener_free(l), 0);
+    mojo_tls_config_free(scfg);
+    mojo_tls_config_free(ccfg);
+}
+
 /* ------------------------------------------------- openssl s_client */
 
 /* A mkstemp template in the temporary directory ($TMPDIR, else the system's). */
@@ -491,6 +554,7 @@ int main(void) {
     test_cookies(&pki);
     test_nonblocking(&pki);
     test_clients(&pki, 1, 20);
+    test_threaded_accept(&pki, 6);
     test_clients(&pki, 20, h_slow() == 1 ? 20 : 5);
     if (h_slow() == 1) test_clients(&pki, 100, 10); /* not under valgrind */
     if (system("openssl version >/dev/null 2>&1") == 0) {
