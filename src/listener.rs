@@ -156,20 +156,44 @@ impl DtlsListener {
     /// HelloVerifyRequest, or (a hello with a valid cookie) return the
     /// client's new socket and transport id.
     fn on_datagram(&self, d: &[u8], from: SocketAddr) -> Result<Option<(RawFd, Vec<u8>)>> {
-        let Some(hello) = ClientHello::parse(d) else {
-            return Ok(None);
-        };
         if self.has_peer(&from) {
             return Ok(None);
         }
-        let snap = self.config.snapshot()?;
         let id = peer_id(&from);
-        if snap.ssl.cookie_valid(&hello, &id) {
-            return net::udp_peer_socket(&self.local, &from).map(|fd| Some((fd, id)));
+        match verdict(&self.config, d, &id)? {
+            Verdict::Drop => Ok(None),
+            Verdict::Accept => net::udp_peer_socket(&self.local, &from).map(|fd| Some((fd, id))),
+            Verdict::Answer(hvr) => {
+                // Lost or refused: the client sends its hello again.
+                let _ = self.sock.send_to(&hvr, from);
+                Ok(None)
+            }
         }
-        let hvr = snap.ssl.hello_verify_request(&hello, &id)?;
-        // Lost or refused: the client sends its hello again.
-        let _ = self.sock.send_to(&hvr, from);
-        Ok(None)
     }
+}
+
+/// What a listener does with a datagram from a client it has no
+/// connection for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not an initial ClientHello.
+    Drop,
+    /// A ClientHello with a valid cookie for this address.
+    Accept,
+    /// A ClientHello without one: this HelloVerifyRequest answers it.
+    Answer(Vec<u8>),
+}
+
+/// The stateless step: `d` from the client whose transport id is `peer_id`.
+pub fn verdict(config: &Config, d: &[u8], peer_id: &[u8]) -> Result<Verdict> {
+    let Some(hello) = ClientHello::parse(d) else {
+        return Ok(Verdict::Drop);
+    };
+    let snap = config.snapshot()?;
+    if snap.ssl.cookie_valid(&hello, peer_id) {
+        return Ok(Verdict::Accept);
+    }
+    Ok(Verdict::Answer(
+        snap.ssl.hello_verify_request(&hello, peer_id)?,
+    ))
 }
