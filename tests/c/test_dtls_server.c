@@ -151,7 +151,7 @@ static size_t client_hello(unsigned char *d, const unsigned char *cookie, size_t
     for (int i = 0; i < 32; i++) body[b++] = (unsigned char)i;
     body[b++] = 0; /* session id */
     body[b++] = (unsigned char)clen;
-    memcpy(body + b, cookie, clen), b += clen;
+    if (clen) memcpy(body + b, cookie, clen), b += clen; /* cookie may be NULL */
     const unsigned char rest[] = {0, 2, 0xc0, 0x2b, 1, 0, /* ECDHE-ECDSA-AES128-GCM-SHA256, null compression */
                                   0, 14, 0, 10, 0, 4, 0, 2, 0, 0x17, /* groups: P-256 */
                                   0, 13, 0, 4, 0, 2, 4, 3};          /* sig algs: ecdsa_secp256r1_sha256 */
