@@ -6,6 +6,7 @@
  *  - a non-blocking client (timeout 0) drives its retransmissions with
  *    poll and mojo_tls_conn_next_timeout_ms while the server is silent;
  *  - several threads in blocking accepts, each serving its client blocking;
+ *  - a listener on ::1 (IPv6; skipped without an IPv6 loopback);
  *  - our client against our server (an event-loop server in one thread:
  *    poll over the listener and every accepted connection, non-blocking
  *    accept and handshakes), 20 then 100 concurrent clients on one server
@@ -318,12 +319,14 @@ static void test_nonblocking(const h_pki *pki) {
 typedef struct {
     mojo_tls_config *cfg;
     int port, idx, count;
+    const char *host; /* NULL: 127.0.0.1 */
     pthread_t th;
 } client_t;
 
 static void *client_run(void *p) {
     client_t *a = p;
-    mojo_tls_conn *c = mojo_tls_conn_new_connect(a->cfg, "127.0.0.1", (uint16_t)a->port, 20000 * h_slow());
+    mojo_tls_conn *c = mojo_tls_conn_new_connect(a->cfg, a->host ? a->host : "127.0.0.1", (uint16_t)a->port,
+                                                 20000 * h_slow());
     if (!c) {
         char e[256];
         mojo_tls_last_error(e, sizeof e);
@@ -434,6 +437,40 @@ static void test_threaded_accept(const h_pki *pki, int n) {
     CHECK_EQ(mojo_tls_dtls_listener_peer_count(l), 0);
     printf("%d threads in blocking accepts: %d datagrams echoed\n", n, total);
     CHECK_RC(mojo_tls_dtls_listener_free(l), 0);
+    mojo_tls_config_free(scfg);
+    mojo_tls_config_free(ccfg);
+}
+
+/* ------------------------------------------------------------ IPv6 */
+
+static void test_ipv6(const h_pki *pki) {
+    int probe = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int have = probe >= 0 && bind(probe, (struct sockaddr *)&a, sizeof a) == 0;
+    if (probe >= 0) close(probe);
+    if (!have) {
+        printf("no IPv6 loopback: IPv6 test skipped\n");
+        return;
+    }
+    mojo_tls_config *scfg = dtls_server_config(pki), *ccfg = dtls_client_config(pki);
+    REQUIRE_RC(mojo_tls_config_insecure_skip_hostname_check(ccfg, 1), 0); /* the test certificate has no ::1 */
+    srv_t s;
+    memset(&s, 0, sizeof s);
+    s.l = mojo_tls_dtls_listener_new(scfg, "::1", 0);
+    REQUIRE_NONNULL(s.l);
+    int port = mojo_tls_dtls_listener_port(s.l);
+    REQUIRE(pthread_create(&s.th, NULL, srv_loop, &s) == 0);
+    client_t cl[3];
+    for (int i = 0; i < 3; i++) {
+        cl[i] = (client_t){.cfg = ccfg, .port = port, .idx = i, .count = 5, .host = "::1"};
+        REQUIRE(pthread_create(&cl[i].th, NULL, client_run, &cl[i]) == 0);
+    }
+    for (int i = 0; i < 3; i++) pthread_join(cl[i].th, NULL);
+    for (int i = 0; i < 200 && atomic_load(&s.closed) < 3; i++) h_sleep_ms(10);
+    CHECK_EQ(atomic_load(&s.handshakes), 3);
+    CHECK_EQ(atomic_load(&s.echoed), 15);
+    printf("IPv6 (::1): 3 clients, %d datagrams echoed\n", atomic_load(&s.echoed));
+    srv_stop(&s);
     mojo_tls_config_free(scfg);
     mojo_tls_config_free(ccfg);
 }
@@ -555,6 +592,7 @@ int main(void) {
     test_nonblocking(&pki);
     test_clients(&pki, 1, 20);
     test_threaded_accept(&pki, 6);
+    test_ipv6(&pki);
     test_clients(&pki, 20, h_slow() == 1 ? 20 : 5);
     if (h_slow() == 1) test_clients(&pki, 100, 10); /* not under valgrind */
     if (system("openssl version >/dev/null 2>&1") == 0) {
