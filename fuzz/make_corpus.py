@@ -55,6 +55,45 @@ def flights(ccfg, scfg):
     return cf, sf, c, s
 
 
+def dtls_seeds(ca, leaf) -> None:
+    """dtls_datagrams: byte 0 = selector (bit 0: mTLS config; >>2: size
+    bytes, x 4), then datagrams: a ClientHello, and the one returning a
+    cookie (that cookie is bound to another key: the listener step answers
+    it, the fuzzer mutates from there)."""
+    ccfg = R.client_config([ca.cert])
+    scfg = R.server_config(leaf.cert, leaf.key)
+    for cfg in (ccfg, scfg):
+        L.mojo_tls_config_set_transport(cfg, 1)
+    c = L.mojo_tls_conn_new_memory(ccfg, b"localhost")
+    s = L.mojo_tls_conn_new_memory(scfg, None)
+    L.mojo_tls_conn_set_peer_id(s, b"\x7f\x00\x00\x01\x30\x39", 6)
+    buf = ctypes.create_string_buffer(65536)
+
+    def out(h) -> list:
+        got = []
+        while (n := L.mojo_tls_conn_drain_datagram(h, buf, 65536)) > 0:
+            got.append(buf.raw[:n])
+        return got
+
+    L.mojo_tls_conn_handshake(c)
+    hello = out(c)
+    for d in hello:
+        L.mojo_tls_conn_feed_datagram(s, d, len(d))
+    L.mojo_tls_conn_handshake(s)
+    for d in out(s):  # the HelloVerifyRequest
+        L.mojo_tls_conn_feed_datagram(c, d, len(d))
+    L.mojo_tls_conn_handshake(c)
+    hello2 = out(c)
+    put("dtls_datagrams", b"\x00" + hello[0])
+    put("dtls_datagrams", b"\x01" + hello2[0])
+    size = bytes([len(hello[0]) // 4]) if len(hello[0]) % 4 == 0 and len(hello[0]) < 1024 else b"\x00"
+    put("dtls_datagrams", b"\x04" + size + hello[0] + hello2[0])
+    for h in (c, s):
+        L.mojo_tls_conn_free(h)
+    for cfg in (ccfg, scfg):
+        L.mojo_tls_config_free(cfg)
+
+
 def main() -> int:
     shutil.rmtree(HERE / "corpus", ignore_errors=True)
     ca = R.Gen.ca("corpus CA")
@@ -99,6 +138,7 @@ def main() -> int:
                                cwd=d, capture_output=True)
             if r.returncode == 0:
                 put("loaders", b"\x07" + r.stdout)
+    dtls_seeds(ca, leaf)
     # api_sequence: libFuzzer + `arbitrary` build these from scratch; a few bytes to start
     for seed in (b"\x00\x01\x0b\x00\x00\x0c\x00\x0d\x01", b"\x0b\x01\x0c\x00\x10\x00\x11\x00\x14\x01\x1a\x02"):
         put("api_sequence", seed)

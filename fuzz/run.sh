@@ -8,6 +8,7 @@
 #            nothing kept; without it the working corpus in
 #            target/fuzz-corpus/<target> grows from run to run
 #   targets  handshake_client handshake_server loaders api_sequence record_open
+#            dtls_datagrams
 #            (default: all)
 #
 # Installs cargo-fuzz (cargo install) when missing. When clang is available
@@ -30,13 +31,13 @@ targets=()
 for a in "$@"; do
     case "$a" in
         --smoke) smoke=1 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         [0-9]*) secs=$a ;;
         *) targets+=("$a") ;;
     esac
 done
 [ -n "$secs" ] || { [ $smoke = 1 ] && secs=4 || secs=60; }
-[ ${#targets[@]} -gt 0 ] || targets=(handshake_client handshake_server loaders api_sequence record_open)
+[ ${#targets[@]} -gt 0 ] || targets=(handshake_client handshake_server loaders api_sequence record_open dtls_datagrams)
 
 passed=0
 failed=0

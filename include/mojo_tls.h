@@ -326,6 +326,17 @@ typedef struct mojo_tls_config mojo_tls_config;
 typedef struct mojo_tls_conn mojo_tls_conn;
 
 /**
+ * Opaque handle to a DTLS server's UDP socket. Created by
+ * mojo_tls_dtls_listener_new, released by mojo_tls_dtls_listener_free;
+ * connections come from mojo_tls_conn_new_dtls_accept. The listener
+ * answers a ClientHello without a valid cookie with a HelloVerifyRequest
+ * and keeps nothing of it; a client that returns its cookie gets a
+ * connection with its own UDP socket (same address and port, connected to
+ * the client), which lives on after the listener is freed.
+ */
+typedef struct mojo_tls_dtls_listener mojo_tls_dtls_listener;
+
+/**
  * Opaque handle to a generated certificate and its private key.
  * Released by mojo_tls_gencert_free.
  */
@@ -1000,6 +1011,68 @@ int32_t mojo_tls_conn_set_peer_id(struct mojo_tls_conn *c, const void *id, size_
  * TLS connection.
  */
 int32_t mojo_tls_conn_set_mtu(struct mojo_tls_conn *c, int32_t mtu);
+
+/**
+ * DTLS server: listen on UDP `host`:`port` (port 0 = any free port;
+ * non-blocking; close-on-exec; SO_REUSEPORT, which the per-client
+ * sockets share) for connections made from `cfg`, a server configuration
+ * with MOJO_TLS_TRANSPORT_DATAGRAM (later changes to `cfg` apply to later
+ * connections). Returns the listener, or NULL (MOJO_TLS_ERR_INVALID_ARGUMENT
+ * for another kind of configuration, MOJO_TLS_ERR_CONNECT when the address
+ * cannot be bound).
+ */
+struct mojo_tls_dtls_listener *mojo_tls_dtls_listener_new(const struct mojo_tls_config *cfg, const char *host, uint16_t port);
+
+/**
+ * Close the listener's socket and release the handle (once a call in
+ * progress on another thread returns). Accepted connections are not
+ * affected. NULL → 0; an already freed handle →
+ * MOJO_TLS_ERR_INVALID_HANDLE.
+ */
+int32_t mojo_tls_dtls_listener_free(struct mojo_tls_dtls_listener *l);
+
+/**
+ * The UDP port the listener is bound to, or a negative error.
+ */
+int32_t mojo_tls_dtls_listener_port(const struct mojo_tls_dtls_listener *l);
+
+/**
+ * The listener's socket, for poll/select: readable when a datagram waits
+ * (call mojo_tls_conn_new_dtls_accept with timeout 0). Owned by the
+ * listener: do not read from it or close it. A negative error for a bad
+ * handle.
+ */
+int32_t mojo_tls_dtls_listener_fd(const struct mojo_tls_dtls_listener *l);
+
+/**
+ * The number of clients accepted by this listener whose connection is
+ * still open (handle not freed, not closed). Returns it (>= 0) or a
+ * negative error.
+ */
+intptr_t mojo_tls_dtls_listener_peer_count(const struct mojo_tls_dtls_listener *l);
+
+/**
+ * DTLS server: wait up to `timeout_ms` (-1 = forever) for a client whose
+ * ClientHello returns a valid cookie, answering cookie-less hellos with a
+ * HelloVerifyRequest on the way, and handshake with it within the same
+ * time. Returns the connection (its own UDP socket, connected to the
+ * client; its timeout is `timeout_ms`), or NULL: MOJO_TLS_ERR_TIMEOUT,
+ * the handshake's error (another client may follow: call again). With
+ * `timeout_ms` 0 nothing blocks: the datagrams waiting on the listener
+ * are processed; NULL with MOJO_TLS_ERR_WANT_READ when none brought a
+ * valid cookie, else a connection whose handshake has started (drive it
+ * with mojo_tls_conn_handshake, polling its fd for at most
+ * mojo_tls_conn_next_timeout_ms).
+ */
+struct mojo_tls_conn *mojo_tls_conn_new_dtls_accept(struct mojo_tls_dtls_listener *l, int32_t timeout_ms);
+
+/**
+ * As mojo_tls_conn_new_dtls_accept, without handshaking: the connection
+ * is returned once a valid cookie arrived (its hello is kept for the
+ * handshake), so a slow client cannot stall an accept loop; run
+ * mojo_tls_conn_handshake later.
+ */
+struct mojo_tls_conn *mojo_tls_conn_new_dtls_accept_no_handshake(struct mojo_tls_dtls_listener *l, int32_t timeout_ms);
 
 /**
  * The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or

@@ -13,6 +13,7 @@ pub(crate) mod conn;
 pub(crate) mod crypto;
 pub(crate) mod error;
 pub(crate) mod ffi;
+pub(crate) mod listener;
 pub(crate) mod net;
 pub(crate) mod record;
 pub(crate) mod registry;

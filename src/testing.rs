@@ -9,6 +9,8 @@ pub mod ffi {
     pub use crate::ffi::compat::*;
     pub use crate::ffi::config::*;
     pub use crate::ffi::conn::*;
+    pub use crate::ffi::dtls::*;
+    pub use crate::ffi::dtls_listener::*;
     pub use crate::ffi::library::*;
     pub use crate::ffi::peer::*;
     pub use crate::ffi::socket::*;
@@ -20,6 +22,20 @@ pub mod ffi {
 pub mod record {
     pub use crate::record::{tls12_keys_from_master, Opened, RecordLayer, Secrets};
 }
+
+/// A DTLS listener's stateless step on one datagram (fuzzed without
+/// sockets): what it does with `datagram` from the client `peer_id`, for
+/// connections made from the configuration handle `cfg`.
+pub fn dtls_listener_verdict(
+    cfg: *const ffi::mojo_tls_config,
+    datagram: &[u8],
+    peer_id: &[u8],
+) -> Result<crate::listener::Verdict> {
+    let config = crate::ffi::handle::<Config, _>(cfg, "config")?;
+    crate::listener::verdict(&config, datagram, peer_id)
+}
+
+pub use crate::listener::Verdict;
 
 /// Certificate generation (rcgen) for test fixtures.
 pub mod certgen {

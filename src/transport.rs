@@ -36,6 +36,9 @@ pub struct SocketIo {
     held_pos: usize,
     /// A datagram socket (DTLS): an empty datagram is not EOF.
     pub datagram: bool,
+    /// DTLS: a datagram received before the connection existed (the
+    /// ClientHello a listener checked), read before the socket.
+    pub first: Option<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -65,6 +68,7 @@ impl Transport {
             held: Vec::new(),
             held_pos: 0,
             datagram: false,
+            first: None,
         })
     }
 
@@ -157,6 +161,11 @@ impl Transport {
     pub fn recv(&mut self, buf: &mut [u8]) -> IoStatus {
         match self {
             Transport::Socket(s) => {
+                if let Some(d) = s.first.take() {
+                    let n = d.len().min(buf.len());
+                    buf[..n].copy_from_slice(&d[..n]);
+                    return IoStatus::Done(n);
+                }
                 let st = net::recv_nonblocking(s.fd, buf);
                 s.recv_status(st, buf.len())
             }

@@ -43,7 +43,7 @@ LAYERS: List[Set[str]] = [
     {"transport"},
     {"record"},
     {"config"},
-    {"conn"},
+    {"conn", "listener"},
     {"ffi"},
     {"", "testing"},  # the crate root (lib.rs) and the tests' surface
 ]

@@ -511,6 +511,41 @@
   "DTLS: the path MTU, in bytes of a datagram (64..65535, 0 = no limit\nbelow the record size). Handshake flights are fragmented to fit, and a\nwrite larger than one datagram then carries fails with\nMOJO_TLS_ERR_INVALID_ARGUMENT (the connection goes on). Returns 0;\nMOJO_TLS_ERR_INVALID_ARGUMENT out of range, MOJO_TLS_ERR_BAD_STATE on a\nTLS connection."
   [c :ptr mtu :int32])
 
+# mojo_tls_dtls_listener *mojo_tls_dtls_listener_new(const mojo_tls_config *cfg, const char *host, uint16_t port)
+(ffi/defbind mojo-tls-dtls-listener-new :ptr
+  "DTLS server: listen on UDP `host`:`port` (port 0 = any free port;\nnon-blocking; close-on-exec; SO_REUSEPORT, which the per-client\nsockets share) for connections made from `cfg`, a server configuration\nwith MOJO_TLS_TRANSPORT_DATAGRAM (later changes to `cfg` apply to later\nconnections). Returns the listener, or NULL (MOJO_TLS_ERR_INVALID_ARGUMENT\nfor another kind of configuration, MOJO_TLS_ERR_CONNECT when the address\ncannot be bound)."
+  [cfg :ptr host :ptr port :uint16])
+
+# int32_t mojo_tls_dtls_listener_free(mojo_tls_dtls_listener *l)
+(ffi/defbind mojo-tls-dtls-listener-free :int32
+  "Close the listener's socket and release the handle (once a call in\nprogress on another thread returns). Accepted connections are not\naffected. NULL → 0; an already freed handle →\nMOJO_TLS_ERR_INVALID_HANDLE."
+  [l :ptr])
+
+# int32_t mojo_tls_dtls_listener_port(const mojo_tls_dtls_listener *l)
+(ffi/defbind mojo-tls-dtls-listener-port :int32
+  "The UDP port the listener is bound to, or a negative error."
+  [l :ptr])
+
+# int32_t mojo_tls_dtls_listener_fd(const mojo_tls_dtls_listener *l)
+(ffi/defbind mojo-tls-dtls-listener-fd :int32
+  "The listener's socket, for poll/select: readable when a datagram waits\n(call mojo_tls_conn_new_dtls_accept with timeout 0). Owned by the\nlistener: do not read from it or close it. A negative error for a bad\nhandle."
+  [l :ptr])
+
+# intptr_t mojo_tls_dtls_listener_peer_count(const mojo_tls_dtls_listener *l)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-dtls-listener-peer-count :ssize
+  "The number of clients accepted by this listener whose connection is\nstill open (handle not freed, not closed). Returns it (>= 0) or a\nnegative error."
+  [l :ptr])
+
+# mojo_tls_conn *mojo_tls_conn_new_dtls_accept(mojo_tls_dtls_listener *l, int32_t timeout_ms)
+(ffi/defbind mojo-tls-conn-new-dtls-accept :ptr
+  "DTLS server: wait up to `timeout_ms` (-1 = forever) for a client whose\nClientHello returns a valid cookie, answering cookie-less hellos with a\nHelloVerifyRequest on the way, and handshake with it within the same\ntime. Returns the connection (its own UDP socket, connected to the\nclient; its timeout is `timeout_ms`), or NULL: MOJO_TLS_ERR_TIMEOUT,\nthe handshake's error (another client may follow: call again). With\n`timeout_ms` 0 nothing blocks: the datagrams waiting on the listener\nare processed; NULL with MOJO_TLS_ERR_WANT_READ when none brought a\nvalid cookie, else a connection whose handshake has started (drive it\nwith mojo_tls_conn_handshake, polling its fd for at most\nmojo_tls_conn_next_timeout_ms)."
+  [l :ptr timeout_ms :int32])
+
+# mojo_tls_conn *mojo_tls_conn_new_dtls_accept_no_handshake(mojo_tls_dtls_listener *l, int32_t timeout_ms)
+(ffi/defbind mojo-tls-conn-new-dtls-accept-no-handshake :ptr
+  "As mojo_tls_conn_new_dtls_accept, without handshaking: the connection\nis returned once a valid cookie arrived (its hello is kept for the\nhandshake), so a slow client cannot stall an accept loop; run\nmojo_tls_conn_handshake later."
+  [l :ptr timeout_ms :int32])
+
 # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)
 (ffi/defbind mojo-tls-conn-version :int32
   "The negotiated protocol version (MOJO_TLS_VERSION_TLS1_2, ...), or\nMOJO_TLS_ERR_NOT_AVAILABLE before the handshake completes."

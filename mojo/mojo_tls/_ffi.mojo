@@ -255,6 +255,44 @@ struct ConnPtr(
 
 
 @fieldwise_init
+struct DtlsListenerPtr(
+    TrivialRegisterPassable, Copyable, Movable, Boolable, Intable, Equatable, Writable
+):
+    """Opaque handle to a DTLS server's UDP socket. Created by
+    mojo_tls_dtls_listener_new, released by mojo_tls_dtls_listener_free;
+    connections come from mojo_tls_conn_new_dtls_accept. The listener
+    answers a ClientHello without a valid cookie with a HelloVerifyRequest
+    and keeps nothing of it; a client that returns its cookie gets a
+    connection with its own UDP socket (same address and port, connected to
+    the client), which lives on after the listener is freed.
+
+    A `mojo_tls_dtls_listener *` (its address in `addr`; 0 = NULL). `DtlsListenerPtr.null()` is
+    NULL, `Bool(h)` is True when not NULL, `Int(h)` is the address.
+    """
+
+    var addr: Int
+
+    @staticmethod
+    @always_inline
+    def null() -> Self:
+        """The NULL handle."""
+        return Self(0)
+
+    @always_inline
+    def __bool__(self) -> Bool:
+        """True when not NULL."""
+        return self.addr != 0
+
+    @always_inline
+    def __int__(self) -> Int:
+        """The address (0 = NULL), to pass where C takes the pointer."""
+        return self.addr
+
+    def write_to(self, mut writer: Some[Writer]):
+        writer.write("DtlsListenerPtr(", hex(self.addr), ")")
+
+
+@fieldwise_init
 struct GencertPtr(
     TrivialRegisterPassable, Copyable, Movable, Boolable, Intable, Equatable, Writable
 ):
@@ -362,6 +400,13 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_conn_next_timeout_ms",
     "mojo_tls_conn_set_peer_id",
     "mojo_tls_conn_set_mtu",
+    "mojo_tls_dtls_listener_new",
+    "mojo_tls_dtls_listener_free",
+    "mojo_tls_dtls_listener_port",
+    "mojo_tls_dtls_listener_fd",
+    "mojo_tls_dtls_listener_peer_count",
+    "mojo_tls_conn_new_dtls_accept",
+    "mojo_tls_conn_new_dtls_accept_no_handshake",
     "mojo_tls_conn_version",
     "mojo_tls_conn_version_name",
     "mojo_tls_conn_cipher",
@@ -524,6 +569,13 @@ struct _Library(Movable):
     var mojo_tls_conn_next_timeout_ms: Int
     var mojo_tls_conn_set_peer_id: Int
     var mojo_tls_conn_set_mtu: Int
+    var mojo_tls_dtls_listener_new: Int
+    var mojo_tls_dtls_listener_free: Int
+    var mojo_tls_dtls_listener_port: Int
+    var mojo_tls_dtls_listener_fd: Int
+    var mojo_tls_dtls_listener_peer_count: Int
+    var mojo_tls_conn_new_dtls_accept: Int
+    var mojo_tls_conn_new_dtls_accept_no_handshake: Int
     var mojo_tls_conn_version: Int
     var mojo_tls_conn_version_name: Int
     var mojo_tls_conn_cipher: Int
@@ -637,6 +689,13 @@ struct _Library(Movable):
         self.mojo_tls_conn_next_timeout_ms = _address(self.handle, "mojo_tls_conn_next_timeout_ms")
         self.mojo_tls_conn_set_peer_id = _address(self.handle, "mojo_tls_conn_set_peer_id")
         self.mojo_tls_conn_set_mtu = _address(self.handle, "mojo_tls_conn_set_mtu")
+        self.mojo_tls_dtls_listener_new = _address(self.handle, "mojo_tls_dtls_listener_new")
+        self.mojo_tls_dtls_listener_free = _address(self.handle, "mojo_tls_dtls_listener_free")
+        self.mojo_tls_dtls_listener_port = _address(self.handle, "mojo_tls_dtls_listener_port")
+        self.mojo_tls_dtls_listener_fd = _address(self.handle, "mojo_tls_dtls_listener_fd")
+        self.mojo_tls_dtls_listener_peer_count = _address(self.handle, "mojo_tls_dtls_listener_peer_count")
+        self.mojo_tls_conn_new_dtls_accept = _address(self.handle, "mojo_tls_conn_new_dtls_accept")
+        self.mojo_tls_conn_new_dtls_accept_no_handshake = _address(self.handle, "mojo_tls_conn_new_dtls_accept_no_handshake")
         self.mojo_tls_conn_version = _address(self.handle, "mojo_tls_conn_version")
         self.mojo_tls_conn_version_name = _address(self.handle, "mojo_tls_conn_version_name")
         self.mojo_tls_conn_cipher = _address(self.handle, "mojo_tls_conn_cipher")
@@ -1813,6 +1872,112 @@ struct MojoTlsFFI(Copyable, Movable):
         )
         var r = f(Int(c), Int32(mtu))
         return Int(r)
+
+    def dtls_listener_new(self, cfg: ConfigPtr, host: Optional[String], port: Int) -> DtlsListenerPtr:
+        """`mojo_tls_dtls_listener *mojo_tls_dtls_listener_new(const mojo_tls_config *cfg, const char *host, uint16_t port)`
+
+        DTLS server: listen on UDP `host`:`port` (port 0 = any free port;
+        non-blocking; close-on-exec; SO_REUSEPORT, which the per-client
+        sockets share) for connections made from `cfg`, a server configuration
+        with MOJO_TLS_TRANSPORT_DATAGRAM (later changes to `cfg` apply to later
+        connections). Returns the listener, or NULL (MOJO_TLS_ERR_INVALID_ARGUMENT
+        for another kind of configuration, MOJO_TLS_ERR_CONNECT when the address
+        cannot be bound).
+        """
+        var _host_c = _c_string(host)
+        var f = _c_function[def(Int, Int, UInt16) thin abi("C") -> Int](
+            self._lib[].mojo_tls_dtls_listener_new
+        )
+        var r = f(Int(cfg), _c_string_addr(_host_c), UInt16(port))
+        _ = len(_host_c)  # keep the C string alive until here
+        return DtlsListenerPtr(r)
+
+    def dtls_listener_free(self, l: DtlsListenerPtr) -> Int:
+        """`int32_t mojo_tls_dtls_listener_free(mojo_tls_dtls_listener *l)`
+
+        Close the listener's socket and release the handle (once a call in
+        progress on another thread returns). Accepted connections are not
+        affected. NULL → 0; an already freed handle →
+        MOJO_TLS_ERR_INVALID_HANDLE.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_dtls_listener_free
+        )
+        var r = f(Int(l))
+        return Int(r)
+
+    def dtls_listener_port(self, l: DtlsListenerPtr) -> Int:
+        """`int32_t mojo_tls_dtls_listener_port(const mojo_tls_dtls_listener *l)`
+
+        The UDP port the listener is bound to, or a negative error.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_dtls_listener_port
+        )
+        var r = f(Int(l))
+        return Int(r)
+
+    def dtls_listener_fd(self, l: DtlsListenerPtr) -> Int:
+        """`int32_t mojo_tls_dtls_listener_fd(const mojo_tls_dtls_listener *l)`
+
+        The listener's socket, for poll/select: readable when a datagram waits
+        (call mojo_tls_conn_new_dtls_accept with timeout 0). Owned by the
+        listener: do not read from it or close it. A negative error for a bad
+        handle.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_dtls_listener_fd
+        )
+        var r = f(Int(l))
+        return Int(r)
+
+    def dtls_listener_peer_count(self, l: DtlsListenerPtr) -> Int:
+        """`intptr_t mojo_tls_dtls_listener_peer_count(const mojo_tls_dtls_listener *l)`
+
+        The number of clients accepted by this listener whose connection is
+        still open (handle not freed, not closed). Returns it (>= 0) or a
+        negative error.
+        """
+        var f = _c_function[def(Int) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_dtls_listener_peer_count
+        )
+        var r = f(Int(l))
+        return Int(r)
+
+    def conn_new_dtls_accept(self, l: DtlsListenerPtr, timeout_ms: Int) -> ConnPtr:
+        """`mojo_tls_conn *mojo_tls_conn_new_dtls_accept(mojo_tls_dtls_listener *l, int32_t timeout_ms)`
+
+        DTLS server: wait up to `timeout_ms` (-1 = forever) for a client whose
+        ClientHello returns a valid cookie, answering cookie-less hellos with a
+        HelloVerifyRequest on the way, and handshake with it within the same
+        time. Returns the connection (its own UDP socket, connected to the
+        client; its timeout is `timeout_ms`), or NULL: MOJO_TLS_ERR_TIMEOUT,
+        the handshake's error (another client may follow: call again). With
+        `timeout_ms` 0 nothing blocks: the datagrams waiting on the listener
+        are processed; NULL with MOJO_TLS_ERR_WANT_READ when none brought a
+        valid cookie, else a connection whose handshake has started (drive it
+        with mojo_tls_conn_handshake, polling its fd for at most
+        mojo_tls_conn_next_timeout_ms).
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int](
+            self._lib[].mojo_tls_conn_new_dtls_accept
+        )
+        var r = f(Int(l), Int32(timeout_ms))
+        return ConnPtr(r)
+
+    def conn_new_dtls_accept_no_handshake(self, l: DtlsListenerPtr, timeout_ms: Int) -> ConnPtr:
+        """`mojo_tls_conn *mojo_tls_conn_new_dtls_accept_no_handshake(mojo_tls_dtls_listener *l, int32_t timeout_ms)`
+
+        As mojo_tls_conn_new_dtls_accept, without handshaking: the connection
+        is returned once a valid cookie arrived (its hello is kept for the
+        handshake), so a slow client cannot stall an accept loop; run
+        mojo_tls_conn_handshake later.
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int](
+            self._lib[].mojo_tls_conn_new_dtls_accept_no_handshake
+        )
+        var r = f(Int(l), Int32(timeout_ms))
+        return ConnPtr(r)
 
     def conn_version(self, c: ConnPtr) -> Int:
         """`int32_t mojo_tls_conn_version(const mojo_tls_conn *c)`

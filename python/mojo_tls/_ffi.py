@@ -226,6 +226,16 @@ class ConnHandle(ctypes.c_void_p):
     in parallel."""
 
 
+class DtlsListenerHandle(ctypes.c_void_p):
+    """`mojo_tls_dtls_listener *`: Opaque handle to a DTLS server's UDP socket. Created by
+    mojo_tls_dtls_listener_new, released by mojo_tls_dtls_listener_free;
+    connections come from mojo_tls_conn_new_dtls_accept. The listener
+    answers a ClientHello without a valid cookie with a HelloVerifyRequest
+    and keeps nothing of it; a client that returns its cookie gets a
+    connection with its own UDP socket (same address and port, connected to
+    the client), which lives on after the listener is freed."""
+
+
 class GencertHandle(ctypes.c_void_p):
     """`mojo_tls_gencert *`: Opaque handle to a generated certificate and its private key.
     Released by mojo_tls_gencert_free."""
@@ -386,6 +396,20 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_conn_set_peer_id": (ctypes.c_int32, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
     # int32_t mojo_tls_conn_set_mtu(mojo_tls_conn *c, int32_t mtu)
     "mojo_tls_conn_set_mtu": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
+    # mojo_tls_dtls_listener *mojo_tls_dtls_listener_new(const mojo_tls_config *cfg, const char *host, uint16_t port)
+    "mojo_tls_dtls_listener_new": (DtlsListenerHandle, [ConfigHandle, ctypes.c_char_p, ctypes.c_uint16]),
+    # int32_t mojo_tls_dtls_listener_free(mojo_tls_dtls_listener *l)
+    "mojo_tls_dtls_listener_free": (ctypes.c_int32, [DtlsListenerHandle]),
+    # int32_t mojo_tls_dtls_listener_port(const mojo_tls_dtls_listener *l)
+    "mojo_tls_dtls_listener_port": (ctypes.c_int32, [DtlsListenerHandle]),
+    # int32_t mojo_tls_dtls_listener_fd(const mojo_tls_dtls_listener *l)
+    "mojo_tls_dtls_listener_fd": (ctypes.c_int32, [DtlsListenerHandle]),
+    # intptr_t mojo_tls_dtls_listener_peer_count(const mojo_tls_dtls_listener *l)
+    "mojo_tls_dtls_listener_peer_count": (ctypes.c_ssize_t, [DtlsListenerHandle]),
+    # mojo_tls_conn *mojo_tls_conn_new_dtls_accept(mojo_tls_dtls_listener *l, int32_t timeout_ms)
+    "mojo_tls_conn_new_dtls_accept": (ConnHandle, [DtlsListenerHandle, ctypes.c_int32]),
+    # mojo_tls_conn *mojo_tls_conn_new_dtls_accept_no_handshake(mojo_tls_dtls_listener *l, int32_t timeout_ms)
+    "mojo_tls_conn_new_dtls_accept_no_handshake": (ConnHandle, [DtlsListenerHandle, ctypes.c_int32]),
     # int32_t mojo_tls_conn_version(const mojo_tls_conn *c)
     "mojo_tls_conn_version": (ctypes.c_int32, [ConnHandle]),
     # const char *mojo_tls_conn_version_name(const mojo_tls_conn *c)
@@ -484,6 +508,7 @@ WIDE_RESULTS = frozenset({
     "mojo_tls_conn_tls_unique",
     "mojo_tls_conn_feed_datagram",
     "mojo_tls_conn_drain_datagram",
+    "mojo_tls_dtls_listener_peer_count",
     "mojo_tls_conn_alpn",
     "mojo_tls_conn_server_name",
     "mojo_tls_conn_record_layer_detail",

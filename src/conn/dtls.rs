@@ -7,10 +7,12 @@
 //! datagram is kept (`pending` says its length), so nothing is truncated
 //! silently and nothing is lost.
 
+use std::os::unix::io::RawFd;
 use std::time::{Duration, Instant};
 
 use super::{Conn, State, Step};
 use crate::backend::ssl::codes;
+use crate::config::Config;
 use crate::error::{Code, Error, Result};
 use crate::net::{self, Deadline};
 use crate::transport::{DatagramIo, Transport};
@@ -182,5 +184,56 @@ impl Conn {
             return Err(e);
         }
         st.session.set_mtu(mtu)
+    }
+}
+
+impl Conn {
+    /// A DTLS server connection over `fd`, a UDP socket connected to the
+    /// client whose address is `peer_id`; `hello` (its ClientHello with a
+    /// valid cookie, received by a listener) is read first. No handshake
+    /// yet. The fd is closed on failure.
+    pub(crate) fn dtls_accepted(
+        config: &Config,
+        fd: RawFd,
+        hello: &[u8],
+        peer_id: &[u8],
+        timeout_ms: i32,
+    ) -> Result<Conn> {
+        let mut transport = Transport::socket(fd, true);
+        if let Transport::Socket(s) = &mut transport {
+            s.first = Some(hello.to_vec());
+        }
+        let conn = match Conn::new(config, transport, None, timeout_ms) {
+            Ok(c) => c,
+            Err(e) => {
+                net::close(fd);
+                return Err(e);
+            }
+        };
+        if let Err(e) = conn.set_peer_id(peer_id) {
+            conn.close();
+            return Err(e);
+        }
+        Ok(conn)
+    }
+
+    /// An accepted connection's handshake until `deadline` (non-blocking:
+    /// as far as it goes now, WANT_READ is not a failure).
+    pub(crate) fn accept_handshake(&self, deadline: Deadline) -> Result<()> {
+        match self.handshake_until(deadline) {
+            Err(e)
+                if matches!(deadline, Deadline::NonBlocking)
+                    && e.code == Code::MOJO_TLS_ERR_WANT_READ =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Its socket is still open (not closed by close() or free).
+    pub(crate) fn socket_open(&self) -> bool {
+        let st = self.lock();
+        !st.closed && st.fd_open
     }
 }

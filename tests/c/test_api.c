@@ -57,6 +57,7 @@ static mojo_tls_err g_err_type_exists;
 static mojo_tls_config *g_cfg_type_exists;
 static mojo_tls_conn *g_conn_type_exists;
 static mojo_tls_gencert *g_gen_type_exists;
+static mojo_tls_dtls_listener *g_dtls_listener_type_exists;
 
 /* Each line: a pointer of the spec's function type initialised with the
  * library function (generated from include/mojo_tls.h; the ABI snapshot tests/abi/abi-1.txt pins it). */
@@ -122,6 +123,13 @@ static void signatures(void) {
     { int32_t (*p)(const mojo_tls_conn *) = mojo_tls_conn_next_timeout_ms; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, const void *, size_t) = mojo_tls_conn_set_peer_id; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, int32_t) = mojo_tls_conn_set_mtu; (void)p; }
+    { mojo_tls_dtls_listener * (*p)(const mojo_tls_config *, const char *, uint16_t) = mojo_tls_dtls_listener_new; (void)p; }
+    { int32_t (*p)(mojo_tls_dtls_listener *) = mojo_tls_dtls_listener_free; (void)p; }
+    { int32_t (*p)(const mojo_tls_dtls_listener *) = mojo_tls_dtls_listener_port; (void)p; }
+    { int32_t (*p)(const mojo_tls_dtls_listener *) = mojo_tls_dtls_listener_fd; (void)p; }
+    { intptr_t (*p)(const mojo_tls_dtls_listener *) = mojo_tls_dtls_listener_peer_count; (void)p; }
+    { mojo_tls_conn * (*p)(mojo_tls_dtls_listener *, int32_t) = mojo_tls_conn_new_dtls_accept; (void)p; }
+    { mojo_tls_conn * (*p)(mojo_tls_dtls_listener *, int32_t) = mojo_tls_conn_new_dtls_accept_no_handshake; (void)p; }
     { intptr_t (*p)(const mojo_tls_conn *, uint8_t *, size_t) = mojo_tls_conn_session_export; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, const uint8_t *, size_t) = mojo_tls_conn_session_import; (void)p; }
     { int32_t (*p)(mojo_tls_conn *, int32_t) = mojo_tls_conn_key_update; (void)p; }
@@ -180,6 +188,7 @@ int main(void) {
     (void)g_cfg_type_exists;
     (void)g_conn_type_exists;
     (void)g_gen_type_exists;
+    (void)g_dtls_listener_type_exists;
     /* the header and the loaded library agree */
     int abi = mojo_tls_abi_version();
     if (abi != MOJO_TLS_ABI_VERSION) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Interop between libmojo_tls (dist/bin/client, dist/bin/server) and the
-OpenSSL command line (s_server, s_client), over 127.0.0.1 only.
+"""Interop between libmojo_tls (dist/bin/client, dist/bin/server, and the
+DTLS examples dist/bin/dtls_server, dtls_client) and the OpenSSL command
+line (s_server, s_client), over 127.0.0.1 only.
 
 Run through tests/interop/run.sh. Prints one line per case and finally
 exactly "N passed, N failed"; exit status 1 if anything failed.
@@ -365,6 +366,71 @@ def negative_cases(ec, rsa, d):
     tls13()
 
 
+def start_dtls_server(args=()):
+    p = spawn([os.path.join(BIN, "dtls_server"), "--timeout", "20000"] + list(args))
+    out = Reader(p.stdout)
+    err = Reader(p.stderr)
+    assert out.wait_for(lambda b: b"listening on " in b and b.endswith(b"\n"), 10), \
+        "dtls_server did not print 'listening on PORT': %r %r" % (out.data(), err.data())
+    port = int(re.search(rb"listening on (\d+)", out.data()).group(1))
+    return p, port, out, err
+
+
+def dtls_examples(pki):
+    """dist/bin/dtls_server with several dist/bin/dtls_client at once, and
+    openssl s_client -dtls1_2 against it (DTLS 1.2 over UDP, 127.0.0.1)."""
+    @case("DTLS: dtls_server, 4 dtls_client at once (echo)")
+    def clients():
+        srv, port, sout, serr = start_dtls_server(["--cert", pki["cert"], "--key", pki["key"]])
+        cls = []
+        for i in range(4):
+            lines = text_payload(40 + i, 60 + 50 * i, 1000 + i)
+            p = spawn([os.path.join(BIN, "dtls_client"), "localhost" if i % 2 else "127.0.0.1", str(port),
+                       "--ca", pki["ca"], "--timeout", "10000"])
+            cls.append((p, lines))
+        for p, lines in cls:  # a few KiB each: the pipes take them at once, the clients run together
+            p.stdin.write(("\n".join(lines) + "\n").encode())
+            p.stdin.flush()
+        for i, (p, lines) in enumerate(cls):
+            try:
+                out, err = p.communicate(timeout=CASE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("dtls_client %d hung" % i)
+            assert p.returncode == 0, "dtls_client %d exit %s: %s" % (i, p.returncode, err.decode(errors="replace"))
+            assert out == ("\n".join(lines) + "\n").encode(), "dtls_client %d: echo differs (%d bytes, want %d)" % (
+                i, len(out), len("\n".join(lines)) + 1)
+            assert b"DTLSv1.2" in err, "dtls_client %d did not report DTLSv1.2: %r" % (i, err)
+        rc, out, err = run([os.path.join(BIN, "dtls_client"), "127.0.0.1", str(port), "--ca", pki["ca"],
+                            "--send", "ping", "--count", "5"])
+        assert rc == 0 and out == b"ping\n" * 5, "--send ping --count 5: exit %s, %r %r" % (rc, out, err)
+        assert srv.poll() is None, "dtls_server exited: %r" % serr.data()
+        log_err = serr.data()
+        assert log_err.count(b"close_notify") >= 4, "dtls_server did not see each close_notify: %r" % log_err
+
+    @case("DTLS: openssl s_client -dtls1_2 -> dtls_server (echo)")
+    def s_client_dtls():
+        srv, port, sout, serr = start_dtls_server(["--cert", pki["cert"], "--key", pki["key"]])
+        p = spawn(["openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:%d" % port, "-CAfile", pki["ca"],
+                   "-verify_return_error", "-quiet"])
+        out = Reader(p.stdout)
+        perr = Reader(p.stderr)
+        lines = text_payload(20, 200, 77)
+        want = b""
+        for l in lines:
+            p.stdin.write((l + "\n").encode())
+            p.stdin.flush()
+            want += (l + "\n").encode()
+            assert out.wait_for(lambda b, n=len(want): len(b) >= n, 10), \
+                "echo missing after %d bytes: got %r; s_client: %r; server: %r" % (
+                    len(want), out.data()[-200:], perr.data(), serr.data())
+        assert out.data() == want, "echo differs"
+        stop(p)
+        assert srv.poll() is None, "dtls_server exited: %r" % serr.data()
+
+    clients()
+    s_client_dtls()
+
+
 def main():
     missing = [b for b in ("client", "server") if not os.access(os.path.join(BIN, b), os.X_OK)]
     if missing:
@@ -396,6 +462,10 @@ def main():
                         ("ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256")):
             s_client_vs_our_server(rsa, "RSA", cipher=c, expect_iana=iana, size=32 * 1024)
         negative_cases(ec, rsa, d)
+        if all(os.access(os.path.join(BIN, b), os.X_OK) for b in ("dtls_server", "dtls_client")):
+            dtls_examples(ec)
+        else:
+            log("note: dist/bin/dtls_server or dtls_client missing: DTLS example cases not run")
     finally:
         cleanup(d)
     return summary()

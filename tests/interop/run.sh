@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Interop tests: dist/bin/client and dist/bin/server against the OpenSSL
-# command line (s_server / s_client), TLS 1.2 (and TLS 1.3 on a backend with it), loopback only.
+# command line (s_server / s_client), TLS 1.2 (and TLS 1.3 on a backend with it),
+# and the DTLS examples dist/bin/dtls_server + dtls_client together and against
+# s_client -dtls1_2; loopback only.
 #
 # usage: tests/interop/run.sh
 # env:   MOJO_TLS_DIST (default <repo>/dist), MOJO_TLS_INTEROP_TIMEOUT (per case, s),

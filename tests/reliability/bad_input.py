@@ -171,13 +171,19 @@ class Fx:
         g = L.mojo_tls_gencert_new_ca(b"freed", 1, 0)
         L.mojo_tls_gencert_free(g)
         self.freed_gen = g.value
+        self.dscfg = R.server_config(self.cert_pem, self.key_pem).value
+        assert L.mojo_tls_config_set_transport(self.dscfg, 1) == 0
+        dl = L.mojo_tls_dtls_listener_new(self.dscfg, b"127.0.0.1", 0)
+        L.mojo_tls_dtls_listener_free(dl)
+        self.freed_listener = dl.value
         # wrong-type objects (dedicated, checked to survive being passed as another type)
         self.wt_cfg = L.mojo_tls_config_new(0).value
         self.wt_conn = L.mojo_tls_conn_new_memory(self.ccfg, b"localhost").value
         self.wt_gen = L.mojo_tls_gencert_new_ca(b"wrong type", 1, 0).value
+        self.wt_listener = L.mojo_tls_dtls_listener_new(self.dscfg, b"127.0.0.1", 0).value
         self.real_mem = ctypes.create_string_buffer(b"\x41" * 256)
         self.compat_ssl = CL.alloc(CL.sizeof("ssl_context"))
-        top = max(self.wt_gen, self.wt_conn, self.wt_cfg, self.hs_server)
+        top = max(self.wt_gen, self.wt_conn, self.wt_cfg, self.hs_server, self.wt_listener)
         self.forged = [top + 16 * 1000003, 0x4141414141414140, top + 8, 16, ctypes.addressof(self.real_mem),
                        self.compat_ssl]
         # files
@@ -301,6 +307,18 @@ class Fx:
         self.keep.append(("conn", h))
         return h
 
+    def new_listener(self) -> int:
+        """A DTLS listener on 127.0.0.1 (any port) nobody sends to."""
+        h = R.L.mojo_tls_dtls_listener_new(self.dscfg, b"127.0.0.1", 0).value
+        self.keep.append(("listener", h))
+        return h
+
+    def new_dccfg(self) -> int:
+        """A DTLS client configuration."""
+        h = self.new_ccfg()
+        assert R.L.mojo_tls_config_set_transport(h, 1) == 0
+        return h
+
     def new_gen(self) -> int:
         h = R.L.mojo_tls_gencert_new_ca(b"scratch", 1, 0).value
         self.keep.append(("gen", h))
@@ -330,6 +348,8 @@ class Fx:
                 L.mojo_tls_conn_free(h)
             elif kind == "gen":
                 L.mojo_tls_gencert_free(h)
+            elif kind == "listener":
+                L.mojo_tls_dtls_listener_free(h)
             elif kind == "sock":
                 h.close()
             elif kind == "fd" and isinstance(h, int) and h >= 0:
@@ -344,6 +364,8 @@ class Fx:
             return "a connection passed as another handle type was destroyed"
         if L.mojo_tls_gencert_cert_pem(self.wt_gen, None, 0) <= 0:
             return "a generated certificate passed as another handle type was destroyed"
+        if L.mojo_tls_dtls_listener_port(self.wt_listener) <= 0:
+            return "a DTLS listener passed as another handle type was destroyed"
         return None
 
 
@@ -780,6 +802,21 @@ T("mojo_tls_conn_set_mtu", lambda fx: [fx.new_dconn(), 1200],
          ("too large", lambda fx: [fx.new_dconn(), 70000], codes(INVALID_ARGUMENT)),
          ("negative", lambda fx: [fx.new_dconn(), -1], codes(INVALID_ARGUMENT)),
          ("TLS connection", lambda fx: [fx.conn, 1200], codes(BAD_STATE))])
+T("mojo_tls_dtls_listener_new", lambda fx: [fx.dscfg, S("127.0.0.1"), 0],
+  extra=[("TLS server config", lambda fx: [fx.scfg, S("127.0.0.1"), 0], codes(INVALID_ARGUMENT)),
+         ("DTLS client config", lambda fx: [fx.new_dccfg(), S("127.0.0.1"), 0], codes(INVALID_ARGUMENT)),
+         ("port in use (shared: SO_REUSEPORT)", lambda fx: [fx.dscfg, S("127.0.0.1"),
+                                                             R.L.mojo_tls_dtls_listener_port(fx.wt_listener)], ANY),
+         ("not an address", lambda fx: [fx.dscfg, S("300.1.2.3"), 0], ANY),
+         ("empty host", lambda fx: [fx.dscfg, S(""), 0], ANY)])
+T("mojo_tls_dtls_listener_free", lambda fx: [fx.new_listener()], codes(0), over={"l:NULL": codes(0)})
+T("mojo_tls_dtls_listener_port", lambda fx: [fx.wt_listener])
+T("mojo_tls_dtls_listener_fd", lambda fx: [fx.wt_listener])
+T("mojo_tls_dtls_listener_peer_count", lambda fx: [fx.wt_listener], codes(0))
+for _f in ("mojo_tls_conn_new_dtls_accept", "mojo_tls_conn_new_dtls_accept_no_handshake"):
+    T(_f, lambda fx: [fx.new_listener(), 0], codes(WANT_READ),
+      extra=[("no client within 100 ms", lambda fx: [fx.new_listener(), 100], codes(C["TIMEOUT"])),
+             ("timeout 1 ms", lambda fx: [fx.new_listener(), 1], codes(C["TIMEOUT"]))])
 T("mojo_tls_conn_version", lambda fx: [fx.hs_client],
   extra=[("before the handshake", lambda fx: [fx.conn], codes(NOT_AVAILABLE))])
 for _f in ("mojo_tls_conn_version_name", "mojo_tls_conn_cipher"):
@@ -981,7 +1018,7 @@ class Case:
 
 
 def handle_kind(p: H.Param) -> str:
-    for k in ("config", "conn", "gencert"):
+    for k in ("config", "conn", "gencert", "dtls_listener"):
         if f"mojo_tls_{k} *" in p.type:
             return k
     raise ValueError(p.type)
@@ -1024,16 +1061,18 @@ def build_cases(funcs: Dict[str, H.Func]) -> List[Case]:
                 free_fn = name.endswith("_free")
                 bad = codes(INVALID_HANDLE)
                 out.append(Case(name, f"{p.name}: NULL", replace(e.valid, i, lambda fx: None), null_x))
-                freed = {"config": "freed_cfg", "conn": "freed_conn", "gencert": "freed_gen"}[kind]
+                freed = {"config": "freed_cfg", "conn": "freed_conn", "gencert": "freed_gen",
+                         "dtls_listener": "freed_listener"}[kind]
                 out.append(Case(name, f"{p.name}: freed", replace(e.valid, i, lambda fx, a=freed: getattr(fx, a)),
                                 ov.get(f"{p.name}:freed", bad)))
                 for k, desc in enumerate(["never-issued id", "0x4141414141414140", "misaligned id", "16",
                                           "pointer to real memory", "a compat ssl_context"]):
                     out.append(Case(name, f"{p.name}: forged ({desc})",
                                     replace(e.valid, i, lambda fx, k=k: fx.forged[k]), bad))
-                for other in ("config", "conn", "gencert"):
+                for other in ("config", "conn", "gencert", "dtls_listener"):
                     if other != kind:
-                        attr = {"config": "wt_cfg", "conn": "wt_conn", "gencert": "wt_gen"}[other]
+                        attr = {"config": "wt_cfg", "conn": "wt_conn", "gencert": "wt_gen",
+                                "dtls_listener": "wt_listener"}[other]
                         out.append(Case(name, f"{p.name}: wrong type ({other})",
                                         replace(e.valid, i, lambda fx, a=attr: getattr(fx, a)), bad,
                                         post="wrong_type_alive"))
@@ -1241,7 +1280,9 @@ def run_double_free(case: Case, fx: Fx) -> Tuple[Any, Optional[str]]:
     kind = case.post.split(":")[1]
     new, free = {"config": (lambda: L.mojo_tls_config_new(0), L.mojo_tls_config_free),
                  "conn": (lambda: L.mojo_tls_conn_new_memory(fx.ccfg, b"localhost"), L.mojo_tls_conn_free),
-                 "gencert": (lambda: L.mojo_tls_gencert_new_ca(b"df", 1, 0), L.mojo_tls_gencert_free)}[kind]
+                 "gencert": (lambda: L.mojo_tls_gencert_new_ca(b"df", 1, 0), L.mojo_tls_gencert_free),
+                 "dtls_listener": (lambda: L.mojo_tls_dtls_listener_new(fx.dscfg, b"127.0.0.1", 0),
+                                   L.mojo_tls_dtls_listener_free)}[kind]
     h = new()
     first = free(h)
     if first != 0:

@@ -32,7 +32,7 @@ class Param:
 
     @property
     def is_handle(self) -> bool:
-        return bool(re.search(r"\bmojo_tls_(config|conn|gencert)\s*\*$", self.type)) and "*const" not in self.type
+        return bool(re.search(r"\bmojo_tls_(config|conn|gencert|dtls_listener)\s*\*$", self.type)) and "*const" not in self.type
 
 
 @dataclass

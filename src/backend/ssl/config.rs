@@ -93,7 +93,7 @@ pub struct SslConfig {
     pub datagram: bool,
     /// DTLS server: the HelloVerifyRequest cookie key (freed after the
     /// config, which points to it).
-    _cookies: Option<Cookies>,
+    pub(super) cookies: Option<Cookies>,
 }
 
 // SAFETY: the config is never mutated after build(); Mbed TLS only reads it
@@ -167,7 +167,7 @@ impl SslConfig {
                 server: spec.server,
                 authmode: spec.authmode,
                 datagram: spec.datagram,
-                _cookies: None,
+                cookies: None,
             };
             let c = &mut *cfg.conf;
             let endpoint = if spec.server {
@@ -259,7 +259,7 @@ impl SslConfig {
                 if spec.server {
                     let cookies = Cookies::new(&cfg._drbg)?;
                     cookies.install(&mut *cfg.conf);
-                    cfg._cookies = Some(cookies);
+                    cfg.cookies = Some(cookies);
                 }
             }
             if spec.psk_ke && !spec.server {

@@ -55,6 +55,50 @@ impl Cookies {
             );
         }
     }
+
+    fn ctx(&self) -> *mut libc::c_void {
+        &*self.ctx as *const sys::ssl_cookie_ctx as *mut libc::c_void
+    }
+
+    /// A cookie made by `write` for `peer_id`, still fresh.
+    pub(super) fn check(&self, cookie: &[u8], peer_id: &[u8]) -> bool {
+        // SAFETY: the context is initialised (new) and locks its own mutex;
+        // both slices are valid for their lengths.
+        let ret = unsafe {
+            sys::ssl_cookie_check(
+                self.ctx(),
+                cookie.as_ptr(),
+                cookie.len(),
+                peer_id.as_ptr(),
+                peer_id.len(),
+            )
+        };
+        ret == 0
+    }
+
+    /// A fresh cookie for `peer_id` (at most 255 bytes; 32 with SHA-256).
+    pub(super) fn write(&self, peer_id: &[u8]) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; 255];
+        let start = out.as_mut_ptr();
+        let mut p = start;
+        // SAFETY: `p`..`end` lies in `out`; ssl_cookie_write advances `p`
+        // by what it writes, never past `end`.
+        let ret = unsafe {
+            let end = start.add(out.len());
+            sys::ssl_cookie_write(self.ctx(), &mut p, end, peer_id.as_ptr(), peer_id.len())
+        };
+        if ret != 0 {
+            return Err(mbed_error(
+                ret,
+                Code::MOJO_TLS_ERR_INTERNAL,
+                "ssl_cookie_write",
+            ));
+        }
+        // SAFETY: both pointers are in `out`, p >= start.
+        let n = unsafe { p.offset_from(start) } as usize;
+        out.truncate(n);
+        Ok(out)
+    }
 }
 
 impl Drop for Cookies {

@@ -2,12 +2,14 @@
 //! (`config.rs`), the session (`session.rs`) and the callbacks Mbed TLS
 //! makes during a handshake (`callbacks.rs`, `server_name.rs`); DTLS's
 //! timer (`timer.rs`), configuration and cookies (`cookies.rs`) and
-//! session settings (`dtls.rs`).
+//! session settings (`dtls.rs`), and a listener's stateless cookie
+//! exchange (`hello_verify.rs`).
 
 mod callbacks;
 mod config;
 mod cookies;
 mod dtls;
+mod hello_verify;
 mod server_name;
 mod session;
 mod timer;
@@ -15,6 +17,7 @@ mod timer;
 pub use callbacks::{Pin, ServerNameCallback};
 pub use config::{ConfigSpec, SslConfig};
 pub(crate) use config::{VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
+pub use hello_verify::ClientHello;
 pub use session::Session;
 
 use super::sys;
