@@ -162,6 +162,24 @@ fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc:
     }
 }
 
+/// Whether Nagle's algorithm is on for `fd` (a TCP socket without
+/// TCP_NODELAY); false for anything else (UDP, Unix sockets, errors).
+pub fn nagle_on(fd: RawFd) -> bool {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: a pointer to a local int and its size.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            &mut v as *mut libc::c_int as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    r == 0 && v == 0
+}
+
 /// Per-socket options we always want: TCP_NODELAY (without it Mbed TLS
 /// handshakes stall ~40 ms per flight on delayed ACKs), close-on-exec and,
 /// on Apple platforms, no SIGPIPE.
