@@ -42,6 +42,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(mbedtls_4)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_psa_rng_fork_unsafe)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_bundled)");
+    println!("cargo::rustc-check-cfg=cfg(mbedtls_cid)");
     #[cfg(feature = "system")]
     engine::configure_system();
     #[cfg(all(feature = "bundled", not(feature = "system")))]
@@ -443,6 +444,12 @@ mod engine {
         bindings
             .write_to_file(out.join("mbedtls_bindings.rs"))
             .unwrap();
+        // DTLS Connection ID (RFC 9146): an installed Mbed TLS may be built
+        // without MBEDTLS_SSL_DTLS_CONNECTION_ID, and then ssl.h declares
+        // none of its functions.
+        if bindings.to_string().contains("pub fn ssl_set_cid(") {
+            println!("cargo:rustc-cfg=mbedtls_cid");
+        }
         println!("cargo:rerun-if-changed=src/backend/static_inline.c");
         cc::Build::new()
             .file(statics.with_extension("c"))

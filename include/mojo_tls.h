@@ -39,6 +39,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+
+
+#define CID_MAX 0
+
 /**
  * The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
  */
@@ -129,6 +133,21 @@
  * Transport of a configuration: datagrams, DTLS 1.2.
  */
 #define MOJO_TLS_TRANSPORT_DATAGRAM 1
+
+/**
+ * mojo_tls_config_set_dtls_connection_id: no Connection ID (the default).
+ */
+#define MOJO_TLS_DTLS_CID_OFF -1
+
+/**
+ * mojo_tls_conn_dtls_connection_id: our own CID (the peer's records carry it).
+ */
+#define MOJO_TLS_DTLS_CID_OWN 0
+
+/**
+ * mojo_tls_conn_dtls_connection_id: the peer's CID (our records carry it).
+ */
+#define MOJO_TLS_DTLS_CID_PEER 1
 
 /**
  * Distinguished name of the peer certificate's subject, for
@@ -1011,6 +1030,52 @@ int32_t mojo_tls_conn_set_peer_id(struct mojo_tls_conn *c, const void *id, size_
  * TLS connection.
  */
 int32_t mojo_tls_conn_set_mtu(struct mojo_tls_conn *c, int32_t mtu);
+
+/**
+ * DTLS Connection ID (RFC 9146), for connections made from `cfg` (a
+ * configuration with MOJO_TLS_TRANSPORT_DATAGRAM). `len`
+ * MOJO_TLS_DTLS_CID_OFF (-1, the default): no CID. 1..32: offer the
+ * extension with a random own CID of `len` bytes per connection (from the
+ * library's RNG); when the peer agrees, its records carry that CID, so
+ * they can be routed to the connection whatever address they come from.
+ * 0: offer the extension with an empty own CID: this side sends the
+ * peer's CID but asks for none (a client that is not itself routed by
+ * CID; RFC 9146 allows one direction). Records of a peer carrying another
+ * CID are dropped. Returns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for a length
+ * out of range, MOJO_TLS_ERR_BAD_STATE on a TLS (stream) configuration,
+ * MOJO_TLS_ERR_UNSUPPORTED when the Mbed TLS in use lacks
+ * MBEDTLS_SSL_DTLS_CONNECTION_ID (an installed one, system backend).
+ */
+int32_t mojo_tls_config_set_dtls_connection_id(struct mojo_tls_config *cfg, int32_t len);
+
+/**
+ * DTLS: a Connection ID negotiated in the handshake, `which`
+ * MOJO_TLS_DTLS_CID_OWN (ours: what the peer's records carry, what to
+ * route received datagrams by) or MOJO_TLS_DTLS_CID_PEER (what ours
+ * carry). Copies what fits of it into `buf` and returns its full length
+ * (0: that side's CID is empty; `buf` may be NULL with `cap` 0).
+ * MOJO_TLS_ERR_NOT_AVAILABLE before the handshake is done, on a TLS
+ * connection, or when no CID was negotiated (off on either side, or both
+ * CIDs empty: the records are then plain DTLS ones);
+ * MOJO_TLS_ERR_INVALID_ARGUMENT for an unknown `which`.
+ */
+intptr_t mojo_tls_conn_dtls_connection_id(const struct mojo_tls_conn *c, int32_t which, void *buf, size_t cap);
+
+/**
+ * DTLS 1.2: the Connection ID in a received datagram (`data`, `len`),
+ * for routing it to its connection when the sender's address changed
+ * (NAT rebinding). `cid_len` is the receiver's own CID length (the
+ * configured one, 1..32; the length is not on the wire). Copies what fits
+ * into `buf`, returns `cid_len`. A pure function: it touches no
+ * connection and authenticates nothing: only a read on the connection
+ * proves the datagram is the peer's (docs/features/dtls.md says when to
+ * trust the new address). MOJO_TLS_ERR_NOT_AVAILABLE when the datagram's
+ * first record carries no CID (a handshake datagram, a peer without CID:
+ * route by address); MOJO_TLS_ERR_INVALID_ARGUMENT for an empty or
+ * malformed one (truncated, not DTLS 1.2, a length past its end) or
+ * `cid_len` out of range.
+ */
+intptr_t mojo_tls_dtls_datagram_connection_id(const void *data, size_t len, size_t cid_len, void *buf, size_t cap);
 
 /**
  * DTLS server: listen on UDP `host`:`port` (port 0 = any free port;

@@ -48,6 +48,8 @@ struct Settings {
     datagram: bool,
     /// DTLS handshake retransmission delays (min, max ms).
     handshake_timeout: Option<(u32, u32)>,
+    /// DTLS Connection ID: own CID length (None: off).
+    dtls_cid: Option<u8>,
 }
 
 struct State {
@@ -429,6 +431,26 @@ impl Config {
         })
     }
 
+    /// DTLS Connection ID (RFC 9146): `len` < 0 off, else offer the
+    /// extension with a random own CID of `len` bytes per connection (0:
+    /// send to a peer by its CID, ask for none in what we receive).
+    pub fn set_dtls_connection_id(&self, len: i32) -> Result<()> {
+        let cid = if len < 0 {
+            None
+        } else {
+            Some(crate::backend::ssl::check_cid_len(len)?)
+        };
+        self.update(|s| {
+            if cid.is_some() && !s.datagram {
+                return Err(Error::bad_state(
+                    "Connection IDs are a DTLS setting: set MOJO_TLS_TRANSPORT_DATAGRAM first",
+                ));
+            }
+            s.dtls_cid = cid;
+            Ok(())
+        })
+    }
+
     /// Server: call `cb` during each handshake (None removes it).
     pub fn set_server_name_callback(&self, cb: Option<ServerNameCallback>) -> Result<()> {
         self.update(|s| {
@@ -515,6 +537,7 @@ impl Config {
                 server_name_cb: s.server_name_cb.clone(),
                 datagram: s.datagram,
                 handshake_timeout: s.handshake_timeout,
+                dtls_cid: s.dtls_cid,
             })?;
             st.built = Some(Arc::new(ssl));
         }

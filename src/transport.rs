@@ -8,7 +8,9 @@ use std::os::unix::io::RawFd;
 use crate::backend::bio::{Wire, WireStatus};
 use crate::net;
 
+mod cid;
 mod datagram;
+pub use cid::datagram_cid;
 pub use datagram::DatagramIo;
 
 /// Outcome of one non-blocking transfer.

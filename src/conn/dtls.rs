@@ -237,3 +237,22 @@ impl Conn {
         !st.closed && st.fd_open
     }
 }
+
+impl Conn {
+    /// The negotiated DTLS Connection ID: ours (`peer` false: what the
+    /// peer's records carry) or the peer's (what ours carry). Either may be
+    /// empty; NOT_AVAILABLE when none was negotiated.
+    pub fn connection_id(&self, peer: bool) -> Result<Vec<u8>> {
+        if !self.lock().datagram {
+            return Err(Error::not_available("not a DTLS connection"));
+        }
+        let st = self.established()?;
+        let ids = st.session.connection_ids().ok_or_else(|| {
+            Error::not_available(
+                "no Connection ID was negotiated (off on this side or the peer's, \
+                 or both chose an empty one)",
+            )
+        })?;
+        Ok(if peer { ids.peer } else { ids.own })
+    }
+}

@@ -31,6 +31,7 @@ pub mod server_name;
 
 pub mod conn;
 pub mod dtls;
+pub mod dtls_cid;
 pub mod dtls_listener;
 
 pub mod peer;

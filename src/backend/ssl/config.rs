@@ -5,6 +5,7 @@ use std::ffi::CString;
 use std::sync::Arc;
 
 use super::callbacks::{sni_cb, Pin, ServerNameCallback, SniTable};
+use super::cid;
 use super::cookies::{self, Cookies};
 use super::server_name;
 use crate::backend::errors::mbed_error;
@@ -58,6 +59,8 @@ pub struct ConfigSpec {
     /// DTLS handshake retransmission delays (min, max ms); Mbed TLS's
     /// defaults (1 s doubling to 60 s) when `None`.
     pub handshake_timeout: Option<(u32, u32)>,
+    /// DTLS: offer Connection IDs, own CIDs of this length (RFC 9146).
+    pub dtls_cid: Option<u8>,
 }
 
 /// A ready `ssl_config`. Immutable once built; shared by connections.
@@ -91,6 +94,8 @@ pub struct SslConfig {
     pub authmode: i32,
     /// DTLS: sessions get a timer and servers check cookies.
     pub datagram: bool,
+    /// DTLS: each session offers a random own CID of this length.
+    pub dtls_cid: Option<u8>,
     /// DTLS server: the HelloVerifyRequest cookie key (freed after the
     /// config, which points to it).
     pub(super) cookies: Option<Cookies>,
@@ -167,6 +172,7 @@ impl SslConfig {
                 server: spec.server,
                 authmode: spec.authmode,
                 datagram: spec.datagram,
+                dtls_cid: spec.dtls_cid.filter(|_| spec.datagram),
                 cookies: None,
             };
             let c = &mut *cfg.conf;
@@ -256,6 +262,9 @@ impl SslConfig {
             }
             if spec.datagram {
                 cookies::conf_datagram(&mut *cfg.conf, spec.handshake_timeout);
+                if let Some(len) = cfg.dtls_cid {
+                    cid::conf_cid(&mut *cfg.conf, len)?;
+                }
                 if spec.server {
                     let cookies = Cookies::new(&cfg._drbg)?;
                     cookies.install(&mut *cfg.conf);

@@ -1,11 +1,12 @@
 //! TLS configurations and sessions over Mbed TLS: the config builder
 //! (`config.rs`), the session (`session.rs`) and the callbacks Mbed TLS
 //! makes during a handshake (`callbacks.rs`, `server_name.rs`); DTLS's
-//! timer (`timer.rs`), configuration and cookies (`cookies.rs`) and
-//! session settings (`dtls.rs`), and a listener's stateless cookie
-//! exchange (`hello_verify.rs`).
+//! timer (`timer.rs`), configuration and cookies (`cookies.rs`),
+//! session settings (`dtls.rs`), Connection IDs (`cid.rs`), and a
+//! listener's stateless cookie exchange (`hello_verify.rs`).
 
 mod callbacks;
+mod cid;
 mod config;
 mod cookies;
 mod dtls;
@@ -15,6 +16,7 @@ mod session;
 mod timer;
 
 pub use callbacks::{Pin, ServerNameCallback};
+pub use cid::{check_cid_len, CID_MAX};
 pub use config::{ConfigSpec, SslConfig};
 pub(crate) use config::{VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
 pub use hello_verify::ClientHello;

@@ -45,6 +45,8 @@ pub struct Session {
     /// Client: resuming with psk_ke alone (no key share); a failed
     /// handshake then says why.
     psk_ke_only: bool,
+    /// DTLS: the own Connection ID offered (RFC 9146), when on.
+    pub(super) own_cid: Option<Vec<u8>>,
 }
 
 // SAFETY: a session is used by one thread at a time (the connection mutex).
@@ -104,6 +106,7 @@ impl Session {
                 parked: None,
                 deferred_read: None,
                 psk_ke_only: false,
+                own_cid: None,
             };
             let ret = sys::ssl_setup(&mut *s.ctx, s.config.as_ptr());
             if ret != 0 {
@@ -111,6 +114,9 @@ impl Session {
             }
             if s.config.datagram {
                 s.dtls_setup();
+                if let Some(len) = s.config.dtls_cid {
+                    s.cid_setup(len)?;
+                }
             }
             sys::ssl_set_bio(
                 &mut *s.ctx,
