@@ -36,6 +36,7 @@
 (ffi/context mojo-tls-library-path :lazy true)
 
 # ---- constants ------------------------------------------------------------
+(def CID_MAX 0)
 # The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
 (def MOJO_TLS_ABI_VERSION 1)
 # Role of a configuration: client.
@@ -73,6 +74,12 @@
 (def MOJO_TLS_TRANSPORT_STREAM 0)
 # Transport of a configuration: datagrams, DTLS 1.2.
 (def MOJO_TLS_TRANSPORT_DATAGRAM 1)
+# mojo_tls_config_set_dtls_connection_id: no Connection ID (the default).
+(def MOJO_TLS_DTLS_CID_OFF -1)
+# mojo_tls_conn_dtls_connection_id: our own CID (the peer's records carry it).
+(def MOJO_TLS_DTLS_CID_OWN 0)
+# mojo_tls_conn_dtls_connection_id: the peer's CID (our records carry it).
+(def MOJO_TLS_DTLS_CID_PEER 1)
 # Distinguished name of the peer certificate's subject, for
 # mojo_tls_conn_peer_cert_dn_*.
 (def MOJO_TLS_DN_SUBJECT 0)
@@ -510,6 +517,21 @@
 (ffi/defbind mojo-tls-conn-set-mtu :int32
   "DTLS: the path MTU, in bytes of a datagram (64..65535, 0 = no limit\nbelow the record size). Handshake flights are fragmented to fit, and a\nwrite larger than one datagram then carries fails with\nMOJO_TLS_ERR_INVALID_ARGUMENT (the connection goes on). Returns 0;\nMOJO_TLS_ERR_INVALID_ARGUMENT out of range, MOJO_TLS_ERR_BAD_STATE on a\nTLS connection."
   [c :ptr mtu :int32])
+
+# int32_t mojo_tls_config_set_dtls_connection_id(mojo_tls_config *cfg, int32_t len)
+(ffi/defbind mojo-tls-config-set-dtls-connection-id :int32
+  "DTLS Connection ID (RFC 9146), for connections made from `cfg` (a\nconfiguration with MOJO_TLS_TRANSPORT_DATAGRAM). `len`\nMOJO_TLS_DTLS_CID_OFF (-1, the default): no CID. 1..32: offer the\nextension with a random own CID of `len` bytes per connection (from the\nlibrary's RNG); when the peer agrees, its records carry that CID, so\nthey can be routed to the connection whatever address they come from.\n0: offer the extension with an empty own CID: this side sends the\npeer's CID but asks for none (a client that is not itself routed by\nCID; RFC 9146 allows one direction). Records of a peer carrying another\nCID are dropped. Returns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for a length\nout of range, MOJO_TLS_ERR_BAD_STATE on a TLS (stream) configuration,\nMOJO_TLS_ERR_UNSUPPORTED when the Mbed TLS in use lacks\nMBEDTLS_SSL_DTLS_CONNECTION_ID (an installed one, system backend)."
+  [cfg :ptr len :int32])
+
+# intptr_t mojo_tls_conn_dtls_connection_id(const mojo_tls_conn *c, int32_t which, void *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-conn-dtls-connection-id :ssize
+  "DTLS: a Connection ID negotiated in the handshake, `which`\nMOJO_TLS_DTLS_CID_OWN (ours: what the peer's records carry, what to\nroute received datagrams by) or MOJO_TLS_DTLS_CID_PEER (what ours\ncarry). Copies what fits of it into `buf` and returns its full length\n(0: that side's CID is empty; `buf` may be NULL with `cap` 0).\nMOJO_TLS_ERR_NOT_AVAILABLE before the handshake is done, on a TLS\nconnection, or when no CID was negotiated (off on either side, or both\nCIDs empty: the records are then plain DTLS ones);\nMOJO_TLS_ERR_INVALID_ARGUMENT for an unknown `which`."
+  [c :ptr which :int32 buf :ptr cap :size])
+
+# intptr_t mojo_tls_dtls_datagram_connection_id(const void *data, size_t len, size_t cid_len, void *buf, size_t cap)  [returns 64-bit: boxed, use int/to-number]
+(ffi/defbind mojo-tls-dtls-datagram-connection-id :ssize
+  "DTLS 1.2: the Connection ID in a received datagram (`data`, `len`),\nfor routing it to its connection when the sender's address changed\n(NAT rebinding). `cid_len` is the receiver's own CID length (the\nconfigured one, 1..32; the length is not on the wire). Copies what fits\ninto `buf`, returns `cid_len`. A pure function: it touches no\nconnection and authenticates nothing: only a read on the connection\nproves the datagram is the peer's (docs/features/dtls.md says when to\ntrust the new address). MOJO_TLS_ERR_NOT_AVAILABLE when the datagram's\nfirst record carries no CID (a handshake datagram, a peer without CID:\nroute by address); MOJO_TLS_ERR_INVALID_ARGUMENT for an empty or\nmalformed one (truncated, not DTLS 1.2, a length past its end) or\n`cid_len` out of range."
+  [data :ptr len :size cid_len :size buf :ptr cap :size])
 
 # mojo_tls_dtls_listener *mojo_tls_dtls_listener_new(const mojo_tls_config *cfg, const char *host, uint16_t port)
 (ffi/defbind mojo-tls-dtls-listener-new :ptr

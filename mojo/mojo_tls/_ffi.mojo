@@ -23,6 +23,8 @@ from std.os import getenv
 
 # ---- constants ------------------------------------------------------------
 
+comptime CID_MAX: Int = 0
+
 # The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
 comptime MOJO_TLS_ABI_VERSION: Int = 1
 
@@ -77,6 +79,15 @@ comptime MOJO_TLS_TRANSPORT_STREAM: Int = 0
 
 # Transport of a configuration: datagrams, DTLS 1.2.
 comptime MOJO_TLS_TRANSPORT_DATAGRAM: Int = 1
+
+# mojo_tls_config_set_dtls_connection_id: no Connection ID (the default).
+comptime MOJO_TLS_DTLS_CID_OFF: Int = -1
+
+# mojo_tls_conn_dtls_connection_id: our own CID (the peer's records carry it).
+comptime MOJO_TLS_DTLS_CID_OWN: Int = 0
+
+# mojo_tls_conn_dtls_connection_id: the peer's CID (our records carry it).
+comptime MOJO_TLS_DTLS_CID_PEER: Int = 1
 
 # Distinguished name of the peer certificate's subject, for
 # mojo_tls_conn_peer_cert_dn_*.
@@ -400,6 +411,9 @@ comptime FUNCTION_NAMES: List[String] = [
     "mojo_tls_conn_next_timeout_ms",
     "mojo_tls_conn_set_peer_id",
     "mojo_tls_conn_set_mtu",
+    "mojo_tls_config_set_dtls_connection_id",
+    "mojo_tls_conn_dtls_connection_id",
+    "mojo_tls_dtls_datagram_connection_id",
     "mojo_tls_dtls_listener_new",
     "mojo_tls_dtls_listener_free",
     "mojo_tls_dtls_listener_port",
@@ -569,6 +583,9 @@ struct _Library(Movable):
     var mojo_tls_conn_next_timeout_ms: Int
     var mojo_tls_conn_set_peer_id: Int
     var mojo_tls_conn_set_mtu: Int
+    var mojo_tls_config_set_dtls_connection_id: Int
+    var mojo_tls_conn_dtls_connection_id: Int
+    var mojo_tls_dtls_datagram_connection_id: Int
     var mojo_tls_dtls_listener_new: Int
     var mojo_tls_dtls_listener_free: Int
     var mojo_tls_dtls_listener_port: Int
@@ -689,6 +706,9 @@ struct _Library(Movable):
         self.mojo_tls_conn_next_timeout_ms = _address(self.handle, "mojo_tls_conn_next_timeout_ms")
         self.mojo_tls_conn_set_peer_id = _address(self.handle, "mojo_tls_conn_set_peer_id")
         self.mojo_tls_conn_set_mtu = _address(self.handle, "mojo_tls_conn_set_mtu")
+        self.mojo_tls_config_set_dtls_connection_id = _address(self.handle, "mojo_tls_config_set_dtls_connection_id")
+        self.mojo_tls_conn_dtls_connection_id = _address(self.handle, "mojo_tls_conn_dtls_connection_id")
+        self.mojo_tls_dtls_datagram_connection_id = _address(self.handle, "mojo_tls_dtls_datagram_connection_id")
         self.mojo_tls_dtls_listener_new = _address(self.handle, "mojo_tls_dtls_listener_new")
         self.mojo_tls_dtls_listener_free = _address(self.handle, "mojo_tls_dtls_listener_free")
         self.mojo_tls_dtls_listener_port = _address(self.handle, "mojo_tls_dtls_listener_port")
@@ -1871,6 +1891,70 @@ struct MojoTlsFFI(Copyable, Movable):
             self._lib[].mojo_tls_conn_set_mtu
         )
         var r = f(Int(c), Int32(mtu))
+        return Int(r)
+
+    def config_set_dtls_connection_id(self, cfg: ConfigPtr, len_: Int) -> Int:
+        """`int32_t mojo_tls_config_set_dtls_connection_id(mojo_tls_config *cfg, int32_t len)`
+
+        DTLS Connection ID (RFC 9146), for connections made from `cfg` (a
+        configuration with MOJO_TLS_TRANSPORT_DATAGRAM). `len`
+        MOJO_TLS_DTLS_CID_OFF (-1, the default): no CID. 1..32: offer the
+        extension with a random own CID of `len` bytes per connection (from the
+        library's RNG); when the peer agrees, its records carry that CID, so
+        they can be routed to the connection whatever address they come from.
+        0: offer the extension with an empty own CID: this side sends the
+        peer's CID but asks for none (a client that is not itself routed by
+        CID; RFC 9146 allows one direction). Records of a peer carrying another
+        CID are dropped. Returns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for a length
+        out of range, MOJO_TLS_ERR_BAD_STATE on a TLS (stream) configuration,
+        MOJO_TLS_ERR_UNSUPPORTED when the Mbed TLS in use lacks
+        MBEDTLS_SSL_DTLS_CONNECTION_ID (an installed one, system backend).
+        """
+        var f = _c_function[def(Int, Int32) thin abi("C") -> Int32](
+            self._lib[].mojo_tls_config_set_dtls_connection_id
+        )
+        var r = f(Int(cfg), Int32(len_))
+        return Int(r)
+
+    def conn_dtls_connection_id(self, c: ConnPtr, which: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_conn_dtls_connection_id(const mojo_tls_conn *c, int32_t which, void *buf, size_t cap)`
+
+        DTLS: a Connection ID negotiated in the handshake, `which`
+        MOJO_TLS_DTLS_CID_OWN (ours: what the peer's records carry, what to
+        route received datagrams by) or MOJO_TLS_DTLS_CID_PEER (what ours
+        carry). Copies what fits of it into `buf` and returns its full length
+        (0: that side's CID is empty; `buf` may be NULL with `cap` 0).
+        MOJO_TLS_ERR_NOT_AVAILABLE before the handshake is done, on a TLS
+        connection, or when no CID was negotiated (off on either side, or both
+        CIDs empty: the records are then plain DTLS ones);
+        MOJO_TLS_ERR_INVALID_ARGUMENT for an unknown `which`.
+        """
+        var f = _c_function[def(Int, Int32, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_conn_dtls_connection_id
+        )
+        var r = f(Int(c), Int32(which), Int(buf), c_size_t(cap))
+        return Int(r)
+
+    def dtls_datagram_connection_id(self, data: Int, len_: Int, cid_len: Int, buf: Int, cap: Int) -> Int:
+        """`intptr_t mojo_tls_dtls_datagram_connection_id(const void *data, size_t len, size_t cid_len, void *buf, size_t cap)`
+
+        DTLS 1.2: the Connection ID in a received datagram (`data`, `len`),
+        for routing it to its connection when the sender's address changed
+        (NAT rebinding). `cid_len` is the receiver's own CID length (the
+        configured one, 1..32; the length is not on the wire). Copies what fits
+        into `buf`, returns `cid_len`. A pure function: it touches no
+        connection and authenticates nothing: only a read on the connection
+        proves the datagram is the peer's (docs/features/dtls.md says when to
+        trust the new address). MOJO_TLS_ERR_NOT_AVAILABLE when the datagram's
+        first record carries no CID (a handshake datagram, a peer without CID:
+        route by address); MOJO_TLS_ERR_INVALID_ARGUMENT for an empty or
+        malformed one (truncated, not DTLS 1.2, a length past its end) or
+        `cid_len` out of range.
+        """
+        var f = _c_function[def(Int, c_size_t, c_size_t, Int, c_size_t) thin abi("C") -> c_ssize_t](
+            self._lib[].mojo_tls_dtls_datagram_connection_id
+        )
+        var r = f(Int(data), c_size_t(len_), c_size_t(cid_len), Int(buf), c_size_t(cap))
         return Int(r)
 
     def dtls_listener_new(self, cfg: ConfigPtr, host: Optional[String], port: Int) -> DtlsListenerPtr:

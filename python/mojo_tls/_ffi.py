@@ -22,6 +22,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 # ---- constants ------------------------------------------------------------
 
+CID_MAX = 0
+
 # The ABI major version; it is also the SONAME suffix (libmojo_tls.so.1).
 MOJO_TLS_ABI_VERSION = 1
 
@@ -76,6 +78,15 @@ MOJO_TLS_TRANSPORT_STREAM = 0
 
 # Transport of a configuration: datagrams, DTLS 1.2.
 MOJO_TLS_TRANSPORT_DATAGRAM = 1
+
+# mojo_tls_config_set_dtls_connection_id: no Connection ID (the default).
+MOJO_TLS_DTLS_CID_OFF = -1
+
+# mojo_tls_conn_dtls_connection_id: our own CID (the peer's records carry it).
+MOJO_TLS_DTLS_CID_OWN = 0
+
+# mojo_tls_conn_dtls_connection_id: the peer's CID (our records carry it).
+MOJO_TLS_DTLS_CID_PEER = 1
 
 # Distinguished name of the peer certificate's subject, for
 # mojo_tls_conn_peer_cert_dn_*.
@@ -396,6 +407,12 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "mojo_tls_conn_set_peer_id": (ctypes.c_int32, [ConnHandle, ctypes.c_void_p, ctypes.c_size_t]),
     # int32_t mojo_tls_conn_set_mtu(mojo_tls_conn *c, int32_t mtu)
     "mojo_tls_conn_set_mtu": (ctypes.c_int32, [ConnHandle, ctypes.c_int32]),
+    # int32_t mojo_tls_config_set_dtls_connection_id(mojo_tls_config *cfg, int32_t len)
+    "mojo_tls_config_set_dtls_connection_id": (ctypes.c_int32, [ConfigHandle, ctypes.c_int32]),
+    # intptr_t mojo_tls_conn_dtls_connection_id(const mojo_tls_conn *c, int32_t which, void *buf, size_t cap)
+    "mojo_tls_conn_dtls_connection_id": (ctypes.c_ssize_t, [ConnHandle, ctypes.c_int32, ctypes.c_void_p, ctypes.c_size_t]),
+    # intptr_t mojo_tls_dtls_datagram_connection_id(const void *data, size_t len, size_t cid_len, void *buf, size_t cap)
+    "mojo_tls_dtls_datagram_connection_id": (ctypes.c_ssize_t, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t]),
     # mojo_tls_dtls_listener *mojo_tls_dtls_listener_new(const mojo_tls_config *cfg, const char *host, uint16_t port)
     "mojo_tls_dtls_listener_new": (DtlsListenerHandle, [ConfigHandle, ctypes.c_char_p, ctypes.c_uint16]),
     # int32_t mojo_tls_dtls_listener_free(mojo_tls_dtls_listener *l)
@@ -508,6 +525,8 @@ WIDE_RESULTS = frozenset({
     "mojo_tls_conn_tls_unique",
     "mojo_tls_conn_feed_datagram",
     "mojo_tls_conn_drain_datagram",
+    "mojo_tls_conn_dtls_connection_id",
+    "mojo_tls_dtls_datagram_connection_id",
     "mojo_tls_dtls_listener_peer_count",
     "mojo_tls_conn_alpn",
     "mojo_tls_conn_server_name",

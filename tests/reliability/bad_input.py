@@ -295,17 +295,41 @@ class Fx:
         self.keep.append(("conn", h))
         return h
 
-    def new_dconn(self, server: bool = False) -> int:
-        """A DTLS memory-mode connection on a fresh datagram config."""
+    def new_dconn(self, server: bool = False, cid: int = -1) -> int:
+        """A DTLS memory-mode connection on a fresh datagram config (with
+        Connection IDs of `cid` bytes unless -1)."""
         if server:
             cfg = R.server_config(self.cert_pem, self.key_pem).value
         else:
             cfg = R.client_config([self.ca_pem]).value
         self.keep.append(("cfg", cfg))
         assert R.L.mojo_tls_config_set_transport(cfg, 1) == 0
+        if cid >= 0:
+            assert R.L.mojo_tls_config_set_dtls_connection_id(cfg, cid) == 0
         h = R.L.mojo_tls_conn_new_memory(cfg, None if server else b"localhost").value
         self.keep.append(("conn", h))
         return h
+
+    def new_cid_conn(self) -> int:
+        """A DTLS memory-mode client, handshaken with a server of ours,
+        both with 4-byte Connection IDs."""
+        c, s = self.new_dconn(cid=4), self.new_dconn(True, cid=4)
+        L = R.L
+        assert L.mojo_tls_conn_set_peer_id(s, b"peer", 4) == 0
+        buf = ctypes.create_string_buffer(4096)
+        done = [False, False]
+        for _ in range(40):
+            for i, (a, b) in enumerate(((c, s), (s, c))):
+                if not done[i]:
+                    done[i] = L.mojo_tls_conn_handshake(a) == 0
+                while True:
+                    n = L.mojo_tls_conn_drain_datagram(a, buf, 4096)
+                    if n <= 0:
+                        break
+                    L.mojo_tls_conn_feed_datagram(b, buf, n)
+            if all(done):
+                return c
+        raise AssertionError("DTLS handshake with Connection IDs did not finish")
 
     def new_listener(self) -> int:
         """A DTLS listener on 127.0.0.1 (any port) nobody sends to."""
@@ -802,6 +826,30 @@ T("mojo_tls_conn_set_mtu", lambda fx: [fx.new_dconn(), 1200],
          ("too large", lambda fx: [fx.new_dconn(), 70000], codes(INVALID_ARGUMENT)),
          ("negative", lambda fx: [fx.new_dconn(), -1], codes(INVALID_ARGUMENT)),
          ("TLS connection", lambda fx: [fx.conn, 1200], codes(BAD_STATE))])
+T("mojo_tls_config_set_dtls_connection_id", lambda fx: [fx.new_dccfg(), 8],
+  extra=[("off", lambda fx: [fx.new_dccfg(), -1], OK),
+         ("0 (send only)", lambda fx: [fx.new_dccfg(), 0], OK),
+         ("32", lambda fx: [fx.new_dccfg(), 32], OK),
+         ("33", lambda fx: [fx.new_dccfg(), 33], codes(INVALID_ARGUMENT)),
+         ("-2", lambda fx: [fx.new_dccfg(), -2], codes(INVALID_ARGUMENT)),
+         ("INT32_MIN", lambda fx: [fx.new_dccfg(), -(2**31)], codes(INVALID_ARGUMENT)),
+         ("TLS config", lambda fx: [fx.new_ccfg(), 8], codes(BAD_STATE))])
+T("mojo_tls_conn_dtls_connection_id", lambda fx: [fx.new_cid_conn(), 0, O(64), 64],
+  extra=[("peer's", lambda fx: [fx.new_cid_conn(), 1, O(64), 64], OK),
+         ("which 2", lambda fx: [fx.new_cid_conn(), 2, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("which -1", lambda fx: [fx.new_cid_conn(), -1, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("before the handshake", lambda fx: [fx.new_dconn(cid=4), 0, O(64), 64], codes(NOT_AVAILABLE)),
+         ("no CID negotiated", lambda fx: [fx.new_dconn(), 0, O(64), 64], codes(NOT_AVAILABLE)),
+         ("TLS connection", lambda fx: [fx.hs_client, 0, O(64), 64], codes(NOT_AVAILABLE))])
+_CID_RECORD = bytes([25, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9]) + b"wxyz" + bytes([0, 3, 1, 2, 3])
+T("mojo_tls_dtls_datagram_connection_id", lambda fx: [B(_CID_RECORD), 20, 4, O(64), 64],
+  extra=[("cid_len 0", lambda fx: [B(_CID_RECORD), 20, 0, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("cid_len 33", lambda fx: [B(_CID_RECORD), 20, 33, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("cid_len SIZE_MAX", lambda fx: [B(_CID_RECORD), 20, SIZE_MAX, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("length 0", lambda fx: [B(_CID_RECORD), 0, 4, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("truncated", lambda fx: [B(_CID_RECORD), 14, 4, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("no CID (type 23)", lambda fx: [B(b"\x17" + _CID_RECORD[1:]), 20, 4, O(64), 64], codes(NOT_AVAILABLE)),
+         ("garbage", lambda fx: [B(b"\x19" + bytes(range(200))), 201, 32, O(64), 64], codes(INVALID_ARGUMENT))])
 T("mojo_tls_dtls_listener_new", lambda fx: [fx.dscfg, S("127.0.0.1"), 0],
   extra=[("TLS server config", lambda fx: [fx.scfg, S("127.0.0.1"), 0], codes(INVALID_ARGUMENT)),
          ("DTLS client config", lambda fx: [fx.new_dccfg(), S("127.0.0.1"), 0], codes(INVALID_ARGUMENT)),
