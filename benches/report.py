@@ -237,6 +237,25 @@ class Report:
         self.absolute(sec, "mojo_tls TLSStream (TLS 1.3, fast record layer)", "mojo.bulk.tls", "MiB/s")
         self.rel(sec, "mojo_tls ÷ raw sockets", "mojo.bulk.tls", "mojo.bulk.raw", "mojo_bulk_vs_raw")
 
+    def dtls(self):
+        sec = (f"DTLS 1.2 full handshakes, sequential, {self.meta.get('hs_seconds')} s each (ECDHE P-256 cert, "
+               "cookie exchange, close_notify), our client against each server")
+        self.absolute(sec, "mojo-tls server (UDP listener)", "dtls_hs.mojo", "handshakes/s")
+        self.absolute(sec, "openssl s_server -dtls1_2", "dtls_hs.openssl", "handshakes/s")
+        self.rel(sec, "mojo-tls server ÷ openssl s_server (rate)", "dtls_hs.mojo", "dtls_hs.openssl",
+                 "dtls_handshake_vs_openssl")
+        sec = (f"DTLS 1.2 datagram echo, one connection, {self.meta.get('dtls_count')} datagrams of 1200 bytes, "
+               "32 in flight, ECDHE-ECDSA AES-128-GCM, client and server in one process (same library "
+               "on both ends)")
+        self.absolute(sec, "mojo-tls (Mbed TLS record layer)", "dtls_echo.mojo", "datagrams/s")
+        self.absolute(sec, "OpenSSL libssl", "dtls_echo.openssl", "datagrams/s")
+        self.absolute(sec, "mojo-tls, payload one way", "dtls_echo_MBps.mojo", "MB/s", 2)
+        self.absolute(sec, "OpenSSL, payload one way", "dtls_echo_MBps.openssl", "MB/s", 2)
+        self.absolute(sec, "mojo-tls, datagrams lost", "dtls_echo_lost.mojo", "", 0)
+        self.absolute(sec, "OpenSSL, datagrams lost", "dtls_echo_lost.openssl", "", 0)
+        self.rel(sec, "mojo-tls ÷ OpenSSL (rate)", "dtls_echo.mojo", "dtls_echo.openssl",
+                 "dtls_datagram_throughput_vs_openssl")
+
     def concurrency(self):
         sec = (f"Aggregate throughput, N concurrent connections (2N threads), "
                f"{int(self.meta.get('conc_bytes', 0)) >> 20} MiB in total, TLS 1.2 AES-128-GCM")
@@ -272,6 +291,7 @@ def build(data, meta):
     rep.janet()
     rep.mojo()
     rep.concurrency()
+    rep.dtls()
     rep.bulk(*SYSTEM, system)
     rep.handshakes(*SYSTEM, system)
     rep.memory(*SYSTEM, system)

@@ -8,7 +8,9 @@
 #   bundled  dist/ (Mbed TLS 3.6.5 built by mbedtls-rs-sys): bulk TLS 1.2,
 #            Python, handshakes in TLS 1.2 and TLS 1.3 (also with Mbed TLS's
 #            own ECC, "unhooked", and TLS 1.3 psk_ke resumption, "pskke"),
-#            idle memory, FFI cost, concurrency; no raw
+#            idle memory, FFI cost, concurrency, DTLS 1.2 (handshakes
+#            against our UDP listener and openssl s_server -dtls1_2,
+#            datagram echo vs OpenSSL: benches/dtls_*.c); no raw
 #            peer (the engine's static libraries need mbedtls-rs-sys's Rust
 #            hooks and our threading layer, so be_raw.c cannot link them
 #            alone): the system rows compare with raw Mbed TLS 3.6
@@ -64,6 +66,8 @@ else
   CONC_BYTES=$((256 * 1024 * 1024))
 fi
 MEM_CONNS=500
+# DTLS echo: datagrams of 1200 bytes (a typical path-MTU-safe size)
+if [[ -n ${BENCH_QUICK:-} ]]; then DTLS_COUNT=20000; else DTLS_COUNT=200000; fi
 FFI_ITERS_C=10000000
 FFI_ITERS_SCRIPT=1000000
 T=600 # seconds, the bound of any single program
@@ -155,6 +159,14 @@ if want bundled; then
   gcc "${CFLAGS[@]}" -DBENCH_MOJO_PSK_KE -I"$DIST/include" -o "$W/bench-pskke" benches/driver.c benches/be_mojo.c \
     -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
   BIN[pskke]=$W/bench-pskke
+  # DTLS 1.2: handshakes (our client against our UDP listener and against
+  # openssl s_server -dtls1_2) and datagram echo throughput (ours on both
+  # ends vs OpenSSL's libssl on both ends).
+  gcc "${CFLAGS[@]}" -I"$DIST/include" -o "$W/dtls-hs" benches/dtls_hs.c \
+    -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
+  gcc "${CFLAGS[@]}" -I"$DIST/include" -o "$W/dtls-echo-mojo" benches/dtls_echo.c benches/dtls_be_mojo.c \
+    -L"$DIST/lib" -lmojo_tls -Wl,-rpath,"$DIST/lib" -lpthread
+  gcc "${CFLAGS[@]}" -o "$W/dtls-echo-openssl" benches/dtls_echo.c benches/dtls_be_openssl.c -lssl -lcrypto -lpthread
   BACKEND=$(backend_of "$DIST/lib/libmojo_tls.so.1")
   note "mojo-tls backend: $BACKEND"
   [[ $BACKEND == *"(bundled"* ]] || die "$DIST is not the bundled backend ($BACKEND)"
@@ -337,6 +349,18 @@ for ((r = 1; r <= RUNS; r++)); do
       HS_KINDS=resumed measure_hs "$r" "" "$v" mojo $( ((v)) && echo pskke) openssl
     done
     measure_mem "$r" "" 0 fast mojo raw openssl
+    for e in $( ((r % 2)) && echo mojo openssl || echo openssl mojo); do
+      if [[ $e == mojo ]]; then
+        measure "$r" hs_per_s=dtls_hs.mojo -- "$W/dtls-hs" "$W/ca.pem" "$W/cert.pem" "$W/key.pem" "$HS_SECONDS"
+      else
+        measure "$r" hs_per_s=dtls_hs.openssl -- benches/dtls_hs_openssl.sh "$W/dtls-hs" \
+          "$W/ca.pem" "$W/cert.pem" "$W/key.pem" "$HS_SECONDS"
+      fi
+    done
+    for e in $( ((r % 2)) && echo mojo openssl || echo openssl mojo); do
+      measure "$r" dgram_per_s="dtls_echo.$e" MBps="dtls_echo_MBps.$e" lost="dtls_echo_lost.$e" -- \
+        "$W/dtls-echo-$e" "${CERTS[@]}" "$DTLS_COUNT" 1200
+    done
     for n in 1 16 256; do
       for e in $(engines "$r" "" fast mojo openssl); do
         measure "$r" conc_MBps="conc.$n.$e" -- "${BIN[$e]}" "${CERTS[@]}" aes128gcm 0 conc "$n" "$CONC_BYTES"
@@ -396,6 +420,7 @@ META=$W/meta.txt
   echo "conc_bytes=$CONC_BYTES"
   echo "hs_seconds=$HS_SECONDS"
   echo "mem_conns=$MEM_CONNS"
+  echo "dtls_count=$DTLS_COUNT"
   echo "runs=$RUNS"
   echo "load=$LOAD_START (start), $LOAD_END (end)"
   echo "elapsed=$((ELAPSED / 60)) min $((ELAPSED % 60)) s"
