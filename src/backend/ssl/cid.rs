@@ -1,10 +1,10 @@
 //! DTLS Connection ID (RFC 9146) on Mbed TLS: the configuration's CID
-//! length, each session's own random CID, and the negotiated pair. An
+//! length, a session's own random CID and the peer's negotiated one (the
+//! Session methods using these are in `dtls.rs`). An
 //! installed Mbed TLS built without MBEDTLS_SSL_DTLS_CONNECTION_ID has none
 //! of these functions (`mbedtls_cid` unset by build.rs): the setting then
 //! fails with MOJO_TLS_ERR_UNSUPPORTED.
 
-use super::session::Session;
 use crate::backend::sys;
 use crate::error::{Code, Error, Result};
 #[cfg(mbedtls_cid)]
@@ -54,77 +54,56 @@ pub(super) unsafe fn conf_cid(conf: *mut sys::ssl_config, len: u8) -> Result<()>
     }
 }
 
-/// A negotiated pair of Connection IDs: `own` is what the peer writes into
-/// the records it sends us (what we route by), `peer` what we write into
-/// ours. Either may be empty (RFC 9146 allows one direction only).
-pub struct ConnectionIds {
-    pub own: Vec<u8>,
-    pub peer: Vec<u8>,
+/// Offer the CID extension on `ctx` with a fresh random own CID of `len`
+/// bytes (empty: we send the peer's CID but want none in what we
+/// receive); returns that CID. Mbed TLS's session reset (after a
+/// HelloVerifyRequest) keeps it.
+///
+/// # Safety
+/// `ctx` is an initialised session (ssl_setup done) nothing else uses.
+pub(super) unsafe fn offer(ctx: *mut sys::ssl_context, len: u8) -> Result<Vec<u8>> {
+    #[cfg(mbedtls_cid)]
+    {
+        let mut own = vec![0u8; len as usize];
+        rng::random(&mut own)?;
+        // SAFETY: per the contract; Mbed TLS copies the CID.
+        let ret =
+            unsafe { sys::ssl_set_cid(ctx, sys::SSL_CID_ENABLED as i32, own.as_ptr(), own.len()) };
+        if ret != 0 {
+            return Err(mbed_error(ret, Code::MOJO_TLS_ERR_INTERNAL, "ssl_set_cid"));
+        }
+        Ok(own)
+    }
+    #[cfg(not(mbedtls_cid))]
+    {
+        let _ = (ctx, len);
+        Err(unsupported())
+    }
 }
 
-impl Session {
-    /// Offer the CID extension with a fresh random own CID of the
-    /// configured length (empty: we accept the peer's CID but want none in
-    /// the records we receive). Kept across the reset after a
-    /// HelloVerifyRequest (Mbed TLS's session reset leaves it).
-    pub(super) fn cid_setup(&mut self, len: u8) -> Result<()> {
-        #[cfg(mbedtls_cid)]
-        {
-            let mut own = vec![0u8; len as usize];
-            rng::random(&mut own)?;
-            // SAFETY: initialised session (ssl_setup done); Mbed TLS copies
-            // the CID.
-            let ret = unsafe {
-                sys::ssl_set_cid(
-                    &mut *self.ctx,
-                    sys::SSL_CID_ENABLED as i32,
-                    own.as_ptr(),
-                    own.len(),
-                )
-            };
-            if ret != 0 {
-                return Err(mbed_error(ret, Code::MOJO_TLS_ERR_INTERNAL, "ssl_set_cid"));
-            }
-            self.own_cid = Some(own);
-            Ok(())
+/// The peer's CID negotiated on `ctx`; `None` before the handshake is
+/// done or when no CID is in use (off on either side, or both empty).
+///
+/// # Safety
+/// `ctx` is an initialised session; Mbed TLS only reads it here.
+pub(super) unsafe fn negotiated_peer(ctx: *mut sys::ssl_context) -> Option<Vec<u8>> {
+    #[cfg(mbedtls_cid)]
+    {
+        let mut enabled: i32 = 0;
+        let mut peer = [0u8; sys::SSL_CID_OUT_LEN_MAX as usize];
+        let mut peer_len: usize = 0;
+        // SAFETY: per the contract; writes at most SSL_CID_OUT_LEN_MAX
+        // bytes to `peer`.
+        let ret =
+            unsafe { sys::ssl_get_peer_cid(ctx, &mut enabled, peer.as_mut_ptr(), &mut peer_len) };
+        if ret != 0 || enabled != sys::SSL_CID_ENABLED as i32 {
+            return None;
         }
-        #[cfg(not(mbedtls_cid))]
-        {
-            let _ = len;
-            Err(unsupported())
-        }
+        Some(peer[..peer_len.min(peer.len())].to_vec())
     }
-
-    /// The Connection IDs in use after the handshake; `None` before it is
-    /// done or when no CID was negotiated (off on either side, or both
-    /// sides chose an empty one: the records are the plain DTLS format).
-    pub fn connection_ids(&self) -> Option<ConnectionIds> {
-        #[cfg(mbedtls_cid)]
-        {
-            let own = self.own_cid.clone()?;
-            let mut enabled: i32 = 0;
-            let mut peer = [0u8; sys::SSL_CID_OUT_LEN_MAX as usize];
-            let mut peer_len: usize = 0;
-            // SAFETY: the context is initialised; `ssl_get_peer_cid` only
-            // reads it (its pointer is not const in the C API) and writes at
-            // most SSL_CID_OUT_LEN_MAX bytes to `peer`.
-            let ret = unsafe {
-                sys::ssl_get_peer_cid(
-                    &*self.ctx as *const sys::ssl_context as *mut sys::ssl_context,
-                    &mut enabled,
-                    peer.as_mut_ptr(),
-                    &mut peer_len,
-                )
-            };
-            if ret != 0 || enabled != sys::SSL_CID_ENABLED as i32 {
-                return None;
-            }
-            Some(ConnectionIds {
-                own,
-                peer: peer[..peer_len.min(peer.len())].to_vec(),
-            })
-        }
-        #[cfg(not(mbedtls_cid))]
+    #[cfg(not(mbedtls_cid))]
+    {
+        let _ = ctx;
         None
     }
 }

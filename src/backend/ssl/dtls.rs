@@ -1,11 +1,13 @@
 //! DTLS 1.2 sessions on Mbed TLS: the timer hook-up, the server's cookie
 //! exchange (a session reset after each HelloVerifyRequest, so nothing of a
 //! cookie-less hello is kept) and the per-session settings (the client's
-//! transport id, the MTU). The timer is in `timer.rs`, the configuration
+//! transport id, the MTU, the Connection ID offered and negotiated, whose
+//! Mbed TLS calls are in `cid.rs`). The timer is in `timer.rs`, the configuration
 //! side (cookie key, anti-replay, retransmission delays) in `cookies.rs`.
 
 use std::time::Duration;
 
+use super::cid;
 use super::session::Session;
 use super::timer::{get_timer, set_timer, DtlsTimer};
 use crate::backend::errors::mbed_error;
@@ -103,5 +105,34 @@ impl Session {
         // SAFETY: read-only query on an initialised session.
         let n = unsafe { sys::ssl_get_max_out_record_payload(&*self.ctx) };
         usize::try_from(n).ok()
+    }
+}
+
+/// A negotiated pair of Connection IDs: `own` is what the peer writes into
+/// the records it sends us (what we route by), `peer` what we write into
+/// ours. Either may be empty (RFC 9146 allows one direction only).
+pub struct ConnectionIds {
+    pub own: Vec<u8>,
+    pub peer: Vec<u8>,
+}
+
+impl Session {
+    /// Offer Connection IDs with a random own CID of `len` bytes.
+    pub(super) fn cid_setup(&mut self, len: u8) -> Result<()> {
+        // SAFETY: initialised session, exclusive access.
+        self.own_cid = Some(unsafe { cid::offer(&mut *self.ctx, len)? });
+        Ok(())
+    }
+
+    /// The Connection IDs in use after the handshake; `None` before it is
+    /// done or when none was negotiated.
+    pub fn connection_ids(&self) -> Option<ConnectionIds> {
+        let own = self.own_cid.clone()?;
+        // SAFETY: initialised session; ssl_get_peer_cid only reads it (its
+        // pointer is not const in the C API).
+        let peer = unsafe {
+            cid::negotiated_peer(&*self.ctx as *const sys::ssl_context as *mut sys::ssl_context)?
+        };
+        Some(ConnectionIds { own, peer })
     }
 }
