@@ -28,6 +28,7 @@ use crate::registry;
 use crate::transport::{IoStatus, MemoryIo, Transport};
 
 mod dtls;
+mod dtls_migrate;
 
 enum Step<T> {
     Done(T),

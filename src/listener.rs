@@ -8,6 +8,11 @@
 //! client's later datagrams to it, not to the listener; the hello is handed
 //! to the connection, whose session checks the cookie again and answers.
 //!
+//! Connection IDs (RFC 9146): a datagram from an address with no
+//! connection that carries an accepted connection's own CID is that
+//! client after a NAT rebinding, if it authenticates: the connection
+//! checks it (`conn/dtls_migrate.rs`) and then follows the new address.
+//!
 //! Caveat: a datagram the client sends between the listener receiving its
 //! hello and the new socket's connect() lands on the listener, which drops
 //! it (as it drops anything from a client it has a connection for); DTLS
@@ -25,6 +30,7 @@ use crate::config::Config;
 use crate::conn::Conn;
 use crate::error::{Code, Error, Result};
 use crate::net::{self, Deadline};
+use crate::transport::datagram_cid;
 
 /// The largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
@@ -45,6 +51,9 @@ pub struct DtlsListener {
     local: SocketAddr,
     /// Accepted clients, while their connection lives.
     peers: Mutex<HashMap<SocketAddr, Weak<Conn>>>,
+    /// Their own Connection IDs (RFC 9146), when on: a datagram from an
+    /// unknown address carrying one may be that client, moved.
+    cids: Mutex<HashMap<Vec<u8>, Weak<Conn>>>,
     /// One accept at a time reads the socket (into this buffer).
     accepting: Mutex<Vec<u8>>,
 }
@@ -67,6 +76,7 @@ impl DtlsListener {
             sock,
             local,
             peers: Mutex::default(),
+            cids: Mutex::default(),
             accepting: Mutex::new(vec![0u8; MAX_DATAGRAM]),
         })
     }
@@ -83,9 +93,39 @@ impl DtlsListener {
         self.peers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn cids(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Weak<Conn>>> {
+        self.cids.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A datagram from an address with no connection that carries the
+    /// Connection ID of one: that client moved, if the datagram
+    /// authenticates (`Conn::dtls_migrate`). True when it was such a
+    /// datagram (consumed either way).
+    fn follow_moved_client(&self, d: &[u8], from: SocketAddr) -> bool {
+        let owner = {
+            let cids = self.cids();
+            let mut lens: Vec<usize> = cids.keys().map(Vec::len).collect();
+            lens.sort_unstable();
+            lens.dedup();
+            lens.iter()
+                .filter_map(|&n| datagram_cid(d, n).ok())
+                .find_map(|cid| cids.get(cid).and_then(Weak::upgrade))
+        };
+        let Some(conn) = owner else {
+            return false;
+        };
+        if conn.dtls_migrate(d, &from) {
+            let mut peers = self.peers();
+            peers.retain(|_, w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(&conn)));
+            peers.insert(from, Arc::downgrade(&conn));
+        }
+        true
+    }
+
     /// Clients with a live connection (its handle not freed, its socket
     /// open).
     pub fn peer_count(&self) -> usize {
+        self.cids().retain(|_, w| w.upgrade().is_some_and(|c| c.socket_open()));
         let mut peers = self.peers();
         peers.retain(|_, w| w.upgrade().is_some_and(|c| c.socket_open()));
         peers.len()
@@ -126,6 +166,11 @@ impl DtlsListener {
                         // Before the listener is released: a hello of this
                         // client still reaching it is dropped, not accepted twice.
                         self.peers().insert(from, Arc::downgrade(&conn));
+                        if let Some(cid) = conn.own_cid().filter(|c| !c.is_empty()) {
+                            let mut cids = self.cids();
+                            cids.retain(|_, w| w.upgrade().is_some_and(|c| c.socket_open()));
+                            cids.insert(cid, Arc::downgrade(&conn));
+                        }
                         return Ok(conn);
                     }
                 }
@@ -156,7 +201,7 @@ impl DtlsListener {
     /// HelloVerifyRequest, or (a hello with a valid cookie) return the
     /// client's new socket and transport id.
     fn on_datagram(&self, d: &[u8], from: SocketAddr) -> Result<Option<(RawFd, Vec<u8>)>> {
-        if self.has_peer(&from) {
+        if self.has_peer(&from) || self.follow_moved_client(d, from) {
             return Ok(None);
         }
         let id = peer_id(&from);

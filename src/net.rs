@@ -14,7 +14,7 @@ mod udp;
 
 use resolve::resolve;
 use sockaddr::sockaddr_of;
-pub use udp::{udp_connect, udp_listen, udp_peer_socket};
+pub use udp::{udp_connect, udp_listen, udp_peer_socket, udp_reconnect};
 
 /// When an operation gives up. Built from the C ABI's `timeout_ms`.
 #[derive(Debug, Clone, Copy)]

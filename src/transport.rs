@@ -43,6 +43,9 @@ pub struct SocketIo {
     /// DTLS: a datagram received before the connection existed (the
     /// ClientHello a listener checked), read before the socket.
     pub first: Option<Vec<u8>>,
+    /// DTLS: read `first` alone, not the socket after it (a listener
+    /// checking that a moved client's datagram authenticates).
+    pub first_only: bool,
 }
 
 #[derive(Default)]
@@ -74,6 +77,7 @@ impl Transport {
             held_pos: 0,
             datagram: false,
             first: None,
+            first_only: false,
         })
     }
 
@@ -174,6 +178,9 @@ impl Transport {
                     let n = d.len().min(buf.len());
                     buf[..n].copy_from_slice(&d[..n]);
                     return IoStatus::Done(n);
+                }
+                if s.first_only {
+                    return IoStatus::WouldBlock;
                 }
                 let st = net::recv_nonblocking(s.fd, buf);
                 s.recv_status(st, buf.len())

@@ -18,7 +18,7 @@ use crate::net::{self, Deadline};
 use crate::transport::{DatagramIo, Transport};
 
 /// The largest plaintext a DTLS record carries (Mbed TLS's input buffer).
-const MAX_PLAINTEXT: usize = 16_384;
+pub(super) const MAX_PLAINTEXT: usize = 16_384;
 
 fn too_small(need: usize, cap: usize) -> Error {
     Error::invalid_arg(format!(

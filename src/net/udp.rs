@@ -117,3 +117,16 @@ pub fn udp_connect(host: &str, port: u16) -> Result<RawFd> {
         },
     ))
 }
+
+/// Connect the UDP socket `fd` to `peer` instead of its current peer (a
+/// DTLS client that moved: the kernel then delivers its datagrams from
+/// the new address to this socket).
+pub fn udp_reconnect(fd: RawFd, peer: &SocketAddr) -> Result<()> {
+    let (ss, len) = sockaddr_of(peer);
+    // SAFETY: `ss` holds a valid sockaddr of `len` bytes.
+    let ret = unsafe { libc::connect(fd, &ss as *const _ as *const libc::sockaddr, len) };
+    if ret != 0 {
+        return Err(Error::io("connect", &io::Error::last_os_error()));
+    }
+    Ok(())
+}

@@ -124,6 +124,20 @@ impl Session {
         Ok(())
     }
 
+    /// Mbed TLS still holds received records or a result for the next
+    /// read: a read now would not be about the next datagram alone.
+    pub fn holds_input(&self) -> bool {
+        // SAFETY: read-only query on an initialised session.
+        self.deferred_read.is_some()
+            || self.bytes_avail() > 0
+            || unsafe { sys::ssl_check_pending(&*self.ctx) } != 0
+    }
+
+    /// The own Connection ID offered, when on.
+    pub fn own_cid(&self) -> Option<&[u8]> {
+        self.own_cid.as_deref()
+    }
+
     /// The Connection IDs in use after the handshake; `None` before it is
     /// done or when none was negotiated.
     pub fn connection_ids(&self) -> Option<ConnectionIds> {

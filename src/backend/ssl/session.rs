@@ -41,7 +41,7 @@ pub struct Session {
     pub(in crate::backend) parked: Option<generation::Parked>,
     /// What the next `read` returns first: a close_notify or error found
     /// by `pending` while it processed buffered records.
-    deferred_read: Option<i32>,
+    pub(super) deferred_read: Option<i32>,
     /// Client: resuming with psk_ke alone (no key share); a failed
     /// handshake then says why.
     psk_ke_only: bool,
