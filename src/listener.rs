@@ -125,7 +125,8 @@ impl DtlsListener {
     /// Clients with a live connection (its handle not freed, its socket
     /// open).
     pub fn peer_count(&self) -> usize {
-        self.cids().retain(|_, w| w.upgrade().is_some_and(|c| c.socket_open()));
+        self.cids()
+            .retain(|_, w| w.upgrade().is_some_and(|c| c.socket_open()));
         let mut peers = self.peers();
         peers.retain(|_, w| w.upgrade().is_some_and(|c| c.socket_open()));
         peers.len()

@@ -29,7 +29,10 @@ pub const MOJO_TLS_DTLS_CID_PEER: i32 = 1;
 /// 0: offer the extension with an empty own CID: this side sends the
 /// peer's CID but asks for none (a client that is not itself routed by
 /// CID; RFC 9146 allows one direction). Records of a peer carrying another
-/// CID are dropped. Returns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for a length
+/// CID are dropped. Connections accepted by a mojo_tls_dtls_listener
+/// follow a client whose address changed once its datagram authenticates
+/// (docs/features/dtls.md); in memory mode route with
+/// mojo_tls_dtls_datagram_connection_id. Returns 0; MOJO_TLS_ERR_INVALID_ARGUMENT for a length
 /// out of range, MOJO_TLS_ERR_BAD_STATE on a TLS (stream) configuration,
 /// MOJO_TLS_ERR_UNSUPPORTED when the Mbed TLS in use lacks
 /// MBEDTLS_SSL_DTLS_CONNECTION_ID (an installed one, system backend).
