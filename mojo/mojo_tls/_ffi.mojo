@@ -1944,7 +1944,7 @@ struct MojoTlsFFI(Copyable, Movable):
         DTLS 1.2: the Connection ID in a received datagram (`data`, `len`),
         for routing it to its connection when the sender's address changed
         (NAT rebinding). `cid_len` is the receiver's own CID length (the
-        configured one, 1..32; the length is not on the wire). Copies what fits
+        configured one; 1..255, the length is not on the wire). Copies what fits
         into `buf`, returns `cid_len`. A pure function: it touches no
         connection and authenticates nothing: only a read on the connection
         proves the datagram is the peer's (docs/features/dtls.md says when to

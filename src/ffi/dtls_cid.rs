@@ -8,7 +8,6 @@ use libc::{c_void, intptr_t, size_t};
 use super::config::mojo_tls_config;
 use super::conn::mojo_tls_conn;
 use super::{bytes_arg, copy_out, guard_int, guard_len, handle};
-use crate::backend::ssl::CID_MAX;
 use crate::config::Config;
 use crate::conn::Conn;
 use crate::error::{Error, Result};
@@ -84,10 +83,15 @@ fn conn(h: *const mojo_tls_conn) -> Result<std::sync::Arc<Conn>> {
     handle::<Conn, _>(h, "connection")
 }
 
+/// The longest CID on the wire (RFC 9146: opaque cid<0..2^8-1>); the
+/// datagram helper is pure parsing, independent of what this backend
+/// offers (at most 32 bytes with Mbed TLS's default configuration).
+const WIRE_CID_MAX: usize = 255;
+
 /// DTLS 1.2: the Connection ID in a received datagram (`data`, `len`),
 /// for routing it to its connection when the sender's address changed
 /// (NAT rebinding). `cid_len` is the receiver's own CID length (the
-/// configured one, 1..32; the length is not on the wire). Copies what fits
+/// configured one; 1..255, the length is not on the wire). Copies what fits
 /// into `buf`, returns `cid_len`. A pure function: it touches no
 /// connection and authenticates nothing: only a read on the connection
 /// proves the datagram is the peer's (docs/features/dtls.md says when to
@@ -105,11 +109,9 @@ pub extern "C" fn mojo_tls_dtls_datagram_connection_id(
     cap: size_t,
 ) -> intptr_t {
     guard_len(|| {
-        // Pure parsing: valid whatever this backend supports (at least
-        // Mbed TLS's default maximum, 32).
-        if cid_len == 0 || cid_len > CID_MAX.max(32) {
+        if cid_len == 0 || cid_len > WIRE_CID_MAX {
             return Err(Error::invalid_arg(format!(
-                "cid_len {cid_len} is not in 1..=32 (the receiver's own CID length)"
+                "cid_len {cid_len} is not in 1..=255 (the receiver's own CID length)"
             )));
         }
         let data = bytes_arg(data as *const u8, len, "data")?;

@@ -268,7 +268,8 @@ static void helper_errors(void) {
     CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 19, 4, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 20, 8, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 20, 0, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
-    CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 20, 33, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 20, 256, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
+    CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 20, 255, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_dtls_datagram_connection_id(NULL, 20, 4, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 0, 4, got, sizeof got), MOJO_TLS_ERR_INVALID_ARGUMENT);
     CHECK_RC(mojo_tls_dtls_datagram_connection_id(rec, 20, 4, NULL, 8), MOJO_TLS_ERR_INVALID_ARGUMENT);

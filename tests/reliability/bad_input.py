@@ -844,7 +844,9 @@ T("mojo_tls_conn_dtls_connection_id", lambda fx: [fx.new_cid_conn(), 0, O(64), 6
 _CID_RECORD = bytes([25, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9]) + b"wxyz" + bytes([0, 3, 1, 2, 3])
 T("mojo_tls_dtls_datagram_connection_id", lambda fx: [B(_CID_RECORD), 20, 4, O(64), 64],
   extra=[("cid_len 0", lambda fx: [B(_CID_RECORD), 20, 0, O(64), 64], codes(INVALID_ARGUMENT)),
-         ("cid_len 33", lambda fx: [B(_CID_RECORD), 20, 33, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("cid_len 256", lambda fx: [B(_CID_RECORD), 20, 256, O(64), 64], codes(INVALID_ARGUMENT)),
+         ("cid_len 255, datagram too short", lambda fx: [B(_CID_RECORD), 20, 255, O(64), 64],
+          codes(INVALID_ARGUMENT)),
          ("cid_len SIZE_MAX", lambda fx: [B(_CID_RECORD), 20, SIZE_MAX, O(64), 64], codes(INVALID_ARGUMENT)),
          ("length 0", lambda fx: [B(_CID_RECORD), 0, 4, O(64), 64], codes(INVALID_ARGUMENT)),
          ("truncated", lambda fx: [B(_CID_RECORD), 14, 4, O(64), 64], codes(INVALID_ARGUMENT)),

@@ -16,7 +16,7 @@ mod session;
 mod timer;
 
 pub use callbacks::{Pin, ServerNameCallback};
-pub use cid::{check_cid_len, CID_MAX};
+pub use cid::check_cid_len;
 pub use config::{ConfigSpec, SslConfig};
 pub(crate) use config::{VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED};
 pub use hello_verify::ClientHello;
