@@ -457,12 +457,15 @@ def test_openssl_s_client_vs_listener() raises:
 # ---- Mojo client, Mojo listener ---------------------------------------------------
 
 
-def test_mojo_client_vs_listener_one_poll_loop() raises:
+def poll_loop_pair(no_handshake: Bool, server_mtu: Int) raises:
     """Both ends non-blocking in this process: the client's connect with
-    timeout 0, the listener's accept(0), try_handshake on both, one
-    Poller; then 20 datagrams each way, checksummed."""
+    timeout 0, the listener's accept(0) (or accept_no_handshake(0)),
+    try_handshake on both, one Poller; then 20 datagrams each way,
+    checksummed, and close_notify."""
     var pki = Pki()
     var scfg = pki.server_config()
+    if server_mtu > 0:
+        scfg.set_dtls_mtu(server_mtu)
     var listener = DTLSListener.bind("127.0.0.1", 0, scfg)
     var ccfg = pki.client_config()
     var client = DTLSStream.connect(ccfg, "localhost", listener.port(), 0)
@@ -470,7 +473,22 @@ def test_mojo_client_vs_listener_one_poll_loop() raises:
     var cdone = False
     var sdone = False
     var deadline = monotonic_ms() + TIMEOUT_MS
-    while not (cdone and sdone):
+    while True:
+        # Every step that can go on without waiting, then poll.
+        if not cdone:
+            cdone = client.try_handshake().done()
+        if not server:
+            try:
+                if no_handshake:
+                    server = listener.accept_no_handshake(0)
+                else:
+                    server = listener.accept(0)
+            except e:
+                assert_true(e.is_want_read(), String(e))
+        if server and not sdone:
+            sdone = server.value().try_handshake().done()
+        if cdone and sdone:
+            break
         assert_true(monotonic_ms() < deadline, "handshake did not finish")
         var poller = Poller()
         _ = poller.add(listener.fileno())
@@ -485,17 +503,9 @@ def test_mojo_client_vs_listener_one_poll_loop() raises:
             if t >= 0:
                 wait_ms = min(wait_ms, t)
         _ = poller.wait(wait_ms)
-        if not server:
-            try:
-                server = listener.accept(0)
-            except e:
-                assert_true(e.is_want_read(), String(e))
-        if not cdone:
-            cdone = client.try_handshake().done()
-        if server and not sdone:
-            sdone = server.value().try_handshake().done()
     assert_equal(listener.peer_count(), 1)
     assert_equal(client.get_cipher(), server.value().get_cipher())
+    assert_equal(client.peer_cert_subject(), "CN=localhost")
 
     var s = server.take()
     s.set_timeout(TIMEOUT_MS)
@@ -503,17 +513,37 @@ def test_mojo_client_vs_listener_one_poll_loop() raises:
     var sent = List[UInt8]()
     var back = List[UInt8]()
     for i in range(20):
-        var d = random_bytes(1 + i * 53)
+        var d = random_bytes(1 + i * 17)
         _ = client.write(d)
         sent.extend(Span(d))
         var got = s.read()
         _ = s.write(got)
         back.extend(Span(client.read()))
     assert_equal(to_hex(sha256(back)), to_hex(sha256(sent)))
+    if server_mtu > 0:
+        # The configuration's MTU reached the accepted stream.
+        var err = Optional[TLSError]()
+        try:
+            _ = s.write(random_bytes(server_mtu + 100))
+        except e:
+            err = e^
+        expect_error(err, MOJO_TLS_ERR_INVALID_ARGUMENT, "server write > MTU")
     client.close_notify()
     assert_equal(len(s.read()), 0)
     s.close()
     assert_equal(listener.peer_count(), 0)
+
+
+def test_mojo_client_vs_listener_one_poll_loop() raises:
+    poll_loop_pair(False, 0)
+
+
+def test_listener_accept_no_handshake_in_a_poll_loop() raises:
+    poll_loop_pair(True, 0)
+
+
+def test_listener_applies_the_configuration_mtu() raises:
+    poll_loop_pair(False, 400)
 
 
 def test_mojo_client_vs_dtls_echo_example() raises:
@@ -570,6 +600,50 @@ def test_mojo_client_vs_dtls_echo_example() raises:
         out,
     )
     assert_true(out.find(", 1 datagrams echoed, close_notify") >= 0, out)
+
+
+def test_dtls_echo_example_requires_client_certificates() raises:
+    """The dtls_echo example with --ca: a client with a certificate from that CA is echoed,
+    one without is refused (a TLSError on our side, a line on the
+    server's)."""
+    var pki = Pki()
+    var srv = peers().spawn(
+        Python.list(
+            examples_bin("dtls_echo"),
+            "--port",
+            "0",
+            "--cert",
+            pki.cert_file(),
+            "--key",
+            pki.key_file(),
+            "--ca",
+            pki.ca_file(),
+            "--count",
+            "2",
+            "--timeout-ms",
+            String(TIMEOUT_MS),
+        )
+    )
+    var port = Int(py=srv.port)
+    var with_cert = pki.client_config()
+    with_cert.add_cert_pem(pki.client.cert_pem(), pki.client.key_pem())
+    var s = DTLSStream.connect(with_cert, "localhost", port, TIMEOUT_MS)
+    _ = s.write("with a certificate")
+    assert_equal(s.read_string(), "with a certificate")
+    s.close()
+    var without = pki.client_config()
+    var err = Optional[TLSError]()
+    try:
+        var s2 = DTLSStream.connect(without, "localhost", port, TIMEOUT_MS)
+        # A client may finish before the server's refusal reaches it.
+        _ = s2.write("without")
+        _ = s2.read()
+    except e:
+        err = e^
+    assert_true(Bool(err), "a client without a certificate was served")
+    var out = String(py=srv.finish(20))
+    assert_true(out.find("1 datagrams echoed, close_notify") >= 0, out)
+    assert_true(out.find("client 2: not handshaken") >= 0, out)
 
 
 # ---- timeouts, bad input, closed objects ------------------------------------------
