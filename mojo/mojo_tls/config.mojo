@@ -181,6 +181,19 @@ struct TLSConfig(Movable):
                 ),
             )
 
+    def _need_stream(self, what: String) raises TLSError:
+        """A DTLS configuration given to a TLS type would run DTLS over a
+        UDP socket behind a byte-stream API."""
+        if self.is_datagram():
+            raise TLSError(
+                MOJO_TLS_ERR_BAD_STATE,
+                String(
+                    what,
+                    " needs a TLS configuration; DTLS ones go to DTLSStream,"
+                    " DTLSListener and DTLSMemory",
+                ),
+            )
+
     def _check(self, rc: Int, what: String) raises TLSError:
         if rc < 0:
             raise make_error(self._box[].ffi, rc, what)

@@ -720,6 +720,25 @@ def test_bad_arguments_raise() raises:
     expect_error(err, MOJO_TLS_ERR_BAD_STATE, "DTLSMemory(TLS config)")
     err = None
     try:
+        _ = TLSStream.connect(dclient, "localhost", 4433, 100)
+    except e:
+        err = e^
+    expect_error(err, MOJO_TLS_ERR_BAD_STATE, "TLSStream.connect(DTLS config)")
+    err = None
+    try:
+        _ = TLSListener.bind("127.0.0.1", 0, dserver)
+    except e:
+        err = e^
+    expect_error(err, MOJO_TLS_ERR_BAD_STATE, "TLSListener(DTLS config)")
+    err = None
+    try:
+        _ = TLSMemoryStream(dclient, String("localhost"))
+    except e:
+        err = e^
+    expect_error(err, MOJO_TLS_ERR_BAD_STATE, "TLSMemoryStream(DTLS config)")
+    assert_true(dclient.is_datagram() and not tls_client.is_datagram())
+    err = None
+    try:
         tls_client.set_dtls_handshake_timeout(100, 1000)
     except e:
         err = e^
