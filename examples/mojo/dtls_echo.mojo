@@ -150,8 +150,16 @@ def main() raises:
                     Client(s^, accepted, monotonic_ms() + idle_ms)
                 )
             except e:
-                if not e.is_want_read():
-                    print("accept failed:", e, flush=True)
+                if e.is_want_read():
+                    break
+                # A client whose handshake failed inside accept (a missing
+                # certificate, say): it ended; the next round accepts on.
+                accepted += 1
+                ended += 1
+                print(
+                    "client ", accepted, ": not handshaken, 0 datagrams"
+                    " echoed, ", e, sep="", flush=True,
+                )
                 break
 
         # Every client: a timer that ran out resends, datagrams are echoed.

@@ -322,6 +322,123 @@ def test_memory_handshake_survives_dropped_datagrams() raises:
             assert_true(received[m] != i, String("datagram ", i, " twice"))
 
 
+struct LossyLink(Movable):
+    """One direction of a bad network, seeded: of the datagrams sent, 20 %
+    are lost, 15 % arrive twice, 20 % are held back and arrive after the
+    next one (reordered)."""
+
+    var state: UInt64
+    var held: List[List[UInt8]]
+    var sent: Int
+
+    def __init__(out self, seed: UInt64):
+        self.state = seed * 6364136223846793005 + 1442695040888963407
+        self.held = List[List[UInt8]]()
+        self.sent = 0
+
+    def roll(mut self) -> Int:
+        self.state = self.state * 6364136223846793005 + 1442695040888963407
+        return Int((self.state >> 33) % 100)
+
+    def carry(mut self, src: DTLSMemory, dst: DTLSMemory) raises -> Bool:
+        """Send what `src` has to `dst` through the link; True if anything
+        arrived."""
+        var arrived = False
+        for d in src.drain_datagrams():
+            self.sent += 1
+            var r = self.roll()
+            if r < 20:
+                continue
+            if r < 40:
+                self.held.append(d.copy())
+                continue
+            dst.feed_datagram(d)
+            if r < 55:
+                dst.feed_datagram(d)
+            arrived = True
+            for h in self.held:
+                dst.feed_datagram(h)
+            self.held.clear()
+        return arrived
+
+    def flush(mut self, dst: DTLSMemory) raises -> Bool:
+        var any = len(self.held) > 0
+        for h in self.held:
+            dst.feed_datagram(h)
+        self.held.clear()
+        return any
+
+
+def lossy_run(seed: UInt64) raises:
+    var pki = Pki()
+    var ccfg = pki.client_config()
+    var scfg = pki.server_config()
+    var client = DTLSMemory(ccfg, String("localhost"))
+    var server = DTLSMemory(scfg)
+    server.set_peer_id("127.0.0.1:40002")
+    var c2s = LossyLink(seed)
+    var s2c = LossyLink(seed + 1000)
+    var buf = List[UInt8](length=DTLS_MAX_DATAGRAM, fill=0)
+    var cdone = False
+    var sdone = False
+    var deadline = monotonic_ms() + 20000
+    while True:
+        assert_true(monotonic_ms() < deadline, String("seed ", seed, ": stuck"))
+        if not cdone:
+            cdone = client.handshake()
+        else:
+            assert_true(client.try_read(buf).want_read())
+        var moved = c2s.carry(client, server)
+        if not sdone:
+            sdone = server.handshake()
+        else:
+            assert_true(server.try_read(buf).want_read())
+        moved = s2c.carry(server, client) or moved
+        if cdone and sdone and not moved:
+            break
+        if not moved:
+            # Held datagrams arrive late; then the timers resend.
+            moved = c2s.flush(server) or s2c.flush(client)
+        if not moved:
+            var t = 100
+            for x in [client.next_timeout_ms(), server.next_timeout_ms()]:
+                if x >= 0:
+                    t = min(t, x)
+            sleep(Float64(max(t, 1)) / 1000.0)
+
+    # 200 numbered, checksummed datagrams over the same link: whatever
+    # arrives is intact and arrives once.
+    var seen = List[Bool](length=200, fill=False)
+    var got = 0
+    for i in range(200):
+        var body = random_bytes(1 + (i * 31) % 700)
+        var d = String(i, " ", to_hex(sha256(body)), " ", to_hex(body))
+        _ = client.write(d)
+        _ = c2s.carry(client, server)
+        if i == 199:
+            _ = c2s.flush(server)
+        while True:
+            var r = server.try_read(buf)
+            if not r.done():
+                break
+            var text = String(from_utf8_lossy=Span(buf)[0 : r.count])
+            var parts = text.split(" ")
+            assert_equal(len(parts), 3, text)
+            var k = Int(parts[0])
+            var b = from_hex(String(parts[2]))
+            assert_equal(to_hex(sha256(b)), String(parts[1]), "damaged")
+            assert_false(seen[k], String("datagram ", k, " arrived twice"))
+            seen[k] = True
+            got += 1
+    # About 80 % arrive (the link loses 20 %); none twice.
+    assert_true(got >= 120 and got < 200, String("seed ", seed, ": ", got))
+
+
+def test_memory_seeded_loss_duplication_and_reordering() raises:
+    for seed in [1, 2, 3, 4]:
+        lossy_run(UInt64(seed))
+
+
 def test_memory_verification_failures() raises:
     var pki = Pki()
     var scfg = pki.server_config()
@@ -457,9 +574,12 @@ def test_openssl_s_client_vs_listener() raises:
 # ---- Mojo client, Mojo listener ---------------------------------------------------
 
 
-def poll_loop_pair(no_handshake: Bool, server_mtu: Int) raises:
+def poll_loop_pair(
+    no_handshake: Bool, server_mtu: Int, via_fd: Bool = False
+) raises:
     """Both ends non-blocking in this process: the client's connect with
-    timeout 0, the listener's accept(0) (or accept_no_handshake(0)),
+    timeout 0 (or from_fd on a connected UDP socket of Python's), the
+    listener's accept(0) (or accept_no_handshake(0)),
     try_handshake on both, one Poller; then 20 datagrams each way,
     checksummed, and close_notify."""
     var pki = Pki()
@@ -468,7 +588,15 @@ def poll_loop_pair(no_handshake: Bool, server_mtu: Int) raises:
         scfg.set_dtls_mtu(server_mtu)
     var listener = DTLSListener.bind("127.0.0.1", 0, scfg)
     var ccfg = pki.client_config()
-    var client = DTLSStream.connect(ccfg, "localhost", listener.port(), 0)
+    var socket = Python.import_module("socket")
+    var sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    var client: DTLSStream
+    if via_fd:
+        _ = sock.connect(Python.tuple("127.0.0.1", listener.port()))
+        client = DTLSStream.from_fd(ccfg, Int(py=sock.fileno()), String("localhost"))
+        client.set_timeout(0)
+    else:
+        client = DTLSStream.connect(ccfg, "localhost", listener.port(), 0)
     var server = Optional[DTLSStream]()
     var cdone = False
     var sdone = False
@@ -532,6 +660,8 @@ def poll_loop_pair(no_handshake: Bool, server_mtu: Int) raises:
     assert_equal(len(s.read()), 0)
     s.close()
     assert_equal(listener.peer_count(), 0)
+    client.close()
+    _ = sock.close()  # from_fd without take_ownership: the fd stayed ours
 
 
 def test_mojo_client_vs_listener_one_poll_loop() raises:
@@ -544,6 +674,10 @@ def test_listener_accept_no_handshake_in_a_poll_loop() raises:
 
 def test_listener_applies_the_configuration_mtu() raises:
     poll_loop_pair(False, 400)
+
+
+def test_client_from_fd_on_a_connected_udp_socket() raises:
+    poll_loop_pair(False, 0, via_fd=True)
 
 
 def test_mojo_client_vs_dtls_echo_example() raises:
