@@ -1048,6 +1048,35 @@ def test_closed_objects_raise() raises:
     expect_error(err, MOJO_TLS_ERR_CLOSED, "stream fileno after close")
 
 
+def test_ffi_dtls_listener_handle() raises:
+    """The typed DtlsListenerPtr at run time: NULL from a refused
+    configuration, the C library's answers for NULL and freed handles."""
+    var ffi = MojoTlsFFI.load()
+    var client_cfg = ffi.config_new(MOJO_TLS_ROLE_CLIENT)
+    var bad = ffi.dtls_listener_new(client_cfg, String("127.0.0.1"), 0)
+    assert_false(Bool(bad))
+    assert_true(bad == DtlsListenerPtr.null())
+    assert_equal(ffi.last_error_code(), MOJO_TLS_ERR_INVALID_ARGUMENT)
+    var pki = Pki()
+    var scfg = pki.server_config()
+    var l = ffi.dtls_listener_new(scfg.handle(), String("127.0.0.1"), 0)
+    assert_true(Bool(l))
+    assert_true(String(l).startswith("DtlsListenerPtr(0x"), String(l))
+    assert_true(ffi.dtls_listener_port(l) > 0)
+    assert_true(ffi.dtls_listener_fd(l) >= 0)
+    assert_equal(ffi.dtls_listener_peer_count(l), 0)
+    assert_equal(ffi.dtls_listener_free(l), 0)
+    assert_equal(ffi.dtls_listener_port(l), MOJO_TLS_ERR_INVALID_HANDLE)
+    assert_equal(ffi.dtls_listener_free(l), MOJO_TLS_ERR_INVALID_HANDLE)
+    assert_equal(
+        ffi.dtls_listener_port(DtlsListenerPtr.null()),
+        MOJO_TLS_ERR_INVALID_HANDLE,
+    )
+    assert_equal(ffi.dtls_listener_free(DtlsListenerPtr.null()), 0)
+    assert_equal(ffi.config_free(client_cfg), 0)
+    _ = scfg.is_server()  # the configuration lives until here
+
+
 def main() raises:
     try:
         TestSuite.discover_tests[__functions_in_module()]().run()
