@@ -171,6 +171,8 @@ struct TLSConfig(Movable):
         return self._box[].transport == MOJO_TLS_TRANSPORT_DATAGRAM
 
     def _need_datagram(self, what: String) raises TLSError:
+        """A TLS configuration given to a DTLS type would quietly give TLS
+        over TCP (the C constructors follow the configuration)."""
         if not self.is_datagram():
             raise TLSError(
                 MOJO_TLS_ERR_BAD_STATE,

@@ -4,16 +4,13 @@
 from ._ffi import (
     MojoTlsFFI,
     ConnPtr,
-    MOJO_TLS_ERR_BAD_STATE,
     MOJO_TLS_ERR_INVALID_ARGUMENT,
     MOJO_TLS_ERR_WANT_READ,
-    MOJO_TLS_ERR_WANT_WRITE,
 )
 from ._library import (
     TLSError,
     addr_of,
     check_i32,
-    make_error,
     null_error,
     to_hex,
 )
@@ -22,7 +19,6 @@ from .stream import (
     IOResult,
     _Conn,
     _check_port,
-    _io_result,
     _S_ALPN,
     _S_PEM,
     _S_SUBJECT,
@@ -37,19 +33,6 @@ from .stream import (
 # One datagram's plaintext is at most one record: 16384 bytes always fit,
 # so a read never allocates more whatever `max_bytes` says.
 comptime DTLS_MAX_DATAGRAM = 16384
-
-
-def _need_datagram_config(config: TLSConfig, what: String) raises TLSError:
-    """A stream configuration here would silently give TLS over TCP."""
-    if not config.is_datagram():
-        raise TLSError(
-            MOJO_TLS_ERR_BAD_STATE,
-            String(
-                what,
-                " needs a DTLS configuration (TLSConfig.dtls_client() /"
-                " dtls_server()), not a TLS one",
-            ),
-        )
 
 
 def _too_small(c: _Conn, rc: Int, cap: Int) raises TLSError:
@@ -191,7 +174,7 @@ struct DTLSStream(Movable):
         `try_handshake`."""
         _check_port(port)
         check_i32(timeout_ms, "DTLSStream.connect: timeout_ms")
-        _need_datagram_config(config, "DTLSStream.connect")
+        config._need_datagram("DTLSStream.connect")
         var ffi = config.ffi()
         var what = String("DTLSStream.connect(", host, ":", port, ")")
         var mtu = config.dtls_mtu()
@@ -221,7 +204,7 @@ struct DTLSStream(Movable):
         to the server). With `take_ownership` the stream closes `fd`. The
         handshake runs on `handshake()` or the first read/write."""
         check_i32(fd, "DTLSStream.from_fd: fd")
-        _need_datagram_config(config, "DTLSStream.from_fd")
+        config._need_datagram("DTLSStream.from_fd")
         var ffi = config.ffi()
         var h = ffi.conn_new_fd(
             config.handle(), fd, 1 if take_ownership else 0, server_name

@@ -9,7 +9,7 @@ from ._ffi import (
 )
 from ._library import TLSError, check_i32, closed_error, make_error, null_error
 from .config import TLSConfig, _ConfigBox
-from .dtls import DTLSStream, _need_datagram_config
+from .dtls import DTLSStream
 from .stream import _check_port
 
 
@@ -54,7 +54,7 @@ struct DTLSListener(Movable):
         """Listen on UDP `host`:`port` (port 0 = any free port; see
         `port()`). `config` must be a DTLS server configuration."""
         _check_port(port)
-        _need_datagram_config(config, "DTLSListener.bind")
+        config._need_datagram("DTLSListener.bind")
         if not config.is_server():
             raise TLSError(
                 MOJO_TLS_ERR_INVALID_ARGUMENT,

@@ -1,7 +1,7 @@
 # DTLSMemory: DTLS 1.2 without a socket: the caller moves whole datagrams
 # and runs the retransmission timer (event loops, custom transports).
 
-from ._ffi import MOJO_TLS_ERR_INVALID_ARGUMENT, MOJO_TLS_ERR_WANT_READ
+from ._ffi import MOJO_TLS_ERR_WANT_READ
 from ._library import TLSError, addr_of, null_error, to_hex
 from .config import TLSConfig
 from .dtls import (
@@ -10,7 +10,6 @@ from .dtls import (
     _dtls_read_bytes,
     _dtls_try_read,
     _dtls_write,
-    _need_datagram_config,
     _next_timeout,
     _set_mtu,
 )
@@ -61,7 +60,7 @@ struct DTLSMemory(Movable):
         """A memory-mode DTLS connection with `config` (`dtls_client()` or
         `dtls_server()`). Clients verify `server_name` (required unless host
         name checking is off) and send it as SNI."""
-        _need_datagram_config(config, "DTLSMemory")
+        config._need_datagram("DTLSMemory")
         var ffi = config.ffi()
         var h = ffi.conn_new_memory(config.handle(), server_name)
         if not h:
