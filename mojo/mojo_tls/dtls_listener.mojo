@@ -10,6 +10,7 @@ from ._ffi import (
 from ._library import TLSError, check_i32, closed_error, make_error, null_error
 from .config import TLSConfig, _ConfigBox
 from .dtls import DTLSStream
+from .poll import monotonic_ms
 from .stream import _check_port
 
 
@@ -108,9 +109,14 @@ struct DTLSListener(Movable):
         check_i32(timeout_ms, "DTLSListener.accept: timeout_ms")
         var mtu = self._config[].mtu
         if mtu != 0:
-            # The MTU must be set before the server's first flight.
+            # The MTU must be set before the server's first flight: accept
+            # without the handshake, then handshake in the time left.
+            var start = monotonic_ms()
             var s = self.accept_no_handshake(timeout_ms)
-            s._finish_handshake(timeout_ms)
+            var left = timeout_ms
+            if timeout_ms > 0:
+                left = max(1, timeout_ms - (monotonic_ms() - start))
+            s._finish_handshake(left)
             return s^
         var h = self._ffi.conn_new_dtls_accept(self._h(), timeout_ms)
         if not h:

@@ -537,9 +537,11 @@ def test_client_with_certificate_vs_openssl_s_server() raises:
     run_against_s_server(pki, True)
 
 
-def test_openssl_s_client_vs_listener() raises:
+def s_client_vs_listener(mtu: Int) raises:
     var pki = Pki()
     var scfg = pki.server_config()
+    if mtu > 0:
+        scfg.set_dtls_mtu(mtu)
     var listener = DTLSListener.bind("127.0.0.1", 0, scfg)
     assert_equal(listener.peer_count(), 0)
     var lines = String("")
@@ -564,11 +566,28 @@ def test_openssl_s_client_vs_listener() raises:
         _ = s.write(d)
         got += String(from_utf8_lossy=Span(d))
     assert_equal(got, lines)
+    if mtu > 0:
+        # The blocking accept set the configuration's MTU before its
+        # handshake: a datagram over it is refused, the stream goes on.
+        var err = Optional[TLSError]()
+        try:
+            _ = s.write(random_bytes(mtu + 100))
+        except e:
+            err = e^
+        expect_error(err, MOJO_TLS_ERR_INVALID_ARGUMENT, "write over the MTU")
     s.close()  # close_notify: s_client (-quiet ignores stdin's end) exits
     assert_equal(listener.peer_count(), 0)
     var out = String(py=cli.finish(10))
     assert_true(out.find(lines) >= 0, out)
     assert_equal(Int(py=cli.returncode()), 0, out)
+
+
+def test_openssl_s_client_vs_listener() raises:
+    s_client_vs_listener(0)
+
+
+def test_openssl_s_client_vs_listener_with_an_mtu() raises:
+    s_client_vs_listener(500)
 
 
 # ---- Mojo client, Mojo listener ---------------------------------------------------
