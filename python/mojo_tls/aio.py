@@ -392,6 +392,7 @@ def _client_context(context: Optional[TLSContext]) -> TLSContext:
         return TLSContext()
     if not isinstance(context, TLSContext):
         raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    context._require_stream("open_connection")
     if context.server_side:
         raise ValueError("open_connection needs a client context")
     return context
@@ -455,6 +456,7 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
     Returns the asyncio Server."""
     if not isinstance(context, TLSContext):
         raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    context._require_stream("start_server")
     if not context.server_side:
         raise ValueError("start_server needs a server context (TLSContext(server_side=True))")
     loop = asyncio.get_running_loop()
