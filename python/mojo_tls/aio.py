@@ -20,7 +20,8 @@ from .errors import (TLSClosedError, TLSError, TLSTruncatedError, TLSWantReadErr
                      TLSWantWriteError)
 from .memory import TLSObject
 
-__all__ = ["open_connection", "start_server", "TLSStreamWriter"]
+__all__ = ["open_connection", "start_server", "TLSStreamWriter",
+           "create_dtls_connection", "create_dtls_server", "DTLSTransport", "DTLSServer"]
 
 log = logging.getLogger("mojo_tls.aio")
 
@@ -497,3 +498,8 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
         return proto
 
     return await loop.create_server(factory, host, port, **kwargs)
+
+
+# DTLS (datagrams) lives in its own module; its helpers are part of this one's API.
+from .aio_dtls import (DTLSServer, DTLSTransport, create_dtls_connection,  # noqa: E402
+                       create_dtls_server)
