@@ -42,7 +42,15 @@ def _is_initial_hello(d: bytes) -> bool:
     epoch bytes 3-4 zero, handshake type 1 at byte 13): the only datagram
     that may start a session. Anything else from an unknown address is
     dropped without touching the library."""
-    return len(d) >= 25 and d[0] == 22 and d[3] == 0 and d[4] == 0 and d[13] == 1
+    return len(d) >= 59 and d[0] == 22 and d[3] == 0 and d[4] == 0 and d[13] == 1
+
+
+def _hello_random(d: bytes) -> bytes:
+    """The client random of an initial ClientHello (after the 13-byte record
+    header, the 12-byte handshake header and the 2-byte version): the same
+    in every copy and retransmission of one handshake's hello, new in a new
+    handshake."""
+    return d[27:59]
 
 
 class _Session:
@@ -69,6 +77,7 @@ class _Session:
         self.protocol: Optional[asyncio.DatagramProtocol] = None
         self.handshake_waiter: "asyncio.Future[None]" = loop.create_future()
         self.handshake_waiter.add_done_callback(_retrieve)
+        self.hello_random = b""  # server: the client random of the hello that made it
 
     # -- input ----------------------------------------------------------------------
     def datagram(self, data: bytes) -> None:
@@ -459,6 +468,18 @@ class DTLSServer:
     def _datagram(self, data: bytes, addr: Address) -> None:
         s = self._sessions.get(addr)
         if s is not None:
+            if s.handshaken and _is_initial_hello(data):
+                # Mbed TLS ends an established session on any hello with a
+                # valid cookie (a reconnect from the same port), so a stale
+                # copy of the session's own hello (a duplicate delayed on
+                # the path) must not reach it. A hello of a new handshake
+                # (another client random) replaces the session, once its
+                # cookie is valid (RFC 6347 4.2.8).
+                if _hello_random(data) != s.hello_random:
+                    self._admit(data, addr, replacing=s)
+                else:
+                    self.stats["dropped"] += 1
+                return
             s.datagram(data)
             return
         if not _is_initial_hello(data):
@@ -466,11 +487,12 @@ class DTLSServer:
             return
         self._admit(data, addr)
 
-    def _admit(self, hello: bytes, addr: Address) -> None:
-        """A ClientHello from a new address. Without a valid cookie the
-        library answers a HelloVerifyRequest and runs no timer: the object
-        is dropped (no state). With one it sends its ServerHello flight and
-        its timer runs: the client gets a session."""
+    def _admit(self, hello: bytes, addr: Address, replacing: Optional[_Session] = None) -> None:
+        """A ClientHello from a new address (or a new handshake from the
+        address of `replacing`). Without a valid cookie the library answers
+        a HelloVerifyRequest and runs no timer: the object is dropped (no
+        state). With one it sends its ServerHello flight and its timer runs:
+        the client gets a session."""
         udp = self._udp
         if udp is None or udp.is_closing():
             return
@@ -497,6 +519,8 @@ class DTLSServer:
                 udp.sendto(d, addr)
             self.stats["stateless_replies"] += 1
             return
+        if replacing is not None:
+            replacing.abort(ConnectionResetError(f"DTLS peer {addr!r} started a new session"))
         if len(self._sessions) >= self._max_peers:
             dtls.close()  # nothing sent: the client retries later
             self.stats["refused"] += 1
@@ -507,6 +531,7 @@ class DTLSServer:
                  "sockname": udp.get_extra_info("sockname")}
         s = _Session(self._loop, dtls, lambda d: self._send(d, addr), addr, self._factory, extra,
                      self._forget)
+        s.hello_random = _hello_random(hello)
         self._sessions[addr] = s
         self.stats["admitted"] += 1
         s._arm()
