@@ -223,7 +223,7 @@ class _Session:
     def _call_lost(self, protocol: asyncio.DatagramProtocol,
                    exc: Optional[BaseException]) -> None:
         try:
-            protocol.connection_lost(exc)
+            protocol.connection_lost(exc)  # type: ignore[arg-type]  # as asyncio passes it
         except Exception as e:
             self._report("DTLS connection_lost failed", e)
 

@@ -103,7 +103,7 @@ class DTLSObject(_DTLSConnBase):
     def drain_datagrams(self) -> List[bytes]:
         """Every datagram waiting to be sent, in order (send each one as one
         datagram)."""
-        out = []
+        out: List[bytes] = []
         while True:
             d = self.drain_datagram()
             if d is None:

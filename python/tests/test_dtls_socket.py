@@ -333,3 +333,29 @@ def test_threaded_clients(dtls_server_ctx, dtls_client_ctx) -> None:
                     assert s.recv() == d
         srv.join()
         assert srv.results == [5] * n
+
+
+def test_close_wakes_a_blocked_recv(dtls_server_ctx, dtls_client_ctx) -> None:
+    release = threading.Event()
+    with dtls_server_ctx.listen(HOST, 0) as lst:
+        srv = ThreadServer(lambda: lst.accept(timeout=10)[0],
+                           lambda conn: (release.wait(10), conn.close()))
+        s = dtls_client_ctx.connect(HOST, lst.port, timeout=10, server_hostname="localhost")
+        s.settimeout(None)  # blocks
+        outcome = []
+
+        def reader() -> None:
+            try:
+                outcome.append(s.recv())
+            except (mojo_tls.TLSError, OSError) as exc:
+                outcome.append(exc)
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        time.sleep(0.2)
+        s.close()
+        t.join(5)
+        assert not t.is_alive(), "close() did not wake the blocked recv()"
+        assert s.closed and len(outcome) == 1
+        assert isinstance(outcome[0], mojo_tls.TLSError), outcome
+        release.set()
+        srv.join()
