@@ -7,6 +7,10 @@
 the :class:`asyncio.StreamWriter` methods. The TCP side is asyncio's own
 transport; the library only sees bytes (:class:`~mojo_tls.TLSObject`), so the
 event loop never blocks on network I/O.
+
+DTLS (datagrams): :func:`create_dtls_connection` and
+:func:`create_dtls_server` give ``asyncio.DatagramProtocol`` endpoints
+whose protocols see plaintext (see :mod:`mojo_tls.aio_dtls`).
 """
 
 from __future__ import annotations
