@@ -78,6 +78,7 @@ class _Session:
         self.handshake_waiter: "asyncio.Future[None]" = loop.create_future()
         self.handshake_waiter.add_done_callback(_retrieve)
         self.hello_random = b""  # server: the client random of the hello that made it
+        self.handshake_timer: Optional[asyncio.TimerHandle] = None  # server: handshake_timeout
 
     # -- input ----------------------------------------------------------------------
     def datagram(self, data: bytes) -> None:
@@ -140,7 +141,13 @@ class _Session:
             return False
         if not self.handshake_waiter.done():
             self.handshake_waiter.set_result(None)
+        self._cancel_handshake_timer()
         return True
+
+    def _cancel_handshake_timer(self) -> None:
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+            self.handshake_timer = None
 
     def _deliver(self, data: bytes) -> None:
         p = self.protocol
@@ -209,6 +216,7 @@ class _Session:
         if self.gone:
             return
         self.gone = True
+        self._cancel_handshake_timer()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -536,7 +544,8 @@ class DTLSServer:
         self.stats["admitted"] += 1
         s._arm()
         if self._handshake_timeout is not None:
-            self._loop.call_later(self._handshake_timeout, self._handshake_expired, s)
+            s.handshake_timer = self._loop.call_later(self._handshake_timeout,
+                                                      self._handshake_expired, s)
 
     def _send(self, d: bytes, addr: Address) -> None:
         udp = self._udp

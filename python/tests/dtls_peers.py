@@ -28,7 +28,8 @@ def free_udp_port() -> int:
 
 def datagram(seq: int, size: int) -> bytes:
     """A datagram that carries its sequence number and a checksum of itself."""
-    body = seq.to_bytes(4, "big") + random.Random(seq).randbytes(max(0, size - 36))
+    n = max(0, size - 36)
+    body = seq.to_bytes(4, "big") + random.Random(seq).getrandbits(8 * n).to_bytes(n, "big")
     return body + hashlib.sha256(body).digest()
 
 

@@ -359,3 +359,26 @@ def test_close_wakes_a_blocked_recv(dtls_server_ctx, dtls_client_ctx) -> None:
         assert isinstance(outcome[0], mojo_tls.TLSError), outcome
         release.set()
         srv.join()
+
+
+def test_native_connect_and_resumption(dtls_server_ctx, dtls_client_ctx) -> None:
+    """connect() without a separate server_hostname (the library opens the
+    UDP socket; the certificate's IP SAN is checked), then a resumed
+    session."""
+    dtls_server_ctx.set_session_cache()
+    with dtls_server_ctx.listen(HOST, 0) as lst:
+        srv = ThreadServer(lambda: lst.accept(timeout=10)[0], echo, count=2)
+        with dtls_client_ctx.connect(HOST, lst.port, timeout=10) as s:
+            assert s.server_hostname == HOST
+            s.send(b"first")
+            assert s.recv() == b"first"
+            assert not s.session_reused
+            session = s.session
+        assert session is not None
+        with dtls_client_ctx.connect(HOST, lst.port, timeout=10, session=session) as s:
+            s.send(b"again")
+            assert s.recv() == b"again"
+            assert s.session_reused
+        srv.join()
+    stats = dtls_client_ctx.session_stats()
+    assert stats["connect_good"] == 2 and stats["hits"] == 1
