@@ -207,7 +207,7 @@ def test_handshake_timeout_and_refused(dtls_client_ctx) -> None:
 def test_peer_table_bounded_and_idle_peers_dropped(dtls_server_ctx, dtls_client_ctx) -> None:
     async def main() -> None:
         server = await aio.create_dtls_server(Echo, dtls_server_ctx, local_addr=(HOST, 0),
-                                              max_peers=2, idle_timeout=0.4)
+                                              max_peers=2, idle_timeout=1.0)
         first = [await aio.create_dtls_connection(Client, dtls_client_ctx,
                                                   remote_addr=server.address,
                                                   server_hostname="localhost")
