@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket as _socket
 import threading
+import time
 from typing import Any, Callable, List, Optional, Tuple
 
 from . import _ffi, _sni
@@ -422,16 +423,29 @@ class DTLSListener:
         timeout_ms(t)  # validate
         h = self._h()
         L = lib()
-        fn = L.mojo_tls_conn_new_dtls_accept if handshake else L.mojo_tls_conn_new_dtls_accept_no_handshake
+        # With an MTU the handshake must start after set_mtu (its flights
+        # are fragmented to fit): accept without it, then handshake here.
+        later = bool(self.context.mtu) and handshake and t != 0
+        fn = (L.mojo_tls_conn_new_dtls_accept if handshake and not later
+              else L.mojo_tls_conn_new_dtls_accept_no_handshake)
+        start = time.monotonic()
         conn = handle_call(t, lambda ms: fn(h, ms))
         if not conn and L.mojo_tls_last_error_code() == Err.MOJO_TLS_ERR_INVALID_HANDLE:
             raise TLSClosedError("the DTLSListener is closed", int(Err.MOJO_TLS_ERR_CLOSED))
         conn = check_handle(conn, "accept")
-        done = handshake and t != 0
         s = DTLSSocket._new(self.context, conn, server_side=True, server_hostname=None,
-                            timeout=t, handshake_done=done)
+                            timeout=t, handshake_done=handshake and not later and t != 0)
         try:
             s._apply_context()
+            if later:
+                left = None if t is None else max(0.001, t - (time.monotonic() - start))
+                s.settimeout(left)
+                s.do_handshake()
+                s.settimeout(t)
+        except BaseException:
+            s.abandon()
+            raise
+        try:
             addr = s.getpeername()
         except (OSError, TLSError):
             addr = None

@@ -382,3 +382,55 @@ def test_native_connect_and_resumption(dtls_server_ctx, dtls_client_ctx) -> None
         srv.join()
     stats = dtls_client_ctx.session_stats()
     assert stats["connect_good"] == 2 and stats["hits"] == 1
+
+
+def test_mtu_applies_to_both_sides_handshake(dtls_server_ctx, dtls_client_ctx) -> None:
+    """With ctx.mtu set, every datagram of the handshake fits it, on the
+    client (connect) and on the server (accept): a relay socket in the
+    middle measures them."""
+    dtls_server_ctx.mtu = 300
+    dtls_client_ctx.mtu = 300
+    with dtls_server_ctx.listen(HOST, 0) as lst:
+        srv = ThreadServer(lambda: lst.accept(timeout=10)[0], echo)
+        relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        relay.bind((HOST, 0))
+        relay.settimeout(0.05)
+        sizes = []
+        stop = threading.Event()
+
+        def forward() -> None:
+            client = None
+            up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            up.connect((HOST, lst.port))
+            up.settimeout(0.05)
+            while not stop.is_set():
+                try:
+                    d, client = relay.recvfrom(65536)
+                    sizes.append(len(d))
+                    up.send(d)
+                except socket.timeout:
+                    pass
+                try:
+                    d = up.recv(65536)
+                    sizes.append(len(d))
+                    if client:
+                        relay.sendto(d, client)
+                except (socket.timeout, ConnectionRefusedError):
+                    pass
+            up.close()
+
+        t = threading.Thread(target=forward, daemon=True)
+        t.start()
+        with dtls_client_ctx.connect(HOST, relay.getsockname()[1], timeout=10,
+                                     server_hostname="localhost") as s:
+            assert s.mtu == 300
+            s.send(b"m" * 200)
+            assert s.recv() == b"m" * 200
+            with pytest.raises(mojo_tls.TLSInvalidArgumentError):
+                s.send(b"m" * 400)
+        srv.join()
+        stop.set()
+        t.join(5)
+        relay.close()
+        assert sizes and max(sizes) <= 300, sizes
+        assert len(sizes) > 8  # the server's certificate flight was fragmented
