@@ -434,3 +434,18 @@ def test_mtu_applies_to_both_sides_handshake(dtls_server_ctx, dtls_client_ctx) -
         relay.close()
         assert sizes and max(sizes) <= 300, sizes
         assert len(sizes) > 8  # the server's certificate flight was fragmented
+
+
+def test_unwrap_returns_the_udp_socket(dtls_server_ctx, dtls_client_ctx) -> None:
+    with dtls_server_ctx.listen(HOST, 0) as lst:
+        srv = ThreadServer(lambda: lst.accept(timeout=10)[0], echo)
+        s = dtls_client_ctx.connect(HOST, lst.port, timeout=10, server_hostname="localhost")
+        s.send(b"x")
+        assert s.recv() == b"x"
+        plain = s.unwrap()  # close_notify: the echo loop ends
+        assert s.closed
+        with plain:
+            assert plain.type == socket.SOCK_DGRAM
+            assert plain.getpeername() == (HOST, lst.port)
+        srv.join()
+        assert srv.results == [1]
