@@ -39,7 +39,8 @@ from .bio import TLSBIOObject, TLSSSLContextAdapter
 from ._sockets import TLSListener, TLSSocket, connect, listen
 from .dtls import DTLSContext
 from .dtls_memory import DTLSObject
-from .dtls_socket import DTLSListener, DTLSSocket
+from .dtls_socket import DTLSSocket
+from .dtls_listener import DTLSListener
 
 __version__ = "0.1.0"
 

@@ -505,5 +505,6 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
 
 
 # DTLS (datagrams) lives in its own module; its helpers are part of this one's API.
-from .aio_dtls import (DTLSServer, DTLSTransport, create_dtls_connection,  # noqa: E402
-                       create_dtls_server)
+from ._dtls_session import DTLSTransport  # noqa: E402
+from .aio_dtls import create_dtls_connection  # noqa: E402
+from .aio_dtls_server import DTLSServer, create_dtls_server  # noqa: E402

@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import ssl as _ssl
 
     from .dtls_memory import DTLSObject
-    from .dtls_socket import DTLSListener, DTLSSocket
+    from .dtls_listener import DTLSListener
+    from .dtls_socket import DTLSSocket
 
 __all__ = ["DTLSContext", "peer_id"]
 
