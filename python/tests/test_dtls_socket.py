@@ -449,3 +449,51 @@ def test_unwrap_returns_the_udp_socket(dtls_server_ctx, dtls_client_ctx) -> None
             assert plain.getpeername() == (HOST, lst.port)
         srv.join()
         assert srv.results == [1]
+
+
+def test_signals_interrupt_or_resume_a_blocked_recv(dtls_server_ctx, dtls_client_ctx) -> None:
+    """PEP 475: a signal handler's exception ends a blocked recv(); a handler
+    that returns lets it wait on with what is left of its timeout. (SIGUSR1
+    sent to this thread: SIGALRM is pytest-timeout's.)"""
+    import signal
+
+    class Boom(Exception):
+        pass
+
+    def boom(*_: object) -> None:
+        raise Boom()
+
+    def signal_me_in(seconds: float) -> threading.Timer:
+        t = threading.Timer(seconds, signal.pthread_kill,
+                            (threading.get_ident(), signal.SIGUSR1))
+        t.start()
+        return t
+
+    release = threading.Event()
+    old = signal.signal(signal.SIGUSR1, boom)
+    try:
+        with dtls_server_ctx.listen(HOST, 0) as lst:
+            srv = ThreadServer(lambda: lst.accept(timeout=10)[0],
+                               lambda conn: (release.wait(10), conn.close()))
+            with dtls_client_ctx.connect(HOST, lst.port, timeout=10,
+                                         server_hostname="localhost") as s:
+                s.settimeout(None)
+                timer = signal_me_in(0.2)
+                t0 = time.monotonic()
+                with pytest.raises(Boom):
+                    s.recv()
+                assert time.monotonic() - t0 < 2
+                timer.join()
+                hits = []
+                signal.signal(signal.SIGUSR1, lambda *_: hits.append(1))
+                s.settimeout(0.8)
+                timer = signal_me_in(0.2)
+                t0 = time.monotonic()
+                with pytest.raises(mojo_tls.TLSTimeoutError):
+                    s.recv()
+                assert 0.7 < time.monotonic() - t0 < 3 and hits == [1]
+                timer.join()
+                release.set()
+            srv.join()
+    finally:
+        signal.signal(signal.SIGUSR1, old)
