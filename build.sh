@@ -210,7 +210,8 @@ build_examples() {
 # Skipped with a note otherwise, so the build stays fast without it.
 build_mojo_examples() {
   local mojo="" src name pids=() outs=() i rc=0
-  if [[ -x "$ROOT/target/mojo-venv/bin/mojo" ]]; then
+  # --version: a venv moved with its checkout does not run (mojo/run_tests.sh remakes it).
+  if [[ -x "$ROOT/target/mojo-venv/bin/mojo" ]] && "$ROOT/target/mojo-venv/bin/mojo" --version >/dev/null 2>&1; then
     mojo="$ROOT/target/mojo-venv/bin/mojo"
   elif have mojo; then
     mojo=$(command -v mojo)

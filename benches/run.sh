@@ -228,7 +228,7 @@ if want bundled; then
   PY=("$VENV/bin/python" "$ROOT/benches/bench_py.py")
 
   MOJO=${MOJO:-$ROOT/target/mojo-venv/bin/mojo}
-  if [[ -x $MOJO ]]; then
+  if [[ -x $MOJO ]] && "$MOJO" --version >/dev/null 2>&1; then
     say "mojo: building benches/ffi.mojo"
     if "$MOJO" build -I mojo -o "$W/ffi-mojo" benches/ffi.mojo >"$W/mojo-build.log" 2>&1; then
       MOJO_BIN=$W/ffi-mojo

@@ -33,6 +33,12 @@ if [[ -n ${MOJO:-} ]]; then
   [[ -x $MOJO ]] || die "MOJO=$MOJO is not executable"
 else
   MOJO=$VENV/bin/mojo
+  # A venv is tied to the path it was made at (its scripts name their
+  # interpreter by absolute path): one moved with its checkout is remade.
+  if [[ -x $MOJO ]] && ! "$MOJO" --version >/dev/null 2>&1; then
+    echo "==> mojo: $VENV does not run here (moved?); making it again"
+    rm -rf "$VENV"
+  fi
   if [[ ! -x $MOJO ]]; then
     py=$(command -v python3 || true)
     [[ -n $py ]] || die "python3 is needed to install Mojo (pip install $MOJO_SPEC)"

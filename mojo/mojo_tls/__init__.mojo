@@ -20,7 +20,10 @@ relative to the working directory or the program). Servers of many
 clients: `TLSListener.accept_no_handshake`, non-blocking `try_handshake` /
 `try_read` / `try_write` and `Poller` (poll(2)). The
 low-level FFI (one method per C function) is `mojo_tls._ffi.MojoTlsFFI`;
-its handles are typed (`ConfigPtr`, `ConnPtr`, `GencertPtr`).
+its handles are typed (`ConfigPtr`, `ConnPtr`, `GencertPtr`,
+`DtlsListenerPtr`). DTLS 1.2: `TLSConfig.dtls_client()` /
+`dtls_server(...)`, `DTLSStream` (one datagram per read and write),
+`DTLSListener` and `DTLSMemory`.
 """
 
 from ._ffi import (
@@ -38,6 +41,8 @@ from ._ffi import (
     MOJO_TLS_PIN_SPKI,
     MOJO_TLS_USAGE_SERVER,
     MOJO_TLS_USAGE_CLIENT,
+    MOJO_TLS_TRANSPORT_STREAM,
+    MOJO_TLS_TRANSPORT_DATAGRAM,
     MOJO_TLS_OK,
     MOJO_TLS_ERR_WANT_READ,
     MOJO_TLS_ERR_WANT_WRITE,
@@ -64,6 +69,7 @@ from ._ffi import (
     ConfigPtr,
     ConnPtr,
     GencertPtr,
+    DtlsListenerPtr,
 )
 from ._library import (
     TLSError,
@@ -77,6 +83,9 @@ from .config import TLSConfig, has_tls13
 from .stream import TLSStream, TLSListener, IOResult, connect
 from .poll import Poller, monotonic_ms, POLLIN, POLLOUT, POLLERR, POLLHUP
 from .memory import TLSMemoryStream
+from .dtls import DTLSStream, DTLS_MAX_DATAGRAM
+from .dtls_listener import DTLSListener
+from .dtls_memory import DTLSMemory
 from .certs import (
     GeneratedCert,
     generate_ca,

@@ -13,6 +13,9 @@ from ._ffi import (
     MOJO_TLS_VERSION_TLS1_3,
     MOJO_TLS_RECORD_LAYER_AUTO,
     MOJO_TLS_RECORD_LAYER_MBEDTLS,
+    MOJO_TLS_TRANSPORT_STREAM,
+    MOJO_TLS_TRANSPORT_DATAGRAM,
+    MOJO_TLS_ERR_BAD_STATE,
 )
 from ._library import (
     TLSError,
@@ -33,13 +36,24 @@ struct _ConfigBox(Movable):
     var ffi: MojoTlsFFI
     var handle: ConfigPtr
     var role: Int
+    var transport: Int
+    # DTLS path MTU for connections made from this configuration (0 = none
+    # set). The C ABI sets it per connection; the Mojo layer applies it to
+    # each new connection before its handshake.
+    var mtu: Int
 
     def __init__(
-        out self, var ffi: MojoTlsFFI, handle: ConfigPtr, role: Int
+        out self,
+        var ffi: MojoTlsFFI,
+        handle: ConfigPtr,
+        role: Int,
+        transport: Int = MOJO_TLS_TRANSPORT_STREAM,
     ):
         self.ffi = ffi^
         self.handle = handle
         self.role = role
+        self.transport = transport
+        self.mtu = 0
 
     def __deinit__(deinit self):
         _ = self.ffi.config_free(self.handle)
@@ -67,14 +81,27 @@ struct TLSConfig(Movable):
 
     var _box: ArcPointer[_ConfigBox]
 
-    def __init__(out self, role: Int = MOJO_TLS_ROLE_CLIENT) raises TLSError:
+    def __init__(
+        out self,
+        role: Int = MOJO_TLS_ROLE_CLIENT,
+        transport: Int = MOJO_TLS_TRANSPORT_STREAM,
+    ) raises TLSError:
         """A configuration for `role` (MOJO_TLS_ROLE_CLIENT or
-        MOJO_TLS_ROLE_SERVER) with secure defaults."""
+        MOJO_TLS_ROLE_SERVER) with secure defaults; `transport`
+        MOJO_TLS_TRANSPORT_STREAM (TLS) or MOJO_TLS_TRANSPORT_DATAGRAM (DTLS
+        1.2, fixed for the configuration's life)."""
         var ffi = load_library()
+        check_i32(transport, "TLSConfig: transport")
         var h = ffi.config_new(role)
         if not h:
             raise null_error(ffi, "TLSConfig")
-        self._box = ArcPointer(_ConfigBox(ffi^, h, role))
+        if transport != MOJO_TLS_TRANSPORT_STREAM:
+            var rc = ffi.config_set_transport(h, transport)
+            if rc < 0:
+                var err = make_error(ffi, rc, "TLSConfig: transport")
+                _ = ffi.config_free(h)
+                raise err^
+        self._box = ArcPointer(_ConfigBox(ffi^, h, role, transport))
 
     @staticmethod
     def client() raises TLSError -> TLSConfig:
@@ -96,6 +123,29 @@ struct TLSConfig(Movable):
         c.add_cert_file(cert_file, key_file, password)
         return c^
 
+    @staticmethod
+    def dtls_client() raises TLSError -> TLSConfig:
+        """A DTLS 1.2 client configuration (for DTLSStream / DTLSMemory):
+        the same secure defaults and trust settings as `client()`."""
+        return TLSConfig(MOJO_TLS_ROLE_CLIENT, MOJO_TLS_TRANSPORT_DATAGRAM)
+
+    @staticmethod
+    def dtls_server() raises TLSError -> TLSConfig:
+        """A DTLS 1.2 server configuration (for DTLSListener / DTLSMemory);
+        add its certificate and key next. Clients must return a
+        HelloVerifyRequest cookie before the server keeps any state."""
+        return TLSConfig(MOJO_TLS_ROLE_SERVER, MOJO_TLS_TRANSPORT_DATAGRAM)
+
+    @staticmethod
+    def dtls_server(
+        cert_file: String, key_file: String, password: Optional[String] = None
+    ) raises TLSError -> TLSConfig:
+        """A DTLS 1.2 server configuration with its certificate chain and
+        key (files)."""
+        var c = TLSConfig.dtls_server()
+        c.add_cert_file(cert_file, key_file, password)
+        return c^
+
     # ---- internals -----------------------------------------------------------
 
     def ffi(self) -> MojoTlsFFI:
@@ -114,6 +164,37 @@ struct TLSConfig(Movable):
     def is_server(self) -> Bool:
         """True for a server configuration."""
         return self._box[].role == MOJO_TLS_ROLE_SERVER
+
+    def is_datagram(self) -> Bool:
+        """True for a DTLS configuration (`dtls_client()` / `dtls_server()`).
+        """
+        return self._box[].transport == MOJO_TLS_TRANSPORT_DATAGRAM
+
+    def _need_datagram(self, what: String) raises TLSError:
+        """A TLS configuration given to a DTLS type would quietly give TLS
+        over TCP (the C constructors follow the configuration)."""
+        if not self.is_datagram():
+            raise TLSError(
+                MOJO_TLS_ERR_BAD_STATE,
+                String(
+                    what,
+                    " needs a DTLS configuration (TLSConfig.dtls_client()"
+                    " / dtls_server())",
+                ),
+            )
+
+    def _need_stream(self, what: String) raises TLSError:
+        """A DTLS configuration given to a TLS type would run DTLS over a
+        UDP socket behind a byte-stream API."""
+        if self.is_datagram():
+            raise TLSError(
+                MOJO_TLS_ERR_BAD_STATE,
+                String(
+                    what,
+                    " needs a TLS configuration; DTLS ones go to DTLSStream,"
+                    " DTLSListener and DTLSMemory",
+                ),
+            )
 
     def _check(self, rc: Int, what: String) raises TLSError:
         if rc < 0:
@@ -333,6 +414,42 @@ struct TLSConfig(Movable):
             self._box[].ffi.config_set_keylog_file(self.handle(), path),
             "set_keylog_file",
         )
+
+    # ---- DTLS -----------------------------------------------------------------
+
+    def set_dtls_handshake_timeout(
+        self, min_ms: Int, max_ms: Int
+    ) raises TLSError:
+        """DTLS: an unanswered handshake flight is sent again after
+        `min_ms`, then after twice as long each time; the handshake fails
+        with MOJO_TLS_ERR_TIMEOUT once the delay would pass `max_ms`
+        (default 1000 / 60000; 0 < min_ms <= max_ms)."""
+        self._need_datagram("set_dtls_handshake_timeout")
+        check_i32(min_ms, "set_dtls_handshake_timeout: min_ms")
+        check_i32(max_ms, "set_dtls_handshake_timeout: max_ms")
+        self._check(
+            self._box[].ffi.config_set_dtls_handshake_timeout(
+                self.handle(), min_ms, max_ms
+            ),
+            "set_dtls_handshake_timeout",
+        )
+
+    def set_dtls_mtu(self, mtu: Int) raises TLSError:
+        """DTLS: the path MTU (bytes of a datagram, 64..65535; 0 = no limit
+        below the record size) of connections made from now on: handshake
+        flights are fragmented to fit, a write larger than one datagram
+        carries raises. `DTLSStream.set_mtu` changes one connection."""
+        self._need_datagram("set_dtls_mtu")
+        if mtu != 0 and (mtu < 64 or mtu > 65535):
+            raise TLSError(
+                MOJO_TLS_ERR_INVALID_ARGUMENT,
+                String("set_dtls_mtu: mtu must be 0 or 64..65535, not ", mtu),
+            )
+        self._box[].mtu = mtu
+
+    def dtls_mtu(self) -> Int:
+        """The MTU `set_dtls_mtu` set (0: none)."""
+        return self._box[].mtu
 
     # ---- sessions (server) ---------------------------------------------------
 

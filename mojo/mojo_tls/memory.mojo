@@ -44,6 +44,7 @@ struct TLSMemoryStream(Movable):
         """A memory-mode connection with `config` (client or server).
         Clients verify `server_name` (required unless host name checking is
         off) and send it as SNI."""
+        config._need_stream("TLSMemoryStream")
         var ffi = config.ffi()
         var h = ffi.conn_new_memory(config.handle(), server_name)
         if not h:

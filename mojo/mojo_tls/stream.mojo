@@ -427,6 +427,7 @@ struct TLSStream(Movable):
         configuration). `host` is the name verified and sent as SNI."""
         _check_port(port)
         check_i32(timeout_ms, "connect: timeout_ms")
+        config._need_stream("TLSStream.connect")
         var ffi = config.ffi()
         var h = ffi.conn_new_connect(config.handle(), host, port, timeout_ms)
         if not h:
@@ -445,6 +446,7 @@ struct TLSStream(Movable):
         the stream is used. The handshake runs on `handshake()` or the first
         read/write."""
         check_i32(fd, "from_fd: fd")
+        config._need_stream("TLSStream.from_fd")
         var ffi = config.ffi()
         var h = ffi.conn_new_fd(
             config.handle(), fd, 1 if take_ownership else 0, server_name
@@ -734,6 +736,7 @@ struct TLSListener(Movable):
         """Listen on `host`:`port` (port 0 = any free port; see `port()`)."""
         _check_port(port)
         check_i32(backlog, "TLSListener.bind: backlog")
+        config._need_stream("TLSListener.bind")
         if not config.is_server():
             raise TLSError(
                 MOJO_TLS_ERR_INVALID_ARGUMENT,

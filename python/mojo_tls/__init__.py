@@ -12,7 +12,9 @@ Quick start::
 Servers: ``TLSContext(server_side=True)``, ``load_cert_chain(...)``, then
 ``listen(...)`` / ``accept()``, or ``wrap_socket(sock, server_side=True)``.
 Event loops: :class:`TLSObject` (memory mode) and :mod:`mojo_tls.aio`
-(``open_connection`` / ``start_server``). Test certificates:
+(``open_connection`` / ``start_server``). DTLS 1.2 (datagrams):
+:class:`DTLSContext` (``connect``, ``listen``, ``wrap_memory``) and
+``mojo_tls.aio.create_dtls_connection`` / ``create_dtls_server``. Test certificates:
 :func:`generate_ca` / :func:`generate_cert`.
 """
 
@@ -27,7 +29,7 @@ from .context import (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, Purpose, TLSConte
                       VerifyMode, create_default_context)
 from .errors import (CertificateVerifyError, Err, TLSBadPasswordError, TLSBadStateError,
                      TLSClosedError, TLSConnectError, TLSConnectionRefusedError,
-                     TLSConnectionResetError, TLSError, TLSFileNotFoundError,
+                     TLSConnectionResetError, TLSError, DTLSBufferTooSmallError, TLSFileNotFoundError,
                      TLSHandshakeError, TLSInternalError, TLSInterruptedError,
                      TLSInvalidArgumentError,
                      TLSNotAvailableError, TLSParseError, TLSProtocolError, TLSTimeoutError,
@@ -35,6 +37,10 @@ from .errors import (CertificateVerifyError, Err, TLSBadPasswordError, TLSBadSta
 from .memory import TLSObject
 from .bio import TLSBIOObject, TLSSSLContextAdapter
 from ._sockets import TLSListener, TLSSocket, connect, listen
+from .dtls import DTLSContext
+from .dtls_memory import DTLSObject
+from .dtls_socket import DTLSSocket
+from .dtls_listener import DTLSListener
 
 __version__ = "0.1.0"
 
@@ -50,6 +56,7 @@ __all__ = [
     "TLSInvalidArgumentError", "TLSUnsupportedError", "TLSBadStateError",
     "TLSNotAvailableError", "TLSInternalError", "TLSInterruptedError", "Err",
     "TLSConnectionResetError", "TLSConnectionRefusedError",
+    "DTLSContext", "DTLSSocket", "DTLSListener", "DTLSObject", "DTLSBufferTooSmallError",
     "library_version", "backend", "library_path", "sha256", "random_bytes", "HAS_TLSv1_3",
 ]
 

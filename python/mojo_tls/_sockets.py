@@ -141,6 +141,7 @@ class TLSSocket(_ConnBase):
             raise TypeError("context must be a TLSContext")
         if not isinstance(sock, _socket.socket):
             raise TypeError(f"sock must be a socket.socket, not {type(sock).__name__}")
+        context._require_stream("wrap_socket")
         if sock.type != _socket.SOCK_STREAM:
             raise ValueError("only stream sockets are supported")
         context._check_side(server_side)
@@ -614,6 +615,7 @@ def connect(host: str, port: int, *, context: Optional[TLSContext] = None,
         context = TLSContext()
     if not isinstance(context, TLSContext):
         raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    context._require_stream("connect()")
     if context.server_side:
         raise ValueError("connect() needs a client context")
     if not isinstance(host, str):
@@ -758,6 +760,7 @@ def listen(host: str = "127.0.0.1", port: int = 0, *, context: TLSContext,
     """Listen on `host`:`port` (port 0 = any free port) with a server context."""
     if not isinstance(context, TLSContext):
         raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    context._require_stream("listen()")
     if not context.server_side:
         raise ValueError("listen() needs a server context (TLSContext(server_side=True))")
     if not isinstance(host, str):

@@ -7,6 +7,10 @@
 the :class:`asyncio.StreamWriter` methods. The TCP side is asyncio's own
 transport; the library only sees bytes (:class:`~mojo_tls.TLSObject`), so the
 event loop never blocks on network I/O.
+
+DTLS (datagrams): :func:`create_dtls_connection` and
+:func:`create_dtls_server` give ``asyncio.DatagramProtocol`` endpoints
+whose protocols see plaintext (see :mod:`mojo_tls.aio_dtls`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from .errors import (TLSClosedError, TLSError, TLSTruncatedError, TLSWantReadErr
                      TLSWantWriteError)
 from .memory import TLSObject
 
-__all__ = ["open_connection", "start_server", "TLSStreamWriter"]
+__all__ = ["open_connection", "start_server", "TLSStreamWriter",
+           "create_dtls_connection", "create_dtls_server", "DTLSTransport", "DTLSServer"]
 
 log = logging.getLogger("mojo_tls.aio")
 
@@ -392,6 +397,7 @@ def _client_context(context: Optional[TLSContext]) -> TLSContext:
         return TLSContext()
     if not isinstance(context, TLSContext):
         raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    context._require_stream("open_connection")
     if context.server_side:
         raise ValueError("open_connection needs a client context")
     return context
@@ -455,6 +461,7 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
     Returns the asyncio Server."""
     if not isinstance(context, TLSContext):
         raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+    context._require_stream("start_server")
     if not context.server_side:
         raise ValueError("start_server needs a server context (TLSContext(server_side=True))")
     loop = asyncio.get_running_loop()
@@ -495,3 +502,9 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, TLSS
         return proto
 
     return await loop.create_server(factory, host, port, **kwargs)
+
+
+# DTLS (datagrams) lives in its own module; its helpers are part of this one's API.
+from ._dtls_session import DTLSTransport  # noqa: E402
+from .aio_dtls import create_dtls_connection  # noqa: E402
+from .aio_dtls_server import DTLSServer, create_dtls_server  # noqa: E402

@@ -941,6 +941,16 @@ class TLSContext:
                 self._adapter = adapter
         return adapter  # type: ignore[no-any-return]
 
+    # True on a DTLSContext (datagrams): the TLS entry points refuse it.
+    _datagram = False
+
+    def _require_stream(self, what: str) -> None:
+        """Refuse a DTLSContext where a TLS (stream) connection is made."""
+        if self._datagram:
+            raise ValueError(f"{what} needs a TLSContext, not a DTLSContext (DTLS: "
+                             "DTLSContext.connect / listen / wrap_memory, mojo_tls.aio."
+                             "create_dtls_connection / create_dtls_server)")
+
     def _check_side(self, server_side: Optional[bool]) -> None:
         if server_side is not None and bool(server_side) != self._server_side:
             side = "server" if self._server_side else "client"

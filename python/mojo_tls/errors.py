@@ -37,6 +37,7 @@ __all__ = [
     "TLSParseError",
     "TLSBadPasswordError",
     "TLSInvalidArgumentError",
+    "DTLSBufferTooSmallError",
     "TLSUnsupportedError",
     "TLSBadStateError",
     "TLSNotAvailableError",
@@ -288,6 +289,25 @@ class TLSBadPasswordError(TLSError, ValueError):
 
 class TLSInvalidArgumentError(TLSError, ValueError):
     """The library rejected an argument (bad value, unknown name, ...)."""
+
+
+class DTLSBufferTooSmallError(TLSInvalidArgumentError):
+    """DTLS: the next datagram does not fit the buffer of a read. Nothing is
+    lost: the datagram is kept, and a read with a buffer of at least
+    ``size`` bytes returns it (DTLS never cuts a datagram silently).
+
+    Attributes:
+        size: the datagram's length (what the next read needs).
+    """
+
+    def __init__(self, message: str, code: Optional[int] = int(Err.MOJO_TLS_ERR_INVALID_ARGUMENT),
+                 size: int = 0) -> None:
+        super().__init__(message, code)
+        self.size = size
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (self.message, int(self.code) if self.code is not None else None,
+                             self.size), self.__dict__)
 
 
 class TLSUnsupportedError(TLSError):

@@ -53,6 +53,7 @@ class TLSObject(_ConnBase):
         self.suppress_ragged_eofs = bool(suppress_ragged_eofs)
         if not isinstance(context, TLSContext):
             raise TypeError(f"context must be a TLSContext, not {type(context).__name__}")
+        context._require_stream("TLSObject")
         context._check_side(server_side)
         side = context.server_side
         name = check_server_hostname(context, side, server_hostname)

@@ -196,3 +196,23 @@ def memory_handshake(a: mojo_tls.TLSObject, b: mojo_tls.TLSObject) -> None:
         if done and a.handshake_done and b.handshake_done:
             return
     raise AssertionError("handshake did not complete")
+
+
+# --- DTLS: contexts with the test PKI and a quick retransmission timer --------
+
+@pytest.fixture
+def dtls_server_ctx(pki: PKI) -> mojo_tls.DTLSContext:
+    ctx = mojo_tls.DTLSContext(server_side=True)
+    ctx.load_cert_chain(pki.server_cert, pki.server_key)
+    ctx.set_handshake_timeout(0.1, 8.0)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def dtls_client_ctx(pki: PKI) -> mojo_tls.DTLSContext:
+    ctx = mojo_tls.DTLSContext()
+    ctx.load_verify_locations(pki.ca_file)
+    ctx.set_handshake_timeout(0.1, 8.0)
+    yield ctx
+    ctx.close()

@@ -20,6 +20,13 @@ def test_asyncio_example() -> None:
     assert "10/10 clients echoed correctly" in r.stdout
 
 
+def test_dtls_asyncio_example() -> None:
+    r = subprocess.run([sys.executable, str(EXAMPLES / "dtls_echo.py"), "--clients", "10"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "10/10 DTLS clients echoed correctly" in r.stdout
+
+
 def test_client_and_server_examples(tmp_path) -> None:
     srv = subprocess.Popen([sys.executable, str(EXAMPLES / "server.py"), "--port", "0",
                             "--max-clients", "1"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)

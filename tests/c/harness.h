@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -354,6 +355,59 @@ static H_UNUSED void *h_xmalloc(size_t n) {
         _exit(1);
     }
     return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* peer programs (openssl s_server / s_client) and their files          */
+
+/* A mkstemp template in the temporary directory ($TMPDIR, else the system's). */
+static H_UNUSED void h_tmp_name(char path[256], const char *what) {
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, 256, "%s/mojo-tls-test-%s-XXXXXX", dir && *dir ? dir : P_tmpdir, what);
+}
+
+/* Create the file named by the mkstemp template `path` holding `data`. */
+static H_UNUSED void h_write_temp(char *path, const void *data, size_t len) {
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, data, len) == (ssize_t)len);
+    close(fd);
+}
+
+static H_UNUSED size_t h_file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+/* The whole file (up to 1 MiB), malloc'd; *len 0 if it cannot be read. */
+static H_UNUSED char *h_read_file(const char *path, size_t *len) {
+    char *buf = h_xmalloc(1 << 20);
+    FILE *f = fopen(path, "rb");
+    *len = f ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    if (f) fclose(f);
+    return buf;
+}
+
+/* Start argv[0] (found on PATH) with its stdin a new pipe, whose write end
+ * goes to *stdin_w, stdout into `out_fd` and stderr to /dev/null. The
+ * caller ends it by pid (h_wait_child). */
+static H_UNUSED pid_t h_spawn(char *const argv[], int out_fd, int *stdin_w) {
+    int in_pipe[2];
+    REQUIRE(pipe(in_pipe) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(in_pipe[0], 0);
+        dup2(out_fd, 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        close(in_pipe[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(in_pipe[0]);
+    *stdin_w = in_pipe[1];
+    return pid;
 }
 
 /* ------------------------------------------------------------------ */

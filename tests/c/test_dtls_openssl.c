@@ -17,47 +17,19 @@ static int udp_free_port(void) {
     return ntohs(a.sin_port);
 }
 
-static void write_file(char *path, const char *data, size_t len) {
-    int fd = mkstemp(path);
-    REQUIRE(fd >= 0);
-    REQUIRE(write(fd, data, len) == (ssize_t)len);
-    close(fd);
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    REQUIRE(f != NULL);
-    char *buf = h_xmalloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    return buf;
-}
-
 static int run_once(const h_pki *pki, const char *cert, const char *key, const char *ca, int mtls) {
     int port = udp_free_port();
-    char port_s[16], out_path[] = "/tmp/mojo-dtls-out-XXXXXX";
+    char port_s[16], out_path[256];
     snprintf(port_s, sizeof port_s, "%d", port);
+    h_tmp_name(out_path, "out");
     int out_fd = mkstemp(out_path);
     REQUIRE(out_fd >= 0);
-    int in_pipe[2];
-    REQUIRE(pipe(in_pipe) == 0);
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        dup2(in_pipe[0], 0);
-        dup2(out_fd, 1);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        close(in_pipe[1]);
-        if (mtls)
-            execlp("openssl", "openssl", "s_server", "-dtls1_2", "-accept", port_s, "-cert", cert, "-key", key,
-                   "-quiet", "-Verify", "1", "-CAfile", ca, (char *)NULL);
-        else
-            execlp("openssl", "openssl", "s_server", "-dtls1_2", "-accept", port_s, "-cert", cert, "-key", key,
-                   "-quiet", (char *)NULL);
-        _exit(127);
-    }
-    close(in_pipe[0]);
+    char *plain[] = {"openssl", "s_server", "-dtls1_2", "-accept", port_s, "-cert", (char *)cert,
+                     "-key", (char *)key, "-quiet", NULL};
+    char *mutual[] = {"openssl", "s_server", "-dtls1_2", "-accept", port_s, "-cert", (char *)cert,
+                      "-key", (char *)key, "-quiet", "-Verify", "1", "-CAfile", (char *)ca, NULL};
+    int stdin_w;
+    pid_t pid = h_spawn(mtls ? mutual : plain, out_fd, &stdin_w);
     close(out_fd);
 
     mojo_tls_config *cfg = h_client_config(pki->ca_pem, pki->ca_pem_len);
@@ -99,7 +71,7 @@ static int run_once(const h_pki *pki, const char *cert, const char *key, const c
     }
     /* a line from s_server's stdin arrives as one read */
     const char *line = "hello from openssl s_server\n";
-    REQUIRE(write(in_pipe[1], line, strlen(line)) == (ssize_t)strlen(line));
+    REQUIRE(write(stdin_w, line, strlen(line)) == (ssize_t)strlen(line));
     unsigned char r[16384];
     REQUIRE_RC(mojo_tls_conn_set_timeout(c, 5000), 0);
     intptr_t n = mojo_tls_conn_read(c, r, sizeof r);
@@ -114,11 +86,11 @@ static int run_once(const h_pki *pki, const char *cert, const char *key, const c
     char *got = NULL;
     for (int i = 0; i < 50; i++) {
         free(got);
-        got = read_file(out_path, &got_len);
+        got = h_read_file(out_path, &got_len);
         if (got_len >= total) break;
         h_sleep_ms(100);
     }
-    close(in_pipe[1]);
+    close(stdin_w);
     kill(pid, SIGTERM);
     h_wait_child(pid, 5000);
     unlink(out_path);
@@ -136,11 +108,11 @@ int main(void) {
     }
     h_pki pki;
     h_pki_make(&pki);
-    char cert[] = "/tmp/mojo-dtls-cert-XXXXXX", key[] = "/tmp/mojo-dtls-key-XXXXXX",
-         ca[] = "/tmp/mojo-dtls-ca-XXXXXX";
-    write_file(cert, pki.cert_pem, pki.cert_pem_len);
-    write_file(key, pki.key_pem, pki.key_pem_len);
-    write_file(ca, pki.ca_pem, pki.ca_pem_len);
+    char cert[256], key[256], ca[256];
+    h_tmp_name(cert, "cert"), h_tmp_name(key, "key"), h_tmp_name(ca, "ca");
+    h_write_temp(cert, pki.cert_pem, pki.cert_pem_len);
+    h_write_temp(key, pki.key_pem, pki.key_pem_len);
+    h_write_temp(ca, pki.ca_pem, pki.ca_pem_len);
     run_once(&pki, cert, key, ca, 0);
     run_once(&pki, cert, key, ca, 1);
     unlink(cert);

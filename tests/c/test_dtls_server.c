@@ -477,28 +477,10 @@ static void test_ipv6(const h_pki *pki) {
 
 /* ------------------------------------------------- openssl s_client */
 
-/* A mkstemp template in the temporary directory ($TMPDIR, else the system's). */
-static void tmp_name(char path[256], const char *what) {
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, 256, "%s/mojo-dtlss-%s-XXXXXX", dir && *dir ? dir : P_tmpdir, what);
-}
-
-static void write_file(char *path, const char *data, size_t len) {
-    int fd = mkstemp(path);
-    REQUIRE(fd >= 0);
-    REQUIRE(write(fd, data, len) == (ssize_t)len);
-    close(fd);
-}
-
-static size_t file_size(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
-}
-
 static void test_s_client(const h_pki *pki, int mtls) {
     char ca[256], cc[256], ck[256], out_path[256];
-    tmp_name(ca, "ca"), tmp_name(cc, "cc"), tmp_name(ck, "ck"), tmp_name(out_path, "out");
-    write_file(ca, pki->ca_pem, pki->ca_pem_len);
+    h_tmp_name(ca, "ca"), h_tmp_name(cc, "cc"), h_tmp_name(ck, "ck"), h_tmp_name(out_path, "out");
+    h_write_temp(ca, pki->ca_pem, pki->ca_pem_len);
     mojo_tls_config *scfg = dtls_server_config(pki);
     if (mtls) {
         mojo_tls_gencert *g = mojo_tls_gencert_new_leaf(pki->ca, "dtls client", "client.test", 0, 30,
@@ -506,8 +488,8 @@ static void test_s_client(const h_pki *pki, int mtls) {
         REQUIRE_NONNULL(g);
         size_t cl, kl;
         char *cp = h_gencert_pem(g, 0, &cl), *kp = h_gencert_pem(g, 1, &kl);
-        write_file(cc, cp, cl);
-        write_file(ck, kp, kl);
+        h_write_temp(cc, cp, cl);
+        h_write_temp(ck, kp, kl);
         free(cp);
         free(kp);
         CHECK_RC(mojo_tls_gencert_free(g), 0);
@@ -521,25 +503,12 @@ static void test_s_client(const h_pki *pki, int mtls) {
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     int out_fd = mkstemp(out_path);
     REQUIRE(out_fd >= 0);
-    int in_pipe[2];
-    REQUIRE(pipe(in_pipe) == 0);
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        dup2(in_pipe[0], 0);
-        dup2(out_fd, 1);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        close(in_pipe[1]);
-        if (mtls)
-            execlp("openssl", "openssl", "s_client", "-dtls1_2", "-connect", addr, "-CAfile", ca, "-verify_return_error",
-                   "-quiet", "-cert", cc, "-key", ck, (char *)NULL);
-        else
-            execlp("openssl", "openssl", "s_client", "-dtls1_2", "-connect", addr, "-CAfile", ca, "-verify_return_error",
-                   "-quiet", (char *)NULL);
-        _exit(127);
-    }
-    close(in_pipe[0]);
+    char *plain[] = {"openssl", "s_client", "-dtls1_2", "-connect", addr, "-CAfile", ca, "-verify_return_error",
+                     "-quiet", NULL};
+    char *mutual[] = {"openssl", "s_client", "-dtls1_2", "-connect", addr, "-CAfile", ca, "-verify_return_error",
+                      "-quiet", "-cert", cc, "-key", ck, NULL};
+    int stdin_w;
+    pid_t pid = h_spawn(mtls ? mutual : plain, out_fd, &stdin_w);
     close(out_fd);
     /* wait for the handshake, then send lines; s_client prints the echoes */
     for (int i = 0; i < 500 && atomic_load(&s.handshakes) < 1; i++) h_sleep_ms(20);
@@ -554,12 +523,12 @@ static void test_s_client(const h_pki *pki, int mtls) {
         int len = snprintf(line, sizeof line, "%03d ", i);
         for (int k = 0; k < 1 + i * 8 && k < 250; k++) len += snprintf(line + len, sizeof line - (size_t)len, "%02x", rnd[k] & 0x7f);
         line[len++] = '\n';
-        REQUIRE(write(in_pipe[1], line, (size_t)len) == (ssize_t)len);
+        REQUIRE(write(stdin_w, line, (size_t)len) == (ssize_t)len);
         h_sent = h_fnv1a(h_sent, line, (size_t)len);
         total += (size_t)len;
         h_sleep_ms(10);
     }
-    for (int i = 0; i < 300 && file_size(out_path) < total; i++) h_sleep_ms(20);
+    for (int i = 0; i < 300 && h_file_size(out_path) < total; i++) h_sleep_ms(20);
     size_t got_len = 0;
     char *got = h_xmalloc(total + 1);
     FILE *f = fopen(out_path, "rb");
@@ -571,7 +540,7 @@ static void test_s_client(const h_pki *pki, int mtls) {
     CHECK(got_len == total && h_fnv1a(H_FNV_INIT, got, got_len) == h_sent);
     printf("s_client mtls=%d: %zu bytes in 30 lines echoed\n", mtls, got_len);
     free(got);
-    close(in_pipe[1]);
+    close(stdin_w);
     kill(pid, SIGTERM);
     h_wait_child(pid, 5000);
     srv_stop(&s);

@@ -28,3 +28,15 @@ def check(sock: mojo_tls.TLSSocket, obj: mojo_tls.TLSObject, ctx: mojo_tls.TLSCo
     c2: List[bytes] = ctx.get_ca_certs(binary_form=True)
     s: Dict[str, int] = ctx.session_stats()
     del d1, b1, d2, b2, d3, b3, r1, r2, r3, r4, c1, c2, s, bio
+
+
+def check_dtls(dctx: mojo_tls.DTLSContext) -> None:
+    """DTLSContext's constructors give the DTLS types (not the TLS ones)."""
+    s: mojo_tls.DTLSSocket = dctx.connect("localhost", 4433, timeout=5)
+    lst: mojo_tls.DTLSListener = dctx.listen("127.0.0.1", 0)
+    conn: mojo_tls.DTLSSocket = lst.accept()[0]
+    obj: mojo_tls.DTLSObject = dctx.wrap_memory(peer=("127.0.0.1", 1))
+    r: bytes = s.recv()
+    t: Optional[float] = obj.next_timeout()
+    out: List[bytes] = obj.drain_datagrams()
+    del s, lst, conn, obj, r, t, out
