@@ -114,7 +114,7 @@ impl DtlsListener {
         let Some(conn) = owner else {
             return false;
         };
-        if conn.dtls_migrate(d, &from) {
+        if conn.dtls_migrate(d, &from, &peer_id(&from)) {
             let mut peers = self.peers();
             peers.retain(|_, w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(&conn)));
             peers.insert(from, Arc::downgrade(&conn));

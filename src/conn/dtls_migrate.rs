@@ -15,9 +15,10 @@ use crate::net;
 use crate::transport::Transport;
 
 impl Conn {
-    /// Offer `datagram`, received from `from`; true when it authenticated
-    /// and the connection now talks to `from`.
-    pub(crate) fn dtls_migrate(&self, datagram: &[u8], from: &SocketAddr) -> bool {
+    /// Offer `datagram`, received from `from` (whose transport id, for
+    /// cookies, is `from_id`); true when it authenticated and the
+    /// connection now talks to `from`.
+    pub(crate) fn dtls_migrate(&self, datagram: &[u8], from: &SocketAddr, from_id: &[u8]) -> bool {
         let mut guard = self.lock();
         let st = &mut *guard;
         // Only an established connection with nothing else waiting: the
@@ -58,7 +59,7 @@ impl Conn {
                 }
                 plain.truncate(n as usize);
                 st.held = Some(plain);
-                let _ = st.session.set_peer_id(&crate::listener::peer_id(from));
+                let _ = st.session.set_peer_id(from_id);
                 true
             }
             // Authentic too; the next read returns 0, as for any close_notify.
