@@ -387,7 +387,9 @@
   # real I/O error will show again on the next read.
   (def tr (s :tr))
   (put s :rx-task (fiber/root))
-  (defer (put s :rx-task nil)
+  # One `try` (a fiber) whose handler also clears :rx-task: no `defer`
+  # fiber on the data path.
+  (def got
     (try
       # Into the stream's own buffer, reused: the caller feeds (copies) it
       # before the next read. Never shared between streams.
@@ -395,12 +397,15 @@
         (buffer/clear buf)
         (ev/read tr transport-chunk buf (remaining deadline what)))
       ([e fb]
+        (put s :rx-task nil)
         (when (s :closed) (closed-fail what))
         (cond
           (n/error-code e) (propagate e fb)
           (= e "timeout") (timeout-fail what)
           (cancellation? e) (propagate e fb)
-          (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what))))))
+          (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what)))))
+  (put s :rx-task nil)
+  got)
 
 (defn- break-stream
   "Make every later operation on `s` raise `message` (an :io error)."
@@ -540,22 +545,29 @@
       (put s :handshaken true)
       (fill s deadline what))))
 
+(defn- end-view
+  ``A buffer over the `n` bytes of `buf` after its first `at` (its memory:
+  no copy), to pass to the FFI. Valid only until `buf` grows.``
+  [buf at n]
+  (if (zero? at)
+    buf
+    (ffi/pointer-buffer (ffi/read :ptr (ffi/write :ptr buf)) n 0 at)))
+
 (defn- read-some
   "Append up to `maxn` plaintext bytes to `out`; returns the count, or nil at EOF."
   [s out maxn deadline what]
   (var result nil)
   (var done false)
-  # The stream's own buffer, and copied out before settle: settle may yield
-  # (flushing an alert or a KeyUpdate answer), and other fibers reading this
-  # or any other stream must not be able to overwrite bytes not yet copied.
-  (def tmp (let [b (s :rx-buf)]
-              (if (and b (>= (length b) (min maxn read-step)))
-                b
-                (let [nb (buffer/new-filled (min maxn read-step))] (put s :rx-buf nb) nb))))
+  (def want (min maxn read-step))
   (while (not done)
-    (def want (min maxn (length tmp)))
-    (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) tmp want)))
-    (when (> r 0) (buffer/blit out tmp (length out) 0 r))
+    # Decrypted straight into `out`, past its end, and `out` cut back to
+    # what came before anything can yield (settle may: a flushed alert or
+    # KeyUpdate answer), so no other fiber ever sees the unfilled room.
+    # `out` is the caller's: nothing is shared between streams.
+    (def at (length out))
+    (put out (+ at want -1) 0)
+    (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) (end-view out at want) want)))
+    (buffer/popn out (if (> r 0) (- want r) want))
     (settle s r deadline what)
     (cond
       (> r 0) (do (set result r) (set done true))
