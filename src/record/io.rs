@@ -148,6 +148,10 @@ impl FastIo {
 
     /// Send queued records until done or the transport would block.
     fn flush(&mut self, l: &mut Link<'_>) -> Result<()> {
+        if self.wbuf.is_empty() {
+            // Nothing queued (keep a recycled buffer, see `recycle_output`).
+            return Ok(());
+        }
         if self.wpos == 0 && !self.wbuf.is_empty() && matches!(l.wire, Transport::Memory(_)) {
             // All at once, handing the buffer over (memory mode never
             // blocks), instead of copying it.
