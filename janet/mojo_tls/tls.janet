@@ -386,10 +386,11 @@
   [e]
   (or (not (string? e)) (= e "deadline expired")))
 
-(defn- transport-read [s deadline what]
+(defn- transport-read [s deadline what &opt lock]
   # A failed or cancelled read consumed nothing: the stream stays as it
   # was (a plain net stream is also usable after a cancelled read), and a
-  # real I/O error will show again on the next read.
+  # real I/O error will show again on the next read. `lock`, when given,
+  # is released before any error leaves (the caller holds it, no `defer`).
   (def tr (s :tr))
   (put s :rx-task (fiber/root))
   # One `try` (a fiber) whose handler also clears :rx-task: no `defer`
@@ -403,6 +404,7 @@
         (ev/read tr transport-chunk buf (remaining deadline what)))
       ([e fb]
         (put s :rx-task nil)
+        (when lock (release lock))
         (when (s :closed) (closed-fail what))
         (cond
           (n/error-code e) (propagate e fb)
@@ -419,7 +421,7 @@
     (put s :broken (n/tls-error f/MOJO_TLS_ERR_IO
                                 (string "the TLS stream is unusable: " message) what))))
 
-(defn- transport-write [s data deadline what]
+(defn- transport-write [s data deadline what &opt lock]
   # The stream's own :write method: net/write (send with MSG_NOSIGNAL) on a
   # socket, so writing to a peer that has gone away raises EPIPE here instead
   # of raising SIGPIPE, which kills the whole process; ev/write on the other
@@ -429,6 +431,7 @@
   (try
     (:write (s :tr) data (remaining deadline what))
     ([e fb]
+      (when lock (release lock))
       (when (s :closed) (closed-fail what))
       (cond
         (n/error-code e) (do (break-stream s (e :message) what) (propagate e fb))
@@ -448,20 +451,22 @@
   (when (and conn (pos? (n/to-int (f/mojo-tls-conn-pending-output conn))))
     (def lock (s :tx-lock))
     (acquire lock deadline what)
-    (defer (release lock)
-      (forever
-        (def conn (s :conn))
-        (unless conn (break))
-        (def p (n/to-int (f/mojo-tls-conn-pending-output conn)))
-        (unless (pos? p) (break))
-        # The stream's own buffer, reused: the write has completed when
-        # transport-write returns, and the tx lock keeps other flushes out.
-        (def out (or (s :wire-tx) (let [b @""] (put s :wire-tx b) b)))
-        (when (< (length out) p) (buffer/push out (buffer/new-filled (- p (length out)))))
-        (def k (n/to-int (f/mojo-tls-conn-drain conn out p)))
-        (when (<= k 0) (break))
-        (buffer/popn out (- (length out) k))
-        (transport-write s out deadline what)))))
+    # No `defer` (a fiber per flush): only transport-write can raise here,
+    # and it releases the lock first.
+    (forever
+      (def conn (s :conn))
+      (unless conn (break))
+      (def p (n/to-int (f/mojo-tls-conn-pending-output conn)))
+      (unless (pos? p) (break))
+      # The stream's own buffer, reused: the write has completed when
+      # transport-write returns, and the tx lock keeps other flushes out.
+      (def out (or (s :wire-tx) (let [b @""] (put s :wire-tx b) b)))
+      (when (< (length out) p) (put out (- p 1) 0))
+      (def k (n/to-int (f/mojo-tls-conn-drain conn out p)))
+      (when (<= k 0) (break))
+      (buffer/popn out (- (length out) k))
+      (transport-write s out deadline what lock))
+    (release lock)))
 
 (defn- flush [s deadline what]
   (ensure-open s what)
@@ -503,25 +508,31 @@
   (def gen (s :rx-gen))
   (def lock (s :rx-lock))
   (acquire lock deadline what)
-  (defer (release lock)
-    (ensure-open s what)
-    (when (= gen (s :rx-gen))
-      (if (s :rx-pending)
-        (do
-          (when (and (s :eof) (empty? (s :rx-pending)))
-            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
-          (feed-record s deadline what))
-        (do
-          (when (s :eof)
-            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
-          (def got (transport-read s deadline what))
-          (ensure-open s what)
-          (if got
-            (f/mojo-tls-conn-feed (s :conn) got (length got))
-            (do
-              (put s :eof true)
-              (f/mojo-tls-conn-feed-eof (s :conn))))))
-      (put s :rx-gen (+ 1 gen)))))
+  (if (s :rx-pending)
+    (defer (release lock)
+      (ensure-open s what)
+      (when (= gen (s :rx-gen))
+        (when (and (s :eof) (empty? (s :rx-pending)))
+          (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+        (feed-record s deadline what)
+        (put s :rx-gen (+ 1 gen))))
+    (do
+      # The data path, without a `defer` (a fiber per read): every way out
+      # releases the lock itself, transport-read on its errors.
+      (when (or (s :closed) (s :broken)) (release lock) (ensure-open s what))
+      (when (= gen (s :rx-gen))
+        (when (s :eof)
+          (release lock)
+          (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+        (def got (transport-read s deadline what lock))
+        (when (or (s :closed) (s :broken)) (release lock) (ensure-open s what))
+        (if got
+          (f/mojo-tls-conn-feed (s :conn) got (length got))
+          (do
+            (put s :eof true)
+            (f/mojo-tls-conn-feed-eof (s :conn))))
+        (put s :rx-gen (+ 1 gen)))
+      (release lock))))
 
 (defn- settle
   ``After a library call returning `r`: on a real error, raise it (after
