@@ -554,11 +554,12 @@
 
 (defn- handshake* [s deadline what]
   (while (not (s :handshaken))
+    (i/handshake-begin s)
     (pace/step)
     (def r (n/to-int (f/mojo-tls-conn-handshake (conn-of s what))))
     (settle s r deadline what)
     (if (= r 0)
-      (put s :handshaken true)
+      (do (put s :handshaken true) (i/handshake-done s))
       (fill s deadline what))))
 
 (defn- end-view
