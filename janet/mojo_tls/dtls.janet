@@ -192,7 +192,7 @@
     (:close tr)
     (when owned (:close cfg))
     (error (e 1)))
-  (def s (ds/new conn @{:tr tr :timeout timeout :mtu mtu
+  (def s (ds/new conn @{:tr tr :timeout timeout :path-mtu mtu
                         :owned-config (when owned cfg)
                         :peer (net/peername tr) :local (net/localname tr)
                         :recv client-recv :send client-send

@@ -54,7 +54,7 @@
   [l conn addr key]
   (def s (ds/new conn @{:server true :peer (net/address-unpack addr) :key key
                         :queue (ev/chan peer-queue)
-                        :timeout (l :timeout) :mtu (l :mtu)
+                        :timeout (l :timeout) :path-mtu (l :mtu)
                         :local (net/localname (l :sock))
                         :recv (fn [s timeout what]
                                 (def d (ds/take-within (s :queue) timeout))

@@ -242,7 +242,7 @@
       :server? (fn server? [s] (truthy? (s :server)))
       :peername (fn peername [s] (s :peer))
       :localname (fn localname [s] (s :local))
-      :mtu (fn mtu [s] (s :mtu))}))
+      :mtu (fn mtu [s] (s :path-mtu))}))
 
 (defn new
   ``A stream over the memory-mode DTLS connection `conn` (tracked: freed
