@@ -108,8 +108,8 @@
       (ev/spawn (ev/give done (protect (:close (dtls/connect "127.0.0.1" (:port l) (dclient-opts)))))))
     (def res (seq [_ :range [0 30]] (ev/take done)))
     (put tick :running false)
-    (printf "    30 handshakes in %.0f ms:" (* 1000 (- (os/clock :monotonic) t0)))
-    (printf "    30 handshakes: %d ticks, longest gap %.0f ms" (tick :ticks) (* 1000 (tick :max-gap)))
+    (printf "    30 handshakes in %.0f ms: %d ticks, longest gap %.0f ms"
+            (* 1000 (- (os/clock :monotonic) t0)) (tick :ticks) (* 1000 (tick :max-gap)))
     (check (all |($ 0) res) "results %q" res)
     (check (pos? (tick :ticks)))
     (check (< (tick :max-gap) 0.25) "the event loop stalled for %.2f s" (tick :max-gap))))
