@@ -105,8 +105,8 @@
     (cond
       (l :closed) (break)
       # ICMP errors of earlier sends (a client went away) surface here;
-      # they are no failure of the listener.
-      (not (r 0)) (ev/sleep 0)
+      # they are no failure of the listener. (A short pause: never a hot loop.)
+      (not (r 0)) (ev/sleep 0.001)
       (pos? (length buf))
       (let [addr (r 1)
             key (addr-key addr)
