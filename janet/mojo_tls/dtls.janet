@@ -308,8 +308,10 @@
   seconds, default 30); the stream is closed (close_notify) when the
   handler returns. (on-error err stream) in `opts` receives every error:
   failed handshakes and errors of the handler. Without it, handler errors
-  are reported on stderr with their stack trace and failed handshakes are
-  ignored. Options: those of dtls/listen. Returns the listener; (:close
+  are reported on stderr with their stack trace, except the :timeout of a
+  client dropped as idle (UDP has no end of stream: that is how a client
+  that went away ends) and the :closed of (:close listener); failed
+  handshakes are ignored. Options: those of dtls/listen. Returns the listener; (:close
   listener) stops the server and ends every client's stream.``
   [host port handler &opt opts]
   (default opts {})
@@ -330,8 +332,10 @@
           ([e fb]
             (cond
               on-error (report e s)
-              # Ended by (:close listener): nothing to report.
+              # Ended by (:close listener), or the client went silent (the
+              # usual end of a UDP client that went away): nothing to report.
               (and (l :closed) (= :closed (tls/error-name e))) nil
+              (and (s :dropped) (= e (s :dropped))) nil
               (debug/stacktrace fb e "dtls/server handler: "))))
         (report (ok 1) s))))
   (ev/go (fn accept-loop []

@@ -295,6 +295,33 @@
   (:close l)
   (protect (ev/cancel client "done")))
 
+(deftest "streams dropped without :close are freed; their peers leave when idle" {:timeout 60}
+  (def reclaim ((require "mojo_tls/reclaim") 'sweep))
+  (def live ((require "mojo_tls/reclaim") 'live-count))
+  (def l (echo-server {:idle-timeout 0.3}))
+  (defer (:close l)
+    (defn batch []
+      (def cfg (dtls/config (dclient-opts)))
+      (for i 0 50
+        (def c (dtls/connect "127.0.0.1" (:port l) {:config cfg :timeout 10}))
+        (:write c "x")
+        (:read c))
+      (:close cfg))
+    (batch)
+    (ev/sleep 0.6)
+    (gccollect)
+    ((reclaim :value))
+    (def base ((live :value)))
+    (batch)
+    (check (= 50 (:peer-count l)) "peer count %d" (:peer-count l))
+    (ev/sleep 0.6)
+    (gccollect)
+    ((reclaim :value))
+    (check (= 0 (:peer-count l)) "peer count %d after the idle timeout" (:peer-count l))
+    (def now ((live :value)))
+    (printf "    100 dropped clients: %d native handles live (%d after the first 50)" now base)
+    (check (< now (+ base 10)) "%d native handles live, %d before" now base)))
+
 (deftest "bad arguments raise :invalid-argument and crash nothing"
   (expect-error :invalid-argument (dtls/connect "127.0.0.1" 70000))
   (expect-error :invalid-argument (dtls/connect "127.0.0.1" "nope"))
