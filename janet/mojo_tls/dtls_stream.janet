@@ -186,7 +186,9 @@
 
 (defn write
   ``Send `data` as one datagram (one record). Data larger than one
-  datagram can carry raises :invalid-argument; the stream goes on.``
+  datagram can carry raises :invalid-argument; the stream goes on.
+  `timeout` is checked for symmetry with TLS streams: a UDP send does not
+  wait for the peer.``
   [s data &opt timeout]
   (def what ":write")
   (unless (bytes? data)

@@ -103,6 +103,20 @@
     (def files (pem-files))
     (client-vs-s-server files {:cert client-cert} "-Verify" "1" "-CAfile" (files :ca) "-verify_return_error")))
 
+(deftest "a 300-byte MTU: s_server -Verify reassembles our fragmented certificate flight"
+  (with-openssl
+    (def files (pem-files))
+    (def [p port] (s-server files "-Verify" "1" "-CAfile" (files :ca) "-verify_return_error"))
+    (defer (stop p)
+      # Our Certificate message alone is larger than 300 bytes.
+      (check (> (length (client-cert :cert-der)) 300))
+      (with [c (dtls/connect "localhost" port (client-opts {:mtu 300 :cert client-cert :retransmit-min 0.2}))]
+        (:write c "<small enough>")
+        (expect-error :invalid-argument (:write c (string/repeat "x" 400)))
+        (:write c "<still going>")
+        (check (wait-for |(string/find "<small enough><still going>" (p :out)) 10)
+               "s_server printed %q" (p :out))))))
+
 (deftest "our client rejects openssl s_server's untrusted certificate"
   (with-openssl
     (def files (pem-files))
