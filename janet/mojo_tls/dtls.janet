@@ -298,7 +298,10 @@
            (dl/open host port cfg lopts)
            ([e fb]
              (when owned (:close cfg))
-             (n/fail f/MOJO_TLS_ERR_IO (string "listen on UDP " host ":" port ": " e) what))))
+             (n/fail f/MOJO_TLS_ERR_IO
+                     (string "listen on UDP " host ":" port ": " e
+                             (if (and (string? e) (string/find "bind" e)) " (is the port in use?)" ""))
+                     what))))
   (put l :owned-config (when owned cfg))
   (table/setproto l Listener))
 

@@ -135,7 +135,9 @@
   ``A listener table on `host`:`port` for the datagram server
   configuration `cfg`, its demultiplexer and idle sweeper running.``
   [host port cfg opts]
-  (def sock (net/listen host port :datagram))
+  # No SO_REUSEADDR / SO_REUSEPORT: a port in use is an error, not a second
+  # socket silently sharing (and splitting) its clients' datagrams.
+  (def sock (net/listen host port :datagram true))
   (def l @{:sock sock :config cfg :peers @{} :tx-lock (ev/chan 1) :stop (ev/chan 1)
            :accept-queue (ev/chan (opts :backlog)) :backlog (opts :backlog)
            :max-peers (opts :max-peers) :idle-timeout (opts :idle-timeout)

@@ -351,6 +351,10 @@
   (expect-error :invalid-argument (dtls/listen "127.0.0.1" 0 (dserver-opts {:idle-timeout "x"})))
   (expect-error :invalid-argument (dtls/server "127.0.0.1" 0 "not a function" (dserver-opts)))
   (expect-error :invalid-argument (dtls/accept {}))
+  # A port in use is an error, not a second socket sharing it.
+  (with [l (dtls/listen "127.0.0.1" 0 (dserver-opts))]
+    (def e (expect-error :io (dtls/listen "127.0.0.1" (:port l) (dserver-opts))))
+    (check (string/find "port in use" (e :message)) "message %v" (e :message)))
   (def l (echo-server))
   (defer (:close l)
     (with [c (dtls/connect "127.0.0.1" (:port l) (dclient-opts))]
