@@ -2,7 +2,9 @@
 #
 #   bulk BYTES   echo BYTES through one connection (client writer and reader
 #                fibers, a server fiber echoing) over plain `net` and over
-#                mojo_tls/tls; prints net_MiBps, tls_MiBps, tls_vs_net
+#                mojo_tls/tls; prints net_MiBps, tls_MiBps, tls_vs_net,
+#                the same from process CPU time (*_cpu_MiBps: steadier on a
+#                loaded machine) and what was negotiated
 #   stall N      N clients handshake at once with a tls/server in the same
 #                loop while a ticker fiber sleeps 1 ms at a time; prints
 #                stall_ms (the longest gap between ticks) and hs_s (the time
@@ -14,6 +16,12 @@
 (def- chunk 65536)
 
 (defn- now [] (os/clock :monotonic))
+(defn- cpu [] (os/clock :cputime))
+
+# Process CPU seconds of each echo-run, in order; the TLS client's
+# negotiated version and suite.
+(def- cpu-s @[])
+(var- negotiated nil)
 
 (defn- echo-run
   ``Echo `total` bytes: a client writes them in `chunk` writes while another
@@ -32,6 +40,7 @@
   (def c (connect-fn port))
   (def data (string/repeat "x" chunk))
   (def t0 (now))
+  (def c0 (cpu))
   (ev/go (fn []
            (var left total)
            (while (pos? left)
@@ -48,6 +57,9 @@
              (+= got (length buf)))
            (ev/give done (now))))
   (def t1 (ev/take done))
+  (array/push cpu-s (- (cpu) c0))
+  (when (get c :cipher)
+    (set negotiated (string/format "%s %s %d-bit" (:version c) (:cipher c) (:cipher-bits c))))
   (:close c)
   ((l :close-fn))
   (- t1 t0))
@@ -75,7 +87,10 @@
   (def mib (/ total 1048576))
   (printf "net_MiBps %.1f" (/ mib net-s))
   (printf "tls_MiBps %.1f" (/ mib tls-s))
-  (printf "tls_vs_net %.3f" (/ net-s tls-s)))
+  (printf "tls_vs_net %.3f" (/ net-s tls-s))
+  (printf "net_cpu_MiBps %.1f" (/ mib (cpu-s 0)))
+  (printf "tls_cpu_MiBps %.1f" (/ mib (cpu-s 1)))
+  (printf "negotiated %s" negotiated))
 
 (defn- stall [n]
   (def [ca leaf] (pki))

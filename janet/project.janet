@@ -10,4 +10,5 @@
 (declare-source
   :prefix "mojo_tls"
   :source ["mojo_tls/ffi.janet" "mojo_tls/native.janet" "mojo_tls/reclaim.janet" "mojo_tls/cert.janet" "mojo_tls/tls.janet"
-           "mojo_tls/info.janet" "mojo_tls/pace.janet" "mojo_tls/crypto.janet" "mojo_tls/bio.janet"])
+           "mojo_tls/info.janet" "mojo_tls/pace.janet" "mojo_tls/crypto.janet" "mojo_tls/bio.janet"
+           "mojo_tls/dtls.janet" "mojo_tls/dtls_stream.janet" "mojo_tls/dtls_listener.janet"])

@@ -52,7 +52,7 @@ pub struct SocketIo {
 pub struct MemoryIo {
     incoming: Vec<u8>,
     in_pos: usize,
-    outgoing: Vec<u8>,
+    pub(crate) outgoing: Vec<u8>,
     out_pos: usize,
     pub eof: bool,
 }
@@ -171,6 +171,23 @@ impl Transport {
         }
     }
 
+    /// Memory mode: queue all of `v` (left empty), taking the buffer itself
+    /// when nothing else is queued, so sealed records are not copied again
+    /// before `drain`. Other transports: `send`.
+    pub fn send_vec(&mut self, v: &mut Vec<u8>) -> IoStatus {
+        let n = v.len();
+        match self {
+            Transport::Memory(m) if m.pending_output() == 0 => {
+                std::mem::swap(v, &mut m.outgoing);
+                m.out_pos = 0;
+            }
+            Transport::Memory(m) => m.outgoing.extend_from_slice(v),
+            _ => return self.send(v),
+        }
+        v.clear();
+        IoStatus::Done(n)
+    }
+
     pub fn recv(&mut self, buf: &mut [u8]) -> IoStatus {
         match self {
             Transport::Socket(s) => {
@@ -209,10 +226,10 @@ impl Transport {
                 return IoStatus::Done(v.len());
             }
         }
-        v.reserve(max);
         let len = v.len();
         match self {
             Transport::Socket(s) => {
+                v.reserve(max);
                 let spare = v.spare_capacity_mut();
                 let want = spare.len().min(max);
                 // SAFETY: recv writes at most `want` bytes into the spare capacity.
@@ -228,8 +245,17 @@ impl Transport {
             Transport::Memory(m) => {
                 let st = m.take_incoming(max, |b| v.extend_from_slice(b));
                 if m.incoming.is_empty() {
-                    // The record layer keeps idle connections buffer-free.
-                    m.incoming = Vec::new();
+                    if matches!(st, IoStatus::WouldBlock) && len > 0 {
+                        // Park the partial record as the start of the
+                        // input: the next feed appends to it and the next
+                        // receive takes it whole (above), so fed bytes are
+                        // copied once, not again behind the partial record.
+                        std::mem::swap(v, &mut m.incoming);
+                        v.clear();
+                    } else {
+                        // The record layer keeps idle connections buffer-free.
+                        m.incoming = Vec::new();
+                    }
                 }
                 st
             }

@@ -1,6 +1,6 @@
 # Bundle script of the mojo_tls Janet package (Janet >= 1.35: janet --install <dir>).
 #
-# Installs mojo_tls/{ffi,native,reclaim,info,pace,cert,tls,crypto,bio}.janet into the syspath and, when it
+# Installs mojo_tls/{ffi,native,reclaim,info,pace,cert,tls,crypto,bio,dtls,dtls_stream,dtls_listener}.janet into the syspath and, when it
 # can find one, the shared library libmojo_tls beside them (where
 # mojo_tls/ffi looks first after $MOJO_TLS_LIBRARY). The library is taken
 # from $MOJO_TLS_LIBRARY, else $MOJO_TLS_DIST/lib, else ../dist/lib of the
@@ -8,7 +8,7 @@
 # loads libmojo_tls from the system's library path at run time.
 
 (def- modules ["ffi.janet" "native.janet" "reclaim.janet" "info.janet" "pace.janet" "cert.janet" "tls.janet"
-                "crypto.janet" "bio.janet"])
+                "crypto.janet" "bio.janet" "dtls_stream.janet" "dtls_listener.janet" "dtls.janet"])
 
 (def- library-name
   (if (= (os/which) :macos) "libmojo_tls.1.dylib" "libmojo_tls.so.1"))

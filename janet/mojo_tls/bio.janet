@@ -36,9 +36,10 @@
   (if (b :handshaken)
     true
     (do
+      (i/handshake-begin b)
       (def r (n/to-int (f/mojo-tls-conn-handshake (conn-of b what))))
       (cond
-        (= r 0) (do (put b :handshaken true) true)
+        (= r 0) (do (put b :handshaken true) (i/handshake-done b) true)
         (= r WANT_READ) :want-read
         (n/raise-last what r)))))
 

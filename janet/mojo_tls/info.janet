@@ -56,6 +56,29 @@
        :sha256 (n/out-bytes what f/mojo-tls-conn-peer-cert-sha256 c)
        :spki-sha256 (n/out-bytes what f/mojo-tls-conn-peer-cert-spki-sha256 c)})))
 
+(defn suite-bits
+  ``The symmetric key size in bits of cipher suite `name` (IANA style, as
+  :cipher gives it), read from the name: 128 or 256; nil for a name it
+  does not know (or nil).``
+  [name]
+  (when (bytes? name)
+    (def up (string/ascii-upper name))
+    (cond
+      (string/find "CHACHA20" up) 256
+      (peg/find ~(* (+ "AES" "ARIA" "CAMELLIA") (set "_-") "128") up) 128
+      (peg/find ~(* (+ "AES" "ARIA" "CAMELLIA") (set "_-") "256") up) 256)))
+
+(defn handshake-begin
+  "Record on `s` when its handshake began (its first step), once."
+  [s]
+  (unless (get s :hs-t0) (put s :hs-t0 (os/clock :monotonic))))
+
+(defn handshake-done
+  "Record on `s` that its handshake has just completed (for :handshake-seconds)."
+  [s]
+  (when-let [t0 (get s :hs-t0)]
+    (put s :hs-seconds (- (os/clock :monotonic) t0))))
+
 (def methods
   "The information methods of a stream."
   @{:pending (fn pending [s] (n/to-int (f/mojo-tls-conn-pending (conn-of s ":pending"))))
@@ -64,6 +87,11 @@
                       (available |(n/check (f/mojo-tls-conn-version (conn-of s ":version-number"))
                                            ":version-number")))
     :cipher (fn cipher [s] (info-string s ":cipher" f/mojo-tls-conn-cipher))
+    :cipher-bits (fn cipher-bits [s]
+                   (suite-bits (info-string s ":cipher-bits" f/mojo-tls-conn-cipher)))
+    :handshake-seconds (fn handshake-seconds [s]
+                         (ensure-open s ":handshake-seconds")
+                         (get s :hs-seconds))
     :record-layer (fn record-layer [s]
                     (info-string s ":record-layer" f/mojo-tls-conn-record-layer))
     :alpn (fn alpn [s]

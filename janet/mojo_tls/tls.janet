@@ -31,9 +31,14 @@
 # more in Janet than the bytes it moves, so move many records per call: the
 # fast record layer takes and returns up to 256 KiB at once (Mbed TLS's
 # takes one 16 KiB record per write; the loop goes on with the rest).
+# A transport read takes up to 128 KiB: a 64 KiB plaintext read needs a
+# little more than 64 KiB of records, so with 64 KiB transport reads most
+# plaintext reads took two (64 MiB echo: ~525 MiB/s CPU-bound at 64 KiB,
+# ~610 at 128 KiB, ~570 at 192 and 256 KiB on this package's bench). The
+# stream keeps this one buffer (it no longer keeps a plaintext one).
 (def- write-step 262144)
 (def- read-step 65536)
-(def- transport-chunk 65536)
+(def- transport-chunk 131072)
 
 
 # ---- errors -------------------------------------------------------------------
@@ -381,13 +386,16 @@
   [e]
   (or (not (string? e)) (= e "deadline expired")))
 
-(defn- transport-read [s deadline what]
+(defn- transport-read [s deadline what &opt lock]
   # A failed or cancelled read consumed nothing: the stream stays as it
   # was (a plain net stream is also usable after a cancelled read), and a
-  # real I/O error will show again on the next read.
+  # real I/O error will show again on the next read. `lock`, when given,
+  # is released before any error leaves (the caller holds it, no `defer`).
   (def tr (s :tr))
   (put s :rx-task (fiber/root))
-  (defer (put s :rx-task nil)
+  # One `try` (a fiber) whose handler also clears :rx-task: no `defer`
+  # fiber on the data path.
+  (def got
     (try
       # Into the stream's own buffer, reused: the caller feeds (copies) it
       # before the next read. Never shared between streams.
@@ -395,12 +403,16 @@
         (buffer/clear buf)
         (ev/read tr transport-chunk buf (remaining deadline what)))
       ([e fb]
+        (put s :rx-task nil)
+        (when lock (release lock))
         (when (s :closed) (closed-fail what))
         (cond
           (n/error-code e) (propagate e fb)
           (= e "timeout") (timeout-fail what)
           (cancellation? e) (propagate e fb)
-          (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what))))))
+          (n/fail f/MOJO_TLS_ERR_IO (string "transport: " e) what)))))
+  (put s :rx-task nil)
+  got)
 
 (defn- break-stream
   "Make every later operation on `s` raise `message` (an :io error)."
@@ -409,7 +421,7 @@
     (put s :broken (n/tls-error f/MOJO_TLS_ERR_IO
                                 (string "the TLS stream is unusable: " message) what))))
 
-(defn- transport-write [s data deadline what]
+(defn- transport-write [s data deadline what &opt lock]
   # The stream's own :write method: net/write (send with MSG_NOSIGNAL) on a
   # socket, so writing to a peer that has gone away raises EPIPE here instead
   # of raising SIGPIPE, which kills the whole process; ev/write on the other
@@ -419,6 +431,7 @@
   (try
     (:write (s :tr) data (remaining deadline what))
     ([e fb]
+      (when lock (release lock))
       (when (s :closed) (closed-fail what))
       (cond
         (n/error-code e) (do (break-stream s (e :message) what) (propagate e fb))
@@ -438,20 +451,22 @@
   (when (and conn (pos? (n/to-int (f/mojo-tls-conn-pending-output conn))))
     (def lock (s :tx-lock))
     (acquire lock deadline what)
-    (defer (release lock)
-      (forever
-        (def conn (s :conn))
-        (unless conn (break))
-        (def p (n/to-int (f/mojo-tls-conn-pending-output conn)))
-        (unless (pos? p) (break))
-        # The stream's own buffer, reused: the write has completed when
-        # transport-write returns, and the tx lock keeps other flushes out.
-        (def out (or (s :wire-tx) (let [b @""] (put s :wire-tx b) b)))
-        (when (< (length out) p) (buffer/push out (buffer/new-filled (- p (length out)))))
-        (def k (n/to-int (f/mojo-tls-conn-drain conn out p)))
-        (when (<= k 0) (break))
-        (buffer/popn out (- (length out) k))
-        (transport-write s out deadline what)))))
+    # No `defer` (a fiber per flush): only transport-write can raise here,
+    # and it releases the lock first.
+    (forever
+      (def conn (s :conn))
+      (unless conn (break))
+      (def p (n/to-int (f/mojo-tls-conn-pending-output conn)))
+      (unless (pos? p) (break))
+      # The stream's own buffer, reused: the write has completed when
+      # transport-write returns, and the tx lock keeps other flushes out.
+      (def out (or (s :wire-tx) (let [b @""] (put s :wire-tx b) b)))
+      (when (< (length out) p) (put out (- p 1) 0))
+      (def k (n/to-int (f/mojo-tls-conn-drain conn out p)))
+      (when (<= k 0) (break))
+      (buffer/popn out (- (length out) k))
+      (transport-write s out deadline what lock))
+    (release lock)))
 
 (defn- flush [s deadline what]
   (ensure-open s what)
@@ -493,25 +508,31 @@
   (def gen (s :rx-gen))
   (def lock (s :rx-lock))
   (acquire lock deadline what)
-  (defer (release lock)
-    (ensure-open s what)
-    (when (= gen (s :rx-gen))
-      (if (s :rx-pending)
-        (do
-          (when (and (s :eof) (empty? (s :rx-pending)))
-            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
-          (feed-record s deadline what))
-        (do
-          (when (s :eof)
-            (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
-          (def got (transport-read s deadline what))
-          (ensure-open s what)
-          (if got
-            (f/mojo-tls-conn-feed (s :conn) got (length got))
-            (do
-              (put s :eof true)
-              (f/mojo-tls-conn-feed-eof (s :conn))))))
-      (put s :rx-gen (+ 1 gen)))))
+  (if (s :rx-pending)
+    (defer (release lock)
+      (ensure-open s what)
+      (when (= gen (s :rx-gen))
+        (when (and (s :eof) (empty? (s :rx-pending)))
+          (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+        (feed-record s deadline what)
+        (put s :rx-gen (+ 1 gen))))
+    (do
+      # The data path, without a `defer` (a fiber per read): every way out
+      # releases the lock itself, transport-read on its errors.
+      (when (or (s :closed) (s :broken)) (release lock) (ensure-open s what))
+      (when (= gen (s :rx-gen))
+        (when (s :eof)
+          (release lock)
+          (n/fail f/MOJO_TLS_ERR_TRUNCATED "the transport ended" what))
+        (def got (transport-read s deadline what lock))
+        (when (or (s :closed) (s :broken)) (release lock) (ensure-open s what))
+        (if got
+          (f/mojo-tls-conn-feed (s :conn) got (length got))
+          (do
+            (put s :eof true)
+            (f/mojo-tls-conn-feed-eof (s :conn))))
+        (put s :rx-gen (+ 1 gen)))
+      (release lock))))
 
 (defn- settle
   ``After a library call returning `r`: on a real error, raise it (after
@@ -533,29 +554,37 @@
 
 (defn- handshake* [s deadline what]
   (while (not (s :handshaken))
+    (i/handshake-begin s)
     (pace/step)
     (def r (n/to-int (f/mojo-tls-conn-handshake (conn-of s what))))
     (settle s r deadline what)
     (if (= r 0)
-      (put s :handshaken true)
+      (do (put s :handshaken true) (i/handshake-done s))
       (fill s deadline what))))
+
+(defn- end-view
+  ``A buffer over the `n` bytes of `buf` after its first `at` (its memory:
+  no copy), to pass to the FFI. Valid only until `buf` grows.``
+  [buf at n]
+  (if (zero? at)
+    buf
+    (ffi/pointer-buffer (ffi/read :ptr (ffi/write :ptr buf)) n 0 at)))
 
 (defn- read-some
   "Append up to `maxn` plaintext bytes to `out`; returns the count, or nil at EOF."
   [s out maxn deadline what]
   (var result nil)
   (var done false)
-  # The stream's own buffer, and copied out before settle: settle may yield
-  # (flushing an alert or a KeyUpdate answer), and other fibers reading this
-  # or any other stream must not be able to overwrite bytes not yet copied.
-  (def tmp (let [b (s :rx-buf)]
-              (if (and b (>= (length b) (min maxn read-step)))
-                b
-                (let [nb (buffer/new-filled (min maxn read-step))] (put s :rx-buf nb) nb))))
+  (def want (min maxn read-step))
   (while (not done)
-    (def want (min maxn (length tmp)))
-    (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) tmp want)))
-    (when (> r 0) (buffer/blit out tmp (length out) 0 r))
+    # Decrypted straight into `out`, past its end, and `out` cut back to
+    # what came before anything can yield (settle may: a flushed alert or
+    # KeyUpdate answer), so no other fiber ever sees the unfilled room.
+    # `out` is the caller's: nothing is shared between streams.
+    (def at (length out))
+    (put out (+ at want -1) 0)
+    (def r (n/to-int (f/mojo-tls-conn-read (conn-of s what) (end-view out at want) want)))
+    (buffer/popn out (if (> r 0) (- want r) want))
     (settle s r deadline what)
     (cond
       (> r 0) (do (set result r) (set done true))

@@ -39,6 +39,12 @@
   (check (= 0 code) "exit %v: %s" code err)
   (check (string/find "secret received: the password is swordfish" out) "output %q" out))
 
+(deftest "examples/janet/dtls_echo.janet"
+  (def [code out err] (run (temp-dir) 60 "dtls_echo.janet" "4" "5"))
+  (check (= 0 code) "exit %v: %s" code err)
+  (check (string/find "4 clients x 5 datagrams echoed" out) "output %q" out)
+  (check (= 4 (length (string/find-all "DTLSv1.2" err))) "server log %q" err))
+
 (deftest "examples/janet/server.janet + client.janet"
   (def dir (temp-dir))
   (def p (os/spawn [(dyn :executable) (string examples-dir "/server.janet") "--port" "0" "--max-clients" "1"] :p

@@ -241,6 +241,25 @@ def test_peer_table_bounded_and_idle_peers_dropped(dtls_server_ctx, dtls_client_
     run(main())
 
 
+def test_server_socket_gets_a_wider_receive_buffer(dtls_server_ctx) -> None:
+    # Every client shares the server's socket: bursts of handshakes overflow
+    # the kernel's default receive buffer, so the server asks for more.
+    plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    default = plain.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    plain.close()
+
+    async def main() -> None:
+        server = await aio.create_dtls_server(Echo, dtls_server_ctx, local_addr=(HOST, 0))
+        try:
+            got = server.sockets[0].getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            assert got > default, (got, default)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(main())
+
+
 def test_server_close_notifies_clients(dtls_server_ctx, dtls_client_ctx) -> None:
     async def main() -> None:
         server = await aio.create_dtls_server(Echo, dtls_server_ctx, local_addr=(HOST, 0))

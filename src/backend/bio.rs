@@ -10,6 +10,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::stale_hello::HelloGuard;
 use super::sys;
 
 /// Outcome of one non-blocking transfer, as Mbed TLS needs to know it.
@@ -68,6 +69,9 @@ pub struct BioCtx {
     /// Refuse to receive (WANT_READ) while what Mbed TLS already holds is
     /// processed: nothing new is taken from the transport.
     pub(super) offline: bool,
+    /// DTLS server: drops late copies of the client's own hello once the
+    /// handshake is over (see `stale_hello`).
+    pub(super) hello_guard: Option<HelloGuard>,
 }
 
 impl BioCtx {
@@ -112,12 +116,22 @@ impl BioCtx {
             return WireStatus::WouldBlock;
         }
         if !self.detached {
-            return match self.lent {
+            let Some(l) = self.lent else {
+                return WireStatus::WouldBlock;
+            };
+            loop {
                 // SAFETY: lent by `lend`, whose contract keeps it valid and
                 // unaliased until `take_back`.
-                Some(l) => unsafe { (l.recv)(l.wire, buf) },
-                None => WireStatus::WouldBlock,
-            };
+                let status = unsafe { (l.recv)(l.wire, buf) };
+                // Each pass takes one datagram off the transport: bounded.
+                let stale = match (status, self.hello_guard.as_mut()) {
+                    (WireStatus::Done(n), Some(g)) => g.drop_stale(&buf[..n]),
+                    _ => false,
+                };
+                if !stale {
+                    return status;
+                }
+            }
         }
         let n = self.injected_left().min(buf.len());
         if n == 0 {

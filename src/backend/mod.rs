@@ -46,6 +46,7 @@ pub(crate) mod psa;
 pub mod resumption;
 pub mod rng;
 pub mod ssl;
+pub(crate) mod stale_hello;
 pub mod suites;
 pub(crate) mod sys;
 pub mod ticket_keys;

@@ -148,6 +148,18 @@ impl FastIo {
 
     /// Send queued records until done or the transport would block.
     fn flush(&mut self, l: &mut Link<'_>) -> Result<()> {
+        if self.wbuf.is_empty() {
+            // Nothing queued (keep a recycled buffer, see `recycle_output`).
+            return Ok(());
+        }
+        if self.wpos == 0 && !self.wbuf.is_empty() && matches!(l.wire, Transport::Memory(_)) {
+            // All at once, handing the buffer over (memory mode never
+            // blocks), instead of copying it.
+            match l.wire.send_vec(&mut self.wbuf) {
+                IoStatus::Done(n) => self.sent += n as u64,
+                st => return Err(io_error(l, st, "send")),
+            }
+        }
         while self.wpos < self.wbuf.len() {
             match l.wire.send(&self.wbuf[self.wpos..]) {
                 IoStatus::Done(0) | IoStatus::WouldBlock => return Ok(()),
@@ -158,10 +170,19 @@ impl FastIo {
                 st => return Err(io_error(l, st, "send")),
             }
         }
-        // Nothing left: give the buffer back (idle connections hold none).
+        // Nothing left: give the buffer back (idle connections hold none;
+        // memory mode's comes back through `recycle_output`).
         self.wbuf = Vec::new();
         self.wpos = 0;
         Ok(())
+    }
+
+    /// Memory mode: take back the (empty) buffer `flush` handed to the
+    /// transport, when we hold none.
+    pub fn recycle_output(&mut self, v: &mut Vec<u8>) {
+        if self.wbuf.capacity() == 0 && v.is_empty() {
+            std::mem::swap(&mut self.wbuf, v);
+        }
     }
 
     /// Best effort: a fatal alert, then the connection is done.

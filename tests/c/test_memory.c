@@ -199,6 +199,59 @@ int main(void) {
         CHECK_RC(mojo_tls_conn_free(srv), 0);
     }
 
+    /* --- writes queued behind undrained output; reads between split feeds --
+     * Several writes before any drain (each queues behind the last), then
+     * the ciphertext fed in odd pieces with a read after every feed, so a
+     * read often stops at a partial record and must resume it whole. */
+    {
+        mojo_tls_conn *cli, *srv;
+        new_pair(ccfg, scfg, &cli, &srv);
+        handshake_pair(cli, srv, 16384);
+        const size_t sizes[3] = {100000, 7, 70000};
+        size_t total = sizes[0] + sizes[1] + sizes[2];
+        unsigned char *a = h_xmalloc(total), *rx = h_xmalloc(total);
+        h_fill(a, total, 5);
+        size_t off = 0;
+        for (int i = 0; i < 3; i++) {
+            size_t done = 0;
+            while (done < sizes[i]) {
+                intptr_t w = mojo_tls_conn_write(cli, a + off + done, sizes[i] - done);
+                REQUIRE(w > 0);
+                done += (size_t)w;
+            }
+            off += sizes[i];
+        }
+        unsigned char piece[10007];
+        size_t got = 0;
+        for (int guard = 0; guard < 10000 && got < total; guard++) {
+            intptr_t n = mojo_tls_conn_drain(cli, piece, sizeof piece);
+            REQUIRE(n >= 0);
+            if (n > 0) REQUIRE_RC(mojo_tls_conn_feed(srv, piece, (size_t)n), n);
+            for (;;) {
+                intptr_t r = mojo_tls_conn_read(srv, rx + got, total - got);
+                if (r == MOJO_TLS_ERR_WANT_READ) break;
+                REQUIRE(r > 0);
+                got += (size_t)r;
+                if (got == total) break;
+            }
+        }
+        CHECK_EQ(got, total);
+        CHECK(memcmp(a, rx, total) == 0);
+        CHECK_RC(mojo_tls_conn_pending_output(cli), 0);
+        /* a partial record, then EOF: truncated, not a clean end or a hang */
+        CHECK_RC(mojo_tls_conn_write(cli, a, 5000), 5000);
+        intptr_t n = mojo_tls_conn_drain(cli, piece, 2000);
+        REQUIRE_RC(n, 2000);
+        REQUIRE_RC(mojo_tls_conn_feed(srv, piece, 2000), 2000);
+        CHECK_RC(mojo_tls_conn_read(srv, rx, total), MOJO_TLS_ERR_WANT_READ);
+        CHECK_RC(mojo_tls_conn_feed_eof(srv), 0);
+        CHECK_RC(mojo_tls_conn_read(srv, rx, total), MOJO_TLS_ERR_TRUNCATED);
+        free(a);
+        free(rx);
+        CHECK_RC(mojo_tls_conn_free(cli), 0);
+        CHECK_RC(mojo_tls_conn_free(srv), 0);
+    }
+
     /* --- data still buffered before the EOF is delivered first -------------- */
     {
         mojo_tls_conn *cli, *srv;

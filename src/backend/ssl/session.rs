@@ -15,6 +15,7 @@ use crate::backend::errors::{mbed_error, ssl_error, verify_reason_with};
 use crate::backend::generation;
 use crate::backend::keys::{self, KeyExport};
 use crate::backend::resumption::SavedSession;
+use crate::backend::stale_hello::HelloGuard;
 use crate::backend::suites;
 use crate::backend::sys;
 use crate::backend::x509::CertInfo;
@@ -117,6 +118,9 @@ impl Session {
                 if let Some(len) = s.config.dtls_cid {
                     s.cid_setup(len)?;
                 }
+                if s.config.server {
+                    (*s.bio).hello_guard = Some(HelloGuard::default());
+                }
             }
             sys::ssl_set_bio(
                 &mut *s.ctx,
@@ -177,6 +181,14 @@ impl Session {
                 // SAFETY: the session's BIO context, alive as long as it is;
                 // no other reference to it is live when `f` has returned.
                 unsafe { (*self.0).take_back() }
+            }
+        }
+        // A DTLS server drops copies of its client's hello once the
+        // handshake is over (see `stale_hello`).
+        if self.bio().hello_guard.is_some() {
+            let over = self.handshake_done();
+            if let Some(g) = self.bio().hello_guard.as_mut() {
+                g.armed = over;
             }
         }
         // SAFETY: `wire` is exclusively borrowed for this whole function
