@@ -94,7 +94,7 @@ static int echo(mojo_tls_conn *c, const char *msg, int tries) {
 }
 
 /* A client that moves to a new port after 5 echoes; returns how many of
- * 10 later messages came back. */
+ * the later messages (10 with CIDs, 3 without) came back. */
 static int run(const h_pki *pki, int cid) {
     mojo_tls_config *scfg = h_server_config(pki);
     mojo_tls_config *ccfg = h_client_config(pki->ca_pem, pki->ca_pem_len);
@@ -133,9 +133,11 @@ static int run(const h_pki *pki, int cid) {
 
     int back = 0;
     char msg[64];
-    for (int i = 0; i < 10; i++) {
+    /* The control (no CID) only has to show that nothing comes back: a
+     * few tries suffice, each costs its full wait (long under valgrind). */
+    for (int i = 0; i < (cid ? 10 : 3); i++) {
         snprintf(msg, sizeof msg, "after the move %d", i);
-        back += echo(c, msg, cid ? 10 : 3);
+        back += echo(c, msg, cid ? 10 : 2);
     }
     if (cid && back == 10) {
         /* A forged datagram with the CID from a third port: the listener
@@ -177,7 +179,7 @@ int main(void) {
     printf("  with CIDs: %d of 10 echoes after the move\n", with);
     CHECK_EQ(with, 10);
     int without = run(&pki, 0);
-    printf("  without CIDs (control): %d of 10 echoes after the move\n", without);
+    printf("  without CIDs (control): %d of 3 echoes after the move\n", without);
     CHECK_EQ(without, 0);
     h_pki_free(&pki);
     return h_finish();
