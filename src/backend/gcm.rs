@@ -137,7 +137,7 @@ unsafe fn release(ctx: *mut Ctx) {
 /// # Safety
 /// Called by Mbed TLS with a context to initialise.
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_init(ctx: *mut Ctx) {
+pub(crate) unsafe extern "C" fn mbedtls_gcm_init(ctx: *mut Ctx) {
     // SAFETY: a writable context; nothing is allocated until setkey.
     unsafe {
         (*ctx).aead = ptr::null_mut();
@@ -148,7 +148,7 @@ pub unsafe extern "C" fn mbedtls_gcm_init(ctx: *mut Ctx) {
 /// # Safety
 /// Called by Mbed TLS with an initialised (or all-zero) context, or NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_free(ctx: *mut Ctx) {
+pub(crate) unsafe extern "C" fn mbedtls_gcm_free(ctx: *mut Ctx) {
     if !ctx.is_null() {
         // SAFETY: as this function's contract.
         unsafe { release(ctx) };
@@ -158,7 +158,7 @@ pub unsafe extern "C" fn mbedtls_gcm_free(ctx: *mut Ctx) {
 /// # Safety
 /// Called by Mbed TLS with an initialised context and `keybits / 8` key bytes.
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_setkey(
+pub(crate) unsafe extern "C" fn mbedtls_gcm_setkey(
     ctx: *mut Ctx,
     cipher: sys::cipher_id_t,
     key: *const c_uchar,
@@ -207,7 +207,7 @@ fn aead(ctx: *mut Ctx, iv_len: usize, tag_len: usize) -> Option<*const awslc::EV
 /// # Safety
 /// Mbed TLS's contract for `mbedtls_gcm_crypt_and_tag` (gcm.h).
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_crypt_and_tag(
+pub(crate) unsafe extern "C" fn mbedtls_gcm_crypt_and_tag(
     ctx: *mut Ctx,
     mode: c_int,
     length: usize,
@@ -265,7 +265,7 @@ pub unsafe extern "C" fn mbedtls_gcm_crypt_and_tag(
 /// # Safety
 /// Mbed TLS's contract for `mbedtls_gcm_auth_decrypt` (gcm.h).
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_auth_decrypt(
+pub(crate) unsafe extern "C" fn mbedtls_gcm_auth_decrypt(
     ctx: *mut Ctx,
     length: usize,
     iv: *const c_uchar,
@@ -312,7 +312,7 @@ pub unsafe extern "C" fn mbedtls_gcm_auth_decrypt(
 /// # Safety
 /// Mbed TLS's contract for `mbedtls_gcm_starts` (gcm.h).
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_starts(
+pub(crate) unsafe extern "C" fn mbedtls_gcm_starts(
     ctx: *mut Ctx,
     mode: c_int,
     iv: *const c_uchar,
@@ -328,7 +328,7 @@ pub unsafe extern "C" fn mbedtls_gcm_starts(
 /// # Safety
 /// Mbed TLS's contract for `mbedtls_gcm_update_ad` (gcm.h).
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_update_ad(
+pub(crate) unsafe extern "C" fn mbedtls_gcm_update_ad(
     ctx: *mut Ctx,
     add: *const c_uchar,
     add_len: usize,
@@ -343,7 +343,7 @@ pub unsafe extern "C" fn mbedtls_gcm_update_ad(
 /// # Safety
 /// Mbed TLS's contract for `mbedtls_gcm_update` (gcm.h).
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_update(
+pub(crate) unsafe extern "C" fn mbedtls_gcm_update(
     ctx: *mut Ctx,
     input: *const c_uchar,
     input_length: usize,
@@ -363,7 +363,7 @@ pub unsafe extern "C" fn mbedtls_gcm_update(
 /// # Safety
 /// Mbed TLS's contract for `mbedtls_gcm_finish` (gcm.h).
 #[no_mangle]
-pub unsafe extern "C" fn mbedtls_gcm_finish(
+pub(crate) unsafe extern "C" fn mbedtls_gcm_finish(
     ctx: *mut Ctx,
     output: *mut c_uchar,
     output_size: usize,
