@@ -18,18 +18,21 @@
 //! open checks the tag itself (constant-time) and fails closed. Everything
 //! else - other ciphers (ARIA, Camellia), other IV or tag lengths, the
 //! streaming API - goes to Mbed TLS's own GCM, compiled next to these under
-//! `mbedtls_gcm_*_soft` names (`MBEDTLS_GCM_NON_AES_CIPHER_SOFT_FALLBACK`),
-//! keyed with the same key at `setkey`: behaviour there is unchanged.
+//! `mbedtls_gcm_*_soft` names (`MBEDTLS_GCM_NON_AES_CIPHER_SOFT_FALLBACK`):
+//! behaviour there is unchanged. For an AES key that context is created and
+//! keyed only when first needed (from the key kept in the context), so a
+//! connection does not carry both (about 1 KiB each).
 //!
-//! The context (gcm_alt.h) holds two heap pointers. Mbed TLS never copies a
-//! GCM context (the cipher layer allocates one per cipher context, PSA keeps
-//! one inside an operation it never copies), and `mbedtls_gcm_free` releases
-//! both.
+//! The context (gcm_alt.h) holds two heap pointers and the AES key. Mbed TLS
+//! never copies a GCM context (the cipher layer allocates one per cipher
+//! context, PSA keeps one inside an operation it never copies);
+//! `mbedtls_gcm_free` releases both and wipes the key.
 
 use std::ffi::{c_int, c_uchar, c_uint};
 use std::ptr;
 
 use aws_lc_sys as awslc;
+use zeroize::Zeroize;
 
 use super::sys;
 
@@ -104,14 +107,56 @@ extern "C" {
 
 const BAD_INPUT: c_int = sys::ERR_GCM_BAD_INPUT as c_int;
 
-/// The soft context, or BAD_INPUT when the context was never keyed.
+/// Mbed TLS's own GCM context keyed like `ctx`: created on first use for
+/// an AES key (kept in `ctx`); BAD_INPUT when the context was never keyed.
 fn soft(ctx: *mut Ctx) -> Result<*mut Soft, c_int> {
     // SAFETY: Mbed TLS passes a context it initialised (mbedtls_gcm_init).
-    let s = unsafe { (*ctx).soft }.cast::<Soft>();
-    if s.is_null() {
-        Err(BAD_INPUT)
-    } else {
+    let c = unsafe { &mut *ctx };
+    if !c.soft.is_null() {
+        return Ok(c.soft.cast());
+    }
+    if c.keybits == 0 {
+        return Err(BAD_INPUT);
+    }
+    // SAFETY: a fresh allocation, initialised before use; `key` holds
+    // `keybits / 8` bytes.
+    unsafe {
+        let s = new_soft()?;
+        let rc = mbedtls_gcm_setkey_soft(
+            s,
+            sys::CIPHER_ID_AES as sys::cipher_id_t,
+            c.key.as_ptr(),
+            c.keybits,
+        );
+        if rc != 0 {
+            free_soft(s);
+            return Err(rc);
+        }
+        c.soft = s.cast();
         Ok(s)
+    }
+}
+
+/// An initialised, unkeyed soft context on the heap.
+fn new_soft() -> Result<*mut Soft, c_int> {
+    // SAFETY: a zeroed allocation of the struct's size, then its init.
+    unsafe {
+        let s = libc::calloc(1, std::mem::size_of::<Soft>()).cast::<Soft>();
+        if s.is_null() {
+            return Err(sys::ERR_CIPHER_ALLOC_FAILED as c_int);
+        }
+        mbedtls_gcm_init_soft(s);
+        Ok(s)
+    }
+}
+
+/// # Safety
+/// `s` came from `new_soft` and is not used again.
+unsafe fn free_soft(s: *mut Soft) {
+    // SAFETY: as the contract.
+    unsafe {
+        mbedtls_gcm_free_soft(s); // wipes its key schedule
+        libc::free(s.cast());
     }
 }
 
@@ -126,11 +171,12 @@ unsafe fn release(ctx: *mut Ctx) {
         }
         let s = (*ctx).soft.cast::<Soft>();
         if !s.is_null() {
-            mbedtls_gcm_free_soft(s); // wipes its context
-            libc::free(s.cast());
+            free_soft(s);
         }
         (*ctx).aead = ptr::null_mut();
         (*ctx).soft = ptr::null_mut();
+        (*ctx).key.zeroize();
+        (*ctx).keybits = 0;
     }
 }
 
@@ -142,6 +188,8 @@ pub(crate) unsafe extern "C" fn mbedtls_gcm_init(ctx: *mut Ctx) {
     unsafe {
         (*ctx).aead = ptr::null_mut();
         (*ctx).soft = ptr::null_mut();
+        (*ctx).key = [0; 32];
+        (*ctx).keybits = 0;
     }
 }
 
@@ -164,22 +212,9 @@ pub(crate) unsafe extern "C" fn mbedtls_gcm_setkey(
     key: *const c_uchar,
     keybits: c_uint,
 ) -> c_int {
-    // SAFETY: as this function's contract; `s` is a fresh zeroed allocation
-    // of a soft context, initialised before use.
+    // SAFETY: as this function's contract.
     unsafe {
         release(ctx);
-        let s = libc::calloc(1, std::mem::size_of::<Soft>()).cast::<Soft>();
-        if s.is_null() {
-            return sys::ERR_CIPHER_ALLOC_FAILED as c_int;
-        }
-        mbedtls_gcm_init_soft(s);
-        (*ctx).soft = s.cast();
-        // The soft context validates cipher and key length (Mbed TLS's errors).
-        let rc = mbedtls_gcm_setkey_soft(s, cipher, key, keybits);
-        if rc != 0 {
-            release(ctx);
-            return rc;
-        }
         if cipher == sys::CIPHER_ID_AES as sys::cipher_id_t {
             let aead = match keybits {
                 128 => awslc::EVP_aead_aes_128_gcm(),
@@ -187,12 +222,30 @@ pub(crate) unsafe extern "C" fn mbedtls_gcm_setkey(
                 256 => awslc::EVP_aead_aes_256_gcm(),
                 _ => ptr::null(),
             };
+            let len = keybits as usize / 8;
             if !aead.is_null() {
-                // NULL (out of memory) leaves the soft GCM in charge.
-                (*ctx).aead =
-                    awslc::EVP_AEAD_CTX_new(aead, key, keybits as usize / 8, TAG_LEN).cast();
+                let a = awslc::EVP_AEAD_CTX_new(aead, key, len, TAG_LEN);
+                // NULL (out of memory): Mbed TLS's GCM below serves instead.
+                if !a.is_null() {
+                    (*ctx).aead = a.cast();
+                    let c = &mut *ctx;
+                    c.key[..len].copy_from_slice(std::slice::from_raw_parts(key, len));
+                    c.keybits = keybits;
+                    return 0;
+                }
             }
         }
+        // Other ciphers (and bad key lengths: Mbed TLS's own errors).
+        let s = match new_soft() {
+            Ok(s) => s,
+            Err(rc) => return rc,
+        };
+        let rc = mbedtls_gcm_setkey_soft(s, cipher, key, keybits);
+        if rc != 0 {
+            free_soft(s);
+            return rc;
+        }
+        (*ctx).soft = s.cast();
         0
     }
 }

@@ -130,6 +130,10 @@ fn aws_lc_path_agrees_with_mbedtls_and_ring() {
         let key = &seed[..key_len];
         let mut ctx = keyed(sys::CIPHER_ID_AES, key);
         assert!(!ctx.aead.is_null(), "AES-{} not on AWS-LC", key_len * 8);
+        assert!(
+            ctx.soft.is_null(),
+            "Mbed TLS's GCM keyed before it was needed"
+        );
         for i in 0..120usize {
             let len = (i * 53) % 1700;
             let plain: Vec<u8> = (0..len).map(|j| (j * 13 + i) as u8).collect();
@@ -139,6 +143,7 @@ fn aws_lc_path_agrees_with_mbedtls_and_ring() {
             // Mbed TLS's own GCM (streaming) computes the same.
             let (ct2, tag2) = seal_streaming(&mut ctx, &iv, &aad, &plain, 16);
             assert_eq!((&ct, &tag), (&ct2, &tag2), "len {len}");
+            assert!(!ctx.soft.is_null());
             if key_len != 24 {
                 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
                 let alg = if key_len == 16 {
@@ -240,7 +245,7 @@ fn unkeyed_and_bad_keys_are_errors() {
             100,
         );
         assert_ne!(rc, 0);
-        assert!(ctx.aead.is_null() && ctx.soft.is_null());
+        assert!(ctx.aead.is_null() && ctx.soft.is_null() && ctx.keybits == 0);
         // Re-keying releases the previous keys (valgrind/ASan would see a leak).
         let key = [1u8; 16];
         for _ in 0..3 {
@@ -252,7 +257,9 @@ fn unkeyed_and_bad_keys_are_errors() {
             );
             assert_eq!(rc, 0);
         }
+        assert_eq!(mbedtls_gcm_starts(&mut ctx, 1, [0u8; 12].as_ptr(), 12), 0);
         mbedtls_gcm_free(&mut ctx);
+        assert!(ctx.key.iter().all(|&b| b == 0), "key not wiped");
         mbedtls_gcm_free(&mut ctx); // twice: pointers were cleared
         mbedtls_gcm_free(std::ptr::null_mut());
     }

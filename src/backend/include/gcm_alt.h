@@ -2,9 +2,10 @@
  * (MBEDTLS_GCM_ALT with MBEDTLS_GCM_NON_AES_CIPHER_SOFT_FALLBACK, set from
  * .cargo/config.toml). The functions are Rust's (src/backend/gcm.rs): AES
  * records through AWS-LC's AES-GCM (`aead`, an EVP_AEAD_CTX), everything
- * else through Mbed TLS's own GCM (`soft`, a mbedtls_gcm_context_soft).
- * Both are heap pointers owned by the context (mbedtls_gcm_free). Included
- * from mbedtls/gcm.h after mbedtls/cipher.h. */
+ * else through Mbed TLS's own GCM (`soft`, a mbedtls_gcm_context_soft,
+ * created on first use for AES keys from `key`). Both are heap pointers
+ * owned by the context; mbedtls_gcm_free releases them and wipes `key`.
+ * Included from mbedtls/gcm.h after mbedtls/cipher.h. */
 #ifndef MOJO_TLS_GCM_ALT_H
 #define MOJO_TLS_GCM_ALT_H
 
@@ -13,6 +14,8 @@
 typedef struct mbedtls_gcm_context {
     void *aead;
     void *soft;
+    unsigned char key[32];
+    unsigned int keybits; /* of `key`; 0: no key kept */
 } mbedtls_gcm_context;
 
 /* gcm.h declares these only for the soft build; same signatures. */
