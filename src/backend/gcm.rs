@@ -250,11 +250,23 @@ pub(crate) unsafe extern "C" fn mbedtls_gcm_setkey(
     }
 }
 
-/// AWS-LC's context when it serves these lengths.
-fn aead(ctx: *mut Ctx, iv_len: usize, tag_len: usize) -> Option<*const awslc::EVP_AEAD_CTX> {
+/// AWS-LC's context when it serves this call: its lengths, and input and
+/// output either the same buffer or disjoint (AWS-LC's rule; Mbed TLS also
+/// allows an output trailing the input by 8 bytes or more, which its own
+/// GCM then serves).
+fn aead(
+    ctx: *mut Ctx,
+    iv_len: usize,
+    tag_len: usize,
+    input: *const c_uchar,
+    output: *const c_uchar,
+    length: usize,
+) -> Option<*const awslc::EVP_AEAD_CTX> {
     // SAFETY: an initialised context.
     let a = unsafe { (*ctx).aead }.cast::<awslc::EVP_AEAD_CTX>();
-    (!a.is_null() && iv_len == IV_LEN && tag_len == TAG_LEN).then_some(a.cast_const())
+    let (i, o) = (input as usize, output as usize);
+    let overlap = i != o && i < o.wrapping_add(length) && o < i.wrapping_add(length);
+    (!a.is_null() && iv_len == IV_LEN && tag_len == TAG_LEN && !overlap).then_some(a.cast_const())
 }
 
 /// # Safety
@@ -274,7 +286,7 @@ pub(crate) unsafe extern "C" fn mbedtls_gcm_crypt_and_tag(
     tag: *mut c_uchar,
 ) -> c_int {
     if mode == sys::GCM_ENCRYPT as c_int {
-        if let Some(a) = aead(ctx, iv_len, tag_len) {
+        if let Some(a) = aead(ctx, iv_len, tag_len, input, output, length) {
             let mut out_tag_len = 0usize;
             // SAFETY: the caller's buffers: `length` bytes in and out (in
             // place allowed), `tag_len` (16) tag bytes, the IV and AD.
@@ -330,7 +342,7 @@ pub(crate) unsafe extern "C" fn mbedtls_gcm_auth_decrypt(
     input: *const c_uchar,
     output: *mut c_uchar,
 ) -> c_int {
-    if let Some(a) = aead(ctx, iv_len, tag_len) {
+    if let Some(a) = aead(ctx, iv_len, tag_len, input, output, length) {
         // SAFETY: the caller's buffers: `length` bytes in and out (in place
         // allowed), the tag, IV and AD.
         let ok = unsafe {

@@ -264,3 +264,35 @@ fn unkeyed_and_bad_keys_are_errors() {
         mbedtls_gcm_free(std::ptr::null_mut());
     }
 }
+
+#[test]
+fn trailing_output_overlap_as_mbedtls_allows() {
+    super::platform::install();
+    let mut ctx = keyed(sys::CIPHER_ID_AES, &[2u8; 16]);
+    let iv = [6u8; 12];
+    let plain: Vec<u8> = (0..200u8).collect();
+    let (want, want_tag) = seal(&mut ctx, &iv, b"a", &plain, 16);
+    // Output 8 bytes behind the input in one buffer (gcm.h allows it).
+    let mut buf = vec![0u8; 8];
+    buf.extend_from_slice(&plain);
+    let mut tag = [0u8; 16];
+    // SAFETY: `buf` holds 8 + 200 bytes; input at 8, output at 0.
+    let rc = unsafe {
+        mbedtls_gcm_crypt_and_tag(
+            &mut ctx,
+            sys::GCM_ENCRYPT as c_int,
+            plain.len(),
+            iv.as_ptr(),
+            12,
+            b"a".as_ptr(),
+            1,
+            buf.as_ptr().add(8),
+            buf.as_mut_ptr(),
+            16,
+            tag.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0);
+    assert_eq!((&buf[..200], &tag[..]), (&want[..], &want_tag[..]));
+    free(ctx);
+}
