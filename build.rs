@@ -43,6 +43,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(mbedtls_psa_rng_fork_unsafe)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_bundled)");
     println!("cargo::rustc-check-cfg=cfg(mbedtls_cid)");
+    println!("cargo::rustc-check-cfg=cfg(mbedtls_gcm_alt)");
     #[cfg(feature = "system")]
     engine::configure_system();
     #[cfg(all(feature = "bundled", not(feature = "system")))]
@@ -263,6 +264,16 @@ mod engine {
             "_critical_section_1_0_acquire",
             "_critical_section_1_0_release",
             "mbedtls_psa_external_get_random",
+            // src/backend/gcm.rs
+            "mbedtls_gcm_init",
+            "mbedtls_gcm_free",
+            "mbedtls_gcm_setkey",
+            "mbedtls_gcm_crypt_and_tag",
+            "mbedtls_gcm_auth_decrypt",
+            "mbedtls_gcm_starts",
+            "mbedtls_gcm_update_ad",
+            "mbedtls_gcm_update",
+            "mbedtls_gcm_finish",
         ]
         .map(String::from)
         .to_vec();
@@ -449,6 +460,12 @@ mod engine {
         // none of its functions.
         if bindings.to_string().contains("pub fn ssl_set_cid(") {
             println!("cargo:rustc-cfg=mbedtls_cid");
+        }
+        // AES-GCM through AWS-LC (src/backend/gcm.rs): only when the engine
+        // was built with MBEDTLS_GCM_ALT and the soft fallback
+        // (.cargo/config.toml); otherwise Mbed TLS's own GCM serves.
+        if bindings.to_string().contains("pub struct gcm_context_soft") {
+            println!("cargo:rustc-cfg=mbedtls_gcm_alt");
         }
         println!("cargo:rerun-if-changed=src/backend/static_inline.c");
         cc::Build::new()

@@ -4,8 +4,8 @@
 //! cache-timing side channel) and which is slow. AWS-LC's `AES_encrypt`
 //! uses AES-NI where the CPU has it, else vector-permute or bitsliced code,
 //! all constant-time. Everything AES in Mbed TLS goes through these hooks:
-//! GCM/CCM records of the Mbed TLS record layer (the handshake's encrypted
-//! messages in TLS 1.3), session-ticket protection, CTR_DRBG.
+//! CCM, CTR_DRBG, and the GCM calls src/backend/gcm.rs leaves to Mbed TLS's
+//! own GCM (whole AES-GCM records go to AWS-LC's AEAD there instead).
 //!
 //! The state in Mbed TLS's context work area is plain data (Mbed TLS's
 //! cipher layer copies AES contexts with memcpy): AWS-LC's `AES_KEY` and

@@ -32,6 +32,12 @@ pub(crate) mod entropy;
 pub mod errors;
 pub mod exporter;
 pub(crate) mod files;
+// Mbed TLS's GCM entry points, not our C ABI:
+/// cbindgen:ignore
+#[cfg(all(mbedtls_bundled, mbedtls_gcm_alt))]
+mod gcm;
+#[cfg(all(test, mbedtls_bundled, mbedtls_gcm_alt))]
+mod gcm_tests;
 pub(crate) mod generation;
 pub(crate) mod handover;
 pub mod hash;
