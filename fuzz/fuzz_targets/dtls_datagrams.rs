@@ -22,25 +22,7 @@ fn dtls_cfgs() -> &'static (usize, usize) {
     C.get_or_init(|| {
         let p = pki();
         let make = |mtls: bool| {
-            let s = mojo_tls_config_new(1);
-            assert_eq!(
-                mojo_tls_config_add_cert_mem(
-                    s,
-                    p.cert_pem.as_ptr(),
-                    p.cert_pem.len(),
-                    p.key_pem.as_ptr(),
-                    p.key_pem.len(),
-                    std::ptr::null()
-                ),
-                0
-            );
-            if mtls {
-                assert_eq!(
-                    mojo_tls_config_add_ca_mem(s, p.ca_pem.as_ptr(), p.ca_pem.len()),
-                    0
-                );
-                assert_eq!(mojo_tls_config_insecure_verify(s, 2), 0);
-            }
+            let s = new_server_config(p, mtls);
             assert_eq!(mojo_tls_config_set_transport(s, 1), 0);
             s as usize
         };

@@ -124,25 +124,7 @@ pub fn pki() -> &'static Pki {
             c as usize
         };
         let server_cfg = |mtls: bool| {
-            let s = mojo_tls_config_new(1);
-            assert_eq!(
-                mojo_tls_config_add_cert_mem(
-                    s,
-                    p.cert_pem.as_ptr(),
-                    p.cert_pem.len(),
-                    p.key_pem.as_ptr(),
-                    p.key_pem.len(),
-                    std::ptr::null()
-                ),
-                0
-            );
-            if mtls {
-                assert_eq!(
-                    mojo_tls_config_add_ca_mem(s, p.ca_pem.as_ptr(), p.ca_pem.len()),
-                    0
-                );
-                assert_eq!(mojo_tls_config_set_client_auth(s, 2), 0);
-            }
+            let s = new_server_config(&p, mtls);
             assert_eq!(mojo_tls_config_set_session_tickets(s, 3600), 0);
             s as usize
         };
@@ -159,6 +141,32 @@ pub fn pki() -> &'static Pki {
         mojo_tls_gencert_free(ca);
         p
     })
+}
+
+/// A server configuration with the test certificate; with `mtls`, client
+/// certificates from the test CA are required. Shared by the TLS configs
+/// above and the DTLS fuzz target's.
+pub fn new_server_config(p: &Pki, mtls: bool) -> *mut mojo_tls_config {
+    let s = mojo_tls_config_new(1);
+    assert_eq!(
+        mojo_tls_config_add_cert_mem(
+            s,
+            p.cert_pem.as_ptr(),
+            p.cert_pem.len(),
+            p.key_pem.as_ptr(),
+            p.key_pem.len(),
+            std::ptr::null()
+        ),
+        0
+    );
+    if mtls {
+        assert_eq!(
+            mojo_tls_config_add_ca_mem(s, p.ca_pem.as_ptr(), p.ca_pem.len()),
+            0
+        );
+        assert_eq!(mojo_tls_config_set_client_auth(s, 2), 0);
+    }
+    s
 }
 
 pub fn cfg(h: usize) -> *mut mojo_tls_config {
