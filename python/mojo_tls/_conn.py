@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from typing import Any, Dict, List, Literal, Optional, Tuple, Union, overload
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Union, overload
 
 from . import _ffi
 from ._core import as_bytes, lib, make_error, out_bytes, out_string
@@ -304,6 +304,17 @@ class _ConnBase(SNIContextMixin):
         ctx = self.context
         return (not self.server_side and ctx.check_hostname
                 and not ctx.hostname_checks_common_name)
+
+    def _send_close_notify(self, what: str,
+                           call: Optional[Callable[[Callable[[], int]], int]] = None) -> None:
+        """Send our close_notify (through `call`, the caller's blocking
+        wrapper, if given); a connection the peer already closed is fine."""
+        c = self._h()
+        self._notify_sent = True
+        rc = call(lambda: lib().mojo_tls_conn_close_notify(c)) if call else \
+            lib().mojo_tls_conn_close_notify(c)
+        if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
+            raise self._error(rc, what)
 
     def _check(self, rc: int, what: str) -> int:
         if rc < 0:

@@ -82,7 +82,66 @@ def _check_port(port: Any) -> int:
     return port
 
 
-class TLSSocket(_ConnBase):
+class _SocketConn(_ConnBase):
+    """What a connection over a socket the library owns shares with a
+    socket: its timeout, its descriptor and addresses (TLSSocket,
+    DTLSSocket)."""
+
+    _timeout: Optional[float]
+
+    # -- timeouts -----------------------------------------------------------------------------
+    def settimeout(self, value: Optional[float]) -> None:
+        """None = blocking, 0 = non-blocking, > 0 = seconds per operation."""
+        ms = timeout_ms(value)
+        lib().mojo_tls_conn_set_timeout(self._h(), ms)
+        self._timeout = None if value is None else float(value)
+
+    def gettimeout(self) -> Optional[float]:
+        """The timeout in seconds (None = blocking)."""
+        return self._timeout
+
+    def setblocking(self, flag: bool) -> None:
+        """setblocking(True) = settimeout(None); setblocking(False) = settimeout(0)."""
+        self.settimeout(None if flag else 0.0)
+
+    def getblocking(self) -> bool:
+        """True unless the timeout is 0."""
+        return self._timeout != 0
+
+    # -- the socket -----------------------------------------------------------------------------
+    def fileno(self) -> int:
+        """The socket's fd (for select/poll), or -1 once closed. Do not read or
+        write it directly."""
+        c = self._conn
+        if c is None:
+            return -1
+        fd = lib().mojo_tls_conn_fd(c)
+        return fd if fd >= 0 else -1
+
+    def getpeername(self) -> Any:
+        """The remote address."""
+        with _sock_from_fd(self._fd()) as s:
+            return s.getpeername()
+
+    def getsockname(self) -> Any:
+        """The local address."""
+        with _sock_from_fd(self._fd()) as s:
+            return s.getsockname()
+
+    def _fd(self) -> int:
+        fd: int = lib().mojo_tls_conn_fd(self._h())
+        if fd < 0:
+            raise self._error(fd, "fileno")
+        return fd
+
+    @property
+    def family(self) -> int:
+        """The address family of the underlying socket."""
+        with _sock_from_fd(self._fd()) as s:
+            return s.family
+
+
+class TLSSocket(_SocketConn):
     """A TLS connection over a TCP socket, used like ``ssl.SSLSocket``.
 
     Created by :func:`connect`, :meth:`TLSListener.accept` or
@@ -359,35 +418,7 @@ class TLSSocket(_ConnBase):
         text.mode = mode  # type: ignore[misc]
         return text
 
-    # -- timeouts -----------------------------------------------------------------------------
-    def settimeout(self, value: Optional[float]) -> None:
-        """None = blocking, 0 = non-blocking, > 0 = seconds per operation."""
-        ms = timeout_ms(value)
-        lib().mojo_tls_conn_set_timeout(self._h(), ms)
-        self._timeout = None if value is None else float(value)
-
-    def gettimeout(self) -> Optional[float]:
-        """The timeout in seconds (None = blocking)."""
-        return self._timeout
-
-    def setblocking(self, flag: bool) -> None:
-        """setblocking(True) = settimeout(None); setblocking(False) = settimeout(0)."""
-        self.settimeout(None if flag else 0.0)
-
-    def getblocking(self) -> bool:
-        """True unless the timeout is 0."""
-        return self._timeout != 0
-
-    # -- socket-ish -----------------------------------------------------------------------------
-    def fileno(self) -> int:
-        """The socket's fd (for select/poll), or -1 once closed. Do not read or
-        write it directly."""
-        c = self._conn
-        if c is None:
-            return -1
-        fd = lib().mojo_tls_conn_fd(c)
-        return fd if fd >= 0 else -1
-
+    # -- socket options ---------------------------------------------------------------------------
     def setsockopt(self, level: int, optname: int, value: Any, optlen: Optional[int] = None) -> None:
         """socket.setsockopt on the underlying socket (e.g. TCP_NODELAY)."""
         with _sock_from_fd(self._fd()) as s:
@@ -401,28 +432,6 @@ class TLSSocket(_ConnBase):
         with _sock_from_fd(self._fd()) as s:
             return s.getsockopt(level, optname, buflen) if buflen else s.getsockopt(level, optname)
 
-    def getpeername(self) -> Any:
-        """The remote address."""
-        with _sock_from_fd(self._fd()) as s:
-            return s.getpeername()
-
-    def getsockname(self) -> Any:
-        """The local address."""
-        with _sock_from_fd(self._fd()) as s:
-            return s.getsockname()
-
-    def _fd(self) -> int:
-        fd: int = lib().mojo_tls_conn_fd(self._h())
-        if fd < 0:
-            raise self._error(fd, "fileno")
-        return fd
-
-    @property
-    def family(self) -> int:
-        """The address family of the underlying socket."""
-        with _sock_from_fd(self._fd()) as s:
-            return s.family
-
     @property
     def type(self) -> int:
         """socket.SOCK_STREAM."""
@@ -432,23 +441,16 @@ class TLSSocket(_ConnBase):
     def shutdown(self, how: int) -> None:
         """SHUT_WR / SHUT_RDWR send close_notify first, then shut the TCP
         socket down in that direction."""
-        c = self._h()
         if how in (_socket.SHUT_WR, _socket.SHUT_RDWR):
-            self._notify_sent = True
-            rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
-            if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
-                raise self._error(rc, "shutdown")
+            self._send_close_notify("shutdown", self._blocking)
         with _sock_from_fd(self._fd()) as s:
             s.shutdown(how)
 
     def unwrap(self) -> _socket.socket:
         """End TLS but keep the TCP connection: send close_notify, wait for the
         peer's (within the timeout) and return the plain socket."""
+        self._send_close_notify("unwrap", self._blocking)
         c = self._h()
-        self._notify_sent = True
-        rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
-        if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
-            raise self._error(rc, "unwrap")
         deadline = None if self._timeout is None else time.monotonic() + max(self._timeout, 0.001)
         buf = ctypes.create_string_buffer(_RECORD)
         while True:

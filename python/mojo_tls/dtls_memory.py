@@ -13,13 +13,11 @@ from __future__ import annotations
 import ctypes
 from typing import Any, List, Optional
 
-from . import _ffi, _sni
+from . import _sni
 from ._conn import check_server_hostname, normalize_server_hostname
 from ._core import as_bytes, check_handle, lib
 from ._dtls_conn import _DTLSConnBase, check_bufsize
 from .dtls import MAX_DATAGRAM, DTLSContext, peer_id
-
-Err = _ffi.mojo_tls_err
 
 __all__ = ["DTLSObject"]
 
@@ -160,10 +158,7 @@ class DTLSObject(_DTLSConnBase):
 
     def unwrap(self) -> None:
         """Send close_notify (drain_datagrams() then gives the alert)."""
-        self._notify_sent = True
-        rc = lib().mojo_tls_conn_close_notify(self._h())
-        if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
-            raise self._error(rc, "unwrap")
+        self._send_close_notify("unwrap")
 
     def close(self) -> None:
         """Release the native connection (idempotent). Nothing is sent:

@@ -11,14 +11,13 @@ from ._conn import check_server_hostname, normalize_server_hostname
 from ._core import c_str, check_handle, lib, timeout_ms
 from ._dtls_conn import _DTLSConnBase, check_bufsize
 from ._signals import conn_call, handle_call
-from ._sockets import _check_port, _sock_from_fd
+from ._sockets import _check_port, _sock_from_fd, _SocketConn
 from .dtls import MAX_DATAGRAM, DTLSContext, peer_id
-Err = _ffi.mojo_tls_err
 
 __all__ = ["DTLSSocket"]
 
 
-class DTLSSocket(_DTLSConnBase):
+class DTLSSocket(_DTLSConnBase, _SocketConn):
     """A DTLS 1.2 connection over a connected UDP socket.
 
     Created by :meth:`DTLSContext.connect`, :meth:`DTLSListener.accept` or
@@ -184,54 +183,7 @@ class DTLSSocket(_DTLSConnBase):
         (recv() returns it without the socket), else 0."""
         return self._check(lib().mojo_tls_conn_pending(self._h()), "pending")
 
-    # -- timeouts -----------------------------------------------------------------------------
-    def settimeout(self, value: Optional[float]) -> None:
-        """Seconds for later handshake, send and recv calls (None blocks, 0
-        is non-blocking)."""
-        ms = timeout_ms(value)
-        lib().mojo_tls_conn_set_timeout(self._h(), ms)
-        self._timeout = None if value is None else float(value)
-
-    def gettimeout(self) -> Optional[float]:
-        return self._timeout
-
-    def setblocking(self, flag: bool) -> None:
-        """setblocking(True) = settimeout(None); False = settimeout(0)."""
-        self.settimeout(None if flag else 0.0)
-
-    def getblocking(self) -> bool:
-        return self._timeout != 0
-
-    # -- the UDP socket -------------------------------------------------------------------------
-    def _fd(self) -> int:
-        fd: int = lib().mojo_tls_conn_fd(self._h())
-        if fd < 0:
-            raise self._error(fd, "fileno")
-        return fd
-
-    def fileno(self) -> int:
-        """The UDP socket's descriptor (poll it; owned by the connection), -1 once closed."""
-        c = self._conn
-        if c is None:
-            return -1
-        fd: int = lib().mojo_tls_conn_fd(c)
-        return fd if fd >= 0 else -1
-
-    def getpeername(self) -> Any:
-        """The peer's address."""
-        with _sock_from_fd(self._fd()) as s:
-            return s.getpeername()
-
-    def getsockname(self) -> Any:
-        """The local address."""
-        with _sock_from_fd(self._fd()) as s:
-            return s.getsockname()
-
-    @property
-    def family(self) -> int:
-        with _sock_from_fd(self._fd()) as s:
-            return s.family
-
+    # -- the UDP socket (timeouts, fileno, addresses: _SocketConn) --------------------------
     @property
     def type(self) -> int:
         """socket.SOCK_DGRAM."""
@@ -241,12 +193,9 @@ class DTLSSocket(_DTLSConnBase):
     def shutdown(self, how: int = _socket.SHUT_RDWR) -> None:
         """SHUT_WR / SHUT_RDWR send close_notify (the peer's recv returns
         b''); the connection stays open for recv until close()."""
-        c = self._h()
+        self._h()  # a closed socket raises whatever `how`
         if how in (_socket.SHUT_WR, _socket.SHUT_RDWR):
-            self._notify_sent = True
-            rc = self._blocking(lambda: lib().mojo_tls_conn_close_notify(c))
-            if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
-                raise self._error(rc, "shutdown")
+            self._send_close_notify("shutdown", self._blocking)
         elif how != _socket.SHUT_RD:
             raise ValueError(f"invalid shutdown mode {how!r}")
 

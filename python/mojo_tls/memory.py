@@ -195,10 +195,7 @@ class TLSObject(_ConnBase):
 
     def unwrap(self) -> None:
         """Send close_notify (drain() then gives the alert to send)."""
-        self._notify_sent = True
-        rc = lib().mojo_tls_conn_close_notify(self._h())
-        if rc < 0 and rc != Err.MOJO_TLS_ERR_CLOSED:
-            raise self._error(rc, "unwrap")
+        self._send_close_notify("unwrap")
 
     def close(self) -> None:
         """Release the native connection (idempotent)."""
